@@ -1,0 +1,198 @@
+//! `Configuration` (W3C RTCConfiguration) and the sans-IO extras.
+
+use std::time::SystemTime;
+
+use crate::error::ConfigError;
+
+/// A STUN or TURN server (W3C RTCIceServer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URLs, with `?transport=udp|tcp`.
+    /// Hostnames are resolved by the runtime before they reach the core.
+    pub urls: Vec<String>,
+    /// TURN username.
+    pub username: Option<String>,
+    /// TURN password.
+    pub credential: Option<String>,
+}
+
+/// Which candidates ICE may use (W3C RTCIceTransportPolicy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IceTransportPolicy {
+    /// Every candidate. The default.
+    #[default]
+    All,
+    /// Only relay (TURN) candidates.
+    Relay,
+}
+
+/// How media is bundled (W3C RTCBundlePolicy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BundlePolicy {
+    /// Gather per media type until the peer accepts BUNDLE. The browser default.
+    #[default]
+    Balanced,
+    /// Gather per m-line until the peer accepts BUNDLE.
+    MaxCompat,
+    /// One transport for everything. eddy gathers on one transport in every
+    /// policy; the policy only changes what the offer says.
+    MaxBundle,
+}
+
+/// Whether RTCP may use its own port (W3C RTCRtcpMuxPolicy). Only `Require`
+/// exists, as in every current browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RtcpMuxPolicy {
+    /// RTP and RTCP share a port (RFC 5761). The default and only value.
+    #[default]
+    Require,
+}
+
+/// Everything a [`PeerConnection`](crate::PeerConnection) is built with.
+///
+/// The W3C fields come first; the sans-IO extras (seed, MTU, limits) after.
+/// Build one with `Configuration::default()` and change what you need;
+/// [`Configuration::validate`] (called by `PeerConnection::new`) rejects
+/// invalid values with an error.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Configuration {
+    /// STUN and TURN servers. Defaults to none.
+    pub ice_servers: Vec<IceServer>,
+    /// Candidate policy. Defaults to `All`.
+    pub ice_transport_policy: IceTransportPolicy,
+    /// Bundle policy. Defaults to `Balanced`.
+    pub bundle_policy: BundlePolicy,
+    /// RTCP mux policy. Defaults to `Require`.
+    pub rtcp_mux_policy: RtcpMuxPolicy,
+    /// Size of the pre-gathered candidate pool, 0..=255. Defaults to 0.
+    pub ice_candidate_pool_size: u8,
+    /// Seed for every random number the connection draws. `Some`: the run is
+    /// reproducible, cryptographic keys included — for tests and simulation
+    /// only, never in production. Defaults to `None` (OpenSSL's CSPRNG).
+    pub seed: Option<u64>,
+    /// Largest datagram the core will send, 576..=9000 bytes. Defaults to
+    /// 1200 bytes, which fits every path seen in practice.
+    pub mtu: usize,
+    /// Be an ICE-lite agent (RFC 8445 §2.5): for servers with public
+    /// addresses. Defaults to `false`.
+    pub ice_lite: bool,
+    /// Wall-clock time at the `Instant` given to `PeerConnection::new`: the
+    /// anchor from which RTCP NTP timestamps and certificate validity are
+    /// derived. Defaults to `None`, read as the UNIX epoch so a seeded run
+    /// stays reproducible; runtimes set it to `SystemTime::now()`.
+    pub wall_clock: Option<SystemTime>,
+    /// Most events held for the application before the oldest droppable ones
+    /// are dropped and counted. Defaults to 10,000.
+    pub max_queued_events: usize,
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
+            bundle_policy: BundlePolicy::Balanced,
+            rtcp_mux_policy: RtcpMuxPolicy::Require,
+            ice_candidate_pool_size: 0,
+            seed: None,
+            mtu: 1200,
+            ice_lite: false,
+            wall_clock: None,
+            max_queued_events: 10_000,
+        }
+    }
+}
+
+impl Configuration {
+    /// The smallest MTU accepted: the IPv4 minimum reassembly size.
+    pub const MIN_MTU: usize = 576;
+    /// The largest MTU accepted: a jumbo frame.
+    pub const MAX_MTU: usize = 9000;
+
+    /// Sets the seed (builder style). See [`Configuration::seed`].
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Sets the MTU (builder style). See [`Configuration::mtu`].
+    pub fn with_mtu(mut self, mtu: usize) -> Self {
+        self.mtu = mtu;
+        self
+    }
+
+    /// Adds an ICE server (builder style).
+    pub fn with_ice_server(mut self, server: IceServer) -> Self {
+        self.ice_servers.push(server);
+        self
+    }
+
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(Self::MIN_MTU..=Self::MAX_MTU).contains(&self.mtu) {
+            return Err(ConfigError::Mtu(self.mtu));
+        }
+        if self.max_queued_events == 0 {
+            return Err(ConfigError::ZeroLimit("max_queued_events"));
+        }
+        for server in &self.ice_servers {
+            if server.urls.is_empty() {
+                return Err(ConfigError::IceServerUrl(String::new()));
+            }
+            for url in &server.urls {
+                let scheme = url.split(':').next().unwrap_or("");
+                match scheme {
+                    "stun" | "stuns" => {}
+                    "turn" | "turns" => {
+                        // W3C RTCConfiguration: "If scheme name is turn or turns,
+                        // and either of server.username or server.credential do
+                        // not exist, then throw an InvalidAccessError."
+                        if server.username.is_none() || server.credential.is_none() {
+                            return Err(ConfigError::TurnCredentials(url.clone()));
+                        }
+                    }
+                    _ => return Err(ConfigError::IceServerUrl(url.clone())),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The wall-clock anchor, with the documented default.
+    pub(crate) fn wall_clock_anchor(&self) -> SystemTime {
+        self.wall_clock.unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_bad_values_are_named() {
+        assert!(Configuration::default().validate().is_ok());
+        assert_eq!(
+            Configuration::default().with_mtu(100).validate(),
+            Err(ConfigError::Mtu(100))
+        );
+        let turn = IceServer {
+            urls: vec!["turn:127.0.0.1:3478".into()],
+            username: None,
+            credential: None,
+        };
+        assert!(matches!(
+            Configuration::default().with_ice_server(turn).validate(),
+            Err(ConfigError::TurnCredentials(_))
+        ));
+        let bad = IceServer {
+            urls: vec!["http://x".into()],
+            username: None,
+            credential: None,
+        };
+        assert!(matches!(
+            Configuration::default().with_ice_server(bad).validate(),
+            Err(ConfigError::IceServerUrl(_))
+        ));
+    }
+}

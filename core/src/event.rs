@@ -1,0 +1,71 @@
+//! Events: the web's event handlers, as values the application polls.
+
+use crate::peer::PeerConnectionState;
+
+/// Something the application should know about, from `poll_output`.
+///
+/// Mirrors the events of the W3C interfaces (`onconnectionstatechange`, ...).
+/// New variants come with new features, so match with a wildcard arm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `connectionstatechange`: the aggregate state changed.
+    ConnectionStateChange(PeerConnectionState),
+}
+
+/// The bounded queue of events not yet polled (DESIGN.md §6.3).
+#[derive(Debug)]
+pub(crate) struct EventQueue {
+    queue: std::collections::VecDeque<Event>,
+    limit: usize,
+    dropped: u64,
+}
+
+impl EventQueue {
+    /// A queue that holds at most `limit` events.
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            queue: std::collections::VecDeque::new(),
+            limit,
+            dropped: 0,
+        }
+    }
+
+    /// Queues `event`; when the queue is full the event is dropped, counted
+    /// and logged: an application that never polls cannot grow memory.
+    pub(crate) fn push(&mut self, event: Event) {
+        if self.queue.len() >= self.limit {
+            self.dropped += 1;
+            tracing::warn!(?event, "event queue full, event dropped");
+            return;
+        }
+        self.queue.push_back(event);
+    }
+
+    /// The oldest event.
+    pub(crate) fn pop(&mut self) -> Option<Event> {
+        self.queue.pop_front()
+    }
+
+    /// Events dropped because the queue was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts() {
+        let mut q = EventQueue::new(2);
+        for _ in 0..5 {
+            q.push(Event::ConnectionStateChange(PeerConnectionState::New));
+        }
+        assert_eq!(q.dropped(), 3);
+        assert!(q.pop().is_some());
+        assert!(q.pop().is_some());
+        assert!(q.pop().is_none());
+    }
+}

@@ -1,0 +1,85 @@
+//! The driving types: what goes into the core and what comes out.
+//!
+//! Three time domains meet in eddy. Every input carries a local monotonic
+//! [`Instant`]; the core keeps no other clock. RTP media time (90 kHz,
+//! 48 kHz, ...) is derived per stream from those instants, and the NTP
+//! wall-clock in RTCP sender reports is derived from one `(Instant,
+//! SystemTime)` anchor given in [`Configuration`](crate::Configuration).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::event::Event;
+
+/// The transport a datagram travelled on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// Plain UDP datagrams.
+    Udp,
+    /// TCP, with RFC 4571 framing done by the core (ICE-TCP, TURN over TCP):
+    /// `contents` is a chunk of the byte stream.
+    Tcp,
+    /// TLS over TCP (TURN over TLS): `contents` is a chunk of the decrypted
+    /// byte stream; the runtime terminates TLS.
+    Tls,
+}
+
+/// A datagram (or stream chunk) the runtime received from a socket.
+#[derive(Debug, Clone, Copy)]
+pub struct Receive<'a> {
+    /// The transport it came on.
+    pub proto: Protocol,
+    /// The remote address it came from.
+    pub source: SocketAddr,
+    /// The local address it arrived at (the socket's bound address).
+    pub destination: SocketAddr,
+    /// The bytes, borrowed from the runtime's receive buffer.
+    pub contents: &'a [u8],
+}
+
+/// One input to the core. Each carries the time it happened.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A datagram arrived at `Instant`.
+    Receive(Instant, Receive<'a>),
+    /// The time is now `Instant`: fire whatever timers are due. Give it when
+    /// the timeout from [`Output::Timeout`] is reached, or at any time.
+    Timeout(Instant),
+}
+
+impl Input<'_> {
+    /// The time this input happened.
+    pub fn time(&self) -> Instant {
+        match self {
+            Input::Receive(t, _) | Input::Timeout(t) => *t,
+        }
+    }
+}
+
+/// A datagram (or stream chunk) the runtime must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a transmit that is not sent is a lost packet"]
+pub struct Transmit {
+    /// The transport to send it on.
+    pub proto: Protocol,
+    /// The local address to send from (the socket to use).
+    pub source: SocketAddr,
+    /// The remote address to send to.
+    pub destination: SocketAddr,
+    /// The bytes.
+    pub contents: Vec<u8>,
+}
+
+/// One output of the core, from `poll_output`.
+#[derive(Debug)]
+#[must_use = "outputs must be acted on: send transmits, handle events, arm the timer"]
+pub enum Output {
+    /// Send this.
+    Transmit(Transmit),
+    /// Something happened that the application should know.
+    Event(Event),
+    /// Nothing more to do now. Call again after new input, or at the given
+    /// instant with [`Input::Timeout`]. `None` means no timer is armed: wait
+    /// for input (or an API call) only.
+    Timeout(Option<Instant>),
+}

@@ -1,0 +1,212 @@
+//! `PeerConnection`: the W3C RTCPeerConnection as a sans-IO state machine.
+
+use std::collections::VecDeque;
+use std::time::{Instant, SystemTime};
+
+use crate::config::Configuration;
+use crate::demux::{classify, PacketKind};
+use crate::error::{ConfigError, InputError};
+use crate::event::EventQueue;
+use crate::io::{Input, Output, Receive, Transmit};
+use crate::rng::Rng;
+use crate::timer::{Timer, TimerTable};
+
+/// The aggregate connection state (W3C RTCPeerConnectionState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerConnectionState {
+    /// Nothing has started.
+    New,
+    /// ICE or DTLS is working on it.
+    Connecting,
+    /// ICE and DTLS are up.
+    Connected,
+    /// ICE lost connectivity for now.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// `close()` was called.
+    Closed,
+}
+
+/// What arrived, counted by kind, and what was dropped and why. The stats
+/// report is built from these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InputCounters {
+    /// STUN messages received.
+    pub stun: u64,
+    /// DTLS datagrams received.
+    pub dtls: u64,
+    /// RTP packets received.
+    pub rtp: u64,
+    /// RTCP packets received.
+    pub rtcp: u64,
+    /// TURN ChannelData messages received.
+    pub turn_channel_data: u64,
+    /// Datagrams whose first byte no protocol claims (RFC 7983), or empty.
+    pub dropped_unknown: u64,
+    /// ZRTP datagrams: WebRTC does not use ZRTP.
+    pub dropped_zrtp: u64,
+    /// Datagrams that arrived after `close()`.
+    pub dropped_closed: u64,
+    /// Events dropped because the application did not poll them.
+    pub dropped_events: u64,
+}
+
+/// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
+///
+/// Kinds of methods:
+/// - **construction**: [`PeerConnection::new`];
+/// - **input**: [`handle_input`](Self::handle_input) with a datagram or the
+///   current time;
+/// - **output**: [`poll_output`](Self::poll_output), called until it returns
+///   [`Output::Timeout`] — transmits first, then events, then the next
+///   timeout;
+/// - **getters**: [`connection_state`](Self::connection_state),
+///   [`counters`](Self::counters).
+///
+/// See the crate documentation for a run loop.
+#[derive(Debug)]
+pub struct PeerConnection {
+    config: Configuration,
+    rng: Rng,
+    timers: TimerTable,
+    events: EventQueue,
+    transmits: VecDeque<Transmit>,
+    state: PeerConnectionState,
+    counters: InputCounters,
+    /// The latest time seen; inputs from before it are taken as happening at
+    /// it, so a runtime's clock hiccup cannot move the core backwards.
+    now: Instant,
+    /// `(now at construction, wall clock then)`: the one anchor from which
+    /// wall-clock times are derived.
+    anchor: (Instant, SystemTime),
+}
+
+impl PeerConnection {
+    /// A new connection at time `now`.
+    ///
+    /// Fails if the configuration is invalid, or if no seed is given and
+    /// OpenSSL's CSPRNG cannot be read.
+    pub fn new(config: Configuration, now: Instant) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let rng = match config.seed {
+            Some(seed) => Rng::from_seed(seed),
+            None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
+        };
+        Ok(Self {
+            events: EventQueue::new(config.max_queued_events),
+            anchor: (now, config.wall_clock_anchor()),
+            config,
+            rng,
+            timers: TimerTable::default(),
+            transmits: VecDeque::new(),
+            state: PeerConnectionState::New,
+            counters: InputCounters::default(),
+            now,
+        })
+    }
+
+    /// Feeds one input: a received datagram or the passing of time.
+    ///
+    /// A peer's bad bytes are never an error: they are dropped and counted
+    /// in [`counters`](Self::counters). The only error is using a closed
+    /// connection.
+    pub fn handle_input(&mut self, input: Input<'_>) -> Result<(), InputError> {
+        self.now = self.now.max(input.time());
+        if self.state == PeerConnectionState::Closed {
+            if let Input::Receive(..) = input {
+                self.counters.dropped_closed += 1;
+            }
+            return Err(InputError::Closed);
+        }
+        match input {
+            Input::Receive(_, receive) => self.handle_receive(receive),
+            Input::Timeout(_) => self.handle_timeout(),
+        }
+        Ok(())
+    }
+
+    fn handle_receive(&mut self, receive: Receive<'_>) {
+        match classify(receive.contents) {
+            Some(PacketKind::Stun) => self.counters.stun += 1,
+            Some(PacketKind::Dtls) => self.counters.dtls += 1,
+            Some(PacketKind::Rtp) => self.counters.rtp += 1,
+            Some(PacketKind::Rtcp) => self.counters.rtcp += 1,
+            Some(PacketKind::TurnChannelData) => self.counters.turn_channel_data += 1,
+            Some(PacketKind::Zrtp) => {
+                self.counters.dropped_zrtp += 1;
+                tracing::debug!(source = %receive.source, "ZRTP datagram dropped");
+            }
+            None => {
+                self.counters.dropped_unknown += 1;
+                tracing::debug!(source = %receive.source, len = receive.contents.len(),
+                    "datagram of no known protocol dropped");
+            }
+        }
+    }
+
+    fn handle_timeout(&mut self) {
+        for timer in self.timers.take_expired(self.now) {
+            tracing::trace!(?timer, "timer fired");
+        }
+    }
+
+    /// The next output. Call until it returns [`Output::Timeout`].
+    #[must_use]
+    pub fn poll_output(&mut self) -> Output {
+        if let Some(t) = self.transmits.pop_front() {
+            return Output::Transmit(t);
+        }
+        if let Some(e) = self.events.pop() {
+            return Output::Event(e);
+        }
+        Output::Timeout(self.timers.next().map(|(_, at)| at))
+    }
+
+    /// Closes the connection (W3C `close()`): every state becomes closed.
+    /// As in the browser, no state-change event fires for it.
+    pub fn close(&mut self) {
+        self.state = PeerConnectionState::Closed;
+        for t in Timer::ALL {
+            self.timers.stop(t);
+        }
+        self.transmits.clear();
+    }
+
+    /// The aggregate state (W3C `connectionState`).
+    pub fn connection_state(&self) -> PeerConnectionState {
+        self.state
+    }
+
+    /// Counters of what arrived and what was dropped.
+    pub fn counters(&self) -> InputCounters {
+        InputCounters {
+            dropped_events: self.events.dropped(),
+            ..self.counters
+        }
+    }
+
+    /// The configuration the connection was built with.
+    pub fn configuration(&self) -> &Configuration {
+        &self.config
+    }
+
+    /// Wall-clock time at `at`, derived from the construction anchor.
+    pub fn wall_clock_at(&self, at: Instant) -> SystemTime {
+        let (i0, w0) = self.anchor;
+        if at >= i0 {
+            w0 + (at - i0)
+        } else {
+            w0.checked_sub(i0 - at).unwrap_or(SystemTime::UNIX_EPOCH)
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn rng_mut(&mut self) -> &mut Rng {
+        &mut self.rng
+    }
+}
+
+#[cfg(test)]
+mod tests;

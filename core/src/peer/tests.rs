@@ -1,0 +1,83 @@
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::*;
+use crate::io::Protocol;
+use crate::testutil::epoch;
+
+fn receive(contents: &[u8]) -> Receive<'_> {
+    let source: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let destination: SocketAddr = "127.0.0.1:6000".parse().unwrap();
+    Receive {
+        proto: Protocol::Udp,
+        source,
+        destination,
+        contents,
+    }
+}
+
+#[test]
+fn demux_counts_every_kind_and_drops_the_unknown() {
+    let now = epoch();
+    let mut pc = PeerConnection::new(Configuration::default().with_seed(1), now).unwrap();
+    for packet in [
+        &[0x00, 0x01][..],
+        &[22, 254, 253],
+        &[0x80, 111],
+        &[0x80, 200],
+        &[0x40, 0x00],
+        &[17, 0],
+        &[250, 1],
+        &[],
+    ] {
+        pc.handle_input(Input::Receive(now, receive(packet)))
+            .unwrap();
+    }
+    let c = pc.counters();
+    assert_eq!(
+        (c.stun, c.dtls, c.rtp, c.rtcp, c.turn_channel_data),
+        (1, 1, 1, 1, 1)
+    );
+    assert_eq!((c.dropped_zrtp, c.dropped_unknown), (1, 2));
+}
+
+#[test]
+fn closed_connection_refuses_input_and_counts_it() {
+    let now = epoch();
+    let mut pc = PeerConnection::new(Configuration::default(), now).unwrap();
+    pc.close();
+    assert_eq!(pc.connection_state(), PeerConnectionState::Closed);
+    assert_eq!(
+        pc.handle_input(Input::Receive(now, receive(&[0, 1]))),
+        Err(InputError::Closed)
+    );
+    assert_eq!(pc.counters().dropped_closed, 1);
+    assert!(matches!(pc.poll_output(), Output::Timeout(None)));
+}
+
+#[test]
+fn invalid_configuration_is_refused() {
+    let err = PeerConnection::new(Configuration::default().with_mtu(10), epoch()).unwrap_err();
+    assert_eq!(err, ConfigError::Mtu(10));
+}
+
+#[test]
+fn wall_clock_follows_the_anchor() {
+    let now = epoch();
+    let mut config = Configuration::default().with_seed(3);
+    let w0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+    config.wall_clock = Some(w0);
+    let pc = PeerConnection::new(config, now).unwrap();
+    assert_eq!(
+        pc.wall_clock_at(now + Duration::from_secs(5)),
+        w0 + Duration::from_secs(5)
+    );
+}
+
+#[test]
+fn seeded_connections_draw_the_same_numbers() {
+    let now = epoch();
+    let mut a = PeerConnection::new(Configuration::default().with_seed(9), now).unwrap();
+    let mut b = PeerConnection::new(Configuration::default().with_seed(9), now).unwrap();
+    assert_eq!(a.rng_mut().u64(), b.rng_mut().u64());
+}

@@ -1,0 +1,141 @@
+//! The one seeded random generator of a connection (DESIGN.md §6.2).
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+/// Every random number a connection uses comes from here: ICE credentials
+/// and tie-breakers, SSRCs, sequence number starts, DTLS and SCTP seeds,
+/// jitter on timers.
+///
+/// Seeded from [`Configuration::seed`](crate::Configuration::seed) when
+/// given (tests, simulation: the run is reproducible), otherwise from
+/// OpenSSL's CSPRNG.
+#[derive(Debug, Clone)]
+pub(crate) struct Rng {
+    inner: ChaCha20Rng,
+    /// Whether this generator was seeded by the user (deterministic mode).
+    deterministic: bool,
+}
+
+impl Rng {
+    /// A generator from a user seed: same seed, same numbers.
+    pub(crate) fn from_seed(seed: u64) -> Self {
+        Self {
+            inner: ChaCha20Rng::seed_from_u64(seed),
+            deterministic: true,
+        }
+    }
+
+    /// A generator seeded from OpenSSL's CSPRNG.
+    pub(crate) fn from_entropy() -> Result<Self, openssl::error::ErrorStack> {
+        let mut seed = [0u8; 32];
+        openssl::rand::rand_bytes(&mut seed)?;
+        Ok(Self {
+            inner: ChaCha20Rng::from_seed(seed),
+            deterministic: false,
+        })
+    }
+
+    /// True when the user gave a seed.
+    pub(crate) fn is_deterministic(&self) -> bool {
+        self.deterministic
+    }
+
+    /// A uniformly random `u32`.
+    pub(crate) fn u32(&mut self) -> u32 {
+        self.inner.next_u32()
+    }
+
+    /// A uniformly random `u64`.
+    pub(crate) fn u64(&mut self) -> u64 {
+        self.inner.next_u64()
+    }
+
+    /// Fills `buf` with random bytes.
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) {
+        self.inner.fill_bytes(buf);
+    }
+
+    /// A uniformly random integer in `0..n` (`n > 0`; returns 0 for 0).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        // Rejection sampling keeps the distribution exactly uniform.
+        let zone = u64::MAX - (u64::MAX % n);
+        loop {
+            let v = self.u64();
+            if v < zone {
+                return v % n;
+            }
+        }
+    }
+
+    /// A uniformly random float in `[0, 1)`.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// A child generator for a sub-component (DTLS, SCTP) that wants its own
+    /// stream, drawn from this one so the whole tree follows the one seed.
+    pub(crate) fn fork(&mut self) -> Self {
+        let mut seed = [0u8; 32];
+        self.fill(&mut seed);
+        Self {
+            inner: ChaCha20Rng::from_seed(seed),
+            deterministic: self.deterministic,
+        }
+    }
+
+    /// Random characters from the ICE alphabet (RFC 8839 `ice-char`:
+    /// ALPHA / DIGIT / "+" / "/"), for ufrag and pwd.
+    pub(crate) fn ice_chars(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        (0..len)
+            .map(|_| char::from(ALPHABET[(self.u32() & 63) as usize]))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_numbers_other_seed_other_numbers() {
+        let mut a = Rng::from_seed(7);
+        let mut b = Rng::from_seed(7);
+        let mut c = Rng::from_seed(8);
+        let va: Vec<u64> = (0..8).map(|_| a.u64()).collect();
+        let vb: Vec<u64> = (0..8).map(|_| b.u64()).collect();
+        let vc: Vec<u64> = (0..8).map(|_| c.u64()).collect();
+        assert_eq!(va, vb);
+        assert_ne!(va, vc);
+        assert_eq!(a.fork().u64(), b.fork().u64());
+    }
+
+    #[test]
+    fn below_and_unit_stay_in_range() {
+        let mut r = Rng::from_seed(1);
+        for n in 1..100 {
+            assert!(r.below(n) < n);
+            let u = r.unit();
+            assert!((0.0..1.0).contains(&u));
+        }
+        assert_eq!(r.below(0), 0);
+        let s = r.ice_chars(24);
+        assert_eq!(s.len(), 24);
+        assert!(s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+    }
+
+    #[test]
+    fn entropy_generators_differ() {
+        let mut a = Rng::from_entropy().unwrap();
+        let mut b = Rng::from_entropy().unwrap();
+        assert!(!a.is_deterministic());
+        assert_ne!(a.u64(), b.u64());
+    }
+}

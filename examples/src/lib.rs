@@ -1,0 +1,1 @@
+//! Runnable programs built on eddy.
