@@ -153,7 +153,6 @@ impl PeerConnection {
     }
 
     /// The next output. Call until it returns [`Output::Timeout`].
-    #[must_use]
     pub fn poll_output(&mut self) -> Output {
         if let Some(t) = self.transmits.pop_front() {
             return Output::Transmit(t);
