@@ -67,6 +67,7 @@ pub struct InputCounters {
 ///
 /// See the crate documentation for a run loop.
 #[derive(Debug)]
+#[allow(dead_code)] // FOUNDATION: `rng` feeds the layers as they land
 pub struct PeerConnection {
     config: Configuration,
     rng: Rng,
