@@ -65,6 +65,7 @@ mod event;
 mod io;
 mod peer;
 mod rng;
+pub mod srtp;
 mod timer;
 
 #[cfg(feature = "sim")]
