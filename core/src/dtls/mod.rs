@@ -10,6 +10,8 @@ pub(crate) mod provider;
 mod transport;
 
 #[cfg(test)]
+mod interop_tests;
+#[cfg(test)]
 mod tests;
 
 pub use certificate::{
