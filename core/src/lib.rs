@@ -66,6 +66,7 @@ mod event;
 mod io;
 mod peer;
 mod rng;
+mod sctp;
 pub mod srtp;
 mod timer;
 
@@ -84,3 +85,7 @@ pub use error::{ConfigError, InputError};
 pub use event::Event;
 pub use io::{Input, Output, Protocol, Receive, Transmit};
 pub use peer::{InputCounters, PeerConnection, PeerConnectionState};
+pub use sctp::{
+    ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,
+    SctpTransportState,
+};

@@ -1,0 +1,551 @@
+//! Data channels over an SCTP association in the simulator (SCTP packets
+//! as datagrams; DTLS is put under it by the integration).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::io::{Input, Output, Protocol, Transmit};
+use crate::sim::{Link, LinkConfig, Loss, Node, NodeId, RunOutcome, Sim};
+use crate::testutil::epoch;
+
+struct SctpNode {
+    t: SctpTransport,
+    role: DtlsRole,
+    local: SocketAddr,
+    remote: SocketAddr,
+    now: Instant,
+    started: bool,
+    events: Vec<SctpEvent>,
+}
+
+impl SctpNode {
+    fn messages(&self, h: ChannelId) -> Vec<&DataChannelMessage> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                SctpEvent::Message(c, m) if *c == h => Some(m),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn count(&self, f: impl Fn(&SctpEvent) -> bool) -> usize {
+        self.events.iter().filter(|e| f(e)).count()
+    }
+
+    fn drain(&mut self) {
+        while let Some(e) = self.t.poll_event() {
+            self.events.push(e);
+        }
+    }
+}
+
+impl Node for SctpNode {
+    fn handle_input(&mut self, input: Input<'_>) {
+        self.now = input.time();
+        match input {
+            Input::Receive(now, r) => self.t.handle_packet(now, r.contents),
+            Input::Timeout(now) => {
+                if !self.started {
+                    self.started = true;
+                    self.t.start(now, self.role);
+                } else {
+                    self.t.handle_timeout(now);
+                }
+            }
+        }
+        self.drain();
+    }
+
+    fn poll_output(&mut self) -> Output {
+        self.drain();
+        if let Some(contents) = self.t.poll_transmit() {
+            return Output::Transmit(Transmit {
+                proto: Protocol::Udp,
+                source: self.local,
+                destination: self.remote,
+                contents,
+            });
+        }
+        if !self.started {
+            return Output::Timeout(Some(self.now));
+        }
+        Output::Timeout(self.t.poll_timeout())
+    }
+}
+
+const A: &str = "10.0.0.1:5000";
+const B: &str = "10.0.0.2:5000";
+
+fn pair(seed: u64, link: LinkConfig, config: SctpConfig) -> (Sim, NodeId, NodeId) {
+    let mut sim = Sim::new(seed, epoch());
+    let net = sim.internet();
+    let mut rng = Rng::from_seed(seed);
+    let mk = |role, local: &str, remote: &str, rng: Rng| SctpNode {
+        t: SctpTransport::new(config.clone(), rng, epoch()),
+        role,
+        local: local.parse().unwrap(),
+        remote: remote.parse().unwrap(),
+        now: epoch(),
+        started: false,
+        events: Vec::new(),
+    };
+    let a = mk(DtlsRole::Client, A, B, rng.fork());
+    let b = mk(DtlsRole::Server, B, A, rng.fork());
+    let a = sim.add_node(net, a.local.ip(), a, Link::symmetric(link));
+    let b = sim.add_node(net, b.local.ip(), b, Link::symmetric(link));
+    let up = |s: &Sim| {
+        [a, b]
+            .iter()
+            .all(|&n| s.node::<SctpNode>(n).unwrap().t.state() == SctpTransportState::Connected)
+    };
+    assert_eq!(
+        sim.run_until(up, Duration::from_secs(60)),
+        RunOutcome::Predicate
+    );
+    (sim, a, b)
+}
+
+fn node(sim: &mut Sim, n: NodeId) -> &mut SctpNode {
+    sim.node_mut::<SctpNode>(n).unwrap()
+}
+
+fn lossy() -> LinkConfig {
+    LinkConfig {
+        delay: Duration::from_millis(25),
+        jitter: Duration::from_millis(5),
+        loss: Loss::Random(0.10),
+        reorder: 0.05,
+        reorder_delay: Duration::from_millis(10),
+        ..LinkConfig::default()
+    }
+}
+
+/// The remote channel that carries `label`.
+fn remote_channel(n: &SctpNode, label: &str) -> Option<ChannelId> {
+    n.events.iter().find_map(|e| match e {
+        SctpEvent::DataChannel(h) if n.t.channel(*h).is_some_and(|c| c.label == label) => Some(*h),
+        _ => None,
+    })
+}
+
+#[test]
+fn ordered_reliable_channel_delivers_everything_once_in_order_under_loss() {
+    let config = SctpConfig {
+        remote_max_message_size: 256 * 1024,
+        ..SctpConfig::default()
+    };
+    let (mut sim, a, b) = pair(1, lossy(), config);
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("bulk", &DataChannelInit::default())
+        .unwrap();
+    // 10,000 messages: mostly small, every hundredth near 256 KiB.
+    let size = |i: usize| {
+        if i.is_multiple_of(100) {
+            256 * 1024 - (i % 7)
+        } else {
+            1 + (i * 37) % 1500
+        }
+    };
+    let total = 10_000;
+    let mut sent = 0;
+    // Feed the sender as its buffer drains.
+    let mut outcome = RunOutcome::Deadline;
+    while outcome != RunOutcome::Predicate && sim.elapsed() < Duration::from_secs(3600) {
+        let n = node(&mut sim, a);
+        while sent < total && n.t.buffered_amount(h) < 1024 * 1024 {
+            let len = size(sent);
+            let mut data = vec![(sent % 251) as u8; len];
+            data[..4.min(len)].copy_from_slice(&(sent as u32).to_be_bytes()[..4.min(len)]);
+            n.t.send(h, &data, false).unwrap();
+            sent += 1;
+        }
+        let deadline = sim.elapsed() + Duration::from_secs(1);
+        outcome = sim.run_until(
+            |s| {
+                let n = s.node::<SctpNode>(b).unwrap();
+                remote_channel(n, "bulk").is_some_and(|r| n.messages(r).len() == total)
+            },
+            deadline,
+        );
+    }
+    assert_eq!(outcome, RunOutcome::Predicate);
+    let n = sim.node::<SctpNode>(b).unwrap();
+    let r = remote_channel(n, "bulk").unwrap();
+    let got = n.messages(r);
+    assert_eq!(got.len(), total);
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.data.len(), size(i), "message {i}");
+        assert!(!m.is_text);
+        let want = &(i as u32).to_be_bytes()[..4.min(m.data.len())];
+        assert_eq!(&m.data[..want.len()], want, "message {i} out of order");
+    }
+}
+
+#[test]
+fn unordered_unreliable_channel_delivers_a_subset_without_duplicates() {
+    let (mut sim, a, b) = pair(2, lossy(), SctpConfig::default());
+    let init = DataChannelInit {
+        ordered: false,
+        max_retransmits: Some(0),
+        ..DataChannelInit::default()
+    };
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("lossy", &init)
+        .unwrap();
+    sim.run_for(Duration::from_secs(2));
+    for n in [a, b] {
+        sim.set_link(
+            n,
+            Link::symmetric(LinkConfig {
+                loss: Loss::Random(0.3),
+                ..lossy()
+            }),
+        );
+    }
+    for i in 0..500u32 {
+        node(&mut sim, a)
+            .t
+            .send(h, &i.to_be_bytes(), false)
+            .unwrap();
+        sim.run_for(Duration::from_millis(10));
+    }
+    sim.run_for(Duration::from_secs(10));
+    let n = sim.node::<SctpNode>(b).unwrap();
+    let r = remote_channel(n, "lossy").unwrap();
+    let c = n.t.channel(r).unwrap();
+    assert!(!c.ordered);
+    assert_eq!(c.reliability, Reliability::Rexmit(0));
+    let mut ids: Vec<u32> = n
+        .messages(r)
+        .iter()
+        .map(|m| u32::from_be_bytes(m.data[..4].try_into().unwrap()))
+        .collect();
+    let got = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), got, "duplicates delivered");
+    assert!(got > 200 && got < 500, "delivered {got} of 500");
+}
+
+#[test]
+fn max_packet_life_time_expires_messages() {
+    let (mut sim, a, b) = pair(3, lossy(), SctpConfig::default());
+    let init = DataChannelInit {
+        max_packet_life_time: Some(50),
+        ..DataChannelInit::default()
+    };
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("timed", &init)
+        .unwrap();
+    sim.run_for(Duration::from_secs(2));
+    for n in [a, b] {
+        sim.set_link(
+            n,
+            Link::symmetric(LinkConfig {
+                loss: Loss::Random(0.5),
+                ..lossy()
+            }),
+        );
+    }
+    for i in 0..300u32 {
+        node(&mut sim, a)
+            .t
+            .send(h, &i.to_be_bytes(), false)
+            .unwrap();
+        sim.run_for(Duration::from_millis(10));
+    }
+    sim.run_for(Duration::from_secs(30));
+    let got = {
+        let n = sim.node::<SctpNode>(b).unwrap();
+        let r = remote_channel(n, "timed").unwrap();
+        n.messages(r).len()
+    };
+    assert!(
+        got < 300,
+        "every message arrived despite 50% loss and a 50 ms lifetime"
+    );
+    assert!(got > 0);
+    // Nothing is left waiting to be sent: expired messages were dropped.
+    assert_eq!(node(&mut sim, a).t.buffered_amount(h), 0);
+}
+
+#[test]
+fn a_hundred_channels_open_close_and_their_ids_are_reused() {
+    let (mut sim, a, b) = pair(
+        4,
+        LinkConfig::with_delay(Duration::from_millis(10)),
+        SctpConfig::default(),
+    );
+    let mut first_ids = Vec::new();
+    for round in 0..2 {
+        let handles: Vec<ChannelId> = (0..100)
+            .map(|i| {
+                node(&mut sim, a)
+                    .t
+                    .create_data_channel(&format!("c{round}-{i}"), &DataChannelInit::default())
+                    .unwrap()
+            })
+            .collect();
+        sim.run_for(Duration::from_secs(1));
+        let ids: Vec<u16> = handles
+            .iter()
+            .map(|h| node(&mut sim, a).t.channel(*h).unwrap().stream.unwrap())
+            .collect();
+        assert!(
+            ids.iter().all(|id| id % 2 == 0),
+            "the DTLS client uses even ids"
+        );
+        let opened = sim
+            .node::<SctpNode>(b)
+            .unwrap()
+            .count(|e| matches!(e, SctpEvent::DataChannel(_)));
+        assert_eq!(opened, 100 * (round + 1));
+        for h in &handles {
+            node(&mut sim, a).t.close_channel(*h);
+        }
+        sim.run_for(Duration::from_secs(2));
+        let closed_a = sim
+            .node::<SctpNode>(a)
+            .unwrap()
+            .count(|e| matches!(e, SctpEvent::Closed(_)));
+        let closed_b = sim
+            .node::<SctpNode>(b)
+            .unwrap()
+            .count(|e| matches!(e, SctpEvent::Closed(_)));
+        let closing_b = sim
+            .node::<SctpNode>(b)
+            .unwrap()
+            .count(|e| matches!(e, SctpEvent::Closing(_)));
+        assert_eq!(
+            (closed_a, closed_b, closing_b),
+            (100 * (round + 1), 100 * (round + 1), 100 * (round + 1))
+        );
+        if round == 0 {
+            first_ids = ids;
+        } else {
+            assert_eq!(ids, first_ids, "ids are reused after a completed reset");
+        }
+    }
+}
+
+#[test]
+fn oversize_messages_are_refused_and_nothing_else_is_affected() {
+    let config = SctpConfig {
+        remote_max_message_size: 65536,
+        ..SctpConfig::default()
+    };
+    let (mut sim, a, b) = pair(5, LinkConfig::with_delay(Duration::from_millis(5)), config);
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("x", &DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_millis(100));
+    let t = &mut node(&mut sim, a).t;
+    t.send(h, b"before", true).unwrap();
+    assert_eq!(
+        t.send(h, &vec![0; 65537], false),
+        Err(DataChannelError::TooLarge {
+            len: 65537,
+            limit: 65536
+        })
+    );
+    t.send(h, &vec![7; 65536], false).unwrap();
+    t.send(h, b"", true).unwrap();
+    t.send(h, b"", false).unwrap();
+    sim.run_for(Duration::from_secs(1));
+    let n = sim.node::<SctpNode>(b).unwrap();
+    let r = remote_channel(n, "x").unwrap();
+    let got: Vec<(bool, usize)> = n
+        .messages(r)
+        .iter()
+        .map(|m| (m.is_text, m.data.len()))
+        .collect();
+    assert_eq!(got, vec![(true, 6), (false, 65536), (true, 0), (false, 0)]);
+}
+
+#[test]
+fn messages_sent_before_open_are_queued_not_lost() {
+    let mut sim = Sim::new(6, epoch());
+    let net = sim.internet();
+    let mut rng = Rng::from_seed(6);
+    let mut t = SctpTransport::new(SctpConfig::default(), rng.fork(), epoch());
+    let h = t
+        .create_data_channel("early", &DataChannelInit::default())
+        .unwrap();
+    t.send(h, b"one", true).unwrap();
+    t.send(h, b"two", true).unwrap();
+    assert_eq!(t.buffered_amount(h), 6);
+    let a = SctpNode {
+        t,
+        role: DtlsRole::Server,
+        local: B.parse().unwrap(),
+        remote: A.parse().unwrap(),
+        now: epoch(),
+        started: false,
+        events: Vec::new(),
+    };
+    let b = SctpNode {
+        t: SctpTransport::new(SctpConfig::default(), rng.fork(), epoch()),
+        role: DtlsRole::Client,
+        local: A.parse().unwrap(),
+        remote: B.parse().unwrap(),
+        now: epoch(),
+        started: false,
+        events: Vec::new(),
+    };
+    let a = sim.add_node(
+        net,
+        B.parse::<SocketAddr>().unwrap().ip(),
+        a,
+        Link::default(),
+    );
+    let b = sim.add_node(
+        net,
+        A.parse::<SocketAddr>().unwrap().ip(),
+        b,
+        Link::default(),
+    );
+    sim.run_for(Duration::from_secs(1));
+    let id = node(&mut sim, a).t.channel(h).unwrap().stream.unwrap();
+    assert_eq!(id % 2, 1, "the DTLS server uses odd ids");
+    let n = sim.node::<SctpNode>(b).unwrap();
+    let r = remote_channel(n, "early").unwrap();
+    let got: Vec<&[u8]> = n.messages(r).iter().map(|m| m.data.as_slice()).collect();
+    assert_eq!(got, vec![&b"one"[..], b"two"]);
+}
+
+#[test]
+fn create_data_channel_validates_like_the_browser() {
+    let mut t = SctpTransport::new(SctpConfig::default(), Rng::from_seed(1), epoch());
+    let both = DataChannelInit {
+        max_packet_life_time: Some(1),
+        max_retransmits: Some(1),
+        ..DataChannelInit::default()
+    };
+    assert!(matches!(
+        t.create_data_channel("x", &both),
+        Err(DataChannelError::Type(_))
+    ));
+    let no_id = DataChannelInit {
+        negotiated: true,
+        ..DataChannelInit::default()
+    };
+    assert!(matches!(
+        t.create_data_channel("x", &no_id),
+        Err(DataChannelError::Type(_))
+    ));
+    let reserved = DataChannelInit {
+        negotiated: true,
+        id: Some(65535),
+        ..DataChannelInit::default()
+    };
+    assert!(matches!(
+        t.create_data_channel("x", &reserved),
+        Err(DataChannelError::Type(_))
+    ));
+    let long = "x".repeat(65536);
+    assert!(matches!(
+        t.create_data_channel(&long, &DataChannelInit::default()),
+        Err(DataChannelError::Type(_))
+    ));
+    let neg = DataChannelInit {
+        negotiated: true,
+        id: Some(4),
+        ..DataChannelInit::default()
+    };
+    t.create_data_channel("a", &neg).unwrap();
+    assert_eq!(
+        t.create_data_channel("b", &neg),
+        Err(DataChannelError::Operation("the id is in use"))
+    );
+    t.close();
+    assert!(matches!(
+        t.create_data_channel("c", &DataChannelInit::default()),
+        Err(DataChannelError::InvalidState(_))
+    ));
+}
+
+#[test]
+fn negotiated_channels_open_without_dcep() {
+    let (mut sim, a, b) = pair(
+        7,
+        LinkConfig::with_delay(Duration::from_millis(5)),
+        SctpConfig::default(),
+    );
+    let init = DataChannelInit {
+        negotiated: true,
+        id: Some(3),
+        ..DataChannelInit::default()
+    };
+    let ha = node(&mut sim, a).t.create_data_channel("n", &init).unwrap();
+    let hb = node(&mut sim, b).t.create_data_channel("n", &init).unwrap();
+    node(&mut sim, a).t.send(ha, b"hi", true).unwrap();
+    sim.run_for(Duration::from_millis(200));
+    let n = sim.node::<SctpNode>(b).unwrap();
+    assert_eq!(n.count(|e| matches!(e, SctpEvent::DataChannel(_))), 0);
+    assert_eq!(n.messages(hb).len(), 1);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let run = |seed| {
+        let (mut sim, a, _) = pair(seed, lossy(), SctpConfig::default());
+        let h = node(&mut sim, a)
+            .t
+            .create_data_channel("d", &DataChannelInit::default())
+            .unwrap();
+        for i in 0..200u32 {
+            node(&mut sim, a)
+                .t
+                .send(h, &vec![i as u8; 3000], false)
+                .unwrap();
+        }
+        sim.run_for(Duration::from_secs(20));
+        sim.trace_digest()
+    };
+    assert_eq!(run(11), run(11));
+    assert_ne!(run(11), run(12));
+}
+
+#[test]
+fn i_data_and_zero_checksum_are_negotiated_between_eddys() {
+    let (sim, a, _) = pair(8, LinkConfig::default(), SctpConfig::default());
+    assert_eq!(
+        sim.node::<SctpNode>(a).unwrap().t.negotiated_extensions(),
+        Some((true, true))
+    );
+}
+
+#[test]
+fn closing_the_association_closes_every_channel() {
+    let (mut sim, a, b) = pair(
+        9,
+        LinkConfig::with_delay(Duration::from_millis(5)),
+        SctpConfig::default(),
+    );
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("x", &DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_millis(100));
+    node(&mut sim, a).t.close();
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(node(&mut sim, a).t.state(), SctpTransportState::Closed);
+    assert_eq!(node(&mut sim, b).t.state(), SctpTransportState::Closed);
+    assert!(sim
+        .node::<SctpNode>(a)
+        .unwrap()
+        .events
+        .contains(&SctpEvent::Closed(h)));
+    assert_eq!(
+        sim.node::<SctpNode>(b)
+            .unwrap()
+            .count(|e| matches!(e, SctpEvent::Closed(_))),
+        1
+    );
+}
