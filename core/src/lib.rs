@@ -73,6 +73,10 @@ mod timer;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 #[cfg(test)]
 mod testutil;
 

@@ -1,0 +1,103 @@
+//! Entry points for the fuzz targets (`cargo +nightly fuzz`, which builds
+//! with `--cfg fuzzing`): each drives an internal state machine with
+//! arbitrary bytes. Not part of the API.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::dtls::{
+    dtls_config, Certificate, DtlsRole, DtlsTransport, DtlsVersion, KeyAlgorithm,
+    DEFAULT_CERTIFICATE_LIFETIME,
+};
+use crate::rng::Rng;
+use crate::sctp::{DataChannelInit, SctpConfig, SctpTransport};
+use crate::srtp::{SrtpContext, SrtpProfile};
+
+/// Splits fuzz input into datagrams: a length byte, then that many bytes.
+fn datagrams(mut data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (&len, rest) = data.split_first()?;
+        let n = usize::from(len).min(rest.len());
+        let (d, rest) = rest.split_at(n);
+        data = rest;
+        Some(d)
+    })
+}
+
+/// Unprotects arbitrary packets as SRTP and SRTCP under every profile.
+pub fn srtp_unprotect(data: &[u8]) {
+    for profile in SrtpProfile::ALL {
+        let material = vec![7u8; profile.keying_material_len()];
+        let Ok((_, mut rx)) = SrtpContext::pair_from_dtls(profile, &material, true) else {
+            return;
+        };
+        for d in datagrams(data) {
+            let mut p = d.to_vec();
+            let _ = rx.unprotect_rtp(&mut p);
+            let mut p = d.to_vec();
+            let _ = rx.unprotect_rtcp(&mut p);
+        }
+    }
+}
+
+/// Feeds arbitrary datagrams to a DTLS server (auto version) and to a DTLS
+/// client that has sent its ClientHello, interleaved with time passing.
+pub fn dtls_records(data: &[u8], now: Instant) {
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut rng = Rng::from_seed(1);
+    let Ok(cert) = Certificate::generate_seeded(
+        KeyAlgorithm::EcdsaP256,
+        wall,
+        DEFAULT_CERTIFICATE_LIFETIME,
+        &mut rng,
+    ) else {
+        return;
+    };
+    for (role, version) in [
+        (DtlsRole::Server, DtlsVersion::Auto),
+        (DtlsRole::Client, DtlsVersion::Dtls12),
+        (DtlsRole::Client, DtlsVersion::Dtls13),
+    ] {
+        let Ok(config) = dtls_config(1200, Some(1)) else {
+            return;
+        };
+        let mut t = DtlsTransport::new(config, &cert, role, version, Some(rng.fork()), now);
+        t.set_remote_fingerprints(vec![("sha-256".into(), vec![0; 32])]);
+        t.start(now);
+        let mut at = now;
+        for d in datagrams(data) {
+            t.handle_receive(at, d);
+            at += Duration::from_millis(100);
+            t.handle_timeout(at);
+            while t.poll_transmit().is_some() {}
+            while t.poll_event().is_some() {}
+        }
+    }
+}
+
+/// Establishes an association between two transports in memory, then
+/// feeds arbitrary packets (the DCEP parser included, since zero checksums
+/// are negotiated between two eddys) to one of them.
+pub fn sctp_association(data: &[u8], now: Instant) {
+    let mut rng = Rng::from_seed(2);
+    let mut a = SctpTransport::new(SctpConfig::default(), rng.fork(), now);
+    let mut b = SctpTransport::new(SctpConfig::default(), rng.fork(), now);
+    a.start(now, DtlsRole::Client);
+    b.start(now, DtlsRole::Server);
+    let _ = a.create_data_channel("fuzz", &DataChannelInit::default());
+    for _ in 0..20 {
+        while let Some(p) = a.poll_transmit() {
+            b.handle_packet(now, &p);
+        }
+        while let Some(p) = b.poll_transmit() {
+            a.handle_packet(now, &p);
+        }
+    }
+    let mut at = now;
+    for d in datagrams(data) {
+        b.handle_packet(at, d);
+        at += Duration::from_millis(50);
+        b.handle_timeout(at);
+        while b.poll_transmit().is_some() {}
+        while b.poll_event().is_some() {}
+    }
+}

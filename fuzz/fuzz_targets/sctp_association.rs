@@ -1,0 +1,15 @@
+//! An established SCTP association takes arbitrary packets (DCEP included)
+//! without panicking.
+#![no_main]
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use libfuzzer_sys::fuzz_target;
+
+fn start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fuzz_target!(|data: &[u8]| eddy::fuzzing::sctp_association(data, start()));
