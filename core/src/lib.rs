@@ -65,6 +65,12 @@ mod event;
 mod io;
 mod peer;
 mod rng;
+// The STUN codec is public only to the fuzz targets (STYLE.md: codec
+// internals reachable for fuzzing under `cfg(fuzzing)` only).
+#[cfg(fuzzing)]
+pub mod stun;
+#[cfg(not(fuzzing))]
+mod stun;
 mod timer;
 
 #[cfg(feature = "sim")]
