@@ -62,6 +62,7 @@ mod config;
 mod demux;
 mod error;
 mod event;
+pub mod ice;
 mod io;
 mod peer;
 mod rng;
