@@ -15,12 +15,14 @@ pub enum Event {
 
 /// The bounded queue of events not yet polled (DESIGN.md §6.3).
 #[derive(Debug)]
+#[allow(dead_code)] // FOUNDATION
 pub(crate) struct EventQueue {
     queue: std::collections::VecDeque<Event>,
     limit: usize,
     dropped: u64,
 }
 
+#[allow(dead_code)] // FOUNDATION: used by the protocol layers as they land
 impl EventQueue {
     /// A queue that holds at most `limit` events.
     pub(crate) fn new(limit: usize) -> Self {

@@ -66,6 +66,7 @@ pub mod ice;
 mod io;
 mod peer;
 mod rng;
+pub mod srtp;
 // The STUN codec is public only to the fuzz targets (STYLE.md: codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
 #[cfg(fuzzing)]

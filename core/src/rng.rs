@@ -11,12 +11,14 @@ use rand_chacha::ChaCha20Rng;
 /// given (tests, simulation: the run is reproducible), otherwise from
 /// OpenSSL's CSPRNG.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // FOUNDATION
 pub(crate) struct Rng {
     inner: ChaCha20Rng,
     /// Whether this generator was seeded by the user (deterministic mode).
     deterministic: bool,
 }
 
+#[allow(dead_code)] // FOUNDATION: used by the protocol layers as they land
 impl Rng {
     /// A generator from a user seed: same seed, same numbers.
     pub(crate) fn from_seed(seed: u64) -> Self {

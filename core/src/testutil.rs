@@ -13,6 +13,7 @@ pub(crate) fn epoch() -> Instant {
 
 /// A proptest configuration whose failure seeds are written to the
 /// workspace's `proptest-regressions/NAME.txt`, where they are committed.
+#[allow(unused_macros)] // FOUNDATION
 macro_rules! proptest_config {
     ($name:literal) => {
         proptest::test_runner::Config {
@@ -28,4 +29,5 @@ macro_rules! proptest_config {
         }
     };
 }
+#[allow(unused_imports)] // FOUNDATION
 pub(crate) use proptest_config;

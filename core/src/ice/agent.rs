@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use super::candidate::{Candidate, CandidateKind, CandidatePair, PairState};
 use super::tcp::{self, Reassembler};
 use super::{
-    IceConfig, IceConnectionState, IceCredentials, IceError, IceEvent, IceGatheringState,
-    IceRole, IceStats, TcpFrame, MAX_EVENTS, MAX_LOCAL_CANDIDATES, MAX_PAIRS, MAX_PENDING_MDNS,
+    IceConfig, IceConnectionState, IceCredentials, IceError, IceEvent, IceGatheringState, IceRole,
+    IceStats, TcpFrame, MAX_EVENTS, MAX_LOCAL_CANDIDATES, MAX_PAIRS, MAX_PENDING_MDNS,
     MAX_REMOTE_CANDIDATES, MAX_STUN_SERVERS, MAX_TCP_FRAMES, MAX_TRANSMITS,
 };
 use crate::io::{Protocol, Receive, Transmit};
@@ -187,7 +187,11 @@ impl IceAgent {
         };
         let tie_breaker = rng.u64();
         // RFC 8445 §6.1.1: "the lite agent MUST be controlled".
-        let role = if config.lite { IceRole::Controlled } else { role };
+        let role = if config.lite {
+            IceRole::Controlled
+        } else {
+            role
+        };
         Ok(Self {
             config,
             rng,
@@ -226,7 +230,12 @@ impl IceAgent {
     /// A new agent whose random numbers (credentials, tie-breaker,
     /// transaction ids, jitter) come from `seed`: reproducible, for tests
     /// and simulation.
-    pub fn with_seed(config: IceConfig, role: IceRole, seed: u64, now: Instant) -> Result<Self, IceError> {
+    pub fn with_seed(
+        config: IceConfig,
+        role: IceRole,
+        seed: u64,
+        now: Instant,
+    ) -> Result<Self, IceError> {
         Self::new(config, role, Rng::from_seed(seed), now)
     }
 
@@ -368,14 +377,22 @@ impl IceAgent {
     /// are passive (the runtime listens; RFC 6544). Emits
     /// [`IceEvent::LocalCandidate`] and starts server-reflexive gathering
     /// from it (UDP, full agents).
-    pub fn add_local_candidate(&mut self, addr: SocketAddr, proto: Protocol) -> Result<(), IceError> {
+    pub fn add_local_candidate(
+        &mut self,
+        addr: SocketAddr,
+        proto: Protocol,
+    ) -> Result<(), IceError> {
         if self.connection_state == IceConnectionState::Closed {
             return Err(IceError::Closed);
         }
         if proto == Protocol::Tls {
             return Err(IceError::Limit("ICE candidates are UDP or TCP"));
         }
-        if self.local.iter().any(|c| c.addr == addr && c.proto == proto) {
+        if self
+            .local
+            .iter()
+            .any(|c| c.addr == addr && c.proto == proto)
+        {
             return Ok(());
         }
         if self.local.len() >= MAX_LOCAL_CANDIDATES {
@@ -569,7 +586,8 @@ impl IceAgent {
             s.pair = None;
         }
         // Peer-reflexive local candidates belong to the old session.
-        self.local.retain(|c| c.kind != CandidateKind::PeerReflexive);
+        self.local
+            .retain(|c| c.kind != CandidateKind::PeerReflexive);
         for c in self.local.clone() {
             self.push_event(IceEvent::LocalCandidate(c));
         }
@@ -651,8 +669,9 @@ impl IceAgent {
                     return false;
                 }
                 let mut frames: Vec<Vec<u8>> = Vec::new();
-                self.tcp
-                    .push(r.destination, r.source, r.contents, |f| frames.push(f.to_vec()));
+                self.tcp.push(r.destination, r.source, r.contents, |f| {
+                    frames.push(f.to_vec())
+                });
                 self.stats.tcp_frames_dropped = self.tcp.evicted;
                 for f in frames {
                     if stun::is_stun(&f) {
@@ -692,7 +711,13 @@ impl IceAgent {
     }
 
     /// RFC 8445 §7.3: a connectivity check arrived.
-    fn handle_request(&mut self, msg: &StunMessage<'_>, source: SocketAddr, dest: SocketAddr, proto: Protocol) {
+    fn handle_request(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+    ) {
         let Some(local) = self.local.iter().position(|c| {
             c.addr == dest
                 && c.proto == proto
@@ -740,12 +765,26 @@ impl IceAgent {
         }
         // RFC 8445 §7.1.1: checks "MUST include the PRIORITY attribute".
         let Some(priority) = msg.priority() else {
-            self.send_error(msg, source, dest, proto, ErrorCode::BAD_REQUEST, Some(key.as_bytes()));
+            self.send_error(
+                msg,
+                source,
+                dest,
+                proto,
+                ErrorCode::BAD_REQUEST,
+                Some(key.as_bytes()),
+            );
             return;
         };
         let is_previous = lfrag != self.local_creds.ufrag;
         if !self.config.lite && !is_previous && self.role_conflict(msg) {
-            self.send_error(msg, source, dest, proto, ErrorCode::ROLE_CONFLICT, Some(key.as_bytes()));
+            self.send_error(
+                msg,
+                source,
+                dest,
+                proto,
+                ErrorCode::ROLE_CONFLICT,
+                Some(key.as_bytes()),
+            );
             return;
         }
         self.send_success(msg, source, dest, proto, key.as_bytes());
@@ -884,10 +923,22 @@ impl IceAgent {
     /// RFC 8445 §7.3.1.2: the success response, "XOR-MAPPED-ADDRESS [...]
     /// the source transport address of the request", integrity with our
     /// password, sent back the way the request came (symmetric).
-    fn send_success(&mut self, req: &StunMessage<'_>, source: SocketAddr, dest: SocketAddr, proto: Protocol, key: &[u8]) {
+    fn send_success(
+        &mut self,
+        req: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+        key: &[u8],
+    ) {
         let mut buf = [0u8; STUN_BUF];
         let written = (|| {
-            let mut w = MessageWriter::new(&mut buf, Class::Success, Method::BINDING, req.transaction_id())?;
+            let mut w = MessageWriter::new(
+                &mut buf,
+                Class::Success,
+                Method::BINDING,
+                req.transaction_id(),
+            )?;
             w.add(&Attribute::XorMappedAddress(source))?;
             w.add_integrity(key)?;
             w.finish(true)
@@ -919,10 +970,17 @@ impl IceAgent {
         let unknown = req.unknown_required();
         let mut buf = [0u8; STUN_BUF];
         let written = (|| {
-            let mut w = MessageWriter::new(&mut buf, Class::Error, Method::BINDING, req.transaction_id())?;
+            let mut w = MessageWriter::new(
+                &mut buf,
+                Class::Error,
+                Method::BINDING,
+                req.transaction_id(),
+            )?;
             w.add(&Attribute::ErrorCode(ErrorCode { code, reason }))?;
             if code == ErrorCode::UNKNOWN_ATTRIBUTE {
-                w.add(&Attribute::UnknownAttributes(UnknownAttributes::new(unknown)))?;
+                w.add(&Attribute::UnknownAttributes(UnknownAttributes::new(
+                    unknown,
+                )))?;
             }
             if let Some(key) = key {
                 w.add_integrity(key)?;
@@ -943,7 +1001,13 @@ impl IceAgent {
     }
 
     /// Queues a STUN message as a transmit, framed on TCP.
-    pub(super) fn queue_stun(&mut self, from: SocketAddr, to: SocketAddr, proto: Protocol, msg: &[u8]) {
+    pub(super) fn queue_stun(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        proto: Protocol,
+        msg: &[u8],
+    ) {
         let contents = match proto {
             Protocol::Udp => msg.to_vec(),
             Protocol::Tcp | Protocol::Tls => match tcp::frame(msg) {
@@ -967,7 +1031,13 @@ impl IceAgent {
     /// A response arrived: accepted only for an outstanding transaction, from
     /// where the request went (RFC 8445 §7.2.5.2.1), authenticated with the
     /// key the request used.
-    fn handle_response(&mut self, msg: &StunMessage<'_>, source: SocketAddr, dest: SocketAddr, proto: Protocol) {
+    fn handle_response(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+    ) {
         let Some(idx) = self
             .transactions
             .iter()
@@ -983,13 +1053,19 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         }
-        self.transactions.swap_remove(idx);
-        self.stats.responses_received += 1;
         // RFC 8445 §7.2.5.2.1: "The ICE agent MUST check that the source
         // and destination transport addresses in the Binding request and
         // response are symmetric. [...] If the addresses are not symmetric,
         // the agent MUST set the candidate pair state to Failed."
         let symmetric = source == tx.remote && dest == tx.local && proto == tx.proto;
+        if !symmetric && matches!(tx.kind, TxKind::Gather { .. }) {
+            // An unauthenticated server response from elsewhere: spoofable,
+            // so it must not end the transaction.
+            self.stats.stun_dropped += 1;
+            return;
+        }
+        self.transactions.swap_remove(idx);
+        self.stats.responses_received += 1;
         self.on_response(tx, msg, symmetric);
     }
 

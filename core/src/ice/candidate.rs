@@ -183,7 +183,12 @@ impl Candidate {
 
 /// A foundation from what RFC 8445 §5.1.1.3 says must be equal: "they have
 /// the same type, base IP address, [server], and transport protocol".
-fn foundation(kind: CandidateKind, base: IpAddr, proto: Protocol, server: Option<IpAddr>) -> String {
+fn foundation(
+    kind: CandidateKind,
+    base: IpAddr,
+    proto: Protocol,
+    server: Option<IpAddr>,
+) -> String {
     let key = format!("{kind:?}/{base}/{proto:?}/{server:?}");
     fold(&key).to_string()
 }
@@ -267,7 +272,13 @@ impl CandidatePair {
     /// (G>D?1:0)" with G the controlling agent's candidate priority and D
     /// the controlled one's.
     pub(crate) fn compute_priority(controlling: u32, controlled: u32) -> u64 {
-        let (g, d) = (u64::from(controlling), u64::from(controlled));
+        // RFC 8445 §5.1.2: a priority is "between 1 and (2**31 - 1)": a
+        // peer's larger value is clamped, so the sum cannot overflow.
+        const MAX: u32 = 0x7fff_ffff;
+        let (g, d) = (
+            u64::from(controlling.min(MAX)),
+            u64::from(controlled.min(MAX)),
+        );
         (1u64 << 32) * g.min(d) + 2 * g.max(d) + u64::from(g > d)
     }
 
@@ -304,10 +315,15 @@ mod tests {
     #[test]
     fn pair_priority_formula() {
         // G > D: the extra 1.
-        assert_eq!(CandidatePair::compute_priority(10, 5), (5u64 << 32) + 20 + 1);
+        assert_eq!(
+            CandidatePair::compute_priority(10, 5),
+            (5u64 << 32) + 20 + 1
+        );
         assert_eq!(CandidatePair::compute_priority(5, 10), (5u64 << 32) + 20);
         // Symmetric apart from the tie bit, so both agents order pairs alike.
+        // Out-of-range priorities from a peer are clamped, never overflow.
+        let max = u64::from(0x7fff_ffffu32);
         let a = CandidatePair::compute_priority(u32::MAX, u32::MAX);
-        assert_eq!(a, (u64::from(u32::MAX) << 32) + 2 * u64::from(u32::MAX));
+        assert_eq!(a, (max << 32) + 2 * max);
     }
 }

@@ -171,7 +171,11 @@ impl IceAgent {
     /// USERNAME "RFRAG:LFRAG", PRIORITY, ICE-CONTROLLING/-CONTROLLED,
     /// USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the peer's
     /// password, FINGERPRINT.
-    fn build_request(&mut self, pair: usize, nominate: bool) -> Option<(TransactionId, Vec<u8>, Transaction)> {
+    fn build_request(
+        &mut self,
+        pair: usize,
+        nominate: bool,
+    ) -> Option<(TransactionId, Vec<u8>, Transaction)> {
         let p = self.pairs.get(pair)?;
         let l = self.local.get(p.local)?;
         let r = self.remote.get(p.remote)?;
@@ -298,7 +302,10 @@ impl IceAgent {
                 // RFC 8445 §5.1.3: a server-reflexive candidate equal to
                 // its base is redundant and removed.
                 if mapped == b.addr
-                    || self.local.iter().any(|c| c.addr == mapped && c.proto == b.proto)
+                    || self
+                        .local
+                        .iter()
+                        .any(|c| c.addr == mapped && c.proto == b.proto)
                     || self.local.len() >= MAX_LOCAL_CANDIDATES
                 {
                     return;
@@ -307,7 +314,9 @@ impl IceAgent {
                 self.local.push(c.clone());
                 self.push_event(IceEvent::LocalCandidate(c));
             }
-            TxKind::Check { pair, nominate } => self.on_check_response(tx, pair, nominate, msg, symmetric),
+            TxKind::Check { pair, nominate } => {
+                self.on_check_response(tx, pair, nominate, msg, symmetric)
+            }
             TxKind::Consent { pair } => {
                 if !symmetric || msg.class() != Class::Success {
                     return;
@@ -328,7 +337,14 @@ impl IceAgent {
         }
     }
 
-    fn on_check_response(&mut self, tx: Transaction, pair: usize, nominate: bool, msg: &StunMessage<'_>, symmetric: bool) {
+    fn on_check_response(
+        &mut self,
+        tx: Transaction,
+        pair: usize,
+        nominate: bool,
+        msg: &StunMessage<'_>,
+        symmetric: bool,
+    ) {
         let now = self.now;
         let Some(p) = self.pairs.get_mut(pair) else {
             return;
@@ -383,7 +399,10 @@ impl IceAgent {
         // sending).
         if let (Some(mapped), Some(base)) = (msg.mapped_address(), self.local.get(local).cloned()) {
             if mapped != base.addr
-                && !self.local.iter().any(|c| c.addr == mapped && c.proto == base.proto)
+                && !self
+                    .local
+                    .iter()
+                    .any(|c| c.addr == mapped && c.proto == base.proto)
                 && self.local.len() < MAX_LOCAL_CANDIDATES
             {
                 self.local.push(Candidate::peer_reflexive(
@@ -437,7 +456,10 @@ impl IceAgent {
         else {
             return;
         };
-        let better_pending = self.pairs.iter().any(|p| p.is_pending() && p.priority > prio);
+        let better_pending = self
+            .pairs
+            .iter()
+            .any(|p| p.is_pending() && p.priority > prio);
         let waited = self
             .first_valid_at
             .is_some_and(|t| now >= t + self.config.nomination_delay);
@@ -502,7 +524,9 @@ impl IceAgent {
         }
         if matches!(
             self.connection_state,
-            IceConnectionState::New | IceConnectionState::Checking | IceConnectionState::Disconnected
+            IceConnectionState::New
+                | IceConnectionState::Checking
+                | IceConnectionState::Disconnected
         ) {
             self.set_connection_state(IceConnectionState::Connected);
         }
@@ -511,7 +535,9 @@ impl IceAgent {
     /// RFC 7675 §5.1: the consent check interval, randomized to 0.8..1.2
     /// times the basic period.
     fn consent_interval(&mut self) -> Duration {
-        self.config.consent_interval.mul_f64(0.8 + 0.4 * self.rng.unit())
+        self.config
+            .consent_interval
+            .mul_f64(0.8 + 0.4 * self.rng.unit())
     }
 
     /// Consent freshness on the selected pair (RFC 7675).
@@ -526,7 +552,9 @@ impl IceAgent {
         };
         if !matches!(
             self.connection_state,
-            IceConnectionState::Connected | IceConnectionState::Completed | IceConnectionState::Disconnected
+            IceConnectionState::Connected
+                | IceConnectionState::Completed
+                | IceConnectionState::Disconnected
         ) {
             return;
         }
@@ -540,7 +568,8 @@ impl IceAgent {
         if self.config.lite {
             // A lite agent sends no checks; the peer's checks (every
             // `consent_interval` at most 1.2 times) are its evidence.
-            let quiet = self.config.consent_interval.mul_f64(1.2) + self.config.disconnected_timeout;
+            let quiet =
+                self.config.consent_interval.mul_f64(1.2) + self.config.disconnected_timeout;
             if now >= last + quiet {
                 self.set_connection_state(IceConnectionState::Disconnected);
             }
@@ -706,7 +735,9 @@ impl IceAgent {
             let connected = self.connection_state != IceConnectionState::Disconnected;
             if self.config.lite {
                 if connected {
-                    arm(last + self.config.consent_interval.mul_f64(1.2) + self.config.disconnected_timeout);
+                    arm(last
+                        + self.config.consent_interval.mul_f64(1.2)
+                        + self.config.disconnected_timeout);
                 }
             } else {
                 if let Some(t) = self.consent.next_check {

@@ -11,6 +11,8 @@ mod agent;
 mod candidate;
 mod checks;
 #[cfg(feature = "sim")]
+pub mod sim_node;
+#[cfg(feature = "sim")]
 pub mod stun_server;
 mod tcp;
 #[cfg(test)]
@@ -137,7 +139,9 @@ impl IceConfig {
             return Err(IceError::InvalidConfig("rto_min > rto_max"));
         }
         if self.disconnected_timeout >= self.failed_timeout {
-            return Err(IceError::InvalidConfig("disconnected_timeout >= failed_timeout"));
+            return Err(IceError::InvalidConfig(
+                "disconnected_timeout >= failed_timeout",
+            ));
         }
         if self.max_check_transmits == 0 || self.max_gather_transmits == 0 {
             return Err(IceError::InvalidConfig("max transmits"));

@@ -149,7 +149,9 @@ mod tests {
             let mut r = Reassembler::default();
             let mut got = Vec::new();
             for chunk in stream.chunks(chunk_size) {
-                r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), chunk, |f| got.push(f.to_vec()));
+                r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), chunk, |f| {
+                    got.push(f.to_vec())
+                });
             }
             assert_eq!(got, payloads, "chunk size {chunk_size}");
         }
@@ -160,12 +162,23 @@ mod tests {
         let mut r = Reassembler::default();
         let mut got = Vec::new();
         let f = frame(b"hello").unwrap();
-        r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), &f[..3], |x| got.push(x.to_vec()));
-        r.push(addr("1.1.1.1:1"), addr("3.3.3.3:3"), &f[..4], |x| got.push(x.to_vec()));
-        r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), &f[3..], |x| got.push(x.to_vec()));
+        r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), &f[..3], |x| {
+            got.push(x.to_vec())
+        });
+        r.push(addr("1.1.1.1:1"), addr("3.3.3.3:3"), &f[..4], |x| {
+            got.push(x.to_vec())
+        });
+        r.push(addr("1.1.1.1:1"), addr("2.2.2.2:2"), &f[3..], |x| {
+            got.push(x.to_vec())
+        });
         assert_eq!(got, vec![b"hello".to_vec()]);
         for port in 10..10 + MAX_CONNECTIONS as u16 * 2 {
-            r.push(addr("1.1.1.1:1"), SocketAddr::from(([9, 9, 9, 9], port)), &f[..1], |_| {});
+            r.push(
+                addr("1.1.1.1:1"),
+                SocketAddr::from(([9, 9, 9, 9], port)),
+                &f[..1],
+                |_| {},
+            );
         }
         assert_eq!(r.connections(), MAX_CONNECTIONS);
         assert!(r.evicted >= MAX_CONNECTIONS as u64);
