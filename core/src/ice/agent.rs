@@ -149,6 +149,9 @@ pub struct IceAgent {
     pub(super) gathering_state: IceGatheringState,
     pub(super) connection_state: IceConnectionState,
     pub(super) selected: Option<Selected>,
+    /// The selected pair before the last ICE restart: data arriving on it
+    /// stays acceptable (it was validated, and packets are in flight).
+    pub(super) previous_selected: Option<(SocketAddr, SocketAddr)>,
     /// The earliest time the next paced request (check or gathering) may go.
     pub(super) next_pace: Option<Instant>,
     pub(super) first_valid_at: Option<Instant>,
@@ -214,6 +217,7 @@ impl IceAgent {
             gathering_state: IceGatheringState::New,
             connection_state: IceConnectionState::New,
             selected: None,
+            previous_selected: None,
             next_pace: None,
             first_valid_at: None,
             consent: Consent::default(),
@@ -332,6 +336,7 @@ impl IceAgent {
         if self
             .selected
             .is_some_and(|s| s.remote == remote && s.local == local)
+            || self.previous_selected == Some((local, remote))
         {
             return true;
         }
@@ -584,6 +589,7 @@ impl IceAgent {
         self.first_valid_at = None;
         if let Some(s) = &mut self.selected {
             s.pair = None;
+            self.previous_selected = Some((s.local, s.remote));
         }
         // Peer-reflexive local candidates belong to the old session.
         self.local

@@ -43,6 +43,9 @@ impl IceAgent {
             return;
         }
         self.update_states();
+        // A response may have made a pair nominable: decide now, the paced
+        // slot sends it.
+        self.maybe_nominate(self.now);
         self.deadline = self.compute_deadline();
     }
 
