@@ -72,6 +72,13 @@ impl IceNode {
         })
     }
 
+    /// Takes the candidates and end-of-candidates not yet signaled (to
+    /// signal some of them only, or none).
+    pub fn take_signals(&mut self) -> Vec<IceEvent> {
+        self.drain();
+        std::mem::take(&mut self.unsignaled)
+    }
+
     /// Whether the agent is connected or completed.
     pub fn is_connected(&self) -> bool {
         matches!(
