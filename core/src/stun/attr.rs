@@ -239,7 +239,9 @@ impl<'a> Attribute<'a> {
             t::MESSAGE_INTEGRITY if v.len() == 20 => Self::MessageIntegrity(v),
             // RFC 8489 §14.6: "The value will be at most 32 bytes, but it
             // MUST be at least 16 bytes and MUST be a multiple of 4 bytes."
-            t::MESSAGE_INTEGRITY_SHA256 if (16..=32).contains(&v.len()) && v.len() % 4 == 0 => {
+            t::MESSAGE_INTEGRITY_SHA256
+                if (16..=32).contains(&v.len()) && v.len().is_multiple_of(4) =>
+            {
                 Self::MessageIntegritySha256(v)
             }
             t::FINGERPRINT => Self::Fingerprint(u32::from_be_bytes(fixed(v)?)),
@@ -270,7 +272,7 @@ impl<'a> Attribute<'a> {
                     reason: text(reason, TEXT_MAX_RECV)?,
                 })
             }
-            t::UNKNOWN_ATTRIBUTES if v.len() % 2 == 0 => {
+            t::UNKNOWN_ATTRIBUTES if v.len().is_multiple_of(2) => {
                 Self::UnknownAttributes(UnknownAttributes(Repr::Raw(v)))
             }
             t::MESSAGE_INTEGRITY

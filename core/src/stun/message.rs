@@ -118,7 +118,7 @@ impl<'a> StunMessage<'a> {
             return Err(ParseError::NotStun);
         }
         let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return Err(ParseError::BadLength);
         }
         match raw.len().cmp(&(HEADER_LEN + len)) {

@@ -183,5 +183,5 @@ pub fn is_stun(bytes: &[u8]) -> bool {
     bytes.len() >= HEADER_LEN
         && bytes[0] & 0xc0 == 0
         && bytes[4..8] == MAGIC_COOKIE.to_be_bytes()
-        && u16::from_be_bytes([bytes[2], bytes[3]]) % 4 == 0
+        && u16::from_be_bytes([bytes[2], bytes[3]]).is_multiple_of(4)
 }
