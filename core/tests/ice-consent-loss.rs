@@ -111,8 +111,8 @@ fn default_timers() {
 #[test]
 fn configured_timers() {
     let mut config = IceConfig::default();
-    config.consent_interval = Duration::from_secs(2);
-    config.disconnected_timeout = Duration::from_secs(1);
-    config.failed_timeout = Duration::from_secs(10);
+    config.consent_interval = Duration::from_secs(8);
+    config.disconnected_timeout = Duration::from_secs(2);
+    config.failed_timeout = Duration::from_secs(20);
     scenario(config, 31);
 }

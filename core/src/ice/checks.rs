@@ -18,6 +18,10 @@ use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessag
 /// ICE-CONTROLLING 12 + USE-CANDIDATE 4 + SOFTWARE + MI 24 + FP 8.
 const REQUEST_BUF: usize = 700;
 
+/// Transmissions of one consent check (RFC 8489 retransmission with the
+/// check RTO), ending before the next check is due.
+const CONSENT_TRANSMITS: u32 = 4;
+
 impl IceAgent {
     /// Time passed: retransmit, time out, send the next paced check or
     /// gathering request, nominate, check consent.
@@ -76,12 +80,12 @@ impl IceAgent {
                 i += 1;
             } else {
                 let t = self.transactions.swap_remove(i);
-                self.on_timeout(t, now);
+                self.on_timeout(t);
             }
         }
     }
 
-    fn on_timeout(&mut self, t: Transaction, now: Instant) {
+    fn on_timeout(&mut self, t: Transaction) {
         match t.kind {
             TxKind::Check { pair, .. } => {
                 let other = self
@@ -95,9 +99,9 @@ impl IceAgent {
                     }
                 }
             }
-            // Unanswered consent: another check goes out now (RFC 7675
-            // §5.1 sends new requests rather than retransmitting).
-            TxKind::Consent { .. } => self.consent.next_check = Some(now),
+            // An unanswered consent check: the next periodic one follows;
+            // `disconnected` and `failed` are judged by time.
+            TxKind::Consent { .. } => {}
             TxKind::Gather { .. } => {}
         }
     }
@@ -591,15 +595,10 @@ impl IceAgent {
     }
 
     fn send_consent(&mut self, now: Instant, pair: usize) {
-        let outstanding = self
-            .transactions
-            .iter()
-            .any(|t| matches!(t.kind, TxKind::Consent { .. }));
-        let next = if outstanding || self.consent.unanswered_since.is_some() {
-            self.config.consent_retry
-        } else {
-            self.consent_interval()
-        };
+        // RFC 7675 §5.1: "each interval MUST be randomized from between 0.8
+        // and 1.2 times the basic period. [...] Implementations MUST NOT set
+        // the period between checks to less than 4 seconds."
+        let next = self.consent_interval();
         self.consent.next_check = Some(now + next);
         let Some((_, bytes, mut tx)) = self.build_request(pair, false) else {
             return;
@@ -608,10 +607,11 @@ impl IceAgent {
             return;
         }
         tx.kind = TxKind::Consent { pair };
-        // Not retransmitted: an unanswered consent check is followed by a
-        // new one after `consent_retry`.
-        tx.max_transmits = 1;
-        tx.rto = self.config.consent_retry;
+        // Each check is its own transaction (new id), retransmitted like any
+        // STUN request: 0, 0.5, 1.5, 3.5 s with the default RTO, all before
+        // the next check is due.
+        tx.max_transmits = CONSENT_TRANSMITS;
+        tx.rto = self.config.rto_min;
         tx.last_sent = now;
         tx.next_at = now + tx.rto;
         let (local, remote, proto) = (tx.local, tx.remote, tx.proto);

@@ -80,11 +80,10 @@ pub struct IceConfig {
     /// better pairs before nominating. Defaults to 1 s.
     pub nomination_delay: Duration,
     /// Basic period of consent checks on the selected pair (RFC 7675 §5.1),
-    /// randomized to 0.8..1.2 times it. Defaults to 5 s.
+    /// randomized to 0.8..1.2 times it. Each check is retransmitted at the
+    /// check RTO (0.5, 1.5, 3.5 s) while unanswered. Defaults to 5 s (RFC
+    /// 7675: "Implementations SHOULD set a default interval of 5 seconds").
     pub consent_interval: Duration,
-    /// While a consent check is unanswered, a new one (new transaction id)
-    /// goes out at this interval. Defaults to 1 s.
-    pub consent_retry: Duration,
     /// The state becomes `disconnected` when a consent check has been
     /// unanswered for this long (lite: when no check arrived for
     /// `consent_interval` + this). Defaults to 3 s; Chrome shows
@@ -109,7 +108,6 @@ impl Default for IceConfig {
             max_gather_transmits: 4,
             nomination_delay: Duration::from_secs(1),
             consent_interval: Duration::from_secs(5),
-            consent_retry: Duration::from_secs(1),
             disconnected_timeout: Duration::from_secs(3),
             failed_timeout: Duration::from_secs(30),
             software: None,
@@ -119,6 +117,8 @@ impl Default for IceConfig {
 
 impl IceConfig {
     /// Checks the timings: all non-zero, `rto_min <= rto_max`,
+    /// `consent_interval` at least 5 s (RFC 7675's 4-second floor after
+    /// jitter),
     /// `disconnected_timeout < failed_timeout`, at least one transmission.
     pub fn validate(&self) -> Result<(), IceError> {
         let nonzero = [
@@ -126,7 +126,6 @@ impl IceConfig {
             ("rto_min", self.rto_min),
             ("rto_max", self.rto_max),
             ("consent_interval", self.consent_interval),
-            ("consent_retry", self.consent_retry),
             ("disconnected_timeout", self.disconnected_timeout),
             ("failed_timeout", self.failed_timeout),
         ];
@@ -137,6 +136,11 @@ impl IceConfig {
         }
         if self.rto_min > self.rto_max {
             return Err(IceError::InvalidConfig("rto_min > rto_max"));
+        }
+        // RFC 7675 §5.1: "Implementations MUST NOT set the period between
+        // checks to less than 4 seconds": 0.8 x the interval.
+        if self.consent_interval < Duration::from_secs(5) {
+            return Err(IceError::InvalidConfig("consent_interval < 5 s"));
         }
         if self.disconnected_timeout >= self.failed_timeout {
             return Err(IceError::InvalidConfig(
