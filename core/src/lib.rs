@@ -84,5 +84,6 @@ mod testutil;
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use error::{ConfigError, InputError};
 pub use event::Event;
+pub use ice::{IceConnectionState, IceGatheringState};
 pub use io::{Input, Output, Protocol, Receive, Transmit};
 pub use peer::{InputCounters, PeerConnection, PeerConnectionState};

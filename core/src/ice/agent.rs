@@ -666,14 +666,15 @@ impl IceAgent {
                     false
                 }
             }
-            Protocol::Tcp => {
+            Protocol::Tcp
                 if !self
                     .local
                     .iter()
-                    .any(|c| c.addr == r.destination && c.proto == Protocol::Tcp)
-                {
-                    return false;
-                }
+                    .any(|c| c.addr == r.destination && c.proto == Protocol::Tcp) =>
+            {
+                false
+            }
+            Protocol::Tcp => {
                 let mut frames: Vec<Vec<u8>> = Vec::new();
                 self.tcp.push(r.destination, r.source, r.contents, |f| {
                     frames.push(f.to_vec())

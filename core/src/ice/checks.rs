@@ -513,9 +513,9 @@ impl IceAgent {
         self.consent.last_response = Some(now);
         self.consent.unanswered_since = None;
         self.consent.next_check = Some(now + self.consent_interval());
-        // RFC 8445 §8.1.2: once nominated, "the agent MUST remove all of the
-        // Waiting and Frozen pairs"; they are marked Failed so indices stay
-        // stable.
+        // RFC 8445 §8.1.2: once a pair is nominated, the Waiting and Frozen
+        // pairs are removed from the checklist; here they are marked Failed
+        // so that indices stay stable.
         for q in &mut self.pairs {
             if matches!(q.state, PairState::Waiting | PairState::Frozen) {
                 q.state = PairState::Failed;

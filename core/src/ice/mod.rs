@@ -26,10 +26,10 @@ use crate::io::Protocol;
 pub use agent::IceAgent;
 pub use candidate::{Candidate, CandidateKind, PairState, TcpType};
 
-/// The most candidate pairs in the checklist. RFC 8445 §6.1.2.5: "The
-/// default value [of the limit] ... SHOULD be configurable ... 100".
-/// Beyond it the lowest-priority pair not yet checked is dropped (counted in
-/// [`IceStats::pairs_dropped`]).
+/// The most candidate pairs in the checklist: RFC 8445 §6.1.2.5 has agents
+/// limit the checklist, with 100 as the default limit. Beyond it the
+/// lowest-priority pair not yet checked is evicted, or the new pair is not
+/// added (either way counted in [`IceStats::pairs_dropped`]).
 pub const MAX_PAIRS: usize = 100;
 /// The most local candidates (host, reflexive). More are refused.
 pub const MAX_LOCAL_CANDIDATES: usize = 32;

@@ -3,6 +3,7 @@
 //! send numbered data through the selected pair, and a helper that plays
 //! the signaling channel between two of them.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,7 @@ pub struct IceNode {
     pub data_unsendable: u64,
     next_send: Option<Instant>,
     now: Option<Instant>,
-    out: Vec<Transmit>,
+    out: VecDeque<Transmit>,
 }
 
 impl IceNode {
@@ -49,7 +50,7 @@ impl IceNode {
             data_unsendable: 0,
             next_send: None,
             now: None,
-            out: Vec::new(),
+            out: VecDeque::new(),
         }
     }
 
@@ -125,7 +126,7 @@ impl IceNode {
         match self.agent.transmit_data(&payload) {
             Some(t) => {
                 self.data_sent += 1;
-                self.out.push(t);
+                self.out.push_back(t);
             }
             None => self.data_unsendable += 1,
         }
@@ -154,7 +155,7 @@ impl Node for IceNode {
         if let Some(t) = self.agent.poll_transmit() {
             return Output::Transmit(t);
         }
-        if let Some(t) = self.out.pop() {
+        if let Some(t) = self.out.pop_front() {
             return Output::Transmit(t);
         }
         self.drain();

@@ -822,3 +822,80 @@ fn config_is_validated() {
         .is_err());
     assert_eq!(a.poll_timeout(), None);
 }
+
+mod hostile_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Messages recorded from a real run, to mutate.
+    fn recorded() -> Vec<Transmit> {
+        let mut p = Pair::standard();
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            p.collect_transmits();
+            seen.extend(p.flight.iter().map(|f| f.2.clone()));
+            p.step();
+            if seen.len() > 40 {
+                break;
+            }
+        }
+        seen
+    }
+
+    proptest! {
+        #![proptest_config(crate::testutil::proptest_config!("ice-agent"))]
+
+        /// Arbitrary and mutated datagrams from anywhere never panic the
+        /// agent, never move its deadline into the past, and never make it
+        /// send more to an unvalidated address than it received from there.
+        #[test]
+        fn arbitrary_datagrams_are_harmless(
+            ops in proptest::collection::vec(
+                (any::<u16>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 0..64), 0u64..3000, any::<bool>()),
+                1..40,
+            )
+        ) {
+            let samples = recorded();
+            prop_assert!(samples.len() > 10);
+            let mut p = Pair::standard();
+            p.run_until(Duration::from_secs(2), Pair::connected).unwrap();
+            let mut now = p.now;
+            for (pick, flips, noise, advance_ms, tcp) in ops {
+                now += Duration::from_millis(advance_ms);
+                let mut bytes = match samples.get(usize::from(pick) % (samples.len() + 1)) {
+                    Some(t) => t.contents.clone(),
+                    None => noise.clone(),
+                };
+                for (i, b) in noise.iter().take(usize::from(flips % 8)).enumerate() {
+                    let at = (usize::from(*b) * 7 + i) % bytes.len().max(1);
+                    if let Some(x) = bytes.get_mut(at) {
+                        *x ^= b | 1;
+                    }
+                }
+                let source = SocketAddr::from(([10, 0, 0, 2 + (pick % 3) as u8], 2000));
+                let r = Receive {
+                    proto: if tcp { Protocol::Tcp } else { Protocol::Udp },
+                    source,
+                    destination: addr("10.0.0.1:1000"),
+                    contents: &bytes,
+                };
+                let validated = p.a.is_validated(source, r.destination);
+                p.a.handle_receive(now, r);
+                while let Some(t) = p.a.poll_transmit() {
+                    if t.destination == source && !validated {
+                        prop_assert!(t.contents.len() <= bytes.len() + 2, "amplification");
+                    }
+                }
+                if let Some(at) = p.a.poll_timeout() {
+                    prop_assert!(at >= p.a.now, "deadline in the past after a receive");
+                }
+                p.a.handle_timeout(now);
+                while p.a.poll_transmit().is_some() {}
+                while p.a.poll_event().is_some() {}
+                if let Some(at) = p.a.poll_timeout() {
+                    prop_assert!(at > now, "deadline {at:?} not after handle_timeout({now:?})");
+                }
+            }
+        }
+    }
+}
