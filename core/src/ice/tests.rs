@@ -899,3 +899,87 @@ mod hostile_input {
         }
     }
 }
+
+#[test]
+fn checks_are_paced_by_ta_and_retransmitted_with_the_rfc_8445_rto() {
+    let now = epoch();
+    let mut a = IceAgent::with_seed(IceConfig::default(), IceRole::Controlling, 5, now).unwrap();
+    a.add_local_candidate(addr("10.0.0.1:1000"), Protocol::Udp)
+        .unwrap();
+    a.set_remote_credentials("abcd", "0123456789012345678901")
+        .unwrap();
+    // Twelve remotes nobody answers, each its own foundation (own IP), so
+    // all twelve pairs start Waiting.
+    for i in 0..12u8 {
+        a.add_remote_candidate(Candidate::host(
+            SocketAddr::from(([10, 0, 1, 1 + i], 3000)),
+            Protocol::Udp,
+        ));
+    }
+    // A thirteenth sharing a foundation with the first stays Frozen behind
+    // it (RFC 8445 §6.1.4.2) while that one is In-Progress.
+    a.add_remote_candidate(Candidate::host(addr("10.0.1.1:3001"), Protocol::Udp));
+    let mut sent: Vec<(Duration, SocketAddr, Vec<u8>)> = Vec::new();
+    let mut t = now;
+    while t - now < Duration::from_secs(2) {
+        a.handle_timeout(t);
+        while let Some(tx) = a.poll_transmit() {
+            sent.push((t - now, tx.destination, tx.contents));
+        }
+        t = a.poll_timeout().unwrap();
+    }
+    // New checks: one every Ta = 50 ms, never two at once.
+    let mut firsts: Vec<(Duration, SocketAddr)> = Vec::new();
+    for (at, dest, bytes) in &sent {
+        let tid = StunMessage::parse(bytes).unwrap().transaction_id();
+        let first = sent
+            .iter()
+            .find(|s| StunMessage::parse(&s.2).unwrap().transaction_id() == tid)
+            .unwrap();
+        if first.0 == *at {
+            firsts.push((*at, *dest));
+        }
+    }
+    assert_eq!(firsts.len(), 12);
+    assert!(!firsts.iter().any(|f| f.1 == addr("10.0.1.1:3001")));
+    for (i, w) in firsts.windows(2).enumerate() {
+        assert_eq!(w[1].0 - w[0].0, Duration::from_millis(50), "check {i}");
+    }
+    // RFC 8445 §14.3: RTO = MAX(500 ms, Ta * (Waiting + In-Progress)):
+    // twelve pairs Waiting or In-Progress whenever a check starts, 600 ms.
+    let retransmits_of = |dest: SocketAddr| -> Vec<Duration> {
+        sent.iter().filter(|s| s.1 == dest).map(|s| s.0).collect()
+    };
+    let first = retransmits_of(firsts[0].1);
+    assert_eq!(first[1] - first[0], Duration::from_millis(600));
+    assert_eq!(
+        first[2] - first[1],
+        Duration::from_millis(1200),
+        "RTO doubles"
+    );
+    let last = retransmits_of(firsts[11].1);
+    assert_eq!(last[1] - last[0], Duration::from_millis(600));
+    // Identical bytes on retransmission (RFC 8489 §6.2.1).
+    let same: Vec<_> = sent
+        .iter()
+        .filter(|s| s.1 == firsts[0].1)
+        .map(|s| &s.2)
+        .collect();
+    assert!(same.windows(2).all(|w| w[0] == w[1]));
+    // Each check carries what RFC 8445 §7.2.2 requires.
+    let msg = StunMessage::parse(&sent[0].2).unwrap();
+    assert_eq!(
+        msg.username().unwrap(),
+        format!("abcd:{}", a.local_credentials().ufrag)
+    );
+    assert_eq!(
+        msg.priority(),
+        Some(a.local_candidates()[0].prflx_priority())
+    );
+    assert!(msg.ice_controlling().is_some());
+    assert!(msg.has_fingerprint());
+    assert_eq!(
+        msg.check_integrity(b"0123456789012345678901"),
+        stun::Integrity::Valid
+    );
+}
