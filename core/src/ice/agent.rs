@@ -46,7 +46,7 @@ pub(super) struct Transaction {
     pub(super) bytes: Vec<u8>,
     /// The key that must authenticate the response (the remote password),
     /// empty for STUN servers.
-    pub(super) key: Vec<u8>,
+    pub(super) key: Key,
     pub(super) last_sent: Instant,
     pub(super) next_at: Instant,
     pub(super) rto: Duration,
@@ -54,6 +54,16 @@ pub(super) struct Transaction {
     pub(super) max_transmits: u32,
     /// Whether the request carried ICE-CONTROLLING (for 487 repair).
     pub(super) sent_controlling: bool,
+}
+
+/// A response-authenticating key; `Debug` does not show it.
+#[derive(Clone, Default)]
+pub(super) struct Key(pub(super) Vec<u8>);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
 }
 
 /// The pair data flows on: kept as addresses so that it survives an ICE
@@ -566,6 +576,11 @@ impl IceAgent {
     /// The selected pair keeps carrying data (and the previous credentials
     /// keep answering the peer's checks on it) until a new pair is
     /// nominated. Give the peer's new credentials and candidates as usual.
+    ///
+    /// RFC 8445 §9: a restart is mutual. Call this when the application
+    /// restarts ICE, and also when a remote description arrives with a new
+    /// ufrag or password (the peer restarted), before
+    /// [`set_remote_credentials`](Self::set_remote_credentials).
     pub fn restart(&mut self) {
         if self.connection_state == IceConnectionState::Closed {
             return;
@@ -1054,7 +1069,7 @@ impl IceAgent {
             return;
         };
         let tx = self.transactions[idx].clone();
-        if !tx.key.is_empty() && msg.check_integrity(&tx.key) != Integrity::Valid {
+        if !tx.key.0.is_empty() && msg.check_integrity(&tx.key.0) != Integrity::Valid {
             // RFC 8445 §7.2.5.1 (via RFC 8489 §9.1.4): a response failing
             // integrity is discarded as if never received.
             self.stats.stun_dropped += 1;

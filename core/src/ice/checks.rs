@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::agent::{IceAgent, Selected, Transaction, TxKind};
+use super::agent::{IceAgent, Key, Selected, Transaction, TxKind};
 use super::candidate::{Candidate, PairState};
 use super::{
     IceConnectionState, IceEvent, IceGatheringState, IceRole, MAX_LOCAL_CANDIDATES,
@@ -220,7 +220,7 @@ impl IceAgent {
             remote,
             proto,
             bytes: bytes.clone(),
-            key,
+            key: Key(key),
             last_sent: self.now,
             next_at: self.now,
             rto: self.config.rto_min,
@@ -281,7 +281,7 @@ impl IceAgent {
             remote: server,
             proto: Protocol::Udp,
             bytes: bytes.clone(),
-            key: Vec::new(),
+            key: Key::default(),
             last_sent: now,
             next_at: now + self.config.rto_min,
             rto: self.config.rto_min,

@@ -176,13 +176,23 @@ pub enum IceError {
     Entropy(String),
 }
 
-/// Username fragment and password (RFC 8445 §5.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Username fragment and password (RFC 8445 §5.3). `Debug` does not show
+/// the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IceCredentials {
     /// `ice-ufrag`.
     pub ufrag: String,
     /// `ice-pwd`.
     pub pwd: String,
+}
+
+impl std::fmt::Debug for IceCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceCredentials")
+            .field("ufrag", &self.ufrag)
+            .field("pwd", &"<redacted>")
+            .finish()
+    }
 }
 
 /// The role of the agent (RFC 8445 §6.1.1).

@@ -983,3 +983,20 @@ fn checks_are_paced_by_ta_and_retransmitted_with_the_rfc_8445_rto() {
         stun::Integrity::Valid
     );
 }
+
+#[test]
+fn debug_output_does_not_leak_the_password() {
+    let mut p = Pair::standard();
+    p.a.handle_timeout(p.now);
+    let theirs = p.b.local_credentials().pwd.clone();
+    let ours = p.a.local_credentials().pwd.clone();
+    let debug = format!("{:?}", p.a);
+    assert!(
+        debug.contains("Key(<redacted>)"),
+        "a transaction is outstanding"
+    );
+    assert!(!debug.contains(&ours) && !debug.contains(&theirs));
+    let numeric = format!("{:?}", theirs.as_bytes());
+    assert!(!debug.contains(&numeric[1..numeric.len() - 1]));
+    assert!(debug.contains(&p.a.local_credentials().ufrag));
+}
