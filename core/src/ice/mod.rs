@@ -6,6 +6,17 @@
 //! multiplexes RTCP). It only speaks STUN; everything else that arrives on
 //! its sockets is the caller's, who asks [`IceAgent::is_validated`] before
 //! accepting it and sends through [`IceAgent::selected_pair`].
+//!
+//! ## Timers ([`IceConfig`] defaults) and how Chrome compares
+//!
+//! | what | eddy default | Chrome (libwebrtc) |
+//! |---|---|---|
+//! | pacing of new checks, Ta | 50 ms (RFC 8445 §14.2) | 48 ms weak ping interval |
+//! | check RTO | max(500 ms, Ta x active pairs), doubling to 3 s, 7 sends (~15.5 s) | own schedule, 5 failed pings / 5 s make a pair unwritable |
+//! | consent checks | every 5 s x U(0.8, 1.2) (RFC 7675), each retransmitted at 0.5/1.5/3.5 s | 2.5 s pings on a strong stable pair, 0.9 s otherwise |
+//! | `disconnected` | 3 s after a consent check went unanswered (3 to 9 s after the path dies) | 2.5 s without receiving anything |
+//! | `failed` | 30 s after the last response, then silent (RFC 7675) | 30 s dead-connection timeout |
+//! | nomination | regular, best valid pair, at most 1 s after the first valid pair | regular nomination |
 
 mod agent;
 mod candidate;
