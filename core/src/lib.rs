@@ -60,6 +60,7 @@
 
 mod config;
 mod demux;
+mod dtls;
 mod error;
 mod event;
 pub mod ice;
@@ -82,6 +83,10 @@ pub mod sim;
 mod testutil;
 
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+pub use dtls::{
+    Certificate, CertificateError, DtlsRole, DtlsTransportState, DtlsVersion, Fingerprint,
+    KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
+};
 pub use error::{ConfigError, InputError};
 pub use event::Event;
 pub use ice::{IceConnectionState, IceGatheringState};

@@ -1,0 +1,293 @@
+//! ECDSA signing, verification and key loading on OpenSSL, with RFC 6979
+//! deterministic nonces in deterministic mode.
+
+use dimpl::crypto::{
+    check_verify_scheme, Buf, HashAlgorithm, KeyProvider, NamedGroup, SignatureAlgorithm,
+    SignatureVerifier, SigningKey,
+};
+use dimpl::{CryptoError, CryptoOperation};
+use openssl::bn::{BigNum, BigNumContext, BigNumRef};
+use openssl::ec::{EcGroupRef, EcKey, EcKeyRef, EcPoint};
+use openssl::ecdsa::EcdsaSig;
+use openssl::error::ErrorStack;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private, Public};
+use openssl::x509::X509;
+
+use super::digest::{message_digest, Digest};
+use super::scope;
+
+/// The named group of an EC curve.
+pub(crate) fn key_group(group: &EcGroupRef) -> Option<NamedGroup> {
+    match group.curve_name()? {
+        Nid::X9_62_PRIME256V1 => Some(NamedGroup::Secp256r1),
+        Nid::SECP384R1 => Some(NamedGroup::Secp384r1),
+        _ => None,
+    }
+}
+
+/// `bits2int` (RFC 6979 §2.3.2): the leftmost `qlen` bits of `data`.
+fn bits2int(data: &[u8], qlen: i32) -> Result<BigNum, ErrorStack> {
+    let mut n = BigNum::from_slice(data)?;
+    let blen = data.len() as i32 * 8;
+    if blen > qlen {
+        let mut shifted = BigNum::new()?;
+        shifted.rshift(&n, blen - qlen)?;
+        n = shifted;
+    }
+    Ok(n)
+}
+
+fn int2octets(n: &BigNumRef, rlen: usize) -> Result<Vec<u8>, ErrorStack> {
+    n.to_vec_padded(rlen as i32)
+}
+
+fn hmac(alg: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, ErrorStack> {
+    let md = message_digest(alg).unwrap_or_else(openssl::hash::MessageDigest::sha256);
+    let pkey = PKey::hmac(key)?;
+    let mut signer = openssl::sign::Signer::new(md, &pkey)?;
+    for p in parts {
+        signer.update(p)?;
+    }
+    signer.sign_to_vec()
+}
+
+/// The RFC 6979 §3.2 nonce `k` for private key `x` and message hash `h1`.
+fn rfc6979_k(
+    order: &BigNumRef,
+    x: &BigNumRef,
+    h1: &[u8],
+    alg: HashAlgorithm,
+) -> Result<BigNum, ErrorStack> {
+    let mut ctx = BigNumContext::new()?;
+    let qlen = order.num_bits();
+    let rlen = order.num_bytes() as usize;
+    // "bits2octets(h1) = int2octets(bits2int(h1) mod q)"
+    let mut z2 = BigNum::new()?;
+    let h_int = bits2int(h1, qlen)?;
+    z2.nnmod(&h_int, order, &mut ctx)?;
+    let x_oct = int2octets(x, rlen)?;
+    let h_oct = int2octets(&z2, rlen)?;
+    let hlen = if alg == HashAlgorithm::SHA384 { 48 } else { 32 };
+    let mut v = vec![0x01u8; hlen];
+    let mut k = vec![0x00u8; hlen];
+    // Steps d–g.
+    k = hmac(alg, &k, &[&v, &[0x00], &x_oct, &h_oct])?;
+    v = hmac(alg, &k, &[&v])?;
+    k = hmac(alg, &k, &[&v, &[0x01], &x_oct, &h_oct])?;
+    v = hmac(alg, &k, &[&v])?;
+    // Step h: generate until 1 <= k < q.
+    loop {
+        let mut t = Vec::with_capacity(rlen + hlen);
+        while (t.len() * 8) < qlen as usize {
+            v = hmac(alg, &k, &[&v])?;
+            t.extend_from_slice(&v);
+        }
+        let candidate = bits2int(&t, qlen)?;
+        if candidate.num_bits() > 0 && candidate.ucmp(order) == std::cmp::Ordering::Less {
+            return Ok(candidate);
+        }
+        k = hmac(alg, &k, &[&v, &[0x00]])?;
+        v = hmac(alg, &k, &[&v])?;
+    }
+}
+
+/// ECDSA with the RFC 6979 nonce: `r = (kG).x mod n`,
+/// `s = k^-1 (e + r d) mod n`.
+pub(crate) fn sign_deterministic(
+    key: &EcKeyRef<Private>,
+    digest: &[u8],
+    alg: HashAlgorithm,
+) -> Result<EcdsaSig, ErrorStack> {
+    let group: &EcGroupRef = key.group();
+    let mut ctx = BigNumContext::new()?;
+    let mut order = BigNum::new()?;
+    group.order(&mut order, &mut ctx)?;
+    let d = key.private_key();
+    let k = rfc6979_k(&order, d, digest, alg)?;
+    let mut point = EcPoint::new(group)?;
+    point.mul_generator2(group, &k, &mut ctx)?;
+    let (mut px, mut py) = (BigNum::new()?, BigNum::new()?);
+    point.affine_coordinates(group, &mut px, &mut py, &mut ctx)?;
+    let mut r = BigNum::new()?;
+    r.nnmod(&px, &order, &mut ctx)?;
+    let e = bits2int(digest, order.num_bits())?;
+    let mut rd = BigNum::new()?;
+    rd.mod_mul(&r, d, &order, &mut ctx)?;
+    let mut sum = BigNum::new()?;
+    sum.mod_add(&e, &rd, &order, &mut ctx)?;
+    let mut k_inv = BigNum::new()?;
+    k_inv.mod_inverse(&k, &order, &mut ctx)?;
+    let mut s = BigNum::new()?;
+    s.mod_mul(&k_inv, &sum, &order, &mut ctx)?;
+    EcdsaSig::from_private_components(r, s)
+}
+
+/// Signs `digest` with `key`: RFC 6979 in deterministic mode, OpenSSL's
+/// randomized ECDSA otherwise. Returns the DER signature.
+pub(crate) fn sign_digest(
+    key: &EcKeyRef<Private>,
+    digest: &[u8],
+    alg: HashAlgorithm,
+) -> Result<Vec<u8>, ErrorStack> {
+    let sig = if scope::is_deterministic() {
+        sign_deterministic(key, digest, alg)?
+    } else {
+        EcdsaSig::sign(digest, key)?
+    };
+    sig.to_der()
+}
+
+const HASHES: &[HashAlgorithm] = &[HashAlgorithm::SHA256, HashAlgorithm::SHA384];
+
+struct EcSigningKey {
+    key: EcKey<Private>,
+    group: NamedGroup,
+}
+
+impl std::fmt::Debug for EcSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcSigningKey")
+            .field("group", &self.group)
+            .finish()
+    }
+}
+
+impl SigningKey for EcSigningKey {
+    fn sign(
+        &mut self,
+        data: &[u8],
+        hash_alg: HashAlgorithm,
+        out: &mut Buf,
+    ) -> Result<(), CryptoError> {
+        if !HASHES.contains(&hash_alg) {
+            return Err(CryptoError::OperationFailed(CryptoOperation::Sign));
+        }
+        let digest = Digest::of(hash_alg, data);
+        let der = sign_digest(&self.key, &digest, hash_alg)
+            .map_err(|_| CryptoError::OperationFailed(CryptoOperation::Sign))?;
+        out.clear();
+        out.extend_from_slice(&der);
+        Ok(())
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::ECDSA
+    }
+
+    fn hash_algorithm(&self) -> HashAlgorithm {
+        if self.group == NamedGroup::Secp384r1 {
+            HashAlgorithm::SHA384
+        } else {
+            HashAlgorithm::SHA256
+        }
+    }
+
+    fn supported_hash_algorithms(&self) -> &[HashAlgorithm] {
+        HASHES
+    }
+}
+
+/// Loads PKCS#8 or SEC1 DER, or PEM, EC private keys on P-256 or P-384.
+pub(crate) fn load_ec_key(bytes: &[u8]) -> Result<EcKey<Private>, CryptoError> {
+    let pkey = PKey::private_key_from_der(bytes)
+        .or_else(|_| PKey::private_key_from_pem(bytes))
+        .map_err(|_| CryptoError::InvalidPrivateKey)?;
+    let key = pkey.ec_key().map_err(|_| CryptoError::InvalidPrivateKey)?;
+    key_group(key.group()).ok_or(CryptoError::UnsupportedEcCurve)?;
+    Ok(key)
+}
+
+#[derive(Debug)]
+pub(super) struct Keys;
+
+impl KeyProvider for Keys {
+    fn load_private_key(&self, key_der: &[u8]) -> Result<Box<dyn SigningKey>, CryptoError> {
+        let key = load_ec_key(key_der)?;
+        let group = key_group(key.group()).ok_or(CryptoError::UnsupportedEcCurve)?;
+        Ok(Box::new(EcSigningKey { key, group }))
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Verifier;
+
+impl Verifier {
+    fn public_key(cert_der: &[u8]) -> Result<EcKey<Public>, CryptoError> {
+        let cert = X509::from_der(cert_der).map_err(|_| CryptoError::CertificateParseFailed)?;
+        let pkey = cert
+            .public_key()
+            .map_err(|_| CryptoError::InvalidSubjectPublicKey)?;
+        pkey.ec_key()
+            .map_err(|_| CryptoError::UnsupportedPublicKeyAlgorithm)
+    }
+}
+
+impl SignatureVerifier for Verifier {
+    fn verify_signature(
+        &self,
+        cert_der: &[u8],
+        data: &[u8],
+        signature: &[u8],
+        hash_alg: HashAlgorithm,
+        sig_alg: SignatureAlgorithm,
+    ) -> Result<(), CryptoError> {
+        if sig_alg != SignatureAlgorithm::ECDSA {
+            return Err(CryptoError::UnsupportedSignatureAlgorithm(sig_alg));
+        }
+        let key = Self::public_key(cert_der)?;
+        let group = key_group(key.group()).ok_or(CryptoError::UnsupportedEcCurve)?;
+        check_verify_scheme(sig_alg, hash_alg, group)?;
+        let digest = Digest::of(hash_alg, data);
+        let sig = EcdsaSig::from_der(signature).map_err(|_| CryptoError::InvalidSignatureFormat)?;
+        match sig.verify(&digest, &key) {
+            Ok(true) => Ok(()),
+            _ => Err(CryptoError::OperationFailed(
+                CryptoOperation::VerifySignature,
+            )),
+        }
+    }
+}
+
+pub(super) static KEYS: Keys = Keys;
+pub(super) static VERIFIER: Verifier = Verifier;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::srtp::tests::hex;
+    use openssl::ec::EcGroup;
+
+    /// RFC 6979 Appendix A.2.5: ECDSA, 256 bits (prime field), SHA-256,
+    /// message "sample".
+    #[test]
+    fn rfc_6979_p256_sha256_sample() {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let x = BigNum::from_slice(&hex(
+            "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721",
+        ))
+        .unwrap();
+        let mut ctx = BigNumContext::new().unwrap();
+        let mut public = EcPoint::new(&group).unwrap();
+        public.mul_generator2(&group, &x, &mut ctx).unwrap();
+        let key = EcKey::from_private_components(&group, &x, &public).unwrap();
+        let mut order = BigNum::new().unwrap();
+        group.order(&mut order, &mut ctx).unwrap();
+        let h = Digest::of(HashAlgorithm::SHA256, b"sample");
+        let k = rfc6979_k(&order, &x, &h, HashAlgorithm::SHA256).unwrap();
+        assert_eq!(
+            k.to_vec(),
+            hex("A6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60")
+        );
+        let sig = sign_deterministic(&key, &h, HashAlgorithm::SHA256).unwrap();
+        assert_eq!(
+            sig.r().to_vec(),
+            hex("EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716")
+        );
+        assert_eq!(
+            sig.s().to_vec(),
+            hex("F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8")
+        );
+        assert!(sig.verify(&h, &key).unwrap());
+    }
+}

@@ -1,0 +1,347 @@
+//! DTLS transport tests: eddy against eddy in the simulator.
+#![cfg(feature = "sim")]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::*;
+use crate::io::{Input, Output, Protocol, Transmit};
+use crate::rng::Rng;
+use crate::sim::{Link, LinkConfig, Loss, Node, RunOutcome, Sim};
+use crate::srtp::SrtpContext;
+use crate::testutil::epoch;
+
+/// A sim node that runs one DTLS transport towards one peer.
+struct DtlsNode {
+    t: DtlsTransport,
+    local: SocketAddr,
+    remote: SocketAddr,
+    now: Instant,
+    started: bool,
+    keys: Option<(crate::srtp::SrtpProfile, Vec<u8>)>,
+    data: Vec<Vec<u8>>,
+    states: Vec<DtlsTransportState>,
+    to_send: Vec<Vec<u8>>,
+}
+
+impl DtlsNode {
+    fn new(t: DtlsTransport, local: &str, remote: &str) -> Self {
+        Self {
+            t,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+            now: epoch(),
+            started: false,
+            keys: None,
+            data: Vec::new(),
+            states: Vec::new(),
+            to_send: Vec::new(),
+        }
+    }
+}
+
+impl Node for DtlsNode {
+    fn handle_input(&mut self, input: Input<'_>) {
+        self.now = input.time();
+        match input {
+            Input::Receive(now, r) => self.t.handle_receive(now, r.contents),
+            Input::Timeout(now) => {
+                if !self.started {
+                    self.started = true;
+                    self.t.start(now);
+                } else {
+                    self.t.handle_timeout(now);
+                }
+            }
+        }
+        while let Some(e) = self.t.poll_event() {
+            match e {
+                DtlsEvent::State(s) => self.states.push(s),
+                DtlsEvent::Keys(p, k) => self.keys = Some((p, k)),
+                DtlsEvent::Data(d) => self.data.push(d),
+            }
+        }
+        if self.t.state() == DtlsTransportState::Connected {
+            for d in std::mem::take(&mut self.to_send) {
+                self.t.send(&d).unwrap();
+            }
+        }
+    }
+
+    fn poll_output(&mut self) -> Output {
+        if let Some(contents) = self.t.poll_transmit() {
+            return Output::Transmit(Transmit {
+                proto: Protocol::Udp,
+                source: self.local,
+                destination: self.remote,
+                contents,
+            });
+        }
+        if !self.started {
+            return Output::Timeout(Some(self.now));
+        }
+        Output::Timeout(self.t.poll_timeout())
+    }
+}
+
+const CLIENT: &str = "10.0.0.1:5000";
+const SERVER: &str = "10.0.0.2:5000";
+
+fn wall() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+}
+
+struct Setup {
+    client_version: DtlsVersion,
+    server_version: DtlsVersion,
+    link: LinkConfig,
+    seed: u64,
+    /// Give each side the other's true fingerprint (else a wrong one).
+    honest: bool,
+}
+
+fn fingerprints(cert: &Certificate) -> Vec<(String, Vec<u8>)> {
+    let fp = cert.fingerprint();
+    vec![(fp.algorithm.clone(), fp.bytes().unwrap())]
+}
+
+/// Runs a handshake; returns the simulator and the two nodes.
+fn handshake(s: &Setup) -> (Sim, crate::sim::NodeId, crate::sim::NodeId) {
+    let mut rng = Rng::from_seed(s.seed);
+    let cc = Certificate::generate_seeded(
+        KeyAlgorithm::EcdsaP256,
+        wall(),
+        DEFAULT_CERTIFICATE_LIFETIME,
+        &mut rng,
+    )
+    .unwrap();
+    let sc = Certificate::generate_seeded(
+        KeyAlgorithm::EcdsaP256,
+        wall(),
+        DEFAULT_CERTIFICATE_LIFETIME,
+        &mut rng,
+    )
+    .unwrap();
+    let mut client = DtlsTransport::new(
+        dtls_config(1200, Some(s.seed)).unwrap(),
+        &cc,
+        DtlsRole::Client,
+        s.client_version,
+        Some(rng.fork()),
+        epoch(),
+    );
+    let mut server = DtlsTransport::new(
+        dtls_config(1200, Some(s.seed + 1)).unwrap(),
+        &sc,
+        DtlsRole::Server,
+        s.server_version,
+        Some(rng.fork()),
+        epoch(),
+    );
+    if s.honest {
+        client.set_remote_fingerprints(fingerprints(&sc));
+        server.set_remote_fingerprints(fingerprints(&cc));
+    } else {
+        client.set_remote_fingerprints(vec![("sha-256".into(), vec![0xab; 32])]);
+        server.set_remote_fingerprints(vec![("sha-256".into(), vec![0xcd; 32])]);
+    }
+    let mut sim = Sim::new(s.seed, epoch());
+    let net = sim.internet();
+    let mut cn = DtlsNode::new(client, CLIENT, SERVER);
+    cn.to_send.push(b"hello from the client".to_vec());
+    let mut sn = DtlsNode::new(server, SERVER, CLIENT);
+    sn.to_send.push(b"hello from the server".to_vec());
+    let link = Link::symmetric(s.link);
+    let c = sim.add_node(net, CLIENT.parse::<SocketAddr>().unwrap().ip(), cn, link);
+    let sv = sim.add_node(net, SERVER.parse::<SocketAddr>().unwrap().ip(), sn, link);
+    let done = |sim: &Sim| {
+        [c, sv].iter().all(|&n| {
+            let node = sim.node::<DtlsNode>(n).unwrap();
+            matches!(node.t.state(), DtlsTransportState::Failed)
+                || node.t.state() == DtlsTransportState::Connected
+        })
+    };
+    let outcome = sim.run_until(done, Duration::from_secs(120));
+    assert_ne!(outcome, RunOutcome::Livelock);
+    (sim, c, sv)
+}
+
+fn lossy() -> LinkConfig {
+    LinkConfig {
+        delay: Duration::from_millis(25),
+        jitter: Duration::from_millis(20),
+        loss: Loss::Random(0.20),
+        reorder: 0.2,
+        reorder_delay: Duration::from_millis(30),
+        ..LinkConfig::default()
+    }
+}
+
+#[test]
+fn handshake_completes_in_both_versions_under_loss_and_reordering() {
+    let mut retransmissions = 0;
+    for (i, (cv, sv)) in [
+        (DtlsVersion::Dtls12, DtlsVersion::Auto),
+        (DtlsVersion::Dtls13, DtlsVersion::Auto),
+        (DtlsVersion::Dtls12, DtlsVersion::Dtls12),
+        (DtlsVersion::Dtls13, DtlsVersion::Dtls13),
+        (DtlsVersion::Auto, DtlsVersion::Auto),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (sim, c, s) = handshake(&Setup {
+            client_version: cv,
+            server_version: sv,
+            link: lossy(),
+            seed: 100 + i as u64,
+            honest: true,
+        });
+        let (mut sim, c, s) = (sim, c, s);
+        // Application data is not reliable: send it again over a clean link.
+        for n in [c, s] {
+            sim.set_link(n, Link::default());
+            let node = sim.node_mut::<DtlsNode>(n).unwrap();
+            let msg = if n == c {
+                "hello from the client"
+            } else {
+                "hello from the server"
+            };
+            node.data.clear();
+            node.t.send(msg.as_bytes()).unwrap();
+        }
+        sim.run_for(Duration::from_secs(1));
+        let client = sim.node::<DtlsNode>(c).unwrap();
+        let server = sim.node::<DtlsNode>(s).unwrap();
+        assert_eq!(
+            client.t.state(),
+            DtlsTransportState::Connected,
+            "{cv:?}/{sv:?}"
+        );
+        assert_eq!(
+            server.t.state(),
+            DtlsTransportState::Connected,
+            "{cv:?}/{sv:?}"
+        );
+        assert_eq!(client.t.role(), DtlsRole::Client);
+        assert!(server.data.contains(&b"hello from the client".to_vec()));
+        assert!(client.data.contains(&b"hello from the server".to_vec()));
+        assert_eq!(
+            client.states,
+            vec![
+                DtlsTransportState::Connecting,
+                DtlsTransportState::Connected
+            ]
+        );
+        // Both sides exported the same SRTP keys: the client's sending
+        // context is the server's receiving one.
+        let (profile, ck) = client
+            .keys
+            .clone()
+            .unwrap_or_else(|| panic!("no keys {cv:?}/{sv:?} {:?}", server.keys.is_some()));
+        let (sprofile, sk) = server.keys.clone().unwrap();
+        assert_eq!((profile, &ck), (sprofile, &sk));
+        let (mut tx, _) = SrtpContext::pair_from_dtls(profile, &ck, true).unwrap();
+        let (_, mut rx) = SrtpContext::pair_from_dtls(profile, &sk, false).unwrap();
+        let mut p = vec![0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3];
+        tx.protect_rtp(&mut p).unwrap();
+        rx.unprotect_rtp(&mut p).unwrap();
+        assert!(server.t.remote_certificate().is_some() && client.t.remote_certificate().is_some());
+        retransmissions += client.t.retransmissions() + server.t.retransmissions();
+    }
+    // 20% loss on every handshake: some flights had to be resent.
+    assert!(retransmissions > 0);
+}
+
+#[test]
+fn a_fingerprint_mismatch_fails_both_sides() {
+    let (sim, c, s) = handshake(&Setup {
+        client_version: DtlsVersion::Dtls12,
+        server_version: DtlsVersion::Auto,
+        link: LinkConfig::with_delay(Duration::from_millis(10)),
+        seed: 7,
+        honest: false,
+    });
+    for n in [c, s] {
+        let node = sim.node::<DtlsNode>(n).unwrap();
+        assert_eq!(node.t.state(), DtlsTransportState::Failed);
+        assert!(node.keys.is_none(), "no key is exported on a mismatch");
+        assert!(node.data.is_empty());
+    }
+    assert!(sim
+        .node::<DtlsNode>(c)
+        .unwrap()
+        .t
+        .failure()
+        .unwrap()
+        .contains("fingerprint"));
+}
+
+#[test]
+fn the_same_seed_gives_a_byte_identical_handshake() {
+    let run = |seed| {
+        handshake(&Setup {
+            client_version: DtlsVersion::Auto,
+            server_version: DtlsVersion::Auto,
+            link: lossy(),
+            seed,
+            honest: true,
+        })
+        .0
+        .trace_digest()
+    };
+    assert_eq!(run(42), run(42));
+    assert_ne!(run(42), run(43));
+}
+
+#[test]
+fn close_notify_closes_the_peer() {
+    let (mut sim, c, s) = handshake(&Setup {
+        client_version: DtlsVersion::Dtls12,
+        server_version: DtlsVersion::Auto,
+        link: LinkConfig::with_delay(Duration::from_millis(10)),
+        seed: 9,
+        honest: true,
+    });
+    sim.node_mut::<DtlsNode>(c).unwrap().t.close();
+    sim.run_for(Duration::from_secs(1));
+    assert_eq!(
+        sim.node::<DtlsNode>(c).unwrap().t.state(),
+        DtlsTransportState::Closed
+    );
+    assert_eq!(
+        sim.node::<DtlsNode>(s).unwrap().t.state(),
+        DtlsTransportState::Closed
+    );
+}
+
+#[test]
+fn garbage_records_do_not_break_the_transport() {
+    let mut rng = Rng::from_seed(1);
+    let cert = Certificate::generate(
+        KeyAlgorithm::EcdsaP256,
+        wall(),
+        DEFAULT_CERTIFICATE_LIFETIME,
+    )
+    .unwrap();
+    let mut t = DtlsTransport::new(
+        dtls_config(1200, None).unwrap(),
+        &cert,
+        DtlsRole::Server,
+        DtlsVersion::Auto,
+        None,
+        epoch(),
+    );
+    for len in 0..200usize {
+        let mut junk = vec![0u8; len];
+        rng.fill(&mut junk);
+        if let Some(b) = junk.first_mut() {
+            *b = 20 + (*b % 44);
+        }
+        t.handle_receive(epoch(), &junk);
+    }
+    assert!(matches!(
+        t.state(),
+        DtlsTransportState::Connecting | DtlsTransportState::Failed
+    ));
+}

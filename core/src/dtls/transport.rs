@@ -1,0 +1,448 @@
+//! The DTLS transport (W3C RTCDtlsTransport) around dimpl.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
+
+use super::certificate::{fingerprint_digest, Certificate};
+use super::provider::{provider, scope};
+use crate::rng::Rng;
+use crate::srtp::SrtpProfile;
+
+/// The state of a DTLS transport (W3C RTCDtlsTransportState).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtlsTransportState {
+    /// Not started.
+    New,
+    /// Handshaking.
+    Connecting,
+    /// Handshake done and the peer's certificate matched its fingerprint.
+    Connected,
+    /// Closed by either side (close_notify).
+    Closed,
+    /// Failed: a handshake error or a fingerprint mismatch.
+    Failed,
+}
+
+/// Which side of the handshake eddy plays, from `a=setup` (RFC 8842 §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DtlsRole {
+    /// Sends the ClientHello (`a=setup:active`).
+    Client,
+    /// Waits for it (`a=setup:passive`).
+    Server,
+}
+
+/// Which DTLS versions to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtlsVersion {
+    /// DTLS 1.2 only (RFC 6347). What browsers negotiate today, so the
+    /// default for the client role.
+    #[default]
+    Dtls12,
+    /// DTLS 1.3 only (RFC 9147).
+    Dtls13,
+    /// As server: take whichever version the ClientHello offers (the
+    /// server default). As client: a hybrid ClientHello that either kind of
+    /// server accepts.
+    Auto,
+}
+
+/// Something the transport reports to the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DtlsEvent {
+    /// The state changed.
+    State(DtlsTransportState),
+    /// DTLS-SRTP keys, exported after the fingerprint matched.
+    Keys(SrtpProfile, Vec<u8>),
+    /// Application data (SCTP packets).
+    Data(Vec<u8>),
+}
+
+/// Bounds on what the transport queues (DESIGN.md §6.3).
+const MAX_QUEUED_DATAGRAMS: usize = 256;
+const MAX_QUEUED_EVENTS: usize = 1024;
+
+/// Builds a dimpl configuration with eddy's provider. Build it once and
+/// share it between connections; a seeded connection needs its own, since
+/// dimpl keeps the (timer jitter) seed in it.
+pub(crate) fn dtls_config(mtu: usize, seed: Option<u64>) -> Result<Arc<Config>, String> {
+    let mut b = Config::builder()
+        .with_crypto_provider(provider())
+        .mtu(mtu)
+        // RFC 6347 §4.2.4.1: "initial timer value of 1 second".
+        .flight_start_rto(Duration::from_secs(1))
+        // Browsers keep retransmitting for as long as ICE stays up; dimpl's
+        // default of 4 retries gives up too early on lossy paths.
+        .flight_retries(10);
+    if let Some(seed) = seed {
+        b = b.dangerously_set_rng_seed(seed);
+    }
+    b.build().map(Arc::new).map_err(|e| e.to_string())
+}
+
+/// A DTLS transport: one handshake, then records both ways.
+pub(crate) struct DtlsTransport {
+    dtls: Dtls,
+    role: DtlsRole,
+    state: DtlsTransportState,
+    /// `(hash name, digest)` pairs from the remote `a=fingerprint` lines.
+    remote_fingerprints: Vec<(String, Vec<u8>)>,
+    peer_certificate: Option<Vec<u8>>,
+    verified: bool,
+    /// dimpl said Connected; we wait for the fingerprint check.
+    handshake_done: bool,
+    keys: Option<(SrtpProfile, Vec<u8>)>,
+    /// Application data that arrived before verification.
+    held: VecDeque<Vec<u8>>,
+    /// In deterministic mode, lent to the provider during every call.
+    rng: Option<Rng>,
+    buf: Vec<u8>,
+    transmits: VecDeque<Vec<u8>>,
+    events: VecDeque<DtlsEvent>,
+    timeout: Option<Instant>,
+    failure: Option<String>,
+    /// Datagrams sent because a retransmission timer fired.
+    retransmissions: u64,
+    /// Datagrams dropped because a queue was full.
+    dropped: u64,
+    in_timeout: bool,
+}
+
+impl std::fmt::Debug for DtlsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DtlsTransport")
+            .field("role", &self.role)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+fn to_srtp_profile(p: dimpl::SrtpProfile) -> Option<SrtpProfile> {
+    match p {
+        dimpl::SrtpProfile::AES128_CM_SHA1_80 => Some(SrtpProfile::Aes128CmSha1_80),
+        dimpl::SrtpProfile::AEAD_AES_128_GCM => Some(SrtpProfile::AeadAes128Gcm),
+        dimpl::SrtpProfile::AEAD_AES_256_GCM => Some(SrtpProfile::AeadAes256Gcm),
+        _ => None,
+    }
+}
+
+impl DtlsTransport {
+    /// A transport in `role` speaking `version`, with our `certificate`.
+    /// `rng` is `Some` in deterministic mode.
+    pub(crate) fn new(
+        config: Arc<Config>,
+        certificate: &Certificate,
+        role: DtlsRole,
+        version: DtlsVersion,
+        mut rng: Option<Rng>,
+        now: Instant,
+    ) -> Self {
+        let cert = DtlsCertificate {
+            certificate: certificate.der().to_vec(),
+            private_key: certificate.key_pkcs8().to_vec(),
+        };
+        let dtls = scope::with_rng(&mut rng, || {
+            let mut dtls = match (role, version) {
+                (DtlsRole::Server, DtlsVersion::Dtls12)
+                | (DtlsRole::Client, DtlsVersion::Dtls12) => Dtls::new_12(config, cert, now),
+                (_, DtlsVersion::Dtls13) => Dtls::new_13(config, cert, now),
+                (_, DtlsVersion::Auto) => Dtls::new_auto(config, cert, now),
+            };
+            if role == DtlsRole::Client {
+                dtls.set_active(true);
+            }
+            dtls
+        });
+        Self {
+            dtls,
+            role,
+            state: DtlsTransportState::New,
+            remote_fingerprints: Vec::new(),
+            peer_certificate: None,
+            verified: false,
+            handshake_done: false,
+            keys: None,
+            held: VecDeque::new(),
+            rng,
+            buf: vec![0u8; 2048],
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            timeout: None,
+            failure: None,
+            retransmissions: 0,
+            dropped: 0,
+            in_timeout: false,
+        }
+    }
+
+    /// The role.
+    pub(crate) fn role(&self) -> DtlsRole {
+        self.role
+    }
+
+    /// The state.
+    pub(crate) fn state(&self) -> DtlsTransportState {
+        self.state
+    }
+
+    /// Why the transport failed, if it did.
+    pub(crate) fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// The peer's certificate (DER), once seen.
+    pub(crate) fn remote_certificate(&self) -> Option<&[u8]> {
+        self.peer_certificate.as_deref()
+    }
+
+    /// Datagrams re-sent by retransmission timers.
+    pub(crate) fn retransmissions(&self) -> u64 {
+        self.retransmissions
+    }
+
+    /// Sets the fingerprints the peer's certificate must match (from the
+    /// remote description). May come after the handshake finished; the
+    /// transport then connects or fails at once.
+    pub(crate) fn set_remote_fingerprints(&mut self, fingerprints: Vec<(String, Vec<u8>)>) {
+        self.remote_fingerprints = fingerprints;
+        self.verify();
+    }
+
+    fn set_state(&mut self, state: DtlsTransportState) {
+        if self.state != state {
+            self.state = state;
+            self.push_event(DtlsEvent::State(state));
+        }
+    }
+
+    fn push_event(&mut self, e: DtlsEvent) {
+        if self.events.len() >= MAX_QUEUED_EVENTS {
+            self.dropped += 1;
+            return;
+        }
+        self.events.push_back(e);
+    }
+
+    fn fail(&mut self, reason: String) {
+        tracing::warn!(%reason, "DTLS failed");
+        self.failure = Some(reason);
+        self.transmits.clear();
+        self.held.clear();
+        self.timeout = None;
+        self.set_state(DtlsTransportState::Failed);
+    }
+
+    /// Starts the handshake (the client sends its ClientHello).
+    pub(crate) fn start(&mut self, now: Instant) {
+        if self.state == DtlsTransportState::New {
+            self.set_state(DtlsTransportState::Connecting);
+            self.handle_timeout(now);
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(
+            self.state,
+            DtlsTransportState::Closed | DtlsTransportState::Failed
+        )
+    }
+
+    /// A DTLS datagram from the peer.
+    pub(crate) fn handle_receive(&mut self, now: Instant, datagram: &[u8]) {
+        if self.is_done() {
+            return;
+        }
+        if self.state == DtlsTransportState::New {
+            // RFC 8842 / INTEROP: records may come before we "start".
+            self.set_state(DtlsTransportState::Connecting);
+        }
+        let dtls = &mut self.dtls;
+        let r = scope::with_rng(&mut self.rng, || {
+            dtls.handle_timeout(now)?;
+            dtls.handle_packet(datagram)
+        });
+        if let Err(e) = r {
+            self.fail(format!("DTLS error: {e}"));
+            return;
+        }
+        self.drain();
+    }
+
+    /// Time passed.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        if self.is_done() || self.state == DtlsTransportState::New {
+            return;
+        }
+        let dtls = &mut self.dtls;
+        let fired = self.timeout.is_some_and(|t| t <= now);
+        if let Err(e) = scope::with_rng(&mut self.rng, || dtls.handle_timeout(now)) {
+            self.fail(format!("DTLS error: {e}"));
+            return;
+        }
+        self.in_timeout = fired && self.state == DtlsTransportState::Connecting;
+        self.drain();
+        self.in_timeout = false;
+    }
+
+    /// Sends application data (an SCTP packet). Refused until connected.
+    pub(crate) fn send(&mut self, data: &[u8]) -> Result<(), String> {
+        if self.state != DtlsTransportState::Connected {
+            return Err("DTLS transport is not connected".into());
+        }
+        let dtls = &mut self.dtls;
+        scope::with_rng(&mut self.rng, || dtls.send_application_data(data))
+            .map_err(|e| e.to_string())?;
+        self.drain();
+        Ok(())
+    }
+
+    /// Sends close_notify and closes.
+    pub(crate) fn close(&mut self) {
+        if self.is_done() {
+            return;
+        }
+        let dtls = &mut self.dtls;
+        let _ = scope::with_rng(&mut self.rng, || dtls.close());
+        self.drain();
+        self.timeout = None;
+        self.set_state(DtlsTransportState::Closed);
+    }
+
+    fn drain(&mut self) {
+        loop {
+            let dtls = &mut self.dtls;
+            let buf = &mut self.buf;
+            let out = scope::with_rng(&mut self.rng, || match dtls.poll_output(buf) {
+                DtlsOutput::Packet(p) => Step::Packet(p.to_vec()),
+                DtlsOutput::BufferTooSmall { needed } => Step::Grow(needed),
+                DtlsOutput::Timeout(t) => Step::Timeout(t),
+                DtlsOutput::Connected => Step::Connected,
+                DtlsOutput::PeerCert(c) => Step::PeerCert(c.to_vec()),
+                DtlsOutput::KeyingMaterial(km, p) => Step::Keys(p, km.to_vec()),
+                DtlsOutput::ApplicationData(d) => Step::Data(d.to_vec()),
+                DtlsOutput::CloseNotify => Step::CloseNotify,
+                _ => Step::Other,
+            });
+            match out {
+                Step::Packet(p) => {
+                    if self.in_timeout {
+                        self.retransmissions += 1;
+                    }
+                    if self.transmits.len() >= MAX_QUEUED_DATAGRAMS {
+                        self.dropped += 1;
+                    } else {
+                        self.transmits.push_back(p);
+                    }
+                }
+                Step::Grow(n) => self.buf.resize(n.min(1 << 16), 0),
+                Step::Timeout(t) => {
+                    self.timeout = Some(t);
+                    break;
+                }
+                Step::Connected => {
+                    self.handshake_done = true;
+                    self.verify();
+                }
+                Step::PeerCert(c) => {
+                    self.peer_certificate = Some(c);
+                    self.verify();
+                }
+                Step::Keys(p, km) => match to_srtp_profile(p) {
+                    Some(profile) if self.verified => {
+                        self.push_event(DtlsEvent::Keys(profile, km));
+                    }
+                    Some(profile) => {
+                        self.keys = Some((profile, km));
+                        self.verify();
+                    }
+                    None => tracing::warn!(?p, "unknown SRTP profile from DTLS"),
+                },
+                Step::Data(d) => {
+                    if self.verified {
+                        self.push_event(DtlsEvent::Data(d));
+                    } else if self.held.len() < MAX_QUEUED_DATAGRAMS {
+                        self.held.push_back(d);
+                    } else {
+                        self.dropped += 1;
+                    }
+                }
+                Step::CloseNotify => {
+                    self.timeout = None;
+                    self.set_state(DtlsTransportState::Closed);
+                }
+                Step::Other => {}
+            }
+            if self.is_done() {
+                break;
+            }
+        }
+    }
+
+    /// RFC 8842 §5 / RFC 8122 §5: the peer's certificate must match a
+    /// fingerprint of the remote description before the transport connects
+    /// or any key is used; a mismatch fails the transport.
+    fn verify(&mut self) {
+        if self.is_done() || self.verified {
+            return;
+        }
+        let Some(cert) = &self.peer_certificate else {
+            return;
+        };
+        if self.remote_fingerprints.is_empty() {
+            return;
+        }
+        let matched = self.remote_fingerprints.iter().any(|(alg, want)| {
+            fingerprint_digest(alg, cert)
+                .is_some_and(|got| got.len() == want.len() && openssl::memcmp::eq(&got, want))
+        });
+        if !matched {
+            self.fail("the peer's certificate does not match the remote a=fingerprint".into());
+            return;
+        }
+        if !self.handshake_done {
+            return;
+        }
+        self.verified = true;
+        self.set_state(DtlsTransportState::Connected);
+        if let Some((profile, km)) = self.keys.take() {
+            self.push_event(DtlsEvent::Keys(profile, km));
+        }
+        while let Some(d) = self.held.pop_front() {
+            self.push_event(DtlsEvent::Data(d));
+        }
+    }
+
+    /// The next datagram to send.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub(crate) fn poll_event(&mut self) -> Option<DtlsEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call `handle_timeout` next.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_done() || self.state == DtlsTransportState::New {
+            None
+        } else {
+            self.timeout
+        }
+    }
+}
+
+enum Step {
+    Packet(Vec<u8>),
+    Grow(usize),
+    Timeout(Instant),
+    Connected,
+    PeerCert(Vec<u8>),
+    Keys(dimpl::SrtpProfile, Vec<u8>),
+    Data(Vec<u8>),
+    CloseNotify,
+    Other,
+}
