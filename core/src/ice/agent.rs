@@ -606,10 +606,16 @@ impl IceAgent {
             s.pair = None;
             self.previous_selected = Some((s.local, s.remote));
         }
-        // Peer-reflexive local candidates belong to the old session.
-        self.local
-            .retain(|c| c.kind != CandidateKind::PeerReflexive);
-        for c in self.local.clone() {
+        // Signal the candidates again (with the new ufrag). Peer-reflexive
+        // ones are never signaled; they stay in the list so that indices
+        // held by gathering transactions stay valid.
+        let signaled: Vec<Candidate> = self
+            .local
+            .iter()
+            .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .cloned()
+            .collect();
+        for c in signaled {
             self.push_event(IceEvent::LocalCandidate(c));
         }
         if self.gathering_state == IceGatheringState::Complete {
