@@ -754,9 +754,8 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         };
-        // RFC 8489 §9.1.3: "If the message does not contain both a
-        // MESSAGE-INTEGRITY and a USERNAME attribute: [...] the server MUST
-        // reject the request with an error response [...] 400".
+        // RFC 8489 §9.1.3: a request lacking USERNAME or message integrity
+        // is rejected with 400 (Bad Request).
         let Some(username) = msg.username().filter(|_| msg.has_integrity()) else {
             self.send_error(msg, source, dest, proto, ErrorCode::BAD_REQUEST, None);
             return;
@@ -768,8 +767,8 @@ impl IceAgent {
         } else if let Some(prev) = self.previous_creds.as_ref().filter(|p| p.ufrag == lfrag) {
             prev.pwd.clone()
         } else {
-            // RFC 8489 §9.1.3: "If the USERNAME does not contain a username
-            // value currently valid within the server: [...] 401".
+            // RFC 8489 §9.1.3: a USERNAME that is not currently valid, like
+            // a failed integrity check, is answered with 401.
             self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
             return;
         };
