@@ -884,11 +884,9 @@ impl IceAgent {
                 }
             }
         }
-        // RFC 8445 §7.3.1.5: "If the controlled agent receives a Binding
-        // request with the USE-CANDIDATE attribute [...] If the state of
-        // this pair is Succeeded, [...] the agent sets the nominated flag
-        // [...]. If the state of this pair is In-Progress, [...] the
-        // agent sets the nominated flag once the check succeeds."
+        // RFC 8445 §7.3.1.5: a controlled agent receiving USE-CANDIDATE
+        // nominates the pair if its own check on it already succeeded, and
+        // otherwise once that (triggered) check succeeds.
         if use_candidate && self.role == IceRole::Controlled {
             let Some(p) = self.pairs.get_mut(pair) else {
                 return;
