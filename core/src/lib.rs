@@ -63,11 +63,18 @@ mod demux;
 mod dtls;
 mod error;
 mod event;
+pub mod ice;
 mod io;
 mod peer;
 mod rng;
 mod sctp;
 pub mod srtp;
+// The STUN codec is public only to the fuzz targets (STYLE.md: codec
+// internals reachable for fuzzing under `cfg(fuzzing)` only).
+#[cfg(fuzzing)]
+pub mod stun;
+#[cfg(not(fuzzing))]
+mod stun;
 mod timer;
 
 #[cfg(feature = "sim")]
@@ -87,6 +94,7 @@ pub use dtls::{
 };
 pub use error::{ConfigError, InputError};
 pub use event::Event;
+pub use ice::{IceConnectionState, IceGatheringState};
 pub use io::{Input, Output, Protocol, Receive, Transmit};
 pub use peer::{InputCounters, PeerConnection, PeerConnectionState};
 pub use sctp::{

@@ -1,0 +1,1215 @@
+//! The ICE agent: its state, its API, and what it does with a received STUN
+//! message. The clockwork (checks, retransmissions, nomination, consent,
+//! state changes) is in `checks.rs`.
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use super::candidate::{Candidate, CandidateKind, CandidatePair, PairState};
+use super::tcp::{self, Reassembler};
+use super::{
+    IceConfig, IceConnectionState, IceCredentials, IceError, IceEvent, IceGatheringState, IceRole,
+    IceStats, TcpFrame, MAX_EVENTS, MAX_LOCAL_CANDIDATES, MAX_PAIRS, MAX_PENDING_MDNS,
+    MAX_REMOTE_CANDIDATES, MAX_STUN_SERVERS, MAX_TCP_FRAMES, MAX_TRANSMITS,
+};
+use crate::io::{Protocol, Receive, Transmit};
+use crate::rng::Rng;
+use crate::stun::{
+    self, Attribute, Class, ErrorCode, Integrity, MessageWriter, Method, StunMessage,
+    TransactionId, UnknownAttributes,
+};
+
+/// What an outstanding STUN transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TxKind {
+    /// A connectivity check on a pair; `nominate` when it carries
+    /// USE-CANDIDATE.
+    Check { pair: usize, nominate: bool },
+    /// A consent freshness check on the selected pair (RFC 7675).
+    Consent { pair: usize },
+    /// A Binding request to a STUN server from the base `base`.
+    Gather { base: usize },
+}
+
+/// An outstanding STUN request: what is needed to retransmit it and to
+/// accept its response.
+#[derive(Debug, Clone)]
+pub(super) struct Transaction {
+    pub(super) tid: TransactionId,
+    pub(super) kind: TxKind,
+    pub(super) local: SocketAddr,
+    pub(super) remote: SocketAddr,
+    pub(super) proto: Protocol,
+    /// The request, unframed: retransmissions are byte-identical (RFC 8489
+    /// §6.2.1).
+    pub(super) bytes: Vec<u8>,
+    /// The key that must authenticate the response (the remote password),
+    /// empty for STUN servers.
+    pub(super) key: Key,
+    pub(super) last_sent: Instant,
+    pub(super) next_at: Instant,
+    pub(super) rto: Duration,
+    pub(super) transmits: u32,
+    pub(super) max_transmits: u32,
+    /// Whether the request carried ICE-CONTROLLING (for 487 repair).
+    pub(super) sent_controlling: bool,
+}
+
+/// A response-authenticating key; `Debug` does not show it.
+#[derive(Clone, Default)]
+pub(super) struct Key(pub(super) Vec<u8>);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(<redacted>)")
+    }
+}
+
+/// The pair data flows on: kept as addresses so that it survives an ICE
+/// restart, which rebuilds the checklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Selected {
+    pub(super) local: SocketAddr,
+    pub(super) remote: SocketAddr,
+    pub(super) proto: Protocol,
+    /// Index of the pair in the current checklist; `None` for the previous
+    /// session's pair during an ICE restart.
+    pub(super) pair: Option<usize>,
+}
+
+/// Consent freshness bookkeeping (RFC 7675) for the selected pair.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Consent {
+    /// When the next consent check goes out.
+    pub(super) next_check: Option<Instant>,
+    /// When the oldest unanswered consent check went out.
+    pub(super) unanswered_since: Option<Instant>,
+    /// The last authenticated response (lite: request) on the selected pair.
+    pub(super) last_response: Option<Instant>,
+}
+
+/// A sans-IO ICE agent (RFC 8445) for one component.
+///
+/// Kinds of methods:
+/// - **construction**: [`IceAgent::with_seed`] (or `new` inside the crate,
+///   with the connection's seeded generator);
+/// - **signaling**: [`set_remote_credentials`](Self::set_remote_credentials),
+///   [`add_remote_candidate`](Self::add_remote_candidate),
+///   [`add_remote_mdns_candidate`](Self::add_remote_mdns_candidate) and
+///   [`resolve_remote`](Self::resolve_remote),
+///   [`remote_end_of_candidates`](Self::remote_end_of_candidates),
+///   [`restart`](Self::restart);
+/// - **runtime**: [`add_local_candidate`](Self::add_local_candidate),
+///   [`end_of_local_candidates`](Self::end_of_local_candidates),
+///   [`add_stun_server`](Self::add_stun_server);
+/// - **input**: [`handle_receive`](Self::handle_receive) (STUN only; returns
+///   whether the datagram was the agent's) and
+///   [`handle_timeout`](Self::handle_timeout);
+/// - **output**, polled in this order until empty:
+///   [`poll_transmit`](Self::poll_transmit),
+///   [`poll_event`](Self::poll_event),
+///   [`poll_tcp_frame`](Self::poll_tcp_frame), then
+///   [`poll_timeout`](Self::poll_timeout);
+/// - **getters**: states, [`selected_pair`](Self::selected_pair),
+///   [`is_validated`](Self::is_validated), [`stats`](Self::stats).
+///
+/// ```
+/// use std::time::Instant;
+/// use eddy::ice::{IceAgent, IceConfig, IceRole};
+/// use eddy::Protocol;
+///
+/// let now = Instant::now();
+/// let mut agent = IceAgent::with_seed(IceConfig::default(), IceRole::Controlling, 1, now).unwrap();
+/// agent.add_local_candidate("192.0.2.1:5000".parse().unwrap(), Protocol::Udp).unwrap();
+/// agent.end_of_local_candidates();
+/// while let Some(event) = agent.poll_event() {
+///     println!("{event:?}"); // signal candidates to the peer
+/// }
+/// // ... set_remote_credentials, add_remote_candidate, then loop:
+/// agent.handle_timeout(now);
+/// while let Some(t) = agent.poll_transmit() { /* socket.send_to(..) */ let _ = t; }
+/// let _next_wake_up = agent.poll_timeout();
+/// ```
+#[derive(Debug)]
+pub struct IceAgent {
+    pub(super) config: IceConfig,
+    pub(super) rng: Rng,
+    pub(super) role: IceRole,
+    pub(super) tie_breaker: u64,
+    pub(super) local_creds: IceCredentials,
+    /// During an ICE restart, the previous credentials still answer checks
+    /// on the previous selected pair until a new pair is selected.
+    pub(super) previous_creds: Option<IceCredentials>,
+    pub(super) remote_creds: Option<IceCredentials>,
+    pub(super) remote_lite: bool,
+    pub(super) local: Vec<Candidate>,
+    pub(super) remote: Vec<Candidate>,
+    pub(super) pending_mdns: Vec<(String, Candidate)>,
+    pub(super) pairs: Vec<CandidatePair>,
+    /// RFC 8445 §6.1.4.1: the triggered-check queue (pair indices, FIFO,
+    /// no duplicates: at most [`MAX_PAIRS`] long).
+    pub(super) triggered: VecDeque<usize>,
+    pub(super) transactions: Vec<Transaction>,
+    pub(super) stun_servers: Vec<SocketAddr>,
+    /// Server-reflexive requests not yet sent: (base index, server).
+    pub(super) gather_jobs: VecDeque<(usize, SocketAddr)>,
+    pub(super) local_done: bool,
+    pub(super) remote_done: bool,
+    pub(super) gathering_state: IceGatheringState,
+    pub(super) connection_state: IceConnectionState,
+    pub(super) selected: Option<Selected>,
+    /// The selected pair before the last ICE restart: data arriving on it
+    /// stays acceptable (it was validated, and packets are in flight).
+    pub(super) previous_selected: Option<(SocketAddr, SocketAddr)>,
+    /// The earliest time the next paced request (check or gathering) may go.
+    pub(super) next_pace: Option<Instant>,
+    pub(super) first_valid_at: Option<Instant>,
+    pub(super) consent: Consent,
+    pub(super) transmits: VecDeque<Transmit>,
+    pub(super) events: VecDeque<IceEvent>,
+    pub(super) tcp: Reassembler,
+    pub(super) tcp_frames: VecDeque<TcpFrame>,
+    pub(super) stats: IceStats,
+    pub(super) now: Instant,
+    pub(super) deadline: Option<Instant>,
+}
+
+/// RFC 8445 §5.3: "The ufrag value MUST contain at least 24 bits of
+/// randomness, and the password value MUST contain at least 128 bits of
+/// randomness." Each ice-char carries 6 bits: 8 characters give 48 bits,
+/// 24 characters 144 bits.
+const UFRAG_LEN: usize = 8;
+const PWD_LEN: usize = 24;
+
+/// Room for any STUN message the agent writes.
+const STUN_BUF: usize = 548;
+
+impl IceAgent {
+    /// A new agent at `now`, drawing every random number from `rng`.
+    pub(crate) fn new(
+        config: IceConfig,
+        role: IceRole,
+        mut rng: Rng,
+        now: Instant,
+    ) -> Result<Self, IceError> {
+        config.validate()?;
+        let local_creds = IceCredentials {
+            ufrag: rng.ice_chars(UFRAG_LEN),
+            pwd: rng.ice_chars(PWD_LEN),
+        };
+        let tie_breaker = rng.u64();
+        // RFC 8445 §6.1.1: "the lite agent MUST be controlled".
+        let role = if config.lite {
+            IceRole::Controlled
+        } else {
+            role
+        };
+        Ok(Self {
+            config,
+            rng,
+            role,
+            tie_breaker,
+            local_creds,
+            previous_creds: None,
+            remote_creds: None,
+            remote_lite: false,
+            local: Vec::new(),
+            remote: Vec::new(),
+            pending_mdns: Vec::new(),
+            pairs: Vec::new(),
+            triggered: VecDeque::new(),
+            transactions: Vec::new(),
+            stun_servers: Vec::new(),
+            gather_jobs: VecDeque::new(),
+            local_done: false,
+            remote_done: false,
+            gathering_state: IceGatheringState::New,
+            connection_state: IceConnectionState::New,
+            selected: None,
+            previous_selected: None,
+            next_pace: None,
+            first_valid_at: None,
+            consent: Consent::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            tcp: Reassembler::default(),
+            tcp_frames: VecDeque::new(),
+            stats: IceStats::default(),
+            now,
+            deadline: None,
+        })
+    }
+
+    /// A new agent whose random numbers (credentials, tie-breaker,
+    /// transaction ids, jitter) come from `seed`: reproducible, for tests
+    /// and simulation.
+    pub fn with_seed(
+        config: IceConfig,
+        role: IceRole,
+        seed: u64,
+        now: Instant,
+    ) -> Result<Self, IceError> {
+        Self::new(config, role, Rng::from_seed(seed), now)
+    }
+
+    /// A new agent seeded from OpenSSL's CSPRNG.
+    pub fn with_entropy(config: IceConfig, role: IceRole, now: Instant) -> Result<Self, IceError> {
+        let rng = Rng::from_entropy().map_err(|e| IceError::Entropy(e.to_string()))?;
+        Self::new(config, role, rng, now)
+    }
+
+    // ---- getters -------------------------------------------------------
+
+    /// Our ufrag and password, to signal.
+    pub fn local_credentials(&self) -> &IceCredentials {
+        &self.local_creds
+    }
+
+    /// The current role.
+    pub fn role(&self) -> IceRole {
+        self.role
+    }
+
+    /// Whether this is an ICE-lite agent.
+    pub fn is_lite(&self) -> bool {
+        self.config.lite
+    }
+
+    /// W3C `iceConnectionState`.
+    pub fn connection_state(&self) -> IceConnectionState {
+        self.connection_state
+    }
+
+    /// W3C `iceGatheringState`.
+    pub fn gathering_state(&self) -> IceGatheringState {
+        self.gathering_state
+    }
+
+    /// The local candidates: host, server-reflexive, and peer-reflexive ones
+    /// learned from checks (which are not signaled).
+    pub fn local_candidates(&self) -> &[Candidate] {
+        &self.local
+    }
+
+    /// The remote candidates, signaled and peer-reflexive.
+    pub fn remote_candidates(&self) -> &[Candidate] {
+        &self.remote
+    }
+
+    /// The `.local` names the runtime should resolve (then call
+    /// [`resolve_remote`](Self::resolve_remote)).
+    pub fn pending_mdns(&self) -> impl Iterator<Item = &str> + '_ {
+        self.pending_mdns.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// The pair to send data through: (local socket, remote address,
+    /// transport). During an ICE restart it stays the previous pair until a
+    /// new one is nominated. `None` before the first nomination, and once
+    /// consent is lost (RFC 7675 §5.1: sending must stop).
+    pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
+        if matches!(
+            self.connection_state,
+            IceConnectionState::Failed | IceConnectionState::Closed
+        ) {
+            return None;
+        }
+        self.selected.map(|s| (s.local, s.remote, s.proto))
+    }
+
+    /// Wraps `data` for the selected pair: the transmit to send, RFC 4571
+    /// framed on TCP. `None` when there is no pair to send on (or the data
+    /// exceeds a TCP frame).
+    pub fn transmit_data(&self, data: &[u8]) -> Option<Transmit> {
+        let (local, remote, proto) = self.selected_pair()?;
+        let contents = match proto {
+            Protocol::Udp => data.to_vec(),
+            Protocol::Tcp | Protocol::Tls => tcp::frame(data)?,
+        };
+        Some(Transmit {
+            proto,
+            source: local,
+            destination: remote,
+            contents,
+        })
+    }
+
+    /// Whether non-STUN traffic from `remote` arriving at `local` may be
+    /// accepted: true once a check on that pair succeeded (lite: once an
+    /// authenticated check arrived on it), and for the selected pair of the
+    /// previous session during an ICE restart. DESIGN.md §4: "Nothing but
+    /// STUN is accepted from an address that ICE has not validated".
+    pub fn is_validated(&self, remote: SocketAddr, local: SocketAddr) -> bool {
+        if self.connection_state == IceConnectionState::Closed {
+            return false;
+        }
+        if self
+            .selected
+            .is_some_and(|s| s.remote == remote && s.local == local)
+            || self.previous_selected == Some((local, remote))
+        {
+            return true;
+        }
+        self.pairs.iter().any(|p| {
+            let (Some(l), Some(r)) = (self.local.get(p.local), self.remote.get(p.remote)) else {
+                return false;
+            };
+            l.addr == local
+                && r.addr == remote
+                && (p.state == PairState::Succeeded || (self.config.lite && p.request_received))
+        })
+    }
+
+    /// Counters for statistics.
+    pub fn stats(&self) -> IceStats {
+        self.stats
+    }
+
+    /// Per-pair statistics, in checklist order.
+    pub fn pair_stats(&self) -> impl Iterator<Item = super::PairStats> + '_ {
+        self.pairs.iter().filter_map(|p| {
+            let l = self.local.get(p.local)?;
+            let r = self.remote.get(p.remote)?;
+            Some(super::PairStats {
+                local: l.addr,
+                remote: r.addr,
+                proto: l.proto,
+                state: p.state,
+                nominated: p.nominated,
+                priority: p.priority,
+                rtt: p.rtt,
+                requests_sent: p.requests_sent,
+                responses_received: p.responses_received,
+                requests_received: p.requests_received,
+                responses_sent: p.responses_sent,
+            })
+        })
+    }
+
+    // ---- runtime and signaling input ----------------------------------
+
+    /// Adds a host candidate on a socket the runtime bound. TCP candidates
+    /// are passive (the runtime listens; RFC 6544). Emits
+    /// [`IceEvent::LocalCandidate`] and starts server-reflexive gathering
+    /// from it (UDP, full agents).
+    pub fn add_local_candidate(
+        &mut self,
+        addr: SocketAddr,
+        proto: Protocol,
+    ) -> Result<(), IceError> {
+        if self.connection_state == IceConnectionState::Closed {
+            return Err(IceError::Closed);
+        }
+        if proto == Protocol::Tls {
+            return Err(IceError::Limit("ICE candidates are UDP or TCP"));
+        }
+        if self
+            .local
+            .iter()
+            .any(|c| c.addr == addr && c.proto == proto)
+        {
+            return Ok(());
+        }
+        if self.local.len() >= MAX_LOCAL_CANDIDATES {
+            return Err(IceError::Limit("local candidates"));
+        }
+        let candidate = Candidate::host(addr, proto);
+        self.local.push(candidate.clone());
+        let base = self.local.len() - 1;
+        self.set_gathering_state(IceGatheringState::Gathering);
+        self.push_event(IceEvent::LocalCandidate(candidate));
+        if proto == Protocol::Udp && !self.config.lite {
+            for &server in &self.stun_servers {
+                if server.is_ipv4() == addr.is_ipv4() {
+                    self.gather_jobs.push_back((base, server));
+                }
+            }
+        }
+        for remote in 0..self.remote.len() {
+            self.add_pair(base, remote);
+        }
+        self.after_input();
+        Ok(())
+    }
+
+    /// Adds a STUN server (address resolved by the runtime) for
+    /// server-reflexive gathering from every UDP host candidate of its IP
+    /// family. At most [`MAX_STUN_SERVERS`].
+    pub fn add_stun_server(&mut self, server: SocketAddr) -> Result<(), IceError> {
+        if self.stun_servers.contains(&server) {
+            return Ok(());
+        }
+        if self.stun_servers.len() >= MAX_STUN_SERVERS {
+            return Err(IceError::Limit("STUN servers"));
+        }
+        self.stun_servers.push(server);
+        if !self.config.lite {
+            for (base, c) in self.local.iter().enumerate() {
+                if c.kind == CandidateKind::Host
+                    && c.proto == Protocol::Udp
+                    && c.addr.is_ipv4() == server.is_ipv4()
+                {
+                    self.gather_jobs.push_back((base, server));
+                }
+            }
+        }
+        self.after_input();
+        Ok(())
+    }
+
+    /// The runtime gave every host candidate: gathering completes once
+    /// server-reflexive requests end.
+    pub fn end_of_local_candidates(&mut self) {
+        self.local_done = true;
+        self.set_gathering_state(IceGatheringState::Gathering);
+        self.after_input();
+    }
+
+    /// The peer's ufrag and password. Checks start once they and a remote
+    /// candidate are known.
+    pub fn set_remote_credentials(&mut self, ufrag: &str, pwd: &str) -> Result<(), IceError> {
+        // RFC 8445 §5.3: ufrag "at least 4 characters", password "at
+        // least 22 characters".
+        if ufrag.len() < 4 || pwd.len() < 22 || ufrag.len() > 256 || pwd.len() > 256 {
+            return Err(IceError::InvalidCredentials);
+        }
+        self.remote_creds = Some(IceCredentials {
+            ufrag: ufrag.to_owned(),
+            pwd: pwd.to_owned(),
+        });
+        self.after_input();
+        Ok(())
+    }
+
+    /// The peer is an ICE-lite agent (`a=ice-lite`): RFC 8445 §6.1.1, "the
+    /// full agent MUST take the controlling role".
+    pub fn set_remote_ice_lite(&mut self, lite: bool) {
+        self.remote_lite = lite;
+        if lite && !self.config.lite && self.role != IceRole::Controlling {
+            self.set_role(IceRole::Controlling);
+        }
+    }
+
+    /// Sets the role before checks start (the offerer is controlling,
+    /// RFC 8445 §6.1.1). A lite agent stays controlled.
+    pub fn set_role(&mut self, role: IceRole) {
+        if self.config.lite || self.role == role {
+            return;
+        }
+        self.role = role;
+        self.recompute_pair_priorities();
+    }
+
+    /// Adds a remote candidate (trickled or from the description). A
+    /// candidate matching a known peer-reflexive one replaces it (RFC 8838
+    /// §11). Candidates beyond [`MAX_REMOTE_CANDIDATES`] are dropped and
+    /// counted; TCP active candidates are kept but not paired (we cannot
+    /// connect out: they connect to our passive candidates).
+    pub fn add_remote_candidate(&mut self, candidate: Candidate) {
+        if self.connection_state == IceConnectionState::Closed {
+            return;
+        }
+        if let Some(existing) = self
+            .remote
+            .iter_mut()
+            .find(|c| c.addr == candidate.addr && c.proto == candidate.proto)
+        {
+            if existing.kind == CandidateKind::PeerReflexive {
+                // Keep the pairs (and their check results); adopt the
+                // signaled kind and foundation. RFC 8445 §7.3.1.3 gives the
+                // prflx the PRIORITY of the check, kept when higher.
+                let priority = existing.priority.max(candidate.priority);
+                *existing = Candidate {
+                    priority,
+                    ..candidate
+                };
+                self.recompute_pair_priorities();
+            }
+            return;
+        }
+        if self.remote.len() >= MAX_REMOTE_CANDIDATES {
+            self.stats.remote_candidates_dropped += 1;
+            return;
+        }
+        self.remote.push(candidate);
+        let remote = self.remote.len() - 1;
+        for local in 0..self.local.len() {
+            self.add_pair(local, remote);
+        }
+        self.after_input();
+    }
+
+    /// Adds a remote candidate whose address is an mDNS `.local` name: it
+    /// waits (at most [`MAX_PENDING_MDNS`]) until the runtime resolves the
+    /// name. `candidate.addr` gives the port; its IP is ignored.
+    pub fn add_remote_mdns_candidate(&mut self, hostname: &str, candidate: Candidate) {
+        if self.pending_mdns.len() >= MAX_PENDING_MDNS {
+            self.stats.remote_candidates_dropped += 1;
+            return;
+        }
+        self.pending_mdns.push((hostname.to_owned(), candidate));
+    }
+
+    /// The runtime resolved an mDNS name: its candidates join the checklist.
+    pub fn resolve_remote(&mut self, hostname: &str, ip: IpAddr) {
+        let mut i = 0;
+        while i < self.pending_mdns.len() {
+            if self.pending_mdns[i].0.eq_ignore_ascii_case(hostname) {
+                let (_, mut c) = self.pending_mdns.remove(i);
+                c.addr = SocketAddr::new(ip, c.addr.port());
+                self.add_remote_candidate(c);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// The peer signaled end-of-candidates (RFC 8838 §13): once every pair
+    /// failed, the state may become `failed`.
+    pub fn remote_end_of_candidates(&mut self) {
+        self.remote_done = true;
+        self.after_input();
+    }
+
+    /// ICE restart (RFC 8445 §9): new local credentials, the checklist and
+    /// remote candidates are cleared, local candidates are signaled again.
+    /// The selected pair keeps carrying data (and the previous credentials
+    /// keep answering the peer's checks on it) until a new pair is
+    /// nominated. Give the peer's new credentials and candidates as usual.
+    ///
+    /// RFC 8445 §9: a restart is mutual. Call this when the application
+    /// restarts ICE, and also when a remote description arrives with a new
+    /// ufrag or password (the peer restarted), before
+    /// [`set_remote_credentials`](Self::set_remote_credentials).
+    pub fn restart(&mut self) {
+        if self.connection_state == IceConnectionState::Closed {
+            return;
+        }
+        let old = std::mem::replace(
+            &mut self.local_creds,
+            IceCredentials {
+                ufrag: self.rng.ice_chars(UFRAG_LEN),
+                pwd: self.rng.ice_chars(PWD_LEN),
+            },
+        );
+        self.previous_creds = Some(old);
+        self.remote_creds = None;
+        self.remote.clear();
+        self.pending_mdns.clear();
+        self.pairs.clear();
+        self.triggered.clear();
+        self.transactions
+            .retain(|t| matches!(t.kind, TxKind::Gather { .. }));
+        self.remote_done = false;
+        self.first_valid_at = None;
+        if let Some(s) = &mut self.selected {
+            s.pair = None;
+            self.previous_selected = Some((s.local, s.remote));
+        }
+        // Signal the candidates again (with the new ufrag). Peer-reflexive
+        // ones are never signaled; they stay in the list so that indices
+        // held by gathering transactions stay valid.
+        let signaled: Vec<Candidate> = self
+            .local
+            .iter()
+            .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .cloned()
+            .collect();
+        for c in signaled {
+            self.push_event(IceEvent::LocalCandidate(c));
+        }
+        if self.gathering_state == IceGatheringState::Complete {
+            self.push_event(IceEvent::EndOfCandidates);
+        }
+        if self.connection_state == IceConnectionState::Failed {
+            self.selected = None;
+            self.set_connection_state(IceConnectionState::Checking);
+        }
+        self.after_input();
+    }
+
+    /// Closes the agent: nothing more is sent; the state becomes `closed`
+    /// (without an event, as in the browser).
+    pub fn close(&mut self) {
+        self.connection_state = IceConnectionState::Closed;
+        self.transactions.clear();
+        self.transmits.clear();
+        self.triggered.clear();
+        self.gather_jobs.clear();
+        self.deadline = None;
+    }
+
+    // ---- output --------------------------------------------------------
+
+    /// The next datagram to send.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<IceEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next non-STUN frame from an ICE-TCP connection (check
+    /// [`is_validated`](Self::is_validated) before using it).
+    #[must_use]
+    pub fn poll_tcp_frame(&mut self) -> Option<TcpFrame> {
+        self.tcp_frames.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next; `None`
+    /// when nothing is scheduled. O(1): computed after each input.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    // ---- receive path ----------------------------------------------------
+
+    /// A datagram (UDP) or stream chunk (TCP) arrived. Returns whether it
+    /// was the agent's: STUN on UDP, anything on a local ICE-TCP socket
+    /// (non-STUN frames come out of [`poll_tcp_frame`](Self::poll_tcp_frame)).
+    /// Bad STUN is dropped and counted, never an error.
+    pub fn handle_receive(&mut self, now: Instant, r: Receive<'_>) -> bool {
+        self.now = self.now.max(now);
+        if self.connection_state == IceConnectionState::Closed {
+            return false;
+        }
+        let consumed = match r.proto {
+            Protocol::Udp => {
+                if stun::is_stun(r.contents) {
+                    self.handle_stun(r.source, r.destination, Protocol::Udp, r.contents);
+                    true
+                } else {
+                    false
+                }
+            }
+            Protocol::Tcp
+                if !self
+                    .local
+                    .iter()
+                    .any(|c| c.addr == r.destination && c.proto == Protocol::Tcp) =>
+            {
+                false
+            }
+            Protocol::Tcp => {
+                let mut frames: Vec<Vec<u8>> = Vec::new();
+                self.tcp.push(r.destination, r.source, r.contents, |f| {
+                    frames.push(f.to_vec())
+                });
+                self.stats.tcp_frames_dropped = self.tcp.evicted;
+                for f in frames {
+                    if stun::is_stun(&f) {
+                        self.handle_stun(r.source, r.destination, Protocol::Tcp, &f);
+                    } else if self.tcp_frames.len() < MAX_TCP_FRAMES {
+                        self.tcp_frames.push_back(TcpFrame {
+                            source: r.source,
+                            destination: r.destination,
+                            contents: f,
+                        });
+                    } else {
+                        self.stats.tcp_frames_dropped += 1;
+                    }
+                }
+                true
+            }
+            // TURN over TLS is the TURN client's (a later issue).
+            Protocol::Tls => false,
+        };
+        self.after_input();
+        consumed
+    }
+
+    fn handle_stun(&mut self, source: SocketAddr, dest: SocketAddr, proto: Protocol, bytes: &[u8]) {
+        let Ok(msg) = StunMessage::parse(bytes) else {
+            self.stats.stun_dropped += 1;
+            return;
+        };
+        self.stats.bytes_received += bytes.len() as u64;
+        match (msg.class(), msg.method()) {
+            (Class::Request, Method::BINDING) => self.handle_request(&msg, source, dest, proto),
+            (Class::Success | Class::Error, _) => self.handle_response(&msg, source, dest, proto),
+            // RFC 8445 §11: Binding indications are keepalives: nothing to do.
+            (Class::Indication, Method::BINDING) => {}
+            _ => self.stats.stun_dropped += 1,
+        }
+    }
+
+    /// RFC 8445 §7.3: a connectivity check arrived.
+    fn handle_request(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+    ) {
+        let Some(local) = self.local.iter().position(|c| {
+            c.addr == dest
+                && c.proto == proto
+                && matches!(c.kind, CandidateKind::Host | CandidateKind::Relayed)
+        }) else {
+            self.stats.stun_dropped += 1;
+            return;
+        };
+        // RFC 8489 §9.1.3: a request lacking USERNAME or message integrity
+        // is rejected with 400 (Bad Request).
+        let Some(username) = msg.username().filter(|_| msg.has_integrity()) else {
+            self.send_error(msg, source, dest, proto, ErrorCode::BAD_REQUEST, None);
+            return;
+        };
+        // RFC 8445 §7.3: the username is "LFRAG:RFRAG", LFRAG ours.
+        let lfrag = username.split(':').next().unwrap_or("");
+        let key = if lfrag == self.local_creds.ufrag {
+            self.local_creds.pwd.clone()
+        } else if let Some(prev) = self.previous_creds.as_ref().filter(|p| p.ufrag == lfrag) {
+            prev.pwd.clone()
+        } else {
+            // RFC 8489 §9.1.3: a USERNAME that is not currently valid, like
+            // a failed integrity check, is answered with 401.
+            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
+            return;
+        };
+        if msg.check_integrity(key.as_bytes()) != Integrity::Valid {
+            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
+            return;
+        }
+        self.stats.requests_received += 1;
+        // RFC 8489 §6.3.1 (after authentication): unknown
+        // comprehension-required attributes are answered with 420.
+        if msg.has_unknown_required() {
+            self.send_error(
+                msg,
+                source,
+                dest,
+                proto,
+                ErrorCode::UNKNOWN_ATTRIBUTE,
+                Some(key.as_bytes()),
+            );
+            return;
+        }
+        // RFC 8445 §7.1.1: checks "MUST include the PRIORITY attribute".
+        let Some(priority) = msg.priority() else {
+            self.send_error(
+                msg,
+                source,
+                dest,
+                proto,
+                ErrorCode::BAD_REQUEST,
+                Some(key.as_bytes()),
+            );
+            return;
+        };
+        let is_previous = lfrag != self.local_creds.ufrag;
+        if !self.config.lite && !is_previous && self.role_conflict(msg) {
+            self.send_error(
+                msg,
+                source,
+                dest,
+                proto,
+                ErrorCode::ROLE_CONFLICT,
+                Some(key.as_bytes()),
+            );
+            return;
+        }
+        self.send_success(msg, source, dest, proto, key.as_bytes());
+        if is_previous {
+            // A check of the previous session on the old selected pair:
+            // answered (consent for the traffic it still carries), nothing
+            // else.
+            if self
+                .selected
+                .is_some_and(|s| s.pair.is_none() && s.remote == source && s.local == dest)
+                && self.config.lite
+            {
+                self.consent.last_response = Some(self.now);
+            }
+            return;
+        }
+        let remote = match self
+            .remote
+            .iter()
+            .position(|c| c.addr == source && c.proto == proto)
+        {
+            Some(r) => r,
+            None => {
+                // RFC 8445 §7.3.1.3: "If the source transport address of the
+                // request does not match any existing remote candidates, it
+                // represents a new peer-reflexive remote candidate."
+                if self.remote.len() >= MAX_REMOTE_CANDIDATES {
+                    self.stats.remote_candidates_dropped += 1;
+                    return;
+                }
+                self.remote
+                    .push(Candidate::peer_reflexive(source, proto, priority, None));
+                self.remote.len() - 1
+            }
+        };
+        let Some(pair) = self.add_pair(local, remote) else {
+            return;
+        };
+        let use_candidate = msg.has(stun::attr_type::USE_CANDIDATE);
+        let now = self.now;
+        let Some(p) = self.pairs.get_mut(pair) else {
+            return;
+        };
+        p.request_received = true;
+        p.requests_received += 1;
+        p.responses_sent += 1;
+        if self.config.lite {
+            // A lite agent performs no checks: a pair is valid when the
+            // peer's check on it is answered (RFC 8445 §2.5).
+            p.state = PairState::Succeeded;
+            p.last_response = Some(now);
+            if self.selected.and_then(|s| s.pair) == Some(pair) {
+                self.consent.last_response = Some(now);
+            }
+            if use_candidate {
+                p.nominated = true;
+                self.select(pair);
+            }
+            return;
+        }
+        // RFC 8445 §7.3.1.4, triggered checks.
+        match p.state {
+            PairState::Succeeded => {}
+            PairState::Frozen | PairState::Waiting | PairState::Failed | PairState::InProgress => {
+                if p.state != PairState::InProgress {
+                    p.state = PairState::Waiting;
+                }
+                if !self.triggered.contains(&pair) {
+                    self.triggered.push_back(pair);
+                }
+            }
+        }
+        // RFC 8445 §7.3.1.5: a controlled agent receiving USE-CANDIDATE
+        // nominates the pair if its own check on it already succeeded, and
+        // otherwise once that (triggered) check succeeds.
+        if use_candidate && self.role == IceRole::Controlled {
+            let Some(p) = self.pairs.get_mut(pair) else {
+                return;
+            };
+            if p.state == PairState::Succeeded {
+                p.nominated = true;
+                self.select(pair);
+            } else {
+                p.remote_nominated = true;
+            }
+        }
+    }
+
+    /// RFC 8445 §7.3.1.1: detects and repairs a role conflict. Returns true
+    /// when the request must be answered with 487.
+    fn role_conflict(&mut self, msg: &StunMessage<'_>) -> bool {
+        match (self.role, msg.ice_controlling(), msg.ice_controlled()) {
+            (IceRole::Controlling, Some(theirs), _) => {
+                // "If the agent's tiebreaker value is larger than or equal
+                // to the contents of the ICE-CONTROLLING attribute, the
+                // agent generates a Binding error response and includes an
+                // ERROR-CODE attribute with a value of 487 [...]. Otherwise,
+                // the agent switches to the controlled role."
+                self.stats.role_conflicts += 1;
+                if self.tie_breaker >= theirs {
+                    true
+                } else {
+                    self.switch_role(IceRole::Controlled);
+                    false
+                }
+            }
+            (IceRole::Controlled, _, Some(theirs)) => {
+                // "If the agent's tiebreaker value is larger than or equal
+                // to the contents of the ICE-CONTROLLED attribute, the agent
+                // switches to the controlling role. Otherwise, the agent
+                // generates a Binding error response [...] 487".
+                self.stats.role_conflicts += 1;
+                if self.tie_breaker >= theirs {
+                    self.switch_role(IceRole::Controlling);
+                    false
+                } else {
+                    true
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// Switches role after a conflict: pair priorities change with it.
+    pub(super) fn switch_role(&mut self, role: IceRole) {
+        if self.config.lite || self.role == role {
+            return;
+        }
+        self.role = role;
+        self.recompute_pair_priorities();
+        self.push_event(IceEvent::RoleChange(role));
+    }
+
+    /// RFC 8445 §7.3.1.2: the success response, "XOR-MAPPED-ADDRESS [...]
+    /// the source transport address of the request", integrity with our
+    /// password, sent back the way the request came (symmetric).
+    fn send_success(
+        &mut self,
+        req: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+        key: &[u8],
+    ) {
+        let mut buf = [0u8; STUN_BUF];
+        let written = (|| {
+            let mut w = MessageWriter::new(
+                &mut buf,
+                Class::Success,
+                Method::BINDING,
+                req.transaction_id(),
+            )?;
+            w.add(&Attribute::XorMappedAddress(source))?;
+            w.add_integrity(key)?;
+            w.finish(true)
+        })();
+        if let Ok(n) = written {
+            self.stats.responses_sent += 1;
+            self.queue_stun(dest, source, proto, &buf[..n]);
+        }
+    }
+
+    /// An error response. Unauthenticated errors (no `key`) go out only if
+    /// no larger than the request: never an amplifier for a spoofed source.
+    fn send_error(
+        &mut self,
+        req: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+        code: u16,
+        key: Option<&[u8]>,
+    ) {
+        let reason = match code {
+            ErrorCode::BAD_REQUEST => "Bad Request",
+            ErrorCode::UNAUTHORIZED => "Unauthorized",
+            ErrorCode::UNKNOWN_ATTRIBUTE => "Unknown Attribute",
+            ErrorCode::ROLE_CONFLICT => "Role Conflict",
+            _ => "Error",
+        };
+        let unknown = req.unknown_required();
+        let mut buf = [0u8; STUN_BUF];
+        let written = (|| {
+            let mut w = MessageWriter::new(
+                &mut buf,
+                Class::Error,
+                Method::BINDING,
+                req.transaction_id(),
+            )?;
+            w.add(&Attribute::ErrorCode(ErrorCode { code, reason }))?;
+            if code == ErrorCode::UNKNOWN_ATTRIBUTE {
+                w.add(&Attribute::UnknownAttributes(UnknownAttributes::new(
+                    unknown,
+                )))?;
+            }
+            if let Some(key) = key {
+                w.add_integrity(key)?;
+            }
+            w.finish(true)
+        })();
+        let Ok(n) = written else {
+            return;
+        };
+        if key.is_none() {
+            self.stats.stun_dropped += 1;
+            if n > req.as_bytes().len() {
+                return;
+            }
+        }
+        self.stats.responses_sent += 1;
+        self.queue_stun(dest, source, proto, &buf[..n]);
+    }
+
+    /// Queues a STUN message as a transmit, framed on TCP.
+    pub(super) fn queue_stun(
+        &mut self,
+        from: SocketAddr,
+        to: SocketAddr,
+        proto: Protocol,
+        msg: &[u8],
+    ) {
+        let contents = match proto {
+            Protocol::Udp => msg.to_vec(),
+            Protocol::Tcp | Protocol::Tls => match tcp::frame(msg) {
+                Some(f) => f,
+                None => return,
+            },
+        };
+        self.stats.bytes_sent += msg.len() as u64;
+        if self.transmits.len() >= MAX_TRANSMITS {
+            self.stats.transmits_dropped += 1;
+            return;
+        }
+        self.transmits.push_back(Transmit {
+            proto,
+            source: from,
+            destination: to,
+            contents,
+        });
+    }
+
+    /// A response arrived: accepted only for an outstanding transaction, from
+    /// where the request went (RFC 8445 §7.2.5.2.1), authenticated with the
+    /// key the request used.
+    fn handle_response(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+    ) {
+        let Some(idx) = self
+            .transactions
+            .iter()
+            .position(|t| t.tid == msg.transaction_id())
+        else {
+            self.stats.stun_dropped += 1;
+            return;
+        };
+        let tx = self.transactions[idx].clone();
+        if !tx.key.0.is_empty() && msg.check_integrity(&tx.key.0) != Integrity::Valid {
+            // RFC 8445 §7.2.5.1 (via RFC 8489 §9.1.4): a response failing
+            // integrity is discarded as if never received.
+            self.stats.stun_dropped += 1;
+            return;
+        }
+        // RFC 8445 §7.2.5.2.1: "The ICE agent MUST check that the source
+        // and destination transport addresses in the Binding request and
+        // response are symmetric. [...] If the addresses are not symmetric,
+        // the agent MUST set the candidate pair state to Failed."
+        let symmetric = source == tx.remote && dest == tx.local && proto == tx.proto;
+        if !symmetric && matches!(tx.kind, TxKind::Gather { .. }) {
+            // An unauthenticated server response from elsewhere: spoofable,
+            // so it must not end the transaction.
+            self.stats.stun_dropped += 1;
+            return;
+        }
+        self.transactions.swap_remove(idx);
+        self.stats.responses_received += 1;
+        self.on_response(tx, msg, symmetric);
+    }
+
+    // ---- internals shared with checks.rs -------------------------------
+
+    /// Pairs `local` with `remote` if RFC 8445 §6.1.2.2 allows it (same
+    /// family and transport, local is a base); returns the pair's index
+    /// (existing or new). Bounded by [`MAX_PAIRS`].
+    pub(super) fn add_pair(&mut self, local: usize, remote: usize) -> Option<usize> {
+        if let Some(i) = self
+            .pairs
+            .iter()
+            .position(|p| p.local == local && p.remote == remote)
+        {
+            return Some(i);
+        }
+        let l = self.local.get(local)?;
+        let r = self.remote.get(remote)?;
+        // RFC 8445 §6.1.2.4: reflexive locals are replaced by their base,
+        // which is already paired: pair bases only.
+        if !matches!(l.kind, CandidateKind::Host | CandidateKind::Relayed)
+            || l.proto != r.proto
+            || l.addr.is_ipv4() != r.addr.is_ipv4()
+        {
+            return None;
+        }
+        // RFC 6544: our TCP candidates are passive, so only peers that
+        // connected to us (peer-reflexive remotes) can be checked.
+        if l.proto == Protocol::Tcp && r.kind != CandidateKind::PeerReflexive {
+            return None;
+        }
+        let priority = self.pair_priority(l, r);
+        let state = if self.pairs.iter().any(|p| {
+            matches!(p.state, PairState::Waiting | PairState::InProgress)
+                && self.same_foundation(p.local, p.remote, local, remote)
+        }) {
+            PairState::Frozen
+        } else {
+            PairState::Waiting
+        };
+        let mut pair = CandidatePair::new(local, remote, priority);
+        pair.state = state;
+        if self.pairs.len() < MAX_PAIRS {
+            self.pairs.push(pair);
+            return Some(self.pairs.len() - 1);
+        }
+        // RFC 8445 §6.1.2.5: keep the highest-priority pairs. Evict the
+        // lowest-priority pair that was never checked, if lower than this.
+        let victim = self
+            .pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p.state, PairState::Frozen | PairState::Waiting))
+            .min_by_key(|(_, p)| p.priority)
+            .map(|(i, p)| (i, p.priority));
+        self.stats.pairs_dropped += 1;
+        match victim {
+            Some((i, lowest)) if lowest < priority => {
+                self.triggered.retain(|&t| t != i);
+                self.pairs[i] = pair;
+                Some(i)
+            }
+            _ => None,
+        }
+    }
+
+    fn pair_priority(&self, l: &Candidate, r: &Candidate) -> u64 {
+        match self.role {
+            IceRole::Controlling => CandidatePair::compute_priority(l.priority, r.priority),
+            IceRole::Controlled => CandidatePair::compute_priority(r.priority, l.priority),
+        }
+    }
+
+    pub(super) fn recompute_pair_priorities(&mut self) {
+        for i in 0..self.pairs.len() {
+            let p = &self.pairs[i];
+            let (Some(l), Some(r)) = (self.local.get(p.local), self.remote.get(p.remote)) else {
+                continue;
+            };
+            let priority = self.pair_priority(l, r);
+            self.pairs[i].priority = priority;
+        }
+    }
+
+    pub(super) fn same_foundation(&self, l1: usize, r1: usize, l2: usize, r2: usize) -> bool {
+        match (
+            self.local.get(l1),
+            self.remote.get(r1),
+            self.local.get(l2),
+            self.remote.get(r2),
+        ) {
+            (Some(a), Some(b), Some(c), Some(d)) => {
+                a.foundation == c.foundation && b.foundation == d.foundation
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn push_event(&mut self, event: IceEvent) {
+        if self.events.len() >= MAX_EVENTS {
+            self.stats.events_dropped += 1;
+            tracing::warn!(?event, "ICE event queue full, event dropped");
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    pub(super) fn set_gathering_state(&mut self, state: IceGatheringState) {
+        if self.gathering_state != state {
+            self.gathering_state = state;
+            self.push_event(IceEvent::GatheringStateChange(state));
+        }
+    }
+
+    pub(super) fn set_connection_state(&mut self, state: IceConnectionState) {
+        if self.connection_state != state && self.connection_state != IceConnectionState::Closed {
+            tracing::debug!(from = ?self.connection_state, to = ?state, "ICE connection state");
+            self.connection_state = state;
+            self.push_event(IceEvent::ConnectionStateChange(state));
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Parsing a STUN message from borrowed bytes, and writing one into a
+//! caller's buffer.
+
+use std::net::SocketAddr;
+
+use openssl::hash::MessageDigest;
+
+use super::attr::{attr_type as t, Attribute, ErrorCode};
+use super::integrity::{crc32, ct_eq, hmac, Integrity, FINGERPRINT_XOR};
+use super::{
+    message_type, split_message_type, Class, EncodeError, Method, ParseError, TransactionId,
+    HEADER_LEN, MAGIC_COOKIE, MAX_UNKNOWN_LISTED,
+};
+
+/// A parsed STUN message: a view on the bytes it came in.
+///
+/// [`StunMessage::parse`] validates everything up front; the accessors then
+/// only read what was checked and cannot fail or panic.
+///
+/// RFC 8489 §14.5: "With the exception of the MESSAGE-INTEGRITY-SHA256 and
+/// FINGERPRINT attributes, agents MUST ignore all other attributes that
+/// follow MESSAGE-INTEGRITY." Such attributes are invisible here.
+#[derive(Debug, Clone, Copy)]
+pub struct StunMessage<'a> {
+    raw: &'a [u8],
+    class: Class,
+    method: Method,
+    tid: TransactionId,
+    /// Offset of the MESSAGE-INTEGRITY attribute header.
+    mi: Option<usize>,
+    /// Offset of the MESSAGE-INTEGRITY-SHA256 attribute header.
+    mi256: Option<usize>,
+    has_fingerprint: bool,
+    unknown: [u16; MAX_UNKNOWN_LISTED],
+    unknown_listed: usize,
+    unknown_total: usize,
+}
+
+/// Walks the TLVs of a message whose structure was already checked.
+#[derive(Clone)]
+struct RawAttrs<'a> {
+    raw: &'a [u8],
+    offset: usize,
+    seen_mi: bool,
+    seen_mi256: bool,
+}
+
+impl<'a> RawAttrs<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        Self {
+            raw,
+            offset: HEADER_LEN,
+            seen_mi: false,
+            seen_mi256: false,
+        }
+    }
+}
+
+/// One raw attribute: offset of its header, its type, its value.
+type RawAttr<'a> = (usize, u16, &'a [u8]);
+
+impl<'a> Iterator for RawAttrs<'a> {
+    type Item = Result<RawAttr<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let at = self.offset;
+            let rest = self.raw.get(at..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            let Some((head, body)) = rest.split_first_chunk::<4>() else {
+                self.offset = self.raw.len();
+                return Some(Err(ParseError::AttributeOverrun(0)));
+            };
+            let typ = u16::from_be_bytes([head[0], head[1]]);
+            let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+            // RFC 8489 §14: "Each STUN attribute MUST end on a 32-bit
+            // boundary" -- the padding is counted in the message length.
+            let padded = (len + 3) & !3;
+            let (Some(value), true) = (body.get(..len), body.len() >= padded) else {
+                self.offset = self.raw.len();
+                return Some(Err(ParseError::AttributeOverrun(typ)));
+            };
+            self.offset = at + 4 + padded;
+            let counted = match typ {
+                t::FINGERPRINT => true,
+                t::MESSAGE_INTEGRITY_SHA256 => !self.seen_mi256,
+                _ => !self.seen_mi && !self.seen_mi256,
+            };
+            if typ == t::MESSAGE_INTEGRITY {
+                self.seen_mi = true;
+            }
+            if typ == t::MESSAGE_INTEGRITY_SHA256 {
+                self.seen_mi256 = true;
+            }
+            if counted {
+                return Some(Ok((at, typ, value)));
+            }
+        }
+    }
+}
+
+impl<'a> StunMessage<'a> {
+    /// Parses and checks a whole message: header, every attribute's framing
+    /// and the value of every attribute this codec knows, and FINGERPRINT
+    /// when present (RFC 8489 §7.3: a wrong fingerprint means "not STUN").
+    ///
+    /// Unknown comprehension-required attributes do not fail the parse: see
+    /// [`unknown_required`](Self::unknown_required).
+    pub fn parse(raw: &'a [u8]) -> Result<Self, ParseError> {
+        let Some(header) = raw.first_chunk::<HEADER_LEN>() else {
+            return Err(ParseError::Truncated);
+        };
+        // RFC 8489 §6: "The most significant 2 bits of every STUN message
+        // MUST be zeroes."
+        if header[0] & 0xc0 != 0 || header[4..8] != MAGIC_COOKIE.to_be_bytes() {
+            return Err(ParseError::NotStun);
+        }
+        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        if !len.is_multiple_of(4) {
+            return Err(ParseError::BadLength);
+        }
+        match raw.len().cmp(&(HEADER_LEN + len)) {
+            std::cmp::Ordering::Less => return Err(ParseError::Truncated),
+            std::cmp::Ordering::Greater => return Err(ParseError::BadLength),
+            std::cmp::Ordering::Equal => {}
+        }
+        let (class, method) =
+            split_message_type(u16::from_be_bytes([header[0], header[1]]) & 0x3fff);
+        let mut tid = [0u8; 12];
+        tid.copy_from_slice(&header[8..20]);
+        let tid = TransactionId(tid);
+        let mut msg = Self {
+            raw,
+            class,
+            method,
+            tid,
+            mi: None,
+            mi256: None,
+            has_fingerprint: false,
+            unknown: [0; MAX_UNKNOWN_LISTED],
+            unknown_listed: 0,
+            unknown_total: 0,
+        };
+        for item in RawAttrs::new(raw) {
+            let (at, typ, value) = item?;
+            if msg.has_fingerprint {
+                // RFC 8489 §14.7: "When present, the FINGERPRINT attribute
+                // MUST be the last attribute in the message".
+                return Err(ParseError::BadFingerprint);
+            }
+            let attr =
+                Attribute::decode(typ, value, &tid).map_err(|_| ParseError::BadAttribute(typ))?;
+            match attr {
+                Attribute::MessageIntegrity(_) => msg.mi = Some(at),
+                Attribute::MessageIntegritySha256(_) => msg.mi256 = Some(at),
+                Attribute::Fingerprint(fp) => {
+                    let want = crc32(&[&raw[..at]]) ^ FINGERPRINT_XOR;
+                    if at + 8 != raw.len() || !ct_eq(&fp.to_be_bytes(), &want.to_be_bytes()) {
+                        return Err(ParseError::BadFingerprint);
+                    }
+                    msg.has_fingerprint = true;
+                }
+                // RFC 8489 §15: "Attributes with type values between 0x0000
+                // and 0x7FFF are comprehension-required attributes".
+                Attribute::Other { typ, .. } if typ < 0x8000 => {
+                    if let Some(slot) = msg.unknown.get_mut(msg.unknown_listed) {
+                        *slot = typ;
+                        msg.unknown_listed += 1;
+                    }
+                    msg.unknown_total += 1;
+                }
+                _ => {}
+            }
+        }
+        Ok(msg)
+    }
+
+    /// Request, indication, success or error.
+    pub fn class(&self) -> Class {
+        self.class
+    }
+
+    /// The method (Binding, Allocate, ...).
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The transaction id.
+    pub fn transaction_id(&self) -> TransactionId {
+        self.tid
+    }
+
+    /// The message's bytes.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// Every attribute that counts, in order (attributes after
+    /// MESSAGE-INTEGRITY other than MESSAGE-INTEGRITY-SHA256 and FINGERPRINT
+    /// are ignored, as RFC 8489 §14.5 requires).
+    pub fn attributes(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
+        let tid = self.tid;
+        RawAttrs::new(self.raw).filter_map(move |item| {
+            let (_, typ, value) = item.ok()?;
+            // Checked by parse(): decoding cannot fail here.
+            Attribute::decode(typ, value, &tid).ok()
+        })
+    }
+
+    /// The first attribute of type `typ`.
+    pub fn get(&self, typ: u16) -> Option<Attribute<'a>> {
+        self.attributes().find(|a| a.typ() == typ)
+    }
+
+    /// Whether an attribute of type `typ` is present.
+    pub fn has(&self, typ: u16) -> bool {
+        self.get(typ).is_some()
+    }
+
+    /// USERNAME.
+    pub fn username(&self) -> Option<&'a str> {
+        match self.get(t::USERNAME)? {
+            Attribute::Username(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    /// XOR-MAPPED-ADDRESS, or else MAPPED-ADDRESS (RFC 8489 §14.1: kept
+    /// for RFC 3489 servers).
+    pub fn mapped_address(&self) -> Option<SocketAddr> {
+        match self.get(t::XOR_MAPPED_ADDRESS) {
+            Some(Attribute::XorMappedAddress(a)) => Some(a),
+            _ => match self.get(t::MAPPED_ADDRESS)? {
+                Attribute::MappedAddress(a) => Some(a),
+                _ => None,
+            },
+        }
+    }
+
+    /// ERROR-CODE.
+    pub fn error_code(&self) -> Option<ErrorCode<'a>> {
+        match self.get(t::ERROR_CODE)? {
+            Attribute::ErrorCode(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// PRIORITY.
+    pub fn priority(&self) -> Option<u32> {
+        match self.get(t::PRIORITY)? {
+            Attribute::Priority(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// ICE-CONTROLLING's tie-breaker.
+    pub fn ice_controlling(&self) -> Option<u64> {
+        match self.get(t::ICE_CONTROLLING)? {
+            Attribute::IceControlling(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// ICE-CONTROLLED's tie-breaker.
+    pub fn ice_controlled(&self) -> Option<u64> {
+        match self.get(t::ICE_CONTROLLED)? {
+            Attribute::IceControlled(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether FINGERPRINT was present (and, parse having succeeded, right).
+    pub fn has_fingerprint(&self) -> bool {
+        self.has_fingerprint
+    }
+
+    /// Whether MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256 is present.
+    pub fn has_integrity(&self) -> bool {
+        self.mi.is_some() || self.mi256.is_some()
+    }
+
+    /// The comprehension-required attribute types this codec does not know
+    /// (at most [`MAX_UNKNOWN_LISTED`] listed). RFC 8489 §6.3.1: for a
+    /// request, "the server MUST reject the request with an error response
+    /// [...] that includes an ERROR-CODE attribute with a 420 [...] and an
+    /// UNKNOWN-ATTRIBUTES attribute"; other classes are discarded.
+    pub fn unknown_required(&self) -> &[u16] {
+        &self.unknown[..self.unknown_listed.min(MAX_UNKNOWN_LISTED)]
+    }
+
+    /// Whether any unknown comprehension-required attribute was found.
+    pub fn has_unknown_required(&self) -> bool {
+        self.unknown_total > 0
+    }
+
+    /// Checks MESSAGE-INTEGRITY-SHA256 when present, otherwise
+    /// MESSAGE-INTEGRITY, against `key` (the password for short-term
+    /// credentials, [`long_term_key`](super::long_term_key) for long-term
+    /// ones), in constant time.
+    pub fn check_integrity(&self, key: &[u8]) -> Integrity {
+        let (at, digest, full) = match (self.mi256, self.mi) {
+            (Some(at), _) => (at, MessageDigest::sha256(), 32),
+            (None, Some(at)) => (at, MessageDigest::sha1(), 20),
+            (None, None) => return Integrity::Missing,
+        };
+        let Some(head) = self.raw.get(at..at + 4) else {
+            return Integrity::Invalid;
+        };
+        let vlen = usize::from(u16::from_be_bytes([head[2], head[3]]));
+        let Some(got) = self.raw.get(at + 4..at + 4 + vlen) else {
+            return Integrity::Invalid;
+        };
+        // RFC 8489 §14.5: "the Length field in the STUN header MUST contain
+        // the length of the message up to and including the
+        // MESSAGE-INTEGRITY attribute itself, but excluding any attributes
+        // after it."
+        let Ok(adjusted) = u16::try_from(at + 4 + vlen - HEADER_LEN) else {
+            return Integrity::Invalid;
+        };
+        let mut mac = [0u8; 32];
+        let parts: [&[u8]; 3] = [&self.raw[..2], &adjusted.to_be_bytes(), &self.raw[4..at]];
+        if hmac(digest, key, &parts, &mut mac[..full]).is_err() {
+            return Integrity::Invalid;
+        }
+        // RFC 8489 §14.6: MESSAGE-INTEGRITY-SHA256 may be truncated to its
+        // leftmost bytes.
+        if ct_eq(&mac[..vlen.min(full)], got) {
+            Integrity::Valid
+        } else {
+            Integrity::Invalid
+        }
+    }
+}
+
+/// Writes a STUN message into a caller's buffer: [`new`](Self::new), then
+/// [`add`](Self::add) for each attribute, optionally
+/// [`add_integrity`](Self::add_integrity), then [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct MessageWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    tid: TransactionId,
+}
+
+impl<'b> MessageWriter<'b> {
+    /// Starts a message with its header.
+    pub fn new(
+        buf: &'b mut [u8],
+        class: Class,
+        method: Method,
+        tid: TransactionId,
+    ) -> Result<Self, EncodeError> {
+        let header = buf
+            .get_mut(..HEADER_LEN)
+            .ok_or(EncodeError::BufferTooSmall)?;
+        header[..2].copy_from_slice(&message_type(class, method).to_be_bytes());
+        header[2..4].copy_from_slice(&[0, 0]);
+        header[4..8].copy_from_slice(&MAGIC_COOKIE.to_be_bytes());
+        header[8..20].copy_from_slice(&tid.0);
+        Ok(Self {
+            buf,
+            len: HEADER_LEN,
+            tid,
+        })
+    }
+
+    /// Room for an attribute with a value of `vlen` bytes; sets the header
+    /// length to include it, writes its header and padding, returns the
+    /// value's slot.
+    fn reserve(&mut self, typ: u16, vlen: usize) -> Result<&mut [u8], EncodeError> {
+        let vlen16 = u16::try_from(vlen).map_err(|_| EncodeError::TooLong(typ))?;
+        let padded = (vlen + 3) & !3;
+        let end = self.len + 4 + padded;
+        let body = u16::try_from(end - HEADER_LEN).map_err(|_| EncodeError::TooLong(typ))?;
+        let slot = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(EncodeError::BufferTooSmall)?;
+        slot[..2].copy_from_slice(&typ.to_be_bytes());
+        slot[2..4].copy_from_slice(&vlen16.to_be_bytes());
+        // RFC 8489 §14: padding "MUST be ignored by the receiver"; we send
+        // zeros.
+        slot[4 + vlen..].fill(0);
+        self.buf[2..4].copy_from_slice(&body.to_be_bytes());
+        let start = self.len + 4;
+        self.len = end;
+        Ok(&mut self.buf[start..start + vlen])
+    }
+
+    /// Appends an attribute. MESSAGE-INTEGRITY(-SHA256) and FINGERPRINT are
+    /// refused: use [`add_integrity`](Self::add_integrity) and
+    /// [`finish`](Self::finish).
+    pub fn add(&mut self, attr: &Attribute<'_>) -> Result<(), EncodeError> {
+        attr.validate()?;
+        let tid = self.tid;
+        let slot = self.reserve(attr.typ(), attr.value_len())?;
+        attr.encode_value(&tid, slot);
+        Ok(())
+    }
+
+    fn rewind(&mut self, len: usize) {
+        self.len = len;
+        let body = (len - HEADER_LEN) as u16;
+        self.buf[2..4].copy_from_slice(&body.to_be_bytes());
+    }
+
+    /// Appends MESSAGE-INTEGRITY: HMAC-SHA1 with `key` over the message so
+    /// far, the header length covering the attribute (RFC 8489 §14.5).
+    pub fn add_integrity(&mut self, key: &[u8]) -> Result<(), EncodeError> {
+        self.add_mac(key, t::MESSAGE_INTEGRITY, MessageDigest::sha1(), 20)
+    }
+
+    /// Appends MESSAGE-INTEGRITY-SHA256 (full 32 bytes, RFC 8489 §14.6).
+    pub fn add_integrity_sha256(&mut self, key: &[u8]) -> Result<(), EncodeError> {
+        self.add_mac(
+            key,
+            t::MESSAGE_INTEGRITY_SHA256,
+            MessageDigest::sha256(),
+            32,
+        )
+    }
+
+    fn add_mac(
+        &mut self,
+        key: &[u8],
+        typ: u16,
+        digest: MessageDigest,
+        n: usize,
+    ) -> Result<(), EncodeError> {
+        let before = self.len;
+        self.reserve(typ, n)?;
+        let mut mac = [0u8; 32];
+        let input: [&[u8]; 1] = [&self.buf[..before]];
+        if hmac(digest, key, &input, &mut mac[..n]).is_err() {
+            self.rewind(before);
+            return Err(EncodeError::Crypto);
+        }
+        self.buf[before + 4..before + 4 + n].copy_from_slice(&mac[..n]);
+        Ok(())
+    }
+
+    /// Appends FINGERPRINT when `fingerprint` is set and returns the
+    /// message's length.
+    pub fn finish(mut self, fingerprint: bool) -> Result<usize, EncodeError> {
+        if fingerprint {
+            let before = self.len;
+            self.reserve(t::FINGERPRINT, 4)?;
+            let fp = crc32(&[&self.buf[..before]]) ^ FINGERPRINT_XOR;
+            self.buf[before + 4..before + 8].copy_from_slice(&fp.to_be_bytes());
+        }
+        Ok(self.len)
+    }
+
+    /// Overwrites one written byte: lets tests reproduce vectors whose
+    /// padding is not zero.
+    #[cfg(test)]
+    pub(super) fn pad_byte_for_test(&mut self, at: usize, byte: u8) {
+        self.buf[at] = byte;
+    }
+
+    /// The length written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a message has at least its header.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}

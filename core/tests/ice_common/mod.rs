@@ -1,0 +1,71 @@
+//! Shared setup of the ICE simulator scenarios.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use eddy::ice::sim_node::IceNode;
+use eddy::ice::{IceAgent, IceConfig, IceConnectionState, IceRole};
+use eddy::sim::{Link, LinkConfig, NetworkId, NodeId, Sim};
+use eddy::Protocol;
+
+/// The start of virtual time (tests may read the clock; the core never does).
+#[allow(clippy::disallowed_methods)]
+pub fn start() -> Instant {
+    Instant::now()
+}
+
+/// A 20 ms link each way.
+pub fn link() -> Link {
+    Link::symmetric(LinkConfig::with_delay(Duration::from_millis(20)))
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// An agent with one UDP host candidate on `ip:port`, in `net`.
+pub fn add_agent(
+    sim: &mut Sim,
+    net: NetworkId,
+    ip_s: &str,
+    port: u16,
+    role: IceRole,
+    config: IceConfig,
+    stun: Option<SocketAddr>,
+) -> NodeId {
+    let seed = sim.derive_seed();
+    let mut agent = IceAgent::with_seed(config, role, seed, sim.now()).unwrap();
+    if let Some(s) = stun {
+        agent.add_stun_server(s).unwrap();
+    }
+    agent
+        .add_local_candidate(SocketAddr::new(ip(ip_s), port), Protocol::Udp)
+        .unwrap();
+    agent.end_of_local_candidates();
+    sim.add_node(net, ip(ip_s), IceNode::new(agent), link())
+}
+
+pub fn node(sim: &Sim, id: NodeId) -> &IceNode {
+    sim.node::<IceNode>(id).unwrap()
+}
+
+pub fn state(sim: &Sim, id: NodeId) -> IceConnectionState {
+    node(sim, id).agent.connection_state()
+}
+
+pub fn both_connected(sim: &Sim, a: NodeId, b: NodeId) -> bool {
+    node(sim, a).is_connected() && node(sim, b).is_connected()
+}
+
+/// Both agents selected the same pair, seen from either end.
+pub fn agree(sim: &Sim, a: NodeId, b: NodeId) -> bool {
+    let (Some(pa), Some(pb)) = (
+        node(sim, a).agent.selected_pair(),
+        node(sim, b).agent.selected_pair(),
+    ) else {
+        return false;
+    };
+    // Behind NATs the addresses differ by translation: the transports agree.
+    pa.2 == pb.2
+}
