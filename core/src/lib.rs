@@ -65,6 +65,7 @@ mod event;
 mod io;
 mod peer;
 mod rng;
+mod sdp;
 mod timer;
 
 #[cfg(feature = "sim")]
@@ -78,3 +79,11 @@ pub use error::{ConfigError, InputError};
 pub use event::Event;
 pub use io::{Input, Output, Protocol, Receive, Transmit};
 pub use peer::{InputCounters, PeerConnection, PeerConnectionState};
+pub use sdp::{
+    Attribute, Bandwidth, CandidateAddress, CandidateKind, CandidateParseError,
+    CandidateTransport, Connection, Direction, Extmap, Fingerprint, Fmtp, Group, IceAttributes,
+    IceCandidate, MediaDescription, MediaType, Msid, MsidSemantic, Origin, Rid, RidDirection,
+    RtcpFb, RtpCodecCapability, RtpMap, Sdp, SdpCandidate, SdpErrorReason, SdpParseError,
+    SdpType, SessionAttributes, SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute,
+    SsrcGroup, TcpType, Timing,
+};
