@@ -3,7 +3,7 @@
 //! Known attributes live in typed fields; every other attribute is kept
 //! verbatim, in order, in `attributes`, so nothing a peer says is lost.
 //! Lines other than `v o s i c b t m a` (`u e p r z k`) are kept verbatim in
-//! `extra_lines` and written back in the order RFC 8866 §5 gives.
+//! `extra_lines` and written back, in order, after `t=`.
 
 use super::candidate::SdpCandidate;
 

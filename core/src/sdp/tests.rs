@@ -524,3 +524,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn sdp_extra_lines_keep_their_order() {
+    // Found by fuzzing: a `p=` line after a `q=` line must come back after it.
+    let text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nq=x\r\np=1 5\r\nt=0 0\r\n";
+    let sdp = Sdp::parse(text).unwrap();
+    assert_eq!(sdp.extra_lines, vec![('q', "x".into()), ('p', "1 5".into())]);
+    assert_eq!(Sdp::parse(&sdp.to_string()).unwrap(), sdp);
+}

@@ -34,13 +34,6 @@ fn attr(f: &mut Formatter<'_>, value: impl Display) -> fmt::Result {
     line(f, 'a', value)
 }
 
-fn write_extra(f: &mut Formatter<'_>, extra: &[(char, String)], kinds: &[char]) -> fmt::Result {
-    for (k, v) in extra.iter().filter(|(k, _)| kinds.contains(k)) {
-        line(f, *k, v)?;
-    }
-    Ok(())
-}
-
 fn write_connection(f: &mut Formatter<'_>, c: &Connection) -> fmt::Result {
     line(f, 'c', format_args!("{} {} {}", c.net_type, c.addr_type, c.address))
 }
@@ -275,8 +268,9 @@ impl Display for Sdp {
         if let Some(i) = &self.session_info {
             line(f, 'i', i)?;
         }
-        // RFC 8866 §5: v o s i u e p c b t r z k a m.
-        write_extra(f, &self.extra_lines, &['u', 'e', 'p'])?;
+        // RFC 8866 §5 orders v o s i u e p c b t r z k a m. `u e p` lines
+        // (never used by WebRTC) are written with the other verbatim lines
+        // after `t=`, in model order, so the text parses back to the model.
         if let Some(c) = &self.connection {
             write_connection(f, c)?;
         }
@@ -286,8 +280,7 @@ impl Display for Sdp {
         for t in &self.timing {
             line(f, 't', format_args!("{} {}", t.start, t.stop))?;
         }
-        let known = ['u', 'e', 'p'];
-        for (k, v) in self.extra_lines.iter().filter(|(k, _)| !known.contains(k)) {
+        for (k, v) in &self.extra_lines {
             line(f, *k, v)?;
         }
         let a = &self.attributes;
