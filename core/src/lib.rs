@@ -75,15 +75,18 @@ pub mod sim;
 mod testutil;
 
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
-pub use error::{ConfigError, InputError};
+pub use error::{ConfigError, InputError, JsepError};
 pub use event::Event;
 pub use io::{Input, Output, Protocol, Receive, Transmit};
-pub use peer::{InputCounters, PeerConnection, PeerConnectionState};
+pub use peer::{
+    InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver, SignalingState,
+    TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS,
+};
 pub use sdp::{
-    Attribute, Bandwidth, CandidateAddress, CandidateKind, CandidateParseError,
-    CandidateTransport, Connection, Direction, Extmap, Fingerprint, Fmtp, Group, IceAttributes,
-    IceCandidate, MediaDescription, MediaType, Msid, MsidSemantic, Origin, Rid, RidDirection,
-    RtcpFb, RtpCodecCapability, RtpMap, Sdp, SdpCandidate, SdpErrorReason, SdpParseError,
-    SdpType, SessionAttributes, SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute,
+    Attribute, Bandwidth, CandidateAddress, CandidateKind, CandidateParseError, CandidateTransport,
+    Connection, Direction, Extmap, Fingerprint, Fmtp, Group, IceAttributes, IceCandidate,
+    MediaDescription, MediaKind, MediaType, Msid, MsidSemantic, Origin, Rid, RidDirection, RtcpFb,
+    RtpCodecCapability, RtpMap, Sdp, SdpCandidate, SdpErrorReason, SdpParseError, SdpType,
+    SessionAttributes, SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute,
     SsrcGroup, TcpType, Timing,
 };

@@ -11,6 +11,15 @@ use crate::io::{Input, Output, Receive, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
 
+mod jsep;
+mod jsep_build;
+#[cfg(test)]
+mod jsep_tests;
+mod transceiver;
+
+pub use jsep::{SignalingState, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
+pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
+
 /// The aggregate connection state (W3C RTCPeerConnectionState).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerConnectionState {
@@ -81,6 +90,13 @@ pub struct PeerConnection {
     /// `(now at construction, wall clock then)`: the one anchor from which
     /// wall-clock times are derived.
     anchor: (Instant, SystemTime),
+    /// JSEP: signaling state, descriptions, transceivers (`jsep.rs`).
+    pub(crate) jsep: jsep::Jsep,
+    /// The local DTLS certificate fingerprints offered in `a=fingerprint`,
+    /// as `(hash name, digest)`. The DTLS layer replaces them with its
+    /// certificate's; until then they are a SHA-256 of 32 bytes from the
+    /// connection's RNG, so every SDP is complete and seeded runs repeat.
+    pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
 }
 
 impl PeerConnection {
@@ -90,11 +106,20 @@ impl PeerConnection {
     /// OpenSSL's CSPRNG cannot be read.
     pub fn new(config: Configuration, now: Instant) -> Result<Self, ConfigError> {
         config.validate()?;
-        let rng = match config.seed {
+        let mut rng = match config.seed {
             Some(seed) => Rng::from_seed(seed),
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
+        let jsep = jsep::Jsep::new(&mut rng);
+        let mut placeholder = [0u8; 32];
+        rng.fill(&mut placeholder);
+        let local_fingerprints = vec![(
+            "sha-256".to_owned(),
+            openssl::sha::sha256(&placeholder).to_vec(),
+        )];
         Ok(Self {
+            jsep,
+            local_fingerprints,
             events: EventQueue::new(config.max_queued_events),
             anchor: (now, config.wall_clock_anchor()),
             config,
@@ -168,6 +193,7 @@ impl PeerConnection {
     /// As in the browser, no state-change event fires for it.
     pub fn close(&mut self) {
         self.state = PeerConnectionState::Closed;
+        self.jsep.close();
         for t in Timer::ALL {
             self.timers.stop(t);
         }

@@ -231,8 +231,7 @@ impl SdpCandidate {
         let mut it = rest.split_ascii_whitespace();
         let mut next = |what| it.next().ok_or(CandidateParseError::Missing(what));
         let foundation = next("foundation")?;
-        if foundation.is_empty() || foundation.len() > 32 || !foundation.bytes().all(is_ice_char)
-        {
+        if foundation.is_empty() || foundation.len() > 32 || !foundation.bytes().all(is_ice_char) {
             return Err(CandidateParseError::Foundation);
         }
         // RFC 8839 §5.1: component-id = 1*3DIGIT, "between 1 and 256".
@@ -472,14 +471,26 @@ mod tests {
             ("foo", E::Prefix),
             ("candidate:", E::Missing("foundation")),
             ("candidate:1 0 udp 1 1.2.3.4 5 typ host", E::Component),
-            ("candidate:1 1 sctp 1 1.2.3.4 5 typ host", E::UnknownTransport("sctp".into())),
+            (
+                "candidate:1 1 sctp 1 1.2.3.4 5 typ host",
+                E::UnknownTransport("sctp".into()),
+            ),
             ("candidate:1 1 udp x 1.2.3.4 5 typ host", E::Priority),
             ("candidate:1 1 udp 1 1.2.3.4 70000 typ host", E::Port),
             ("candidate:1 1 udp 1 1.2.3.4 5 type host", E::Type),
             ("candidate:1 1 udp 1 1.2.3.4 5 typ bogus", E::Type),
-            ("candidate:1 1 udp 1 1.2.3.4 5 typ host raddr", E::Extension("raddr".into())),
-            ("candidate:1 1 udp 1 1.2.3.4 5 typ host raddr 1.1.1.1", E::Extension("raddr".into())),
-            ("candidate:1 1 udp 1 1.2.3.4 5 typ host tcptype x", E::Extension("tcptype".into())),
+            (
+                "candidate:1 1 udp 1 1.2.3.4 5 typ host raddr",
+                E::Extension("raddr".into()),
+            ),
+            (
+                "candidate:1 1 udp 1 1.2.3.4 5 typ host raddr 1.1.1.1",
+                E::Extension("raddr".into()),
+            ),
+            (
+                "candidate:1 1 udp 1 1.2.3.4 5 typ host tcptype x",
+                E::Extension("tcptype".into()),
+            ),
             ("candidate:1 1 udp 1 [::1] 5 typ host", E::Address),
             ("candidate:a-b 1 udp 1 1.1.1.1 5 typ host", E::Foundation),
         ] {

@@ -143,14 +143,32 @@ macro_rules! codec {
 
 /// The codecs eddy offers, in preference order, with Chrome's payload types.
 pub(crate) const LOCAL_CODECS: &[LocalCodec] = &[
-    codec!(Audio, 111, "opus", 48_000, Some(2), "minptime=10;useinbandfec=1", OPUS_FB, None),
+    codec!(
+        Audio,
+        111,
+        "opus",
+        48_000,
+        Some(2),
+        "minptime=10;useinbandfec=1",
+        OPUS_FB,
+        None
+    ),
     codec!(Audio, 9, "G722", 8_000, None, "", &[], None),
     codec!(Audio, 0, "PCMU", 8_000, None, "", &[], None),
     codec!(Audio, 8, "PCMA", 8_000, None, "", &[], None),
     codec!(Audio, 110, "telephone-event", 48_000, None, "", &[], None),
     codec!(Audio, 126, "telephone-event", 8_000, None, "", &[], None),
     codec!(Video, 96, "VP8", 90_000, None, "", VIDEO_FB, Some(97)),
-    codec!(Video, 98, "VP9", 90_000, None, "profile-id=0", VIDEO_FB, Some(99)),
+    codec!(
+        Video,
+        98,
+        "VP9",
+        90_000,
+        None,
+        "profile-id=0",
+        VIDEO_FB,
+        Some(99)
+    ),
     codec!(
         Video,
         102,
@@ -176,15 +194,43 @@ pub(crate) const LOCAL_CODECS: &[LocalCodec] = &[
 
 /// Header extensions eddy understands, with Chrome's ids: `(kind, id, uri)`.
 pub(crate) const LOCAL_EXTENSIONS: &[(MediaKind, u16, &str)] = &[
-    (MediaKind::Audio, 1, "urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
-    (MediaKind::Audio, 2, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
-    (MediaKind::Audio, 3, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+    (
+        MediaKind::Audio,
+        1,
+        "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+    ),
+    (
+        MediaKind::Audio,
+        2,
+        "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    ),
+    (
+        MediaKind::Audio,
+        3,
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+    ),
     (MediaKind::Audio, 4, "urn:ietf:params:rtp-hdrext:sdes:mid"),
-    (MediaKind::Video, 2, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
-    (MediaKind::Video, 3, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+    (
+        MediaKind::Video,
+        2,
+        "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    ),
+    (
+        MediaKind::Video,
+        3,
+        "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
+    ),
     (MediaKind::Video, 4, "urn:ietf:params:rtp-hdrext:sdes:mid"),
-    (MediaKind::Video, 10, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"),
-    (MediaKind::Video, 11, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"),
+    (
+        MediaKind::Video,
+        10,
+        "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
+    ),
+    (
+        MediaKind::Video,
+        11,
+        "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",
+    ),
 ];
 
 /// Whether `cap` is one of eddy's capabilities for `kind`.
@@ -360,10 +406,14 @@ pub(crate) fn codec_matches(c: &LocalCodec, rtpmap: &RtpMap, fmtp: Option<&Fmtp>
             // level may differ (level-asymmetry-allowed).
             let pm = |f| param(f, "packetization-mode").unwrap_or("0");
             let plid = |f| param(f, "profile-level-id").unwrap_or("42000a");
-            pm(fmtp) == pm(local) && h264_profile(plid(fmtp)).is_some() && h264_profile(plid(fmtp)) == h264_profile(plid(local))
+            pm(fmtp) == pm(local)
+                && h264_profile(plid(fmtp)).is_some()
+                && h264_profile(plid(fmtp)) == h264_profile(plid(local))
         }
         // VP9 RTP payload format §6: profile-id defaults to 0.
-        "VP9" => param(fmtp, "profile-id").unwrap_or("0") == param(local, "profile-id").unwrap_or("0"),
+        "VP9" => {
+            param(fmtp, "profile-id").unwrap_or("0") == param(local, "profile-id").unwrap_or("0")
+        }
         // AV1 RTP spec §7.2: profile defaults to 0.
         "AV1" => param(fmtp, "profile").unwrap_or("0") == param(local, "profile").unwrap_or("0"),
         _ => true,
@@ -508,7 +558,10 @@ mod tests {
         // 42e034 is constrained baseline at a higher level: accepted with the
         // offerer's fmtp; its rtx follows; pm=0 and Main are refused.
         assert_eq!(pts, vec![101, 103]);
-        assert_eq!(a[0].fmtp.as_ref().unwrap().params, "packetization-mode=1;profile-level-id=42e034");
+        assert_eq!(
+            a[0].fmtp.as_ref().unwrap().params,
+            "packetization-mode=1;profile-level-id=42e034"
+        );
         assert_eq!(a[0].rtcp_fb.len(), 1);
         assert_eq!(a[0].rtcp_fb[0].payload_type, Some(101));
     }

@@ -15,13 +15,13 @@ pub(crate) mod parse;
 pub(crate) mod write;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use candidate::{
     CandidateAddress, CandidateKind, CandidateParseError, CandidateTransport, IceCandidate,
     SdpCandidate, TcpType,
 };
-pub use codec::RtpCodecCapability;
+pub use codec::{MediaKind, RtpCodecCapability};
 pub use model::*;
 pub use parse::{SdpErrorReason, SdpParseError};
 

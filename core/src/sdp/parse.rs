@@ -179,7 +179,8 @@ impl Parser {
                 }
                 'c' => {
                     media.connection = Some(
-                        parse_connection(value).ok_or_else(|| err(n, SdpErrorReason::Connection))?,
+                        parse_connection(value)
+                            .ok_or_else(|| err(n, SdpErrorReason::Connection))?,
                     );
                     Ok(())
                 }
@@ -203,13 +204,15 @@ impl Parser {
                 if self.origin.is_some() {
                     return Err(err(n, SdpErrorReason::OutOfPlace));
                 }
-                self.origin = Some(parse_origin(value).ok_or_else(|| err(n, SdpErrorReason::Origin))?);
+                self.origin =
+                    Some(parse_origin(value).ok_or_else(|| err(n, SdpErrorReason::Origin))?);
             }
             's' => self.session_name = Some(value.to_owned()),
             'i' => self.session_info = Some(value.to_owned()),
             'c' => {
-                self.connection =
-                    Some(parse_connection(value).ok_or_else(|| err(n, SdpErrorReason::Connection))?)
+                self.connection = Some(
+                    parse_connection(value).ok_or_else(|| err(n, SdpErrorReason::Connection))?,
+                )
             }
             'b' => self
                 .bandwidths
@@ -342,7 +345,11 @@ fn parse_extmap(v: &str) -> Option<Extmap> {
         return None;
     }
     let uri = token(it.next()?)?;
-    let attributes = it.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let attributes = it
+        .next()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
     Some(Extmap {
         id,
         direction,
@@ -550,7 +557,11 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
                 None => return Err(A("rtcp-fb")),
             };
             let fb_type = token(it.next().unwrap_or("")).ok_or(A("rtcp-fb"))?;
-            let param = it.next().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
+            let param = it
+                .next()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned);
             m.rtcp_fbs.push(RtcpFb {
                 payload_type,
                 fb_type,
@@ -598,7 +609,11 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
                 Some("recv") => RidDirection::Recv,
                 _ => return Err(A("rid")),
             };
-            let params = it.next().map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned);
+            let params = it
+                .next()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned);
             m.rids.push(Rid {
                 id,
                 direction,

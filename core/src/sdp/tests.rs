@@ -20,7 +20,10 @@ pub(crate) const CAPTURES: &[(&str, &str)] = &[
         "aiortc-offer-datachannel",
         include_str!("../../tests/data/sdp/aiortc-offer-datachannel.sdp"),
     ),
-    ("aiortc-offer", include_str!("../../tests/data/sdp/aiortc-offer.sdp")),
+    (
+        "aiortc-offer",
+        include_str!("../../tests/data/sdp/aiortc-offer.sdp"),
+    ),
     (
         "chromium-answer-to-aiortc",
         include_str!("../../tests/data/sdp/chromium-answer-to-aiortc.sdp"),
@@ -33,7 +36,10 @@ pub(crate) const CAPTURES: &[(&str, &str)] = &[
         "chromium-offer-inpage-pair",
         include_str!("../../tests/data/sdp/chromium-offer-inpage-pair.sdp"),
     ),
-    ("chromium-offer", include_str!("../../tests/data/sdp/chromium-offer.sdp")),
+    (
+        "chromium-offer",
+        include_str!("../../tests/data/sdp/chromium-offer.sdp"),
+    ),
 ];
 
 /// The lines of an SDP without their terminators, as a sorted multiset:
@@ -87,12 +93,18 @@ fn sdp_captures_are_typed() {
     assert_eq!(audio.rtpmap(111).unwrap().channels, Some(2));
     assert_eq!(audio.fmtp(111).unwrap().get("useinbandfec"), Some("1"));
     assert!(audio.rtcp_mux && audio.rtcp_rsize);
-    assert_eq!(audio.other_attribute("rtcp-xr").unwrap().value.as_deref(), Some("rcvr-rtt=all"));
+    assert_eq!(
+        audio.other_attribute("rtcp-xr").unwrap().value.as_deref(),
+        Some("rcvr-rtt=all")
+    );
     let video = &sdp.media[1];
     assert_eq!(video.ssrc_groups[0].semantics, "FID");
     assert_eq!(video.rtcp_fbs_for(96).count(), 5);
     let data = &sdp.media[2];
-    assert_eq!((data.sctp_port, data.max_message_size), (Some(5000), Some(262_144)));
+    assert_eq!(
+        (data.sctp_port, data.max_message_size),
+        (Some(5000), Some(262_144))
+    );
     let aiortc = Sdp::parse(CAPTURES[3].1).unwrap();
     assert_eq!(aiortc.media[0].fingerprints.len(), 3);
     assert!(aiortc.media[0].end_of_candidates);
@@ -103,7 +115,10 @@ fn sdp_accepts_lf_trailing_spaces_unknown_lines_and_attributes() {
     let text = "v=0\no=- 1 2 IN IP4 127.0.0.1  \ns=-\nu=http://x\nt=0 0\nz=0 0\na=x-custom:1 2  3\na=flag\n\n\
                 m=audio 9 RTP/AVP 0\nk=clear:x\na=unknown:thing\na=candidate:1 1 sctp 1 1.1.1.1 1 typ host\n";
     let sdp = Sdp::parse(text).unwrap();
-    assert_eq!(sdp.extra_lines, vec![('u', "http://x".into()), ('z', "0 0".into())]);
+    assert_eq!(
+        sdp.extra_lines,
+        vec![('u', "http://x".into()), ('z', "0 0".into())]
+    );
     assert_eq!(sdp.attributes.other.len(), 2);
     assert_eq!(sdp.attributes.other[0].value.as_deref(), Some("1 2  3"));
     let m = &sdp.media[0];
@@ -127,16 +142,56 @@ fn sdp_rejections_name_the_line_and_reason() {
         (format!("{head}garbage\r\n"), 5, R::BadLine),
         (format!("{head}m=audio x RTP/AVP 0\r\n"), 5, R::Media),
         (format!("{head}m=audio 9\r\n"), 5, R::Media),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\nv=0\r\n"), 6, R::OutOfPlace),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=rtpmap:200 x/1\r\n"), 6, R::Attribute("rtpmap")),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n"), 6, R::Attribute("rtpmap")),
-        (format!("{head}a=fingerprint:sha-256 zz:00\r\n"), 5, R::Attribute("fingerprint")),
-        (format!("{head}a=setup:sideways\r\n"), 5, R::Attribute("setup")),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=extmap:0 urn:x\r\n"), 6, R::Attribute("extmap")),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=ssrc:x cname:y\r\n"), 6, R::Attribute("ssrc")),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=rid:1 sideways\r\n"), 6, R::Attribute("rid")),
-        (format!("{head}m=audio 9 RTP/AVP 0\r\na=simulcast:send\r\n"), 6, R::Attribute("simulcast")),
-        (format!("{head}m=application 9 UDP/DTLS/SCTP x\r\na=sctp-port:99999\r\n"), 6, R::Attribute("sctp-port")),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\nv=0\r\n"),
+            6,
+            R::OutOfPlace,
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=rtpmap:200 x/1\r\n"),
+            6,
+            R::Attribute("rtpmap"),
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n"),
+            6,
+            R::Attribute("rtpmap"),
+        ),
+        (
+            format!("{head}a=fingerprint:sha-256 zz:00\r\n"),
+            5,
+            R::Attribute("fingerprint"),
+        ),
+        (
+            format!("{head}a=setup:sideways\r\n"),
+            5,
+            R::Attribute("setup"),
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=extmap:0 urn:x\r\n"),
+            6,
+            R::Attribute("extmap"),
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=ssrc:x cname:y\r\n"),
+            6,
+            R::Attribute("ssrc"),
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=rid:1 sideways\r\n"),
+            6,
+            R::Attribute("rid"),
+        ),
+        (
+            format!("{head}m=audio 9 RTP/AVP 0\r\na=simulcast:send\r\n"),
+            6,
+            R::Attribute("simulcast"),
+        ),
+        (
+            format!("{head}m=application 9 UDP/DTLS/SCTP x\r\na=sctp-port:99999\r\n"),
+            6,
+            R::Attribute("sctp-port"),
+        ),
         (format!("{head}c=IN IP4\r\n"), 5, R::Connection),
         (format!("{head}b=AS:x\r\n"), 5, R::Bandwidth),
         (
@@ -158,10 +213,19 @@ fn sdp_rejections_name_the_line_and_reason() {
 fn sdp_limits_are_enforced() {
     let head = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n";
     let big = format!("{head}a={}\r\n", "x".repeat(parse::MAX_LINE_LEN));
-    assert_eq!(Sdp::parse(&big).unwrap_err().reason, SdpErrorReason::LineTooLong);
+    assert_eq!(
+        Sdp::parse(&big).unwrap_err().reason,
+        SdpErrorReason::LineTooLong
+    );
     let many = format!("{head}{}", "a=x\r\n".repeat(parse::MAX_LINES));
-    assert_eq!(Sdp::parse(&many).unwrap_err().reason, SdpErrorReason::TooManyLines);
-    let media = format!("{head}{}", "m=audio 0 RTP/AVP 0\r\n".repeat(parse::MAX_MEDIA_SECTIONS + 1));
+    assert_eq!(
+        Sdp::parse(&many).unwrap_err().reason,
+        SdpErrorReason::TooManyLines
+    );
+    let media = format!(
+        "{head}{}",
+        "m=audio 0 RTP/AVP 0\r\n".repeat(parse::MAX_MEDIA_SECTIONS + 1)
+    );
     assert_eq!(
         Sdp::parse(&media).unwrap_err(),
         SdpParseError {
@@ -170,7 +234,10 @@ fn sdp_limits_are_enforced() {
         }
     );
     let huge = "v=0\n".repeat(parse::MAX_SDP_LEN / 4 + 1);
-    assert_eq!(Sdp::parse(&huge).unwrap_err().reason, SdpErrorReason::TooLong);
+    assert_eq!(
+        Sdp::parse(&huge).unwrap_err().reason,
+        SdpErrorReason::TooLong
+    );
 }
 
 #[test]
@@ -190,7 +257,10 @@ fn sdp_session_description_json_shape() {
     let d = SessionDescription::offer("v=0\r\n");
     let json = serde_json::to_string(&d).unwrap();
     assert_eq!(json, r#"{"type":"offer","sdp":"v=0\r\n"}"#);
-    assert_eq!(serde_json::from_str::<SessionDescription>(&json).unwrap(), d);
+    assert_eq!(
+        serde_json::from_str::<SessionDescription>(&json).unwrap(),
+        d
+    );
     let r: SessionDescription = serde_json::from_str(r#"{"type":"rollback"}"#).unwrap();
     assert_eq!(r, SessionDescription::rollback());
     for t in ["answer", "pranswer"] {
@@ -209,16 +279,14 @@ fn tok() -> impl Strategy<Value = String> {
 
 fn text() -> impl Strategy<Value = String> {
     // Free text: no line breaks, no trailing whitespace.
-    "[ -~]{0,20}[!-~]".prop_map(|s| s.trim_start().to_owned())
+    "[ -~]{0,20}[!-~]"
+        .prop_map(|s| s.trim_start().to_owned())
         .prop_filter("non-empty", |s| !s.is_empty())
 }
 
-
 fn other_attr() -> impl Strategy<Value = Attribute> {
-    ("x-[a-z0-9-]{1,8}", proptest::option::of(text())).prop_map(|(name, value)| Attribute {
-        name,
-        value,
-    })
+    ("x-[a-z0-9-]{1,8}", proptest::option::of(text()))
+        .prop_map(|(name, value)| Attribute { name, value })
 }
 
 fn direction() -> impl Strategy<Value = Direction> {
@@ -231,7 +299,10 @@ fn direction() -> impl Strategy<Value = Direction> {
 }
 
 fn fingerprint() -> impl Strategy<Value = Fingerprint> {
-    ("sha-(1|256|384|512)", proptest::collection::vec(any::<u8>(), 1..64))
+    (
+        "sha-(1|256|384|512)",
+        proptest::collection::vec(any::<u8>(), 1..64),
+    )
         .prop_map(|(hash, bytes)| Fingerprint { hash, bytes })
 }
 
@@ -241,22 +312,35 @@ fn ice() -> impl Strategy<Value = IceAttributes> {
         proptest::option::of(tok()),
         proptest::collection::vec(tok(), 0..3),
     )
-        .prop_map(|(ufrag, pwd, options)| IceAttributes { ufrag, pwd, options })
+        .prop_map(|(ufrag, pwd, options)| IceAttributes {
+            ufrag,
+            pwd,
+            options,
+        })
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
-    prop_oneof![Just(Setup::Active), Just(Setup::Passive), Just(Setup::ActPass), Just(Setup::HoldConn)]
+    prop_oneof![
+        Just(Setup::Active),
+        Just(Setup::Passive),
+        Just(Setup::ActPass),
+        Just(Setup::HoldConn)
+    ]
 }
 
 fn extmap() -> impl Strategy<Value = Extmap> {
-    (1u16..=4351, proptest::option::of(direction()), tok(), proptest::option::of(tok())).prop_map(
-        |(id, direction, uri, attributes)| Extmap {
+    (
+        1u16..=4351,
+        proptest::option::of(direction()),
+        tok(),
+        proptest::option::of(tok()),
+    )
+        .prop_map(|(id, direction, uri, attributes)| Extmap {
             id,
             direction,
             uri,
             attributes,
-        },
-    )
+        })
 }
 
 fn addr() -> impl Strategy<Value = CandidateAddress> {
@@ -272,31 +356,38 @@ fn candidate() -> impl Strategy<Value = SdpCandidate> {
         any::<u32>(),
         prop_oneof![
             addr(),
-            ("[a-z0-9-]{1,20}\\.local", any::<u16>()).prop_map(|(n, p)| CandidateAddress::Name(n, p)),
+            ("[a-z0-9-]{1,20}\\.local", any::<u16>())
+                .prop_map(|(n, p)| CandidateAddress::Name(n, p)),
         ],
         0usize..4,
         proptest::option::of(addr()),
         proptest::collection::vec(("x[a-z-]{0,8}", tok()), 0..3),
     )
-        .prop_map(|(foundation, component, tcp, priority, address, kind, related, extensions)| {
-            let kinds = [
-                CandidateKind::Host,
-                CandidateKind::ServerReflexive,
-                CandidateKind::PeerReflexive,
-                CandidateKind::Relay,
-            ];
-            SdpCandidate {
-                foundation,
-                component,
-                transport: if tcp { CandidateTransport::Tcp } else { CandidateTransport::Udp },
-                priority,
-                address,
-                kind: kinds[kind],
-                related_address: related,
-                tcp_type: tcp.then_some(TcpType::Passive),
-                extensions,
-            }
-        })
+        .prop_map(
+            |(foundation, component, tcp, priority, address, kind, related, extensions)| {
+                let kinds = [
+                    CandidateKind::Host,
+                    CandidateKind::ServerReflexive,
+                    CandidateKind::PeerReflexive,
+                    CandidateKind::Relay,
+                ];
+                SdpCandidate {
+                    foundation,
+                    component,
+                    transport: if tcp {
+                        CandidateTransport::Tcp
+                    } else {
+                        CandidateTransport::Udp
+                    },
+                    priority,
+                    address,
+                    kind: kinds[kind],
+                    related_address: related,
+                    tcp_type: tcp.then_some(TcpType::Passive),
+                    extensions,
+                }
+            },
+        )
 }
 
 fn simulcast() -> impl Strategy<Value = Simulcast> {
@@ -337,14 +428,18 @@ fn media() -> impl Strategy<Value = MediaDescription> {
         proptest::option::of(direction()),
         any::<(bool, bool)>(),
         proptest::collection::vec(
-            (0u8..128, "[a-zA-Z0-9._-]{1,12}", any::<u32>(), proptest::option::of(any::<u16>())).prop_map(
-                |(payload_type, encoding, clock_rate, channels)| RtpMap {
+            (
+                0u8..128,
+                "[a-zA-Z0-9._-]{1,12}",
+                any::<u32>(),
+                proptest::option::of(any::<u16>()),
+            )
+                .prop_map(|(payload_type, encoding, clock_rate, channels)| RtpMap {
                     payload_type,
                     encoding,
                     clock_rate,
                     channels,
-                },
-            ),
+                }),
             0..4,
         ),
         proptest::collection::vec(
@@ -355,13 +450,16 @@ fn media() -> impl Strategy<Value = MediaDescription> {
             0..3,
         ),
         proptest::collection::vec(
-            (proptest::option::of(0u8..128), tok(), proptest::option::of(tok())).prop_map(
-                |(payload_type, fb_type, param)| RtcpFb {
+            (
+                proptest::option::of(0u8..128),
+                tok(),
+                proptest::option::of(tok()),
+            )
+                .prop_map(|(payload_type, fb_type, param)| RtcpFb {
                     payload_type,
                     fb_type,
                     param,
-                },
-            ),
+                }),
             0..3,
         ),
     );
@@ -390,10 +488,16 @@ fn media() -> impl Strategy<Value = MediaDescription> {
             0..2,
         ),
         proptest::collection::vec(
-            (tok(), any::<bool>(), proptest::option::of(tok())).prop_map(|(id, send, params)| Rid {
-                id,
-                direction: if send { RidDirection::Send } else { RidDirection::Recv },
-                params,
+            (tok(), any::<bool>(), proptest::option::of(tok())).prop_map(|(id, send, params)| {
+                Rid {
+                    id,
+                    direction: if send {
+                        RidDirection::Send
+                    } else {
+                        RidDirection::Recv
+                    },
+                    params,
+                }
             }),
             0..2,
         ),
@@ -401,13 +505,37 @@ fn media() -> impl Strategy<Value = MediaDescription> {
         proptest::option::of(any::<u16>()),
         proptest::option::of(any::<u64>()),
         proptest::collection::vec(other_attr(), 0..3),
-        proptest::collection::vec(("[kx]", text()).prop_map(|(k, v)| (k.chars().next().unwrap_or('k'), v)), 0..2),
+        proptest::collection::vec(
+            ("[kx]", text()).prop_map(|(k, v)| (k.chars().next().unwrap_or('k'), v)),
+            0..2,
+        ),
     );
     (head, mid, tail).prop_map(
         |(
             (media_type, port, port_count, protocol, formats, info, mid, candidates, eoc),
-            (ice, fingerprints, setup, tls_id, direction, (rtcp_mux, rtcp_rsize), rtpmaps, fmtps, rtcp_fbs),
-            (extmaps, ssrc_groups, ssrcs, msids, rids, simulcast, sctp_port, max_message_size, other, extra_lines),
+            (
+                ice,
+                fingerprints,
+                setup,
+                tls_id,
+                direction,
+                (rtcp_mux, rtcp_rsize),
+                rtpmaps,
+                fmtps,
+                rtcp_fbs,
+            ),
+            (
+                extmaps,
+                ssrc_groups,
+                ssrcs,
+                msids,
+                rids,
+                simulcast,
+                sctp_port,
+                max_message_size,
+                other,
+                extra_lines,
+            ),
         )| {
             let mut m = MediaDescription::new(media_type, port, &protocol, formats);
             m.port_count = port_count;
@@ -417,7 +545,10 @@ fn media() -> impl Strategy<Value = MediaDescription> {
                 addr_type: "IP4".into(),
                 address: "0.0.0.0".into(),
             });
-            m.bandwidths = vec![Bandwidth { bw_type: "AS".into(), bandwidth: u64::from(port) }];
+            m.bandwidths = vec![Bandwidth {
+                bw_type: "AS".into(),
+                bandwidth: u64::from(port),
+            }];
             m.extra_lines = extra_lines;
             m.mid = mid;
             m.ice = ice;
@@ -451,11 +582,13 @@ fn sdp() -> impl Strategy<Value = Sdp> {
         (tok(), "[0-9]{1,20}", any::<u64>(), tok()),
         proptest::option::of(text()),
         proptest::collection::vec(
-            (tok(), proptest::collection::vec(tok(), 0..4)).prop_map(|(semantics, mids)| Group { semantics, mids }),
+            (tok(), proptest::collection::vec(tok(), 0..4))
+                .prop_map(|(semantics, mids)| Group { semantics, mids }),
             0..2,
         ),
         proptest::option::of(
-            (tok(), proptest::collection::vec(tok(), 0..2)).prop_map(|(semantic, ids)| MsidSemantic { semantic, ids }),
+            (tok(), proptest::collection::vec(tok(), 0..2))
+                .prop_map(|(semantic, ids)| MsidSemantic { semantic, ids }),
         ),
         any::<(bool, bool)>(),
         ice(),
@@ -466,43 +599,61 @@ fn sdp() -> impl Strategy<Value = Sdp> {
         proptest::collection::vec(extmap(), 0..2),
         proptest::collection::vec(other_attr(), 0..3),
     );
-    (session, proptest::collection::vec(media(), 0..4), proptest::option::of(tok())).prop_map(
-        |(
-            ((user, id, version, addr), info, groups, msid_semantic, (mixed, lite), ice, fingerprints, setup, identity, direction, extmaps, other),
-            media,
-            tls_id,
-        )| Sdp {
-            origin: Origin {
-                username: user,
-                session_id: id,
-                session_version: version,
-                net_type: "IN".into(),
-                addr_type: "IP4".into(),
-                address: addr,
-            },
-            session_name: "-".into(),
-            session_info: info,
-            connection: None,
-            bandwidths: Vec::new(),
-            timing: vec![Timing { start: 0, stop: 0 }],
-            extra_lines: vec![('u', "http://example.com".into()), ('z', "0 0".into())],
-            attributes: SessionAttributes {
-                groups,
-                msid_semantic,
-                extmap_allow_mixed: mixed,
-                ice_lite: lite,
-                ice,
-                fingerprints,
-                setup,
-                tls_id,
-                identity,
-                direction,
-                extmaps,
-                other,
-            },
-            media,
-        },
+    (
+        session,
+        proptest::collection::vec(media(), 0..4),
+        proptest::option::of(tok()),
     )
+        .prop_map(
+            |(
+                (
+                    (user, id, version, addr),
+                    info,
+                    groups,
+                    msid_semantic,
+                    (mixed, lite),
+                    ice,
+                    fingerprints,
+                    setup,
+                    identity,
+                    direction,
+                    extmaps,
+                    other,
+                ),
+                media,
+                tls_id,
+            )| Sdp {
+                origin: Origin {
+                    username: user,
+                    session_id: id,
+                    session_version: version,
+                    net_type: "IN".into(),
+                    addr_type: "IP4".into(),
+                    address: addr,
+                },
+                session_name: "-".into(),
+                session_info: info,
+                connection: None,
+                bandwidths: Vec::new(),
+                timing: vec![Timing { start: 0, stop: 0 }],
+                extra_lines: vec![('u', "http://example.com".into()), ('z', "0 0".into())],
+                attributes: SessionAttributes {
+                    groups,
+                    msid_semantic,
+                    extmap_allow_mixed: mixed,
+                    ice_lite: lite,
+                    ice,
+                    fingerprints,
+                    setup,
+                    tls_id,
+                    identity,
+                    direction,
+                    extmaps,
+                    other,
+                },
+                media,
+            },
+        )
 }
 
 proptest! {
@@ -530,6 +681,9 @@ fn sdp_extra_lines_keep_their_order() {
     // Found by fuzzing: a `p=` line after a `q=` line must come back after it.
     let text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nq=x\r\np=1 5\r\nt=0 0\r\n";
     let sdp = Sdp::parse(text).unwrap();
-    assert_eq!(sdp.extra_lines, vec![('q', "x".into()), ('p', "1 5".into())]);
+    assert_eq!(
+        sdp.extra_lines,
+        vec![('q', "x".into()), ('p', "1 5".into())]
+    );
     assert_eq!(Sdp::parse(&sdp.to_string()).unwrap(), sdp);
 }

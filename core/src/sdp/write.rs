@@ -35,7 +35,11 @@ fn attr(f: &mut Formatter<'_>, value: impl Display) -> fmt::Result {
 }
 
 fn write_connection(f: &mut Formatter<'_>, c: &Connection) -> fmt::Result {
-    line(f, 'c', format_args!("{} {} {}", c.net_type, c.addr_type, c.address))
+    line(
+        f,
+        'c',
+        format_args!("{} {} {}", c.net_type, c.addr_type, c.address),
+    )
 }
 
 fn write_common(
@@ -288,7 +292,10 @@ impl Display for Sdp {
             if g.mids.is_empty() {
                 attr(f, format_args!("group:{}", g.semantics))?;
             } else {
-                attr(f, format_args!("group:{} {}", g.semantics, g.mids.join(" ")))?;
+                attr(
+                    f,
+                    format_args!("group:{} {}", g.semantics, g.mids.join(" ")),
+                )?;
             }
         }
         if a.extmap_allow_mixed {
