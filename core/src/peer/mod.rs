@@ -71,7 +71,18 @@ pub struct InputCounters {
 /// - **output**: [`poll_output`](Self::poll_output), called until it returns
 ///   [`Output::Timeout`] — transmits first, then events, then the next
 ///   timeout;
+/// - **signaling** (JSEP, RFC 9429): [`create_offer`](Self::create_offer),
+///   [`create_answer`](Self::create_answer),
+///   [`set_local_description`](Self::set_local_description),
+///   [`set_remote_description`](Self::set_remote_description),
+///   [`add_ice_candidate`](Self::add_ice_candidate),
+///   [`restart_ice`](Self::restart_ice); they queue
+///   [`Event::SignalingStateChange`](crate::Event::SignalingStateChange) and
+///   [`Event::NegotiationNeeded`](crate::Event::NegotiationNeeded);
+/// - **handles**: [`add_transceiver`](Self::add_transceiver) and
+///   [`transceiver`](Self::transceiver);
 /// - **getters**: [`connection_state`](Self::connection_state),
+///   [`signaling_state`](Self::signaling_state),
 ///   [`counters`](Self::counters).
 ///
 /// See the crate documentation for a run loop.

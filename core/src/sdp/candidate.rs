@@ -168,7 +168,7 @@ pub struct SdpCandidate {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum CandidateParseError {
-    /// Longer than [`MAX_CANDIDATE_LEN`].
+    /// Longer than [`SdpCandidate::MAX_LEN`].
     #[error("candidate line too long")]
     TooLong,
     /// Does not start with `candidate:`.
@@ -202,7 +202,7 @@ pub enum CandidateParseError {
     /// `raddr` without `rport`, bad `tcptype`, or an extension without value.
     #[error("bad extension {0:?}")]
     Extension(String),
-    /// More than [`MAX_CANDIDATE_EXTENSIONS`] extensions.
+    /// More than [`SdpCandidate::MAX_EXTENSIONS`] extensions.
     #[error("too many extensions")]
     TooManyExtensions,
 }

@@ -24,16 +24,16 @@ pub(crate) const MAX_MEDIA_SECTIONS: usize = 512;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum SdpErrorReason {
-    /// The SDP is longer than [`MAX_SDP_LEN`].
+    /// The SDP is longer than [`Sdp::MAX_LEN`].
     #[error("SDP longer than {MAX_SDP_LEN} bytes")]
     TooLong,
-    /// More than [`MAX_LINES`] lines.
+    /// More than [`Sdp::MAX_LINES`] lines.
     #[error("more than {MAX_LINES} lines")]
     TooManyLines,
-    /// A line is longer than [`MAX_LINE_LEN`].
+    /// A line is longer than [`Sdp::MAX_LINE_LEN`].
     #[error("line longer than {MAX_LINE_LEN} bytes")]
     LineTooLong,
-    /// More than [`MAX_MEDIA_SECTIONS`] media sections.
+    /// More than [`Sdp::MAX_MEDIA_SECTIONS`] media sections.
     #[error("more than {MAX_MEDIA_SECTIONS} media sections")]
     TooManyMediaSections,
     /// A line is not `<letter>=<value>`.
