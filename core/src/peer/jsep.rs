@@ -706,6 +706,7 @@ impl PeerConnection {
             j.current_remote = j.pending_remote.take();
             j.snapshot = None;
             j.last_offer = None;
+            self.prune_stopped();
             self.set_signaling_state(SignalingState::Stable);
             self.after_stable();
         } else {
@@ -985,6 +986,7 @@ impl PeerConnection {
             j.current_local = j.pending_local.take();
             j.snapshot = None;
             j.last_offer = None;
+            self.prune_stopped();
             self.set_signaling_state(SignalingState::Stable);
             self.after_stable();
         } else {
@@ -992,6 +994,28 @@ impl PeerConnection {
             self.set_signaling_state(SignalingState::HaveRemotePranswer);
         }
         Ok(())
+    }
+
+    /// Once an answer makes the state stable, stopped transceivers leave the
+    /// connection (W3C: a stopped transceiver is removed from the set of
+    /// transceivers); their m-lines stay, rejected, keeping their mids, and
+    /// may be recycled. This keeps the transceiver list bounded by live ones.
+    fn prune_stopped(&mut self) {
+        let j = &mut self.jsep;
+        for slot in j.n.mlines.iter_mut() {
+            let Slot::Transceiver(id) = slot else {
+                continue;
+            };
+            if let Some(t) = j.n.transceivers.iter().find(|t| t.id == *id && t.stopped) {
+                *slot = Slot::Foreign {
+                    media_type: media_type(t.kind),
+                    protocol: RTP_PROTOCOL.to_owned(),
+                    formats: vec!["0".to_owned()],
+                    mid: t.mid.clone(),
+                };
+            }
+        }
+        j.n.transceivers.retain(|t| !t.stopped);
     }
 
     /// Rollback (RFC 9429 §4.1.10.2, W3C): back to the last stable state,

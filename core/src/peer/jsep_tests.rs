@@ -562,9 +562,10 @@ fn jsep_renegotiation_adds_stops_and_recycles_m_lines() {
         .unwrap()
         .mids
         .contains(&"0".to_owned()));
-    assert!(a.transceiver(first).unwrap().is_stopped());
-    let b_first = b.transceivers()[0];
-    assert!(b.transceiver(b_first).unwrap().is_stopped());
+    // Stopped transceivers leave the connection once negotiated.
+    assert!(a.transceiver(first).is_none());
+    assert_eq!(a.transceivers().len(), 1);
+    assert_eq!(b.transceivers().len(), 1);
     assert_eq!(negotiation_needed(&mut a), 0);
     // A new transceiver recycles the rejected m-line, with a new mid.
     let again = audio(&mut a);
@@ -841,4 +842,22 @@ fn jsep_transceiver_limits_and_closed_connection() {
             .set_direction(Direction::Inactive),
         Err(JsepError::InvalidState(_))
     ));
+}
+
+#[test]
+fn jsep_add_stop_cycles_stay_bounded() {
+    // More cycles than MAX_TRANSCEIVERS: stopped transceivers leave and
+    // their m-line is recycled, so nothing grows.
+    let mut a = pc(100);
+    let mut b = pc(101);
+    for _ in 0..(MAX_TRANSCEIVERS + 4) {
+        let t = audio(&mut a);
+        exchange(&mut a, &mut b);
+        a.transceiver(t).unwrap().stop();
+        let (offer, _) = exchange(&mut a, &mut b);
+        assert_eq!(offer.media.len(), 1);
+    }
+    assert!(a.transceivers().is_empty());
+    assert!(b.transceivers().is_empty());
+    assert_eq!(a.jsep.n.mlines.len(), 1);
 }
