@@ -242,6 +242,46 @@ impl Jsep {
             .or(self.current_remote.as_ref())
     }
 
+    /// Applies an answer (`local`: ours, else the peer's) to the m-lines.
+    fn apply_answer_sections(&mut self, answer: &Sdp, final_answer: bool, local: bool) {
+        for (i, m) in answer.media.iter().enumerate() {
+            match self.n.mlines.get(i).cloned() {
+                Some(Slot::Transceiver(id)) => {
+                    let Some(t) = self.transceiver_mut(id) else {
+                        continue;
+                    };
+                    if m.port == 0 {
+                        // W3C: "If the media description is rejected, and
+                        // transceiver is not already stopped, stop the
+                        // RTCRtpTransceiver transceiver."
+                        t.stopping = true;
+                        t.stopped = final_answer || t.stopped;
+                        t.current_direction = None;
+                    } else {
+                        // W3C: set [[CurrentDirection]] to the answer's
+                        // direction, reversed when the answer is the peer's.
+                        let d = m.direction_or_default();
+                        t.current_direction = Some(if local { d } else { d.reverse() });
+                    }
+                }
+                Some(Slot::Data { mid }) if m.port == 0 && final_answer => {
+                    // The peer refused data channels: stop asking (else every
+                    // return to stable would need negotiation again).
+                    self.data_wanted = false;
+                    if let Some(slot) = self.n.mlines.get_mut(i) {
+                        *slot = Slot::Foreign {
+                            media_type: MediaType::Application,
+                            protocol: SCTP_PROTOCOL.to_owned(),
+                            formats: vec![SCTP_FORMAT.to_owned()],
+                            mid: Some(mid),
+                        };
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Whether m-line `i` is rejected in the current local or remote
     /// description, so it may be recycled (RFC 9429 §5.2.2).
     pub(crate) fn recyclable(&self, i: usize, slot: &Slot) -> bool {
@@ -467,13 +507,15 @@ impl PeerConnection {
         // "If the length of the [[DataChannels]] slot of connection is
         // greater than 0, and no m= section in description has been
         // negotiated yet for RTCDataChannels, return true."
-        if j.data_wanted
-            && !local.is_some_and(|l| {
-                l.media
+        let has_data = |d: Option<&Sdp>| {
+            d.is_some_and(|d| {
+                d.media
                     .iter()
                     .any(|m| m.media_type == MediaType::Application && !m.is_rejected())
             })
-        {
+        };
+        // Negotiated = accepted in both the local and the remote description.
+        if j.data_wanted && !(has_data(local) && has_data(remote)) {
             return true;
         }
         for t in &j.n.transceivers {
@@ -683,22 +725,7 @@ impl PeerConnection {
                 _ => j.n.transport.dtls_role,
             };
         }
-        for (i, m) in sdp.media.iter().enumerate() {
-            let Some(Slot::Transceiver(id)) = j.n.mlines.get(i).cloned() else {
-                continue;
-            };
-            if let Some(t) = j.transceiver_mut(id) {
-                if m.port == 0 {
-                    // W3C: if the m= section is rejected, stop the transceiver.
-                    t.stopping = true;
-                    t.stopped = final_answer || t.stopped;
-                    t.current_direction = None;
-                } else {
-                    // W3C: "set transceiver.[[CurrentDirection]] ... to direction".
-                    t.current_direction = Some(m.direction_or_default());
-                }
-            }
-        }
+        j.apply_answer_sections(&sdp, final_answer, true);
         let applied = Applied::new(SessionDescription::new(desc.sdp_type, plan.sdp), sdp);
         if final_answer {
             j.current_local = Some(applied);
@@ -961,22 +988,7 @@ impl PeerConnection {
         let final_answer = desc.sdp_type == SdpType::Answer;
         let candidates = self.collect_remote_candidates(&sdp);
         let j = &mut self.jsep;
-        for (i, m) in sdp.media.iter().enumerate() {
-            let Some(Slot::Transceiver(id)) = j.n.mlines.get(i).cloned() else {
-                continue;
-            };
-            if let Some(t) = j.transceiver_mut(id) {
-                if m.port == 0 {
-                    t.stopping = true;
-                    t.stopped = final_answer || t.stopped;
-                    t.current_direction = None;
-                } else {
-                    // W3C: [[CurrentDirection]] is the answer's direction,
-                    // reversed to our point of view.
-                    t.current_direction = Some(m.direction_or_default().reverse());
-                }
-            }
-        }
+        j.apply_answer_sections(&sdp, final_answer, false);
         j.n.remote_candidates = candidates;
         j.n.transport = transport;
         let applied = Applied::new(desc, sdp);

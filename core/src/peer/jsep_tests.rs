@@ -861,3 +861,28 @@ fn jsep_add_stop_cycles_stay_bounded() {
     assert!(b.transceivers().is_empty());
     assert_eq!(a.jsep.n.mlines.len(), 1);
 }
+
+#[test]
+fn jsep_a_refused_data_m_line_is_not_renegotiated_forever() {
+    let mut a = pc(110);
+    let mut b = pc(111);
+    a.ensure_data_m_line().unwrap();
+    assert_eq!(negotiation_needed(&mut a), 1);
+    let offer = a.set_local_description_implicit().unwrap();
+    b.set_remote_description(offer).unwrap();
+    let answer = b.create_answer().unwrap();
+    let refused = answer.sdp.replace("m=application 9 ", "m=application 0 ");
+    assert_ne!(refused, answer.sdp);
+    a.set_remote_description(SessionDescription::answer(refused))
+        .unwrap();
+    assert_eq!(a.signaling_state(), S::Stable);
+    assert_eq!(negotiation_needed(&mut a), 0);
+    assert_eq!(a.negotiated_transport().remote_sctp_port, None);
+    // Asking again offers data again, recycling the refused m-line.
+    a.ensure_data_m_line().unwrap();
+    assert_eq!(negotiation_needed(&mut a), 1);
+    let offer = parse(&a.create_offer().unwrap());
+    assert_eq!(offer.media.len(), 1);
+    assert_eq!(offer.media[0].port, 9);
+    assert_eq!(offer.media[0].mid.as_deref(), Some("1"));
+}
