@@ -111,6 +111,13 @@ fn jsep_answers_every_capture() {
             offer.media[0].ice.ufrag.as_deref()
         );
         assert_eq!(t.remote_fingerprints, offer.media[0].fingerprints);
+        assert_eq!(
+            t.remote_trickle,
+            offer.media[0].ice.options.iter().any(|o| o == "trickle"),
+            "{name}"
+        );
+        assert_eq!(t.remote_end_of_candidates, offer.media[0].end_of_candidates);
+        assert!(!t.remote_ice_lite);
         let sdp_candidates: usize = offer.media.iter().map(|m| m.candidates.len()).sum();
         assert_eq!(pc.remote_candidates().len(), sdp_candidates);
         if offer
@@ -885,4 +892,34 @@ fn jsep_a_refused_data_m_line_is_not_renegotiated_forever() {
     assert_eq!(offer.media.len(), 1);
     assert_eq!(offer.media[0].port, 9);
     assert_eq!(offer.media[0].mid.as_deref(), Some("1"));
+}
+
+#[test]
+fn jsep_remote_ice_lite_and_session_level_transport_are_read() {
+    // Some stacks put ICE credentials, fingerprint and setup at session
+    // level (INTEROP.md); ice-lite is session-level by definition.
+    let mut a = pc(120);
+    audio(&mut a);
+    let offer = parse(&a.create_offer().unwrap());
+    let mut moved = offer.clone();
+    let m0 = moved.media[0].clone();
+    moved.attributes.ice_lite = true;
+    moved.attributes.ice = m0.ice.clone();
+    moved.attributes.fingerprints = m0.fingerprints.clone();
+    moved.attributes.setup = m0.setup;
+    for m in &mut moved.media {
+        m.ice = Default::default();
+        m.fingerprints.clear();
+        m.setup = None;
+    }
+    let mut b = pc(121);
+    b.set_remote_description(SessionDescription::offer(moved.to_string()))
+        .unwrap();
+    let t = b.negotiated_transport();
+    assert!(t.remote_ice_lite);
+    assert_eq!(Some(t.remote_ufrag.clone()), m0.ice.ufrag);
+    assert_eq!(t.remote_fingerprints, m0.fingerprints);
+    assert_eq!(t.remote_setup, Some(Setup::ActPass));
+    let answer = parse(&b.create_answer().unwrap());
+    assert_eq!(answer.media[0].setup, Some(Setup::Active));
 }
