@@ -206,9 +206,9 @@ impl Jsep {
             local_ice: IceCredentials::generate(rng),
             data_wanted: false,
             next_transceiver_id: 0,
-            // RFC 9429 §5.2.1: "a 64-bit random value" with the top bit clear
-            // (RFC 3264 §5 wants it representable as a signed 64-bit number).
-            session_id: rng.u64() >> 1,
+            // RFC 9429 §5.2.1: the sess-id "MUST be representable by a 64-bit
+            // signed integer, and the value MUST be less than (2**63)-1".
+            session_id: rng.u64() % (i64::MAX as u64),
             session_version: 1,
             cname: rng.ice_chars(16),
             dropped_remote_candidates: 0,
@@ -385,8 +385,8 @@ pub(crate) fn validate_remote(sdp: &Sdp) -> Result<(), JsepError> {
                 )))
             }
         }
-        // RFC 8842 §5.1 / RFC 8122: a DTLS-SRTP or DTLS/SCTP section must
-        // carry at least one a=fingerprint.
+        // RFC 8842 §5.1 / RFC 8122 §5: a DTLS-based section carries at
+        // least one a=fingerprint, or the certificate cannot be verified.
         if section_fingerprints(sdp, m).is_empty() {
             return Err(invalid_access(format!("m-line {i} has no a=fingerprint")));
         }
@@ -780,7 +780,8 @@ impl PeerConnection {
         mlines: Option<&[Slot]>,
     ) -> Result<(), JsepError> {
         let mlines = mlines.unwrap_or(&self.jsep.n.mlines[..]);
-        // RFC 3264 §8: "the number of m lines MUST NOT decrease".
+        // RFC 3264 §8: m-lines are never removed from a session, so a new
+        // offer has at least as many as before.
         if sdp.media.len() < mlines.len() {
             return Err(invalid_access("the offer has fewer m-lines than before"));
         }
@@ -821,7 +822,8 @@ impl PeerConnection {
             .iter()
             .find(|m| m.media_type == MediaType::Application && !m.is_rejected())
         {
-            // RFC 8841 §5.2: "a=sctp-port" absent means 5000.
+            // RFC 8841 §5.2: "If the SDP sctp-port attribute is not present,
+            // the default value is 5000."
             t.remote_sctp_port = Some(m.sctp_port.unwrap_or(SCTP_PORT));
             t.remote_max_message_size = m.max_message_size;
         }
@@ -876,8 +878,8 @@ impl PeerConnection {
         if self.jsep.signaling == SignalingState::Stable {
             self.jsep.snapshot = Some(Box::new(self.jsep.n.clone()));
         }
-        // RFC 8839 §4.4.1.1.1: an offer with new ice-ufrag/ice-pwd restarts
-        // ICE, and the answer must carry new credentials too.
+        // RFC 8445 §9 / RFC 8839: an offer with new ice-ufrag/ice-pwd
+        // restarts ICE, and the answer carries new credentials too.
         let transport = self.remote_transport(&sdp);
         let previous = self
             .jsep

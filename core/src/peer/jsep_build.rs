@@ -58,8 +58,8 @@ impl PeerConnection {
     }
 
     pub(crate) fn next_version(&self) -> u64 {
-        // RFC 9429 §5.2.2: "<session-version> ... MUST be incremented" for
-        // each new local description.
+        // RFC 9429 §5.2.2 / RFC 3264 §8: each new local description carries
+        // the session version plus one.
         self.jsep.session_version.saturating_add(1)
     }
 
@@ -76,8 +76,8 @@ impl PeerConnection {
 
     pub(crate) fn build_offer(&mut self) -> OfferPlan {
         let ice = if self.jsep.ice_restart_requested {
-            // RFC 9429 §5.2.1: an ICE restart "MUST" use new ice-ufrag and
-            // ice-pwd values. Drawn once and reused until applied.
+            // RFC 9429 §5.2.1 / RFC 8445 §9: an ICE restart uses new
+            // ice-ufrag and ice-pwd values. Drawn once, reused until applied.
             let rng = &mut self.rng;
             self.jsep
                 .next_ice
@@ -194,15 +194,15 @@ impl PeerConnection {
             });
         }
         Sdp {
-            // RFC 9429 §5.2.1: "o=- <session-id> <version> IN IP4 127.0.0.1"
-            // ("-" username, an address that carries no information).
+            // RFC 9429 §5.2.1: the username "SHOULD be "-"" and the address
+            // a non-meaningful one "such as IN IP4 0.0.0.0", to leak nothing.
             origin: Origin {
                 username: "-".into(),
                 session_id: self.jsep.session_id.to_string(),
                 session_version: version,
                 net_type: "IN".into(),
                 addr_type: "IP4".into(),
-                address: "127.0.0.1".into(),
+                address: "0.0.0.0".into(),
             },
             session_name: "-".into(),
             session_info: None,
@@ -294,7 +294,8 @@ impl PeerConnection {
         let mut ssrcs = vec![t.ssrc];
         if has_rtx {
             ssrcs.push(t.rtx_ssrc);
-            // RFC 4588 §8.7: "a=ssrc-group:FID <media ssrc> <rtx ssrc>".
+            // RFC 5576 §4.2 with RFC 4588: the RTX SSRC is grouped with its
+            // media SSRC as "FID <media ssrc> <rtx ssrc>".
             m.ssrc_groups.push(SsrcGroup {
                 semantics: "FID".into(),
                 ssrcs: ssrcs.clone(),
@@ -431,13 +432,13 @@ impl PeerConnection {
         if om.is_rejected() || t.stopping || t.stopped {
             return None;
         }
-        // eddy speaks DTLS-SRTP only (RFC 8827 §6.5: media MUST be encrypted
-        // with DTLS-SRTP).
+        // RFC 8827 §6.5: "All media channels MUST be secured via SRTP and
+        // SRTCP"; eddy keys SRTP with DTLS only.
         if !om.protocol.ends_with("RTP/SAVPF") || !om.protocol.contains("TLS") {
             return None;
         }
-        // RFC 9429 §5.3.1: with rtcpMuxPolicy "require", "if the m= section
-        // does not contain an "a=rtcp-mux" attribute, it MUST be rejected".
+        // RFC 9429 §5.3.1 / W3C rtcpMuxPolicy "require": an m-section
+        // without a=rtcp-mux cannot be accepted, so it is rejected.
         if !om.rtcp_mux {
             return None;
         }
@@ -487,8 +488,7 @@ pub(crate) fn rejected_section(
     protocol: &str,
     formats: Vec<String>,
 ) -> MediaDescription {
-    // RFC 3264 §6: "An offered stream MAY be rejected in the answer, for any
-    // reason. If a stream is rejected, ... the port number in the
+    // RFC 3264 §6: "To reject an offered stream, the port number in the
     // corresponding stream in the answer MUST be set to zero."
     let formats = if formats.is_empty() {
         vec!["0".into()]

@@ -7,7 +7,8 @@ use crate::peer::PeerConnection;
 use crate::sdp::codec::is_supported;
 use crate::sdp::{Direction, MediaKind, RtpCodecCapability};
 
-/// A transceiver's handle: stable for the life of the connection.
+/// A transceiver's handle. Ids are never reused; once a stopped
+/// transceiver is negotiated away, [`PeerConnection::transceiver`] returns `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TransceiverId(u32);
 

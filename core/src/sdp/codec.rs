@@ -401,9 +401,9 @@ pub(crate) fn codec_matches(c: &LocalCodec, rtpmap: &RtpMap, fmtp: Option<&Fmtp>
     let local = Some(&local);
     match c.name {
         "H264" => {
-            // RFC 6184 §8.2.2: "the packetization-mode ... MUST be the same"
-            // in offer and answer, and the profile must be supported; the
-            // level may differ (level-asymmetry-allowed).
+            // RFC 6184 §8.2.2: offer and answer use the same
+            // packetization-mode and profile; the level may differ
+            // (level-asymmetry-allowed).
             let pm = |f| param(f, "packetization-mode").unwrap_or("0");
             let plid = |f| param(f, "profile-level-id").unwrap_or("42000a");
             pm(fmtp) == pm(local)
@@ -486,7 +486,7 @@ pub(crate) fn answer_codecs(
         if local.rtx_pt.is_none() || !want_rtx {
             continue;
         }
-        // RFC 4588 §8.6: the rtx payload type names its codec with apt.
+        // RFC 4588 §8.1: the rtx payload type names its codec with apt.
         let rtx = offer.rtpmaps.iter().find(|r| {
             r.encoding.eq_ignore_ascii_case("rtx")
                 && param(offer.fmtp(r.payload_type), "apt") == Some(primary.to_string().as_str())

@@ -118,8 +118,8 @@ impl Sdp {
             if raw.len() > MAX_LINE_LEN {
                 return Err(err(n, SdpErrorReason::LineTooLong));
             }
-            // RFC 8866 §5: lines end in CRLF, "parsers SHOULD be tolerant and
-            // also accept records terminated with a single newline character".
+            // RFC 8866 §5: lines end in CRLF, but parsers should be tolerant
+            // and also accept a single newline; trailing blanks are dropped.
             let line = raw.trim_end_matches(['\r', ' ', '\t']);
             if line.is_empty() {
                 continue;
@@ -132,7 +132,7 @@ impl Sdp {
                 _ => return Err(err(n, SdpErrorReason::BadLine)),
             };
             if !seen_version {
-                // RFC 8866 §5: "An SDP description MUST begin with v=0".
+                // RFC 8866 §5.1: the description begins with `v=0`.
                 if kind != 'v' || value.trim() != "0" {
                     return Err(err(n, SdpErrorReason::Version));
                 }
@@ -505,8 +505,8 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
         ("mid", Some(v)) => m.mid = Some(token(v).ok_or(A("mid"))?),
         ("candidate", Some(_)) => match SdpCandidate::parse(attr) {
             Ok(c) => m.candidates.push(c),
-            // RFC 8839 §5.1: "an agent ... MUST ignore any candidate lines with
-            // transport protocols it does not understand"; kept verbatim.
+            // RFC 8839 §5.1: candidates with a transport the agent does not
+            // understand are ignored; the line is kept verbatim.
             Err(CandidateParseError::UnknownTransport(_)) => m.other.push(other(attr)),
             Err(e) => return Err(SdpErrorReason::Candidate(e)),
         },
