@@ -273,20 +273,25 @@ impl PeerConnection {
         m
     }
 
-    /// msid and SSRCs of a sending transceiver (RFC 8830, RFC 5576).
+    /// msid (RFC 8830) and SSRCs (RFC 5576) of a sending transceiver.
     pub(crate) fn add_sender(
         &self,
         m: &mut MediaDescription,
         t: &Transceiver,
         direction: Direction,
     ) {
+        // W3C negotiation-needed: a transceiver whose [[Direction]] sends has
+        // "a single "a=msid" line" in its m-section, whatever was negotiated.
+        if t.direction.sends() {
+            m.msids.push(Msid {
+                stream_id: "-".into(),
+                track_id: Some(t.track_id.clone()),
+            });
+        }
+        // SSRCs only when the negotiated direction actually sends.
         if !direction.sends() {
             return;
         }
-        m.msids.push(Msid {
-            stream_id: "-".into(),
-            track_id: Some(t.track_id.clone()),
-        });
         let has_rtx = m
             .rtpmaps
             .iter()

@@ -923,3 +923,181 @@ fn jsep_remote_ice_lite_and_session_level_transport_are_read() {
     let answer = parse(&b.create_answer().unwrap());
     assert_eq!(answer.media[0].setup, Some(Setup::Active));
 }
+
+mod random_operations {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::testutil::proptest_config;
+
+    #[derive(Debug, Clone)]
+    enum Action {
+        Add(bool, MediaKind),
+        Stop(bool, usize),
+        Direction(bool, usize, Direction),
+        RestartIce(bool),
+        Data(bool),
+        /// One side offers, the other answers.
+        Negotiate(bool),
+        /// Both offer at once; perfect negotiation sorts it out.
+        Glare,
+        /// One side offers, then rolls back.
+        Rollback(bool),
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        let dir = prop_oneof![
+            Just(Direction::SendRecv),
+            Just(Direction::SendOnly),
+            Just(Direction::RecvOnly),
+            Just(Direction::Inactive)
+        ];
+        let kind = prop_oneof![Just(MediaKind::Audio), Just(MediaKind::Video)];
+        prop_oneof![
+            (any::<bool>(), kind).prop_map(|(s, k)| Action::Add(s, k)),
+            (any::<bool>(), 0usize..6).prop_map(|(s, i)| Action::Stop(s, i)),
+            (any::<bool>(), 0usize..6, dir).prop_map(|(s, i, d)| Action::Direction(s, i, d)),
+            any::<bool>().prop_map(Action::RestartIce),
+            any::<bool>().prop_map(Action::Data),
+            any::<bool>().prop_map(Action::Negotiate),
+            Just(Action::Glare),
+            any::<bool>().prop_map(Action::Rollback),
+        ]
+    }
+
+    /// Both stable, same m-lines and mids, and each accepted m-line is
+    /// accepted on both sides with directions that mirror each other.
+    fn check_consistent(a: &mut PeerConnection, b: &mut PeerConnection) {
+        assert_eq!(
+            (a.signaling_state(), b.signaling_state()),
+            (S::Stable, S::Stable)
+        );
+        let (Some(la), Some(lb)) = (a.local_description(), b.local_description()) else {
+            return;
+        };
+        let (la, lb) = (parse(la), parse(lb));
+        assert_eq!(la.media.len(), lb.media.len());
+        for (ma, mb) in la.media.iter().zip(&lb.media) {
+            assert_eq!(ma.media_type, mb.media_type);
+            if ma.port != 0 && mb.port != 0 {
+                assert_eq!(ma.mid, mb.mid);
+                if ma.media_type != MediaType::Application {
+                    let (da, db) = (ma.direction_or_default(), mb.direction_or_default());
+                    // The answer's direction is within the offer's, reversed.
+                    assert!(
+                        da.intersect(db.reverse()) == da || db.intersect(da.reverse()) == db,
+                        "{da:?} vs {db:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn negotiate(a: &mut PeerConnection, b: &mut PeerConnection) {
+        exchange(a, b);
+        events(a);
+        events(b);
+    }
+
+    fn apply(action: &Action, a: &mut PeerConnection, b: &mut PeerConnection) {
+        let pick = |side: bool| -> bool { side };
+        match action.clone() {
+            Action::Add(side, kind) => {
+                let p = if pick(side) { &mut *a } else { &mut *b };
+                if p.transceivers().len() < 8 {
+                    p.add_transceiver(kind, TransceiverInit::default()).unwrap();
+                }
+            }
+            Action::Stop(side, i) => {
+                let p = if side { &mut *a } else { &mut *b };
+                if let Some(id) = p.transceivers().get(i).copied() {
+                    p.transceiver(id).unwrap().stop();
+                }
+            }
+            Action::Direction(side, i, d) => {
+                let p = if side { &mut *a } else { &mut *b };
+                if let Some(id) = p.transceivers().get(i).copied() {
+                    let mut t = p.transceiver(id).unwrap();
+                    let stopping = t.is_stopping();
+                    assert_eq!(t.set_direction(d).is_err(), stopping);
+                }
+            }
+            Action::RestartIce(side) => {
+                if side {
+                    a.restart_ice()
+                } else {
+                    b.restart_ice()
+                }
+            }
+            Action::Data(side) => {
+                let p = if side { &mut *a } else { &mut *b };
+                p.ensure_data_m_line().unwrap();
+            }
+            Action::Negotiate(side) => {
+                if side {
+                    negotiate(a, b)
+                } else {
+                    negotiate(b, a)
+                }
+            }
+            Action::Glare => {
+                let mut to_a = vec![b.set_local_description_implicit().unwrap()];
+                let mut to_b = vec![a.set_local_description_implicit().unwrap()];
+                for _ in 0..6 {
+                    let inbox = std::mem::take(&mut to_a);
+                    to_b.extend(perfect_step(a, inbox, true));
+                    let inbox = std::mem::take(&mut to_b);
+                    to_a.extend(perfect_step(b, inbox, false));
+                }
+                assert!(to_a.is_empty() && to_b.is_empty());
+            }
+            Action::Rollback(side) => {
+                let p = if side { &mut *a } else { &mut *b };
+                let before = p.local_description().cloned();
+                p.set_local_description_implicit().unwrap();
+                p.set_local_description(SessionDescription::rollback())
+                    .unwrap();
+                assert_eq!(p.local_description().cloned(), before);
+            }
+        }
+        assert_eq!(
+            (a.signaling_state(), b.signaling_state()),
+            (S::Stable, S::Stable)
+        );
+    }
+
+    proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 64,
+            ..proptest_config!("jsep")
+        })]
+
+        #[test]
+        fn jsep_random_operations_keep_both_sides_consistent(
+            actions in proptest::collection::vec(action(), 1..24)
+        ) {
+            let mut a = pc(200);
+            let mut b = pc(201);
+            for action in &actions {
+                apply(action, &mut a, &mut b);
+            }
+            // Settle: negotiate until neither side needs to.
+            for _ in 0..4 {
+                negotiate(&mut a, &mut b);
+                negotiate(&mut b, &mut a);
+            }
+            check_consistent(&mut a, &mut b);
+            prop_assert!(!a.is_negotiation_needed());
+            prop_assert!(!b.is_negotiation_needed());
+            // Every live transceiver is negotiated.
+            for p in [&mut a, &mut b] {
+                for id in p.transceivers() {
+                    let t = p.transceiver(id).unwrap();
+                    prop_assert!(t.mid().is_some());
+                    prop_assert!(!t.is_stopping());
+                    prop_assert!(t.current_direction().is_some());
+                }
+            }
+        }
+    }
+}
