@@ -6,6 +6,17 @@
 //! copy of it, and rollback restores that copy while keeping what the
 //! application did meanwhile (new transceivers, directions, `stop()`).
 //!
+//! Integration points for the other layers (all `pub(crate)`):
+//! - ICE reads [`PeerConnection::negotiated_transport`] (remote ufrag/pwd,
+//!   ice-lite, trickle, end-of-candidates), [`Jsep::local_ice`] (our
+//!   credentials) and [`PeerConnection::remote_candidates`] (from the SDP
+//!   and `add_ice_candidate`, as [`SdpCandidate`]s with their m-line).
+//! - DTLS fills `PeerConnection::local_fingerprints` from its certificate
+//!   and reads the remote fingerprints and `dtls_role` from the transport.
+//! - SCTP calls [`PeerConnection::ensure_data_m_line`] from
+//!   `create_data_channel` and reads the remote sctp-port and
+//!   max-message-size.
+//!
 //! Limits (DESIGN.md §6.3): at most [`MAX_TRANSCEIVERS`] transceivers, and
 //! [`MAX_REMOTE_CANDIDATES_PER_MLINE`] remote candidates per m-line (more
 //! are dropped and counted).
@@ -600,7 +611,7 @@ impl PeerConnection {
 
     /// After a description made the state stable: W3C "If connection's
     /// signaling state is now "stable", update the negotiation-needed flag.
-    /// If connection.[[NegotiationNeeded]] was true both before and after
+    /// If connection.\[\[NegotiationNeeded\]\] was true both before and after
     /// this update, queue a task ... fire an event named negotiationneeded".
     pub(crate) fn after_stable(&mut self) {
         let before = self.jsep.negotiation_needed;

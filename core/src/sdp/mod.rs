@@ -4,7 +4,7 @@
 //!
 //! - [`model`]: [`Sdp`] and its parts.
 //! - [`parse`]: [`Sdp::parse`], with bounded input and line-numbered errors.
-//! - [`write`]: `Display for Sdp`; the output parses back to the same model.
+//! - [`mod@write`]: `Display for Sdp`; the output parses back to the same model.
 //! - [`candidate`]: [`SdpCandidate`] and [`IceCandidate`].
 //! - [`codec`]: eddy's media capabilities and the matching rules answers use.
 
