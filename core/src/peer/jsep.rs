@@ -186,6 +186,9 @@ pub(crate) struct Jsep {
     pub(crate) answer_restarts_ice: bool,
     /// New credentials drawn for the next local description.
     pub(crate) next_ice: Option<IceCredentials>,
+    /// Our credentials before the pending local offer restarted ICE, for
+    /// rollback to restore.
+    pub(crate) ice_before_offer: Option<IceCredentials>,
     pub(crate) local_ice: IceCredentials,
     /// A data channel exists: offers carry an application m-line.
     pub(crate) data_wanted: bool,
@@ -214,6 +217,7 @@ impl Jsep {
             ice_restart_requested: false,
             answer_restarts_ice: false,
             next_ice: None,
+            ice_before_offer: None,
             local_ice: IceCredentials::generate(rng),
             data_wanted: false,
             next_transceiver_id: 0,
@@ -691,7 +695,8 @@ impl PeerConnection {
         }
         j.n.mlines = plan.mlines.clone();
         if plan.ice != j.local_ice {
-            j.local_ice = plan.ice.clone();
+            let old = std::mem::replace(&mut j.local_ice, plan.ice.clone());
+            j.ice_before_offer.get_or_insert(old);
             j.next_ice = None;
             j.ice_restart_requested = false;
         }
@@ -1007,6 +1012,7 @@ impl PeerConnection {
         let applied = Applied::new(desc, sdp);
         if final_answer {
             j.current_remote = Some(applied);
+            j.ice_before_offer = None;
             j.pending_remote = None;
             j.current_local = j.pending_local.take();
             j.snapshot = None;
@@ -1082,6 +1088,11 @@ impl PeerConnection {
         j.pending_remote = None;
         j.last_answer = None;
         j.answer_restarts_ice = false;
+        if let Some(old) = j.ice_before_offer.take() {
+            // The restart was not negotiated: it is still wanted.
+            j.next_ice = Some(std::mem::replace(&mut j.local_ice, old));
+            j.ice_restart_requested = true;
+        }
         self.set_signaling_state(SignalingState::Stable);
         self.after_stable();
         Ok(())

@@ -1101,3 +1101,28 @@ mod random_operations {
         }
     }
 }
+
+#[test]
+fn jsep_rolled_back_ice_restart_is_still_wanted() {
+    let mut a = pc(130);
+    let mut b = pc(131);
+    audio(&mut a);
+    let (offer1, _) = exchange(&mut a, &mut b);
+    events(&mut a);
+    a.restart_ice();
+    assert_eq!(negotiation_needed(&mut a), 1);
+    let restart = parse(&a.set_local_description_implicit().unwrap());
+    assert_ne!(restart.media[0].ice.ufrag, offer1.media[0].ice.ufrag);
+    a.set_local_description(SessionDescription::rollback())
+        .unwrap();
+    // Back to the old credentials, and the restart needs negotiating again,
+    // with the credentials drawn for it.
+    assert_eq!(
+        a.jsep.local_ice.ufrag,
+        offer1.media[0].ice.ufrag.clone().unwrap()
+    );
+    assert_eq!(negotiation_needed(&mut a), 1);
+    let (offer2, _) = exchange(&mut a, &mut b);
+    assert_eq!(offer2.media[0].ice.ufrag, restart.media[0].ice.ufrag);
+    assert_eq!(negotiation_needed(&mut a), 0);
+}
