@@ -477,6 +477,15 @@ impl PeerConnection {
             .or(self.current_remote_description())
     }
 
+    /// Whether the peer accepts trickled candidates (W3C
+    /// `canTrickleIceCandidates`): `None` until a remote description is
+    /// applied, then whether it said `a=ice-options:trickle`.
+    pub fn can_trickle_ice_candidates(&self) -> Option<bool> {
+        self.jsep
+            .remote()
+            .map(|_| self.jsep.n.transport.remote_trickle)
+    }
+
     /// The remote description of the last completed negotiation.
     pub fn current_remote_description(&self) -> Option<&SessionDescription> {
         self.jsep.current_remote.as_ref().map(|a| &a.desc)

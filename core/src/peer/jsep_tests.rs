@@ -117,6 +117,7 @@ fn jsep_answers_every_capture() {
             "{name}"
         );
         assert_eq!(t.remote_end_of_candidates, offer.media[0].end_of_candidates);
+        assert_eq!(pc.can_trickle_ice_candidates(), Some(t.remote_trickle));
         assert!(!t.remote_ice_lite);
         let sdp_candidates: usize = offer.media.iter().map(|m| m.candidates.len()).sum();
         assert_eq!(pc.remote_candidates().len(), sdp_candidates);
@@ -701,6 +702,7 @@ fn jsep_add_ice_candidate_validates_like_the_browser() {
         )
         .unwrap()
     };
+    assert_eq!(b.can_trickle_ice_candidates(), None);
     // W3C: no remote description: InvalidStateError.
     assert!(matches!(
         b.add_ice_candidate(cand(Some("0"), None)),
