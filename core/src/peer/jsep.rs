@@ -1,6 +1,8 @@
 //! JSEP (RFC 9429) on [`PeerConnection`]: offers and answers, the W3C
 //! signaling state machine, rollback, renegotiation, ICE restart,
-//! transceivers and trickled remote candidates.
+//! transceivers and trickled remote candidates. Offers and answers are
+//! built in `jsep_build.rs`; transceivers and their handle live in
+//! `transceiver.rs`.
 //!
 //! What is negotiated is kept in [`Negotiable`]; leaving `stable` saves a
 //! copy of it, and rollback restores that copy while keeping what the
@@ -34,7 +36,8 @@ use crate::sdp::{
     SdpCandidate, SdpType, SessionDescription, Setup,
 };
 
-/// Most transceivers a connection holds (stopped ones included).
+/// Most transceivers a connection holds; stopped ones count until an
+/// answer negotiates them away.
 pub const MAX_TRANSCEIVERS: usize = 256;
 /// Most remote candidates kept per m-line; more are dropped and counted.
 pub const MAX_REMOTE_CANDIDATES_PER_MLINE: usize = 100;
