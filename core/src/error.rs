@@ -5,6 +5,8 @@
 
 use thiserror::Error;
 
+use crate::sdp::SdpParseError;
+
 /// A [`Configuration`](crate::Configuration) value was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -35,4 +37,32 @@ pub enum InputError {
     /// The connection is closed (W3C: InvalidStateError).
     #[error("InvalidStateError: the connection is closed")]
     Closed,
+}
+
+/// A JSEP call (`create_offer`, `set_local_description`, ...) was refused,
+/// with the W3C error the browser would throw. A refused call changes
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum JsepError {
+    /// The call is not valid in the current state (W3C: InvalidStateError).
+    #[error("InvalidStateError: {0}")]
+    InvalidState(&'static str),
+    /// The description is well-formed but unusable (W3C: InvalidAccessError).
+    #[error("InvalidAccessError: {0}")]
+    InvalidAccess(String),
+    /// The description is not the one created, or a codec preference is not
+    /// supported (W3C: InvalidModificationError).
+    #[error("InvalidModificationError: {0}")]
+    InvalidModification(&'static str),
+    /// The SDP does not parse (W3C: RTCError "sdp-syntax-error", with the
+    /// line number).
+    #[error("SyntaxError: {0}")]
+    Syntax(#[from] SdpParseError),
+    /// The operation cannot be done (W3C: OperationError).
+    #[error("OperationError: {0}")]
+    Operation(String),
+    /// An argument has the wrong shape (W3C: TypeError).
+    #[error("TypeError: {0}")]
+    Type(&'static str),
 }

@@ -1,6 +1,6 @@
 //! Events: the web's event handlers, as values the application polls.
 
-use crate::peer::PeerConnectionState;
+use crate::peer::{PeerConnectionState, SignalingState};
 
 /// Something the application should know about, from `poll_output`.
 ///
@@ -11,6 +11,11 @@ use crate::peer::PeerConnectionState;
 pub enum Event {
     /// `connectionstatechange`: the aggregate state changed.
     ConnectionStateChange(PeerConnectionState),
+    /// `signalingstatechange`: the signaling state changed to this.
+    SignalingStateChange(SignalingState),
+    /// `negotiationneeded`: create and send an offer (W3C rules: fired only
+    /// in the stable state, once per need).
+    NegotiationNeeded,
 }
 
 /// The bounded queue of events not yet polled (DESIGN.md §6.3).

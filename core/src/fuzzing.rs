@@ -61,7 +61,10 @@ pub fn dtls_records(data: &[u8], now: Instant) {
             return;
         };
         let mut t = DtlsTransport::new(config, &cert, role, version, Some(rng.fork()), now);
-        t.set_remote_fingerprints(vec![("sha-256".into(), vec![0; 32])]);
+        t.set_remote_fingerprints(vec![crate::sdp::Fingerprint {
+            hash: "sha-256".into(),
+            bytes: vec![0; 32],
+        }]);
         t.start(now);
         let mut at = now;
         for d in datagrams(data) {

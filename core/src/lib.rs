@@ -68,6 +68,7 @@ mod io;
 mod peer;
 mod rng;
 mod sctp;
+mod sdp;
 pub mod srtp;
 // The STUN codec is public only to the fuzz targets (STYLE.md: codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
@@ -89,15 +90,26 @@ mod testutil;
 
 pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
 pub use dtls::{
-    Certificate, CertificateError, DtlsRole, DtlsTransportState, DtlsVersion, Fingerprint,
-    KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
+    Certificate, CertificateError, DtlsRole, DtlsTransportState, DtlsVersion, KeyAlgorithm,
+    DEFAULT_CERTIFICATE_LIFETIME,
 };
-pub use error::{ConfigError, InputError};
+pub use error::{ConfigError, InputError, JsepError};
 pub use event::Event;
 pub use ice::{IceConnectionState, IceGatheringState};
 pub use io::{Input, Output, Protocol, Receive, Transmit};
-pub use peer::{InputCounters, PeerConnection, PeerConnectionState};
+pub use peer::{
+    InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver, SignalingState,
+    TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS,
+};
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,
     SctpTransportState,
+};
+pub use sdp::{
+    Attribute, Bandwidth, CandidateAddress, CandidateKind, CandidateParseError, CandidateTransport,
+    Connection, Direction, Extmap, Fingerprint, Fmtp, Group, IceAttributes, IceCandidate,
+    MediaDescription, MediaKind, MediaType, Msid, MsidSemantic, Origin, Rid, RidDirection, RtcpFb,
+    RtpCodecCapability, RtpMap, Sdp, SdpCandidate, SdpErrorReason, SdpParseError, SdpType,
+    SessionAttributes, SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute,
+    SsrcGroup, TcpType, Timing,
 };

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use super::provider::{ec_private_key, ecdsa, scope, Digest};
 use crate::rng::Rng;
+use crate::sdp::Fingerprint;
 
 /// The key of a certificate (W3C `AlgorithmIdentifier` for
 /// `generateCertificate`).
@@ -52,40 +53,13 @@ impl From<openssl::error::ErrorStack> for CertificateError {
     }
 }
 
-/// A certificate fingerprint (W3C RTCDtlsFingerprint), as in
-/// `a=fingerprint:sha-256 AB:CD:...`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    /// Hash function name in lower case: `sha-256`, `sha-384`, `sha-512`.
-    pub algorithm: String,
-    /// Upper-case hex octets joined by colons.
-    pub value: String,
-}
-
-impl Fingerprint {
-    /// The fingerprint of DER bytes under `algorithm`; `None` for a hash
-    /// eddy does not know.
-    pub fn of(algorithm: &str, der: &[u8]) -> Option<Self> {
-        let digest = fingerprint_digest(algorithm, der)?;
-        Some(Self {
-            algorithm: algorithm.to_ascii_lowercase(),
-            value: hex_colons(&digest),
-        })
-    }
-
-    /// The fingerprint's octets, if `value` is well-formed hex.
-    pub fn bytes(&self) -> Option<Vec<u8>> {
-        self.value
-            .split(':')
-            .map(|h| {
-                if h.len() == 2 {
-                    u8::from_str_radix(h, 16).ok()
-                } else {
-                    None
-                }
-            })
-            .collect()
-    }
+/// The fingerprint of DER bytes under an SDP hash name; `None` for a hash
+/// eddy does not know.
+pub(crate) fn fingerprint_of(algorithm: &str, der: &[u8]) -> Option<Fingerprint> {
+    Some(Fingerprint {
+        hash: algorithm.to_ascii_lowercase(),
+        bytes: fingerprint_digest(algorithm, der)?,
+    })
 }
 
 /// The digest of `der` under an SDP hash name (RFC 8122 §5: "sha-1",
@@ -100,17 +74,6 @@ pub(crate) fn fingerprint_digest(algorithm: &str, der: &[u8]) -> Option<Vec<u8>>
         _ => return None,
     };
     openssl::hash::hash(md, der).ok().map(|d| d.to_vec())
-}
-
-fn hex_colons(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            s.push(':');
-        }
-        s.push_str(&format!("{b:02X}"));
-    }
-    s
 }
 
 /// A DTLS identity: a self-signed X.509 certificate and its private key
@@ -244,14 +207,14 @@ impl Certificate {
     /// The SHA-256 fingerprint, as written in `a=fingerprint`.
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint {
-            algorithm: "sha-256".into(),
-            value: hex_colons(&Digest::of(HashAlgorithm::SHA256, &self.der)),
+            hash: "sha-256".into(),
+            bytes: Digest::of(HashAlgorithm::SHA256, &self.der),
         }
     }
 
     /// The fingerprint under another hash (`sha-1`, `sha-384`, `sha-512`...).
     pub fn fingerprint_with(&self, algorithm: &str) -> Option<Fingerprint> {
-        Fingerprint::of(algorithm, &self.der)
+        fingerprint_of(algorithm, &self.der)
     }
 
     /// The certificate in DER.
@@ -370,17 +333,10 @@ mod tests {
             let x = X509::from_der(c.der()).unwrap();
             assert!(x.verify(&x.public_key().unwrap()).unwrap());
             let fp = c.fingerprint();
-            assert_eq!(fp.algorithm, "sha-256");
-            assert_eq!(fp.bytes().unwrap().len(), 32);
+            assert_eq!(fp.hash, "sha-256");
+            assert_eq!(fp.bytes.len(), 32);
             assert_eq!(c.get_fingerprints(), vec![fp]);
-            assert_eq!(
-                c.fingerprint_with("SHA-512")
-                    .unwrap()
-                    .bytes()
-                    .unwrap()
-                    .len(),
-                64
-            );
+            assert_eq!(c.fingerprint_with("SHA-512").unwrap().bytes.len(), 64);
             assert!(c.fingerprint_with("md5").is_none());
             assert_eq!(c.expires(), now() + DEFAULT_CERTIFICATE_LIFETIME);
         }

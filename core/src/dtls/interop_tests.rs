@@ -110,8 +110,7 @@ fn run(eddy_role: DtlsRole) {
         None,
         epoch(),
     );
-    let fp = theirs.fingerprint();
-    eddy.set_remote_fingerprints(vec![(fp.algorithm.clone(), fp.bytes().unwrap())]);
+    eddy.set_remote_fingerprints(vec![theirs.fingerprint()]);
     eddy.start(epoch());
     let flush = |eddy: &mut DtlsTransport, q: &Queue| {
         while let Some(d) = eddy.poll_transmit() {

@@ -14,9 +14,7 @@ mod interop_tests;
 #[cfg(test)]
 mod tests;
 
-pub use certificate::{
-    Certificate, CertificateError, Fingerprint, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
-};
+pub use certificate::{Certificate, CertificateError, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME};
 #[allow(unused_imports)] // INTEGRATION: see above
 pub(crate) use transport::{dtls_config, DtlsEvent, DtlsTransport};
 pub use transport::{DtlsRole, DtlsTransportState, DtlsVersion};

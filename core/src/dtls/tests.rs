@@ -100,9 +100,8 @@ struct Setup {
     honest: bool,
 }
 
-fn fingerprints(cert: &Certificate) -> Vec<(String, Vec<u8>)> {
-    let fp = cert.fingerprint();
-    vec![(fp.algorithm.clone(), fp.bytes().unwrap())]
+fn fingerprints(cert: &Certificate) -> Vec<crate::sdp::Fingerprint> {
+    vec![cert.fingerprint()]
 }
 
 /// Runs a handshake; returns the simulator and the two nodes.
@@ -142,8 +141,12 @@ fn handshake(s: &Setup) -> (Sim, crate::sim::NodeId, crate::sim::NodeId) {
         client.set_remote_fingerprints(fingerprints(&sc));
         server.set_remote_fingerprints(fingerprints(&cc));
     } else {
-        client.set_remote_fingerprints(vec![("sha-256".into(), vec![0xab; 32])]);
-        server.set_remote_fingerprints(vec![("sha-256".into(), vec![0xcd; 32])]);
+        let fake = |b| crate::sdp::Fingerprint {
+            hash: "sha-256".into(),
+            bytes: vec![b; 32],
+        };
+        client.set_remote_fingerprints(vec![fake(0xab)]);
+        server.set_remote_fingerprints(vec![fake(0xcd)]);
     }
     let mut sim = Sim::new(s.seed, epoch());
     let net = sim.internet();

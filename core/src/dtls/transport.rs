@@ -9,6 +9,7 @@ use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
 use super::certificate::{fingerprint_digest, Certificate};
 use super::provider::{provider, scope};
 use crate::rng::Rng;
+use crate::sdp::Fingerprint;
 use crate::srtp::SrtpProfile;
 
 /// The state of a DTLS transport (W3C RTCDtlsTransportState).
@@ -88,8 +89,8 @@ pub(crate) struct DtlsTransport {
     dtls: Dtls,
     role: DtlsRole,
     state: DtlsTransportState,
-    /// `(hash name, digest)` pairs from the remote `a=fingerprint` lines.
-    remote_fingerprints: Vec<(String, Vec<u8>)>,
+    /// The remote `a=fingerprint` lines.
+    remote_fingerprints: Vec<Fingerprint>,
     peer_certificate: Option<Vec<u8>>,
     verified: bool,
     /// dimpl said Connected; we wait for the fingerprint check.
@@ -206,7 +207,7 @@ impl DtlsTransport {
     /// Sets the fingerprints the peer's certificate must match (from the
     /// remote description). May come after the handshake finished; the
     /// transport then connects or fails at once.
-    pub(crate) fn set_remote_fingerprints(&mut self, fingerprints: Vec<(String, Vec<u8>)>) {
+    pub(crate) fn set_remote_fingerprints(&mut self, fingerprints: Vec<Fingerprint>) {
         self.remote_fingerprints = fingerprints;
         self.verify();
     }
@@ -394,9 +395,10 @@ impl DtlsTransport {
         if self.remote_fingerprints.is_empty() {
             return;
         }
-        let matched = self.remote_fingerprints.iter().any(|(alg, want)| {
-            fingerprint_digest(alg, cert)
-                .is_some_and(|got| got.len() == want.len() && openssl::memcmp::eq(&got, want))
+        let matched = self.remote_fingerprints.iter().any(|want| {
+            fingerprint_digest(&want.hash, cert).is_some_and(|got| {
+                got.len() == want.bytes.len() && openssl::memcmp::eq(&got, &want.bytes)
+            })
         });
         if !matched {
             self.fail("the peer's certificate does not match the remote a=fingerprint".into());

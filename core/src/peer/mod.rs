@@ -11,6 +11,15 @@ use crate::io::{Input, Output, Receive, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
 
+mod jsep;
+mod jsep_build;
+#[cfg(test)]
+mod jsep_tests;
+mod transceiver;
+
+pub use jsep::{SignalingState, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
+pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
+
 /// The aggregate connection state (W3C RTCPeerConnectionState).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerConnectionState {
@@ -62,7 +71,18 @@ pub struct InputCounters {
 /// - **output**: [`poll_output`](Self::poll_output), called until it returns
 ///   [`Output::Timeout`] — transmits first, then events, then the next
 ///   timeout;
+/// - **signaling** (JSEP, RFC 9429): [`create_offer`](Self::create_offer),
+///   [`create_answer`](Self::create_answer),
+///   [`set_local_description`](Self::set_local_description),
+///   [`set_remote_description`](Self::set_remote_description),
+///   [`add_ice_candidate`](Self::add_ice_candidate),
+///   [`restart_ice`](Self::restart_ice); they queue
+///   [`Event::SignalingStateChange`](crate::Event::SignalingStateChange) and
+///   [`Event::NegotiationNeeded`](crate::Event::NegotiationNeeded);
+/// - **handles**: [`add_transceiver`](Self::add_transceiver) and
+///   [`transceiver`](Self::transceiver);
 /// - **getters**: [`connection_state`](Self::connection_state),
+///   [`signaling_state`](Self::signaling_state),
 ///   [`counters`](Self::counters).
 ///
 /// See the crate documentation for a run loop.
@@ -82,6 +102,13 @@ pub struct PeerConnection {
     /// `(now at construction, wall clock then)`: the one anchor from which
     /// wall-clock times are derived.
     anchor: (Instant, SystemTime),
+    /// JSEP: signaling state, descriptions, transceivers (`jsep.rs`).
+    pub(crate) jsep: jsep::Jsep,
+    /// The local DTLS certificate fingerprints offered in `a=fingerprint`,
+    /// as `(hash name, digest)`. The DTLS layer replaces them with its
+    /// certificate's; until then they are a SHA-256 of 32 bytes from the
+    /// connection's RNG, so every SDP is complete and seeded runs repeat.
+    pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
 }
 
 impl PeerConnection {
@@ -91,11 +118,20 @@ impl PeerConnection {
     /// OpenSSL's CSPRNG cannot be read.
     pub fn new(config: Configuration, now: Instant) -> Result<Self, ConfigError> {
         config.validate()?;
-        let rng = match config.seed {
+        let mut rng = match config.seed {
             Some(seed) => Rng::from_seed(seed),
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
+        let jsep = jsep::Jsep::new(&mut rng);
+        let mut placeholder = [0u8; 32];
+        rng.fill(&mut placeholder);
+        let local_fingerprints = vec![(
+            "sha-256".to_owned(),
+            openssl::sha::sha256(&placeholder).to_vec(),
+        )];
         Ok(Self {
+            jsep,
+            local_fingerprints,
             events: EventQueue::new(config.max_queued_events),
             anchor: (now, config.wall_clock_anchor()),
             config,
@@ -168,6 +204,7 @@ impl PeerConnection {
     /// As in the browser, no state-change event fires for it.
     pub fn close(&mut self) {
         self.state = PeerConnectionState::Closed;
+        self.jsep.close();
         for t in Timer::ALL {
             self.timers.stop(t);
         }
