@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use crate::dtls::{Certificate, DtlsVersion};
 use crate::error::ConfigError;
 
 /// A STUN or TURN server (W3C RTCIceServer).
@@ -67,6 +68,11 @@ pub struct Configuration {
     pub rtcp_mux_policy: RtcpMuxPolicy,
     /// Size of the pre-gathered candidate pool, 0..=255. Defaults to 0.
     pub ice_candidate_pool_size: u8,
+    /// The DTLS identity (W3C `certificates`): the first one is used.
+    /// Defaults to none: a fresh ECDSA P-256 certificate is generated
+    /// (from the seed, when one is given). Keep one across restarts with
+    /// [`Certificate::to_pem`] so peers see the same fingerprint.
+    pub certificates: Vec<Certificate>,
     /// Seed for every random number the connection draws. `Some`: the run is
     /// reproducible, cryptographic keys included — for tests and simulation
     /// only, never in production. Defaults to `None` (OpenSSL's CSPRNG).
@@ -77,6 +83,10 @@ pub struct Configuration {
     /// Be an ICE-lite agent (RFC 8445 §2.5): for servers with public
     /// addresses. Defaults to `false`.
     pub ice_lite: bool,
+    /// DTLS versions when eddy is the DTLS client. Defaults to DTLS 1.2,
+    /// what browsers negotiate today; `Auto` offers 1.2 and 1.3. As DTLS
+    /// server eddy always takes either.
+    pub dtls_client_version: DtlsVersion,
     /// Wall-clock time at the `Instant` given to `PeerConnection::new`: the
     /// anchor from which RTCP NTP timestamps and certificate validity are
     /// derived. Defaults to `None`, read as the UNIX epoch so a seeded run
@@ -95,9 +105,11 @@ impl Default for Configuration {
             bundle_policy: BundlePolicy::Balanced,
             rtcp_mux_policy: RtcpMuxPolicy::Require,
             ice_candidate_pool_size: 0,
+            certificates: Vec::new(),
             seed: None,
             mtu: 1200,
             ice_lite: false,
+            dtls_client_version: DtlsVersion::Dtls12,
             wall_clock: None,
             max_queued_events: 10_000,
         }

@@ -1,6 +1,13 @@
 //! Events: the web's event handlers, as values the application polls.
 
+use std::net::SocketAddr;
+
+use crate::dtls::DtlsTransportState;
+use crate::ice::{IceConnectionState, IceGatheringState};
+use crate::io::Protocol;
 use crate::peer::{PeerConnectionState, SignalingState};
+use crate::sctp::{ChannelId, DataChannelMessage, SctpTransportState};
+use crate::sdp::IceCandidate;
 
 /// Something the application should know about, from `poll_output`.
 ///
@@ -16,18 +23,49 @@ pub enum Event {
     /// `negotiationneeded`: create and send an offer (W3C rules: fired only
     /// in the stable state, once per need).
     NegotiationNeeded,
+    /// `icecandidate`: a local candidate to trickle to the peer; a `None`
+    /// candidate is end-of-candidates (the browser's null candidate).
+    IceCandidate(IceCandidate),
+    /// `icegatheringstatechange`.
+    IceGatheringStateChange(IceGatheringState),
+    /// `iceconnectionstatechange`.
+    IceConnectionStateChange(IceConnectionState),
+    /// `selectedcandidatepairchange` (RTCIceTransport): traffic now flows
+    /// between these addresses.
+    SelectedCandidatePairChange {
+        /// The local address.
+        local: SocketAddr,
+        /// The remote address.
+        remote: SocketAddr,
+        /// The transport.
+        proto: Protocol,
+    },
+    /// `statechange` of the DTLS transport.
+    DtlsStateChange(DtlsTransportState),
+    /// `statechange` of the SCTP transport.
+    SctpStateChange(SctpTransportState),
+    /// `datachannel`: the peer opened a channel.
+    DataChannel(ChannelId),
+    /// `open` of a data channel.
+    ChannelOpen(ChannelId),
+    /// `message` on a data channel.
+    ChannelMessage(ChannelId, DataChannelMessage),
+    /// `bufferedamountlow` of a data channel.
+    ChannelBufferedAmountLow(ChannelId),
+    /// `closing` of a data channel.
+    ChannelClosing(ChannelId),
+    /// `close` of a data channel: its id may be reused.
+    ChannelClose(ChannelId),
 }
 
 /// The bounded queue of events not yet polled (DESIGN.md §6.3).
 #[derive(Debug)]
-#[allow(dead_code)] // FOUNDATION
 pub(crate) struct EventQueue {
     queue: std::collections::VecDeque<Event>,
     limit: usize,
     dropped: u64,
 }
 
-#[allow(dead_code)] // FOUNDATION: used by the protocol layers as they land
 impl EventQueue {
     /// A queue that holds at most `limit` events.
     pub(crate) fn new(limit: usize) -> Self {

@@ -98,8 +98,9 @@ pub use event::Event;
 pub use ice::{IceConnectionState, IceGatheringState};
 pub use io::{Input, Output, Protocol, Receive, Transmit};
 pub use peer::{
-    InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver, SignalingState,
-    TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS,
+    DataChannel, InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver,
+    SignalingState, TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE,
+    MAX_TRANSCEIVERS,
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,

@@ -11,14 +11,12 @@ use rand_chacha::ChaCha20Rng;
 /// given (tests, simulation: the run is reproducible), otherwise from
 /// OpenSSL's CSPRNG.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // FOUNDATION
 pub(crate) struct Rng {
     inner: ChaCha20Rng,
     /// Whether this generator was seeded by the user (deterministic mode).
     deterministic: bool,
 }
 
-#[allow(dead_code)] // FOUNDATION: used by the protocol layers as they land
 impl Rng {
     /// A generator from a user seed: same seed, same numbers.
     pub(crate) fn from_seed(seed: u64) -> Self {
@@ -58,6 +56,7 @@ impl Rng {
         self.inner.fill_bytes(buf);
     }
 
+    #[cfg_attr(not(feature = "sim"), allow(dead_code))] // the simulator draws with it
     /// A uniformly random integer in `0..n` (`n > 0`; returns 0 for 0).
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {

@@ -13,7 +13,6 @@ pub(crate) fn epoch() -> Instant {
 
 /// A proptest configuration whose failure seeds are written to the
 /// workspace's `proptest-regressions/NAME.txt`, where they are committed.
-#[allow(unused_macros)] // FOUNDATION
 macro_rules! proptest_config {
     ($name:literal) => {
         proptest::test_runner::Config {
@@ -29,5 +28,4 @@ macro_rules! proptest_config {
         }
     };
 }
-#[allow(unused_imports)] // FOUNDATION
 pub(crate) use proptest_config;

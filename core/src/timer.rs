@@ -32,9 +32,9 @@ pub(crate) struct TimerTable {
     slots: [Option<Instant>; Timer::COUNT],
 }
 
-#[allow(dead_code)] // FOUNDATION: used by the protocol layers as they land
 impl TimerTable {
     /// Arms `timer` to fire at `at`, replacing any earlier deadline.
+    #[cfg(test)]
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         self.slots[timer as usize] = Some(at);
     }

@@ -1,9 +1,6 @@
 //! DTLS (RFC 6347, RFC 9147) for WebRTC (RFC 8827, RFC 5764): dimpl with
 //! eddy's OpenSSL crypto provider, the `Certificate`, and the transport
 //! that checks the peer's certificate against the remote `a=fingerprint`.
-// INTEGRATION: the transport is wired into `PeerConnection` by the
-// end-to-end issue; until then only the tests drive it.
-#![allow(dead_code)]
 
 mod certificate;
 pub(crate) mod provider;
@@ -15,6 +12,5 @@ mod interop_tests;
 mod tests;
 
 pub use certificate::{Certificate, CertificateError, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME};
-#[allow(unused_imports)] // INTEGRATION: see above
 pub(crate) use transport::{dtls_config, DtlsEvent, DtlsTransport};
 pub use transport::{DtlsRole, DtlsTransportState, DtlsVersion};

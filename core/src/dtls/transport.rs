@@ -185,6 +185,7 @@ impl DtlsTransport {
     }
 
     /// The state.
+    #[cfg(test)]
     pub(crate) fn state(&self) -> DtlsTransportState {
         self.state
     }
@@ -200,6 +201,7 @@ impl DtlsTransport {
     }
 
     /// Datagrams re-sent by retransmission timers.
+    #[cfg(test)]
     pub(crate) fn retransmissions(&self) -> u64 {
         self.retransmissions
     }

@@ -261,6 +261,11 @@ impl IceAgent {
 
     // ---- getters -------------------------------------------------------
 
+    /// The peer's ufrag and password, once set.
+    pub(crate) fn remote_credentials(&self) -> Option<&IceCredentials> {
+        self.remote_creds.as_ref()
+    }
+
     /// Our ufrag and password, to signal.
     pub fn local_credentials(&self) -> &IceCredentials {
         &self.local_creds
@@ -582,16 +587,32 @@ impl IceAgent {
     /// ufrag or password (the peer restarted), before
     /// [`set_remote_credentials`](Self::set_remote_credentials).
     pub fn restart(&mut self) {
+        let creds = IceCredentials {
+            ufrag: self.rng.ice_chars(UFRAG_LEN),
+            pwd: self.rng.ice_chars(PWD_LEN),
+        };
+        self.restart_with(creds);
+    }
+
+    /// Uses `creds` as our credentials: the connection's signaling chose
+    /// them. Before any check they simply replace the generated ones; after,
+    /// this is an ICE restart (see [`restart`](Self::restart)).
+    pub(crate) fn set_local_credentials(&mut self, creds: IceCredentials) {
+        if creds == self.local_creds {
+            return;
+        }
+        if self.remote_creds.is_none() && self.pairs.is_empty() && self.selected.is_none() {
+            self.local_creds = creds;
+            return;
+        }
+        self.restart_with(creds);
+    }
+
+    fn restart_with(&mut self, creds: IceCredentials) {
         if self.connection_state == IceConnectionState::Closed {
             return;
         }
-        let old = std::mem::replace(
-            &mut self.local_creds,
-            IceCredentials {
-                ufrag: self.rng.ice_chars(UFRAG_LEN),
-                pwd: self.rng.ice_chars(PWD_LEN),
-            },
-        );
+        let old = std::mem::replace(&mut self.local_creds, creds);
         self.previous_creds = Some(old);
         self.remote_creds = None;
         self.remote.clear();

@@ -68,13 +68,7 @@ pub enum SignalingState {
 }
 
 /// The DTLS role negotiated by `a=setup` (RFC 8842).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DtlsRole {
-    /// We send the ClientHello (`a=setup:active` on our side).
-    Client,
-    /// We wait for it (`a=setup:passive` on our side).
-    Server,
-}
+pub(crate) use crate::dtls::DtlsRole;
 
 /// ICE username fragment and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -645,6 +639,13 @@ impl PeerConnection {
     /// that one); rollback is accepted in have-local-offer and
     /// have-remote-offer. On error nothing changes.
     pub fn set_local_description(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
+        let sdp_type = desc.sdp_type;
+        self.set_local_description_inner(desc)?;
+        self.sync_transports(Some(sdp_type), None);
+        Ok(())
+    }
+
+    fn set_local_description_inner(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
         self.check_open()?;
         use SignalingState as S;
         match (desc.sdp_type, self.jsep.signaling) {
@@ -775,6 +776,13 @@ impl PeerConnection {
     /// offer in have-local-offer rolls the local offer back first (W3C
     /// implicit rollback, for perfect negotiation). On error nothing changes.
     pub fn set_remote_description(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
+        let sdp_type = desc.sdp_type;
+        self.set_remote_description_inner(desc)?;
+        self.sync_transports(None, Some(sdp_type));
+        Ok(())
+    }
+
+    fn set_remote_description_inner(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
         self.check_open()?;
         use SignalingState as S;
         match (desc.sdp_type, self.jsep.signaling) {
@@ -1115,6 +1123,12 @@ impl PeerConnection {
     /// Adds a remote candidate (W3C `addIceCandidate`); an empty candidate
     /// marks end-of-candidates.
     pub fn add_ice_candidate(&mut self, candidate: IceCandidate) -> Result<(), JsepError> {
+        self.add_ice_candidate_inner(candidate)?;
+        self.sync_transports(None, None);
+        Ok(())
+    }
+
+    fn add_ice_candidate_inner(&mut self, candidate: IceCandidate) -> Result<(), JsepError> {
         self.check_open()?;
         // W3C: "If remoteDescription is null return a promise rejected with a
         // newly created InvalidStateError."

@@ -4,19 +4,21 @@ use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Configuration;
-use crate::demux::{classify, PacketKind};
 use crate::error::{ConfigError, InputError};
 use crate::event::EventQueue;
-use crate::io::{Input, Output, Receive, Transmit};
+use crate::io::{Input, Output, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
 
+mod channel;
 mod jsep;
 mod jsep_build;
 #[cfg(test)]
 mod jsep_tests;
 mod transceiver;
+mod wire;
 
+pub use channel::DataChannel;
 pub use jsep::{SignalingState, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
 
@@ -87,7 +89,6 @@ pub struct InputCounters {
 ///
 /// See the crate documentation for a run loop.
 #[derive(Debug)]
-#[allow(dead_code)] // FOUNDATION: `rng` feeds the layers as they land
 pub struct PeerConnection {
     config: Configuration,
     rng: Rng,
@@ -109,6 +110,8 @@ pub struct PeerConnection {
     /// certificate's; until then they are a SHA-256 of 32 bytes from the
     /// connection's RNG, so every SDP is complete and seeded runs repeat.
     pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
+    /// ICE, DTLS, SCTP and SRTP under the connection (`wire.rs`).
+    pub(crate) stack: wire::Stack,
 }
 
 impl PeerConnection {
@@ -123,15 +126,18 @@ impl PeerConnection {
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
         let jsep = jsep::Jsep::new(&mut rng);
-        let mut placeholder = [0u8; 32];
-        rng.fill(&mut placeholder);
-        let local_fingerprints = vec![(
-            "sha-256".to_owned(),
-            openssl::sha::sha256(&placeholder).to_vec(),
-        )];
+        let stack = wire::Stack::new(
+            &config,
+            &mut rng,
+            wire::ice_credentials(&jsep.local_ice),
+            now,
+        )?;
+        let fp = stack.certificate.fingerprint();
+        let local_fingerprints = vec![(fp.hash, fp.bytes)];
         Ok(Self {
             jsep,
             local_fingerprints,
+            stack,
             events: EventQueue::new(config.max_queued_events),
             anchor: (now, config.wall_clock_anchor()),
             config,
@@ -158,34 +164,20 @@ impl PeerConnection {
             return Err(InputError::Closed);
         }
         match input {
-            Input::Receive(_, receive) => self.handle_receive(receive),
+            Input::Receive(_, receive) => self.route_receive(receive),
             Input::Timeout(_) => self.handle_timeout(),
         }
         Ok(())
     }
 
-    fn handle_receive(&mut self, receive: Receive<'_>) {
-        match classify(receive.contents) {
-            Some(PacketKind::Stun) => self.counters.stun += 1,
-            Some(PacketKind::Dtls) => self.counters.dtls += 1,
-            Some(PacketKind::Rtp) => self.counters.rtp += 1,
-            Some(PacketKind::Rtcp) => self.counters.rtcp += 1,
-            Some(PacketKind::TurnChannelData) => self.counters.turn_channel_data += 1,
-            Some(PacketKind::Zrtp) => {
-                self.counters.dropped_zrtp += 1;
-                tracing::debug!(source = %receive.source, "ZRTP datagram dropped");
-            }
-            None => {
-                self.counters.dropped_unknown += 1;
-                tracing::debug!(source = %receive.source, len = receive.contents.len(),
-                    "datagram of no known protocol dropped");
-            }
-        }
-    }
-
     fn handle_timeout(&mut self) {
+        let mut fired = false;
         for timer in self.timers.take_expired(self.now) {
             tracing::trace!(?timer, "timer fired");
+            fired = true;
+        }
+        if fired {
+            self.layers_timeout();
         }
     }
 
@@ -203,12 +195,15 @@ impl PeerConnection {
     /// Closes the connection (W3C `close()`): every state becomes closed.
     /// As in the browser, no state-change event fires for it.
     pub fn close(&mut self) {
+        if self.state == PeerConnectionState::Closed {
+            return;
+        }
+        self.close_layers();
         self.state = PeerConnectionState::Closed;
         self.jsep.close();
         for t in Timer::ALL {
             self.timers.stop(t);
         }
-        self.transmits.clear();
     }
 
     /// The aggregate state (W3C `connectionState`).

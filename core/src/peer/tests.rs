@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::*;
-use crate::io::Protocol;
+use crate::io::{Protocol, Receive};
 use crate::testutil::epoch;
 
 fn receive(contents: &[u8]) -> Receive<'_> {

@@ -7,9 +7,6 @@
 //! from `fastrand`'s thread-local generator, so the transport reseeds it
 //! from the connection's generator before every call: a seeded run stays
 //! reproducible.
-// INTEGRATION: wired into `PeerConnection` by the end-to-end issue; until
-// then only the tests drive it.
-#![allow(dead_code)]
 
 mod channel;
 mod dcep;
@@ -21,8 +18,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use dcsctp::api::{
-    DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketState,
-    SocketTime, StreamId, ZeroChecksumAlternateErrorDetectionMethod,
+    DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketTime,
+    StreamId, ZeroChecksumAlternateErrorDetectionMethod,
 };
 
 pub use channel::{
@@ -183,6 +180,7 @@ impl SctpTransport {
     }
 
     /// Counters.
+    #[cfg(test)]
     pub(crate) fn counters(&self) -> SctpCounters {
         self.counters
     }
@@ -796,7 +794,12 @@ impl SctpTransport {
                 is_text: false,
                 data: Vec::new(),
             },
-            // The deprecated partial PPIDs (52, 54) and anything unknown.
+            // RFC 8831 §8: the partial PPIDs are deprecated; drop them like
+            // anything unknown.
+            ppid::STRING_PARTIAL | ppid::BINARY_PARTIAL => {
+                self.counters.dropped_ppid += 1;
+                return;
+            }
             _ => {
                 self.counters.dropped_ppid += 1;
                 return;
@@ -864,13 +867,9 @@ impl SctpTransport {
 
     /// Whether the association speaks I-DATA and zero checksums with this
     /// peer (for stats and tests).
+    #[cfg(test)]
     pub(crate) fn negotiated_extensions(&self) -> Option<(bool, bool)> {
         let m = self.socket.as_ref()?.get_metrics()?;
         Some((m.uses_message_interleaving, m.uses_zero_checksum))
-    }
-
-    /// dcSCTP's own state, for tests.
-    pub(crate) fn socket_state(&self) -> Option<SocketState> {
-        self.socket.as_ref().map(|s| s.state())
     }
 }

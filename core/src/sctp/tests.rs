@@ -366,6 +366,7 @@ fn oversize_messages_are_refused_and_nothing_else_is_affected() {
         .map(|m| (m.is_text, m.data.len()))
         .collect();
     assert_eq!(got, vec![(true, 6), (false, 65536), (true, 0), (false, 0)]);
+    assert_eq!(n.t.counters().messages_received, 4);
 }
 
 #[test]
