@@ -61,6 +61,7 @@
 mod config;
 mod demux;
 mod dtls;
+pub mod endpoint;
 mod error;
 mod event;
 pub mod ice;

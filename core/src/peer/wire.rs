@@ -282,6 +282,16 @@ impl PeerConnection {
         self.pump_layers();
     }
 
+    /// Our ICE ufrags: the current one, and the previous one while an ICE
+    /// restart is in progress (the endpoint routes by them).
+    pub(crate) fn local_ice_ufrags(&self) -> Vec<String> {
+        let mut v = vec![self.stack.ice.local_credentials().ufrag.clone()];
+        if self.jsep.local_ice.ufrag != v[0] {
+            v.push(self.jsep.local_ice.ufrag.clone());
+        }
+        v
+    }
+
     /// The ICE gathering state (W3C `iceGatheringState`).
     pub fn ice_gathering_state(&self) -> IceGatheringState {
         self.stack.gathering_state
