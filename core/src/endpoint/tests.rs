@@ -14,7 +14,7 @@ fn addr(s: &str) -> SocketAddr {
 fn pump(
     server: &mut Endpoint,
     clients: &mut [(SocketAddr, PeerConnection)],
-    now: std::time::Instant,
+    now: Instant,
 ) {
     for _ in 0..200 {
         let mut moved = false;
