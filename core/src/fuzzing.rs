@@ -42,25 +42,29 @@ pub fn srtp_unprotect(data: &[u8]) {
 /// Feeds arbitrary datagrams to a DTLS server (auto version) and to a DTLS
 /// client that has sent its ClientHello, interleaved with time passing.
 pub fn dtls_records(data: &[u8], now: Instant) {
-    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let mut rng = Rng::from_seed(1);
-    let Ok(cert) = Certificate::generate_seeded(
-        KeyAlgorithm::EcdsaP256,
-        wall,
-        DEFAULT_CERTIFICATE_LIFETIME,
-        &mut rng,
-    ) else {
+    type Setup = Option<(Certificate, std::sync::Arc<dimpl::Config>)>;
+    static SETUP: std::sync::OnceLock<Setup> = std::sync::OnceLock::new();
+    let setup = SETUP.get_or_init(|| {
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let cert = Certificate::generate_seeded(
+            KeyAlgorithm::EcdsaP256,
+            wall,
+            DEFAULT_CERTIFICATE_LIFETIME,
+            &mut Rng::from_seed(1),
+        )
+        .ok()?;
+        Some((cert, dtls_config(1200, Some(1)).ok()?))
+    });
+    let Some((cert, config)) = setup else {
         return;
     };
+    let mut rng = Rng::from_seed(1);
     for (role, version) in [
         (DtlsRole::Server, DtlsVersion::Auto),
         (DtlsRole::Client, DtlsVersion::Dtls12),
         (DtlsRole::Client, DtlsVersion::Dtls13),
     ] {
-        let Ok(config) = dtls_config(1200, Some(1)) else {
-            return;
-        };
-        let mut t = DtlsTransport::new(config, &cert, role, version, Some(rng.fork()), now);
+        let mut t = DtlsTransport::new(config.clone(), cert, role, version, Some(rng.fork()), now);
         t.set_remote_fingerprints(vec![crate::sdp::Fingerprint {
             hash: "sha-256".into(),
             bytes: vec![0; 32],
