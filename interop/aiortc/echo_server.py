@@ -6,8 +6,8 @@ Speaks the same signaling as eddy's echo-server:
 another port can post to it. Each message comes back on the channel it
 arrived on, text as text and binary as binary.
 
---fault makes it misbehave on purpose (text comes back as binary and binary
-as text), so the harness can show that its checks fail.
+--fault makes it misbehave on purpose (text comes back as binary), so the
+harness can show that its checks fail.
 
 aiortc never gathers 127.0.0.1; run it in a network namespace where lo also
 has 127.0.0.2 (see /work/shared/INTEROP.md), which becomes its candidate.
@@ -66,9 +66,9 @@ async def offer(request):
         @channel.on("message")
         def on_message(message):
             global echoed
-            if fault:
-                message = message.encode() if isinstance(message, str) else message.decode(errors="replace")
-            channel.send(message)  # str stays text, bytes stay binary
+            if fault and isinstance(message, str):
+                message = message.encode()
+            channel.send(message)  # str goes out as text, bytes as binary
             echoed += 1
             if echoed % 100 == 0:
                 log(f"echoed {echoed} messages")
@@ -83,7 +83,7 @@ async def offer(request):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT for HTTP")
-    ap.add_argument("--fault", action="store_true", help="echo text as binary and binary as text")
+    ap.add_argument("--fault", action="store_true", help="echo text back as binary")
     args = ap.parse_args()
     global fault
     fault = args.fault

@@ -70,9 +70,9 @@ async def run(args):
         @ch.on("message")
         def on_message(m):
             i = results[k]
-            want = payload(k, i, args.size)
             if i >= args.messages:
                 return fail(f"channel {k}: unexpected extra message {describe(m)}")
+            want = payload(k, i, args.size)
             if type(m) is not type(want) or m != want:
                 return fail(f"channel {k}: echo {i} is {describe(m)}, expected {describe(want)} with the same content")
             results[k] = i + 1
@@ -108,7 +108,7 @@ def main():
     ap.add_argument("--channels", type=int, default=1)
     ap.add_argument("--messages", type=int, default=10)
     ap.add_argument("--size", type=int, default=100)
-    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--timeout", type=float, default=45)
     args = ap.parse_args()
     t0 = time.monotonic()
     reason = asyncio.run(run(args))

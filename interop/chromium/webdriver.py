@@ -75,7 +75,10 @@ def run(args, base, profile):
             return False, f"no window.__result after {args.timeout}s"
         return bool(result.get("ok")), str(result.get("detail"))
     finally:
-        call(base, "DELETE", session)
+        try:
+            call(base, "DELETE", session)  # closes Chromium
+        except OSError as e:
+            print(f"webdriver: DELETE session failed: {e}", flush=True)
 
 
 def main():
