@@ -1,1 +1,3 @@
-//! Runnable programs built on eddy.
+//! Runnable programs built on eddy, and the bits they share.
+
+pub mod http;

@@ -1,17 +1,750 @@
 //! # eddy-mio: eddy on a mio event loop
 //!
-//! This crate will drive eddy's sans-IO core from a [`mio`] poll loop: bind
-//! UDP sockets (and a TCP listener for passive ICE-TCP), turn the machine's
-//! interfaces into host candidates, resolve `IceServer` hostnames, deliver
-//! received datagrams with their local address, send the core's transmits,
-//! sleep until the next timeout, and let a game engine step it once per
-//! frame with `poll(timeout)`.
+//! A [`Driver`] owns an [`eddy::endpoint::Endpoint`] (many
+//! [`PeerConnection`]s behind shared sockets) and does the I/O the sans-IO
+//! core cannot:
 //!
-//! Status: the routing of many connections over shared sockets lives in the
-//! core's `endpoint` module, which is not built yet (see the README's
-//! feature table), so this crate exposes nothing yet. Until then, the run
-//! loop in the `eddy` crate documentation is the whole contract.
+//! - binds one UDP socket per local interface address (listed with
+//!   `if-addrs`, or the addresses you give), so every datagram's
+//!   [`Receive::destination`] is the bound address of the socket it came on;
+//! - gives each peer added with [`Driver::add_peer`] those addresses as host
+//!   candidates, then ends its local candidates;
+//! - sends each [`Transmit`] from the socket bound to its `source`;
+//! - sleeps in [`mio::Poll`] until a datagram arrives, a [`Handle`] wakes it,
+//!   or the endpoint's next timeout;
+//! - resolves `IceServer` hostnames ([`resolve_ice_servers`], [`new_peer`]).
+//!
+//! It can be stepped from your own loop with [`Driver::poll`] (a game engine
+//! calls it once per frame with a zero timeout), or run with [`Driver::run`].
+//! Events come out of [`Driver::poll_event`]; other threads reach the
+//! endpoint through a [`Handle`], which queues closures that run on the
+//! driver's thread.
+//!
+//! Not done here: ICE-TCP (no TCP listener: TCP transmits are dropped and
+//! counted) and TURN over TLS.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use std::time::Duration;
+//! use eddy::{Configuration, DataChannelInit, Event};
+//! use eddy_mio::{new_peer, Driver};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Loopback only; `Driver::new()` binds every interface.
+//! let mut driver = Driver::bind(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?;
+//! let mut pc = new_peer(Configuration::default())?;
+//! let chat = pc.create_data_channel("chat", &DataChannelInit::default())?;
+//! let offer = pc.create_offer()?;
+//! pc.set_local_description(offer)?;
+//! let peer = driver.add_peer(pc)?;
+//! // ... send `driver.endpoint().peer(peer)` 's local description to the
+//! // other side and apply its answer with `set_remote_description` ...
+//! loop {
+//!     driver.poll(Some(Duration::from_millis(100)))?;
+//!     while let Some((id, event)) = driver.poll_event() {
+//!         if let Event::ChannelOpen(ch) = event {
+//!             let pc = driver.endpoint_mut().peer_mut(id).ok_or("gone")?;
+//!             pc.data_channel(ch).ok_or("no channel")?.send_text("hello")?;
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use eddy::endpoint::{Endpoint, EndpointOutput, PeerId};
+use eddy::{Configuration, Event, IceServer, Input, PeerConnection, Protocol, Receive, Transmit};
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+
 pub use mio;
+
+/// The token of the cross-thread waker; sockets use their index.
+const WAKER: Token = Token(usize::MAX);
+/// Receive buffer: the largest UDP payload.
+const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams received before the endpoint's output is drained, so a burst
+/// cannot overflow the core's own bounded queues.
+const RECEIVE_BATCH: usize = 32;
+/// Transmits held per socket while the kernel's send buffer is full; more
+/// are dropped and counted (DESIGN.md §6.3).
+const MAX_QUEUED_TRANSMITS: usize = 4096;
+/// Kernel socket buffer size asked for by default.
+const DEFAULT_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+/// Events held until [`Driver::poll_event`]; more are dropped and counted.
+const MAX_QUEUED_EVENTS: usize = 65_536;
+
+/// A closure queued by a [`Handle`], run on the driver's thread with the
+/// endpoint and the current time.
+pub type Command = Box<dyn FnOnce(&mut Endpoint, Instant) + Send>;
+
+enum Message {
+    Run(Command),
+    Stop,
+}
+
+/// Which local addresses a [`Driver`] binds. Build with
+/// `Builder::default()`, or use [`Driver::new`] / [`Driver::bind`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    ips: Vec<IpAddr>,
+    port: u16,
+    link_local: bool,
+    buffer: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            ips: Vec::new(),
+            port: 0,
+            link_local: false,
+            buffer: DEFAULT_SOCKET_BUFFER,
+        }
+    }
+}
+
+impl Builder {
+    /// Binds this IP. An unspecified address (`0.0.0.0`, `::`) stands for
+    /// every interface address of its family. Defaults to none given, which
+    /// means every interface address.
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ips.push(ip);
+        self
+    }
+
+    /// Binds this port on every address (a port taken on one of them fails
+    /// [`Builder::build`]). Defaults to 0: a free port per socket.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Includes link-local IPv6 addresses (`fe80::/10`) when listing
+    /// interfaces. Defaults to `false`.
+    pub fn link_local_ipv6(mut self, yes: bool) -> Self {
+        self.link_local = yes;
+        self
+    }
+
+    /// Asks the kernel for socket send and receive buffers of this many
+    /// bytes (it may give less: Linux caps them at `net.core.rmem_max` and
+    /// `wmem_max`). Defaults to 4 MiB: with the usual 208 KiB, a burst of
+    /// data channel traffic overflows the receive buffer on loopback and
+    /// SCTP backs off for every lost packet.
+    pub fn socket_buffer(mut self, bytes: usize) -> Self {
+        self.buffer = bytes;
+        self
+    }
+
+    /// The addresses to bind, with port.
+    fn addresses(&self) -> io::Result<Vec<SocketAddr>> {
+        let wanted = |ip: &IpAddr| {
+            self.ips.is_empty()
+                || self
+                    .ips
+                    .iter()
+                    .any(|w| w.is_unspecified() && w.is_ipv4() == ip.is_ipv4())
+        };
+        let mut out: Vec<SocketAddr> = self
+            .ips
+            .iter()
+            .filter(|ip| !ip.is_unspecified())
+            .map(|&ip| SocketAddr::new(ip, self.port))
+            .collect();
+        if self.ips.is_empty() || self.ips.iter().any(IpAddr::is_unspecified) {
+            for iface in if_addrs::get_if_addrs()? {
+                let ip = iface.ip();
+                let link_local = matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local());
+                if !wanted(&ip) || (link_local && !self.link_local) {
+                    continue;
+                }
+                let addr = match ip {
+                    IpAddr::V6(v6) if link_local => SocketAddr::V6(SocketAddrV6::new(
+                        v6,
+                        self.port,
+                        0,
+                        iface.index.unwrap_or(0),
+                    )),
+                    _ => SocketAddr::new(ip, self.port),
+                };
+                out.push(addr);
+            }
+        }
+        out.sort();
+        out.dedup();
+        if out.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no local address to bind",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Binds the sockets and builds the driver.
+    pub fn build(self) -> io::Result<Driver> {
+        Driver::bind_sockets(&self.addresses()?, self.buffer)
+    }
+}
+
+/// One bound UDP socket and the transmits waiting for it to be writable.
+struct Socket {
+    socket: UdpSocket,
+    local: SocketAddr,
+    queued: VecDeque<Transmit>,
+}
+
+/// What a driver counted since it was built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DriverStats {
+    /// Datagrams received.
+    pub received: u64,
+    /// Datagrams sent.
+    pub sent: u64,
+    /// Transmits dropped: socket queue full, no socket bound to the source,
+    /// TCP (not supported), or a send error.
+    pub dropped_transmits: u64,
+    /// Events dropped because [`Driver::poll_event`] was not called.
+    pub dropped_events: u64,
+}
+
+/// Drives an [`Endpoint`] on a mio event loop. See the crate docs.
+pub struct Driver {
+    poll: Poll,
+    mio_events: Events,
+    sockets: Vec<Socket>,
+    local_addrs: Arc<[SocketAddr]>,
+    endpoint: Endpoint,
+    deadline: Option<Instant>,
+    events: VecDeque<(PeerId, Event)>,
+    commands: mpsc::Receiver<Message>,
+    sender: mpsc::Sender<Message>,
+    waker: Arc<Waker>,
+    buf: Vec<u8>,
+    stopped: bool,
+    stats: DriverStats,
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("local_addrs", &self.local_addrs)
+            .field("deadline", &self.deadline)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    /// A driver with a UDP socket on every interface address (link-local
+    /// IPv6 excluded), each on a free port.
+    pub fn new() -> io::Result<Self> {
+        Builder::default().build()
+    }
+
+    /// A driver with a UDP socket on each of `ips` (free ports); an
+    /// unspecified IP stands for every interface address of its family.
+    pub fn bind(ips: &[IpAddr]) -> io::Result<Self> {
+        ips.iter()
+            .fold(Builder::default(), |b, &ip| b.ip(ip))
+            .build()
+    }
+
+    /// A driver with a UDP socket bound to each of `addrs` exactly.
+    pub fn with_addresses(addrs: &[SocketAddr]) -> io::Result<Self> {
+        Self::bind_sockets(addrs, DEFAULT_SOCKET_BUFFER)
+    }
+
+    fn bind_sockets(addrs: &[SocketAddr], buffer: usize) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let mut sockets = Vec::with_capacity(addrs.len());
+        for (i, &addr) in addrs.iter().enumerate() {
+            let mut socket = bind_udp(addr, buffer)?;
+            let local = socket.local_addr()?;
+            poll.registry().register(
+                &mut socket,
+                Token(i),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
+            sockets.push(Socket {
+                socket,
+                local,
+                queued: VecDeque::new(),
+            });
+        }
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (sender, commands) = mpsc::channel();
+        let local_addrs: Arc<[SocketAddr]> = sockets.iter().map(|s| s.local).collect();
+        Ok(Self {
+            poll,
+            mio_events: Events::with_capacity(256),
+            sockets,
+            local_addrs,
+            endpoint: Endpoint::new(),
+            deadline: None,
+            events: VecDeque::new(),
+            commands,
+            sender,
+            waker,
+            buf: vec![0; MAX_DATAGRAM],
+            stopped: false,
+            stats: DriverStats::default(),
+        })
+    }
+
+    /// The bound local addresses: the host candidates every peer gets.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The endpoint, to change a peer between polls; what that makes the
+    /// core send goes out at the next [`Driver::poll`].
+    pub fn endpoint_mut(&mut self) -> &mut Endpoint {
+        &mut self.endpoint
+    }
+
+    /// What the driver counted.
+    pub fn stats(&self) -> DriverStats {
+        self.stats
+    }
+
+    /// Gives `pc` a host candidate per bound socket, ends its local
+    /// candidates, and adds it to the endpoint.
+    pub fn add_peer(&mut self, mut pc: PeerConnection) -> io::Result<PeerId> {
+        add_host_candidates(&mut pc, &self.local_addrs)?;
+        Ok(self.endpoint.add_peer(pc))
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            sender: self.sender.clone(),
+            waker: self.waker.clone(),
+            local_addrs: self.local_addrs.clone(),
+        }
+    }
+
+    /// Whether a [`Handle::stop`] was processed.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The oldest event not yet taken, with the peer it belongs to.
+    pub fn poll_event(&mut self) -> Option<(PeerId, Event)> {
+        self.events.pop_front()
+    }
+
+    /// Does the I/O and timers that are due once: sends what the endpoint
+    /// has, waits up to `timeout` (`None`: no limit) or the endpoint's next
+    /// timeout, whichever is sooner, for a datagram or a [`Handle`], feeds
+    /// what arrived to the endpoint and sends its answer. Returns at once
+    /// while events wait in [`Driver::poll_event`].
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        self.run_commands();
+        self.drain_endpoint();
+        let now = Instant::now();
+        let mut wait = self.deadline.map(|at| at.saturating_duration_since(now));
+        if let Some(t) = timeout {
+            wait = Some(wait.map_or(t, |w| w.min(t)));
+        }
+        if !self.events.is_empty() || self.stopped {
+            wait = Some(Duration::ZERO);
+        }
+        match self.poll.poll(&mut self.mio_events, wait) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let ready: Vec<(usize, bool, bool)> = self
+            .mio_events
+            .iter()
+            .filter(|e| e.token() != WAKER)
+            .map(|e| (e.token().0, e.is_readable(), e.is_writable()))
+            .collect();
+        for (index, readable, writable) in ready {
+            if writable {
+                self.flush_socket(index);
+            }
+            if readable {
+                self.receive(index)?;
+            }
+        }
+        let now = Instant::now();
+        if self.deadline.is_some_and(|at| at <= now) {
+            self.deadline = None;
+            self.endpoint.handle_input(Input::Timeout(now));
+        }
+        self.run_commands();
+        self.drain_endpoint();
+        Ok(())
+    }
+
+    /// Polls until a [`Handle::stop`], giving each event to `on_event` with
+    /// the endpoint (to answer it: echo a message, close a peer...).
+    pub fn run(
+        &mut self,
+        mut on_event: impl FnMut(&mut Endpoint, PeerId, Event),
+    ) -> io::Result<()> {
+        while !self.stopped {
+            self.poll(None)?;
+            while let Some((peer, event)) = self.events.pop_front() {
+                on_event(&mut self.endpoint, peer, event);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the socket until it would block, feeding the endpoint.
+    fn receive(&mut self, index: usize) -> io::Result<()> {
+        let Some(socket) = self.sockets.get(index) else {
+            return Ok(());
+        };
+        let local = socket.local;
+        let mut batch = 0;
+        loop {
+            let Some(socket) = self.sockets.get(index) else {
+                return Ok(());
+            };
+            let (len, source) = match socket.socket.recv_from(&mut self.buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // ICMP errors reported on the socket (port unreachable for
+                // an earlier send) are not fatal: ICE sees the silence.
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            self.stats.received += 1;
+            let contents = self.buf.get(..len).unwrap_or_default();
+            self.endpoint.handle_input(Input::Receive(
+                Instant::now(),
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: local,
+                    contents,
+                },
+            ));
+            batch += 1;
+            if batch == RECEIVE_BATCH {
+                batch = 0;
+                self.drain_endpoint();
+            }
+        }
+    }
+
+    /// Runs every queued closure.
+    fn run_commands(&mut self) {
+        while let Ok(message) = self.commands.try_recv() {
+            match message {
+                Message::Run(f) => f(&mut self.endpoint, Instant::now()),
+                Message::Stop => self.stopped = true,
+            }
+        }
+    }
+
+    /// Takes everything the endpoint has: sends transmits, queues events,
+    /// keeps the next timeout.
+    fn drain_endpoint(&mut self) {
+        loop {
+            match self.endpoint.poll_output() {
+                EndpointOutput::Transmit(t) => self.send(t),
+                EndpointOutput::Event(peer, event) => {
+                    if self.events.len() >= MAX_QUEUED_EVENTS {
+                        self.stats.dropped_events += 1;
+                    } else {
+                        self.events.push_back((peer, event));
+                    }
+                }
+                EndpointOutput::Timeout(at) => {
+                    self.deadline = at;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends `t` from the socket bound to its source, or queues it there
+    /// while the socket is full.
+    fn send(&mut self, t: Transmit) {
+        let found = self
+            .sockets
+            .iter()
+            .position(|s| s.local == t.source && t.proto == Protocol::Udp);
+        let Some(index) = found else {
+            self.stats.dropped_transmits += 1;
+            return;
+        };
+        let Some(socket) = self.sockets.get_mut(index) else {
+            return;
+        };
+        if socket.queued.len() >= MAX_QUEUED_TRANSMITS {
+            self.stats.dropped_transmits += 1;
+            return;
+        }
+        socket.queued.push_back(t);
+        if socket.queued.len() == 1 {
+            self.flush_socket(index);
+        }
+    }
+
+    /// Sends the socket's queued transmits until it would block.
+    fn flush_socket(&mut self, index: usize) {
+        let Some(socket) = self.sockets.get_mut(index) else {
+            return;
+        };
+        while let Some(t) = socket.queued.front() {
+            match socket.socket.send_to(&t.contents, t.destination) {
+                Ok(_) => self.stats.sent += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Unreachable networks, a loopback socket sending to an
+                // outside address, ...: this path is dead, ICE finds out.
+                Err(_) => self.stats.dropped_transmits += 1,
+            }
+            socket.queued.pop_front();
+        }
+    }
+}
+
+/// A non-blocking UDP socket on `addr` with `buffer`-byte kernel buffers
+/// (best effort).
+fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // The kernel clamps a too-large request; failing is not fatal either.
+    let _ = socket.set_recv_buffer_size(buffer);
+    let _ = socket.set_send_buffer_size(buffer);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(UdpSocket::from_std(socket.into()))
+}
+
+/// Errors a UDP receive reports for an earlier datagram, not for the socket.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+    )
+}
+
+/// The driver has been dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the driver is gone")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+/// Reaches a [`Driver`] from any thread: queues closures that run on the
+/// driver's thread at its next [`Driver::poll`], waking it.
+#[derive(Clone)]
+pub struct Handle {
+    sender: mpsc::Sender<Message>,
+    waker: Arc<Waker>,
+    local_addrs: Arc<[SocketAddr]>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("local_addrs", &self.local_addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Runs `f` on the driver's thread with the endpoint and the time. To
+    /// get a result back, send it through a channel from inside `f`.
+    pub fn execute(
+        &self,
+        f: impl FnOnce(&mut Endpoint, Instant) + Send + 'static,
+    ) -> Result<(), Closed> {
+        self.post(Message::Run(Box::new(f)))
+    }
+
+    /// Makes [`Driver::run`] return and [`Driver::is_stopped`] true.
+    pub fn stop(&self) -> Result<(), Closed> {
+        self.post(Message::Stop)
+    }
+
+    /// The driver's bound addresses (for [`add_host_candidates`] in a
+    /// closure).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    fn post(&self, message: Message) -> Result<(), Closed> {
+        self.sender.send(message).map_err(|_| Closed)?;
+        // A failed wake means the poll is gone too; the queued message is
+        // dropped with the driver.
+        self.waker.wake().map_err(|_| Closed)
+    }
+}
+
+/// Gives `pc` a UDP host candidate for each of `addrs`, then ends its local
+/// candidates (what [`Driver::add_peer`] does; for closures run through a
+/// [`Handle`], with [`Handle::local_addrs`]).
+pub fn add_host_candidates(pc: &mut PeerConnection, addrs: &[SocketAddr]) -> io::Result<()> {
+    for &addr in addrs {
+        pc.add_local_candidate(addr, Protocol::Udp)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    }
+    pc.end_of_local_candidates();
+    Ok(())
+}
+
+/// Builds a peer for a driver: resolves the ICE server hostnames of
+/// `config` ([`resolve_ice_servers`]), sets its wall clock to now when unset,
+/// and creates the connection at `Instant::now()`.
+pub fn new_peer(mut config: Configuration) -> io::Result<PeerConnection> {
+    config.ice_servers = resolve_ice_servers(&config.ice_servers)?;
+    if config.wall_clock.is_none() {
+        config.wall_clock = Some(SystemTime::now());
+    }
+    PeerConnection::new(config, Instant::now())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
+}
+
+/// `servers` with every hostname in their URLs replaced by its first
+/// address (`std::net::ToSocketAddrs`, so the system resolver, blocking).
+/// `stun:stun.example.org?transport=udp` becomes
+/// `stun:203.0.113.7:3478?transport=udp`; IP literals are kept as they are.
+/// The default port is 3478, 5349 for `stuns:` and `turns:`.
+pub fn resolve_ice_servers(servers: &[IceServer]) -> io::Result<Vec<IceServer>> {
+    servers
+        .iter()
+        .map(|server| {
+            let urls = server
+                .urls
+                .iter()
+                .map(|url| resolve_url(url))
+                .collect::<io::Result<Vec<_>>>()?;
+            Ok(IceServer {
+                urls,
+                ..server.clone()
+            })
+        })
+        .collect()
+}
+
+/// One `stun:`/`turn:` URL with its host resolved.
+fn resolve_url(url: &str) -> io::Result<String> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidInput, format!("bad ICE URL {url:?}"));
+    let (scheme, rest) = url.split_once(':').ok_or_else(bad)?;
+    let (hostport, query) = match rest.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (rest, None),
+    };
+    let default_port = if scheme.ends_with('s') { 5349 } else { 3478 };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if after.is_empty() => default_port,
+            None => return Err(bad()),
+        };
+        (host, port)
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().map_err(|_| bad())?),
+            None => (hostport, default_port),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(url.to_owned());
+    }
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} has no address ({url})"),
+        )
+    })?;
+    Ok(match query {
+        Some(q) => format!("{scheme}:{addr}?{q}"),
+        None => format!("{scheme}:{addr}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_resolved_and_literals_kept() {
+        assert_eq!(
+            resolve_url("stun:localhost:3478?transport=udp").unwrap_or_default(),
+            "stun:127.0.0.1:3478?transport=udp"
+        );
+        assert_eq!(
+            resolve_url("turns:localhost").unwrap_or_default(),
+            "turns:127.0.0.1:5349"
+        );
+        assert_eq!(
+            resolve_url("stun:[::1]:1234").unwrap_or_default(),
+            "stun:[::1]:1234"
+        );
+        assert!(resolve_url("stun:").is_err());
+        assert!(resolve_url("stun:host:notaport").is_err());
+        assert!(resolve_url("nocolon").is_err());
+    }
+
+    #[test]
+    fn loopback_only_binds_loopback() {
+        let driver =
+            Driver::bind(&[IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)]).expect("bind 127.0.0.1");
+        assert_eq!(driver.local_addrs().len(), 1);
+        assert!(driver.local_addrs().iter().all(|a| a.ip().is_loopback()));
+        assert!(driver.local_addrs().iter().all(|a| a.port() != 0));
+    }
+
+    #[test]
+    fn a_handle_runs_closures_and_stops_the_driver() {
+        let mut driver =
+            Driver::bind(&[IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)]).expect("bind 127.0.0.1");
+        let handle = driver.handle();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = handle.execute(move |_, _| {
+                let _ = tx.send(42);
+            });
+            let _ = handle.stop();
+        });
+        driver.run(|_, _, _| {}).expect("run");
+        assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(42));
+        assert!(driver.is_stopped());
+    }
+}
