@@ -72,6 +72,51 @@ fn two_channels_of_fifty_messages_echo() {
 }
 
 #[test]
+fn text_comes_back_as_text() {
+    let server = Server::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-client"))
+        .args(["--url", &format!("{}/offer", server.base)])
+        .args([
+            "--messages",
+            "20",
+            "--size",
+            "100",
+            "--text",
+            "--timeout",
+            "30",
+        ])
+        .output()
+        .expect("run echo-client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "echo-client failed: {stdout}");
+    assert!(
+        stdout.starts_with("echo-client: OK 1 channels x 20 messages of 100 B"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_client_without_a_server_fails_within_its_timeout() {
+    // A port nobody listens on: signaling fails, the client says why.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let out = Command::new(env!("CARGO_BIN_EXE_echo-client"))
+        .args([
+            "--url",
+            &format!("http://127.0.0.1:{port}/offer"),
+            "--timeout",
+            "5",
+        ])
+        .output()
+        .expect("run echo-client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("echo-client: FAIL "), "{stdout}");
+}
+
+#[test]
 fn bad_signaling_gets_400_with_a_reason() {
     let server = Server::start();
     let offer = server.url("/offer");

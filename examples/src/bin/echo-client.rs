@@ -1,12 +1,12 @@
 //! Measures data channel echo throughput against `echo-server`.
 //!
 //! `cargo run --release -p eddy-examples --bin echo-client -- --url http://127.0.0.1:8080/offer
-//! [--messages N] [--size BYTES] [--channels K] [--timeout SECS]`
+//! [--messages N] [--size BYTES] [--channels K] [--timeout SECS] [--text]`
 //!
 //! Opens K channels (`echo-0`, `echo-1`, ...), offers them to the server
 //! (non-trickle: the offer carries every candidate), sends N binary messages
-//! of SIZE bytes on each, at most a window in flight, and checks every echo
-//! (content and order). Prints one line, `echo-client: OK ...` (exit 0) or
+//! of SIZE bytes on each (text messages with `--text`), at most a window in
+//! flight, and checks every echo (content, order, and text or binary). Prints one line, `echo-client: OK ...` (exit 0) or
 //! `echo-client: FAIL <reason>` (exit 1).
 
 use std::net::IpAddr;
@@ -24,8 +24,10 @@ use eddy_mio::{new_peer, Driver};
 /// Bytes in flight (sent, not yet echoed) over all channels. Well under
 /// the server's send buffer, so an echo is never refused for room.
 const WINDOW: usize = 4 * 1024 * 1024;
-/// Bytes of sequence header at the start of every message.
+/// Bytes of sequence header at the start of every message: the number in
+/// big-endian binary, or in 16 hex digits for text.
 const HEADER: usize = 8;
+const TEXT_HEADER: usize = 16;
 
 struct Options {
     url: Url,
@@ -33,6 +35,7 @@ struct Options {
     size: usize,
     channels: usize,
     timeout: Duration,
+    text: bool,
 }
 
 fn main() -> ExitCode {
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
             eprintln!("echo-client: {e}");
             eprintln!(
                 "usage: echo-client --url http://HOST:PORT/offer [--messages N] [--size BYTES] \
-                 [--channels K] [--timeout SECS]"
+                 [--channels K] [--timeout SECS] [--text]"
             );
             return ExitCode::from(2);
         }
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
 
 fn parse_args() -> Result<Options, String> {
     let mut url = None;
+    let mut text = false;
     let (mut messages, mut size, mut channels, mut timeout) = (100u64, 1000usize, 1usize, 60u64);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -72,11 +76,13 @@ fn parse_args() -> Result<Options, String> {
             "--size" => size = number(value()?)? as usize,
             "--channels" => channels = number(value()?)? as usize,
             "--timeout" => timeout = number(value()?)?,
+            "--text" => text = true,
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
-    if size < HEADER {
-        return Err(format!("--size must be at least {HEADER}"));
+    let header = if text { TEXT_HEADER } else { HEADER };
+    if size < header {
+        return Err(format!("--size must be at least {header}"));
     }
     if !(1..=1024).contains(&channels) {
         return Err("--channels must be 1..=1024".into());
@@ -87,17 +93,27 @@ fn parse_args() -> Result<Options, String> {
         size,
         channels,
         timeout: Duration::from_secs(timeout),
+        text,
     })
 }
 
 /// Message `seq` of channel `index`: the sequence number, then a pattern
-/// that depends on both.
-fn fill(buf: &mut [u8], index: usize, seq: u64) {
-    let (head, tail) = buf.split_at_mut(HEADER);
-    head.copy_from_slice(&seq.to_be_bytes());
+/// that depends on both (every byte value; lower-case letters for text).
+fn fill(buf: &mut [u8], index: usize, seq: u64, text: bool) {
+    // `--size` was checked against the header length.
+    let tail = if text {
+        let (head, tail) = buf.split_at_mut(TEXT_HEADER);
+        head.copy_from_slice(format!("{seq:016x}").as_bytes());
+        tail
+    } else {
+        let (head, tail) = buf.split_at_mut(HEADER);
+        head.copy_from_slice(&seq.to_be_bytes());
+        tail
+    };
     let salt = (index as u64).wrapping_mul(0x9e37_79b9).wrapping_add(seq);
     for (i, b) in tail.iter_mut().enumerate() {
-        *b = (salt.wrapping_add(i as u64).wrapping_mul(31) >> 3) as u8;
+        let x = (salt.wrapping_add(i as u64).wrapping_mul(31) >> 3) as u8;
+        *b = if text { b'a' + x % 26 } else { x };
     }
 }
 
@@ -183,10 +199,14 @@ fn run(o: &Options) -> Result<String, String> {
                         .enumerate()
                         .find(|(_, c)| c.id == id)
                         .ok_or("an echo on an unknown channel")?;
-                    if echo.is_text {
-                        return Err(format!("echo-{index}: binary message came back as text"));
+                    if echo.is_text != o.text {
+                        return Err(format!(
+                            "echo-{index}: echo {} came back as {}",
+                            c.echoed,
+                            if echo.is_text { "text" } else { "binary" }
+                        ));
                     }
-                    fill(&mut expected, index, c.echoed);
+                    fill(&mut expected, index, c.echoed, o.text);
                     if echo.data != expected {
                         return Err(format!(
                             "echo-{index}: echo {} differs ({} bytes back, {} sent)",
@@ -227,9 +247,12 @@ fn run(o: &Options) -> Result<String, String> {
                 && c.sent - c.echoed < window
                 && dc.buffered_amount() + o.size <= room
             {
-                fill(&mut message, index, c.sent);
-                dc.send(&message)
-                    .map_err(|e| format!("echo-{index}: send {}: {e}", c.sent))?;
+                fill(&mut message, index, c.sent, o.text);
+                let sent = match std::str::from_utf8(&message) {
+                    Ok(text) if o.text => dc.send_text(text),
+                    _ => dc.send(&message),
+                };
+                sent.map_err(|e| format!("echo-{index}: send {}: {e}", c.sent))?;
                 c.sent += 1;
             }
         }
