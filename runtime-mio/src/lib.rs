@@ -233,6 +233,8 @@ pub struct Driver {
     sender: mpsc::Sender<Message>,
     waker: Arc<Waker>,
     buf: Vec<u8>,
+    /// Sockets the last poll found ready: (index, readable, writable).
+    ready: Vec<(usize, bool, bool)>,
     stopped: bool,
     stats: DriverStats,
 }
@@ -299,6 +301,7 @@ impl Driver {
             sender,
             waker,
             buf: vec![0; MAX_DATAGRAM],
+            ready: Vec::new(),
             stopped: false,
             stats: DriverStats::default(),
         })
@@ -372,20 +375,26 @@ impl Driver {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
-        let ready: Vec<(usize, bool, bool)> = self
-            .mio_events
-            .iter()
-            .filter(|e| e.token() != WAKER)
-            .map(|e| (e.token().0, e.is_readable(), e.is_writable()))
-            .collect();
-        for (index, readable, writable) in ready {
+        // Copied out (into a reused buffer) so the handlers may borrow self.
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(
+            self.mio_events
+                .iter()
+                .filter(|e| e.token() != WAKER)
+                .map(|e| (e.token().0, e.is_readable(), e.is_writable())),
+        );
+        let mut result = Ok(());
+        for &(index, readable, writable) in &ready {
             if writable {
                 self.flush_socket(index);
             }
-            if readable {
-                self.receive(index)?;
+            if readable && result.is_ok() {
+                result = self.receive(index);
             }
         }
+        self.ready = ready;
+        result?;
         let now = Instant::now();
         if self.deadline.is_some_and(|at| at <= now) {
             self.deadline = None;

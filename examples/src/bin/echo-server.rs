@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{
-    Configuration, Event, IceGatheringState, PeerConnection, PeerConnectionState, SdpType,
-    SessionDescription,
+    Configuration, DtlsTransportState, Event, IceGatheringState, PeerConnection,
+    PeerConnectionState, SdpType, SessionDescription,
 };
 use eddy_examples::http::{self, Message};
 use eddy_mio::{add_host_candidates, new_peer, Driver, Handle};
@@ -161,11 +161,23 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, pending: &Pending) {
                 state,
                 PeerConnectionState::Failed | PeerConnectionState::Closed
             ) {
-                lock(pending).remove(&peer);
-                ep.remove_peer(peer);
+                forget(ep, peer, pending);
             }
         }
+        // The peer said goodbye (DTLS close_notify): nothing more can come.
+        Event::DtlsStateChange(DtlsTransportState::Closed | DtlsTransportState::Failed) => {
+            eprintln!("echo-server: peer {peer:?}: DTLS closed");
+            forget(ep, peer, pending);
+        }
         _ => {}
+    }
+}
+
+/// Drops the peer (closing it first, so it tells the other side).
+fn forget(ep: &mut Endpoint, peer: PeerId, pending: &Pending) {
+    lock(pending).remove(&peer);
+    if let Some(mut pc) = ep.remove_peer(peer) {
+        pc.close();
     }
 }
 
