@@ -72,6 +72,30 @@ fn two_channels_of_fifty_messages_echo() {
 }
 
 #[test]
+fn three_clients_at_once_share_the_server() {
+    let server = Server::start();
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_echo-client"))
+                .args(["--url", &format!("{}/offer", server.base)])
+                .args(["--channels", "2", "--messages", "30", "--timeout", "30"])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start echo-client")
+        })
+        .collect();
+    for client in clients {
+        let out = client.wait_with_output().expect("echo-client");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "echo-client failed: {stdout}");
+        assert!(
+            stdout.starts_with("echo-client: OK 2 channels x 30"),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
 fn text_comes_back_as_text() {
     let server = Server::start();
     let out = Command::new(env!("CARGO_BIN_EXE_echo-client"))

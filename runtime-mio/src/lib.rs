@@ -714,13 +714,21 @@ mod tests {
 
     #[test]
     fn urls_are_resolved_and_literals_kept() {
-        assert_eq!(
-            resolve_url("stun:localhost:3478?transport=udp").unwrap_or_default(),
-            "stun:127.0.0.1:3478?transport=udp"
+        // `localhost` may resolve to either loopback address first.
+        let loopback = |url: String, v4: &str, v6: &str| url == v4 || url == v6;
+        let url = resolve_url("stun:localhost:3478?transport=udp").unwrap_or_default();
+        assert!(
+            loopback(
+                url.clone(),
+                "stun:127.0.0.1:3478?transport=udp",
+                "stun:[::1]:3478?transport=udp"
+            ),
+            "{url}"
         );
-        assert_eq!(
-            resolve_url("turns:localhost").unwrap_or_default(),
-            "turns:127.0.0.1:5349"
+        let url = resolve_url("turns:localhost").unwrap_or_default();
+        assert!(
+            loopback(url.clone(), "turns:127.0.0.1:5349", "turns:[::1]:5349"),
+            "{url}"
         );
         assert_eq!(
             resolve_url("stun:[::1]:1234").unwrap_or_default(),
@@ -729,6 +737,24 @@ mod tests {
         assert!(resolve_url("stun:").is_err());
         assert!(resolve_url("stun:host:notaport").is_err());
         assert!(resolve_url("nocolon").is_err());
+    }
+
+    #[test]
+    fn a_new_peer_gets_resolved_ice_servers_and_a_wall_clock() {
+        let mut config = Configuration::default();
+        config.ice_servers.push(IceServer {
+            urls: vec!["stun:localhost:3478".into(), "stun:192.0.2.1".into()],
+            username: None,
+            credential: None,
+        });
+        let pc = new_peer(config).expect("peer");
+        let urls = &pc.configuration().ice_servers[0].urls;
+        assert!(
+            urls[0] == "stun:127.0.0.1:3478" || urls[0] == "stun:[::1]:3478",
+            "{urls:?}"
+        );
+        assert_eq!(urls[1], "stun:192.0.2.1");
+        assert!(pc.configuration().wall_clock.is_some());
     }
 
     #[test]
