@@ -11,11 +11,7 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 /// Delivers every transmit of `ep` to whichever side owns its destination.
-fn pump(
-    server: &mut Endpoint,
-    clients: &mut [(SocketAddr, PeerConnection)],
-    now: Instant,
-) {
+fn pump(server: &mut Endpoint, clients: &mut [(SocketAddr, PeerConnection)], now: Instant) {
     for _ in 0..200 {
         let mut moved = false;
         loop {

@@ -258,11 +258,19 @@ impl PeerConnection {
     /// Adds a host candidate on a socket the runtime bound (UDP, or a TCP
     /// listener for passive ICE-TCP). A sans-IO core cannot list
     /// interfaces: the runtime does, and calls this for each address.
+    ///
+    /// With `iceTransportPolicy: relay` host candidates are not used (W3C:
+    /// only relay candidates are gathered); eddy has no TURN client yet, so
+    /// such a connection gathers nothing.
     pub fn add_local_candidate(
         &mut self,
         addr: SocketAddr,
         proto: Protocol,
     ) -> Result<(), crate::ice::IceError> {
+        if self.config.ice_transport_policy == crate::config::IceTransportPolicy::Relay {
+            tracing::debug!(%addr, "host candidate not used: iceTransportPolicy is relay");
+            return Ok(());
+        }
         self.stack.ice.add_local_candidate(addr, proto)?;
         self.pump_layers();
         Ok(())

@@ -248,11 +248,10 @@ impl SctpTransport {
         self.reseed();
         let mut socket = dcsctp::new_socket("eddy", &options);
         socket.advance_time(to_socket_time(self.base, now));
-        // RFC 8261 §5 leaves either side free to INIT; both may, and SCTP
-        // resolves the collision. The DTLS client starts, as browsers do.
-        if role == DtlsRole::Client {
-            socket.connect();
-        }
+        // Both sides send INIT, as browsers do (libwebrtc connects in both
+        // DTLS roles; some stacks wait for the peer's INIT): SCTP resolves
+        // the collision (RFC 9260 §5.2.1).
+        socket.connect();
         self.socket = Some(socket);
         self.assign_ids();
         self.drain();
