@@ -197,4 +197,8 @@ fn close_tears_down_both_sides() {
         b_events.iter().any(|e| matches!(e, Event::ChannelClose(_))),
         "B's channel closed"
     );
+    let b = run.sim.node::<PeerConnection>(run.b).unwrap();
+    assert_eq!(b.dtls_state(), eddy::DtlsTransportState::Closed);
+    // W3C: a closed transport counts as connected for the aggregate state.
+    assert_eq!(b.connection_state(), PeerConnectionState::Connected);
 }

@@ -582,6 +582,10 @@ impl PeerConnection {
         }
         let ice = self.stack.ice_state;
         let dtls = self.stack.dtls_state;
+        // W3C RTCPeerConnectionState, checked in the spec's order: failed,
+        // disconnected, new (every transport new or closed), connecting
+        // (any new, checking or connecting), else connected (every
+        // transport connected, completed or closed).
         let next = if ice == I::Failed || dtls == DtlsTransportState::Failed {
             super::PeerConnectionState::Failed
         } else if ice == I::Disconnected {
@@ -590,12 +594,15 @@ impl PeerConnection {
             && matches!(dtls, DtlsTransportState::New | DtlsTransportState::Closed)
         {
             super::PeerConnectionState::New
-        } else if matches!(ice, I::Connected | I::Completed)
-            && dtls == DtlsTransportState::Connected
+        } else if matches!(ice, I::New | I::Checking)
+            || matches!(
+                dtls,
+                DtlsTransportState::New | DtlsTransportState::Connecting
+            )
         {
-            super::PeerConnectionState::Connected
-        } else {
             super::PeerConnectionState::Connecting
+        } else {
+            super::PeerConnectionState::Connected
         };
         if next != self.state {
             self.state = next;
