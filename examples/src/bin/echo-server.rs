@@ -47,15 +47,27 @@ const PAGE: &str = r#"<!doctype html>
 <script>
 const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
 window.__echoes = [];
+// With ?selftest the page checks itself (the interop suite opens it so):
+// once open it sends one message and reports the echo in window.__result.
+const selftest = new URLSearchParams(location.search).has('selftest');
+const SELFTEST = 'selftest \u2713';
 const pc = new RTCPeerConnection();
 const dc = pc.createDataChannel('echo');
 dc.binaryType = 'arraybuffer';
-dc.onopen = () => log('channel open');
+dc.onopen = () => {
+  log('channel open');
+  if (selftest) { dc.send(SELFTEST); log('sent: ' + SELFTEST); }
+};
 dc.onclose = () => log('channel closed');
 dc.onmessage = (e) => {
   const text = typeof e.data === 'string' ? e.data : '[' + e.data.byteLength + ' bytes]';
   window.__echoes.push(text);
   log('echo: ' + text);
+  if (selftest) {
+    window.__result = text === SELFTEST
+      ? { ok: true, detail: 'the page echoed through echo-server' }
+      : { ok: false, detail: 'unexpected echo: ' + text };
+  }
 };
 pc.onconnectionstatechange = () => log('connection: ' + pc.connectionState);
 document.getElementById('form').onsubmit = (e) => {
@@ -80,7 +92,10 @@ document.getElementById('form').onsubmit = (e) => {
   });
   if (!reply.ok) { log('signaling failed: ' + await reply.text()); return; }
   await pc.setRemoteDescription(await reply.json());
-})().catch((e) => log('error: ' + e));
+})().catch((e) => {
+  log('error: ' + e);
+  if (selftest) window.__result = { ok: false, detail: String(e) };
+});
 </script>
 </body></html>
 "#;
