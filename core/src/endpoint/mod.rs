@@ -5,8 +5,10 @@
 //! routed by the local ufrag in its USERNAME (RFC 8445 §7.2.2: "the
 //! USERNAME ... formed by concatenating the username fragment provided by
 //! the peer with the username fragment of the agent sending the
-//! request"); everything else by the 5-tuple a peer has used to send.
-//! What matches no peer is dropped and counted.
+//! request"); everything else by the 5-tuple a peer has used to send. A new
+//! ICE-TCP connection (RFC 6544) is routed the same way by its first
+//! RFC 4571 frame, held (bounded) until that frame is whole. What matches no
+//! peer is dropped and counted.
 //!
 //! ```
 //! use std::time::Instant;
@@ -90,7 +92,16 @@ pub struct Endpoint {
     dirty: BTreeSet<PeerId>,
     next: u64,
     counters: EndpointCounters,
+    /// The start of new TCP connections whose first frame is not whole
+    /// yet, by (local, remote). Bounded: [`MAX_PENDING_TCP`] connections of
+    /// at most [`MAX_PENDING_TCP_BYTES`] each.
+    pending_tcp: BTreeMap<(SocketAddr, SocketAddr), Vec<u8>>,
 }
+
+/// New TCP connections held while their first frame arrives.
+const MAX_PENDING_TCP: usize = 256;
+/// Bytes held per such connection: a STUN request and its framing.
+const MAX_PENDING_TCP_BYTES: usize = 2048;
 
 impl Endpoint {
     /// An endpoint with no peers.
@@ -177,47 +188,58 @@ impl Endpoint {
         slot.ufrags = current;
     }
 
-    /// Which peer a datagram belongs to.
+    /// The peer whose ufrag a STUN binding request names.
+    fn route_stun(&self, stun: &[u8]) -> Option<PeerId> {
+        if !is_stun(stun) {
+            return None;
+        }
+        let msg = StunMessage::parse(stun).ok()?;
+        if msg.class() != Class::Request {
+            return None;
+        }
+        let local = msg.username()?.split(':').next()?;
+        self.by_ufrag.get(local).copied()
+    }
+
+    /// Which peer a datagram (or TCP chunk) belongs to.
     fn route(&self, r: &Receive<'_>) -> Option<PeerId> {
-        if r.proto == Protocol::Udp && is_stun(r.contents) {
-            if let Ok(msg) = StunMessage::parse(r.contents) {
-                if msg.class() == Class::Request {
-                    if let Some(local) = msg.username().and_then(|u| u.split(':').next()) {
-                        if let Some(&id) = self.by_ufrag.get(local) {
-                            return Some(id);
-                        }
-                    }
-                }
+        if let Some(&id) = self.by_tuple.get(&(r.proto, r.destination, r.source)) {
+            return Some(id);
+        }
+        match r.proto {
+            Protocol::Udp => self.route_stun(r.contents),
+            // A new ICE-TCP connection: RFC 6544 §3 frames every message
+            // with RFC 4571's 2-byte length, and the first one is the
+            // peer's binding request.
+            Protocol::Tcp | Protocol::Tls => {
+                let len = usize::from(u16::from_be_bytes([
+                    *r.contents.first()?,
+                    *r.contents.get(1)?,
+                ]));
+                self.route_stun(r.contents.get(2..2 + len)?)
             }
         }
-        self.by_tuple
-            .get(&(r.proto, r.destination, r.source))
-            .copied()
     }
 
     /// Feeds one input: a datagram goes to the peer it belongs to, time to
     /// every peer whose timer is due.
     pub fn handle_input(&mut self, input: Input<'_>) {
         match input {
+            Input::Receive(now, r)
+                if r.proto != Protocol::Udp
+                    && !self
+                        .by_tuple
+                        .contains_key(&(r.proto, r.destination, r.source)) =>
+            {
+                self.receive_new_tcp(now, r);
+            }
             Input::Receive(now, r) => {
                 let Some(id) = self.route(&r) else {
                     self.counters.dropped_unroutable += 1;
                     tracing::debug!(source = %r.source, "datagram for no peer dropped");
                     return;
                 };
-                self.counters.routed += 1;
-                if let Some(slot) = self.peers.get_mut(&id) {
-                    // A new peer learns its first tuple from the STUN
-                    // request that reached it.
-                    if slot.tuples.len() < MAX_TUPLES_PER_PEER {
-                        let key = (r.proto, r.destination, r.source);
-                        if slot.tuples.insert(key) {
-                            self.by_tuple.insert(key, id);
-                        }
-                    }
-                    let _ = slot.pc.handle_input(Input::Receive(now, r));
-                    self.dirty.insert(id);
-                }
+                self.deliver(id, now, r);
             }
             Input::Timeout(now) => {
                 while let Some(&(at, id)) = self.timers.first() {
@@ -232,6 +254,51 @@ impl Endpoint {
                     }
                 }
             }
+        }
+    }
+
+    /// A chunk of a TCP connection no peer owns yet: route it by its first
+    /// frame, holding the bytes until that frame is whole.
+    fn receive_new_tcp(&mut self, now: Instant, r: Receive<'_>) {
+        let key = (r.destination, r.source);
+        let mut bytes = self.pending_tcp.remove(&key).unwrap_or_default();
+        bytes.extend_from_slice(r.contents);
+        let whole = Receive {
+            contents: &bytes,
+            ..r
+        };
+        if let Some(id) = self.route(&whole) {
+            self.pending_tcp.remove(&key);
+            self.deliver(id, now, whole);
+            return;
+        }
+        let complete = bytes.len() >= 2
+            && bytes.len() >= 2 + usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+        if complete
+            || bytes.len() > MAX_PENDING_TCP_BYTES
+            || self.pending_tcp.len() >= MAX_PENDING_TCP
+        {
+            self.counters.dropped_unroutable += 1;
+            tracing::debug!(source = %r.source, "TCP connection for no peer dropped");
+            return;
+        }
+        self.pending_tcp.insert(key, bytes);
+    }
+
+    /// Hands a routed datagram to its peer.
+    fn deliver(&mut self, id: PeerId, now: Instant, r: Receive<'_>) {
+        self.counters.routed += 1;
+        if let Some(slot) = self.peers.get_mut(&id) {
+            // A new peer learns its first tuple from the STUN request that
+            // reached it.
+            if slot.tuples.len() < MAX_TUPLES_PER_PEER {
+                let key = (r.proto, r.destination, r.source);
+                if slot.tuples.insert(key) {
+                    self.by_tuple.insert(key, id);
+                }
+            }
+            let _ = slot.pc.handle_input(Input::Receive(now, r));
+            self.dirty.insert(id);
         }
     }
 

@@ -131,3 +131,63 @@ fn many_peers_share_one_port_and_strangers_are_dropped() {
     );
     assert!(server.peer(ids[0]).is_none());
 }
+
+/// A framed (RFC 4571) binding request naming `ufrag` as ours.
+fn framed_request(ufrag: &str) -> Vec<u8> {
+    use crate::stun::{Attribute, Class, MessageWriter, Method, TransactionId};
+    let mut buf = vec![0u8; 256];
+    let mut w = MessageWriter::new(
+        &mut buf,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([7; 12]),
+    )
+    .unwrap();
+    let username = format!("{ufrag}:remote");
+    w.add(&Attribute::Username(&username)).unwrap();
+    let n = w.finish(true).unwrap();
+    let mut framed = (n as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&buf[..n]);
+    framed
+}
+
+#[test]
+fn a_new_ice_tcp_connection_is_routed_by_its_first_frame_even_when_split() {
+    let now = epoch();
+    let listener = addr("127.0.0.1:4443");
+    let mut server = Endpoint::new();
+    let mut pc = PeerConnection::new(Configuration::default().with_seed(9), now).unwrap();
+    pc.add_local_candidate(listener, Protocol::Tcp).unwrap();
+    let ufrag = pc.local_ice_ufrags()[0].clone();
+    let id = server.add_peer(pc);
+    while !matches!(server.poll_output(), EndpointOutput::Timeout(_)) {}
+    let request = framed_request(&ufrag);
+    let (first, rest) = request.split_at(10);
+    let chunk = |contents| Receive {
+        proto: Protocol::Tcp,
+        source: addr("127.0.0.1:50000"),
+        destination: listener,
+        contents,
+    };
+    server.handle_input(Input::Receive(now, chunk(first)));
+    assert_eq!(server.counters().routed, 0, "held until the frame is whole");
+    server.handle_input(Input::Receive(now, chunk(rest)));
+    assert_eq!(server.counters().routed, 1);
+    // Later chunks of that connection follow the learned tuple.
+    server.handle_input(Input::Receive(now, chunk(&[0, 1, 0x17])));
+    assert_eq!(server.counters().routed, 2);
+    assert!(server.peer(id).is_some());
+    // A connection naming nobody is dropped once its frame is whole.
+    let stranger = framed_request("nobody");
+    server.handle_input(Input::Receive(
+        now,
+        Receive {
+            proto: Protocol::Tcp,
+            source: addr("127.0.0.1:50001"),
+            destination: listener,
+            contents: &stranger,
+        },
+    ));
+    assert_eq!(server.counters().dropped_unroutable, 1);
+    assert_eq!(server.counters().routed, 2);
+}
