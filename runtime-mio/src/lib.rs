@@ -20,8 +20,11 @@
 //! endpoint through a [`Handle`], which queues closures that run on the
 //! driver's thread.
 //!
-//! Not done here: ICE-TCP (no TCP listener: TCP transmits are dropped and
-//! counted) and TURN over TLS.
+//! With [`Builder::ice_tcp`], it also listens on TCP at each address and
+//! gives peers passive ICE-TCP host candidates (RFC 6544); connections
+//! browsers open to them carry RFC 4571 frames, which the core reassembles.
+//!
+//! Not done here: TURN over TCP/TLS.
 //!
 //! ## Example
 //!
@@ -55,7 +58,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
@@ -64,7 +67,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use eddy::endpoint::{Endpoint, EndpointOutput, PeerId};
 use eddy::{Configuration, Event, IceServer, Input, PeerConnection, Protocol, Receive, Transmit};
-use mio::net::UdpSocket;
+use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 
 pub use mio;
@@ -101,6 +104,7 @@ pub struct Builder {
     port: u16,
     link_local: bool,
     buffer: usize,
+    ice_tcp: bool,
 }
 
 impl Default for Builder {
@@ -110,6 +114,7 @@ impl Default for Builder {
             port: 0,
             link_local: false,
             buffer: DEFAULT_SOCKET_BUFFER,
+            ice_tcp: false,
         }
     }
 }
@@ -192,9 +197,21 @@ impl Builder {
         Ok(out)
     }
 
+    /// Also listens on TCP at each address (its own free port) and gives
+    /// peers passive ICE-TCP host candidates there (RFC 6544). Defaults to
+    /// `false`.
+    pub fn ice_tcp(mut self, yes: bool) -> Self {
+        self.ice_tcp = yes;
+        self
+    }
+
     /// Binds the sockets and builds the driver.
     pub fn build(self) -> io::Result<Driver> {
-        Driver::bind_sockets(&self.addresses()?, self.buffer)
+        let mut driver = Driver::bind_sockets(&self.addresses()?, self.buffer)?;
+        if self.ice_tcp {
+            driver.listen_tcp()?;
+        }
+        Ok(driver)
     }
 }
 
@@ -204,6 +221,23 @@ struct Socket {
     local: SocketAddr,
     queued: VecDeque<Transmit>,
 }
+
+/// An accepted ICE-TCP connection and the bytes waiting to be written.
+struct Connection {
+    stream: TcpStream,
+    local: SocketAddr,
+    remote: SocketAddr,
+    out: VecDeque<u8>,
+}
+
+/// Tokens: UDP sockets use their index; listeners and connections live
+/// above these bases.
+const LISTENER_BASE: usize = 1 << 24;
+const CONNECTION_BASE: usize = 1 << 25;
+/// Most accepted ICE-TCP connections at once; more are refused.
+const MAX_CONNECTIONS: usize = 1024;
+/// Bytes buffered per connection while the peer reads slowly.
+const MAX_CONNECTION_BACKLOG: usize = 4 * 1024 * 1024;
 
 /// What a driver counted since it was built.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -226,6 +260,10 @@ pub struct Driver {
     mio_events: Events,
     sockets: Vec<Socket>,
     local_addrs: Arc<[SocketAddr]>,
+    listeners: Vec<(TcpListener, SocketAddr)>,
+    connections: BTreeMap<usize, Connection>,
+    next_connection: usize,
+    host_candidates: Arc<[(SocketAddr, Protocol)]>,
     endpoint: Endpoint,
     deadline: Option<Instant>,
     events: VecDeque<(PeerId, Event)>,
@@ -289,11 +327,16 @@ impl Driver {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (sender, commands) = mpsc::channel();
         let local_addrs: Arc<[SocketAddr]> = sockets.iter().map(|s| s.local).collect();
+        let host_candidates = local_addrs.iter().map(|&a| (a, Protocol::Udp)).collect();
         Ok(Self {
             poll,
             mio_events: Events::with_capacity(256),
             sockets,
             local_addrs,
+            listeners: Vec::new(),
+            connections: BTreeMap::new(),
+            next_connection: 0,
+            host_candidates,
             endpoint: Endpoint::new(),
             deadline: None,
             events: VecDeque::new(),
@@ -307,9 +350,136 @@ impl Driver {
         })
     }
 
-    /// The bound local addresses: the host candidates every peer gets.
+    /// The bound UDP addresses.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.local_addrs
+    }
+
+    /// The host candidates every peer gets: each UDP socket, and each TCP
+    /// listener (passive ICE-TCP) when enabled.
+    pub fn host_candidates(&self) -> &[(SocketAddr, Protocol)] {
+        &self.host_candidates
+    }
+
+    /// Listens on TCP at the IP of each UDP socket.
+    fn listen_tcp(&mut self) -> io::Result<()> {
+        for (i, socket) in self.sockets.iter().enumerate() {
+            let mut listener = TcpListener::bind(SocketAddr::new(socket.local.ip(), 0))?;
+            let local = listener.local_addr()?;
+            self.poll.registry().register(
+                &mut listener,
+                Token(LISTENER_BASE + i),
+                Interest::READABLE,
+            )?;
+            self.listeners.push((listener, local));
+        }
+        let mut candidates: Vec<(SocketAddr, Protocol)> = self.host_candidates.to_vec();
+        candidates.extend(self.listeners.iter().map(|(_, a)| (*a, Protocol::Tcp)));
+        self.host_candidates = candidates.into();
+        Ok(())
+    }
+
+    /// Accepts every pending connection on listener `index`.
+    fn accept(&mut self, index: usize) {
+        loop {
+            let Some((listener, local)) = self.listeners.get(index) else {
+                return;
+            };
+            let local = *local;
+            match listener.accept() {
+                Ok((mut stream, remote)) => {
+                    if self.connections.len() >= MAX_CONNECTIONS {
+                        continue; // dropped: closes the connection
+                    }
+                    let token = CONNECTION_BASE + self.next_connection;
+                    self.next_connection = (self.next_connection + 1) % (1 << 24);
+                    let interest = Interest::READABLE | Interest::WRITABLE;
+                    if self
+                        .poll
+                        .registry()
+                        .register(&mut stream, Token(token), interest)
+                        .is_ok()
+                    {
+                        let _ = stream.set_nodelay(true);
+                        self.connections.insert(
+                            token,
+                            Connection {
+                                stream,
+                                local,
+                                remote,
+                                out: VecDeque::new(),
+                            },
+                        );
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Reads connection `token` until it would block, feeding the endpoint.
+    fn receive_tcp(&mut self, token: usize) {
+        use std::io::Read;
+        loop {
+            let Some(c) = self.connections.get_mut(&token) else {
+                return;
+            };
+            let (local, remote) = (c.local, c.remote);
+            match c.stream.read(&mut self.buf) {
+                Ok(0) => {
+                    self.close_connection(token);
+                    return;
+                }
+                Ok(n) => {
+                    self.stats.received += 1;
+                    let contents = self.buf.get(..n).unwrap_or_default();
+                    self.endpoint.handle_input(Input::Receive(
+                        Instant::now(),
+                        Receive {
+                            proto: Protocol::Tcp,
+                            source: remote,
+                            destination: local,
+                            contents,
+                        },
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close_connection(token);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Writes what connection `token` has buffered until it would block.
+    fn flush_tcp(&mut self, token: usize) {
+        use std::io::Write;
+        let Some(c) = self.connections.get_mut(&token) else {
+            return;
+        };
+        while !c.out.is_empty() {
+            let (front, _) = c.out.as_slices();
+            match c.stream.write(front) {
+                Ok(n) => {
+                    c.out.drain(..n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close_connection(token);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn close_connection(&mut self, token: usize) {
+        if let Some(mut c) = self.connections.remove(&token) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+        }
     }
 
     /// The endpoint.
@@ -331,7 +501,7 @@ impl Driver {
     /// Gives `pc` a host candidate per bound socket, ends its local
     /// candidates, and adds it to the endpoint.
     pub fn add_peer(&mut self, mut pc: PeerConnection) -> io::Result<PeerId> {
-        add_host_candidates(&mut pc, &self.local_addrs)?;
+        add_host_candidates(&mut pc, &self.host_candidates)?;
         Ok(self.endpoint.add_peer(pc))
     }
 
@@ -341,6 +511,7 @@ impl Driver {
             sender: self.sender.clone(),
             waker: self.waker.clone(),
             local_addrs: self.local_addrs.clone(),
+            host_candidates: self.host_candidates.clone(),
         }
     }
 
@@ -386,6 +557,19 @@ impl Driver {
         );
         let mut result = Ok(());
         for &(index, readable, writable) in &ready {
+            if index >= CONNECTION_BASE {
+                if writable {
+                    self.flush_tcp(index);
+                }
+                if readable {
+                    self.receive_tcp(index);
+                }
+                continue;
+            }
+            if index >= LISTENER_BASE {
+                self.accept(index - LISTENER_BASE);
+                continue;
+            }
             if writable {
                 self.flush_socket(index);
             }
@@ -493,6 +677,22 @@ impl Driver {
     /// Sends `t` from the socket bound to its source, or queues it there
     /// while the socket is full.
     fn send(&mut self, t: Transmit) {
+        if t.proto == Protocol::Tcp {
+            let token = self
+                .connections
+                .iter()
+                .find(|(_, c)| c.local == t.source && c.remote == t.destination)
+                .map(|(token, _)| *token);
+            match token.and_then(|tk| self.connections.get_mut(&tk).map(|c| (tk, c))) {
+                Some((tk, c)) if c.out.len() + t.contents.len() <= MAX_CONNECTION_BACKLOG => {
+                    c.out.extend(&t.contents);
+                    self.stats.sent += 1;
+                    self.flush_tcp(tk);
+                }
+                _ => self.stats.dropped_transmits += 1,
+            }
+            return;
+        }
         let found = self
             .sockets
             .iter()
@@ -582,6 +782,7 @@ pub struct Handle {
     sender: mpsc::Sender<Message>,
     waker: Arc<Waker>,
     local_addrs: Arc<[SocketAddr]>,
+    host_candidates: Arc<[(SocketAddr, Protocol)]>,
 }
 
 impl fmt::Debug for Handle {
@@ -613,6 +814,12 @@ impl Handle {
         &self.local_addrs
     }
 
+    /// The driver's host candidates (see [`Driver::host_candidates`]), for
+    /// [`add_host_candidates`] in a closure.
+    pub fn host_candidates(&self) -> &[(SocketAddr, Protocol)] {
+        &self.host_candidates
+    }
+
     fn post(&self, message: Message) -> Result<(), Closed> {
         self.sender.send(message).map_err(|_| Closed)?;
         // A failed wake means the poll is gone too; the queued message is
@@ -621,12 +828,16 @@ impl Handle {
     }
 }
 
-/// Gives `pc` a UDP host candidate for each of `addrs`, then ends its local
-/// candidates (what [`Driver::add_peer`] does; for closures run through a
-/// [`Handle`], with [`Handle::local_addrs`]).
-pub fn add_host_candidates(pc: &mut PeerConnection, addrs: &[SocketAddr]) -> io::Result<()> {
-    for &addr in addrs {
-        pc.add_local_candidate(addr, Protocol::Udp)
+/// Gives `pc` a host candidate for each of `candidates` (UDP sockets and, with
+/// ICE-TCP, passive TCP listeners), then ends its local candidates (what
+/// [`Driver::add_peer`] does; for closures run through a [`Handle`], with
+/// [`Handle::host_candidates`]).
+pub fn add_host_candidates(
+    pc: &mut PeerConnection,
+    candidates: &[(SocketAddr, Protocol)],
+) -> io::Result<()> {
+    for &(addr, proto) in candidates {
+        pc.add_local_candidate(addr, proto)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     }
     pc.end_of_local_candidates();

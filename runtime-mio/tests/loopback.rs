@@ -87,7 +87,7 @@ fn a_message_is_echoed_between_two_drivers_on_loopback() {
     // Signal through the other driver's handle: the closure runs on its
     // thread and answers once that peer's gathering is complete.
     let (reply, answer) = mpsc::channel();
-    let addrs = handle.local_addrs().to_vec();
+    let addrs = handle.host_candidates().to_vec();
     let pending = replies.clone();
     handle
         .execute(move |ep, _| {

@@ -274,7 +274,7 @@ fn answer(body: &[u8], handle: &Handle, pending: &Pending) -> AnswerResult {
     if offer.sdp_type != SdpType::Offer {
         return Err((400, format!("expected an offer, got {:?}", offer.sdp_type)));
     }
-    let addrs = handle.local_addrs().to_vec();
+    let addrs = handle.host_candidates().to_vec();
     let (reply, answer) = mpsc::channel();
     let pending = pending.clone();
     handle
