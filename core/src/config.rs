@@ -90,7 +90,7 @@ pub struct Configuration {
     /// Wall-clock time at the `Instant` given to `PeerConnection::new`: the
     /// anchor from which RTCP NTP timestamps and certificate validity are
     /// derived. Defaults to `None`, read as the UNIX epoch so a seeded run
-    /// stays reproducible; runtimes set it to `SystemTime::now()`.
+    /// stays reproducible; runtimes set it from the system clock.
     pub wall_clock: Option<SystemTime>,
     /// Most events held for the application before the oldest droppable ones
     /// are dropped and counted. Defaults to 10,000.

@@ -16,9 +16,11 @@
 //! use eddy::{Configuration, Input, Output, PeerConnection, Protocol, Receive};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The runtime owns the clock; the core only ever sees its readings.
+//! let clock = Instant::now;
 //! let socket = UdpSocket::bind("127.0.0.1:0")?;
 //! let local = socket.local_addr()?;
-//! let mut pc = PeerConnection::new(Configuration::default(), Instant::now())?;
+//! let mut pc = PeerConnection::new(Configuration::default(), clock())?;
 //! let mut buf = vec![0u8; 2048];
 //! loop {
 //!     // Drain everything the core has to say.
@@ -32,14 +34,14 @@
 //!         }
 //!     };
 //!     // Sleep until a datagram arrives or the deadline passes.
-//!     let wait = deadline.map(|at| at.saturating_duration_since(Instant::now()));
+//!     let wait = deadline.map(|at| at.saturating_duration_since(clock()));
 //!     socket.set_read_timeout(wait.filter(|d| !d.is_zero()))?;
 //!     match socket.recv_from(&mut buf) {
 //!         Ok((n, source)) => pc.handle_input(Input::Receive(
-//!             Instant::now(),
+//!             clock(),
 //!             Receive { proto: Protocol::Udp, source, destination: local, contents: &buf[..n] },
 //!         ))?,
-//!         Err(_) => pc.handle_input(Input::Timeout(Instant::now()))?,
+//!         Err(_) => pc.handle_input(Input::Timeout(clock()))?,
 //!     }
 //! }
 //! # }

@@ -16,7 +16,8 @@
 //! use eddy::{Configuration, PeerConnection};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let now = Instant::now();
+//! let clock = Instant::now; // the runtime's clock
+//! let now = clock();
 //! let mut endpoint = Endpoint::new();
 //! let id = endpoint.add_peer(PeerConnection::new(Configuration::default(), now)?);
 //! loop {

@@ -119,7 +119,8 @@ pub(super) struct Consent {
 /// use eddy::ice::{IceAgent, IceConfig, IceRole};
 /// use eddy::Protocol;
 ///
-/// let now = Instant::now();
+/// let clock = Instant::now; // the runtime's clock, read outside the agent
+/// let now = clock();
 /// let mut agent = IceAgent::with_seed(IceConfig::default(), IceRole::Controlling, 1, now).unwrap();
 /// agent.add_local_candidate("192.0.2.1:5000".parse().unwrap(), Protocol::Udp).unwrap();
 /// agent.end_of_local_candidates();

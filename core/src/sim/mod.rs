@@ -13,7 +13,8 @@
 //! use std::time::{Duration, Instant};
 //! use eddy::sim::{Link, LinkConfig, NatConfig, Sim, RunOutcome};
 //!
-//! let mut sim = Sim::new(42, Instant::now());
+//! let start = Instant::now; // any instant: only differences matter
+//! let mut sim = Sim::new(42, start());
 //! let internet = sim.internet();
 //! let home = sim.add_nat(internet, "203.0.113.1".parse().unwrap(),
 //!     NatConfig::port_restricted_cone(), Link::default());
