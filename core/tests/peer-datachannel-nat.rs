@@ -102,6 +102,11 @@ fn echo_once(run: &mut Run) -> Vec<u8> {
         let ch = pb.data_channel(hb).unwrap();
         assert_eq!(ch.label(), "chat");
         assert_eq!(ch.ready_state(), DataChannelState::Open);
+        assert!(ch.ordered());
+        assert_eq!(
+            (ch.max_retransmits(), ch.max_packet_life_time()),
+            (None, None)
+        );
         assert_eq!(
             ch.id().map(|id| id % 2),
             Some(1),

@@ -2,7 +2,7 @@
 
 use super::PeerConnection;
 use crate::sctp::{
-    ChannelId, DataChannelError, DataChannelInit, DataChannelState, SctpTransportState,
+    ChannelId, DataChannelError, DataChannelInit, DataChannelState, Reliability, SctpTransportState,
 };
 
 /// A data channel, borrowed from its connection (W3C RTCDataChannel).
@@ -93,6 +93,22 @@ impl DataChannel<'_> {
             .sctp
             .channel(self.id)
             .is_some_and(|c| c.ordered)
+    }
+
+    /// W3C `maxPacketLifeTime`, in milliseconds.
+    pub fn max_packet_life_time(&self) -> Option<u32> {
+        match self.pc.stack.sctp.channel(self.id)?.reliability {
+            Reliability::Timed(ms) => Some(ms),
+            _ => None,
+        }
+    }
+
+    /// W3C `maxRetransmits`.
+    pub fn max_retransmits(&self) -> Option<u32> {
+        match self.pc.stack.sctp.channel(self.id)?.reliability {
+            Reliability::Rexmit(n) => Some(n),
+            _ => None,
+        }
     }
 
     /// W3C `negotiated`.

@@ -30,7 +30,8 @@ pub use channel::{
 use crate::dtls::DtlsRole;
 use crate::rng::Rng;
 use channel::{validate, Channel};
-use dcep::{ppid, Dcep, Open, Reliability};
+pub(crate) use dcep::Reliability;
+use dcep::{ppid, Dcep, Open};
 
 /// What the SCTP transport reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
