@@ -550,3 +550,30 @@ fn closing_the_association_closes_every_channel() {
         1
     );
 }
+
+#[test]
+fn buffered_amount_falls_and_the_low_event_fires() {
+    let (mut sim, a, _) = pair(
+        10,
+        LinkConfig::with_delay(Duration::from_millis(20)),
+        SctpConfig::default(),
+    );
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("b", &DataChannelInit::default())
+        .unwrap();
+    sim.run_for(Duration::from_millis(200));
+    let t = &mut node(&mut sim, a).t;
+    t.set_buffered_amount_low_threshold(h, 10_000);
+    assert_eq!(t.buffered_amount_low_threshold(h), 10_000);
+    for _ in 0..50 {
+        t.send(h, &[1; 4000], false).unwrap();
+    }
+    assert!(t.buffered_amount(h) > 10_000, "200 kB cannot leave at once");
+    sim.run_for(Duration::from_secs(5));
+    let n = node(&mut sim, a);
+    assert_eq!(n.t.buffered_amount(h), 0);
+    // dcSCTP fires whenever the stream's queue crosses the threshold going
+    // down; chunking can make it cross more than once.
+    assert!(n.count(|e| *e == SctpEvent::BufferedAmountLow(h)) >= 1);
+}
