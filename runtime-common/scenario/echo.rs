@@ -150,6 +150,9 @@ pub(crate) async fn run<R: Runtime>() -> Result {
         if chat.recv().await.is_some() {
             return Err("a message after close".into());
         }
+        if chat.send(b"late").await.is_ok() {
+            return Err("a closed channel took a message".into());
+        }
         Result::Ok(())
     };
     let (client, echoed) = zip(client, echo(remote)).await;

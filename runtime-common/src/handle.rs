@@ -63,6 +63,10 @@ async fn call<T: Send + 'static>(
 
 /// A peer connection driven on a thread of its own (W3C
 /// RTCPeerConnection, async). Clones share the connection.
+///
+/// The driver stops at [`close`](Self::close), or once every clone and
+/// every [`DataChannel`] of the connection is dropped (it then closes the
+/// peer).
 pub struct Connection<R> {
     commands: Sender<Command>,
     events: Receiver<Event>,
@@ -298,7 +302,9 @@ impl DataChannel {
     }
 
     /// The next message; `None` once the channel is closed and every
-    /// message has been read.
+    /// message has been read. Up to
+    /// [`MAX_QUEUED_MESSAGES`](crate::MAX_QUEUED_MESSAGES) wait for this
+    /// call; more are dropped (and logged) while the queue is full.
     pub async fn recv(&mut self) -> Option<DataChannelMessage> {
         self.messages.recv().await.ok()
     }
