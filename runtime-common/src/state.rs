@@ -221,3 +221,77 @@ impl State {
 fn closed() -> DataChannelError {
     DataChannelError::InvalidState("the channel is closed")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use eddy::Configuration;
+
+    use super::*;
+
+    fn state() -> (State, Receiver<Event>, Receiver<Incoming>) {
+        let pc = PeerConnection::new(Configuration::default(), Instant::now()).expect("peer");
+        let (events, events_rx) = async_channel::bounded(MAX_QUEUED_EVENTS);
+        let (incoming, incoming_rx) = async_channel::bounded(MAX_PENDING_CHANNELS);
+        (State::new(pc, events, incoming), events_rx, incoming_rx)
+    }
+
+    fn send(s: &mut State, id: ChannelId, len: usize) -> Receiver<Result<(), DataChannelError>> {
+        let (tx, rx) = async_channel::bounded(1);
+        s.send(id, Outgoing::Binary(vec![7; len]), tx);
+        rx
+    }
+
+    #[test]
+    fn sends_wait_above_the_high_water_mark_and_fail_when_the_channel_closes() {
+        let (mut s, events, _) = state();
+        let channel = s
+            .create_channel("c", &DataChannelInit::default())
+            .expect("channel");
+        // Not connected: the core keeps every message, so the amount grows.
+        let chunk = 64 * 1024;
+        let mut accepted = 0;
+        let waiting = loop {
+            let reply = send(&mut s, channel.id, chunk);
+            match reply.try_recv() {
+                Ok(r) => {
+                    assert_eq!(r, Ok(()));
+                    accepted += 1;
+                }
+                Err(_) => break reply,
+            }
+        };
+        assert_eq!(accepted, SEND_HIGH_WATER / chunk + 1);
+        // A later send queues behind the waiting one.
+        let later = send(&mut s, channel.id, 1);
+        assert!(later.try_recv().is_err());
+        // Messages pass through to the channel's queue; other events go on.
+        s.handle_event(Event::ChannelMessage(
+            channel.id,
+            DataChannelMessage {
+                is_text: false,
+                data: vec![1],
+            },
+        ));
+        assert_eq!(channel.messages.try_recv().map(|m| m.data), Ok(vec![1]));
+        s.handle_event(Event::ChannelClose(channel.id));
+        assert_eq!(events.try_recv(), Ok(Event::ChannelClose(channel.id)));
+        let closed = Err(DataChannelError::InvalidState("the channel is closed"));
+        assert_eq!(waiting.try_recv(), Ok(closed.clone()));
+        assert_eq!(later.try_recv(), Ok(closed.clone()));
+        // The queue ends, and the channel takes no more.
+        assert!(channel.messages.is_closed());
+        assert_eq!(send(&mut s, channel.id, 1).try_recv(), Ok(closed));
+    }
+
+    #[test]
+    fn gathering_waiters_are_answered_when_it_completes() {
+        let (mut s, _, _) = state();
+        let (tx, rx) = async_channel::bounded(1);
+        s.gathering_complete(tx);
+        assert!(rx.try_recv().is_err());
+        s.handle_event(Event::IceGatheringStateChange(IceGatheringState::Complete));
+        assert_eq!(rx.try_recv(), Ok(()));
+    }
+}

@@ -38,3 +38,30 @@ async fn events_report_the_connection() {
         panic!("{e}");
     }
 }
+
+#[tokio::test]
+async fn dropping_every_handle_stops_the_driver() {
+    let lo = [std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+    let pc = eddy_tokio::Connection::new(eddy::Configuration::default(), &lo).expect("connection");
+    let channel = pc
+        .create_data_channel("c", eddy::DataChannelInit::default())
+        .await
+        .expect("channel");
+    let mut events = pc.events();
+    drop(pc);
+    // The channel still holds the driver.
+    let still_running = tokio::time::timeout(Duration::from_millis(200), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(
+        still_running.is_err(),
+        "the driver stopped while a channel was held"
+    );
+    drop(channel);
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while events.recv().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the driver kept running");
+}
