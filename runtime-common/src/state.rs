@@ -286,6 +286,16 @@ mod tests {
     }
 
     #[test]
+    fn handles_can_move_between_threads() {
+        struct Any;
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<crate::Connection<Any>>();
+        send_sync::<crate::DataChannel>();
+        send::<crate::Events>();
+    }
+
+    #[test]
     fn gathering_waiters_are_answered_when_it_completes() {
         let (mut s, _, _) = state();
         let (tx, rx) = async_channel::bounded(1);
