@@ -1,17 +1,113 @@
 //! # eddy-async-std: eddy for async-std and smol applications
 //!
 //! async-std itself is discontinued (RUSTSEC-2025-0052), so this crate is
-//! built on `async-io` and `async-net`, the reactor async-std runs on: it
-//! works under async-std's executor and under smol. It will offer the same
-//! shape as `eddy-tokio`: an owned `PeerConnection` handle with `async`
-//! methods, data channels with `send(..).await` / `recv().await`, and a
-//! stream of events.
+//! built on `async-io`, the reactor async-std and smol run on: it works
+//! under both executors (and any other). It offers the same shape as
+//! `eddy-tokio`: a [`Connection`] with `async` methods, [`DataChannel`]s
+//! with `send(..).await` and `recv().await`, and a stream of [`Events`].
 //!
-//! Status: it depends on the core's `endpoint` module and data channels,
-//! which are not built yet (see the README's feature table), so this crate
-//! exposes nothing yet.
+//! A `PeerConnection` is not `Send`, so each [`Connection`] runs its driver
+//! on a thread of its own (`async_io::block_on` with `async-io` sockets and
+//! timers). The handles are `Send` and reach the driver over
+//! `async-channel` queues. The driver itself, shared with `eddy-tokio`, is
+//! in `eddy-runtime-common`; this crate is the [`AsyncIo`] runtime it runs
+//! on.
+//!
+//! ## Example
+//!
+//! ```no_run
+//! use std::net::{IpAddr, Ipv4Addr};
+//! use eddy::{Configuration, DataChannelInit};
+//! use eddy_async_std::Connection;
+//!
+//! # async fn signal(offer: eddy::SessionDescription) -> eddy::SessionDescription { offer }
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let pc = Connection::new(Configuration::default(), &[IpAddr::V4(Ipv4Addr::LOCALHOST)])?;
+//! let mut chat = pc.create_data_channel("chat", DataChannelInit::default()).await?;
+//! let offer = pc.create_offer().await?;
+//! pc.set_local_description(offer).await?;
+//! pc.gathering_complete().await?; // non-trickle: the offer has every candidate
+//! let offer = pc.local_description().await?.ok_or("no offer")?;
+//! pc.set_remote_description(signal(offer).await).await?;
+//! chat.send(b"hello").await?;
+//! while let Some(message) = chat.recv().await {
+//!     println!("{} bytes", message.data.len());
+//! }
+//! pc.close().await;
+//! # Ok(())
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_io::Async;
+use eddy_runtime_common::{Runtime, Timer, UdpIo};
+
 pub use async_io;
-pub use async_net;
+pub use eddy_runtime_common::{
+    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
+    SEND_LOW_WATER,
+};
+
+/// A peer connection driven by `async-io`. See
+/// [`eddy_runtime_common::Connection`].
+pub type Connection = eddy_runtime_common::Connection<AsyncIo>;
+
+/// The `async-io` runtime for the driver: `async_io::block_on` on the
+/// driver's thread, the global `async-io` reactor for sockets and timers.
+#[derive(Debug, Clone, Copy)]
+pub struct AsyncIo;
+
+impl Runtime for AsyncIo {
+    fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()> {
+        async_io::block_on(future);
+        Ok(())
+    }
+
+    fn wrap_socket(socket: UdpSocket) -> io::Result<Box<dyn UdpIo>> {
+        Ok(Box::new(Socket(Async::new(socket)?)))
+    }
+
+    fn timer() -> Box<dyn Timer> {
+        Box::new(Clock(async_io::Timer::never()))
+    }
+}
+
+struct Socket(Async<UdpSocket>);
+
+impl UdpIo for Socket {
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_readable(cx)
+    }
+
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.0.get_ref().recv_from(buf)
+    }
+
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_writable(cx)
+    }
+
+    fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.0.get_ref().send_to(buf, target)
+    }
+}
+
+struct Clock(async_io::Timer);
+
+impl Timer for Clock {
+    fn reset(&mut self, at: Instant) {
+        self.0.set_at(at);
+    }
+
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}

@@ -61,15 +61,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use eddy::endpoint::{Endpoint, EndpointOutput, PeerId};
-use eddy::{Configuration, Event, IceServer, Input, PeerConnection, Protocol, Receive, Transmit};
+use eddy::{Event, Input, PeerConnection, Protocol, Receive, Transmit};
+use eddy_runtime_common::net::{self, DEFAULT_SOCKET_BUFFER};
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+pub use eddy_runtime_common::net::{new_peer, resolve_ice_servers};
 pub use mio;
 
 /// The token of the cross-thread waker; sockets use their index.
@@ -82,8 +84,6 @@ const RECEIVE_BATCH: usize = 32;
 /// Transmits held per socket while the kernel's send buffer is full; more
 /// are dropped and counted (DESIGN.md §6.3).
 const MAX_QUEUED_TRANSMITS: usize = 4096;
-/// Kernel socket buffer size asked for by default.
-const DEFAULT_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Events held until [`Driver::poll_event`]; more are dropped and counted.
 const MAX_QUEUED_EVENTS: usize = 65_536;
 
@@ -154,47 +154,7 @@ impl Builder {
 
     /// The addresses to bind, with port.
     fn addresses(&self) -> io::Result<Vec<SocketAddr>> {
-        let wanted = |ip: &IpAddr| {
-            self.ips.is_empty()
-                || self
-                    .ips
-                    .iter()
-                    .any(|w| w.is_unspecified() && w.is_ipv4() == ip.is_ipv4())
-        };
-        let mut out: Vec<SocketAddr> = self
-            .ips
-            .iter()
-            .filter(|ip| !ip.is_unspecified())
-            .map(|&ip| SocketAddr::new(ip, self.port))
-            .collect();
-        if self.ips.is_empty() || self.ips.iter().any(IpAddr::is_unspecified) {
-            for iface in if_addrs::get_if_addrs()? {
-                let ip = iface.ip();
-                let link_local = matches!(ip, IpAddr::V6(v6) if v6.is_unicast_link_local());
-                if !wanted(&ip) || (link_local && !self.link_local) {
-                    continue;
-                }
-                let addr = match ip {
-                    IpAddr::V6(v6) if link_local => SocketAddr::V6(SocketAddrV6::new(
-                        v6,
-                        self.port,
-                        0,
-                        iface.index.unwrap_or(0),
-                    )),
-                    _ => SocketAddr::new(ip, self.port),
-                };
-                out.push(addr);
-            }
-        }
-        out.sort();
-        out.dedup();
-        if out.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrNotAvailable,
-                "no local address to bind",
-            ));
-        }
-        Ok(out)
+        net::local_addresses(&self.ips, self.port, self.link_local)
     }
 
     /// Also listens on TCP at each address (its own free port) and gives
@@ -621,7 +581,7 @@ impl Driver {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // ICMP errors reported on the socket (port unreachable for
                 // an earlier send) are not fatal: ICE sees the silence.
-                Err(e) if is_transient(&e) => continue,
+                Err(e) if net::is_transient(&e) => continue,
                 Err(e) => return Err(e),
             };
             self.stats.received += 1;
@@ -733,34 +693,10 @@ impl Driver {
     }
 }
 
-/// A non-blocking UDP socket on `addr` with `buffer`-byte kernel buffers
-/// (best effort).
+/// A non-blocking mio UDP socket on `addr` with `buffer`-byte kernel
+/// buffers (best effort).
 fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::DGRAM,
-        Some(socket2::Protocol::UDP),
-    )?;
-    if addr.is_ipv6() {
-        socket.set_only_v6(true)?;
-    }
-    // The kernel clamps a too-large request; failing is not fatal either.
-    let _ = socket.set_recv_buffer_size(buffer);
-    let _ = socket.set_send_buffer_size(buffer);
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    Ok(UdpSocket::from_std(socket.into()))
-}
-
-/// Errors a UDP receive reports for an earlier datagram, not for the socket.
-fn is_transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::HostUnreachable
-            | io::ErrorKind::NetworkUnreachable
-    )
+    Ok(UdpSocket::from_std(net::bind_udp(addr, buffer)?))
 }
 
 /// The driver has been dropped.
@@ -836,137 +772,12 @@ pub fn add_host_candidates(
     pc: &mut PeerConnection,
     candidates: &[(SocketAddr, Protocol)],
 ) -> io::Result<()> {
-    for &(addr, proto) in candidates {
-        pc.add_local_candidate(addr, proto)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    }
-    pc.end_of_local_candidates();
-    Ok(())
-}
-
-/// Builds a peer for a driver: resolves the ICE server hostnames of
-/// `config` ([`resolve_ice_servers`]), sets its wall clock to now when unset,
-/// and creates the connection at `Instant::now()`.
-pub fn new_peer(mut config: Configuration) -> io::Result<PeerConnection> {
-    config.ice_servers = resolve_ice_servers(&config.ice_servers)?;
-    if config.wall_clock.is_none() {
-        config.wall_clock = Some(SystemTime::now());
-    }
-    PeerConnection::new(config, Instant::now())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))
-}
-
-/// `servers` with every hostname in their URLs replaced by its first
-/// address (`std::net::ToSocketAddrs`, so the system resolver, blocking).
-/// `stun:stun.example.org?transport=udp` becomes
-/// `stun:203.0.113.7:3478?transport=udp`; IP literals are kept as they are.
-/// The default port is 3478, 5349 for `stuns:` and `turns:`.
-pub fn resolve_ice_servers(servers: &[IceServer]) -> io::Result<Vec<IceServer>> {
-    servers
-        .iter()
-        .map(|server| {
-            let urls = server
-                .urls
-                .iter()
-                .map(|url| resolve_url(url))
-                .collect::<io::Result<Vec<_>>>()?;
-            Ok(IceServer {
-                urls,
-                ..server.clone()
-            })
-        })
-        .collect()
-}
-
-/// One `stun:`/`turn:` URL with its host resolved.
-fn resolve_url(url: &str) -> io::Result<String> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidInput, format!("bad ICE URL {url:?}"));
-    let (scheme, rest) = url.split_once(':').ok_or_else(bad)?;
-    let (hostport, query) = match rest.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (rest, None),
-    };
-    let default_port = if scheme.ends_with('s') { 5349 } else { 3478 };
-    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| bad())?,
-            None if after.is_empty() => default_port,
-            None => return Err(bad()),
-        };
-        (host, port)
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().map_err(|_| bad())?),
-            None => (hostport, default_port),
-        }
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    if host.parse::<IpAddr>().is_ok() {
-        return Ok(url.to_owned());
-    }
-    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{host} has no address ({url})"),
-        )
-    })?;
-    Ok(match query {
-        Some(q) => format!("{scheme}:{addr}?{q}"),
-        None => format!("{scheme}:{addr}"),
-    })
+    net::add_candidates(pc, candidates.iter().copied())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_resolved_and_literals_kept() {
-        // `localhost` may resolve to either loopback address first.
-        let loopback = |url: String, v4: &str, v6: &str| url == v4 || url == v6;
-        let url = resolve_url("stun:localhost:3478?transport=udp").unwrap_or_default();
-        assert!(
-            loopback(
-                url.clone(),
-                "stun:127.0.0.1:3478?transport=udp",
-                "stun:[::1]:3478?transport=udp"
-            ),
-            "{url}"
-        );
-        let url = resolve_url("turns:localhost").unwrap_or_default();
-        assert!(
-            loopback(url.clone(), "turns:127.0.0.1:5349", "turns:[::1]:5349"),
-            "{url}"
-        );
-        assert_eq!(
-            resolve_url("stun:[::1]:1234").unwrap_or_default(),
-            "stun:[::1]:1234"
-        );
-        assert!(resolve_url("stun:").is_err());
-        assert!(resolve_url("stun:host:notaport").is_err());
-        assert!(resolve_url("nocolon").is_err());
-    }
-
-    #[test]
-    fn a_new_peer_gets_resolved_ice_servers_and_a_wall_clock() {
-        let mut config = Configuration::default();
-        config.ice_servers.push(IceServer {
-            urls: vec!["stun:localhost:3478".into(), "stun:192.0.2.1".into()],
-            username: None,
-            credential: None,
-        });
-        let pc = new_peer(config).expect("peer");
-        let urls = &pc.configuration().ice_servers[0].urls;
-        assert!(
-            urls[0] == "stun:127.0.0.1:3478" || urls[0] == "stun:[::1]:3478",
-            "{urls:?}"
-        );
-        assert_eq!(urls[1], "stun:192.0.2.1");
-        assert!(pc.configuration().wall_clock.is_some());
-    }
 
     #[test]
     fn loopback_only_binds_loopback() {

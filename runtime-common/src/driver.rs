@@ -1,0 +1,284 @@
+//! The driver task, written once against the small [`Runtime`] trait: it
+//! owns the peer, reads the sockets, arms the timer, runs the handles'
+//! commands and routes events.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_channel::{Receiver, Sender};
+use eddy::{Configuration, Event, Input, Output, Protocol, Receive, Transmit};
+use futures_core::Stream;
+
+use crate::net;
+use crate::state::{Command, Incoming, State};
+
+/// What an adapter gives the driver: a single-threaded executor, UDP
+/// sockets and a timer. The driver runs on a thread of its own because a
+/// `PeerConnection` is not `Send`.
+pub trait Runtime: 'static {
+    /// Runs `future` to completion on the current thread (the driver's).
+    fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()>;
+    /// Registers a bound, non-blocking socket with the reactor; called
+    /// inside [`Runtime::block_on`].
+    fn wrap_socket(socket: UdpSocket) -> io::Result<Box<dyn UdpIo>>;
+    /// A timer; called inside [`Runtime::block_on`].
+    fn timer() -> Box<dyn Timer>;
+}
+
+/// A UDP socket registered with a reactor.
+pub trait UdpIo {
+    /// Ready when a receive may succeed (it may still would-block).
+    fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Receives without waiting.
+    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)>;
+    /// Ready when a send may succeed (it may still would-block).
+    fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Sends without waiting.
+    fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize>;
+}
+
+/// A one-shot timer that can be moved.
+pub trait Timer {
+    /// Fires at `at` instead.
+    fn reset(&mut self, at: Instant);
+    /// Ready once the time set by the last [`Timer::reset`] has come.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// Receive buffer: the largest UDP payload.
+const MAX_DATAGRAM: usize = 65_535;
+/// Datagrams received per socket before the peer's output is drained, so a
+/// burst cannot overflow the core's own bounded queues.
+const RECEIVE_BATCH: usize = 32;
+/// Commands run per turn, so the sockets are read in between.
+const COMMAND_BATCH: usize = 64;
+/// Transmits held per socket while the kernel's send buffer is full; more
+/// are dropped (DESIGN.md §6.3).
+const MAX_QUEUED_TRANSMITS: usize = 4096;
+
+struct Socket {
+    io: Box<dyn UdpIo>,
+    local: SocketAddr,
+    queued: VecDeque<Transmit>,
+}
+
+/// The channels between the driver and the handles.
+pub(crate) struct Channels {
+    pub(crate) commands: Receiver<Command>,
+    pub(crate) events: Sender<Event>,
+    pub(crate) incoming: Sender<Incoming>,
+}
+
+pub(crate) struct Driver {
+    state: State,
+    sockets: Vec<Socket>,
+    commands: Pin<Box<Receiver<Command>>>,
+    timer: Box<dyn Timer>,
+    /// The peer's next timeout, and whether the timer is set to it.
+    deadline: Option<Instant>,
+    armed: Option<Instant>,
+    buf: Vec<u8>,
+}
+
+impl Driver {
+    /// Creates the peer with a host candidate per socket and registers the
+    /// sockets; runs inside [`Runtime::block_on`].
+    pub(crate) fn new<R: Runtime>(
+        config: Configuration,
+        sockets: Vec<UdpSocket>,
+        channels: Channels,
+    ) -> io::Result<Self> {
+        let mut pc = net::new_peer(config)?;
+        let mut wrapped = Vec::with_capacity(sockets.len());
+        for socket in sockets {
+            let local = socket.local_addr()?;
+            wrapped.push(Socket {
+                io: R::wrap_socket(socket)?,
+                local,
+                queued: VecDeque::new(),
+            });
+        }
+        let locals: Vec<SocketAddr> = wrapped.iter().map(|s| s.local).collect();
+        net::add_host_candidates(&mut pc, &locals)?;
+        Ok(Self {
+            state: State::new(pc, channels.events, channels.incoming),
+            sockets: wrapped,
+            commands: Box::pin(channels.commands),
+            timer: R::timer(),
+            deadline: None,
+            armed: None,
+            buf: vec![0; MAX_DATAGRAM],
+        })
+    }
+
+    /// Drives the peer until `Connection::close` or until every handle is
+    /// dropped.
+    pub(crate) async fn run(mut self) {
+        std::future::poll_fn(|cx| self.poll(cx)).await;
+        // Commands queued meanwhile would keep their reply senders in the
+        // channel (which the handles keep alive): drop them, so every
+        // waiting call ends with `Error::Closed`.
+        self.commands.close();
+        while self.commands.try_recv().is_ok() {}
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let mut busy = self.run_commands(cx);
+            busy |= self.receive(cx);
+            self.drain();
+            if self.state.closed {
+                // What close() queued (DTLS close_notify...) went out in
+                // `drain`, as far as the socket took it.
+                return Poll::Ready(());
+            }
+            self.flush(cx);
+            if let Some(at) = self.deadline {
+                let due = at <= Instant::now() || {
+                    if self.armed != Some(at) {
+                        self.timer.reset(at);
+                        self.armed = Some(at);
+                    }
+                    self.timer.poll_expired(cx).is_ready()
+                };
+                if due {
+                    self.armed = None;
+                    let _ = self.state.pc.handle_input(Input::Timeout(Instant::now()));
+                    busy = true;
+                }
+            }
+            if !busy {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Runs queued commands; true if more may be waiting.
+    fn run_commands(&mut self, cx: &mut Context<'_>) -> bool {
+        for _ in 0..COMMAND_BATCH {
+            match self.commands.as_mut().poll_next(cx) {
+                Poll::Ready(Some(command)) => command(&mut self.state),
+                Poll::Ready(None) => {
+                    // Every handle is gone: nobody can use the peer again.
+                    self.state.pc.close();
+                    self.state.closed = true;
+                    return false;
+                }
+                Poll::Pending => return false,
+            }
+        }
+        true
+    }
+
+    /// Reads every socket until it would block, or a batch per socket;
+    /// true if a socket may have more.
+    fn receive(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut more = false;
+        for socket in &self.sockets {
+            let mut batch = 0;
+            loop {
+                let (len, source) = match socket.io.try_recv_from(&mut self.buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        match socket.io.poll_recv_ready(cx) {
+                            Poll::Ready(Ok(())) => continue,
+                            Poll::Ready(Err(e)) => {
+                                tracing::warn!(local = %socket.local, error = %e, "socket failed");
+                                break;
+                            }
+                            Poll::Pending => break,
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted || net::is_transient(&e) => {
+                        continue
+                    }
+                    Err(e) => {
+                        tracing::warn!(local = %socket.local, error = %e, "receive failed");
+                        break;
+                    }
+                };
+                let contents = self.buf.get(..len).unwrap_or_default();
+                let _ = self.state.pc.handle_input(Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: socket.local,
+                        contents,
+                    },
+                ));
+                batch += 1;
+                if batch == RECEIVE_BATCH {
+                    more = true;
+                    break;
+                }
+            }
+        }
+        more
+    }
+
+    /// Takes everything the peer has: sends transmits, routes events, keeps
+    /// the next timeout.
+    fn drain(&mut self) {
+        loop {
+            match self.state.pc.poll_output() {
+                Output::Transmit(t) => self.send(t),
+                Output::Event(e) => self.state.handle_event(e),
+                Output::Timeout(at) => {
+                    self.deadline = at;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends `t` from the socket bound to its source, or queues it there
+    /// while the socket is full.
+    fn send(&mut self, t: Transmit) {
+        let Some(socket) = self
+            .sockets
+            .iter_mut()
+            .find(|s| s.local == t.source && t.proto == Protocol::Udp)
+        else {
+            tracing::debug!(source = %t.source, "transmit from no socket dropped");
+            return;
+        };
+        if !socket.queued.is_empty() {
+            if socket.queued.len() < MAX_QUEUED_TRANSMITS {
+                socket.queued.push_back(t);
+            }
+            return;
+        }
+        match socket.io.try_send_to(&t.contents, t.destination) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.queued.push_back(t),
+            // Unreachable networks and the like: this path is dead, ICE
+            // finds out.
+            Err(e) => tracing::debug!(destination = %t.destination, error = %e, "send failed"),
+        }
+    }
+
+    /// Sends queued transmits while the sockets take them.
+    fn flush(&mut self, cx: &mut Context<'_>) {
+        for socket in &mut self.sockets {
+            while let Some(t) = socket.queued.front() {
+                match socket.io.try_send_to(&t.contents, t.destination) {
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        match socket.io.poll_send_ready(cx) {
+                            Poll::Ready(Ok(())) => continue,
+                            Poll::Ready(Err(_)) => {}
+                            Poll::Pending => break,
+                        }
+                    }
+                    _ => {}
+                }
+                socket.queued.pop_front();
+            }
+        }
+    }
+}

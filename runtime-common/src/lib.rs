@@ -1,0 +1,45 @@
+//! # eddy-runtime-common: what eddy's runtime adapters share
+//!
+//! Not for direct use: `eddy-tokio`, `eddy-async-std` and `eddy-mio` build
+//! on it, so each of them is only the part that differs.
+//!
+//! - [`net`]: what needs the OS and no event loop: listing interface
+//!   addresses, binding UDP sockets, resolving ICE server hostnames, adding
+//!   host candidates (all three adapters);
+//! - the async shape (the two async adapters): a [`Connection`] handle with
+//!   `async` methods, [`DataChannel`]s with `send(..).await` and
+//!   `recv().await`, and [`Events`]; behind them a driver written once
+//!   against the small [`Runtime`] trait (an executor for one thread, UDP
+//!   sockets, a timer), as quinn does.
+//!
+//! ## Why a thread per connection
+//!
+//! A `PeerConnection` is not `Send` (dcSCTP's socket is a `Box<dyn ..>`
+//! without `Send`) and the core has no `unsafe`, so the driver that owns it
+//! stays on one thread: each [`Connection`] starts a thread running its
+//! runtime's single-threaded executor. The handles are `Send` (the
+//! connection also `Clone`) and reach the driver through `async-channel`
+//! queues, which work under any executor: a tokio application awaits them
+//! as well as a smol one. Each handle's request is a closure run on the
+//! driver's thread against the peer.
+//!
+//! ## Backpressure
+//!
+//! [`DataChannel::send`] waits while the channel buffers more than
+//! [`SEND_HIGH_WATER`] bytes; the driver sets each open channel's
+//! `bufferedAmountLowThreshold` to [`SEND_LOW_WATER`] and sends what waits
+//! on `ChannelBufferedAmountLow`. Received messages and events wait in
+//! bounded queues ([`MAX_QUEUED_MESSAGES`], [`MAX_QUEUED_EVENTS`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod driver;
+mod handle;
+pub mod net;
+mod state;
+
+pub use driver::{Runtime, Timer, UdpIo};
+pub use handle::{Connection, DataChannel, Error, Events};
+pub use state::{
+    MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER, SEND_LOW_WATER,
+};
