@@ -6,7 +6,7 @@ mod ice_common;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{exchange_credentials, run_signaling};
-use eddy::ice::{IceConfig, IceConnectionState, IceRole};
+use eddy::ice::{IceConfig, IceConnectionState};
 use eddy::sim::Sim;
 use ice_common::*;
 
@@ -14,24 +14,7 @@ use ice_common::*;
 fn two_agents_without_nat_connect() {
     let mut sim = Sim::new(1, start());
     let net = sim.internet();
-    let a = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.1",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        None,
-    );
-    let b = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.2",
-        6000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        None,
-    );
+    let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
     exchange_credentials(&mut sim, a, b);
     let took = run_signaling(
         &mut sim,
@@ -74,24 +57,7 @@ fn the_same_seed_gives_the_same_run() {
     let run = || {
         let mut sim = Sim::new(7, start());
         let net = sim.internet();
-        let a = add_agent(
-            &mut sim,
-            net,
-            "192.0.2.1",
-            5000,
-            IceRole::Controlling,
-            IceConfig::default(),
-            None,
-        );
-        let b = add_agent(
-            &mut sim,
-            net,
-            "192.0.2.2",
-            6000,
-            IceRole::Controlled,
-            IceConfig::default(),
-            None,
-        );
+        let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
         exchange_credentials(&mut sim, a, b);
         run_signaling(
             &mut sim,

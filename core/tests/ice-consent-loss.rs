@@ -8,7 +8,7 @@ mod ice_common;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{exchange_credentials, run_signaling};
-use eddy::ice::{IceConfig, IceConnectionState, IceRole};
+use eddy::ice::{IceConfig, IceConnectionState};
 use eddy::sim::{Link, LinkConfig, Loss, Sim};
 use ice_common::*;
 
@@ -22,24 +22,7 @@ fn cut() -> Link {
 fn scenario(config: IceConfig, seed: u64) {
     let mut sim = Sim::new(seed, start());
     let net = sim.internet();
-    let a = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.1",
-        5000,
-        IceRole::Controlling,
-        config.clone(),
-        None,
-    );
-    let b = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.2",
-        6000,
-        IceRole::Controlled,
-        config.clone(),
-        None,
-    );
+    let (a, b) = open_pair(&mut sim, net, config.clone(), config.clone());
     exchange_credentials(&mut sim, a, b);
     run_signaling(
         &mut sim,

@@ -8,7 +8,7 @@ mod ice_common;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{exchange_credentials, run_signaling};
-use eddy::ice::{IceConfig, IceConnectionState, IceRole};
+use eddy::ice::{IceConfig, IceConnectionState};
 use eddy::sim::{Link, LinkConfig, Loss, Sim};
 use ice_common::*;
 
@@ -18,24 +18,7 @@ fn thirty_percent_loss_still_connects() {
     for seed in 100..120 {
         let mut sim = Sim::new(seed, start());
         let net = sim.internet();
-        let a = add_agent(
-            &mut sim,
-            net,
-            "192.0.2.1",
-            5000,
-            IceRole::Controlling,
-            IceConfig::default(),
-            None,
-        );
-        let b = add_agent(
-            &mut sim,
-            net,
-            "192.0.2.2",
-            6000,
-            IceRole::Controlled,
-            IceConfig::default(),
-            None,
-        );
+        let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
         let lossy = Link::symmetric(LinkConfig {
             loss: Loss::Random(0.3),
             ..LinkConfig::with_delay(Duration::from_millis(20))

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{exchange_credentials, run_signaling, IceNode};
-use eddy::ice::{IceConfig, IceRole, MAX_PAIRS};
+use eddy::ice::{IceConfig, MAX_PAIRS};
 use eddy::sim::Sim;
 use eddy::Protocol;
 use ice_common::*;
@@ -18,24 +18,7 @@ use ice_common::*;
 fn one_hundred_pairs_at_most() {
     let mut sim = Sim::new(50, start());
     let net = sim.internet();
-    let a = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.1",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        None,
-    );
-    let b = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.2",
-        6000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        None,
-    );
+    let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
     // a has 4 sockets, b 30: 120 possible pairs on each side.
     for port in 5001..5004 {
         let n = sim.node_mut::<IceNode>(a).unwrap();

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{exchange_credentials, run_signaling, IceNode};
-use eddy::ice::{IceConfig, IceEvent, IceRole};
+use eddy::ice::{IceConfig, IceEvent};
 use eddy::sim::Sim;
 use eddy::Protocol;
 use ice_common::*;
@@ -17,24 +17,7 @@ use ice_common::*;
 fn restart_moves_to_a_new_pair_without_losing_traffic() {
     let mut sim = Sim::new(40, start());
     let net = sim.internet();
-    let a = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.1",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        None,
-    );
-    let b = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.2",
-        6000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        None,
-    );
+    let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
     exchange_credentials(&mut sim, a, b);
     run_signaling(
         &mut sim,

@@ -9,7 +9,7 @@ mod ice_common;
 use std::time::Duration;
 
 use eddy::ice::sim_node::{run_signaling, IceNode};
-use eddy::ice::{CandidateKind, IceConfig, IceEvent, IceRole};
+use eddy::ice::{CandidateKind, IceConfig, IceEvent};
 use eddy::sim::Sim;
 use ice_common::*;
 
@@ -17,24 +17,7 @@ use ice_common::*;
 fn early_checks_and_mdns_candidates() {
     let mut sim = Sim::new(70, start());
     let net = sim.internet();
-    let a = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.1",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        None,
-    );
-    let b = add_agent(
-        &mut sim,
-        net,
-        "192.0.2.2",
-        6000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        None,
-    );
+    let (a, b) = open_pair(&mut sim, net, IceConfig::default(), IceConfig::default());
     // b learns everything about a at once; a hears nothing about b yet.
     let ca = node(&sim, a).agent.local_credentials().clone();
     let a_signals = sim.node_mut::<IceNode>(a).unwrap().take_signals();

@@ -46,6 +46,15 @@ pub fn add_agent(
     sim.add_node(net, ip(ip_s), IceNode::new(agent), link())
 }
 
+/// Two agents in `net`: a controlling one on 192.0.2.1:5000 and a
+/// controlled one on 192.0.2.2:6000, no STUN server.
+pub fn open_pair(sim: &mut Sim, net: NetworkId, a: IceConfig, b: IceConfig) -> (NodeId, NodeId) {
+    (
+        add_agent(sim, net, "192.0.2.1", 5000, IceRole::Controlling, a, None),
+        add_agent(sim, net, "192.0.2.2", 6000, IceRole::Controlled, b, None),
+    )
+}
+
 pub fn node(sim: &Sim, id: NodeId) -> &IceNode {
     sim.node::<IceNode>(id).unwrap()
 }
