@@ -222,6 +222,8 @@ pub struct Driver {
     local_addrs: Arc<[SocketAddr]>,
     listeners: Vec<(TcpListener, SocketAddr)>,
     connections: BTreeMap<usize, Connection>,
+    /// The connection token of each (local, remote) pair, for transmits.
+    connection_by_tuple: BTreeMap<(SocketAddr, SocketAddr), usize>,
     next_connection: usize,
     host_candidates: Arc<[(SocketAddr, Protocol)]>,
     endpoint: Endpoint,
@@ -295,6 +297,7 @@ impl Driver {
             local_addrs,
             listeners: Vec::new(),
             connections: BTreeMap::new(),
+            connection_by_tuple: BTreeMap::new(),
             next_connection: 0,
             host_candidates,
             endpoint: Endpoint::new(),
@@ -361,6 +364,7 @@ impl Driver {
                         .is_ok()
                     {
                         let _ = stream.set_nodelay(true);
+                        self.connection_by_tuple.insert((local, remote), token);
                         self.connections.insert(
                             token,
                             Connection {
@@ -438,6 +442,7 @@ impl Driver {
 
     fn close_connection(&mut self, token: usize) {
         if let Some(mut c) = self.connections.remove(&token) {
+            self.connection_by_tuple.remove(&(c.local, c.remote));
             let _ = self.poll.registry().deregister(&mut c.stream);
         }
     }
@@ -639,10 +644,9 @@ impl Driver {
     fn send(&mut self, t: Transmit) {
         if t.proto == Protocol::Tcp {
             let token = self
-                .connections
-                .iter()
-                .find(|(_, c)| c.local == t.source && c.remote == t.destination)
-                .map(|(token, _)| *token);
+                .connection_by_tuple
+                .get(&(t.source, t.destination))
+                .copied();
             match token.and_then(|tk| self.connections.get_mut(&tk).map(|c| (tk, c))) {
                 Some((tk, c)) if c.out.len() + t.contents.len() <= MAX_CONNECTION_BACKLOG => {
                     c.out.extend(&t.contents);
