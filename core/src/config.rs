@@ -67,6 +67,8 @@ pub struct Configuration {
     /// RTCP mux policy. Defaults to `Require`.
     pub rtcp_mux_policy: RtcpMuxPolicy,
     /// Size of the pre-gathered candidate pool, 0..=255. Defaults to 0.
+    /// Accepted for compatibility; it changes nothing, since eddy's host
+    /// candidates come from the runtime's sockets whenever it adds them.
     pub ice_candidate_pool_size: u8,
     /// The DTLS identity (W3C `certificates`): the first one is used.
     /// Defaults to none: a fresh ECDSA P-256 certificate is generated
