@@ -435,6 +435,13 @@ impl PeerConnection {
             self.stack
                 .sctp
                 .set_remote(port, usize::try_from(max).unwrap_or(usize::MAX));
+            // Data channels negotiated after DTLS came up (a renegotiation
+            // added the application m-line): start SCTP now.
+            if self.stack.dtls_state == DtlsTransportState::Connected {
+                if let Some(role) = self.stack.dtls.as_ref().map(DtlsTransport::role) {
+                    self.stack.sctp.start(now, role);
+                }
+            }
         }
         self.render_local_candidates();
         self.pump_layers();
