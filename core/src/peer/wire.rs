@@ -355,7 +355,14 @@ impl PeerConnection {
         let now = self.now;
         // Our credentials follow the description (ICE restart included).
         let local = ice_credentials(&self.jsep.local_ice);
+        let before = self.stack.ice.local_credentials().ufrag.clone();
         self.stack.ice.set_local_credentials(local);
+        if self.stack.ice.local_credentials().ufrag != before {
+            // An ICE restart forgets the remote candidates: hand them over
+            // again (those of the new session come from the same lists).
+            self.stack.fed_remote.clear();
+            self.stack.remote_end_fed = false;
+        }
         // RFC 8445 §6.1.1: "the agent that generated the offer ... is the
         // controlling agent"; a lite agent is always controlled, and a full
         // agent facing a lite one must control.
