@@ -15,9 +15,14 @@ use eddy::{
 const A: &str = "192.168.1.10:5000";
 const B: &str = "198.51.100.20:5000";
 
+/// One start instant for every run in this process: dimpl derives the
+/// `gmt_unix_time` of a DTLS 1.2 random from the `Instant` it is given
+/// against a process-wide wall-clock anchor, so runs compare byte for byte
+/// only when their virtual clocks start at the same `Instant`.
 #[allow(clippy::disallowed_methods)]
 fn start() -> Instant {
-    Instant::now()
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(Instant::now)
 }
 
 fn peer(sim: &mut Sim, addr: &str) -> PeerConnection {
