@@ -10,7 +10,7 @@ arrived on, text as text and binary as binary.
 harness can show that its checks fail.
 
 aiortc never gathers 127.0.0.1; run it in a network namespace where lo also
-has 127.0.0.2 (see /work/shared/INTEROP.md), which becomes its candidate.
+has 127.0.0.2 (aiortc skips exactly 127.0.0.1 and ::1 when gathering), which becomes its candidate.
 """
 
 import argparse

@@ -8,7 +8,7 @@ window.__result = {ok, detail}. Prints the page's window.__log and the
 result; exits 0 if ok, 1 if not or on timeout. SIGTERM ends it cleanly (the
 session is deleted and chromedriver stopped), exit status 0 if the page
 reported no failure by then; the answerer case relies on that.
-Flags are those of /work/shared/INTEROP.md; run it inside the namespace.
+The flags are the ones known to make headless Chromium gather loopback candidates (--allow-loopback-in-peer-connection with --use-fake-ui-for-media-stream); run it inside the namespace.
 """
 
 import argparse
