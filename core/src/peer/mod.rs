@@ -171,13 +171,13 @@ impl PeerConnection {
     }
 
     fn handle_timeout(&mut self) {
-        let mut fired = false;
-        for timer in self.timers.take_expired(self.now) {
+        let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
+        for &timer in &fired {
             tracing::trace!(?timer, "timer fired");
-            fired = true;
+            self.layer_timeout(timer);
         }
-        if fired {
-            self.layers_timeout();
+        if !fired.is_empty() {
+            self.pump_layers();
         }
     }
 

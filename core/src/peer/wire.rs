@@ -712,15 +712,21 @@ impl PeerConnection {
         }
     }
 
-    /// Fires the layers' due timers.
-    pub(crate) fn layers_timeout(&mut self) {
+    /// Wakes the layer behind `timer`; `pump_layers` then re-arms every
+    /// slot.
+    pub(crate) fn layer_timeout(&mut self, timer: Timer) {
         let now = self.now;
-        self.stack.ice.handle_timeout(now);
-        if let Some(d) = self.stack.dtls.as_mut() {
-            d.handle_timeout(now);
+        match timer {
+            Timer::Ice => self.stack.ice.handle_timeout(now),
+            Timer::Dtls => {
+                if let Some(d) = self.stack.dtls.as_mut() {
+                    d.handle_timeout(now);
+                }
+            }
+            Timer::Sctp => self.stack.sctp.handle_timeout(now),
+            // No media layer arms it yet.
+            Timer::Media => {}
         }
-        self.stack.sctp.handle_timeout(now);
-        self.pump_layers();
     }
 
     /// Moves everything between the layers until nothing moves, then
@@ -737,25 +743,20 @@ impl PeerConnection {
                 moved = true;
                 self.push_transmit(t);
             }
-            if let Some(d) = self.stack.dtls.as_mut() {
-                let mut events = Vec::new();
-                while let Some(e) = d.poll_event() {
-                    events.push(e);
-                }
-                let mut records = Vec::new();
-                while let Some(r) = d.poll_transmit() {
-                    records.push(r);
-                }
-                for e in events {
-                    moved = true;
-                    self.on_dtls_event(e);
-                }
-                for r in records {
-                    moved = true;
-                    match self.stack.ice.transmit_data(&r) {
-                        Some(t) => self.push_transmit(t),
-                        None => self.stack.dropped_dtls += 1,
-                    }
+            while let Some(e) = self.stack.dtls.as_mut().and_then(DtlsTransport::poll_event) {
+                moved = true;
+                self.on_dtls_event(e);
+            }
+            while let Some(r) = self
+                .stack
+                .dtls
+                .as_mut()
+                .and_then(DtlsTransport::poll_transmit)
+            {
+                moved = true;
+                match self.stack.ice.transmit_data(&r) {
+                    Some(t) => self.push_transmit(t),
+                    None => self.stack.dropped_dtls += 1,
                 }
             }
             while let Some(e) = self.stack.sctp.poll_event() {
