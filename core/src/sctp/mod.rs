@@ -141,6 +141,9 @@ pub(crate) struct SctpTransport {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<SctpEvent>,
     counters: SctpCounters,
+    /// Bytes queued on all channels before they opened; bounded by
+    /// `max_send_buffer` as a whole, not per channel.
+    pending_total: usize,
 }
 
 impl std::fmt::Debug for SctpTransport {
@@ -172,6 +175,7 @@ impl SctpTransport {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             counters: SctpCounters::default(),
+            pending_total: 0,
         }
     }
 
@@ -430,6 +434,7 @@ impl SctpTransport {
                 return;
             };
             c.pending_bytes -= data.len();
+            self.pending_total -= data.len();
             if let Err(e) = self.send_now(h, ppid, data) {
                 tracing::warn!(%e, "queued data channel message refused");
             }
@@ -532,10 +537,11 @@ impl SctpTransport {
             (false, true) => (ppid::BINARY_EMPTY, vec![0]),
         };
         if c.state == DataChannelState::Connecting {
-            if c.pending_bytes + payload.len() > self.config.max_send_buffer {
+            if self.pending_total + payload.len() > self.config.max_send_buffer {
                 return Err(DataChannelError::BufferFull);
             }
             c.pending_bytes += payload.len();
+            self.pending_total += payload.len();
             c.pending.push_back((ppid, payload));
             return Ok(());
         }
@@ -583,11 +589,7 @@ impl SctpTransport {
         match c.state {
             DataChannelState::Closing | DataChannelState::Closed => return,
             DataChannelState::Connecting if c.stream.is_none() || self.socket.is_none() => {
-                c.state = DataChannelState::Closed;
-                if let Some(id) = c.stream {
-                    self.by_stream.remove(&id);
-                }
-                self.channels.remove(&h);
+                self.forget_channel(h);
                 self.push_event(SctpEvent::Closing(h));
                 self.push_event(SctpEvent::Closed(h));
                 return;
@@ -624,11 +626,18 @@ impl SctpTransport {
             return;
         };
         if c.outgoing_reset && c.incoming_reset {
+            self.forget_channel(h);
+            self.push_event(SctpEvent::Closed(h));
+        }
+    }
+
+    /// Drops a channel: frees its stream id and what it had queued.
+    fn forget_channel(&mut self, h: ChannelId) {
+        if let Some(c) = self.channels.remove(&h) {
             if let Some(id) = c.stream {
                 self.by_stream.remove(&id);
             }
-            self.channels.remove(&h);
-            self.push_event(SctpEvent::Closed(h));
+            self.pending_total -= c.pending_bytes;
         }
     }
 
@@ -664,6 +673,7 @@ impl SctpTransport {
         }
         self.channels.clear();
         self.by_stream.clear();
+        self.pending_total = 0;
     }
 
     /// Takes everything dcSCTP has for us.

@@ -577,3 +577,28 @@ fn buffered_amount_falls_and_the_low_event_fires() {
     // down; chunking can make it cross more than once.
     assert!(n.count(|e| *e == SctpEvent::BufferedAmountLow(h)) >= 1);
 }
+
+#[test]
+fn sends_before_open_are_bounded_across_channels() {
+    let config = SctpConfig {
+        max_send_buffer: 10_000,
+        ..SctpConfig::default()
+    };
+    let mut t = SctpTransport::new(config, Rng::from_seed(3), epoch());
+    let a = t
+        .create_data_channel("a", &DataChannelInit::default())
+        .unwrap();
+    let b = t
+        .create_data_channel("b", &DataChannelInit::default())
+        .unwrap();
+    t.send(a, &[0; 6000], false).unwrap();
+    // Each channel alone would fit; together they would not.
+    assert_eq!(
+        t.send(b, &[0; 6000], false),
+        Err(DataChannelError::BufferFull)
+    );
+    // Closing a channel gives its queued bytes back.
+    t.close_channel(a);
+    t.send(b, &[0; 6000], false).unwrap();
+    assert_eq!(t.buffered_amount(b), 6000);
+}
