@@ -6,51 +6,18 @@
 
 mod ice_common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use eddy::ice::sim_node::{exchange_credentials, run_signaling};
-use eddy::ice::stun_server::StunServer;
-use eddy::ice::{CandidateKind, IceConfig, IceRole};
+use eddy::ice::sim_node::run_signaling;
+use eddy::ice::CandidateKind;
 use eddy::sim::{NatConfig, Sim};
 use ice_common::*;
 
 #[test]
 fn symmetric_nat_against_full_cone_connects_through_peer_reflexive() {
     let mut sim = Sim::new(6, start());
-    let internet = sim.internet();
-    sim.add_node(internet, ip("198.51.100.1"), StunServer::new(), link());
-    let stun: SocketAddr = (ip("198.51.100.1"), 3478).into();
-    let nat_a = sim.add_nat(internet, ip("203.0.113.1"), NatConfig::symmetric(), link());
-    let nat_b = sim.add_nat(internet, ip("203.0.113.2"), NatConfig::full_cone(), link());
-    let a = add_agent(
-        &mut sim,
-        nat_a,
-        "10.0.1.2",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        Some(stun),
-    );
-    let b = add_agent(
-        &mut sim,
-        nat_b,
-        "10.0.2.2",
-        5000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        Some(stun),
-    );
-    exchange_credentials(&mut sim, a, b);
-    run_signaling(
-        &mut sim,
-        a,
-        b,
-        Duration::from_millis(10),
-        Duration::from_secs(10),
-        |s| both_connected(s, a, b),
-    )
-    .expect("connects");
+    let (a, b, _) = behind_nats(&mut sim, NatConfig::symmetric(), NatConfig::full_cone());
+    connect(&mut sim, a, b);
     // b reaches a at the mapping a's NAT made towards b, which is not a's
     // signaled server-reflexive address: b learned it from a's check.
     let (_, remote, _) = node(&sim, b).agent.selected_pair().unwrap();
@@ -82,30 +49,7 @@ fn symmetric_nat_against_full_cone_connects_through_peer_reflexive() {
 #[test]
 fn symmetric_nats_on_both_sides_fail_without_relay() {
     let mut sim = Sim::new(4, start());
-    let internet = sim.internet();
-    sim.add_node(internet, ip("198.51.100.1"), StunServer::new(), link());
-    let stun: SocketAddr = (ip("198.51.100.1"), 3478).into();
-    let nat_a = sim.add_nat(internet, ip("203.0.113.1"), NatConfig::symmetric(), link());
-    let nat_b = sim.add_nat(internet, ip("203.0.113.2"), NatConfig::symmetric(), link());
-    let a = add_agent(
-        &mut sim,
-        nat_a,
-        "10.0.1.2",
-        5000,
-        IceRole::Controlling,
-        IceConfig::default(),
-        Some(stun),
-    );
-    let b = add_agent(
-        &mut sim,
-        nat_b,
-        "10.0.2.2",
-        5000,
-        IceRole::Controlled,
-        IceConfig::default(),
-        Some(stun),
-    );
-    exchange_credentials(&mut sim, a, b);
+    let (a, b, _) = behind_nats(&mut sim, NatConfig::symmetric(), NatConfig::symmetric());
     use eddy::ice::IceConnectionState::Failed;
     run_signaling(
         &mut sim,

@@ -4,9 +4,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use eddy::ice::sim_node::IceNode;
-use eddy::ice::{IceAgent, IceConfig, IceConnectionState, IceRole};
-use eddy::sim::{Link, LinkConfig, NetworkId, NodeId, Sim};
+use eddy::ice::sim_node::{exchange_credentials, run_signaling, IceNode};
+use eddy::ice::stun_server::StunServer;
+use eddy::ice::{CandidateKind, IceAgent, IceConfig, IceConnectionState, IceRole};
+use eddy::sim::{Link, LinkConfig, NatConfig, NetworkId, NodeId, Sim};
 use eddy::Protocol;
 
 /// The start of virtual time (tests may read the clock; the core never does).
@@ -53,6 +54,66 @@ pub fn open_pair(sim: &mut Sim, net: NetworkId, a: IceConfig, b: IceConfig) -> (
         add_agent(sim, net, "192.0.2.1", 5000, IceRole::Controlling, a, None),
         add_agent(sim, net, "192.0.2.2", 6000, IceRole::Controlled, b, None),
     )
+}
+
+/// The NAT scenarios' world: a STUN server on 198.51.100.1:3478 and two
+/// agents behind NATs whose public addresses are 203.0.113.1 and .2 — a
+/// controlling one on 10.0.1.2:5000 behind `nat_a`, a controlled one on
+/// 10.0.2.2:5000 behind `nat_b` — with credentials exchanged. Returns the
+/// agents and the STUN server.
+pub fn behind_nats(sim: &mut Sim, nat_a: NatConfig, nat_b: NatConfig) -> (NodeId, NodeId, NodeId) {
+    let internet = sim.internet();
+    let server = sim.add_node(internet, ip("198.51.100.1"), StunServer::new(), link());
+    let stun = Some(SocketAddr::new(ip("198.51.100.1"), 3478));
+    let lan_a = sim.add_nat(internet, ip("203.0.113.1"), nat_a, link());
+    let lan_b = sim.add_nat(internet, ip("203.0.113.2"), nat_b, link());
+    let config = IceConfig::default();
+    let a = add_agent(
+        sim,
+        lan_a,
+        "10.0.1.2",
+        5000,
+        IceRole::Controlling,
+        config.clone(),
+        stun,
+    );
+    let b = add_agent(
+        sim,
+        lan_b,
+        "10.0.2.2",
+        5000,
+        IceRole::Controlled,
+        config,
+        stun,
+    );
+    exchange_credentials(sim, a, b);
+    (a, b, server)
+}
+
+/// Signals candidates every 10 ms until both agents connect (10 s at most).
+pub fn connect(sim: &mut Sim, a: NodeId, b: NodeId) {
+    run_signaling(
+        sim,
+        a,
+        b,
+        Duration::from_millis(10),
+        Duration::from_secs(10),
+        |s| both_connected(s, a, b),
+    )
+    .expect("connects");
+}
+
+/// The agent's one server-reflexive candidate is on `public`, its NAT.
+pub fn assert_srflx_on(sim: &Sim, id: NodeId, public: &str) {
+    let srflx: Vec<_> = node(sim, id)
+        .agent
+        .local_candidates()
+        .iter()
+        .filter(|c| c.kind == CandidateKind::ServerReflexive)
+        .cloned()
+        .collect();
+    assert_eq!(srflx.len(), 1, "{srflx:?}");
+    assert_eq!(srflx[0].addr.ip(), ip(public));
 }
 
 pub fn node(sim: &Sim, id: NodeId) -> &IceNode {
