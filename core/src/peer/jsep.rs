@@ -760,11 +760,7 @@ impl PeerConnection {
             j.current_local = Some(applied);
             j.pending_local = None;
             j.current_remote = j.pending_remote.take();
-            j.snapshot = None;
-            j.last_offer = None;
-            self.prune_stopped();
-            self.set_signaling_state(SignalingState::Stable);
-            self.after_stable();
+            self.finish_negotiation();
         } else {
             j.pending_local = Some(applied);
             self.set_signaling_state(SignalingState::HaveLocalPranswer);
@@ -1035,16 +1031,22 @@ impl PeerConnection {
             j.ice_before_offer = None;
             j.pending_remote = None;
             j.current_local = j.pending_local.take();
-            j.snapshot = None;
-            j.last_offer = None;
-            self.prune_stopped();
-            self.set_signaling_state(SignalingState::Stable);
-            self.after_stable();
+            self.finish_negotiation();
         } else {
             j.pending_remote = Some(applied);
             self.set_signaling_state(SignalingState::HaveRemotePranswer);
         }
         Ok(())
+    }
+
+    /// A final answer was applied (either side): the offer/answer exchange is
+    /// over, nothing is left to roll back, and the state becomes stable.
+    fn finish_negotiation(&mut self) {
+        self.jsep.snapshot = None;
+        self.jsep.last_offer = None;
+        self.prune_stopped();
+        self.set_signaling_state(SignalingState::Stable);
+        self.after_stable();
     }
 
     /// Once an answer makes the state stable, stopped transceivers leave the
