@@ -81,3 +81,21 @@ fn seeded_connections_draw_the_same_numbers() {
     let mut b = PeerConnection::new(Configuration::default().with_seed(9), now).unwrap();
     assert_eq!(a.rng_mut().u64(), b.rng_mut().u64());
 }
+
+#[test]
+fn relay_policy_uses_no_host_candidate() {
+    let now = epoch();
+    let mut config = Configuration::default().with_seed(4);
+    config.ice_transport_policy = crate::config::IceTransportPolicy::Relay;
+    let mut pc = PeerConnection::new(config, now).unwrap();
+    pc.add_local_candidate("127.0.0.1:5000".parse().unwrap(), Protocol::Udp)
+        .unwrap();
+    pc.end_of_local_candidates();
+    pc.create_data_channel("x", &crate::DataChannelInit::default())
+        .unwrap();
+    let offer = pc.create_offer().unwrap();
+    pc.set_local_description(offer).unwrap();
+    let sdp = &pc.local_description().unwrap().sdp;
+    assert!(!sdp.contains("a=candidate"), "{sdp}");
+    assert!(pc.stack.local_candidates.is_empty());
+}
