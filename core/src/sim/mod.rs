@@ -215,6 +215,9 @@ impl Sim {
     /// Outputs taken from one node in one go before it is left for the next
     /// step (a node that never returns `Timeout` cannot hang the run).
     pub const MAX_OUTPUTS_PER_POLL: usize = 100_000;
+    /// Datagrams in flight at once, over all links; more are dropped as
+    /// [`Fate::QueueFull`].
+    pub const MAX_IN_FLIGHT: usize = 1_000_000;
 
     /// A simulation seeded with `seed`, whose clock starts at `start` (any
     /// `Instant`: only differences matter).
@@ -488,6 +491,12 @@ impl Sim {
     }
 
     fn schedule(&mut self, at: Duration, hop: Hop, packet: Packet) {
+        if self.queue.len() >= Self::MAX_IN_FLIGHT {
+            // A node flooding unlimited-bandwidth links cannot grow memory
+            // without bound: the network itself drops.
+            self.drop_packet(&packet, Fate::QueueFull);
+            return;
+        }
         self.seq += 1;
         self.queue.push(Reverse(Scheduled {
             at,
