@@ -162,7 +162,15 @@ impl Driver {
     fn run_commands(&mut self, cx: &mut Context<'_>) -> bool {
         for _ in 0..COMMAND_BATCH {
             match self.commands.as_mut().poll_next(cx) {
-                Poll::Ready(Some(command)) => command(&mut self.state),
+                Poll::Ready(Some(command)) => {
+                    command(&mut self.state);
+                    if self.state.closed {
+                        // Nothing queued behind a close may run on the
+                        // closed peer: the driver stops and the waiting
+                        // calls end with `Error::Closed`.
+                        return false;
+                    }
+                }
                 Poll::Ready(None) => {
                     // Every handle is gone: nobody can use the peer again.
                     self.state.pc.close();
