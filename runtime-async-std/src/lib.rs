@@ -6,7 +6,7 @@
 //! `eddy-tokio`: a [`Connection`] with `async` methods, [`DataChannel`]s
 //! with `send(..).await` and `recv().await`, and a stream of [`Events`].
 //!
-//! A `PeerConnection` is not `Send`, so each [`Connection`] runs its driver
+//! Each [`Connection`] runs its driver (for now; the core is `Send`, tasks are next)
 //! on a thread of its own (`async_io::block_on` with `async-io` sockets and
 //! timers). The handles are `Send` and reach the driver over
 //! `async-channel` queues. The driver itself, shared with `eddy-tokio`, is

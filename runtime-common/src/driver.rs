@@ -18,8 +18,8 @@ use crate::net;
 use crate::state::{Command, Incoming, State};
 
 /// What an adapter gives the driver: a single-threaded executor, UDP
-/// sockets and a timer. The driver runs on a thread of its own because a
-/// `PeerConnection` is not `Send`.
+/// sockets and a timer. The driver runs on a thread of its own (written when
+/// `PeerConnection` was not `Send`; tasks on the user's runtime are next).
 pub trait Runtime: 'static {
     /// Runs `future` to completion on the current thread (the driver's).
     fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()>;

@@ -14,10 +14,11 @@
 //!
 //! ## Why a thread per connection
 //!
-//! A `PeerConnection` is not `Send` (dcSCTP's socket is a `Box<dyn ..>`
-//! without `Send`) and the core has no `unsafe`, so the driver that owns it
-//! stays on one thread: each [`Connection`] starts a thread running its
-//! runtime's single-threaded executor. The handles are `Send` (the
+//! This driver was written when a `PeerConnection` was not `Send`, so the
+//! driver that owns it stays on one thread: each [`Connection`] starts a
+//! thread running its runtime's single-threaded executor. The core types are
+//! `Send` now (see `core/tests/send.rs`); running each driver as a task on
+//! the user's runtime instead is the next step. The handles are `Send` (the
 //! connection also `Clone`) and reach the driver through `async-channel`
 //! queues, which work under any executor: a tokio application awaits them
 //! as well as a smol one. Each handle's request is a closure run on the

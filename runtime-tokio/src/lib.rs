@@ -4,7 +4,7 @@
 //! with `async` methods, [`DataChannel`]s with `send(..).await` and
 //! `recv().await`, and a stream of [`Events`].
 //!
-//! A `PeerConnection` is not `Send`, so each [`Connection`] runs its driver
+//! Each [`Connection`] runs its driver (for now; the core is `Send`, tasks are next)
 //! on a thread of its own, in a current-thread tokio runtime with tokio's
 //! UDP sockets and timers (not on the application's runtime: no `LocalSet`
 //! is needed). The handles are `Send` and reach the driver over channels;

@@ -57,7 +57,7 @@ use nat::{NatDrop, NatState};
 use trace::Trace;
 
 /// Anything the simulator can run: the core's driving shape.
-pub trait Node: Any {
+pub trait Node: Any + Send {
     /// Takes a datagram or the passing of time.
     fn handle_input(&mut self, input: Input<'_>);
     /// Gives the next output; the simulator calls it until it returns

@@ -116,7 +116,7 @@ impl Trace {
 /// UDP headers), so a run opens in Wireshark. TCP-carried chunks are written
 /// as UDP too; their RFC 4571 framing is left in the payload.
 pub struct PcapWriter {
-    out: Box<dyn Write>,
+    out: Box<dyn Write + Send>,
     failed: bool,
 }
 
@@ -132,7 +132,7 @@ const LINKTYPE_RAW: u32 = 101;
 
 impl PcapWriter {
     /// A writer into `out`; writes the pcap file header at once.
-    pub fn new(out: Box<dyn Write>) -> std::io::Result<Self> {
+    pub fn new(out: Box<dyn Write + Send>) -> std::io::Result<Self> {
         let mut w = Self { out, failed: false };
         let mut header = Vec::with_capacity(24);
         header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());

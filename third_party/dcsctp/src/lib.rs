@@ -25,7 +25,29 @@ pub(crate) mod timer;
 pub(crate) mod tx;
 pub(crate) mod types;
 
-trait EventSink {
+/// eddy patch: state shared inside one socket (its event sink and clock) is
+/// an `Arc<Mutex<_>>` instead of an `Rc<RefCell<_>>`, so the socket is `Send`.
+/// The locks are never contended: one socket is used by one thread at a time.
+pub(crate) mod shared {
+    use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+    /// `RefCell`'s borrow methods for the shared state.
+    pub(crate) trait Lock<T: ?Sized> {
+        fn borrow_mut(&self) -> MutexGuard<'_, T>;
+        fn borrow(&self) -> MutexGuard<'_, T> {
+            self.borrow_mut()
+        }
+    }
+
+    impl<T: ?Sized> Lock<T> for Arc<Mutex<T>> {
+        fn borrow_mut(&self) -> MutexGuard<'_, T> {
+            self.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+}
+
+/// eddy patch: `Send`, so a socket may move between threads.
+trait EventSink: Send {
     fn add(&mut self, event: api::SocketEvent);
     fn next_event(&mut self) -> Option<api::SocketEvent>;
 }

@@ -728,7 +728,7 @@ pub struct Metrics {
 }
 
 /// The dcSCTP Socket implementation implements the following interface.
-pub trait DcSctpSocket {
+pub trait DcSctpSocket: Send {
     /// Returns the next generated event, if any.
     fn poll_event(&mut self) -> Option<SocketEvent>;
 

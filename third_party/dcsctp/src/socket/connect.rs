@@ -42,6 +42,7 @@ use crate::packet::state_cookie_parameter;
 use crate::packet::state_cookie_parameter::StateCookieParameter;
 use crate::packet::supported_extensions_parameter::SupportedExtensionsParameter;
 use crate::packet::zero_checksum_acceptable_parameter::ZeroChecksumAcceptableParameter;
+use crate::shared::Lock as _;
 use crate::socket::capabilities::Capabilities;
 use crate::socket::context::Context;
 use crate::socket::shutdown::send_shutdown_ack;

@@ -20,13 +20,13 @@ use crate::api::SocketEvent;
 use crate::api::SocketTime;
 use crate::packet::chunk::Chunk;
 use crate::packet::sctp_packet::SctpPacketBuilder;
+use crate::shared::Lock as _;
 use crate::socket::State;
 use crate::socket::transmission_control_block::CurrentResetRequest;
 use crate::timer::Timer;
 use crate::tx::send_queue::SendQueue;
-use std::cell::RefCell;
 use std::cmp::min;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) struct TxErrorCounter {
@@ -63,7 +63,7 @@ impl TxErrorCounter {
 
 pub(crate) struct Context {
     pub options: Options,
-    pub events: Rc<RefCell<dyn EventSink>>,
+    pub events: Arc<Mutex<dyn EventSink>>,
     pub send_queue: SendQueue,
 
     pub limit_forward_tsn_until: SocketTime,

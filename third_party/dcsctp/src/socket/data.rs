@@ -26,6 +26,7 @@ use crate::packet::error_causes::ErrorCause;
 use crate::packet::error_chunk::ErrorChunk;
 use crate::packet::no_user_data_error_cause::NoUserDataErrorCause;
 use crate::packet::sack_chunk::SackChunk;
+use crate::shared::Lock as _;
 use crate::socket::context::Context;
 use crate::socket::shutdown::maybe_send_shutdown;
 use crate::socket::shutdown::maybe_send_shutdown_ack;

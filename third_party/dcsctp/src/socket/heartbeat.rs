@@ -24,6 +24,7 @@ use crate::packet::heartbeat_request_chunk::HeartbeatRequestChunk;
 use crate::packet::parameter::Parameter;
 use crate::packet::read_u32_be;
 use crate::packet::write_u32_be;
+use crate::shared::Lock as _;
 use crate::socket::context::Context;
 use crate::socket::state::State;
 

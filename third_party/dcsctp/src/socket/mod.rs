@@ -54,6 +54,7 @@ use crate::packet::sctp_packet::SctpPacket;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::unrecognized_chunk_error_cause::UnrecognizedChunkErrorCause;
 use crate::packet::user_initiated_abort_error_cause::UserInitiatedAbortErrorCause;
+use crate::shared::Lock as _;
 use crate::socket::capabilities::Capabilities;
 use crate::socket::connect::do_connect;
 use crate::socket::connect::handle_cookie_ack;
@@ -92,13 +93,12 @@ use crate::types::Tsn;
 use log::info;
 #[cfg(not(test))]
 use log::warn;
-use std::cell::RefCell;
 use std::cmp::min;
 #[cfg(test)]
 use std::println as info;
 #[cfg(test)]
 use std::println as warn;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 pub mod capabilities;
 pub mod connect;
@@ -115,16 +115,16 @@ pub mod transmission_control_block;
 pub mod socket_tests;
 
 struct LoggingEvents {
-    parent: Rc<RefCell<dyn EventSink>>,
+    parent: Arc<Mutex<dyn EventSink>>,
     name: String,
-    now: Rc<RefCell<SocketTime>>,
+    now: Arc<Mutex<SocketTime>>,
 }
 
 impl LoggingEvents {
     pub fn new(
-        parent: Rc<RefCell<dyn EventSink>>,
+        parent: Arc<Mutex<dyn EventSink>>,
         name: String,
-        now: Rc<RefCell<SocketTime>>,
+        now: Arc<Mutex<SocketTime>>,
     ) -> LoggingEvents {
         Self { parent, name, now }
     }
@@ -191,7 +191,7 @@ impl EventSink for LoggingEvents {
 /// To create a socket, use the [`Socket::new`] method.
 pub struct Socket {
     name: String,
-    now: Rc<RefCell<SocketTime>>,
+    now: Arc<Mutex<SocketTime>>,
     state: State,
     ctx: Context,
 }
@@ -211,11 +211,11 @@ impl Socket {
     /// The provided `name` is only used for logging to identify this socket, and `start_time`
     /// is the initial time, used as a basline for all time-based operations.
     pub fn new(name: &str, options: &Options) -> Self {
-        let now = Rc::new(RefCell::new(SocketTime::zero()));
-        let events: Rc<RefCell<Events>> = Rc::new(RefCell::new(Events::new()));
-        let events: Rc<RefCell<dyn EventSink>> =
-            Rc::new(RefCell::new(LoggingEvents::new(events, name.into(), Rc::clone(&now))));
-        let sqe = Rc::clone(&events);
+        let now = Arc::new(Mutex::new(SocketTime::zero()));
+        let events: Arc<Mutex<Events>> = Arc::new(Mutex::new(Events::new()));
+        let events: Arc<Mutex<dyn EventSink>> =
+            Arc::new(Mutex::new(LoggingEvents::new(events, name.into(), Arc::clone(&now))));
+        let sqe = Arc::clone(&events);
         let ctx = Context {
             options: options.clone(),
             events,
@@ -587,7 +587,7 @@ impl DcSctpSocket for Socket {
             // Time is not allowed to go backwards.
             return;
         }
-        self.now.replace(now);
+        *self.now.borrow_mut() = now;
         let expired_timers = match &mut self.state {
             State::Closed => false,
             &mut State::CookieWait(ref s) => {
@@ -697,7 +697,8 @@ impl DcSctpSocket for Socket {
     }
 
     fn shutdown(&mut self) {
-        do_shutdown(&mut self.state, &mut self.ctx, *self.now.borrow());
+        let now = *self.now.borrow();
+        do_shutdown(&mut self.state, &mut self.ctx, now);
     }
 
     fn close(&mut self) {
@@ -881,7 +882,7 @@ impl DcSctpSocket for Socket {
             state.tie_tag,
             state.tx.rwnd,
             capabilities,
-            Rc::clone(&self.ctx.events),
+            Arc::clone(&self.ctx.events),
         );
         tcb.restore_from_state(now, state);
 

@@ -24,6 +24,7 @@ use crate::packet::shutdown_ack_chunk::ShutdownAckChunk;
 use crate::packet::shutdown_chunk::ShutdownChunk;
 use crate::packet::shutdown_complete_chunk::ShutdownCompleteChunk;
 use crate::packet::user_initiated_abort_error_cause::UserInitiatedAbortErrorCause;
+use crate::shared::Lock as _;
 use crate::socket::context::Context;
 use crate::socket::state::CookieEchoState;
 use crate::socket::state::ShutdownState;

@@ -23,6 +23,7 @@ use crate::packet::parameter::Parameter;
 use crate::packet::re_config_chunk::ReConfigChunk;
 use crate::packet::reconfiguration_response_parameter::ReconfigurationResponseParameter;
 use crate::packet::reconfiguration_response_parameter::ReconfigurationResponseResult;
+use crate::shared::Lock as _;
 use crate::socket::context::Context;
 use crate::socket::state::State;
 use crate::socket::transmission_control_block::CurrentResetRequest;
@@ -356,18 +357,17 @@ mod tests {
     use crate::tx::send_queue::SendQueue;
     use crate::types::Ssn;
     use crate::types::Tsn;
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     fn create_test_objects(
         my_initial_tsn: Tsn,
         peer_initial_tsn: Tsn,
-    ) -> (State, Context, Rc<RefCell<Events>>) {
+    ) -> (State, Context, Arc<Mutex<Events>>) {
         let options = Options::default();
         let capabilities = Capabilities { reconfig: true, ..Default::default() };
 
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
 
         let tcb = TransmissionControlBlock::new(
             &options,
@@ -378,16 +378,16 @@ mod tests {
             0,      // tie_tag
             131072, // a_rwnd
             capabilities,
-            Rc::clone(&events) as Rc<RefCell<dyn EventSink>>,
+            Arc::clone(&events) as Arc<Mutex<dyn EventSink>>,
         );
 
         let state = State::Established(tcb);
 
         let send_queue =
-            SendQueue::new(options.mtu, &options, Rc::clone(&events) as Rc<RefCell<dyn EventSink>>);
+            SendQueue::new(options.mtu, &options, Arc::clone(&events) as Arc<Mutex<dyn EventSink>>);
         let context = Context {
             options,
-            events: Rc::clone(&events) as Rc<RefCell<dyn EventSink>>,
+            events: Arc::clone(&events) as Arc<Mutex<dyn EventSink>>,
             send_queue,
             limit_forward_tsn_until: SocketTime::zero(),
             heartbeat_interval: Timer::new(
@@ -414,7 +414,7 @@ mod tests {
         (state, context, events)
     }
 
-    fn expect_sent_packet(events: &Rc<RefCell<Events>>, options: &Options) -> SctpPacket {
+    fn expect_sent_packet(events: &Arc<Mutex<Events>>, options: &Options) -> SctpPacket {
         loop {
             let event = events.borrow_mut().next_event().expect("expected event");
             match event {
@@ -432,10 +432,7 @@ mod tests {
         }
     }
 
-    fn expect_sent_reconfig_chunk(
-        events: &Rc<RefCell<Events>>,
-        options: &Options,
-    ) -> ReConfigChunk {
+    fn expect_sent_reconfig_chunk(events: &Arc<Mutex<Events>>, options: &Options) -> ReConfigChunk {
         let packet = expect_sent_packet(events, options);
         packet
             .chunks
@@ -448,7 +445,7 @@ mod tests {
     }
 
     fn expect_sent_reconfig_response(
-        events: &Rc<RefCell<Events>>,
+        events: &Arc<Mutex<Events>>,
         options: &Options,
     ) -> ReconfigurationResponseParameter {
         let chunk = expect_sent_reconfig_chunk(events, options);
@@ -463,7 +460,7 @@ mod tests {
     }
 
     fn expect_sent_reset_request(
-        events: &Rc<RefCell<Events>>,
+        events: &Arc<Mutex<Events>>,
         options: &Options,
     ) -> OutgoingSsnResetRequestParameter {
         let chunk = expect_sent_reconfig_chunk(events, options);
@@ -478,7 +475,7 @@ mod tests {
     }
 
     fn expect_incoming_stream_reset_event(
-        events: &Rc<RefCell<Events>>,
+        events: &Arc<Mutex<Events>>,
         expected_streams: Vec<StreamId>,
     ) {
         let event = events.borrow_mut().next_event().expect("expected event");

@@ -37,8 +37,7 @@ use crate::timer::Timer;
 use crate::tx::retransmission_queue::RetransmissionQueue;
 use crate::tx::retransmission_timeout::RetransmissionTimeout;
 use crate::types::Tsn;
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone)]
 pub(crate) struct PreparedResetRequest {
@@ -108,7 +107,7 @@ impl TransmissionControlBlock {
         tie_tag: u64,
         a_rwnd: u32,
         capabilities: Capabilities,
-        events: Rc<RefCell<dyn EventSink>>,
+        events: Arc<Mutex<dyn EventSink>>,
     ) -> Self {
         TransmissionControlBlock {
             my_verification_tag,
@@ -122,7 +121,7 @@ impl TransmissionControlBlock {
                 capabilities.message_interleaving,
             ),
             retransmission_queue: RetransmissionQueue::new(
-                Rc::clone(&events),
+                Arc::clone(&events),
                 my_initial_tsn,
                 a_rwnd,
                 options,

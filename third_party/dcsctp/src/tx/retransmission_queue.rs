@@ -26,6 +26,7 @@ use crate::packet::data::Data;
 use crate::packet::data_chunk;
 use crate::packet::idata_chunk;
 use crate::packet::sack_chunk::SackChunk;
+use crate::shared::Lock as _;
 use crate::timer::Timer;
 use crate::timer::{self};
 use crate::tx::outstanding_data::ChunkState;
@@ -34,10 +35,9 @@ use crate::tx::send_queue::DataToSend;
 use crate::types::OutgoingMessageId;
 use crate::types::SerialNumber;
 use crate::types::Tsn;
-use std::cell::RefCell;
 use std::cmp::max;
 use std::cmp::min;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Debug, PartialEq)]
@@ -97,12 +97,12 @@ pub struct RetransmissionQueue {
 
     t3_rtx: Timer,
 
-    events: Rc<RefCell<dyn EventSink>>,
+    events: Arc<Mutex<dyn EventSink>>,
 }
 
 impl RetransmissionQueue {
     pub fn new(
-        events: Rc<RefCell<dyn EventSink>>,
+        events: Arc<Mutex<dyn EventSink>>,
         my_initial_tsn: Tsn,
         a_rwnd: u32,
         options: &Options,
@@ -778,15 +778,15 @@ mod tests {
     const MTU: usize = 1280;
     const START_TIME: SocketTime = SocketTime::zero();
 
-    fn make_events() -> Rc<RefCell<Events>> {
-        Rc::new(RefCell::new(Events::new()))
+    fn make_events() -> Arc<Mutex<Events>> {
+        Arc::new(Mutex::new(Events::new()))
     }
 
     fn create_queue_with_options(
         options: &Options,
         supports_partial_reliability: bool,
         use_message_interleaving: bool,
-        events: Rc<RefCell<Events>>,
+        events: Arc<Mutex<Events>>,
     ) -> RetransmissionQueue {
         RetransmissionQueue::new(
             events,
@@ -801,7 +801,7 @@ mod tests {
     fn create_queue(
         supports_partial_reliability: bool,
         use_message_interleaving: bool,
-        events: Rc<RefCell<Events>>,
+        events: Arc<Mutex<Events>>,
     ) -> RetransmissionQueue {
         create_queue_with_options(
             &Options { enable_handover_with_outstanding_data: true, ..Options::default() },
@@ -845,7 +845,7 @@ mod tests {
 
     #[test]
     fn initial_acked_prev_tsn() {
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
         let rtx = create_queue(false, false, events);
         assert_eq!(rtx.get_chunk_states_for_testing(), vec![(Tsn(9), ChunkState::Acked)]);
     }
@@ -853,10 +853,10 @@ mod tests {
     #[test]
     fn send_one_chunk() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
 
@@ -874,10 +874,10 @@ mod tests {
     #[test]
     fn send_one_chunk_and_ack() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
 
@@ -894,10 +894,10 @@ mod tests {
     #[test]
     fn send_three_chunks_and_ack_two() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
         add_message(&mut sq, now);
@@ -919,10 +919,10 @@ mod tests {
     #[test]
     fn ack_with_gap_blocks_from_rfc9260_section334() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         for _ in 0..8 {
             add_message(&mut sq, now);
@@ -959,10 +959,10 @@ mod tests {
     #[test]
     fn resend_packets_when_nacked_three_times() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         for _ in 0..8 {
             add_message(&mut sq, now);
@@ -1092,10 +1092,10 @@ mod tests {
         // Verifies that if fast retransmit is retransmitting the first outstanding TSN, it will
         // also restart T3-RTX.
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         for _ in 0..3 {
             add_message(&mut sq, now);
@@ -1206,10 +1206,10 @@ mod tests {
         // Verifies that if fast retransmit is retransmitting the first outstanding TSN, it will
         // also restart T3-RTX.
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         for _ in 0..2 {
             add_message(&mut sq, now);
@@ -1232,10 +1232,10 @@ mod tests {
     #[test]
     fn retransmits_on_t3_expiry() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
 
@@ -1278,8 +1278,8 @@ mod tests {
     #[test]
     fn limited_retransmission_only_with_rfc3758_support() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ false, false, events);
 
@@ -1312,8 +1312,8 @@ mod tests {
     #[test]
     fn limits_retransmissions_as_udp() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1347,8 +1347,8 @@ mod tests {
     #[test]
     fn limits_retransmissions_to_three_sends() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1407,8 +1407,8 @@ mod tests {
     #[test]
     fn retransmits_when_send_buffer_is_full_t3_expiry() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
         const CWND: usize = 1200;
@@ -1456,8 +1456,8 @@ mod tests {
     #[test]
     fn produces_valid_forward_tsn() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1516,8 +1516,8 @@ mod tests {
     #[test]
     fn produces_valid_forward_tsn_when_fully_sent() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1576,7 +1576,7 @@ mod tests {
     #[ignore]
     fn produces_valid_i_forward_tsn() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
         let mut sq = SendQueue::new(MTU, &Options::default(), events.clone());
         let mut rtx = create_queue(
             /* supports_partial_reliability */ true, /* use_message_interleaving */ true,
@@ -1681,8 +1681,8 @@ mod tests {
     #[test]
     fn measure_rtt() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1704,7 +1704,7 @@ mod tests {
     #[test]
     fn validate_cum_tsn_at_rest() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
         assert_eq!(handle_sack(&mut rtx, now, Tsn(8)), HandleSackResult::Invalid);
@@ -1718,8 +1718,8 @@ mod tests {
     #[test]
     fn validate_cum_tsn_ack_on_inflight_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1750,7 +1750,7 @@ mod tests {
     #[test]
     fn handle_gap_ack_blocks_matching_no_inflight_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
         let mut sq = SendQueue::new(MTU, &Options::default(), events.clone());
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
@@ -1807,7 +1807,7 @@ mod tests {
     #[test]
     fn handle_invalid_gap_ack_blocks() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
+        let events = Arc::new(Mutex::new(Events::new()));
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
 
         // Nothing produced - nothing in retransmission queue
@@ -1829,8 +1829,8 @@ mod tests {
     #[test]
     fn gap_ack_blocks_do_not_move_cum_tsn_ack() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(false, false, events);
 
@@ -1875,8 +1875,8 @@ mod tests {
     #[test]
     fn stays_within_available_size() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         const MTU: usize = 1191;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(false, false, events);
@@ -1934,8 +1934,8 @@ mod tests {
         // Verifies that unacked_packet_bytes/unacked_items are set correctly for abandoned items,
         // and when acking them.
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(true, false, events);
 
@@ -2027,8 +2027,8 @@ mod tests {
         // Add a 16 byte message, consume 3*4 bytes, leave 4 bytes in the send queue, then expire
         // the message.
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(true, false, events);
 
@@ -2088,8 +2088,8 @@ mod tests {
         // Add two messages, interleaved, and make sure the right one is discarded when expired.
 
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(true, /* use_message_interleaving */ true, events);
 
@@ -2158,8 +2158,8 @@ mod tests {
         // created for both messages
 
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(true, /* use_message_interleaving */ true, events);
 
@@ -2227,10 +2227,10 @@ mod tests {
     #[test]
     fn limits_retransmissions_only_when_nacked_three_times() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(true, false, Rc::clone(&events));
+        let mut rtx = create_queue(true, false, Arc::clone(&events));
 
         for _ in 0..8 {
             sq.add(
@@ -2308,10 +2308,10 @@ mod tests {
         // Sends a lot of messages with max_retransmissions=2, then let one message become nacked 9
         // times, which will make it abandon at that time.
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(true, false, Rc::clone(&events));
+        let mut rtx = create_queue(true, false, Arc::clone(&events));
 
         for _ in 0..10 {
             sq.add(
@@ -2378,8 +2378,8 @@ mod tests {
     #[test]
     fn cwnd_recovers_when_acking() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue(/* supports_partial_reliability */ true, false, events);
         const CWND: usize = 1200;
@@ -2406,8 +2406,8 @@ mod tests {
     #[test]
     fn ready_for_handover_when_has_no_outstanding_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
         let mut rtx = create_queue_with_options(
             &Options::default(),
@@ -2435,8 +2435,8 @@ mod tests {
     #[test]
     fn ready_for_handover_with_outstanding_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(
             MTU,
             &Options { enable_handover_with_outstanding_data: true, ..Options::default() },
@@ -2462,10 +2462,10 @@ mod tests {
         // This is a variant of `test_resend_packets_when_nacked_three_times`` that verifies that
         // the queue is not ready for handover in some scenarios.
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         for _ in 0..8 {
             add_message(&mut sq, now);
@@ -2550,7 +2550,7 @@ mod tests {
     fn handover_queue(
         rtx: RetransmissionQueue,
         now: SocketTime,
-        events: Rc<RefCell<Events>>,
+        events: Arc<Mutex<Events>>,
     ) -> RetransmissionQueue {
         assert!(rtx.get_handover_readiness().is_ready());
         let mut state = SocketHandoverState::default();
@@ -2566,10 +2566,10 @@ mod tests {
         // This is a variant of `test_resend_packets_when_nacked_three_times` that verifies that the
         // queue is not ready for handover in some scenarios.
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
         add_message(&mut sq, now);
@@ -2581,7 +2581,7 @@ mod tests {
 
         handle_sack(&mut rtx, now, Tsn(11));
 
-        let mut rtx = handover_queue(rtx, now, Rc::clone(&events));
+        let mut rtx = handover_queue(rtx, now, Arc::clone(&events));
         add_message(&mut sq, now);
         add_message(&mut sq, now);
         add_message(&mut sq, now);
@@ -2601,11 +2601,11 @@ mod tests {
     #[test]
     fn handover_persists_unacked_outstanding_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let options = Options { enable_handover_with_outstanding_data: true, ..Options::default() };
         let mut sq = SendQueue::new(MTU, &options, events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
         add_message(&mut sq, now);
@@ -2616,7 +2616,7 @@ mod tests {
         );
         assert_eq!(rtx.unacked_items(), 2);
 
-        let mut rtx = handover_queue(rtx, now, Rc::clone(&events));
+        let mut rtx = handover_queue(rtx, now, Arc::clone(&events));
         assert_eq!(rtx.unacked_items(), 0);
         assert_eq!(
             rtx.get_chunk_states_for_testing(),
@@ -2635,11 +2635,11 @@ mod tests {
     #[test]
     fn handover_persists_nacked_and_retransmitted_outstanding_data() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let options = Options { enable_handover_with_outstanding_data: true, ..Options::default() };
         let mut sq = SendQueue::new(MTU, &options, events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         add_message(&mut sq, now);
         add_message(&mut sq, now);
@@ -2661,7 +2661,7 @@ mod tests {
             },
         );
 
-        let mut rtx = handover_queue(rtx, now, Rc::clone(&events));
+        let mut rtx = handover_queue(rtx, now, Arc::clone(&events));
         assert_eq!(
             rtx.get_chunk_states_for_testing(),
             [
@@ -2681,8 +2681,8 @@ mod tests {
     fn can_always_retransmit_one_packet() {
         let mut now = START_TIME;
         let options = Options { mtu: MTU, ..Default::default() };
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &options, events_clone);
         let mut rtx = RetransmissionQueue::new(events, Tsn(10), A_RWND, &options, false, false);
 
@@ -2795,8 +2795,8 @@ mod tests {
     #[test]
     fn can_always_send_one_more_packet() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
 
         // Start with 0 RWND to force Zero Window Probe.
@@ -2821,10 +2821,10 @@ mod tests {
     #[test]
     fn adds_lifecycle_fully_sent_event() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         sq.add(
             now,
@@ -2846,10 +2846,10 @@ mod tests {
     #[test]
     fn adds_lifecycle_delivered_event() {
         let now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(false, false, Rc::clone(&events));
+        let mut rtx = create_queue(false, false, Arc::clone(&events));
 
         // Add a message, produce it in full and drain any event.
         sq.add(
@@ -2879,10 +2879,10 @@ mod tests {
     #[test]
     fn adds_lifecycle_expired_event() {
         let mut now = START_TIME;
-        let events = Rc::new(RefCell::new(Events::new()));
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events = Arc::new(Mutex::new(Events::new()));
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut sq = SendQueue::new(MTU, &Options::default(), events_clone);
-        let mut rtx = create_queue(true, false, Rc::clone(&events));
+        let mut rtx = create_queue(true, false, Arc::clone(&events));
 
         // Add a message (with expiration), produce it in full and drain any event.
         sq.add(

@@ -26,18 +26,18 @@ use crate::api::handover::HandoverReadiness;
 use crate::api::handover::HandoverStreamMessage;
 use crate::api::handover::SocketHandoverState;
 use crate::packet::data::Data;
+use crate::shared::Lock as _;
 use crate::tx::stream_scheduler::StreamScheduler;
 use crate::types::Fsn;
 use crate::types::Mid;
 use crate::types::OutgoingMessageId;
 use crate::types::Ssn;
 use crate::types::StreamKey;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::AddAssign;
 use std::ops::SubAssign;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) struct DataToSend {
@@ -118,10 +118,10 @@ impl Item {
 struct ThresholdWatcher<'a> {
     value: usize,
     low_threshold: usize,
-    low_cb: Box<dyn Fn() + 'a>,
+    low_cb: Box<dyn Fn() + Send + 'a>,
 }
 
-fn add_lifecycle_events(events: &Rc<RefCell<dyn EventSink>>, lifecycle_id: Option<LifecycleId>) {
+fn add_lifecycle_events(events: &Arc<Mutex<dyn EventSink>>, lifecycle_id: Option<LifecycleId>) {
     if let Some(lid) = lifecycle_id {
         events.borrow_mut().add(SocketEvent::OnLifecycleMessageExpired(lid));
         events.borrow_mut().add(SocketEvent::OnLifecycleEnd(lid));
@@ -129,7 +129,7 @@ fn add_lifecycle_events(events: &Rc<RefCell<dyn EventSink>>, lifecycle_id: Optio
 }
 
 impl<'a> ThresholdWatcher<'a> {
-    pub fn new(low_threshold: usize, low_cb: impl Fn() + 'a) -> Self {
+    pub fn new(low_threshold: usize, low_cb: impl Fn() + Send + 'a) -> Self {
         Self { value: 0, low_threshold, low_cb: Box::new(low_cb) }
     }
 
@@ -171,7 +171,7 @@ struct OutgoingStream<'a> {
 }
 
 impl<'a> OutgoingStream<'a> {
-    fn new(priority: u16, low_threshold: usize, low_cb: impl Fn() + 'a) -> Self {
+    fn new(priority: u16, low_threshold: usize, low_cb: impl Fn() + Send + 'a) -> Self {
         Self {
             priority,
             pause_state: PauseState::NotPaused,
@@ -193,16 +193,16 @@ pub struct SendQueue {
     current_message_id: OutgoingMessageId,
     scheduler: StreamScheduler,
     streams: HashMap<StreamId, OutgoingStream<'static>>,
-    events: Rc<RefCell<dyn EventSink>>,
+    events: Arc<Mutex<dyn EventSink>>,
 }
 
 impl SendQueue {
     pub fn new(
         max_payload_bytes: usize,
         options: &Options,
-        events: Rc<RefCell<dyn EventSink>>,
+        events: Arc<Mutex<dyn EventSink>>,
     ) -> Self {
-        let buffered_amount_low_events = Rc::clone(&events);
+        let buffered_amount_low_events = Arc::clone(&events);
         Self {
             enable_message_interleaving: false,
             enable_handover_with_outstanding_data: options.enable_handover_with_outstanding_data,
@@ -220,7 +220,7 @@ impl SendQueue {
             current_message_id: OutgoingMessageId(0),
             streams: HashMap::new(),
             scheduler: StreamScheduler::new(max_payload_bytes),
-            events: Rc::clone(&events),
+            events: Arc::clone(&events),
         }
     }
 
@@ -274,7 +274,7 @@ impl SendQueue {
         stream_id: StreamId,
         priority: u16,
         low_threshold: usize,
-        events: Rc<RefCell<dyn EventSink>>,
+        events: Arc<Mutex<dyn EventSink>>,
     ) -> OutgoingStream<'static> {
         OutgoingStream::new(priority, low_threshold, move || {
             events.borrow_mut().add(SocketEvent::OnBufferedAmountLow(stream_id));
@@ -296,7 +296,7 @@ impl SendQueue {
                 stream_id,
                 self.default_priority,
                 self.default_low_buffered_amount_low_threshold,
-                Rc::clone(&self.events),
+                Arc::clone(&self.events),
             )
         });
         let message_id = self.current_message_id;
@@ -418,7 +418,7 @@ impl SendQueue {
                 stream_id,
                 self.default_priority,
                 self.default_low_buffered_amount_low_threshold,
-                Rc::clone(&self.events),
+                Arc::clone(&self.events),
             )
         });
         if stream.pause_state != PauseState::NotPaused {
@@ -550,7 +550,7 @@ impl SendQueue {
                 stream_id,
                 self.default_priority,
                 self.default_low_buffered_amount_low_threshold,
-                Rc::clone(&self.events),
+                Arc::clone(&self.events),
             )
         });
         stream.buffered_amount.set_low_threshold(threshold);
@@ -562,7 +562,7 @@ impl SendQueue {
                 stream_id,
                 self.default_priority,
                 self.default_low_buffered_amount_low_threshold,
-                Rc::clone(&self.events),
+                Arc::clone(&self.events),
             )
         });
         stream.priority = priority;
@@ -643,7 +643,7 @@ impl SendQueue {
                 stream_id,
                 s.priority,
                 self.default_low_buffered_amount_low_threshold,
-                Rc::clone(&self.events),
+                Arc::clone(&self.events),
             );
             stream.next_ssn = Ssn(s.next_ssn);
             stream.next_unordered_mid = Mid(s.next_unordered_mid);
@@ -658,7 +658,7 @@ impl SendQueue {
                     stream_id,
                     self.default_priority,
                     self.default_low_buffered_amount_low_threshold,
-                    Rc::clone(&self.events),
+                    Arc::clone(&self.events),
                 )
             });
 
@@ -719,11 +719,11 @@ mod tests {
     const PPID: PpId = PpId(53);
     const START_TIME: SocketTime = SocketTime::zero();
 
-    fn make_events() -> Rc<RefCell<Events>> {
-        Rc::new(RefCell::new(Events::new()))
+    fn make_events() -> Arc<Mutex<Events>> {
+        Arc::new(Mutex::new(Events::new()))
     }
 
-    fn next_event(events: &Rc<RefCell<Events>>) -> Option<SocketEvent> {
+    fn next_event(events: &Arc<Mutex<Events>>) -> Option<SocketEvent> {
         events.borrow_mut().next_event()
     }
 
@@ -1230,7 +1230,7 @@ mod tests {
     #[test]
     fn doesnt_trigger_on_buffered_amount_low_when_set_to_zero() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         q.set_buffered_amount_low_threshold(StreamId(1), 0);
@@ -1241,7 +1241,7 @@ mod tests {
     fn triggers_on_buffered_amount_at_zero_low_when_sent() {
         // Note: Default low threshold on streams is zero.
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         add(&mut q, StreamId(1), PPID, vec![0; 1]);
@@ -1260,7 +1260,7 @@ mod tests {
     fn will_retrigger_on_buffered_amount_low_if_adding_more() {
         // Note: Default low threshold on streams is zero.
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
 
         add(&mut q, StreamId(1), PPID, vec![0; 1]);
@@ -1285,7 +1285,7 @@ mod tests {
     #[test]
     fn only_triggers_when_transitioning_from_above_to_below_or_equal() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         q.set_buffered_amount_low_threshold(StreamId(1), 20);
@@ -1315,7 +1315,7 @@ mod tests {
     #[test]
     fn will_trigger_on_buffered_amount_low_set_above_zero() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         q.set_buffered_amount_low_threshold(StreamId(1), 700);
@@ -1351,7 +1351,7 @@ mod tests {
     #[test]
     fn will_retrigger_on_buffered_amount_low_set_above_zero() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         q.set_buffered_amount_low_threshold(StreamId(1), 700);
@@ -1377,7 +1377,7 @@ mod tests {
     #[test]
     fn triggers_on_buffered_amount_low_on_threshold_changed() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
         add(&mut q, StreamId(1), PPID, vec![0; 100]);
@@ -1408,7 +1408,7 @@ mod tests {
     fn on_total_buffered_amount_low_does_not_trigger_on_buffer_filling_up() {
         let events = make_events();
         let options = Options { total_buffered_amount_low_threshold: 700, ..Options::default() };
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut q = SendQueue::new(MTU, &options, events_clone);
         add(&mut q, StreamId(1), PPID, vec![0; 699]);
         assert_eq!(q.buffered_amount(StreamId(1)), 699);
@@ -1422,7 +1422,7 @@ mod tests {
     fn triggers_on_total_buffered_amount_low_when_crossing() {
         let events = make_events();
         let options = Options { total_buffered_amount_low_threshold: 700, ..Options::default() };
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
         let mut q = SendQueue::new(MTU, &options, events_clone);
         add(&mut q, StreamId(1), PPID, vec![0; 700]);
         assert_eq!(q.buffered_amount(StreamId(1)), 700);
@@ -1491,7 +1491,7 @@ mod tests {
         assert_eq!(q.get_priority(StreamId(2)), 42);
     }
 
-    fn handover_queue(q: SendQueue, events: Rc<RefCell<dyn EventSink>>) -> SendQueue {
+    fn handover_queue(q: SendQueue, events: Arc<Mutex<dyn EventSink>>) -> SendQueue {
         assert!(q.get_handover_readiness().is_ready());
 
         let mut state = SocketHandoverState::default();
@@ -1638,7 +1638,7 @@ mod tests {
     #[test]
     fn will_send_lifecycle_expire_when_expired_in_send_queue() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
 
@@ -1664,7 +1664,7 @@ mod tests {
     #[test]
     fn will_send_lifecycle_expire_when_discarding_during_pause() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
 
@@ -1696,7 +1696,7 @@ mod tests {
     #[test]
     fn will_send_lifecycle_expire_when_discarding_explicitly() {
         let events = make_events();
-        let events_clone = Rc::clone(&events) as Rc<RefCell<dyn EventSink>>;
+        let events_clone = Arc::clone(&events) as Arc<Mutex<dyn EventSink>>;
 
         let mut q = SendQueue::new(MTU, &Options::default(), events_clone);
 
