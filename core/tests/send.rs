@@ -21,6 +21,7 @@ fn the_simulator_is_send() {
 
 /// Not only the type: a connected peer moved to another thread keeps working.
 #[test]
+#[allow(clippy::disallowed_methods)] // a test may read the clock and spawn a thread
 fn a_peer_connection_moves_between_threads() {
     let now = std::time::Instant::now();
     let mut pc = eddy::PeerConnection::new(eddy::Configuration::default(), now)

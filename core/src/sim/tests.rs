@@ -1,8 +1,6 @@
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::*;
@@ -503,11 +501,11 @@ fn a_node_that_never_lets_time_pass_is_reported() {
 }
 
 #[derive(Clone, Default)]
-struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+struct SharedBuf(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl Write for SharedBuf {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -521,7 +519,7 @@ fn pcap_holds_every_sent_datagram() {
     let buf = SharedBuf::default();
     sim.set_pcap(PcapWriter::new(Box::new(buf.clone())).unwrap());
     sim.run_for(Duration::from_secs(1));
-    let bytes = buf.0.borrow();
+    let bytes = buf.0.lock().expect("not poisoned");
     assert_eq!(&bytes[..4], &0xa1b2_c3d4u32.to_le_bytes());
     assert_eq!(
         u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]),
