@@ -10,41 +10,115 @@
 //!
 //! ## The run loop
 //!
-//! ```no_run
-//! use std::net::UdpSocket;
-//! use std::time::Instant;
-//! use eddy::{Configuration, Input, Output, PeerConnection, Protocol, Receive};
+//! A complete program: two peers in one process, each with a UDP socket on
+//! loopback, exchange descriptions, connect and pass a message over a data
+//! channel. A real application sends the descriptions over its signaling
+//! channel instead and drives one peer.
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // The runtime owns the clock; the core only ever sees its readings.
-//! let clock = Instant::now;
-//! let socket = UdpSocket::bind("127.0.0.1:0")?;
-//! let local = socket.local_addr()?;
-//! let mut pc = PeerConnection::new(Configuration::default(), clock())?;
-//! let mut buf = vec![0u8; 2048];
-//! loop {
-//!     // Drain everything the core has to say.
-//!     let deadline = loop {
-//!         match pc.poll_output() {
-//!             Output::Transmit(t) => {
-//!                 socket.send_to(&t.contents, t.destination)?;
+//! ```
+//! use std::net::{SocketAddr, UdpSocket};
+//! use std::time::{Duration, Instant};
+//! use eddy::{
+//!     Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol, Receive,
+//! };
+//!
+//! struct Peer {
+//!     pc: PeerConnection,
+//!     socket: UdpSocket,
+//!     local: SocketAddr,
+//! }
+//!
+//! impl Peer {
+//!     fn new(now: Instant) -> Result<Self, Box<dyn std::error::Error>> {
+//!         let socket = UdpSocket::bind("127.0.0.1:0")?;
+//!         let local = socket.local_addr()?;
+//!         let mut pc = PeerConnection::new(Configuration::default(), now)?;
+//!         // The core lists no interfaces: the runtime adds each bound
+//!         // address as a host candidate, then ends gathering.
+//!         pc.add_local_candidate(local, Protocol::Udp)?;
+//!         pc.end_of_local_candidates();
+//!         Ok(Self { pc, socket, local })
+//!     }
+//!
+//!     /// Drains what the core has to say, then waits for one datagram or
+//!     /// the core's deadline (clamped to `slice`, as one thread serves two
+//!     /// peers here), and hands it in.
+//!     fn turn(&mut self, clock: fn() -> Instant, slice: Duration, events: &mut Vec<Event>)
+//!         -> Result<(), Box<dyn std::error::Error>>
+//!     {
+//!         let deadline = loop {
+//!             match self.pc.poll_output() {
+//!                 Output::Transmit(t) => {
+//!                     self.socket.send_to(&t.contents, t.destination)?;
+//!                 }
+//!                 Output::Event(event) => events.push(event),
+//!                 Output::Timeout(at) => break at,
 //!             }
-//!             Output::Event(event) => println!("{event:?}"),
-//!             Output::Timeout(at) => break at,
+//!         };
+//!         let now = clock();
+//!         let wait = deadline.map_or(slice, |at| at.saturating_duration_since(now).min(slice));
+//!         // A deadline already passed means "handle the timeout now":
+//!         // never turn it into a read that blocks (a zero read timeout
+//!         // would mean "block forever").
+//!         if wait.is_zero() {
+//!             self.pc.handle_input(Input::Timeout(now))?;
+//!             return Ok(());
 //!         }
-//!     };
-//!     // Sleep until a datagram arrives or the deadline passes.
-//!     let wait = deadline.map(|at| at.saturating_duration_since(clock()));
-//!     socket.set_read_timeout(wait.filter(|d| !d.is_zero()))?;
-//!     match socket.recv_from(&mut buf) {
-//!         Ok((n, source)) => pc.handle_input(Input::Receive(
-//!             clock(),
-//!             Receive { proto: Protocol::Udp, source, destination: local, contents: &buf[..n] },
-//!         ))?,
-//!         Err(_) => pc.handle_input(Input::Timeout(clock()))?,
+//!         self.socket.set_read_timeout(Some(wait))?;
+//!         let mut buf = [0u8; 2048];
+//!         match self.socket.recv_from(&mut buf) {
+//!             Ok((n, source)) => self.pc.handle_input(Input::Receive(
+//!                 clock(),
+//!                 Receive { proto: Protocol::Udp, source, destination: self.local, contents: &buf[..n] },
+//!             ))?,
+//!             Err(_) => self.pc.handle_input(Input::Timeout(clock()))?,
+//!         }
+//!         Ok(())
 //!     }
 //! }
-//! # }
+//!
+//! # #[allow(clippy::disallowed_methods)]
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // The runtime owns the clock; the core only ever sees its readings.
+//!     let clock: fn() -> Instant = Instant::now;
+//!     let (mut alice, mut bob) = (Peer::new(clock())?, Peer::new(clock())?);
+//!     let channel = alice.pc.create_data_channel("chat", &DataChannelInit::default())?;
+//!
+//!     // Offer and answer (the signaling channel's job). The local
+//!     // description, read after it is set, carries the candidates.
+//!     let offer = alice.pc.create_offer()?;
+//!     alice.pc.set_local_description(offer)?;
+//!     let offer = alice.pc.local_description().cloned().ok_or("no offer")?;
+//!     bob.pc.set_remote_description(offer)?;
+//!     let answer = bob.pc.create_answer()?;
+//!     bob.pc.set_local_description(answer)?;
+//!     let answer = bob.pc.local_description().cloned().ok_or("no answer")?;
+//!     alice.pc.set_remote_description(answer)?;
+//!
+//!     let give_up = clock() + Duration::from_secs(20);
+//!     let slice = Duration::from_millis(5);
+//!     let mut events = Vec::new();
+//!     let received = loop {
+//!         assert!(clock() < give_up, "the peers did not connect");
+//!         alice.turn(clock, slice, &mut events)?;
+//!         for event in events.drain(..) {
+//!             if event == Event::ChannelOpen(channel) {
+//!                 if let Some(mut dc) = alice.pc.data_channel(channel) {
+//!                     dc.send_text("hello, bob")?;
+//!                 }
+//!             }
+//!         }
+//!         bob.turn(clock, slice, &mut events)?;
+//!         if let Some(text) = events.drain(..).find_map(|event| match event {
+//!             Event::ChannelMessage(_, message) => String::from_utf8(message.data).ok(),
+//!             _ => None,
+//!         }) {
+//!             break text;
+//!         }
+//!     };
+//!     assert_eq!(received, "hello, bob");
+//!     Ok(())
+//! }
 //! ```
 //!
 //! The loop above is the whole contract between a runtime and the core; the
