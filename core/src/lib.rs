@@ -132,6 +132,7 @@
 //! [`Configuration::wall_clock`], taken at construction. RTP media clocks
 //! are derived per stream from the same instants.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod config;
@@ -156,6 +157,7 @@ mod stun;
 mod timer;
 
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 
 #[cfg(fuzzing)]

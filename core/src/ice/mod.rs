@@ -22,8 +22,10 @@ mod agent;
 mod candidate;
 mod checks;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim_node;
 #[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod stun_server;
 mod tcp;
 #[cfg(test)]
