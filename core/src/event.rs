@@ -1,10 +1,11 @@
 //! Events: the web's event handlers, as values the application polls.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use crate::dtls::DtlsTransportState;
 use crate::ice::{IceConnectionState, IceGatheringState};
-use crate::io::Protocol;
+use crate::io::{Protocol, Transmit};
 use crate::peer::{PeerConnectionState, SignalingState};
 use crate::sctp::{ChannelId, DataChannelMessage, SctpTransportState};
 use crate::sdp::IceCandidate;
@@ -113,4 +114,18 @@ mod tests {
         assert!(q.pop().is_some());
         assert!(q.pop().is_none());
     }
+}
+
+/// One output of the core, from `poll_output`.
+#[derive(Debug)]
+#[must_use = "outputs must be acted on: send transmits, handle events, arm the timer"]
+pub enum Output {
+    /// Send this.
+    Transmit(Transmit),
+    /// Something happened that the application should know.
+    Event(Event),
+    /// Nothing more to do now. Call again after new input, or at the given
+    /// instant with [`Input::Timeout`](crate::Input::Timeout). `None` means no timer is armed: wait
+    /// for input (or an API call) only.
+    Timeout(Option<Instant>),
 }

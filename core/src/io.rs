@@ -1,4 +1,6 @@
-//! The driving types: what goes into the core and what comes out.
+//! The driving types: what goes into the core (and the datagrams that come
+//! out; `Output`, which also carries events, is in `event`). This module
+//! imports no layer, so the layers may all use it.
 //!
 //! Three time domains meet in eddy. Every input carries a local monotonic
 //! [`Instant`]; the core keeps no other clock. RTP media time (90 kHz,
@@ -8,8 +10,6 @@
 
 use std::net::SocketAddr;
 use std::time::Instant;
-
-use crate::event::Event;
 
 /// The transport a datagram travelled on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -43,7 +43,7 @@ pub enum Input<'a> {
     /// A datagram arrived at `Instant`.
     Receive(Instant, Receive<'a>),
     /// The time is now `Instant`: fire whatever timers are due. Give it when
-    /// the timeout from [`Output::Timeout`] is reached, or at any time.
+    /// the timeout from [`Output::Timeout`](crate::Output::Timeout) is reached, or at any time.
     Timeout(Instant),
 }
 
@@ -68,18 +68,4 @@ pub struct Transmit {
     pub destination: SocketAddr,
     /// The bytes.
     pub contents: Vec<u8>,
-}
-
-/// One output of the core, from `poll_output`.
-#[derive(Debug)]
-#[must_use = "outputs must be acted on: send transmits, handle events, arm the timer"]
-pub enum Output {
-    /// Send this.
-    Transmit(Transmit),
-    /// Something happened that the application should know.
-    Event(Event),
-    /// Nothing more to do now. Call again after new input, or at the given
-    /// instant with [`Input::Timeout`]. `None` means no timer is armed: wait
-    /// for input (or an API call) only.
-    Timeout(Option<Instant>),
 }

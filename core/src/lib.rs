@@ -173,9 +173,9 @@ pub use dtls::{
     DEFAULT_CERTIFICATE_LIFETIME,
 };
 pub use error::{ConfigError, InputError, JsepError};
-pub use event::Event;
+pub use event::{Event, Output};
 pub use ice::{IceConnectionState, IceGatheringState};
-pub use io::{Input, Output, Protocol, Receive, Transmit};
+pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{
     DataChannel, InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver,
     SignalingState, TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE,

@@ -36,8 +36,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::event::Event;
-use crate::io::{Input, Output, Protocol, Receive, Transmit};
+use crate::event::{Event, Output};
+use crate::io::{Input, Protocol, Receive, Transmit};
 use crate::peer::PeerConnection;
 use crate::stun::{is_stun, Class, StunMessage};
 

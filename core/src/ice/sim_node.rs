@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::{IceAgent, IceConnectionState, IceEvent};
-use crate::io::{Input, Output, Transmit};
+use crate::event::Output;
+use crate::io::{Input, Transmit};
 use crate::sim::{Node, NodeId, Sim};
 
 /// An [`IceAgent`] as a simulator node.

@@ -4,7 +4,8 @@
 
 use std::collections::VecDeque;
 
-use crate::io::{Input, Output, Transmit};
+use crate::event::Output;
+use crate::io::{Input, Transmit};
 use crate::sim::Node;
 use crate::stun::{
     Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, UnknownAttributes,

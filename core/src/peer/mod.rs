@@ -6,7 +6,8 @@ use std::time::{Instant, SystemTime};
 use crate::config::Configuration;
 use crate::error::{ConfigError, InputError};
 use crate::event::EventQueue;
-use crate::io::{Input, Output, Transmit};
+use crate::event::Output;
+use crate::io::{Input, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
 

@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::io::{Input, Output, Protocol, Transmit};
+use crate::event::Output;
+use crate::io::{Input, Protocol, Transmit};
 use crate::sim::{Link, LinkConfig, Loss, Node, NodeId, RunOutcome, Sim};
 use crate::testutil::epoch;
 

@@ -49,8 +49,8 @@ pub use link::{Link, LinkConfig, Loss};
 pub use nat::{Filtering, Mapping, NatConfig};
 pub use trace::{Fate, PcapWriter, TraceEntry};
 
-use crate::event::Event;
-use crate::io::{Input, Output, Protocol, Receive, Transmit};
+use crate::event::{Event, Output};
+use crate::io::{Input, Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use link::{LinkDrop, LinkState};
 use nat::{NatDrop, NatState};
