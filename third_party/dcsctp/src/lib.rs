@@ -25,23 +25,41 @@ pub(crate) mod timer;
 pub(crate) mod tx;
 pub(crate) mod types;
 
-/// eddy patch: state shared inside one socket (its event sink and clock) is
-/// an `Arc<Mutex<_>>` instead of an `Rc<RefCell<_>>`, so the socket is `Send`.
-/// The locks are never contended: one socket is used by one thread at a time.
+/// eddy patch: state shared inside one socket is `Send`, so the socket is.
+/// The event sink is an `Arc<Mutex<_>>` instead of an `Rc<RefCell<_>>`, and
+/// the socket's clock, which the event logger reads, is a [`shared::Clock`]
+/// that is copied in and out and never held across a call.
 pub(crate) mod shared {
+    use crate::api::SocketTime;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+    use std::time::Duration;
 
-    /// `RefCell`'s borrow methods for the shared state.
+    /// `RefCell::borrow_mut`'s name for the shared event sink. The lock is
+    /// never contended: one socket is used by one thread at a time.
     pub(crate) trait Lock<T: ?Sized> {
         fn borrow_mut(&self) -> MutexGuard<'_, T>;
-        fn borrow(&self) -> MutexGuard<'_, T> {
-            self.borrow_mut()
-        }
     }
 
     impl<T: ?Sized> Lock<T> for Arc<Mutex<T>> {
         fn borrow_mut(&self) -> MutexGuard<'_, T> {
             self.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+
+    /// The socket's notion of now, in nanoseconds since its epoch
+    /// (saturating at about 584 years).
+    #[derive(Clone, Default)]
+    pub(crate) struct Clock(Arc<AtomicU64>);
+
+    impl Clock {
+        pub(crate) fn get(&self) -> SocketTime {
+            SocketTime::zero() + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+        }
+
+        pub(crate) fn set(&self, now: SocketTime) {
+            let nanos = u64::try_from((now - SocketTime::zero()).as_nanos()).unwrap_or(u64::MAX);
+            self.0.store(nanos, Ordering::Relaxed);
         }
     }
 }

@@ -54,6 +54,7 @@ use crate::packet::sctp_packet::SctpPacket;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::unrecognized_chunk_error_cause::UnrecognizedChunkErrorCause;
 use crate::packet::user_initiated_abort_error_cause::UserInitiatedAbortErrorCause;
+use crate::shared::Clock;
 use crate::shared::Lock as _;
 use crate::socket::capabilities::Capabilities;
 use crate::socket::connect::do_connect;
@@ -117,15 +118,11 @@ pub mod socket_tests;
 struct LoggingEvents {
     parent: Arc<Mutex<dyn EventSink>>,
     name: String,
-    now: Arc<Mutex<SocketTime>>,
+    now: Clock,
 }
 
 impl LoggingEvents {
-    pub fn new(
-        parent: Arc<Mutex<dyn EventSink>>,
-        name: String,
-        now: Arc<Mutex<SocketTime>>,
-    ) -> LoggingEvents {
+    pub fn new(parent: Arc<Mutex<dyn EventSink>>, name: String, now: Clock) -> LoggingEvents {
         Self { parent, name, now }
     }
 }
@@ -134,7 +131,7 @@ impl EventSink for LoggingEvents {
     fn add(&mut self, event: SocketEvent) {
         match event {
             SocketEvent::SendPacket(ref e) => {
-                let now = *self.now.borrow();
+                let now = self.now.get();
                 log_packet(&self.name, now, true, e);
             }
             SocketEvent::OnConnected() => info!("OnConnected"),
@@ -191,7 +188,7 @@ impl EventSink for LoggingEvents {
 /// To create a socket, use the [`Socket::new`] method.
 pub struct Socket {
     name: String,
-    now: Arc<Mutex<SocketTime>>,
+    now: Clock,
     state: State,
     ctx: Context,
 }
@@ -211,10 +208,10 @@ impl Socket {
     /// The provided `name` is only used for logging to identify this socket, and `start_time`
     /// is the initial time, used as a basline for all time-based operations.
     pub fn new(name: &str, options: &Options) -> Self {
-        let now = Arc::new(Mutex::new(SocketTime::zero()));
+        let now = Clock::default();
         let events: Arc<Mutex<Events>> = Arc::new(Mutex::new(Events::new()));
         let events: Arc<Mutex<dyn EventSink>> =
-            Arc::new(Mutex::new(LoggingEvents::new(events, name.into(), Arc::clone(&now))));
+            Arc::new(Mutex::new(LoggingEvents::new(events, name.into(), now.clone())));
         let sqe = Arc::clone(&events);
         let ctx = Context {
             options: options.clone(),
@@ -480,13 +477,13 @@ impl DcSctpSocket for Socket {
             warn!("Called connect on a socket that is not closed");
             return;
         };
-        let now = *self.now.borrow();
+        let now = self.now.get();
         do_connect(&mut self.state, &mut self.ctx, now);
     }
 
     fn handle_input(&mut self, packet: &[u8]) {
         self.ctx.rx_packets_count += 1;
-        let now = *self.now.borrow();
+        let now = self.now.get();
         log_packet(&self.name, now, false, packet);
 
         match SctpPacket::from_bytes(packet, &self.ctx.options) {
@@ -583,11 +580,11 @@ impl DcSctpSocket for Socket {
     }
 
     fn advance_time(&mut self, now: SocketTime) {
-        if now < *self.now.borrow() {
+        if now < self.now.get() {
             // Time is not allowed to go backwards.
             return;
         }
-        *self.now.borrow_mut() = now;
+        self.now.set(now);
         let expired_timers = match &mut self.state {
             State::Closed => false,
             &mut State::CookieWait(ref s) => {
@@ -692,13 +689,12 @@ impl DcSctpSocket for Socket {
         };
 
         // Ensure that already expired timers don't return a socket time in the past.
-        let now = *self.now.borrow();
+        let now = self.now.get();
         timeout.map(|t| t.max(now)).unwrap_or(SocketTime::infinite_future())
     }
 
     fn shutdown(&mut self) {
-        let now = *self.now.borrow();
-        do_shutdown(&mut self.state, &mut self.ctx, now);
+        do_shutdown(&mut self.state, &mut self.ctx, self.now.get());
     }
 
     fn close(&mut self) {
@@ -758,7 +754,7 @@ impl DcSctpSocket for Socket {
     fn send(&mut self, message: Message, send_options: &SendOptions) -> Result<(), SendError> {
         validate_send(&mut self.state, &mut self.ctx, &message, send_options)?;
 
-        let now = *self.now.borrow();
+        let now = self.now.get();
         self.ctx.tx_messages_count += 1;
         self.ctx.send_queue.add(now, message, send_options);
         self.ctx.send_buffered_packets(&mut self.state, now);
@@ -770,7 +766,7 @@ impl DcSctpSocket for Socket {
         messages: Vec<Message>,
         send_options: &SendOptions,
     ) -> Result<(), BatchSendError> {
-        let now = *self.now.borrow();
+        let now = self.now.get();
         let mut errors = Vec::new();
         for (idx, message) in messages.into_iter().enumerate() {
             match validate_send(&mut self.state, &mut self.ctx, &message, send_options) {
@@ -789,7 +785,7 @@ impl DcSctpSocket for Socket {
     }
 
     fn reset_streams(&mut self, outgoing_streams: &[StreamId]) -> Result<(), ResetStreamsError> {
-        let now = *self.now.borrow();
+        let now = self.now.get();
         do_reset_streams(&mut self.state, &mut self.ctx, now, outgoing_streams)
     }
 
@@ -853,7 +849,7 @@ impl DcSctpSocket for Socket {
             return Ok(());
         }
 
-        let now = *self.now.borrow();
+        let now = self.now.get();
         self.ctx.send_queue.enable_message_interleaving(state.capabilities.message_interleaving);
         self.ctx.send_queue.restore_from_state(now, state);
 
@@ -898,7 +894,7 @@ impl DcSctpSocket for Socket {
             return Err(HandoverError::NotReady(readiness));
         }
 
-        let now = *self.now.borrow();
+        let now = self.now.get();
         let mut handover_state = SocketHandoverState::default();
 
         if let State::Established(tcb) = &self.state {
