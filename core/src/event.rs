@@ -99,6 +99,20 @@ impl EventQueue {
     }
 }
 
+/// One output of the core, from `poll_output`.
+#[derive(Debug)]
+#[must_use = "outputs must be acted on: send transmits, handle events, arm the timer"]
+pub enum Output {
+    /// Send this.
+    Transmit(Transmit),
+    /// Something happened that the application should know.
+    Event(Event),
+    /// Nothing more to do now. Call again after new input, or at the given
+    /// instant with [`Input::Timeout`](crate::Input::Timeout). `None` means
+    /// no timer is armed: wait for input (or an API call) only.
+    Timeout(Option<Instant>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,18 +128,4 @@ mod tests {
         assert!(q.pop().is_some());
         assert!(q.pop().is_none());
     }
-}
-
-/// One output of the core, from `poll_output`.
-#[derive(Debug)]
-#[must_use = "outputs must be acted on: send transmits, handle events, arm the timer"]
-pub enum Output {
-    /// Send this.
-    Transmit(Transmit),
-    /// Something happened that the application should know.
-    Event(Event),
-    /// Nothing more to do now. Call again after new input, or at the given
-    /// instant with [`Input::Timeout`](crate::Input::Timeout). `None` means no timer is armed: wait
-    /// for input (or an API call) only.
-    Timeout(Option<Instant>),
 }

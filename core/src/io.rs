@@ -43,7 +43,8 @@ pub enum Input<'a> {
     /// A datagram arrived at `Instant`.
     Receive(Instant, Receive<'a>),
     /// The time is now `Instant`: fire whatever timers are due. Give it when
-    /// the timeout from [`Output::Timeout`](crate::Output::Timeout) is reached, or at any time.
+    /// the timeout from [`Output::Timeout`](crate::Output::Timeout) is
+    /// reached, or at any time.
     Timeout(Instant),
 }
 
