@@ -1,3 +1,13 @@
 //! Runnable programs built on eddy, and the bits they share.
+//!
+//! - [`signaling`]: the HTTP side of the servers (`echo-server`,
+//!   `file-receive`) on axum and hyper, with the limits a public server
+//!   needs, and the offer → answer step through an `eddy_mio` driver;
+//! - [`client`]: the HTTP side of the clients, on ureq;
+//! - [`file`]: the little protocol `file-send` and `file-receive` speak;
+//! - [`logging`]: `RUST_LOG`-driven logs on stderr for every binary.
 
-pub mod http;
+pub mod client;
+pub mod file;
+pub mod logging;
+pub mod signaling;

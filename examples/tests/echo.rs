@@ -1,51 +1,11 @@
 //! echo-client against echo-server on loopback, and the server's signaling
 //! edge cases, with the built binaries.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod common;
+use common::Server;
 use std::time::Duration;
-
-use eddy_examples::http::{self, Url};
-
-/// The running server, killed (by its PID) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start echo-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the first line");
-        let base = line
-            .trim()
-            .strip_prefix("echo-server listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
-        Self { child, base }
-    }
-
-    fn url(&self, path: &str) -> Url {
-        Url::parse(&format!("{}{path}", self.base)).expect("url")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -140,58 +100,92 @@ fn a_client_without_a_server_fails_within_its_timeout() {
     assert!(stdout.starts_with("echo-client: FAIL "), "{stdout}");
 }
 
+/// A plain HTTP request; any status is a reply (not an error).
+fn request(method: &str, url: &str, body: &[u8]) -> ureq::http::Response<ureq::Body> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .allow_non_standard_methods(true)
+        .build()
+        .into();
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .expect("request");
+    agent.run(request).expect("HTTP request")
+}
+
+fn header(reply: &ureq::http::Response<ureq::Body>, name: &str) -> String {
+    reply
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn text(reply: &mut ureq::http::Response<ureq::Body>) -> String {
+    reply.body_mut().read_to_string().expect("body")
+}
+
 #[test]
 fn bad_signaling_gets_400_with_a_reason() {
     let server = Server::start();
     let offer = server.url("/offer");
-    let reply = http::request(
-        &offer,
-        "POST",
-        Some("application/json"),
-        b"{not json",
-        TIMEOUT,
-    )
-    .expect("POST");
-    assert_eq!(reply.status(), Some(400));
-    assert!(String::from_utf8_lossy(&reply.body).contains("JSON"));
-    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let mut reply = request("POST", &offer, b"{not json");
+    assert_eq!(reply.status(), 400);
+    assert_eq!(header(&reply, "access-control-allow-origin"), "*");
+    assert!(text(&mut reply).contains("JSON"));
 
     // Valid JSON, but an answer where an offer belongs.
-    let answer = br#"{"type":"answer","sdp":"v=0\r\n"}"#;
-    let reply =
-        http::request(&offer, "POST", Some("application/json"), answer, TIMEOUT).expect("POST");
-    assert_eq!(reply.status(), Some(400));
-    assert!(!reply.body.is_empty());
+    let mut reply = request("POST", &offer, br#"{"type":"answer","sdp":"v=0\r\n"}"#);
+    assert_eq!(reply.status(), 400);
+    assert!(!text(&mut reply).is_empty());
 
     // An offer whose SDP is garbage.
-    let garbage = br#"{"type":"offer","sdp":"hello"}"#;
-    let reply =
-        http::request(&offer, "POST", Some("application/json"), garbage, TIMEOUT).expect("POST");
-    assert_eq!(reply.status(), Some(400));
-    assert!(!reply.body.is_empty());
+    let mut reply = request("POST", &offer, br#"{"type":"offer","sdp":"hello"}"#);
+    assert_eq!(reply.status(), 400);
+    assert!(!text(&mut reply).is_empty());
+
+    // A body over the limit.
+    let big = vec![b' '; 100 * 1024];
+    assert_eq!(request("POST", &offer, &big).status(), 413);
 }
 
 #[test]
 fn preflight_and_page_carry_cors_headers() {
     let server = Server::start();
-    let reply =
-        http::request(&server.url("/offer"), "OPTIONS", None, b"", TIMEOUT).expect("OPTIONS");
-    assert!(matches!(reply.status(), Some(200 | 204)), "{reply:?}");
-    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
-    let methods = reply.header("access-control-allow-methods").unwrap_or("");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let preflight = ureq::http::Request::builder()
+        .method("OPTIONS")
+        .uri(server.url("/offer"))
+        .header("origin", "http://example.invalid")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .body(())
+        .expect("request");
+    let reply = agent.run(preflight).expect("OPTIONS");
+    assert!(matches!(reply.status().as_u16(), 200 | 204), "{reply:?}");
+    assert_eq!(header(&reply, "access-control-allow-origin"), "*");
+    let methods = header(&reply, "access-control-allow-methods");
     assert!(methods.contains("POST"), "{methods}");
-    let headers = reply.header("access-control-allow-headers").unwrap_or("");
+    let headers = header(&reply, "access-control-allow-headers");
     assert!(
         headers.to_ascii_lowercase().contains("content-type"),
         "{headers}"
     );
 
-    let page = http::request(&server.url("/"), "GET", None, b"", TIMEOUT).expect("GET /");
-    assert_eq!(page.status(), Some(200));
-    assert_eq!(page.header("access-control-allow-origin"), Some("*"));
-    let html = String::from_utf8_lossy(&page.body);
+    let mut page = request("GET", &server.url("/"), b"");
+    assert_eq!(page.status(), 200);
+    assert_eq!(header(&page, "access-control-allow-origin"), "*");
+    let html = text(&mut page);
     assert!(html.contains("RTCPeerConnection") && html.contains("/offer"));
 
-    let missing = http::request(&server.url("/nope"), "GET", None, b"", TIMEOUT).expect("GET");
-    assert_eq!(missing.status(), Some(404));
+    assert_eq!(request("GET", &server.url("/nope"), b"").status(), 404);
 }

@@ -2,24 +2,29 @@
 //!
 //! `cargo run --release -p eddy-examples --bin echo-client -- --url http://127.0.0.1:8080/offer
 //! [--messages N] [--size BYTES] [--channels K] [--timeout SECS] [--text]`
+//! (`--help` for all; `RUST_LOG=eddy=debug` for the stack's logs)
 //!
 //! Opens K channels (`echo-0`, `echo-1`, ...), offers them to the server
 //! (non-trickle: the offer carries every candidate), sends N binary messages
 //! of SIZE bytes on each (text messages with `--text`), at most a window in
-//! flight, and checks every echo (content, order, and text or binary). Prints one line, `echo-client: OK ...` (exit 0) or
+//! flight, and checks every echo (content, order, and text or binary). A
+//! progress bar on stderr counts the echoes when stderr is a terminal. On
+//! stdout it prints one line, `echo-client: OK ...` (exit 0) or
 //! `echo-client: FAIL <reason>` (exit 1).
 
 use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use eddy::endpoint::PeerId;
 use eddy::{
     ChannelId, Configuration, DataChannelInit, DataChannelState, Event, IceGatheringState,
-    PeerConnectionState, SdpType, SessionDescription,
+    PeerConnectionState,
 };
-use eddy_examples::http::{self, Url};
+use eddy_examples::client;
 use eddy_mio::{new_peer, Driver};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Bytes in flight (sent, not yet echoed) over all channels. Well under
 /// the server's send buffer, so an echo is never refused for room.
@@ -29,27 +34,42 @@ const WINDOW: usize = 4 * 1024 * 1024;
 const HEADER: usize = 8;
 const TEXT_HEADER: usize = 16;
 
+/// Measures data channel echo throughput against echo-server (or any
+/// server that answers a JSON offer POSTed to --url and echoes).
+#[derive(Parser, Debug)]
+#[command(version)]
 struct Options {
-    url: Url,
+    /// The server's offer URL, e.g. http://127.0.0.1:8080/offer.
+    #[arg(long)]
+    url: String,
+    /// Messages per channel.
+    #[arg(long, default_value_t = 100)]
     messages: u64,
+    /// Bytes per message (at least 8, 16 with --text).
+    #[arg(long, default_value_t = 1000)]
     size: usize,
-    channels: usize,
-    timeout: Duration,
+    /// Data channels (1..=1024).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    channels: u16,
+    /// Seconds for the whole run.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Send text messages instead of binary.
+    #[arg(long)]
     text: bool,
+    /// No progress bar (it is hidden anyway when stderr is not a terminal).
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("echo-client: {e}");
-            eprintln!(
-                "usage: echo-client --url http://HOST:PORT/offer [--messages N] [--size BYTES] \
-                 [--channels K] [--timeout SECS] [--text]"
-            );
-            return ExitCode::from(2);
-        }
-    };
+    eddy_examples::logging::init();
+    let options = Options::parse();
+    let header = if options.text { TEXT_HEADER } else { HEADER };
+    if options.size < header {
+        eprintln!("echo-client: --size must be at least {header}");
+        return ExitCode::from(2);
+    }
     match run(&options) {
         Ok(line) => {
             println!("echo-client: OK {line}");
@@ -60,41 +80,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn parse_args() -> Result<Options, String> {
-    let mut url = None;
-    let mut text = false;
-    let (mut messages, mut size, mut channels, mut timeout) = (100u64, 1000usize, 1usize, 60u64);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        let number = |v: String| v.parse::<u64>().map_err(|_| format!("bad number {v:?}"));
-        match arg.as_str() {
-            "--url" => url = Some(Url::parse(&value()?)?),
-            "--messages" => messages = number(value()?)?,
-            "--size" => size = number(value()?)? as usize,
-            "--channels" => channels = number(value()?)? as usize,
-            "--timeout" => timeout = number(value()?)?,
-            "--text" => text = true,
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    let header = if text { TEXT_HEADER } else { HEADER };
-    if size < header {
-        return Err(format!("--size must be at least {header}"));
-    }
-    if !(1..=1024).contains(&channels) {
-        return Err("--channels must be 1..=1024".into());
-    }
-    Ok(Options {
-        url: url.ok_or("--url is required")?,
-        messages,
-        size,
-        channels,
-        timeout: Duration::from_secs(timeout),
-        text,
-    })
 }
 
 /// Message `seq` of channel `index`: the sequence number, then a pattern
@@ -126,22 +111,20 @@ struct Channel {
 }
 
 fn run(o: &Options) -> Result<String, String> {
-    let deadline = Instant::now() + o.timeout;
-    let server = o
-        .url
-        .socket_addr()
-        .map_err(|e| format!("cannot resolve {}: {e}", o.url.host))?;
+    let deadline = Instant::now() + Duration::from_secs(o.timeout);
+    let server = client::server_ip(&o.url)?;
     // Loopback server: ICE on that loopback IP only; otherwise everywhere.
-    let ips: Vec<IpAddr> = if server.ip().is_loopback() {
-        vec![server.ip()]
+    let ips: Vec<IpAddr> = if server.is_loopback() {
+        vec![server]
     } else {
         Vec::new()
     };
     let mut driver = Driver::bind(&ips).map_err(|e| format!("cannot bind: {e}"))?;
 
     let mut pc = new_peer(Configuration::default()).map_err(|e| e.to_string())?;
-    let mut channels = Vec::with_capacity(o.channels);
-    for i in 0..o.channels {
+    let channel_count = usize::from(o.channels);
+    let mut channels = Vec::with_capacity(channel_count);
+    for i in 0..channel_count {
         let id = pc
             .create_data_channel(&format!("echo-{i}"), &DataChannelInit::default())
             .map_err(|e| format!("create_data_channel: {e}"))?;
@@ -171,7 +154,8 @@ fn run(o: &Options) -> Result<String, String> {
         .peer(peer)
         .and_then(|pc| pc.local_description().cloned())
         .ok_or("no local description")?;
-    let answer = signal(o, &offer, deadline)?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    let answer = client::post_offer(&o.url, &offer, left.max(Duration::from_millis(1)))?;
     driver
         .endpoint_mut()
         .peer_mut(peer)
@@ -182,7 +166,8 @@ fn run(o: &Options) -> Result<String, String> {
     let mut started: Option<Instant> = None;
     let mut message = vec![0u8; o.size];
     let mut expected = vec![0u8; o.size];
-    let window = (WINDOW / o.channels / o.size).max(2) as u64;
+    let window = (WINDOW / channel_count / o.size).max(2) as u64;
+    let progress = progress_bar(o, channel_count as u64 * o.messages);
     loop {
         step(&mut driver, deadline, "the echoes")?;
         while let Some((_, event)) = driver.poll_event() {
@@ -216,6 +201,7 @@ fn run(o: &Options) -> Result<String, String> {
                         ));
                     }
                     c.echoed += 1;
+                    progress.inc(1);
                     if c.echoed > c.sent {
                         return Err(format!("echo-{index}: more echoes than messages"));
                     }
@@ -261,7 +247,8 @@ fn run(o: &Options) -> Result<String, String> {
         .map_or(Duration::ZERO, |t| t.elapsed())
         .as_secs_f64()
         .max(1e-9);
-    let total = o.channels as u64 * o.messages * o.size as u64;
+    progress.finish_and_clear();
+    let total = channel_count as u64 * o.messages * o.size as u64;
     // Say goodbye so the server forgets the peer now, not at consent loss.
     if let Some(pc) = driver.endpoint_mut().peer_mut(peer) {
         pc.close();
@@ -295,34 +282,18 @@ fn step(driver: &mut Driver, deadline: Instant, waiting_for: &str) -> Result<(),
         .map_err(|e| format!("poll: {e}"))
 }
 
-/// POSTs the offer, returns the server's answer.
-fn signal(
-    o: &Options,
-    offer: &SessionDescription,
-    deadline: Instant,
-) -> Result<SessionDescription, String> {
-    let body = serde_json::to_vec(offer).map_err(|e| e.to_string())?;
-    let left = deadline.saturating_duration_since(Instant::now());
-    let reply = http::request(
-        &o.url,
-        "POST",
-        Some("application/json"),
-        &body,
-        left.max(Duration::from_millis(1)),
-    )
-    .map_err(|e| format!("POST {}: {e}", o.url.path))?;
-    if reply.status() != Some(200) {
-        return Err(format!(
-            "POST {}: status {:?}: {}",
-            o.url.path,
-            reply.status(),
-            String::from_utf8_lossy(&reply.body).trim()
-        ));
+/// Echoes so far out of `total`, on stderr when it is a terminal.
+fn progress_bar(o: &Options, total: u64) -> ProgressBar {
+    if o.quiet {
+        return ProgressBar::hidden();
     }
-    let answer: SessionDescription =
-        serde_json::from_slice(&reply.body).map_err(|e| format!("bad answer JSON: {e}"))?;
-    if answer.sdp_type != SdpType::Answer {
-        return Err(format!("expected an answer, got {:?}", answer.sdp_type));
+    // indicatif draws only on a terminal: piped or redirected, it is silent.
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template("{spinner} {pos}/{len} echoes [{bar:30}] {per_sec} eta {eta}")
+            .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
     }
-    Ok(answer)
+    bar
 }

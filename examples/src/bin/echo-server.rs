@@ -1,6 +1,7 @@
 //! A data channel echo server with non-trickle HTTP signaling.
 //!
 //! `cargo run --release -p eddy-examples --bin echo-server -- [--listen 127.0.0.1:8080]`
+//! (`--help` lists every option; `RUST_LOG=eddy=debug` shows the stack's logs)
 //!
 //! - `GET /`: a page that opens a data channel and shows the echoes.
 //! - `POST /offer` `{"type":"offer","sdp":...}`: answers
@@ -9,34 +10,48 @@
 //!
 //! Every message on every channel the browser opens comes back on that
 //! channel, text as text, binary as binary. ICE uses UDP on the IP of
-//! `--listen` (`0.0.0.0`: every interface).
+//! `--listen` (`0.0.0.0`: every interface). Signaling runs on axum with the
+//! limits of [`eddy_examples::signaling::Limits`] (slow clients, big
+//! bodies and connection floods are cut off).
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
-use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::Router;
+use clap::Parser;
 use eddy::endpoint::{Endpoint, PeerId};
-use eddy::{
-    Configuration, DtlsTransportState, Event, IceGatheringState, PeerConnection,
-    PeerConnectionState, SdpType, SessionDescription,
-};
-use eddy_examples::http::{self, Message};
-use eddy_mio::{add_host_candidates, new_peer, Driver, Handle};
+use eddy::{DtlsTransportState, Event, IceGatheringState, PeerConnectionState};
+use eddy_examples::signaling::{self, Answerer, Limits};
+use eddy_mio::Driver;
 
-/// How long `POST /offer` waits for the answer.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
-/// Read and write timeout of a signaling connection.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most signaling connections served at once; more get a 503.
-const MAX_HTTP_CONNECTIONS: usize = 64;
-
-/// What `POST /offer` gets back: the answer, or (status, reason).
-type AnswerResult = Result<SessionDescription, (u16, String)>;
-/// Answers waiting for their peer's ICE gathering to complete.
-type Pending = Arc<Mutex<HashMap<PeerId, mpsc::Sender<AnswerResult>>>>;
+/// A WebRTC data channel echo server: open the printed URL in a browser.
+#[derive(Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// Address of the HTTP signaling server; ICE uses UDP on its IP
+    /// (0.0.0.0: every interface).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seconds an offer waits for its answer's candidates.
+    #[arg(long, default_value_t = 10)]
+    answer_timeout: u64,
+    /// Seconds a request's head may take to arrive (slow clients are cut off).
+    #[arg(long, default_value_t = 5)]
+    header_timeout: u64,
+    /// Seconds a request's body and answer may take (then 408).
+    #[arg(long, default_value_t = 15)]
+    request_timeout: u64,
+    /// Most signaling connections at once (then 503).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Most signaling connections at once from one IP address (then 503).
+    #[arg(long, default_value_t = 256)]
+    max_per_ip: usize,
+}
 
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>eddy echo</title></head>
@@ -101,7 +116,9 @@ document.getElementById('form').onsubmit = (e) => {
 "#;
 
 fn main() -> ExitCode {
-    match run() {
+    eddy_examples::logging::init();
+    let args = Args::parse();
+    match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("echo-server: {e}");
@@ -110,52 +127,36 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut listen: SocketAddr = "127.0.0.1:8080".parse()?;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--listen" => {
-                let value = args.next().ok_or("--listen needs an address")?;
-                listen = value
-                    .parse()
-                    .map_err(|e| format!("bad --listen {value:?}: {e}"))?;
-            }
-            _ => {
-                return Err(format!(
-                    "unknown argument {arg:?}; usage: echo-server [--listen IP:PORT]"
-                )
-                .into())
-            }
-        }
-    }
-    let listener = TcpListener::bind(listen)?;
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = TcpListener::bind(args.listen)?;
     let bound = listener.local_addr()?;
-    let mut driver = Driver::bind(&[listen.ip()])?;
-    let pending: Pending = Arc::default();
-    {
-        let handle = driver.handle();
-        let pending = pending.clone();
-        std::thread::Builder::new()
-            .name("http".into())
-            .spawn(move || serve_http(listener, &handle, &pending))?;
-    }
+    let mut driver = Driver::bind(&[args.listen.ip()])?;
+    let answerer = Answerer::new(driver.handle(), Duration::from_secs(args.answer_timeout));
+    let app = Router::new()
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/offer", post(signaling::offer))
+        .with_state(answerer.clone());
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections: args.max_connections,
+        max_per_ip: args.max_per_ip,
+        ..Limits::default()
+    };
+    signaling::spawn_server(listener, app, limits)?;
     let mut out = std::io::stdout();
     writeln!(out, "echo-server listening on http://{bound}/")?;
     out.flush()?;
-    driver.run(|ep, peer, event| on_event(ep, peer, event, &pending))?;
+    driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer))?;
     Ok(())
 }
 
 /// Reacts to one peer's event: answers pending offers, echoes messages,
 /// forgets dead peers.
-fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, pending: &Pending) {
+fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) {
     match event {
         Event::IceGatheringStateChange(IceGatheringState::Complete) => {
-            let waiting = lock(pending).remove(&peer);
-            if let (Some(reply), Some(pc)) = (waiting, ep.peer(peer)) {
-                let _ = reply.send(local_answer(pc));
-            }
+            answerer.gathering_complete(ep, peer);
         }
         Event::ChannelMessage(channel, message) => {
             let Some(pc) = ep.peer_mut(peer) else { return };
@@ -167,154 +168,23 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, pending: &Pending) {
                 _ => dc.send(&message.data),
             };
             if let Err(e) = sent {
-                eprintln!("echo-server: peer {peer:?}: echo dropped: {e}");
+                tracing::warn!("peer {peer:?}: echo dropped: {e}");
             }
         }
         Event::ConnectionStateChange(state) => {
-            eprintln!("echo-server: peer {peer:?}: {state:?}");
+            tracing::info!("peer {peer:?}: {state:?}");
             if matches!(
                 state,
                 PeerConnectionState::Failed | PeerConnectionState::Closed
             ) {
-                forget(ep, peer, pending);
+                answerer.forget(ep, peer);
             }
         }
         // The peer said goodbye (DTLS close_notify): nothing more can come.
         Event::DtlsStateChange(DtlsTransportState::Closed | DtlsTransportState::Failed) => {
-            eprintln!("echo-server: peer {peer:?}: DTLS closed");
-            forget(ep, peer, pending);
+            tracing::info!("peer {peer:?}: DTLS closed");
+            answerer.forget(ep, peer);
         }
         _ => {}
     }
-}
-
-/// Drops the peer (closing it first, so it tells the other side).
-fn forget(ep: &mut Endpoint, peer: PeerId, pending: &Pending) {
-    lock(pending).remove(&peer);
-    if let Some(mut pc) = ep.remove_peer(peer) {
-        pc.close();
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The peer's answer with its candidates, once gathering is complete.
-fn local_answer(pc: &PeerConnection) -> AnswerResult {
-    pc.local_description()
-        .cloned()
-        .ok_or((500, "no local description".to_owned()))
-}
-
-/// Accepts signaling connections, one thread each.
-fn serve_http(listener: TcpListener, handle: &Handle, pending: &Pending) {
-    let active = Arc::new(());
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
-        // Each connection thread holds a clone of `active`.
-        if Arc::strong_count(&active) > MAX_HTTP_CONNECTIONS {
-            let _ = http::write_response(&mut stream, 503, "text/plain", b"busy\n");
-            continue;
-        }
-        let (handle, pending, token) = (handle.clone(), pending.clone(), active.clone());
-        let spawned = std::thread::Builder::new()
-            .name("http-conn".into())
-            .spawn(move || {
-                let _token = token;
-                if let Err(e) = serve_connection(&mut stream, &handle, &pending) {
-                    eprintln!("echo-server: http: {e}");
-                }
-            });
-        if let Err(e) = spawned {
-            eprintln!("echo-server: http: cannot spawn: {e}");
-        }
-    }
-}
-
-fn serve_connection(
-    stream: &mut TcpStream,
-    handle: &Handle,
-    pending: &Pending,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
-    stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
-    let request = match http::read_message(stream, false) {
-        Ok(r) => r,
-        Err(e) => {
-            let body = format!("{}\n", e.reason);
-            return http::write_response(stream, e.status, "text/plain", body.as_bytes());
-        }
-    };
-    let (status, content_type, body) = route(&request, handle, pending);
-    http::write_response(stream, status, content_type, &body)
-}
-
-fn route(request: &Message, handle: &Handle, pending: &Pending) -> (u16, &'static str, Vec<u8>) {
-    let text = |status, reason: String| (status, "text/plain", format!("{reason}\n").into_bytes());
-    match (request.method(), request.path()) {
-        ("OPTIONS", _) => (204, "text/plain", Vec::new()),
-        ("GET", "/") => (200, "text/html; charset=utf-8", PAGE.as_bytes().to_vec()),
-        ("POST", "/offer") => match answer(&request.body, handle, pending) {
-            Ok(answer) => match serde_json::to_vec(&answer) {
-                Ok(json) => (200, "application/json", json),
-                Err(e) => text(500, format!("cannot encode the answer: {e}")),
-            },
-            Err((status, reason)) => text(status, reason),
-        },
-        (_, "/" | "/offer") => text(405, format!("{} not allowed", request.method())),
-        (_, path) => text(404, format!("no {path}")),
-    }
-}
-
-/// Makes a peer for the offer in `body` and waits for its complete answer.
-fn answer(body: &[u8], handle: &Handle, pending: &Pending) -> AnswerResult {
-    let offer: SessionDescription =
-        serde_json::from_slice(body).map_err(|e| (400, format!("bad offer JSON: {e}")))?;
-    if offer.sdp_type != SdpType::Offer {
-        return Err((400, format!("expected an offer, got {:?}", offer.sdp_type)));
-    }
-    let addrs = handle.host_candidates().to_vec();
-    let (reply, answer) = mpsc::channel();
-    let pending = pending.clone();
-    handle
-        .execute(move |ep, _now| {
-            // The peer is made here, on the driver's thread: a
-            // `PeerConnection` never crosses threads.
-            let ready = (|| {
-                let mut pc =
-                    new_peer(Configuration::default()).map_err(|e| (500, e.to_string()))?;
-                add_host_candidates(&mut pc, &addrs).map_err(|e| (500, e.to_string()))?;
-                pc.set_remote_description(offer)
-                    .map_err(|e| (400, format!("bad offer: {e}")))?;
-                let answer = pc
-                    .create_answer()
-                    .map_err(|e| (400, format!("cannot answer: {e}")))?;
-                pc.set_local_description(answer)
-                    .map_err(|e| (500, format!("cannot apply the answer: {e}")))?;
-                Ok(pc)
-            })();
-            match ready {
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-                Ok(pc) => {
-                    let complete = pc.ice_gathering_state() == IceGatheringState::Complete;
-                    let answer = complete.then(|| local_answer(&pc));
-                    let peer = ep.add_peer(pc);
-                    match answer {
-                        Some(a) => {
-                            let _ = reply.send(a);
-                        }
-                        None => {
-                            lock(&pending).insert(peer, reply);
-                        }
-                    }
-                }
-            }
-        })
-        .map_err(|e| (503, e.to_string()))?;
-    answer
-        .recv_timeout(ANSWER_TIMEOUT)
-        .map_err(|_| (500, "ICE gathering did not complete".to_owned()))?
 }

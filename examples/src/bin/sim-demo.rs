@@ -2,7 +2,7 @@
 //! a lossy, jittery, bandwidth-limited path, in virtual time, and prints what
 //! happened to every datagram. Same seed, same output.
 //!
-//! `cargo run --release -p eddy-examples --bin sim-demo [-- --seed N]`
+//! `cargo run --release -p eddy-examples --bin sim-demo [-- --seed N]` (`--help`)
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -77,18 +77,19 @@ impl Node for Echo {
     }
 }
 
+/// Pings an echo server through a home NAT over a lossy, jittery,
+/// bandwidth-limited simulated path and prints each datagram's fate.
+#[derive(clap::Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// The simulator's seed: same seed, same output.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut seed = 1u64;
-    while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next()) {
-            ("--seed", Some(v)) => match v.parse() {
-                Ok(s) => seed = s,
-                Err(_) => exit_usage(&format!("bad seed {v:?}")),
-            },
-            _ => exit_usage(&format!("unknown argument {arg:?}")),
-        }
-    }
+    eddy_examples::logging::init();
+    let Args { seed } = clap::Parser::parse();
 
     #[allow(clippy::disallowed_methods)] // the demo's one real clock reading
     let start = Instant::now();
@@ -183,9 +184,4 @@ fn main() {
         "  trace digest {:016x} (same seed, same digest)",
         sim.trace_digest()
     );
-}
-
-fn exit_usage(why: &str) -> ! {
-    eprintln!("sim-demo: {why}\nusage: sim-demo [--seed N]");
-    std::process::exit(2);
 }
