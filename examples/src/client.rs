@@ -2,13 +2,19 @@
 //! response works (chunked or sized bodies, keep-alive or not), and an
 //! error status comes back with the server's reason.
 //!
+//! Also the steps both clients take with their `eddy_mio` driver: bind
+//! for a server, offer and apply the answer, step until a deadline.
+//!
 //! Why ureq: a blocking client fits these programs (one request, then the
 //! event loop), it is maintained, and it needs no async runtime.
 
 use std::net::{IpAddr, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use eddy::{SdpType, SessionDescription};
+use eddy::endpoint::PeerId;
+use eddy::{IceGatheringState, PeerConnection, SdpType, SessionDescription};
+use eddy_mio::Driver;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Largest answer accepted (an SDP answer is a few kilobytes).
 const MAX_ANSWER: u64 = 1024 * 1024;
@@ -68,4 +74,85 @@ pub fn post_offer(
         return Err(format!("expected an answer, got {:?}", answer.sdp_type));
     }
     Ok(answer)
+}
+
+/// A driver for talking to the server at `url`: on the server's IP only
+/// when it is a loopback address (ICE stays on loopback), else on every
+/// interface.
+pub fn driver_for(url: &str) -> Result<Driver, String> {
+    let server = server_ip(url)?;
+    let ips: Vec<IpAddr> = if server.is_loopback() {
+        vec![server]
+    } else {
+        Vec::new()
+    };
+    Driver::bind(&ips).map_err(|e| format!("cannot bind: {e}"))
+}
+
+/// Offers `pc` (its channels made) to the server at `url`, non-trickle:
+/// waits for every local candidate, POSTs the offer, applies the answer.
+/// The connection then comes up as the driver is polled.
+pub fn connect(
+    driver: &mut Driver,
+    mut pc: PeerConnection,
+    url: &str,
+    deadline: Instant,
+) -> Result<PeerId, String> {
+    let offer = pc
+        .create_offer()
+        .map_err(|e| format!("create_offer: {e}"))?;
+    pc.set_local_description(offer)
+        .map_err(|e| format!("set_local_description: {e}"))?;
+    let peer = driver
+        .add_peer(pc)
+        .map_err(|e| format!("add candidates: {e}"))?;
+    let gathering = |driver: &Driver| {
+        driver
+            .endpoint()
+            .peer(peer)
+            .map(PeerConnection::ice_gathering_state)
+            .ok_or("peer gone")
+    };
+    while gathering(driver)? != IceGatheringState::Complete {
+        step(driver, deadline, "ICE gathering")?;
+        while driver.poll_event().is_some() {}
+    }
+    let offer = driver
+        .endpoint()
+        .peer(peer)
+        .and_then(|pc| pc.local_description().cloned())
+        .ok_or("no local description")?;
+    let left = deadline.saturating_duration_since(Instant::now());
+    let answer = post_offer(url, &offer, left.max(Duration::from_millis(1)))?;
+    driver
+        .endpoint_mut()
+        .peer_mut(peer)
+        .ok_or("peer gone")?
+        .set_remote_description(answer)
+        .map_err(|e| format!("bad answer: {e}"))?;
+    Ok(peer)
+}
+
+/// One driver step (at most 100 ms), failing once `deadline` has passed.
+pub fn step(driver: &mut Driver, deadline: Instant, waiting_for: &str) -> Result<(), String> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(format!("timed out waiting for {waiting_for}"));
+    }
+    driver
+        .poll(Some(left.min(Duration::from_millis(100))))
+        .map_err(|e| format!("poll: {e}"))
+}
+
+/// A progress bar to `total` on stderr with indicatif's `template`; it
+/// draws only when stderr is a terminal, never when `quiet`.
+pub fn progress_bar(quiet: bool, total: u64, template: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

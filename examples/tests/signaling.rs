@@ -176,6 +176,10 @@ fn every_binary_answers_help() {
         env!("CARGO_BIN_EXE_echo-server"),
         env!("CARGO_BIN_EXE_echo-client"),
         env!("CARGO_BIN_EXE_sim-demo"),
+        env!("CARGO_BIN_EXE_file-send"),
+        env!("CARGO_BIN_EXE_file-receive"),
+        env!("CARGO_BIN_EXE_game-loop"),
+        env!("CARGO_BIN_EXE_sim-lab"),
     ];
     for binary in binaries {
         let out = Command::new(binary)

@@ -12,19 +12,15 @@
 //! stdout it prints one line, `echo-client: OK ...` (exit 0) or
 //! `echo-client: FAIL <reason>` (exit 1).
 
-use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use eddy::endpoint::PeerId;
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, DataChannelState, Event, IceGatheringState,
-    PeerConnectionState,
+    ChannelId, Configuration, DataChannelInit, DataChannelState, Event, PeerConnectionState,
 };
 use eddy_examples::client;
-use eddy_mio::{new_peer, Driver};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use eddy_mio::new_peer;
 
 /// Bytes in flight (sent, not yet echoed) over all channels. Well under
 /// the server's send buffer, so an echo is never refused for room.
@@ -112,15 +108,7 @@ struct Channel {
 
 fn run(o: &Options) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(o.timeout);
-    let server = client::server_ip(&o.url)?;
-    // Loopback server: ICE on that loopback IP only; otherwise everywhere.
-    let ips: Vec<IpAddr> = if server.is_loopback() {
-        vec![server]
-    } else {
-        Vec::new()
-    };
-    let mut driver = Driver::bind(&ips).map_err(|e| format!("cannot bind: {e}"))?;
-
+    let mut driver = client::driver_for(&o.url)?;
     let mut pc = new_peer(Configuration::default()).map_err(|e| e.to_string())?;
     let channel_count = usize::from(o.channels);
     let mut channels = Vec::with_capacity(channel_count);
@@ -135,41 +123,19 @@ fn run(o: &Options) -> Result<String, String> {
             echoed: 0,
         });
     }
-    let offer = pc
-        .create_offer()
-        .map_err(|e| format!("create_offer: {e}"))?;
-    pc.set_local_description(offer)
-        .map_err(|e| format!("set_local_description: {e}"))?;
-    let peer = driver
-        .add_peer(pc)
-        .map_err(|e| format!("add candidates: {e}"))?;
-
-    // Non-trickle: wait until the offer has every candidate.
-    while gathering(&driver, peer)? != IceGatheringState::Complete {
-        step(&mut driver, deadline, "ICE gathering")?;
-        while driver.poll_event().is_some() {}
-    }
-    let offer = driver
-        .endpoint()
-        .peer(peer)
-        .and_then(|pc| pc.local_description().cloned())
-        .ok_or("no local description")?;
-    let left = deadline.saturating_duration_since(Instant::now());
-    let answer = client::post_offer(&o.url, &offer, left.max(Duration::from_millis(1)))?;
-    driver
-        .endpoint_mut()
-        .peer_mut(peer)
-        .ok_or("peer gone")?
-        .set_remote_description(answer)
-        .map_err(|e| format!("bad answer: {e}"))?;
+    let peer = client::connect(&mut driver, pc, &o.url, deadline)?;
 
     let mut started: Option<Instant> = None;
     let mut message = vec![0u8; o.size];
     let mut expected = vec![0u8; o.size];
     let window = (WINDOW / channel_count / o.size).max(2) as u64;
-    let progress = progress_bar(o, channel_count as u64 * o.messages);
+    let progress = client::progress_bar(
+        o.quiet,
+        channel_count as u64 * o.messages,
+        "{spinner} {pos}/{len} echoes [{bar:30}] {per_sec} eta {eta}",
+    );
     loop {
-        step(&mut driver, deadline, "the echoes")?;
+        client::step(&mut driver, deadline, "the echoes")?;
         while let Some((_, event)) = driver.poll_event() {
             match event {
                 Event::ChannelOpen(id) => {
@@ -261,39 +227,4 @@ fn run(o: &Options) -> Result<String, String> {
         o.size,
         total as f64 / secs / 1e6
     ))
-}
-
-fn gathering(driver: &Driver, peer: PeerId) -> Result<IceGatheringState, String> {
-    Ok(driver
-        .endpoint()
-        .peer(peer)
-        .ok_or("peer gone")?
-        .ice_gathering_state())
-}
-
-/// One driver step, bounded by the overall deadline.
-fn step(driver: &mut Driver, deadline: Instant, waiting_for: &str) -> Result<(), String> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(format!("timed out waiting for {waiting_for}"));
-    }
-    driver
-        .poll(Some(left.min(Duration::from_millis(100))))
-        .map_err(|e| format!("poll: {e}"))
-}
-
-/// Echoes so far out of `total`, on stderr when it is a terminal.
-fn progress_bar(o: &Options, total: u64) -> ProgressBar {
-    if o.quiet {
-        return ProgressBar::hidden();
-    }
-    // indicatif draws only on a terminal: piped or redirected, it is silent.
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let style =
-        ProgressStyle::with_template("{spinner} {pos}/{len} echoes [{bar:30}] {per_sec} eta {eta}")
-            .map(|s| s.progress_chars("=> "));
-    if let Ok(style) = style {
-        bar.set_style(style);
-    }
-    bar
 }
