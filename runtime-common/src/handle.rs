@@ -104,9 +104,9 @@ impl<R: Runtime> Connection<R> {
     ///
     /// Call it where `R` can spawn: for tokio, from within a runtime
     /// context (inside `block_on` or a task); otherwise it returns an
-    /// error. Blocks while it resolves the ICE server hostnames of `config`
-    /// and generates the DTLS certificate (milliseconds, unless DNS is
-    /// slow).
+    /// error. Blocks the calling thread while it resolves the ICE server
+    /// hostnames of `config` and generates the DTLS certificate
+    /// (milliseconds, unless DNS is slow).
     pub fn new(config: Configuration, bind: &[IpAddr]) -> io::Result<Self> {
         let sockets = net::local_addresses(bind, 0, false)?
             .into_iter()

@@ -20,8 +20,10 @@
 //! within a tokio runtime (from `#[tokio::main]`, a task, or inside
 //! `Runtime::block_on` / `Runtime::enter`), built with I/O and time enabled
 //! (`enable_all()`; `#[tokio::main]` and `#[tokio::test]` do). Elsewhere it
-//! returns an error instead of panicking. The driver runs as long as that
-//! runtime does: when the runtime shuts down, its connections stop.
+//! returns an error instead of panicking (tokio panics on a runtime without
+//! I/O or time: this crate catches that, which needs the default
+//! `panic = "unwind"`). The driver runs as long as that runtime does: when
+//! the runtime shuts down, its connections stop.
 //!
 //! ## Example
 //!
