@@ -6,12 +6,18 @@
 //! `eddy-tokio`: a [`Connection`] with `async` methods, [`DataChannel`]s
 //! with `send(..).await` and `recv().await`, and a stream of [`Events`].
 //!
-//! Each [`Connection`] runs its driver (for now; the core is `Send`, tasks are next)
-//! on a thread of its own (`async_io::block_on` with `async-io` sockets and
-//! timers). The handles are `Send` and reach the driver over
-//! `async-channel` queues. The driver itself, shared with `eddy-tokio`, is
-//! in `eddy-runtime-common`; this crate is the [`AsyncIo`] runtime it runs
-//! on.
+//! Each [`Connection`] runs its driver as a task on async-std's global
+//! executor (`async-global-executor`, which `async_std::task::spawn` spawns
+//! on), with `async-io` sockets and timers: no thread per connection. The
+//! executor's worker threads (one per CPU unless
+//! `ASYNC_GLOBAL_EXECUTOR_THREADS` says otherwise) and the `async-io`
+//! reactor thread start with the first task and serve every connection.
+//! `Connection::new` needs no runtime context: it can be called from any
+//! executor, smol's included, or from no executor at all; the handles are
+//! `Send` and reach the driver over `async-channel` queues, which any
+//! executor can await. The driver itself, shared with `eddy-tokio`, is in
+//! `eddy-runtime-common`; this crate is the [`AsyncIo`] runtime it runs on.
+//! The core crate is re-exported as [`eddy`].
 //!
 //! ## Example
 //!
@@ -51,6 +57,7 @@ use async_io::Async;
 use eddy_runtime_common::{Runtime, Timer, UdpIo};
 
 pub use async_io;
+pub use eddy;
 pub use eddy_runtime_common::{
     DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
     SEND_LOW_WATER,
@@ -60,14 +67,17 @@ pub use eddy_runtime_common::{
 /// [`eddy_runtime_common::Connection`].
 pub type Connection = eddy_runtime_common::Connection<AsyncIo>;
 
-/// The `async-io` runtime for the driver: `async_io::block_on` on the
-/// driver's thread, the global `async-io` reactor for sockets and timers.
+/// The `async-io` runtime for the driver: each connection is a task on the
+/// global executor async-std spawns on, the global `async-io` reactor
+/// serves its socket and timer.
 #[derive(Debug, Clone, Copy)]
 pub struct AsyncIo;
 
 impl Runtime for AsyncIo {
-    fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()> {
-        async_io::block_on(future);
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        // Detached: the driver ends by itself (close, or every handle
+        // dropped).
+        async_global_executor::spawn(future).detach();
         Ok(())
     }
 
@@ -75,8 +85,8 @@ impl Runtime for AsyncIo {
         Ok(Box::new(Socket(Async::new(socket)?)))
     }
 
-    fn timer() -> Box<dyn Timer> {
-        Box::new(Clock(async_io::Timer::never()))
+    fn timer() -> io::Result<Box<dyn Timer>> {
+        Ok(Box::new(Clock(async_io::Timer::never())))
     }
 }
 

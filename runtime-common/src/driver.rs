@@ -17,21 +17,25 @@ use futures_core::Stream;
 use crate::net;
 use crate::state::{Command, Incoming, State};
 
-/// What an adapter gives the driver: a single-threaded executor, UDP
-/// sockets and a timer. The driver runs on a thread of its own (written when
-/// `PeerConnection` was not `Send`; tasks on the user's runtime are next).
+/// What an adapter gives the driver: a way to spawn it as a task on the
+/// application's runtime, UDP sockets registered with that runtime's
+/// reactor, and a timer. No thread per connection: every driver is one task
+/// among the application's own.
 pub trait Runtime: 'static {
-    /// Runs `future` to completion on the current thread (the driver's).
-    fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()>;
-    /// Registers a bound, non-blocking socket with the reactor; called
-    /// inside [`Runtime::block_on`].
+    /// Runs `future` (a connection's driver) as a task on the application's
+    /// runtime and returns at once; called from `Connection::new`, so in the
+    /// caller's context. An error if there is no runtime to spawn on.
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) -> io::Result<()>;
+    /// Registers a bound, non-blocking socket with the reactor; called from
+    /// `Connection::new`, before [`Runtime::spawn`].
     fn wrap_socket(socket: UdpSocket) -> io::Result<Box<dyn UdpIo>>;
-    /// A timer; called inside [`Runtime::block_on`].
-    fn timer() -> Box<dyn Timer>;
+    /// A timer; called from `Connection::new`, before [`Runtime::spawn`].
+    fn timer() -> io::Result<Box<dyn Timer>>;
 }
 
-/// A UDP socket registered with a reactor.
-pub trait UdpIo {
+/// A UDP socket registered with a reactor; `Send`, as the driver task may
+/// move between the runtime's worker threads.
+pub trait UdpIo: Send {
     /// Ready when a receive may succeed (it may still would-block).
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Receives without waiting.
@@ -42,8 +46,8 @@ pub trait UdpIo {
     fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize>;
 }
 
-/// A one-shot timer that can be moved.
-pub trait Timer {
+/// A one-shot timer that can be moved (between threads too).
+pub trait Timer: Send {
     /// Fires at `at` instead.
     fn reset(&mut self, at: Instant);
     /// Ready once the time set by the last [`Timer::reset`] has come.
@@ -57,6 +61,9 @@ const MAX_DATAGRAM: usize = 65_535;
 const RECEIVE_BATCH: usize = 32;
 /// Commands run per turn, so the sockets are read in between.
 const COMMAND_BATCH: usize = 64;
+/// Turns of the driver loop per poll: a busy connection then yields, so the
+/// others sharing the runtime's worker threads get their turn.
+const TURNS_PER_POLL: usize = 16;
 /// Transmits held per socket while the kernel's send buffer is full; more
 /// are dropped (DESIGN.md §6.3).
 const MAX_QUEUED_TRANSMITS: usize = 4096;
@@ -87,13 +94,14 @@ pub(crate) struct Driver {
 
 impl Driver {
     /// Creates the peer with a host candidate per socket and registers the
-    /// sockets; runs inside [`Runtime::block_on`].
+    /// sockets with `R`'s reactor; runs in `Connection::new`'s context.
     pub(crate) fn new<R: Runtime>(
         config: Configuration,
         sockets: Vec<UdpSocket>,
         channels: Channels,
     ) -> io::Result<Self> {
-        let mut pc = net::new_peer(config)?;
+        // The runtime first: without one, fail before the slow part (the
+        // DTLS certificate).
         let mut wrapped = Vec::with_capacity(sockets.len());
         for socket in sockets {
             let local = socket.local_addr()?;
@@ -103,13 +111,15 @@ impl Driver {
                 queued: VecDeque::new(),
             });
         }
+        let timer = R::timer()?;
+        let mut pc = net::new_peer(config)?;
         let locals: Vec<SocketAddr> = wrapped.iter().map(|s| s.local).collect();
         net::add_host_candidates(&mut pc, &locals)?;
         Ok(Self {
             state: State::new(pc, channels.events, channels.incoming),
             sockets: wrapped,
             commands: Box::pin(channels.commands),
-            timer: R::timer(),
+            timer,
             deadline: None,
             armed: None,
             buf: vec![0; MAX_DATAGRAM],
@@ -117,7 +127,7 @@ impl Driver {
     }
 
     /// Drives the peer until `Connection::close` or until every handle is
-    /// dropped.
+    /// dropped: the task [`Runtime::spawn`] runs.
     pub(crate) async fn run(mut self) {
         std::future::poll_fn(|cx| self.poll(cx)).await;
         // Commands queued meanwhile would keep their reply senders in the
@@ -128,7 +138,7 @@ impl Driver {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
+        for _ in 0..TURNS_PER_POLL {
             let mut busy = self.run_commands(cx);
             busy |= self.receive(cx);
             self.drain();
@@ -156,6 +166,9 @@ impl Driver {
                 return Poll::Pending;
             }
         }
+        // Still busy: come back after the other tasks.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 
     /// Runs queued commands; true if more may be waiting.

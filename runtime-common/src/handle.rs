@@ -61,8 +61,8 @@ async fn call<T: Send + 'static>(
     .await
 }
 
-/// A peer connection driven on a thread of its own (W3C
-/// RTCPeerConnection, async). Clones share the connection.
+/// A peer connection whose driver is a task on the application's runtime
+/// (W3C RTCPeerConnection, async). Clones share the connection.
 ///
 /// The driver stops at [`close`](Self::close), or once every clone and
 /// every [`DataChannel`] of the connection is dropped (it then closes the
@@ -99,10 +99,14 @@ impl<R: Runtime> Connection<R> {
     /// Binds a UDP socket on each of `bind` (free ports; an unspecified IP
     /// stands for every interface address of its family, no IP at all for
     /// every interface address), creates the peer with those host
-    /// candidates, and starts its driver thread.
+    /// candidates, and spawns its driver as a task on the runtime `R`
+    /// (no thread of its own).
     ///
-    /// Blocks while it resolves the ICE server hostnames of `config` and
-    /// generates the DTLS certificate (milliseconds, unless DNS is slow).
+    /// Call it where `R` can spawn: for tokio, from within a runtime
+    /// context (inside `block_on` or a task); otherwise it returns an
+    /// error. Blocks the calling thread while it resolves the ICE server
+    /// hostnames of `config` and generates the DTLS certificate
+    /// (milliseconds, unless DNS is slow).
     pub fn new(config: Configuration, bind: &[IpAddr]) -> io::Result<Self> {
         let sockets = net::local_addresses(bind, 0, false)?
             .into_iter()
@@ -120,29 +124,8 @@ impl<R: Runtime> Connection<R> {
             events,
             incoming,
         };
-        let (ready_tx, ready) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("eddy-driver".into())
-            .spawn(move || {
-                let started = ready_tx.clone();
-                let ran = R::block_on(async move {
-                    match Driver::new::<R>(config, sockets, channels) {
-                        Ok(driver) => {
-                            let _ = started.send(Ok(()));
-                            driver.run().await;
-                        }
-                        Err(e) => {
-                            let _ = started.send(Err(e));
-                        }
-                    }
-                });
-                if let Err(e) = ran {
-                    let _ = ready_tx.send(Err(e));
-                }
-            })?;
-        ready
-            .recv()
-            .map_err(|_| io::Error::other("the driver thread died"))??;
+        let driver = Driver::new::<R>(config, sockets, channels)?;
+        R::spawn(driver.run())?;
         Ok(Self {
             commands: commands_tx,
             events: events_rx,
@@ -159,7 +142,7 @@ impl<R> Connection<R> {
         &self.local_addrs
     }
 
-    /// Runs `f` with the peer on the driver's thread: the rest of the core
+    /// Runs `f` with the peer in the driver task: the rest of the core
     /// API (`connection_state`, `get_stats`, transceivers...). What `f` makes
     /// the peer send goes out right after.
     pub async fn with<T: Send + 'static>(

@@ -9,20 +9,26 @@
 //! - the async shape (the two async adapters): a [`Connection`] handle with
 //!   `async` methods, [`DataChannel`]s with `send(..).await` and
 //!   `recv().await`, and [`Events`]; behind them a driver written once
-//!   against the small [`Runtime`] trait (an executor for one thread, UDP
-//!   sockets, a timer), as quinn does.
+//!   against the small [`Runtime`] trait (spawn a task, UDP sockets, a
+//!   timer), as quinn does.
 //!
-//! ## Why a thread per connection
+//! ## Drivers are tasks on the application's runtime
 //!
-//! This driver was written when a `PeerConnection` was not `Send`, so the
-//! driver that owns it stays on one thread: each [`Connection`] starts a
-//! thread running its runtime's single-threaded executor. The core types are
-//! `Send` now (see `core/tests/send.rs`); running each driver as a task on
-//! the user's runtime instead is the next step. The handles are `Send` (the
-//! connection also `Clone`) and reach the driver through `async-channel`
-//! queues, which work under any executor: a tokio application awaits them
-//! as well as a smol one. Each handle's request is a closure run on the
-//! driver's thread against the peer.
+//! Each [`Connection`] has a driver that owns its `PeerConnection`, reads
+//! its sockets, arms its timer and runs what the handles ask. The core types
+//! are `Send` (see `core/tests/send.rs`), and so is the driver: `Connection::new`
+//! hands it to [`Runtime::spawn`], which runs it as one more task on the
+//! application's runtime (`tokio::spawn` on the current tokio runtime, the
+//! global executor that async-std's `task::spawn` uses). No connection has
+//! an OS thread of its own: a thousand connections run on the runtime's
+//! worker threads (the adapters' `tests/scale.rs` check the thread count).
+//! A busy driver yields after a bounded number of turns, so one
+//! connection's bulk transfer cannot starve the others.
+//!
+//! The handles are `Send` (the connection also `Clone`) and reach the
+//! driver through `async-channel` queues, which work under any executor:
+//! a tokio application awaits them as well as a smol one. Each handle's
+//! request is a closure the driver runs against the peer.
 //!
 //! ## Backpressure
 //!

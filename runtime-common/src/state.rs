@@ -10,7 +10,7 @@ use eddy::{
     PeerConnection,
 };
 
-/// A handle's request, run on the driver's thread.
+/// A handle's request, run by the driver task.
 pub(crate) type Command = Box<dyn FnOnce(&mut State) + Send>;
 
 /// `send` waits while the channel's `bufferedAmount` is above this many

@@ -4,13 +4,26 @@
 //! with `async` methods, [`DataChannel`]s with `send(..).await` and
 //! `recv().await`, and a stream of [`Events`].
 //!
-//! Each [`Connection`] runs its driver (for now; the core is `Send`, tasks are next)
-//! on a thread of its own, in a current-thread tokio runtime with tokio's
-//! UDP sockets and timers (not on the application's runtime: no `LocalSet`
-//! is needed). The handles are `Send` and reach the driver over channels;
-//! they work from any tokio runtime, multi-threaded or not. The driver
-//! itself, shared with `eddy-async-std`, is in `eddy-runtime-common`; this
-//! crate is the [`Tokio`] runtime it runs on.
+//! Each [`Connection`] runs its driver as a task on the application's tokio
+//! runtime (`tokio::spawn` on the current runtime), with tokio's UDP
+//! sockets and timers: no thread per connection, and no `LocalSet` (the
+//! driver is `Send`). A multi-threaded runtime spreads the connections over
+//! its worker threads; a current-thread runtime runs them all on its one
+//! thread. The handles are `Send` and reach the driver over channels. The
+//! driver itself, shared with `eddy-async-std`, is in `eddy-runtime-common`;
+//! this crate is the [`Tokio`] runtime it runs on. The core crate is
+//! re-exported as [`eddy`].
+//!
+//! ## Runtime context
+//!
+//! [`Connection::new`](eddy_runtime_common::Connection::new) must be called
+//! within a tokio runtime (from `#[tokio::main]`, a task, or inside
+//! `Runtime::block_on` / `Runtime::enter`), built with I/O and time enabled
+//! (`enable_all()`; `#[tokio::main]` and `#[tokio::test]` do). Elsewhere it
+//! returns an error instead of panicking (tokio panics on a runtime without
+//! I/O or time: this crate catches that, which needs the default
+//! `panic = "unwind"`). The driver runs as long as that runtime does: when
+//! the runtime shuts down, its connections stop.
 //!
 //! ## Example
 //!
@@ -42,12 +55,14 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use eddy_runtime_common::{Runtime, Timer, UdpIo};
 
+pub use eddy;
 pub use eddy_runtime_common::{
     DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
     SEND_LOW_WATER,
@@ -57,28 +72,52 @@ pub use tokio;
 /// A peer connection driven by tokio. See [`eddy_runtime_common::Connection`].
 pub type Connection = eddy_runtime_common::Connection<Tokio>;
 
-/// The tokio runtime for the driver: a current-thread runtime with I/O and
-/// time on the driver's thread.
+/// The tokio runtime for the driver: each connection is a task on the
+/// current tokio runtime, with its I/O and timers.
 #[derive(Debug, Clone, Copy)]
 pub struct Tokio;
 
+/// The current runtime, or an error saying where `Connection::new` belongs.
+fn current() -> io::Result<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current().map_err(|e| {
+        io::Error::other(format!(
+            "eddy-tokio: Connection::new must be called within a tokio runtime ({e})"
+        ))
+    })
+}
+
+/// Runs `f`, which tokio makes panic when the current runtime lacks the
+/// driver it needs (`enable_io`, `enable_time`), and turns that panic into
+/// an error: a misconfigured runtime is the caller's mistake to handle.
+fn with_driver<T>(what: &str, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    current()?;
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(io::Error::other(format!(
+            "eddy-tokio: the tokio runtime has no {what} driver (build it with enable_all())"
+        )))
+    })
+}
+
 impl Runtime for Tokio {
-    fn block_on<F: Future<Output = ()>>(future: F) -> io::Result<()> {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(future);
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        // Detached: the driver ends by itself (close, or every handle
+        // dropped), or with the runtime.
+        drop(current()?.spawn(future));
         Ok(())
     }
 
     fn wrap_socket(socket: std::net::UdpSocket) -> io::Result<Box<dyn UdpIo>> {
-        Ok(Box::new(Socket(tokio::net::UdpSocket::from_std(socket)?)))
+        with_driver("I/O", || {
+            Ok(Box::new(Socket(tokio::net::UdpSocket::from_std(socket)?)) as Box<dyn UdpIo>)
+        })
     }
 
-    fn timer() -> Box<dyn Timer> {
-        Box::new(Sleep(Box::pin(tokio::time::sleep_until(
-            tokio::time::Instant::now(),
-        ))))
+    fn timer() -> io::Result<Box<dyn Timer>> {
+        with_driver("time", || {
+            Ok(Box::new(Sleep(Box::pin(tokio::time::sleep_until(
+                tokio::time::Instant::now(),
+            )))) as Box<dyn Timer>)
+        })
     }
 }
 

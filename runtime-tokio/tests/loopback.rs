@@ -65,3 +65,33 @@ async fn dropping_every_handle_stops_the_driver() {
     .await;
     assert!(ended.is_ok(), "the driver kept running");
 }
+
+#[test]
+fn outside_a_runtime_new_is_an_error() {
+    let lo = [std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+    let error = eddy_tokio::Connection::new(eddy::Configuration::default(), &lo)
+        .expect_err("a connection with no runtime to run on");
+    assert!(
+        error.to_string().contains("within a tokio runtime"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_runtime_without_io_or_time_is_an_error() {
+    let lo = [std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)];
+    let no_io = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let no_time = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .expect("runtime");
+    for (runtime, missing) in [(no_io, "no I/O driver"), (no_time, "no time driver")] {
+        let _context = runtime.enter();
+        let error = eddy_tokio::Connection::new(eddy::Configuration::default(), &lo)
+            .expect_err("a connection on a runtime without its drivers");
+        assert!(error.to_string().contains(missing), "{error}");
+    }
+}
