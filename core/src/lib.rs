@@ -123,7 +123,9 @@
 //!
 //! The loop above is the whole contract between a runtime and the core; the
 //! adapter crates (`eddy-mio`, `eddy-tokio`, `eddy-async-std`) are it, for
-//! many connections and sockets at once.
+//! many connections and sockets at once. The [`guide`] has complete
+//! programs for a server's own event loop (many peers on one socket), tests
+//! in the network simulator, and a game loop.
 //!
 //! ## Time
 //!
@@ -141,6 +143,7 @@ mod dtls;
 pub mod endpoint;
 mod error;
 mod event;
+pub mod guide;
 pub mod ice;
 mod io;
 mod peer;
