@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use dimpl::crypto::HashAlgorithm;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::BigNum;
+use openssl::ec::EcKey;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
@@ -83,7 +84,10 @@ pub(crate) fn fingerprint_digest(algorithm: &str, der: &[u8]) -> Option<Vec<u8>>
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    key_pkcs8: Vec<u8>,
+    /// The EC private key as SEC1 DER (RFC 5915): OpenSSL parses it ~35×
+    /// faster than PKCS#8, and the DTLS engine parses it for every
+    /// connection.
+    key_sec1: Vec<u8>,
     expires: SystemTime,
 }
 
@@ -188,7 +192,7 @@ impl Certificate {
         }
         Ok(Self {
             der,
-            key_pkcs8: pkey.private_key_to_pkcs8()?,
+            key_sec1: ec.private_key_to_der()?,
             expires,
         })
     }
@@ -222,16 +226,17 @@ impl Certificate {
         &self.der
     }
 
-    /// The private key as PKCS#8 DER.
-    pub(crate) fn key_pkcs8(&self) -> &[u8] {
-        &self.key_pkcs8
+    /// The private key as SEC1 DER.
+    pub(crate) fn key_der(&self) -> &[u8] {
+        &self.key_sec1
     }
 
     /// The certificate and its PKCS#8 private key as PEM, to store and
     /// reload with [`from_pem`](Self::from_pem). Keep it secret.
     pub fn to_pem(&self) -> Result<String, CertificateError> {
         let cert = X509::from_der(&self.der)?.to_pem()?;
-        let key = PKey::private_key_from_der(&self.key_pkcs8)?.private_key_to_pem_pkcs8()?;
+        let key = PKey::from_ec_key(EcKey::private_key_from_der(&self.key_sec1)?)?
+            .private_key_to_pem_pkcs8()?;
         let mut s = String::from_utf8(cert).map_err(|_| CertificateError::Pem("not UTF-8"))?;
         s.push_str(&String::from_utf8(key).map_err(|_| CertificateError::Pem("not UTF-8"))?);
         Ok(s)
@@ -256,7 +261,7 @@ impl Certificate {
         let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
         Ok(Self {
             der: cert.to_der()?,
-            key_pkcs8: key.private_key_to_pkcs8()?,
+            key_sec1: key.ec_key()?.private_key_to_der()?,
             expires: SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64),
         })
     }

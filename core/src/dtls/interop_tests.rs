@@ -63,8 +63,11 @@ fn openssl_peer(cert: &Certificate, server: bool, to_eddy: Queue, from_eddy: Que
         .unwrap();
     ctx.set_certificate(&X509::from_der(cert.der()).unwrap())
         .unwrap();
-    ctx.set_private_key(&PKey::private_key_from_der(cert.key_pkcs8()).unwrap())
-        .unwrap();
+    ctx.set_private_key(
+        &PKey::from_ec_key(openssl::ec::EcKey::private_key_from_der(cert.key_der()).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     ctx.set_cipher_list("ECDHE-ECDSA-AES128-GCM-SHA256")
         .unwrap();
     ctx.set_tlsext_use_srtp("SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80")

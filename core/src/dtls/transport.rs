@@ -1,7 +1,7 @@
 //! The DTLS transport (W3C RTCDtlsTransport) around dimpl.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
@@ -66,22 +66,48 @@ pub(crate) enum DtlsEvent {
 const MAX_QUEUED_DATAGRAMS: usize = 256;
 const MAX_QUEUED_EVENTS: usize = 1024;
 
-/// Builds a dimpl configuration with eddy's provider. Build it once and
-/// share it between connections; a seeded connection needs its own, since
-/// dimpl keeps the (timer jitter) seed in it.
+/// A dimpl configuration with eddy's provider for `mtu`, and `seed` for
+/// dimpl's own randomness (timer jitter) in deterministic mode.
+///
+/// dimpl validates the crypto provider (a self-test of every key exchange
+/// and signature, milliseconds) each time a configuration is built, so the
+/// validated configuration of each MTU is built once per process and shared;
+/// a seeded one is a copy with the seed (`Config::with_rng_seed`).
 pub(crate) fn dtls_config(mtu: usize, seed: Option<u64>) -> Result<Arc<Config>, String> {
-    let mut b = Config::builder()
+    /// Validated configurations by MTU; a handful at most in practice,
+    /// bounded all the same (the oldest goes).
+    static BUILT: Mutex<Vec<(usize, Arc<Config>)>> = Mutex::new(Vec::new());
+    const MAX_BUILT: usize = 8;
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    let base = match built.iter().find(|(m, _)| *m == mtu) {
+        Some((_, config)) => config.clone(),
+        None => {
+            let config = Arc::new(build_dtls_config(mtu)?);
+            if built.len() >= MAX_BUILT {
+                built.remove(0);
+            }
+            built.push((mtu, config.clone()));
+            config
+        }
+    };
+    drop(built);
+    Ok(match seed {
+        None => base,
+        Some(seed) => Arc::new(base.with_rng_seed(Some(seed))),
+    })
+}
+
+fn build_dtls_config(mtu: usize) -> Result<Config, String> {
+    Config::builder()
         .with_crypto_provider(provider())
         .mtu(mtu)
         // RFC 6347 §4.2.4.1: "initial timer value of 1 second".
         .flight_start_rto(Duration::from_secs(1))
         // Browsers keep retransmitting for as long as ICE stays up; dimpl's
         // default of 4 retries gives up too early on lossy paths.
-        .flight_retries(10);
-    if let Some(seed) = seed {
-        b = b.dangerously_set_rng_seed(seed);
-    }
-    b.build().map(Arc::new).map_err(|e| e.to_string())
+        .flight_retries(10)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// A DTLS transport: one handshake, then records both ways.
@@ -143,7 +169,7 @@ impl DtlsTransport {
     ) -> Self {
         let cert = DtlsCertificate {
             certificate: certificate.der().to_vec(),
-            private_key: certificate.key_pkcs8().to_vec(),
+            private_key: certificate.key_der().to_vec(),
         };
         let dtls = scope::with_rng(&mut rng, || {
             let mut dtls = match (role, version) {

@@ -190,6 +190,18 @@ impl Config {
         self.rng_seed
     }
 
+    /// This configuration with another RNG seed (see
+    /// [`ConfigBuilder::dangerously_set_rng_seed`]), without validating the
+    /// crypto provider again: it was validated when `self` was built.
+    /// (eddy patch: a seeded connection each needs its own configuration,
+    /// and the provider's self-test costs milliseconds.)
+    pub fn with_rng_seed(&self, seed: Option<u64>) -> Config {
+        Config {
+            rng_seed: seed,
+            ..self.clone()
+        }
+    }
+
     /// Maximum number of AEAD encryptions before triggering a KeyUpdate.
     ///
     /// When the number of application-epoch ciphertext records reaches this
