@@ -59,7 +59,7 @@ pub enum Event {
     ChannelClose(ChannelId),
 }
 
-/// The bounded queue of events not yet polled (DESIGN.md §6.3).
+/// The bounded queue of events not yet polled (ARCHITECTURE.md §5.3).
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     queue: std::collections::VecDeque<Event>,

@@ -151,7 +151,7 @@ mod rng;
 mod sctp;
 mod sdp;
 pub mod srtp;
-// The STUN codec is public only to the fuzz targets (STYLE.md: codec
+// The STUN codec is public only to the fuzz targets (codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
 #[cfg(fuzzing)]
 pub mod stun;

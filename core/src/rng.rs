@@ -1,4 +1,4 @@
-//! The one seeded random generator of a connection (DESIGN.md §6.2).
+//! The one seeded random generator of a connection (ARCHITECTURE.md §5.2).
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;

@@ -1,4 +1,4 @@
-//! The one timer table (DESIGN.md §6.5): every deadline the core keeps is a
+//! The one timer table (ARCHITECTURE.md §5.5): every deadline the core keeps is a
 //! slot here, and the next timeout is the minimum over the slots.
 
 use std::time::Instant;

@@ -1,5 +1,5 @@
 //! Every core type a runtime, a game engine or a thread pool holds is `Send`
-//! (DESIGN.md's runtime contract, ARCHITECTURE-level promise): checked at
+//! (ARCHITECTURE.md §6): checked at
 //! compile time, so a change that makes one `!Send` fails this build.
 
 fn assert_send<T: Send>() {}

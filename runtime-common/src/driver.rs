@@ -65,7 +65,7 @@ const COMMAND_BATCH: usize = 64;
 /// others sharing the runtime's worker threads get their turn.
 const TURNS_PER_POLL: usize = 16;
 /// Transmits held per socket while the kernel's send buffer is full; more
-/// are dropped (DESIGN.md §6.3).
+/// are dropped (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_TRANSMITS: usize = 4096;
 
 struct Socket {

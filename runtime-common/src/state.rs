@@ -21,7 +21,7 @@ pub const SEND_HIGH_WATER: usize = 1024 * 1024;
 /// waiting sends go out when the amount falls to it.
 pub const SEND_LOW_WATER: usize = 256 * 1024;
 /// Messages held per channel until its handle's `recv`; more are dropped,
-/// logged and counted (DESIGN.md §6.3).
+/// logged and counted (ARCHITECTURE.md §5.3).
 pub const MAX_QUEUED_MESSAGES: usize = 8192;
 /// Events held until read from `Connection::events`; more are dropped.
 pub const MAX_QUEUED_EVENTS: usize = 1024;

@@ -82,7 +82,7 @@ const MAX_DATAGRAM: usize = 65_535;
 /// cannot overflow the core's own bounded queues.
 const RECEIVE_BATCH: usize = 32;
 /// Transmits held per socket while the kernel's send buffer is full; more
-/// are dropped and counted (DESIGN.md §6.3).
+/// are dropped and counted (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_TRANSMITS: usize = 4096;
 /// Events held until [`Driver::poll_event`]; more are dropped and counted.
 const MAX_QUEUED_EVENTS: usize = 65_536;

@@ -62,7 +62,7 @@ pub(crate) enum DtlsEvent {
     Data(Vec<u8>),
 }
 
-/// Bounds on what the transport queues (DESIGN.md §6.3).
+/// Bounds on what the transport queues (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_DATAGRAMS: usize = 256;
 const MAX_QUEUED_EVENTS: usize = 1024;
 

@@ -343,8 +343,8 @@ impl IceAgent {
     /// Whether non-STUN traffic from `remote` arriving at `local` may be
     /// accepted: true once a check on that pair succeeded (lite: once an
     /// authenticated check arrived on it), and for the selected pair of the
-    /// previous session during an ICE restart. DESIGN.md §4: "Nothing but
-    /// STUN is accepted from an address that ICE has not validated".
+    /// previous session during an ICE restart. ARCHITECTURE.md §3: "Nothing but
+    /// STUN is accepted from an address ICE has not validated".
     pub fn is_validated(&self, remote: SocketAddr, local: SocketAddr) -> bool {
         if self.connection_state == IceConnectionState::Closed {
             return false;

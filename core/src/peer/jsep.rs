@@ -19,7 +19,7 @@
 //!   `create_data_channel` and reads the remote sctp-port and
 //!   max-message-size.
 //!
-//! Limits (DESIGN.md §6.3): at most [`MAX_TRANSCEIVERS`] transceivers, and
+//! Limits (ARCHITECTURE.md §5.3): at most [`MAX_TRANSCEIVERS`] transceivers, and
 //! [`MAX_REMOTE_CANDIDATES_PER_MLINE`] remote candidates per m-line (more
 //! are dropped and counted).
 

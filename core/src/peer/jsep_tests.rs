@@ -899,7 +899,7 @@ fn jsep_a_refused_data_m_line_is_not_renegotiated_forever() {
 #[test]
 fn jsep_remote_ice_lite_and_session_level_transport_are_read() {
     // Some stacks put ICE credentials, fingerprint and setup at session
-    // level (INTEROP.md); ice-lite is session-level by definition.
+    // level (as Chromium's and aiortc's captures show); ice-lite is session-level by definition.
     let mut a = pc(120);
     audio(&mut a);
     let offer = parse(&a.create_offer().unwrap());

@@ -1,7 +1,7 @@
 //! The transport stack under a `PeerConnection`: ICE, DTLS and SCTP (and
 //! the SRTP keys DTLS exports), glued to JSEP and to each other.
 //!
-//! Data path (DESIGN.md §4): a datagram is classified by its first byte
+//! Data path (ARCHITECTURE.md §3): a datagram is classified by its first byte
 //! (RFC 7983); STUN goes to ICE; DTLS only from an address ICE validated
 //! (records that race ahead of ICE are held, bounded) to the DTLS
 //! transport, whose application data is SCTP; RTP/RTCP wait for the media
@@ -37,7 +37,7 @@ use crate::srtp::{SrtpContext, SrtpProfile};
 use crate::timer::Timer;
 
 /// DTLS datagrams held while ICE has not yet validated their sender
-/// (INTEROP.md: records may race ICE's "connected").
+/// (seen with Chromium: records may race ICE's "connected").
 const MAX_EARLY_DTLS: usize = 32;
 
 /// The layers under one connection.
@@ -83,7 +83,7 @@ impl std::fmt::Debug for Stack {
 }
 
 /// The shared DTLS configuration for unseeded connections with the default
-/// MTU: building one costs a crypto self-test (DESIGN.md §5), so it is
+/// MTU: building one costs a crypto self-test (ARCHITECTURE.md §4), so it is
 /// built once per process.
 fn shared_dtls_config(mtu: usize) -> Result<Arc<dimpl::Config>, String> {
     static SHARED: OnceLock<Result<Arc<dimpl::Config>, String>> = OnceLock::new();
@@ -638,7 +638,7 @@ impl PeerConnection {
         }
     }
 
-    /// Routes a received datagram (DESIGN.md §4).
+    /// Routes a received datagram (ARCHITECTURE.md §3).
     pub(crate) fn route_receive(&mut self, r: Receive<'_>) {
         let now = self.now;
         if r.proto != Protocol::Udp {

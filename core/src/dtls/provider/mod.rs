@@ -1,4 +1,4 @@
-//! eddy's OpenSSL `CryptoProvider` for dimpl (DESIGN.md §5).
+//! eddy's OpenSSL `CryptoProvider` for dimpl (ARCHITECTURE.md §4).
 
 mod aead;
 mod digest;

@@ -6,7 +6,7 @@
 //! ([`with_rng`]). While lent, every random byte the provider draws —
 //! handshake randoms, ephemeral keys — comes from it; otherwise from
 //! OpenSSL's CSPRNG. This is how a seeded handshake becomes byte-for-byte
-//! reproducible (DESIGN.md §6.2) without a global generator.
+//! reproducible (ARCHITECTURE.md §5.2) without a global generator.
 
 use std::cell::RefCell;
 
