@@ -108,3 +108,17 @@ pub fn sctp_association(data: &[u8], now: Instant) {
         while b.poll_event().is_some() {}
     }
 }
+
+/// A certificate whose bytes follow `seed` (for fuzz targets that give
+/// their peers certificates made once per process: generating one is the
+/// costliest part of a seeded `PeerConnection::new`).
+pub fn seeded_certificate(seed: u64) -> Option<Certificate> {
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    Certificate::generate_seeded(
+        KeyAlgorithm::EcdsaP256,
+        wall,
+        DEFAULT_CERTIFICATE_LIFETIME,
+        &mut Rng::from_seed(seed),
+    )
+    .ok()
+}

@@ -1,31 +1,101 @@
-//! Drives two connected `PeerConnection`s with an arbitrary sequence of
-//! operations: raw datagrams from the peer's address or a stranger's,
-//! mangled copies of real traffic, time passing, channel API calls and
-//! renegotiation. Nothing may panic.
+//! Two connected `PeerConnection`s driven by a structured sequence of
+//! operations (`arbitrary`): datagrams up to MTU size from the peer's
+//! address or a stranger's, over UDP or ICE-TCP, mangled copies of real
+//! traffic (every layer: STUN, DTLS records, SCTP inside them), time
+//! passing (forwards, not at all, or "backwards"), channel calls, sends of
+//! every size, renegotiation, ICE restarts and close. Nothing may panic,
+//! and a reliable channel delivers what it took, in order.
+//!
+//! Each run builds and connects a fresh pair, so a crash replays from its
+//! input alone: the clock starts at the same `Instant` every run and the
+//! peers are seeded. To keep that cheap, the certificates are made once per
+//! process and the DTLS configuration is validated once; what remains is
+//! the handshake's public-key work. `peer_session` trades that
+//! reproducibility for speed.
 #![no_main]
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use arbitrary::Arbitrary;
 use eddy::{
-    Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol, Receive,
-    Transmit,
+    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection,
+    Protocol, Receive, Transmit,
 };
 use libfuzzer_sys::fuzz_target;
 
 const A: &str = "127.0.0.1:1000";
 const B: &str = "127.0.0.1:2000";
+const STRANGER: &str = "127.0.0.9:9";
+/// Largest datagram an operation carries (an Ethernet MTU).
+const MTU: usize = 1500;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().expect("literal")
+}
+
+#[derive(Debug, Arbitrary)]
+enum Side {
+    A,
+    B,
+}
+
+#[derive(Debug, Arbitrary)]
+enum Op {
+    /// A datagram to B, from A's address or a stranger's.
+    Datagram {
+        from_peer: bool,
+        tcp: bool,
+        bytes: Vec<u8>,
+    },
+    /// Flip bits of the next datagram between the peers.
+    Mangle { offset: u16, xor: u8 },
+    /// Drop the next datagram between the peers.
+    Drop,
+    /// Deliver the next datagram twice.
+    Duplicate,
+    /// Time passes (0 = an input at the same instant).
+    Tick { ms: u16 },
+    /// An input stamped earlier than the last (a clock going backwards).
+    Backwards { ms: u16 },
+    /// A new channel, maybe sending at once, maybe closing.
+    Open {
+        side: Side,
+        ordered: bool,
+        max_retransmits: Option<u8>,
+        negotiated: Option<u8>,
+        close: bool,
+    },
+    /// A message on an existing channel (index among the side's open ones).
+    Send {
+        side: Side,
+        channel: u8,
+        text: bool,
+        size: u16,
+    },
+    /// Close a channel.
+    CloseChannel { side: Side, channel: u8 },
+    /// Offer/answer again, with an ICE restart when asked.
+    Renegotiate { restart: bool, by_b: bool },
+    /// A remote description that is garbage, or an answer out of turn.
+    BadRemote { sdp: String },
+    /// Close a whole connection.
+    Close { side: Side },
 }
 
 struct World {
     a: PeerConnection,
     b: PeerConnection,
     now: Instant,
-    /// Flip a byte of the next transmit at this offset.
-    mangle: Option<usize>,
+    mangle: Option<(u16, u8)>,
+    drop_next: bool,
+    duplicate_next: bool,
+    /// Channels each side knows, and what B's reliable ordered channels
+    /// must deliver: (A's channel label, next sequence number).
+    channels: [Vec<ChannelId>; 2],
+    sent: Vec<(String, u32)>,
+    received: Vec<(String, u32)>,
 }
 
 fn give(pc: &mut PeerConnection, now: Instant, t: &Transmit) {
@@ -40,34 +110,89 @@ fn give(pc: &mut PeerConnection, now: Instant, t: &Transmit) {
     ));
 }
 
+/// The start of every run's clock: the same `Instant` for the whole
+/// process, so two runs of one input are the same run.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    #[allow(clippy::disallowed_methods)]
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// The two peers' certificates, made once per process from fixed seeds.
+fn certificates() -> Option<&'static (eddy::Certificate, eddy::Certificate)> {
+    static CERTS: OnceLock<Option<(eddy::Certificate, eddy::Certificate)>> = OnceLock::new();
+    CERTS
+        .get_or_init(|| {
+            Some((
+                eddy::fuzzing::seeded_certificate(1)?,
+                eddy::fuzzing::seeded_certificate(2)?,
+            ))
+        })
+        .as_ref()
+}
+
 impl World {
+    fn new() -> Option<Self> {
+        let now = epoch();
+        let (ca, cb) = certificates()?;
+        let config = |seed, cert: &eddy::Certificate| {
+            let mut c = Configuration::default().with_seed(seed);
+            c.certificates = vec![cert.clone()];
+            c
+        };
+        let mut a = PeerConnection::new(config(1, ca), now).ok()?;
+        let mut b = PeerConnection::new(config(2, cb), now).ok()?;
+        a.add_local_candidate(addr(A), Protocol::Udp).ok()?;
+        a.end_of_local_candidates();
+        b.add_local_candidate(addr(B), Protocol::Udp).ok()?;
+        b.end_of_local_candidates();
+        let first = a.create_data_channel("a0", &DataChannelInit::default()).ok()?;
+        let offer = a.create_offer().ok()?;
+        a.set_local_description(offer).ok()?;
+        b.set_remote_description(a.local_description()?.clone()).ok()?;
+        let answer = b.create_answer().ok()?;
+        b.set_local_description(answer).ok()?;
+        a.set_remote_description(b.local_description()?.clone()).ok()?;
+        let mut w = Self {
+            a,
+            b,
+            now,
+            mangle: None,
+            drop_next: false,
+            duplicate_next: false,
+            channels: [vec![first], Vec::new()],
+            sent: vec![("a0".into(), 0)],
+            received: Vec::new(),
+        };
+        for _ in 0..10 {
+            w.tick(20);
+        }
+        Some(w)
+    }
+
+    fn pc(&mut self, side: &Side) -> &mut PeerConnection {
+        match side {
+            Side::A => &mut self.a,
+            Side::B => &mut self.b,
+        }
+    }
+
+    /// Moves datagrams between the peers until both are quiet (bounded).
     fn pump(&mut self) {
-        for _ in 0..50 {
+        for _ in 0..30 {
             let mut moved = false;
-            for side in 0..2 {
-                let (from, to) = if side == 0 {
-                    (&mut self.a, &mut self.b)
-                } else {
-                    (&mut self.b, &mut self.a)
-                };
-                for _ in 0..200 {
-                    match from.poll_output() {
-                        Output::Transmit(mut t) => {
+            for side in [Side::A, Side::B] {
+                for _ in 0..100 {
+                    let output = self.pc(&side).poll_output();
+                    match output {
+                        Output::Transmit(t) => {
                             moved = true;
-                            if let Some(at) = self.mangle.take() {
-                                if !t.contents.is_empty() {
-                                    let i = at % t.contents.len();
-                                    t.contents[i] ^= 0x41;
-                                }
-                            }
-                            give(to, self.now, &t);
+                            self.deliver(&side, t);
                         }
-                        Output::Event(Event::ChannelMessage(id, m)) => {
-                            if let Some(mut ch) = from.data_channel(id) {
-                                let _ = ch.send(&m.data);
-                            }
+                        Output::Event(event) => {
+                            moved = true;
+                            self.on_event(&side, event);
                         }
-                        Output::Event(_) => moved = true,
                         Output::Timeout(_) => break,
                     }
                 }
@@ -78,116 +203,206 @@ impl World {
         }
     }
 
+    fn deliver(&mut self, from: &Side, mut t: Transmit) {
+        if std::mem::take(&mut self.drop_next) {
+            return;
+        }
+        if let Some((offset, xor)) = self.mangle.take() {
+            if !t.contents.is_empty() {
+                let i = usize::from(offset) % t.contents.len();
+                t.contents[i] ^= xor.max(1);
+            }
+        }
+        let now = self.now;
+        let twice = std::mem::take(&mut self.duplicate_next);
+        let to = match from {
+            Side::A => &mut self.b,
+            Side::B => &mut self.a,
+        };
+        give(to, now, &t);
+        if twice {
+            give(to, now, &t);
+        }
+    }
+
+    fn on_event(&mut self, side: &Side, event: Event) {
+        match (side, event) {
+            (Side::B, Event::DataChannel(id)) => self.channels[1].push(id),
+            (Side::A, Event::DataChannel(id)) => self.channels[0].push(id),
+            (Side::B, Event::ChannelMessage(id, m)) => {
+                // A's reliable ordered channels carry "label:seq" in order.
+                let Some(dc) = self.b.data_channel(id) else { return };
+                if !dc.ordered() || dc.max_retransmits().is_some() || dc.max_packet_life_time().is_some() {
+                    return;
+                }
+                let label = dc.label().to_owned();
+                let Some(seq) = std::str::from_utf8(&m.data)
+                    .ok()
+                    .and_then(|s| s.split(':').nth(1))
+                    .and_then(|n| n.parse::<u32>().ok())
+                else {
+                    return;
+                };
+                match self.received.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, next)) => {
+                        assert!(seq >= *next, "channel {label}: message {seq} after {next}");
+                        *next = seq + 1;
+                    }
+                    None => self.received.push((label, seq + 1)),
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn tick(&mut self, ms: u64) {
         self.now += Duration::from_millis(ms);
         let _ = self.a.handle_input(Input::Timeout(self.now));
         let _ = self.b.handle_input(Input::Timeout(self.now));
         self.pump();
     }
-}
 
-fn setup(now: Instant) -> Option<World> {
-    let mut a = PeerConnection::new(Configuration::default().with_seed(1), now).ok()?;
-    let mut b = PeerConnection::new(Configuration::default().with_seed(2), now).ok()?;
-    a.add_local_candidate(addr(A), Protocol::Udp).ok()?;
-    a.end_of_local_candidates();
-    b.add_local_candidate(addr(B), Protocol::Udp).ok()?;
-    b.end_of_local_candidates();
-    a.create_data_channel("fuzz", &DataChannelInit::default()).ok()?;
-    let offer = a.create_offer().ok()?;
-    a.set_local_description(offer).ok()?;
-    b.set_remote_description(a.local_description()?.clone()).ok()?;
-    let answer = b.create_answer().ok()?;
-    b.set_local_description(answer).ok()?;
-    a.set_remote_description(b.local_description()?.clone()).ok()?;
-    let mut w = World {
-        a,
-        b,
-        now,
-        mangle: None,
-    };
-    for _ in 0..20 {
-        w.tick(10);
-    }
-    Some(w)
-}
-
-fuzz_target!(|data: &[u8]| {
-    #[allow(clippy::disallowed_methods)]
-    let Some(mut w) = setup(Instant::now()) else {
-        return;
-    };
-    let mut ops = data;
-    while let Some((&op, rest)) = ops.split_first() {
-        ops = rest;
-        let arg = ops.first().copied().unwrap_or(0);
-        match op % 8 {
-            0 | 1 => {
-                let len = usize::from(arg).min(ops.len().saturating_sub(1));
-                let payload = ops.get(1..1 + len).unwrap_or_default().to_vec();
-                ops = ops.get(1 + len..).unwrap_or_default();
-                let source = if op % 8 == 0 { addr(A) } else { addr("127.0.0.9:9") };
-                give(
-                    &mut w.b,
-                    w.now,
-                    &Transmit {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: addr(B),
-                        contents: payload,
-                    },
-                );
-                w.pump();
+    fn apply(&mut self, op: Op) {
+        match op {
+            Op::Datagram { from_peer, tcp, mut bytes } => {
+                bytes.truncate(MTU);
+                let t = Transmit {
+                    proto: if tcp { Protocol::Tcp } else { Protocol::Udp },
+                    source: addr(if from_peer { A } else { STRANGER }),
+                    destination: addr(B),
+                    contents: bytes,
+                };
+                give(&mut self.b, self.now, &t);
+                self.pump();
             }
-            2 => {
-                ops = ops.get(1..).unwrap_or_default();
-                w.tick(u64::from(arg) * 20);
+            Op::Mangle { offset, xor } => {
+                self.mangle = Some((offset, xor));
+                self.tick(1);
             }
-            3 => {
-                ops = ops.get(1..).unwrap_or_default();
-                w.mangle = Some(usize::from(arg));
-                w.tick(1);
+            Op::Drop => {
+                self.drop_next = true;
+                self.tick(1);
             }
-            4 => {
-                ops = ops.get(1..).unwrap_or_default();
+            Op::Duplicate => {
+                self.duplicate_next = true;
+                self.tick(1);
+            }
+            Op::Tick { ms } => self.tick(u64::from(ms)),
+            Op::Backwards { ms } => {
+                let earlier = self.now.checked_sub(Duration::from_millis(u64::from(ms)));
+                let at = earlier.unwrap_or(self.now);
+                let _ = self.b.handle_input(Input::Timeout(at));
+                self.pump();
+            }
+            Op::Open { side, ordered, max_retransmits, negotiated, close } => {
+                // Unique labels: A's "a<n>", B's "b<n>"; only A's reliable
+                // ordered channels are checked for order.
+                let i = usize::from(matches!(side, Side::B));
+                let label = format!("{}{}", ["a", "b"][i], self.channels[i].len());
                 let init = DataChannelInit {
-                    ordered: arg & 1 == 0,
-                    max_retransmits: (arg & 2 != 0).then_some(u16::from(arg >> 4)),
+                    ordered,
+                    max_retransmits: max_retransmits.map(u16::from),
+                    negotiated: negotiated.is_some(),
+                    id: negotiated.map(u16::from),
                     ..DataChannelInit::default()
                 };
-                if let Ok(id) = w.a.create_data_channel("x", &init) {
-                    if let Some(mut ch) = w.a.data_channel(id) {
-                        let _ = ch.send(&vec![arg; usize::from(arg) * 97]);
-                        if arg & 4 != 0 {
-                            ch.close();
+                let reliable = ordered && max_retransmits.is_none() && negotiated.is_none();
+                if let Ok(id) = self.pc(&side).create_data_channel(&label, &init) {
+                    self.channels[i].push(id);
+                    if reliable && i == 0 {
+                        self.sent.push((label, 0));
+                    }
+                    if close {
+                        if let Some(mut dc) = self.pc(&side).data_channel(id) {
+                            dc.close();
                         }
                     }
                 }
-                w.pump();
+                self.pump();
             }
-            5 => {
-                // Renegotiate (with an ICE restart when asked).
-                ops = ops.get(1..).unwrap_or_default();
-                if arg & 1 == 1 {
-                    w.a.restart_ice();
+            Op::Send { side, channel, text, size } => {
+                let i = usize::from(matches!(side, Side::B));
+                let Some(&id) = self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1)) else {
+                    return;
+                };
+                let mut seq_for = None;
+                if i == 0 {
+                    if let Some(dc) = self.a.data_channel(id) {
+                        let label = dc.label().to_owned();
+                        seq_for = self.sent.iter().position(|(l, _)| *l == label);
+                        // B's channels seen from A carry no sequence.
+                        if !label.starts_with('a') {
+                            seq_for = None;
+                        }
+                    }
                 }
-                if let Ok(offer) = w.a.create_offer() {
-                    if w.a.set_local_description(offer.clone()).is_ok()
-                        && w.b.set_remote_description(offer).is_ok()
+                let body = match seq_for.and_then(|k| self.sent.get(k)) {
+                    Some((label, seq)) => format!("{label}:{seq}"),
+                    None => String::new(),
+                };
+                let Some(mut dc) = self.pc(&side).data_channel(id) else { return };
+                let mut payload = body.into_bytes();
+                payload.resize(payload.len().max(usize::from(size) % 70_000), b'x');
+                let ok = if text {
+                    String::from_utf8(payload).is_ok_and(|s| dc.send_text(&s).is_ok())
+                } else {
+                    dc.send(&payload).is_ok()
+                };
+                if let (true, Some(k)) = (ok, seq_for) {
+                    self.sent[k].1 += 1;
+                }
+                self.pump();
+            }
+            Op::CloseChannel { side, channel } => {
+                let i = usize::from(matches!(side, Side::B));
+                if let Some(&id) = self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1)) {
+                    if let Some(mut dc) = self.pc(&side).data_channel(id) {
+                        dc.close();
+                    }
+                }
+                self.pump();
+            }
+            Op::Renegotiate { restart, by_b } => {
+                let (offerer, answerer) = if by_b {
+                    (&mut self.b, &mut self.a)
+                } else {
+                    (&mut self.a, &mut self.b)
+                };
+                if restart {
+                    offerer.restart_ice();
+                }
+                if let Ok(offer) = offerer.create_offer() {
+                    if offerer.set_local_description(offer.clone()).is_ok()
+                        && answerer.set_remote_description(offer).is_ok()
                     {
-                        if let Ok(answer) = w.b.create_answer() {
-                            let _ = w.b.set_local_description(answer.clone());
-                            let _ = w.a.set_remote_description(answer);
+                        if let Ok(answer) = answerer.create_answer() {
+                            let _ = answerer.set_local_description(answer.clone());
+                            let _ = offerer.set_remote_description(answer);
                         }
                     }
                 }
-                w.pump();
+                self.pump();
             }
-            6 => {
-                w.b.close();
-                w.pump();
+            Op::BadRemote { sdp } => {
+                let _ = self.b.set_remote_description(eddy::SessionDescription {
+                    sdp_type: eddy::SdpType::Offer,
+                    sdp,
+                });
+                self.pump();
             }
-            _ => w.tick(1),
+            Op::Close { side } => {
+                self.pc(&side).close();
+                self.pump();
+            }
         }
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let Some(mut world) = World::new() else {
+        return;
+    };
+    for op in ops.into_iter().take(64) {
+        world.apply(op);
     }
 });
