@@ -95,6 +95,7 @@ use log::info;
 #[cfg(not(test))]
 use log::warn;
 use std::cmp::min;
+use std::collections::VecDeque;
 #[cfg(test)]
 use std::println as info;
 #[cfg(test)]
@@ -237,6 +238,7 @@ impl Socket {
             tx_messages_count: 0,
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(options.max_retransmissions),
+            orphaned_messages: VecDeque::new(),
         };
         Socket { name: name.into(), now, state: State::Closed, ctx }
     }
@@ -469,6 +471,10 @@ impl DcSctpSocket for Socket {
     }
 
     fn get_next_message(&mut self) -> Option<Message> {
+        // eddy patch: messages left from a closed association come first (they are older).
+        if let Some(message) = self.ctx.orphaned_messages.pop_front() {
+            return Some(message);
+        }
         self.state.tcb_mut()?.reassembly_queue.get_next_message()
     }
 
@@ -729,10 +735,11 @@ impl DcSctpSocket for Socket {
     }
 
     fn messages_ready_count(&self) -> usize {
+        let orphaned = self.ctx.orphaned_messages.len();
         let Some(tcb) = self.state.tcb() else {
-            return 0;
+            return orphaned;
         };
-        tcb.reassembly_queue.messages_ready_count()
+        orphaned + tcb.reassembly_queue.messages_ready_count()
     }
 
     fn options(&self) -> Options {

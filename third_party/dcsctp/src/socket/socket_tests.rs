@@ -1556,6 +1556,30 @@ mod tests {
     }
 
     #[test]
+    fn messages_not_taken_survive_the_peer_aborting() {
+        // eddy patch: a reassembled message is acknowledged to the peer, so it must still be
+        // readable after the association is gone.
+        let options = default_options();
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        connect_sockets(&mut socket_a, &mut socket_z);
+
+        socket_a
+            .send(Message::new(StreamId(1), PpId(53), vec![1, 2, 3]), &SendOptions::default())
+            .unwrap();
+        socket_z.handle_input(&expect_sent_packet!(socket_a.poll_event()));
+        assert_eq!(socket_z.messages_ready_count(), 1);
+
+        socket_a.close();
+        socket_z.handle_input(&expect_sent_packet!(socket_a.poll_event()));
+        assert_eq!(socket_z.state(), SocketState::Closed);
+        assert_eq!(socket_z.messages_ready_count(), 1);
+        let message = socket_z.get_next_message().unwrap();
+        assert_eq!(message.payload, vec![1, 2, 3]);
+        assert!(socket_z.get_next_message().is_none());
+    }
+
+    #[test]
     fn one_peer_reconnects() {
         let mut socket_a = Socket::new("A", &default_options());
         let mut socket_z = Socket::new("Z", &default_options());

@@ -409,6 +409,7 @@ mod tests {
             tx_messages_count: 0,
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(Some(10)),
+            orphaned_messages: std::collections::VecDeque::new(),
         };
 
         (state, context, events)
