@@ -94,10 +94,25 @@ pub struct Configuration {
     /// derived. Defaults to `None`, read as the UNIX epoch so a seeded run
     /// stays reproducible; runtimes set it from the system clock.
     pub wall_clock: Option<SystemTime>,
-    /// Most events held for the application before the oldest droppable ones
-    /// are dropped and counted. Defaults to 10,000.
+    /// Most events held for the application: at this count eddy stops taking
+    /// data channel messages out of SCTP (they wait there, and the peer's
+    /// sending stalls on the closed receive window) and coalesces state
+    /// changes; nothing is dropped. Defaults to
+    /// [`DEFAULT_MAX_QUEUED_EVENTS`].
     pub max_queued_events: usize,
+    /// Most bytes of events held for the application (message payloads plus
+    /// one `Event` each), with the same effect as `max_queued_events`; the
+    /// queue can pass it by one message at most. Defaults to
+    /// [`DEFAULT_MAX_QUEUED_EVENT_BYTES`].
+    pub max_queued_event_bytes: usize,
 }
+
+/// Default of [`Configuration::max_queued_events`]: 10,000 events.
+pub const DEFAULT_MAX_QUEUED_EVENTS: usize = 10_000;
+
+/// Default of [`Configuration::max_queued_event_bytes`]: 16 MiB, room for
+/// 64 messages of the 256 KiB that eddy announces as `max-message-size`.
+pub const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for Configuration {
     fn default() -> Self {
@@ -113,7 +128,8 @@ impl Default for Configuration {
             ice_lite: false,
             dtls_client_version: DtlsVersion::Dtls12,
             wall_clock: None,
-            max_queued_events: 10_000,
+            max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
+            max_queued_event_bytes: DEFAULT_MAX_QUEUED_EVENT_BYTES,
         }
     }
 }
@@ -149,6 +165,9 @@ impl Configuration {
         }
         if self.max_queued_events == 0 {
             return Err(ConfigError::ZeroLimit("max_queued_events"));
+        }
+        if self.max_queued_event_bytes == 0 {
+            return Err(ConfigError::ZeroLimit("max_queued_event_bytes"));
         }
         for server in &self.ice_servers {
             if server.urls.is_empty() {

@@ -5,8 +5,8 @@ use std::time::{Instant, SystemTime};
 
 use crate::config::Configuration;
 use crate::error::{ConfigError, InputError};
-use crate::event::EventQueue;
 use crate::event::Output;
+use crate::event::{Event, EventQueue, EventQueueUsage};
 use crate::io::{Input, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
@@ -61,8 +61,10 @@ pub struct InputCounters {
     pub dropped_zrtp: u64,
     /// Datagrams that arrived after `close()`.
     pub dropped_closed: u64,
-    /// Events dropped because the application did not poll them.
-    pub dropped_events: u64,
+    /// State-change events replaced by a newer one of the same kind because
+    /// the application had not polled (see
+    /// [`Configuration::max_queued_events`]); no event is ever dropped.
+    pub coalesced_events: u64,
 }
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
@@ -139,7 +141,7 @@ impl PeerConnection {
             jsep,
             local_fingerprints,
             stack,
-            events: EventQueue::new(config.max_queued_events),
+            events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,
             rng,
@@ -182,15 +184,52 @@ impl PeerConnection {
         }
     }
 
-    /// The next output. Call until it returns [`Output::Timeout`].
+    /// The next output. Call until it returns [`Output::Timeout`]: it is
+    /// [`poll_transmit`](Self::poll_transmit), then
+    /// [`poll_event`](Self::poll_event), then
+    /// [`poll_timeout`](Self::poll_timeout).
     pub fn poll_output(&mut self) -> Output {
-        if let Some(t) = self.transmits.pop_front() {
+        if let Some(t) = self.poll_transmit() {
             return Output::Transmit(t);
         }
-        if let Some(e) = self.events.pop() {
+        if let Some(e) = self.poll_event() {
             return Output::Event(e);
         }
-        Output::Timeout(self.timers.next().map(|(_, at)| at))
+        Output::Timeout(self.poll_timeout())
+    }
+
+    /// The next datagram to send, if any. An application that is slow to
+    /// handle events can keep the network moving with this alone.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event, if any. Taking one makes room: data channel messages
+    /// that waited in SCTP for it (see
+    /// [`Configuration::max_queued_events`]) come in again, and their
+    /// acknowledgements may queue transmits.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.events.pop()?;
+        if self.stack.sctp.has_ready_messages() && self.events.has_room() {
+            self.pump_layers();
+        }
+        Some(e)
+    }
+
+    /// When to call [`handle_input`](Self::handle_input) with
+    /// [`Input::Timeout`] next; `None`: no timer is armed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next().map(|(_, at)| at)
+    }
+
+    /// How many events wait for the application, and their bytes (the
+    /// queue's memory; bounded by [`Configuration::max_queued_events`] and
+    /// [`Configuration::max_queued_event_bytes`]).
+    pub fn event_queue_usage(&self) -> EventQueueUsage {
+        self.events.usage()
     }
 
     /// Closes the connection (W3C `close()`): every state becomes closed.
@@ -215,7 +254,7 @@ impl PeerConnection {
     /// Counters of what arrived and what was dropped.
     pub fn counters(&self) -> InputCounters {
         InputCounters {
-            dropped_events: self.events.dropped(),
+            coalesced_events: self.events.usage().coalesced,
             ..self.counters
         }
     }

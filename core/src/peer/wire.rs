@@ -763,6 +763,14 @@ impl PeerConnection {
                 moved = true;
                 self.on_sctp_event(e);
             }
+            // Messages come out of SCTP only while the application's queue
+            // has room; the rest wait in SCTP's receive window.
+            while self.events.has_room() && self.stack.sctp.receive_one() {
+                moved = true;
+                while let Some(e) = self.stack.sctp.poll_event() {
+                    self.on_sctp_event(e);
+                }
+            }
             while let Some(p) = self.stack.sctp.poll_transmit() {
                 moved = true;
                 match self.stack.dtls.as_mut() {

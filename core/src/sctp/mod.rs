@@ -698,9 +698,13 @@ impl SctpTransport {
                     self.push_event(SctpEvent::State(SctpTransportState::Connected));
                     self.open_channels();
                 }
-                SocketEvent::OnClosed() => self.set_closed(),
+                SocketEvent::OnClosed() => {
+                    self.take_all_messages();
+                    self.set_closed();
+                }
                 SocketEvent::OnAborted(kind, reason) => {
                     tracing::info!(?kind, %reason, "SCTP association aborted");
+                    self.take_all_messages();
                     self.set_closed();
                 }
                 SocketEvent::OnConnectionRestarted() => {
@@ -735,6 +739,7 @@ impl SctpTransport {
                     }
                 }
                 SocketEvent::OnIncomingStreamReset(streams) => {
+                    self.take_all_messages();
                     for StreamId(id) in streams {
                         let Some(&h) = self.by_stream.get(&id) else {
                             continue;
@@ -759,6 +764,39 @@ impl SctpTransport {
                 _ => {}
             }
         }
+    }
+
+    /// Whether dcSCTP holds reassembled messages not yet taken.
+    pub(crate) fn has_ready_messages(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|s| s.messages_ready_count() > 0)
+    }
+
+    /// Takes one reassembled message out of dcSCTP (a DCEP message is acted
+    /// on, data becomes [`SctpEvent::Message`]). Returns false when there was
+    /// none.
+    ///
+    /// The connection calls this only while its event queue has room: what
+    /// is not taken stays in dcSCTP's reassembly queue, counted against the
+    /// receive window we advertise (`max_receive_buffer`), so a reliable
+    /// message is never dropped after SCTP acknowledged it; the peer's
+    /// sending stalls instead (RFC 9260 §6.2: "the data receiver ... MUST
+    /// NOT ... accept more data than the a_rwnd").
+    pub(crate) fn receive_one(&mut self) -> bool {
+        let Some(m) = self.socket.as_mut().and_then(|s| s.get_next_message()) else {
+            return false;
+        };
+        self.on_message(m);
+        self.drain();
+        true
+    }
+
+    /// Takes every message dcSCTP holds, room or not, before an event that
+    /// ends a stream or the association: those messages came first and
+    /// their channel must still exist to deliver them. The extra queue is
+    /// bounded by `max_receive_buffer`, the memory they held inside dcSCTP.
+    fn take_all_messages(&mut self) {
         while let Some(m) = self.socket.as_mut().and_then(|s| s.get_next_message()) {
             self.on_message(m);
         }

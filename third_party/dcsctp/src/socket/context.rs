@@ -14,6 +14,7 @@
 
 use crate::EventSink;
 use crate::api::ErrorKind;
+use crate::api::Message;
 use crate::api::Options;
 use crate::api::SctpImplementation;
 use crate::api::SocketEvent;
@@ -25,7 +26,6 @@ use crate::socket::State;
 use crate::socket::transmission_control_block::CurrentResetRequest;
 use crate::timer::Timer;
 use crate::tx::send_queue::SendQueue;
-use crate::api::Message;
 use std::cmp::min;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -85,6 +85,10 @@ pub(crate) struct Context {
     /// Reassembled messages the application had not taken when the association closed
     /// (eddy patch: they were acknowledged to the peer, so closing must not drop them).
     pub orphaned_messages: VecDeque<Message>,
+
+    /// DATA was refused because the reassembly queue was above its watermark (eddy patch): a
+    /// SACK announcing the reopened window goes out once the application has taken enough.
+    pub window_update_pending: bool,
 }
 
 impl Context {

@@ -410,6 +410,7 @@ mod tests {
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(Some(10)),
             orphaned_messages: std::collections::VecDeque::new(),
+            window_update_pending: false,
         };
 
         (state, context, events)
