@@ -1,6 +1,6 @@
 //! `Configuration` (W3C RTCConfiguration) and the sans-IO extras.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::dtls::{Certificate, DtlsVersion};
 use crate::error::ConfigError;
@@ -105,6 +105,17 @@ pub struct Configuration {
     /// queue can pass it by one message at most. Defaults to
     /// [`DEFAULT_MAX_QUEUED_EVENT_BYTES`].
     pub max_queued_event_bytes: usize,
+    /// How long ICE stays in `checking` without a successful check before it
+    /// gives up (ICE and connection state `failed`), whether or not
+    /// end-of-candidates arrived. Defaults to
+    /// [`DEFAULT_ICE_CHECKING_TIMEOUT`](crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT)
+    /// (30 s, the consent timeout's figure).
+    ///
+    /// With it, a connection that never gets a remote description arms no
+    /// timer at all (its `poll_timeout` is `None`) once server-reflexive
+    /// gathering ended (about 7.5 s) and, if a peer's checks put ICE in
+    /// `checking`, once this timeout passed.
+    pub ice_checking_timeout: Duration,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -130,6 +141,7 @@ impl Default for Configuration {
             wall_clock: None,
             max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
             max_queued_event_bytes: DEFAULT_MAX_QUEUED_EVENT_BYTES,
+            ice_checking_timeout: crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT,
         }
     }
 }
@@ -168,6 +180,9 @@ impl Configuration {
         }
         if self.max_queued_event_bytes == 0 {
             return Err(ConfigError::ZeroLimit("max_queued_event_bytes"));
+        }
+        if self.ice_checking_timeout.is_zero() {
+            return Err(ConfigError::ZeroLimit("ice_checking_timeout"));
         }
         for server in &self.ice_servers {
             if server.urls.is_empty() {

@@ -196,6 +196,7 @@ impl Stack {
         .map_err(|e| ConfigError::Crypto(e.to_string()))?;
         let ice_config = IceConfig {
             lite: config.ice_lite,
+            checking_timeout: config.ice_checking_timeout,
             ..IceConfig::default()
         };
         let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
