@@ -279,6 +279,18 @@ impl IceAgent {
         &self.local_creds
     }
 
+    /// The password of our current or previous ufrag `ufrag`: the key that
+    /// authenticates a check naming it.
+    pub(crate) fn local_password(&self, ufrag: &str) -> Option<&str> {
+        if self.local_creds.ufrag == ufrag {
+            return Some(&self.local_creds.pwd);
+        }
+        self.previous_creds
+            .as_ref()
+            .filter(|c| c.ufrag == ufrag)
+            .map(|c| c.pwd.as_str())
+    }
+
     /// The current role.
     pub fn role(&self) -> IceRole {
         self.role

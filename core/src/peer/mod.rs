@@ -274,6 +274,23 @@ impl PeerConnection {
         }
     }
 
+    /// The latest time the connection has seen.
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Whether a STUN binding request carries a valid MESSAGE-INTEGRITY for
+    /// the ufrag it names as ours (RFC 8445 §7.3: the key is our password).
+    pub(crate) fn authenticates(&self, msg: &crate::stun::StunMessage<'_>) -> bool {
+        let Some(local) = msg.username().and_then(|u| u.split(':').next()) else {
+            return false;
+        };
+        self.stack
+            .ice
+            .local_password(local)
+            .is_some_and(|pwd| msg.check_integrity(pwd.as_bytes()) == crate::stun::Integrity::Valid)
+    }
+
     #[cfg(test)]
     pub(crate) fn rng_mut(&mut self) -> &mut Rng {
         &mut self.rng

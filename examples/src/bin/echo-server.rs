@@ -301,7 +301,13 @@ fn answer(body: &[u8], handle: &Handle, pending: &Pending) -> AnswerResult {
                 Ok(pc) => {
                     let complete = pc.ice_gathering_state() == IceGatheringState::Complete;
                     let answer = complete.then(|| local_answer(&pc));
-                    let peer = ep.add_peer(pc);
+                    let peer = match ep.add_peer(pc) {
+                        Ok(peer) => peer,
+                        Err(e) => {
+                            let _ = reply.send(Err((503, e.to_string())));
+                            return;
+                        }
+                    };
                     match answer {
                         Some(a) => {
                             let _ = reply.send(a);
