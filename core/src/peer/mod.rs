@@ -14,6 +14,7 @@ use crate::timer::{Timer, TimerTable};
 mod channel;
 mod jsep;
 mod jsep_build;
+mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
 mod transceiver;
@@ -61,6 +62,9 @@ pub struct InputCounters {
     pub dropped_zrtp: u64,
     /// Datagrams that arrived after `close()`.
     pub dropped_closed: u64,
+    /// Remote candidates not used: at an unspecified (0.0.0.0, ::),
+    /// broadcast or multicast address.
+    pub dropped_candidates: u64,
     /// State-change events replaced by a newer one of the same kind because
     /// the application had not polled (see
     /// [`Configuration::max_queued_events`]); no event is ever dropped.

@@ -287,6 +287,11 @@ impl PeerConnection {
     /// Resolves an mDNS (`.local`) remote candidate name to an address
     /// (the runtime's resolver supplies it).
     pub fn resolve_remote_candidate(&mut self, name: &str, ip: IpAddr) {
+        if !super::jsep_strict::is_usable_candidate_address(ip) {
+            self.counters.dropped_candidates += 1;
+            tracing::debug!(%ip, name, "mDNS name resolved to a non-unicast address: dropped");
+            return;
+        }
         self.stack.ice.resolve_remote(name, ip);
         self.pump_layers();
     }
@@ -467,6 +472,12 @@ impl PeerConnection {
         for c in new {
             self.stack.fed_remote.insert(c.to_string());
             match &c.address {
+                CandidateAddress::Ip(addr)
+                    if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
+                {
+                    self.counters.dropped_candidates += 1;
+                    tracing::debug!(%addr, "remote candidate at a non-unicast address dropped");
+                }
                 CandidateAddress::Ip(addr) => self
                     .stack
                     .ice
