@@ -680,13 +680,14 @@ impl IceAgent {
                 {
                     self.set_connection_state(IceConnectionState::Failed);
                 }
-                // RFC 8863 §4 has ICE wait "a minimum amount of time before
-                // determining failure" even with no pair left; the other
-                // side of that is a maximum: with no successful check for
-                // `checking_timeout`, ICE gives up whether or not
-                // end-of-candidates arrived (W3C RTCIceTransportState
-                // "failed": "the ICE agent ... has given up trying to find
-                // a connection"), and nothing more is sent.
+                // RFC 8863 §4: the agent "MUST set a timer ... the 'PAC
+                // timer' ... to ensure that ICE will run for a minimum amount
+                // of time before determining failure", by default the check
+                // transaction timeout (15.5 s here). This is the other side,
+                // a maximum: with no successful check for
+                // `checking_timeout` (past the PAC time), ICE gives up
+                // whether or not end-of-candidates arrived, and nothing more
+                // is sent, so a peer that never answers costs nothing.
                 else if self.selected.is_none()
                     && self
                         .checking_since

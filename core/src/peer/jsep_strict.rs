@@ -83,7 +83,8 @@ pub(crate) fn check_security(sdp: &Sdp, desc: &SessionDescription) -> Result<(),
         // RFC 5763 §5: "The endpoint that is the offerer MUST use the setup
         // attribute value of setup:actpass". An offer that takes the client
         // role for itself, or refuses a connection, leaves the answerer no
-        // valid answer (RFC 8842 §5.2 keeps the rule).
+        // valid answer. (`passive` is tolerated: the answerer can still be
+        // the active side.)
         if desc.sdp_type == SdpType::Offer {
             if let Some(s @ (Setup::Active | Setup::HoldConn)) = setup {
                 let line = format!("a=setup:{}", s.as_str());

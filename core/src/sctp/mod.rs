@@ -781,8 +781,9 @@ impl SctpTransport {
     /// is not taken stays in dcSCTP's reassembly queue, counted against the
     /// receive window we advertise (`max_receive_buffer`), so a reliable
     /// message is never dropped after SCTP acknowledged it; the peer's
-    /// sending stalls instead (RFC 9260 §6.2: "the data receiver ... MUST
-    /// NOT ... accept more data than the a_rwnd").
+    /// sending stalls instead, on the window we advertise (RFC 9260 §6.2:
+    /// a_rwnd is the buffer space left), and resumes when dcSCTP announces
+    /// the window again as messages are taken (EDDY-PATCH.md item 5).
     pub(crate) fn receive_one(&mut self) -> bool {
         let Some(m) = self.socket.as_mut().and_then(|s| s.get_next_message()) else {
             return false;
