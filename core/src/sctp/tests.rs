@@ -590,8 +590,17 @@ fn held_messages_come_before_the_end(close_association: bool) {
         node(&mut sim, a).t.close_channel(h);
     }
     sim.run_for(Duration::from_secs(1));
+    // Nothing ended while the messages before the end waited.
+    assert!(!sim
+        .node::<SctpNode>(b)
+        .unwrap()
+        .events
+        .iter()
+        .any(|e| matches!(e, SctpEvent::Closing(_) | SctpEvent::Closed(_))));
     node(&mut sim, b).hold = false;
     node(&mut sim, b).drain();
+    // The end follows (a channel's needs our reset to go out and back).
+    sim.run_for(Duration::from_secs(1));
     let n = sim.node::<SctpNode>(b).unwrap();
     let got: Vec<u8> = n.messages(remote).iter().map(|m| m.data[0]).collect();
     assert_eq!(got, (0..20).collect::<Vec<u8>>());
