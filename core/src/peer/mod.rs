@@ -95,6 +95,19 @@ pub struct InputCounters {
 ///   [`counters`](Self::counters).
 ///
 /// See the crate documentation for a run loop.
+///
+/// Limits that keep a connection bounded whatever the peer or the
+/// application does:
+/// - no event is dropped: while the application has not taken
+///   [`Configuration::max_queued_events`] events (or
+///   [`Configuration::max_queued_event_bytes`]), data channel messages wait
+///   in SCTP, whose receive window makes the peer wait too, and state
+///   changes are coalesced ([`InputCounters::coalesced_events`]);
+/// - ICE gives up after [`Configuration::ice_checking_timeout`] in
+///   `checking` without a successful check, so a connection that never gets
+///   a remote description arms no timer at all after that time (or, if no
+///   peer's check ever arrives, once server-reflexive gathering ended, about
+///   7.5 s): [`poll_timeout`](Self::poll_timeout) returns `None`.
 #[derive(Debug)]
 pub struct PeerConnection {
     config: Configuration,
