@@ -116,6 +116,17 @@ pub struct Configuration {
     /// gathering ended (about 7.5 s) and, if a peer's checks put ICE in
     /// `checking`, once this timeout passed.
     pub ice_checking_timeout: Duration,
+    /// STUN error responses (400, 401, 420, 487) one source address may get
+    /// per second, so a flood of bad requests with a spoofed source does not
+    /// make eddy a reflector. Defaults to
+    /// [`ERROR_RESPONSES_PER_SECOND`](crate::ice::ERROR_RESPONSES_PER_SECOND)
+    /// (5); at most
+    /// [`MAX_RATE_LIMITED_SOURCES`](crate::ice::MAX_RATE_LIMITED_SOURCES)
+    /// sources are tracked.
+    pub stun_error_responses_per_second: u32,
+    /// STUN error responses one source address may get at once. Defaults to
+    /// [`ERROR_RESPONSES_BURST`](crate::ice::ERROR_RESPONSES_BURST) (10).
+    pub stun_error_responses_burst: u32,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -142,6 +153,8 @@ impl Default for Configuration {
             max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
             max_queued_event_bytes: DEFAULT_MAX_QUEUED_EVENT_BYTES,
             ice_checking_timeout: crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT,
+            stun_error_responses_per_second: crate::ice::ERROR_RESPONSES_PER_SECOND,
+            stun_error_responses_burst: crate::ice::ERROR_RESPONSES_BURST,
         }
     }
 }
@@ -183,6 +196,12 @@ impl Configuration {
         }
         if self.ice_checking_timeout.is_zero() {
             return Err(ConfigError::ZeroLimit("ice_checking_timeout"));
+        }
+        if self.stun_error_responses_per_second == 0 {
+            return Err(ConfigError::ZeroLimit("stun_error_responses_per_second"));
+        }
+        if self.stun_error_responses_burst == 0 {
+            return Err(ConfigError::ZeroLimit("stun_error_responses_burst"));
         }
         for server in &self.ice_servers {
             if server.urls.is_empty() {
@@ -233,6 +252,20 @@ mod tests {
             Configuration::default().with_ice_server(turn).validate(),
             Err(ConfigError::TurnCredentials(_))
         ));
+        for (name, mut c) in [
+            ("max_queued_event_bytes", Configuration::default()),
+            ("ice_checking_timeout", Configuration::default()),
+            ("stun_error_responses_per_second", Configuration::default()),
+            ("stun_error_responses_burst", Configuration::default()),
+        ] {
+            match name {
+                "max_queued_event_bytes" => c.max_queued_event_bytes = 0,
+                "ice_checking_timeout" => c.ice_checking_timeout = Duration::ZERO,
+                "stun_error_responses_per_second" => c.stun_error_responses_per_second = 0,
+                _ => c.stun_error_responses_burst = 0,
+            }
+            assert_eq!(c.validate(), Err(ConfigError::ZeroLimit(name)));
+        }
         let bad = IceServer {
             urls: vec!["http://x".into()],
             username: None,

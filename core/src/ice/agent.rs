@@ -205,6 +205,11 @@ impl IceAgent {
             pwd: rng.ice_chars(PWD_LEN),
         };
         let tie_breaker = rng.u64();
+        let error_limiter = super::rate_limit::RateLimiter::new(
+            config.error_responses_per_second,
+            config.error_responses_burst,
+            super::rate_limit::MAX_RATE_LIMITED_SOURCES,
+        );
         // RFC 8445 §6.1.1: "the lite agent MUST be controlled".
         let role = if config.lite {
             IceRole::Controlled
@@ -237,7 +242,7 @@ impl IceAgent {
             next_pace: None,
             first_valid_at: None,
             checking_since: None,
-            error_limiter: super::rate_limit::RateLimiter::default(),
+            error_limiter,
             consent: Consent::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),

@@ -118,6 +118,12 @@ pub struct IceConfig {
     /// checks' own transaction timeout (about 15.5 s with the defaults),
     /// which RFC 8863 makes the least time before failing.
     pub checking_timeout: Duration,
+    /// STUN error responses (400, 401, 420, 487) one source address may get
+    /// per second, sustained. Defaults to [`ERROR_RESPONSES_PER_SECOND`].
+    pub error_responses_per_second: u32,
+    /// STUN error responses one source address may get at once. Defaults
+    /// to [`ERROR_RESPONSES_BURST`].
+    pub error_responses_burst: u32,
     /// The SOFTWARE attribute in requests; `None` sends none. Defaults to
     /// `None` (saves bytes, leaks nothing).
     pub software: Option<&'static str>,
@@ -137,6 +143,8 @@ impl Default for IceConfig {
             disconnected_timeout: Duration::from_secs(3),
             failed_timeout: Duration::from_secs(30),
             checking_timeout: DEFAULT_ICE_CHECKING_TIMEOUT,
+            error_responses_per_second: ERROR_RESPONSES_PER_SECOND,
+            error_responses_burst: ERROR_RESPONSES_BURST,
             software: None,
         }
     }
@@ -174,6 +182,9 @@ impl IceConfig {
             return Err(IceError::InvalidConfig(
                 "disconnected_timeout >= failed_timeout",
             ));
+        }
+        if self.error_responses_per_second == 0 || self.error_responses_burst == 0 {
+            return Err(IceError::InvalidConfig("error response rate"));
         }
         if self.max_check_transmits == 0 || self.max_gather_transmits == 0 {
             return Err(IceError::InvalidConfig("max transmits"));

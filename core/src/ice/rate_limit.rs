@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// Error responses one source address may get per second, sustained.
+/// Default of [`IceConfig::error_responses_per_second`](super::IceConfig::error_responses_per_second):
+/// error responses one source address may get per second, sustained.
 pub const ERROR_RESPONSES_PER_SECOND: u32 = 5;
-/// Error responses one source address may get at once (the bucket's size).
+/// Default of [`IceConfig::error_responses_burst`](super::IceConfig::error_responses_burst):
+/// error responses one source address may get at once (the bucket's size).
 pub const ERROR_RESPONSES_BURST: u32 = 10;
 /// Source addresses tracked at once. Beyond it, buckets that have refilled
 /// (their source went quiet) are forgotten; if none has, a new source gets
@@ -26,16 +28,6 @@ pub(super) struct RateLimiter {
     /// The last sweep of full buckets, so a full map is swept at most once
     /// per refill period, not per packet.
     last_sweep: Option<Instant>,
-}
-
-impl Default for RateLimiter {
-    fn default() -> Self {
-        Self::new(
-            ERROR_RESPONSES_PER_SECOND,
-            ERROR_RESPONSES_BURST,
-            MAX_RATE_LIMITED_SOURCES,
-        )
-    }
 }
 
 impl RateLimiter {

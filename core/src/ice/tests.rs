@@ -1079,3 +1079,35 @@ fn error_responses_are_rate_limited_per_source() {
     );
     assert!(p.a.poll_transmit().is_some());
 }
+
+#[test]
+fn the_error_response_burst_is_configurable() {
+    let config = IceConfig {
+        error_responses_burst: 2,
+        error_responses_per_second: 1,
+        ..IceConfig::default()
+    };
+    let mut p = Pair::new(config, IceConfig::default());
+    p.a.add_local_candidate(addr("10.0.0.1:1000"), Protocol::Udp)
+        .unwrap();
+    let bad = check_from_b(&p, &[Attribute::Priority(1)], "wrong-password-xxxxxxxxxx");
+    let mut answered = 0;
+    for second in 0..3u64 {
+        for _ in 0..10 {
+            p.a.handle_receive(
+                p.now + Duration::from_secs(second),
+                Receive {
+                    proto: Protocol::Udp,
+                    source: addr("192.0.2.9:1000"),
+                    destination: addr("10.0.0.1:1000"),
+                    contents: &bad,
+                },
+            );
+            while p.a.poll_transmit().is_some() {
+                answered += 1;
+            }
+        }
+    }
+    // A burst of 2, then 1 per second.
+    assert_eq!(answered, 2 + 1 + 1);
+}

@@ -197,6 +197,8 @@ impl Stack {
         let ice_config = IceConfig {
             lite: config.ice_lite,
             checking_timeout: config.ice_checking_timeout,
+            error_responses_per_second: config.stun_error_responses_per_second,
+            error_responses_burst: config.stun_error_responses_burst,
             ..IceConfig::default()
         };
         let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
