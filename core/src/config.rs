@@ -1,6 +1,6 @@
 //! `Configuration` (W3C RTCConfiguration) and the sans-IO extras.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::dtls::{Certificate, DtlsVersion};
 use crate::error::ConfigError;
@@ -94,10 +94,47 @@ pub struct Configuration {
     /// derived. Defaults to `None`, read as the UNIX epoch so a seeded run
     /// stays reproducible; runtimes set it from the system clock.
     pub wall_clock: Option<SystemTime>,
-    /// Most events held for the application before the oldest droppable ones
-    /// are dropped and counted. Defaults to 10,000.
+    /// Most events held for the application: at this count eddy stops taking
+    /// data channel messages out of SCTP (they wait there, and the peer's
+    /// sending stalls on the closed receive window) and coalesces state
+    /// changes; nothing is dropped. Defaults to
+    /// [`DEFAULT_MAX_QUEUED_EVENTS`].
     pub max_queued_events: usize,
+    /// Most bytes of events held for the application (message payloads plus
+    /// one `Event` each), with the same effect as `max_queued_events`; the
+    /// queue can pass it by one message at most. Defaults to
+    /// [`DEFAULT_MAX_QUEUED_EVENT_BYTES`].
+    pub max_queued_event_bytes: usize,
+    /// How long ICE stays in `checking` without a successful check before it
+    /// gives up (ICE and connection state `failed`), whether or not
+    /// end-of-candidates arrived. Defaults to
+    /// [`DEFAULT_ICE_CHECKING_TIMEOUT`](crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT)
+    /// (30 s, the consent timeout's figure).
+    ///
+    /// With it, a connection that never gets a remote description arms no
+    /// timer at all (its `poll_timeout` is `None`) once server-reflexive
+    /// gathering ended (about 7.5 s) and, if a peer's checks put ICE in
+    /// `checking`, once this timeout passed.
+    pub ice_checking_timeout: Duration,
+    /// STUN error responses (400, 401, 420, 487) one source address may get
+    /// per second, so a flood of bad requests with a spoofed source does not
+    /// make eddy a reflector. Defaults to
+    /// [`ERROR_RESPONSES_PER_SECOND`](crate::ice::ERROR_RESPONSES_PER_SECOND)
+    /// (5); at most
+    /// [`MAX_RATE_LIMITED_SOURCES`](crate::ice::MAX_RATE_LIMITED_SOURCES)
+    /// sources are tracked.
+    pub stun_error_responses_per_second: u32,
+    /// STUN error responses one source address may get at once. Defaults to
+    /// [`ERROR_RESPONSES_BURST`](crate::ice::ERROR_RESPONSES_BURST) (10).
+    pub stun_error_responses_burst: u32,
 }
+
+/// Default of [`Configuration::max_queued_events`]: 10,000 events.
+pub const DEFAULT_MAX_QUEUED_EVENTS: usize = 10_000;
+
+/// Default of [`Configuration::max_queued_event_bytes`]: 16 MiB, room for
+/// 64 messages of the 256 KiB that eddy announces as `max-message-size`.
+pub const DEFAULT_MAX_QUEUED_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 impl Default for Configuration {
     fn default() -> Self {
@@ -113,7 +150,11 @@ impl Default for Configuration {
             ice_lite: false,
             dtls_client_version: DtlsVersion::Dtls12,
             wall_clock: None,
-            max_queued_events: 10_000,
+            max_queued_events: DEFAULT_MAX_QUEUED_EVENTS,
+            max_queued_event_bytes: DEFAULT_MAX_QUEUED_EVENT_BYTES,
+            ice_checking_timeout: crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT,
+            stun_error_responses_per_second: crate::ice::ERROR_RESPONSES_PER_SECOND,
+            stun_error_responses_burst: crate::ice::ERROR_RESPONSES_BURST,
         }
     }
 }
@@ -149,6 +190,18 @@ impl Configuration {
         }
         if self.max_queued_events == 0 {
             return Err(ConfigError::ZeroLimit("max_queued_events"));
+        }
+        if self.max_queued_event_bytes == 0 {
+            return Err(ConfigError::ZeroLimit("max_queued_event_bytes"));
+        }
+        if self.ice_checking_timeout.is_zero() {
+            return Err(ConfigError::ZeroLimit("ice_checking_timeout"));
+        }
+        if self.stun_error_responses_per_second == 0 {
+            return Err(ConfigError::ZeroLimit("stun_error_responses_per_second"));
+        }
+        if self.stun_error_responses_burst == 0 {
+            return Err(ConfigError::ZeroLimit("stun_error_responses_burst"));
         }
         for server in &self.ice_servers {
             if server.urls.is_empty() {
@@ -199,6 +252,20 @@ mod tests {
             Configuration::default().with_ice_server(turn).validate(),
             Err(ConfigError::TurnCredentials(_))
         ));
+        for (name, mut c) in [
+            ("max_queued_event_bytes", Configuration::default()),
+            ("ice_checking_timeout", Configuration::default()),
+            ("stun_error_responses_per_second", Configuration::default()),
+            ("stun_error_responses_burst", Configuration::default()),
+        ] {
+            match name {
+                "max_queued_event_bytes" => c.max_queued_event_bytes = 0,
+                "ice_checking_timeout" => c.ice_checking_timeout = Duration::ZERO,
+                "stun_error_responses_per_second" => c.stun_error_responses_per_second = 0,
+                _ => c.stun_error_responses_burst = 0,
+            }
+            assert_eq!(c.validate(), Err(ConfigError::ZeroLimit(name)));
+        }
         let bad = IceServer {
             urls: vec!["http://x".into()],
             username: None,

@@ -66,3 +66,19 @@ pub enum JsepError {
     #[error("TypeError: {0}")]
     Type(&'static str),
 }
+
+/// An [`Endpoint`](crate::endpoint::Endpoint) call was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The endpoint already has its
+    /// [`max_peers`](crate::endpoint::EndpointConfig::max_peers) peers (W3C
+    /// has no such limit; named like the browser's OperationError). The
+    /// refusal is counted in
+    /// [`EndpointCounters::refused_peers`](crate::endpoint::EndpointCounters::refused_peers).
+    #[error("OperationError: the endpoint already has its maximum of {0} peers")]
+    TooManyPeers(usize),
+    /// A limit that must be positive was zero.
+    #[error("{0} must be greater than zero")]
+    ZeroLimit(&'static str),
+}

@@ -1,5 +1,6 @@
 //! Events: the web's event handlers, as values the application polls.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -60,43 +61,136 @@ pub enum Event {
 }
 
 /// The bounded queue of events not yet polled (ARCHITECTURE.md §5.3).
+///
+/// Nothing in it is ever dropped; it stays bounded in three ways:
+/// - **messages** are only pulled out of SCTP while [`has_room`](Self::has_room)
+///   holds (fewer than `limit` events and fewer than `byte_limit` bytes);
+///   otherwise they wait in SCTP's reassembly queue, whose receive window
+///   closes so the peer waits. The bytes can pass `byte_limit` by at most one
+///   message, the count `limit` by at most one.
+/// - **state changes** (`*StateChange`, `SelectedCandidatePairChange`,
+///   `NegotiationNeeded`, `ChannelBufferedAmountLow` of one channel) are
+///   coalesced while the queue is full: the newest replaces the queued one of
+///   the same kind, so the application still learns the latest state and the
+///   count of each kind stops growing.
+/// - the others (`IceCandidate`, `DataChannel`, `ChannelOpen`,
+///   `ChannelClosing`, `ChannelClose`) are bounded by what causes them: local
+///   candidates (ICE's limit) and channels (at most `maxChannels` at once; a
+///   peer cannot open new ones while messages, DCEP included, wait in SCTP).
 #[derive(Debug)]
 pub(crate) struct EventQueue {
-    queue: std::collections::VecDeque<Event>,
+    queue: VecDeque<Event>,
     limit: usize,
-    dropped: u64,
+    byte_limit: usize,
+    bytes: usize,
+    coalesced: u64,
+    peak_len: usize,
+    peak_bytes: usize,
+}
+
+/// What one queued event costs, in bytes: its slot plus a message's payload.
+fn cost(event: &Event) -> usize {
+    size_of::<Event>()
+        + match event {
+            Event::ChannelMessage(_, m) => m.data.len(),
+            _ => 0,
+        }
+}
+
+/// Whether a newer `b` makes a queued `a` redundant (coalescing).
+fn same_kind(a: &Event, b: &Event) -> bool {
+    use Event as E;
+    match (a, b) {
+        (E::ChannelBufferedAmountLow(x), E::ChannelBufferedAmountLow(y)) => x == y,
+        (
+            E::ConnectionStateChange(_)
+            | E::SignalingStateChange(_)
+            | E::NegotiationNeeded
+            | E::IceGatheringStateChange(_)
+            | E::IceConnectionStateChange(_)
+            | E::SelectedCandidatePairChange { .. }
+            | E::DtlsStateChange(_)
+            | E::SctpStateChange(_),
+            _,
+        ) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        _ => false,
+    }
 }
 
 impl EventQueue {
-    /// A queue that holds at most `limit` events.
-    pub(crate) fn new(limit: usize) -> Self {
+    /// A queue that takes messages while it holds fewer than `limit` events
+    /// and `byte_limit` bytes.
+    pub(crate) fn new(limit: usize, byte_limit: usize) -> Self {
         Self {
-            queue: std::collections::VecDeque::new(),
+            queue: VecDeque::new(),
             limit,
-            dropped: 0,
+            byte_limit,
+            bytes: 0,
+            coalesced: 0,
+            peak_len: 0,
+            peak_bytes: 0,
         }
     }
 
-    /// Queues `event`; when the queue is full the event is dropped, counted
-    /// and logged: an application that never polls cannot grow memory.
+    /// Whether another message may be taken out of SCTP.
+    pub(crate) fn has_room(&self) -> bool {
+        self.queue.len() < self.limit && self.bytes < self.byte_limit
+    }
+
+    /// Queues `event`. A state change that arrives while the queue is full
+    /// replaces the queued event of its kind (counted in
+    /// [`coalesced`](Self::coalesced)); nothing is dropped.
     pub(crate) fn push(&mut self, event: Event) {
-        if self.queue.len() >= self.limit {
-            self.dropped += 1;
-            tracing::warn!(?event, "event queue full, event dropped");
-            return;
+        if !self.has_room() {
+            if let Some(i) = self.queue.iter().rposition(|q| same_kind(q, &event)) {
+                if let Some(old) = self.queue.remove(i) {
+                    self.bytes -= cost(&old);
+                }
+                self.coalesced += 1;
+                tracing::debug!(?event, "event queue full, state change coalesced");
+            }
         }
+        self.bytes += cost(&event);
         self.queue.push_back(event);
+        self.peak_len = self.peak_len.max(self.queue.len());
+        self.peak_bytes = self.peak_bytes.max(self.bytes);
     }
 
     /// The oldest event.
     pub(crate) fn pop(&mut self) -> Option<Event> {
-        self.queue.pop_front()
+        let e = self.queue.pop_front()?;
+        self.bytes -= cost(&e);
+        Some(e)
     }
 
-    /// Events dropped because the queue was full.
-    pub(crate) fn dropped(&self) -> u64 {
-        self.dropped
+    /// Events queued now, and their bytes.
+    pub(crate) fn usage(&self) -> EventQueueUsage {
+        EventQueueUsage {
+            len: self.queue.len(),
+            bytes: self.bytes,
+            peak_len: self.peak_len,
+            peak_bytes: self.peak_bytes,
+            coalesced: self.coalesced,
+        }
     }
+}
+
+/// How full the queue of events not yet polled is, from
+/// [`PeerConnection::event_queue_usage`](crate::PeerConnection::event_queue_usage).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventQueueUsage {
+    /// Events queued now.
+    pub len: usize,
+    /// Their bytes: one `Event` each plus message payloads.
+    pub bytes: usize,
+    /// The most events ever queued at once.
+    pub peak_len: usize,
+    /// The most bytes ever queued at once.
+    pub peak_bytes: usize,
+    /// State changes replaced by a newer one of the same kind while the
+    /// queue was full.
+    pub coalesced: u64,
 }
 
 /// One output of the core, from `poll_output`.
@@ -117,15 +211,61 @@ pub enum Output {
 mod tests {
     use super::*;
 
+    fn msg(n: u8) -> Event {
+        Event::ChannelMessage(
+            ChannelId(0),
+            DataChannelMessage {
+                is_text: false,
+                data: vec![n; 100],
+            },
+        )
+    }
+
     #[test]
-    fn a_full_queue_drops_and_counts() {
-        let mut q = EventQueue::new(2);
-        for _ in 0..5 {
-            q.push(Event::ConnectionStateChange(PeerConnectionState::New));
-        }
-        assert_eq!(q.dropped(), 3);
+    fn a_full_queue_refuses_room_and_coalesces_state_changes_without_losing_any_kind() {
+        let mut q = EventQueue::new(3, 1 << 20);
+        q.push(Event::IceConnectionStateChange(
+            IceConnectionState::Checking,
+        ));
+        q.push(msg(1));
+        assert!(q.has_room());
+        q.push(msg(2));
+        assert!(!q.has_room());
+        // Full: a state change replaces the queued one of its kind...
+        q.push(Event::IceConnectionStateChange(
+            IceConnectionState::Connected,
+        ));
+        assert_eq!(q.usage().len, 3);
+        assert_eq!(q.usage().coalesced, 1);
+        // ...and one of a kind not queued yet is still kept.
+        q.push(Event::ConnectionStateChange(PeerConnectionState::Connected));
+        q.push(Event::ChannelOpen(ChannelId(1)));
+        let all: Vec<Event> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            all,
+            vec![
+                msg(1),
+                msg(2),
+                Event::IceConnectionStateChange(IceConnectionState::Connected),
+                Event::ConnectionStateChange(PeerConnectionState::Connected),
+                Event::ChannelOpen(ChannelId(1)),
+            ]
+        );
+        assert_eq!(q.usage().len, 0);
+        assert_eq!(q.usage().bytes, 0);
+    }
+
+    #[test]
+    fn the_byte_bound_closes_the_queue_to_messages() {
+        let per = cost(&msg(0));
+        let mut q = EventQueue::new(1000, 2 * per);
+        q.push(msg(1));
+        assert!(q.has_room());
+        q.push(msg(2));
+        assert!(!q.has_room());
+        assert_eq!(q.usage().bytes, 2 * per);
         assert!(q.pop().is_some());
-        assert!(q.pop().is_some());
-        assert!(q.pop().is_none());
+        assert!(q.has_room());
+        assert_eq!(q.usage().peak_bytes, 2 * per);
     }
 }

@@ -170,13 +170,16 @@ pub mod fuzzing;
 #[cfg(test)]
 mod testutil;
 
-pub use config::{BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy};
+pub use config::{
+    BundlePolicy, Configuration, IceServer, IceTransportPolicy, RtcpMuxPolicy,
+    DEFAULT_MAX_QUEUED_EVENTS, DEFAULT_MAX_QUEUED_EVENT_BYTES,
+};
 pub use dtls::{
     Certificate, CertificateError, DtlsRole, DtlsTransportState, DtlsVersion, KeyAlgorithm,
     DEFAULT_CERTIFICATE_LIFETIME,
 };
 pub use error::{ConfigError, InputError, JsepError};
-pub use event::{Event, Output};
+pub use event::{Event, EventQueueUsage, Output};
 pub use ice::{IceConnectionState, IceGatheringState};
 pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{

@@ -298,12 +298,16 @@ impl Answerer {
                         Ok(pc) => {
                             let complete = pc.ice_gathering_state() == IceGatheringState::Complete;
                             let answer = complete.then(|| local_answer(&pc));
-                            let peer = ep.add_peer(pc);
-                            match answer {
-                                Some(a) => {
+                            match (ep.add_peer(pc), answer) {
+                                // Over the endpoint's peer cap: busy.
+                                (Err(e), _) => {
+                                    let busy = (StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+                                    let _ = reply.send(Err(busy));
+                                }
+                                (Ok(_), Some(a)) => {
                                     let _ = reply.send(a);
                                 }
-                                None => {
+                                (Ok(peer), None) => {
                                     lock(&pending).insert(peer, reply);
                                 }
                             }

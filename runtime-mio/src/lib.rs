@@ -467,7 +467,7 @@ impl Driver {
     /// candidates, and adds it to the endpoint.
     pub fn add_peer(&mut self, mut pc: PeerConnection) -> io::Result<PeerId> {
         add_host_candidates(&mut pc, &self.host_candidates)?;
-        Ok(self.endpoint.add_peer(pc))
+        self.endpoint.add_peer(pc).map_err(io::Error::other)
     }
 
     /// A handle for other threads.
@@ -631,6 +631,9 @@ impl Driver {
                         self.events.push_back((peer, event));
                     }
                 }
+                // The endpoint expired the peer (never connected, or failed
+                // or closed long ago); its state events already went out.
+                EndpointOutput::PeerRemoved(_) => {}
                 EndpointOutput::Timeout(at) => {
                     self.deadline = at;
                     return;

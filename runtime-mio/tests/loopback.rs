@@ -98,7 +98,7 @@ fn a_message_is_echoed_between_two_drivers_on_loopback() {
             pc.set_local_description(answer).expect("set answer");
             let complete = pc.ice_gathering_state() == IceGatheringState::Complete;
             let local = pc.local_description().cloned();
-            let id = ep.add_peer(pc);
+            let id = ep.add_peer(pc).expect("room for the peer");
             match local {
                 Some(answer) if complete => reply.send(answer).expect("reply"),
                 _ => {

@@ -166,6 +166,11 @@ pub struct IceAgent {
     /// The earliest time the next paced request (check or gathering) may go.
     pub(super) next_pace: Option<Instant>,
     pub(super) first_valid_at: Option<Instant>,
+    /// In `checking`: since when without a successful check (entering the
+    /// state, or the last success). `checking_timeout` after it, ICE fails.
+    pub(super) checking_since: Option<Instant>,
+    /// Error responses per source address (not a reflector).
+    pub(super) error_limiter: super::rate_limit::RateLimiter,
     pub(super) consent: Consent,
     pub(super) transmits: VecDeque<Transmit>,
     pub(super) events: VecDeque<IceEvent>,
@@ -200,6 +205,11 @@ impl IceAgent {
             pwd: rng.ice_chars(PWD_LEN),
         };
         let tie_breaker = rng.u64();
+        let error_limiter = super::rate_limit::RateLimiter::new(
+            config.error_responses_per_second,
+            config.error_responses_burst,
+            super::rate_limit::MAX_RATE_LIMITED_SOURCES,
+        );
         // RFC 8445 §6.1.1: "the lite agent MUST be controlled".
         let role = if config.lite {
             IceRole::Controlled
@@ -231,6 +241,8 @@ impl IceAgent {
             previous_selected: None,
             next_pace: None,
             first_valid_at: None,
+            checking_since: None,
+            error_limiter,
             consent: Consent::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -270,6 +282,18 @@ impl IceAgent {
     /// Our ufrag and password, to signal.
     pub fn local_credentials(&self) -> &IceCredentials {
         &self.local_creds
+    }
+
+    /// The password of our current or previous ufrag `ufrag`: the key that
+    /// authenticates a check naming it.
+    pub(crate) fn local_password(&self, ufrag: &str) -> Option<&str> {
+        if self.local_creds.ufrag == ufrag {
+            return Some(&self.local_creds.pwd);
+        }
+        self.previous_creds
+            .as_ref()
+            .filter(|c| c.ufrag == ufrag)
+            .map(|c| c.pwd.as_str())
     }
 
     /// The current role.
@@ -1037,6 +1061,18 @@ impl IceAgent {
         let Ok(n) = written else {
             return;
         };
+        // Error responses go to any source, spoofed ones included: a token
+        // bucket per source address keeps eddy from being a reflector
+        // aimed at a victim (RFC 8489 §16.2.1 describes STUN used for a
+        // DDoS against a target); the size check below stops amplification,
+        // this bounds the rate.
+        if !self.error_limiter.allow(source.ip(), self.now) {
+            self.stats.error_responses_limited += 1;
+            if key.is_none() {
+                self.stats.stun_dropped += 1;
+            }
+            return;
+        }
         if key.is_none() {
             self.stats.stun_dropped += 1;
             if n > req.as_bytes().len() {
@@ -1231,6 +1267,7 @@ impl IceAgent {
         if self.connection_state != state && self.connection_state != IceConnectionState::Closed {
             tracing::debug!(from = ?self.connection_state, to = ?state, "ICE connection state");
             self.connection_state = state;
+            self.checking_since = (state == IceConnectionState::Checking).then_some(self.now);
             self.push_event(IceEvent::ConnectionStateChange(state));
         }
     }

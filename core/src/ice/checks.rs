@@ -401,6 +401,9 @@ impl IceAgent {
         p.nominating = false;
         let (local, remote) = (p.local, p.remote);
         self.first_valid_at.get_or_insert(now);
+        if self.checking_since.is_some() {
+            self.checking_since = Some(now);
+        }
         // RFC 8445 §7.2.5.3.1: a mapped address unknown to us is a
         // peer-reflexive local candidate (not signaled; its base does the
         // sending).
@@ -677,6 +680,26 @@ impl IceAgent {
                 {
                     self.set_connection_state(IceConnectionState::Failed);
                 }
+                // RFC 8863 §4: the agent "MUST set a timer ... the 'PAC
+                // timer' ... to ensure that ICE will run for a minimum amount
+                // of time before determining failure", by default the check
+                // transaction timeout (15.5 s here). This is the other side,
+                // a maximum: with no successful check for
+                // `checking_timeout` (past the PAC time), ICE gives up
+                // whether or not end-of-candidates arrived, and nothing more
+                // is sent, so a peer that never answers costs nothing.
+                else if self.selected.is_none()
+                    && self
+                        .checking_since
+                        .is_some_and(|t| self.now >= t + self.config.checking_timeout)
+                {
+                    tracing::info!("ICE gave up: no successful check in time");
+                    self.stats.checking_timeouts += 1;
+                    self.transactions
+                        .retain(|t| matches!(t.kind, TxKind::Gather { .. }));
+                    self.triggered.clear();
+                    self.set_connection_state(IceConnectionState::Failed);
+                }
             }
             IceConnectionState::Connected => {
                 let done = self.selected.is_some_and(|s| s.pair.is_some())
@@ -723,6 +746,13 @@ impl IceAgent {
                 if let Some(t) = self.first_valid_at {
                     arm(t + self.config.nomination_delay);
                 }
+            }
+        }
+        if let (Some(t), IceConnectionState::Checking) =
+            (self.checking_since, self.connection_state)
+        {
+            if self.selected.is_none() {
+                arm(t + self.config.checking_timeout);
             }
         }
         let consent_live = self.selected.is_some_and(|s| s.pair.is_some())

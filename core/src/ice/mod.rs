@@ -21,6 +21,7 @@
 mod agent;
 mod candidate;
 mod checks;
+mod rate_limit;
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim_node;
@@ -38,6 +39,7 @@ use crate::io::Protocol;
 
 pub use agent::IceAgent;
 pub use candidate::{Candidate, CandidateKind, PairState, TcpType};
+pub use rate_limit::{ERROR_RESPONSES_BURST, ERROR_RESPONSES_PER_SECOND, MAX_RATE_LIMITED_SOURCES};
 
 /// The most candidate pairs in the checklist: RFC 8445 §6.1.2.5 has agents
 /// limit the checklist, with 100 as the default limit. Beyond it the
@@ -63,6 +65,10 @@ pub const MAX_TRANSMITS: usize = 256;
 pub const MAX_TCP_FRAMES: usize = 64;
 /// The most STUN servers used for server-reflexive gathering.
 pub const MAX_STUN_SERVERS: usize = 8;
+
+/// Default of [`IceConfig::checking_timeout`]: 30 s, the figure of the
+/// consent timeout (RFC 7675 §5.1).
+pub const DEFAULT_ICE_CHECKING_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Timings and switches of an [`IceAgent`]. Every field states its
 /// default; [`IceConfig::validate`] rejects nonsense.
@@ -105,6 +111,19 @@ pub struct IceConfig {
     /// RFC 7675 §5.1: consent expires 30 s after the last response; the
     /// state becomes `failed` and nothing more is sent. Defaults to 30 s.
     pub failed_timeout: Duration,
+    /// ICE gives up (state `failed`) after this long in `checking` without
+    /// a successful check, whether or not end-of-candidates arrived, so a
+    /// peer that never answers cannot keep the agent (and its timers) alive.
+    /// Defaults to [`DEFAULT_ICE_CHECKING_TIMEOUT`]; keep it above the
+    /// checks' own transaction timeout (about 15.5 s with the defaults),
+    /// which RFC 8863 makes the least time before failing.
+    pub checking_timeout: Duration,
+    /// STUN error responses (400, 401, 420, 487) one source address may get
+    /// per second, sustained. Defaults to [`ERROR_RESPONSES_PER_SECOND`].
+    pub error_responses_per_second: u32,
+    /// STUN error responses one source address may get at once. Defaults
+    /// to [`ERROR_RESPONSES_BURST`].
+    pub error_responses_burst: u32,
     /// The SOFTWARE attribute in requests; `None` sends none. Defaults to
     /// `None` (saves bytes, leaks nothing).
     pub software: Option<&'static str>,
@@ -123,6 +142,9 @@ impl Default for IceConfig {
             consent_interval: Duration::from_secs(5),
             disconnected_timeout: Duration::from_secs(3),
             failed_timeout: Duration::from_secs(30),
+            checking_timeout: DEFAULT_ICE_CHECKING_TIMEOUT,
+            error_responses_per_second: ERROR_RESPONSES_PER_SECOND,
+            error_responses_burst: ERROR_RESPONSES_BURST,
             software: None,
         }
     }
@@ -141,6 +163,7 @@ impl IceConfig {
             ("consent_interval", self.consent_interval),
             ("disconnected_timeout", self.disconnected_timeout),
             ("failed_timeout", self.failed_timeout),
+            ("checking_timeout", self.checking_timeout),
         ];
         for (name, d) in nonzero {
             if d.is_zero() {
@@ -159,6 +182,9 @@ impl IceConfig {
             return Err(IceError::InvalidConfig(
                 "disconnected_timeout >= failed_timeout",
             ));
+        }
+        if self.error_responses_per_second == 0 || self.error_responses_burst == 0 {
+            return Err(IceError::InvalidConfig("error response rate"));
         }
         if self.max_check_transmits == 0 || self.max_gather_transmits == 0 {
             return Err(IceError::InvalidConfig("max transmits"));
@@ -309,6 +335,12 @@ pub struct IceStats {
     pub transmits_dropped: u64,
     /// TCP frames dropped (queue full, connection evicted mid-frame).
     pub tcp_frames_dropped: u64,
+    /// Times ICE gave up after [`IceConfig::checking_timeout`] in
+    /// `checking` without a successful check.
+    pub checking_timeouts: u64,
+    /// STUN error responses (400, 401, 420, 487) not sent because their
+    /// destination exceeded its rate ([`ERROR_RESPONSES_PER_SECOND`]).
+    pub error_responses_limited: u64,
 }
 
 /// A non-STUN frame reassembled from an ICE-TCP stream (DTLS, RTP...), from

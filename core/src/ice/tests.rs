@@ -1000,3 +1000,114 @@ fn debug_output_does_not_leak_the_password() {
     assert!(!debug.contains(&numeric[1..numeric.len() - 1]));
     assert!(debug.contains(&p.a.local_credentials().ufrag));
 }
+
+#[test]
+fn checking_gives_up_after_the_timeout_without_end_of_candidates() {
+    // b never answers, and nobody signals end-of-candidates: the RFC 8838
+    // rule alone would keep `checking` forever.
+    let mut p = Pair::new(IceConfig::default(), IceConfig::default());
+    p.a.add_local_candidate(addr("10.0.0.1:1000"), Protocol::Udp)
+        .unwrap();
+    p.b.add_local_candidate(addr("10.0.0.2:2000"), Protocol::Udp)
+        .unwrap();
+    let cb = p.b.local_credentials().clone();
+    p.a.set_remote_credentials(&cb.ufrag, &cb.pwd).unwrap();
+    p.drain_events();
+    let to_a: Vec<IceEvent> = p.events_b.iter().map(|(_, e)| e.clone()).collect();
+    for e in to_a {
+        if let IceEvent::LocalCandidate(c) = e {
+            p.a.add_remote_candidate(c);
+        }
+    }
+    p.cut = true;
+    p.drain_events();
+    assert_eq!(p.a.connection_state(), IceConnectionState::Checking);
+    let took = p
+        .run_until(Duration::from_secs(120), |p| {
+            p.a.connection_state() == IceConnectionState::Failed
+        })
+        .expect("ICE gives up");
+    let timeout = IceConfig::default().checking_timeout;
+    assert_eq!(timeout, DEFAULT_ICE_CHECKING_TIMEOUT);
+    assert!(took >= timeout, "{took:?}");
+    assert!(took <= timeout + Duration::from_millis(100), "{took:?}");
+    assert_eq!(p.a.stats().checking_timeouts, 1);
+    // Nothing more is sent and no timer stays armed.
+    while p.a.poll_transmit().is_some() {}
+    assert_eq!(p.a.poll_timeout(), None);
+}
+
+#[test]
+fn error_responses_are_rate_limited_per_source() {
+    let mut p = Pair::standard();
+    let now = p.now;
+    let bad = check_from_b(
+        &p,
+        &[Attribute::Priority(1), Attribute::IceControlled(1)],
+        "wrong-password-xxxxxxxxxx",
+    );
+    let mut answered = 0;
+    for port in 0..100u16 {
+        // One source address (any port): one bucket.
+        p.a.handle_receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source: SocketAddr::new(addr("192.0.2.9:1").ip(), 1000 + port),
+                destination: addr("10.0.0.1:1000"),
+                contents: &bad,
+            },
+        );
+        while p.a.poll_transmit().is_some() {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, ERROR_RESPONSES_BURST as usize);
+    assert_eq!(
+        p.a.stats().error_responses_limited,
+        100 - u64::from(ERROR_RESPONSES_BURST)
+    );
+    // Another address is answered.
+    p.a.handle_receive(
+        now,
+        Receive {
+            proto: Protocol::Udp,
+            source: addr("192.0.2.10:1000"),
+            destination: addr("10.0.0.1:1000"),
+            contents: &bad,
+        },
+    );
+    assert!(p.a.poll_transmit().is_some());
+}
+
+#[test]
+fn the_error_response_burst_is_configurable() {
+    let config = IceConfig {
+        error_responses_burst: 2,
+        error_responses_per_second: 1,
+        ..IceConfig::default()
+    };
+    let mut p = Pair::new(config, IceConfig::default());
+    p.a.add_local_candidate(addr("10.0.0.1:1000"), Protocol::Udp)
+        .unwrap();
+    let bad = check_from_b(&p, &[Attribute::Priority(1)], "wrong-password-xxxxxxxxxx");
+    let mut answered = 0;
+    for second in 0..3u64 {
+        for _ in 0..10 {
+            p.a.handle_receive(
+                p.now + Duration::from_secs(second),
+                Receive {
+                    proto: Protocol::Udp,
+                    source: addr("192.0.2.9:1000"),
+                    destination: addr("10.0.0.1:1000"),
+                    contents: &bad,
+                },
+            );
+            while p.a.poll_transmit().is_some() {
+                answered += 1;
+            }
+        }
+    }
+    // A burst of 2, then 1 per second.
+    assert_eq!(answered, 2 + 1 + 1);
+}

@@ -367,7 +367,8 @@ pub(crate) fn is_ice_chars(s: &str) -> bool {
 /// Checks what every remote description must carry (W3C: "If the content
 /// of description is invalid, then reject p with a newly created
 /// InvalidAccessError").
-pub(crate) fn validate_remote(sdp: &Sdp) -> Result<(), JsepError> {
+pub(crate) fn validate_remote(sdp: &Sdp, desc: &SessionDescription) -> Result<(), JsepError> {
+    super::jsep_strict::check_security(sdp, desc)?;
     let mut mids = BTreeSet::new();
     for (i, m) in sdp.media.iter().enumerate() {
         if let Some(mid) = &m.mid {
@@ -790,7 +791,7 @@ impl PeerConnection {
                 // result of setting the local session description indicated by
                 // {type: "rollback"}" — done only if the offer itself is valid.
                 let sdp = parse_description(&desc)?;
-                validate_remote(&sdp)?;
+                validate_remote(&sdp, &desc)?;
                 self.check_offer_fits(&sdp, self.jsep.snapshot.as_deref().map(|n| &n.mlines[..]))?;
                 self.rollback()?;
                 self.apply_remote_offer(desc)
@@ -884,7 +885,7 @@ impl PeerConnection {
 
     pub(crate) fn apply_remote_offer(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
         let sdp = parse_description(&desc)?;
-        validate_remote(&sdp)?;
+        validate_remote(&sdp, &desc)?;
         self.check_offer_fits(&sdp, None)?;
         let new_remote_kinds = sdp
             .media
@@ -987,7 +988,7 @@ impl PeerConnection {
         desc: SessionDescription,
     ) -> Result<(), JsepError> {
         let sdp = parse_description(&desc)?;
-        validate_remote(&sdp)?;
+        validate_remote(&sdp, &desc)?;
         let offer = match &self.jsep.pending_local {
             Some(a) => &a.sdp,
             None => return Err(JsepError::InvalidState("no local offer")),

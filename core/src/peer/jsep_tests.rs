@@ -67,11 +67,27 @@ fn video(pc: &mut PeerConnection) -> TransceiverId {
 
 #[test]
 fn jsep_answers_every_capture() {
-    // Every capture is answered; the captured answers are replayed as
-    // offers, which exercises a=setup:active offers (answered passive).
+    // Every captured offer is answered; the captured answers replayed as
+    // offers carry a=setup:active, which RFC 5763 §5 forbids an offerer:
+    // they are refused, naming the line, and change nothing.
     for (name, text) in CAPTURES {
         let offer = Sdp::parse(text).unwrap();
         let mut pc = pc(1);
+        if offer.media[0].setup == Some(Setup::Active) {
+            let err = pc
+                .set_remote_description(SessionDescription::offer(*text))
+                .unwrap_err();
+            let JsepError::InvalidAccess(msg) = &err else {
+                panic!("{name}: {err}");
+            };
+            assert!(
+                msg.starts_with("line ") && msg.contains("a=setup:active"),
+                "{name}: {msg}"
+            );
+            assert_eq!(pc.signaling_state(), S::Stable);
+            assert!(pc.remote_description().is_none());
+            continue;
+        }
         pc.set_remote_description(SessionDescription::offer(*text))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(pc.signaling_state(), S::HaveRemoteOffer);
@@ -83,7 +99,7 @@ fn jsep_answers_every_capture() {
         let (ours, role) = match theirs {
             // RFC 8842: browsers answer actpass with active.
             Some(Setup::ActPass) => (Setup::Active, DtlsRole::Client),
-            Some(Setup::Active) => (Setup::Passive, DtlsRole::Server),
+            Some(Setup::Passive) => (Setup::Active, DtlsRole::Client),
             other => panic!("{name}: offer setup {other:?}"),
         };
         for (a, o) in answer.media.iter().zip(&offer.media) {

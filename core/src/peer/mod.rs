@@ -5,8 +5,8 @@ use std::time::{Instant, SystemTime};
 
 use crate::config::Configuration;
 use crate::error::{ConfigError, InputError};
-use crate::event::EventQueue;
 use crate::event::Output;
+use crate::event::{Event, EventQueue, EventQueueUsage};
 use crate::io::{Input, Transmit};
 use crate::rng::Rng;
 use crate::timer::{Timer, TimerTable};
@@ -14,6 +14,7 @@ use crate::timer::{Timer, TimerTable};
 mod channel;
 mod jsep;
 mod jsep_build;
+mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
 mod transceiver;
@@ -61,8 +62,13 @@ pub struct InputCounters {
     pub dropped_zrtp: u64,
     /// Datagrams that arrived after `close()`.
     pub dropped_closed: u64,
-    /// Events dropped because the application did not poll them.
-    pub dropped_events: u64,
+    /// Remote candidates not used: at an unspecified (0.0.0.0, ::),
+    /// broadcast or multicast address.
+    pub dropped_candidates: u64,
+    /// State-change events replaced by a newer one of the same kind because
+    /// the application had not polled (see
+    /// [`Configuration::max_queued_events`]); no event is ever dropped.
+    pub coalesced_events: u64,
 }
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
@@ -89,6 +95,19 @@ pub struct InputCounters {
 ///   [`counters`](Self::counters).
 ///
 /// See the crate documentation for a run loop.
+///
+/// Limits that keep a connection bounded whatever the peer or the
+/// application does:
+/// - no event is dropped: while the application has not taken
+///   [`Configuration::max_queued_events`] events (or
+///   [`Configuration::max_queued_event_bytes`]), data channel messages wait
+///   in SCTP, whose receive window makes the peer wait too, and state
+///   changes are coalesced ([`InputCounters::coalesced_events`]);
+/// - ICE gives up after [`Configuration::ice_checking_timeout`] in
+///   `checking` without a successful check, so a connection that never gets
+///   a remote description arms no timer at all after that time (or, if no
+///   peer's check ever arrives, once server-reflexive gathering ended, about
+///   7.5 s): [`poll_timeout`](Self::poll_timeout) returns `None`.
 #[derive(Debug)]
 pub struct PeerConnection {
     config: Configuration,
@@ -139,7 +158,7 @@ impl PeerConnection {
             jsep,
             local_fingerprints,
             stack,
-            events: EventQueue::new(config.max_queued_events),
+            events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,
             rng,
@@ -182,15 +201,52 @@ impl PeerConnection {
         }
     }
 
-    /// The next output. Call until it returns [`Output::Timeout`].
+    /// The next output. Call until it returns [`Output::Timeout`]: it is
+    /// [`poll_transmit`](Self::poll_transmit), then
+    /// [`poll_event`](Self::poll_event), then
+    /// [`poll_timeout`](Self::poll_timeout).
     pub fn poll_output(&mut self) -> Output {
-        if let Some(t) = self.transmits.pop_front() {
+        if let Some(t) = self.poll_transmit() {
             return Output::Transmit(t);
         }
-        if let Some(e) = self.events.pop() {
+        if let Some(e) = self.poll_event() {
             return Output::Event(e);
         }
-        Output::Timeout(self.timers.next().map(|(_, at)| at))
+        Output::Timeout(self.poll_timeout())
+    }
+
+    /// The next datagram to send, if any. An application that is slow to
+    /// handle events can keep the network moving with this alone.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event, if any. Taking one makes room: data channel messages
+    /// that waited in SCTP for it (see
+    /// [`Configuration::max_queued_events`]) come in again, and their
+    /// acknowledgements may queue transmits.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.events.pop()?;
+        if self.stack.sctp.has_ready_messages() && self.events.has_room() {
+            self.pump_layers();
+        }
+        Some(e)
+    }
+
+    /// When to call [`handle_input`](Self::handle_input) with
+    /// [`Input::Timeout`] next; `None`: no timer is armed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next().map(|(_, at)| at)
+    }
+
+    /// How many events wait for the application, and their bytes (the
+    /// queue's memory; bounded by [`Configuration::max_queued_events`] and
+    /// [`Configuration::max_queued_event_bytes`]).
+    pub fn event_queue_usage(&self) -> EventQueueUsage {
+        self.events.usage()
     }
 
     /// Closes the connection (W3C `close()`): every state becomes closed.
@@ -215,7 +271,7 @@ impl PeerConnection {
     /// Counters of what arrived and what was dropped.
     pub fn counters(&self) -> InputCounters {
         InputCounters {
-            dropped_events: self.events.dropped(),
+            coalesced_events: self.events.usage().coalesced,
             ..self.counters
         }
     }
@@ -233,6 +289,23 @@ impl PeerConnection {
         } else {
             w0.checked_sub(i0 - at).unwrap_or(SystemTime::UNIX_EPOCH)
         }
+    }
+
+    /// The latest time the connection has seen.
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Whether a STUN binding request carries a valid MESSAGE-INTEGRITY for
+    /// the ufrag it names as ours (RFC 8445 §7.3: the key is our password).
+    pub(crate) fn authenticates(&self, msg: &crate::stun::StunMessage<'_>) -> bool {
+        let Some(local) = msg.username().and_then(|u| u.split(':').next()) else {
+            return false;
+        };
+        self.stack
+            .ice
+            .local_password(local)
+            .is_some_and(|pwd| msg.check_integrity(pwd.as_bytes()) == crate::stun::Integrity::Valid)
     }
 
     #[cfg(test)]

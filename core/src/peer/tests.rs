@@ -1,5 +1,5 @@
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::io::{Protocol, Receive};
@@ -98,4 +98,108 @@ fn relay_policy_uses_no_host_candidate() {
     let sdp = &pc.local_description().unwrap().sdp;
     assert!(!sdp.contains("a=candidate"), "{sdp}");
     assert!(pc.stack.local_candidates.is_empty());
+}
+
+/// Drives `pc` on its own timers (dropping what it sends) until it arms
+/// none; returns how long that took.
+fn run_until_no_timer(pc: &mut PeerConnection, start: Instant, limit: Duration) -> Duration {
+    let mut now = start;
+    for _ in 0..100_000 {
+        match pc.poll_output() {
+            Output::Transmit(_) | Output::Event(_) => {}
+            Output::Timeout(None) => return now - start,
+            Output::Timeout(Some(at)) => {
+                assert!(
+                    at - start <= limit,
+                    "timers still armed at {:?}",
+                    at - start
+                );
+                now = now.max(at);
+                pc.handle_input(Input::Timeout(now)).unwrap();
+            }
+        }
+    }
+    panic!("livelock");
+}
+
+#[test]
+fn without_a_remote_description_every_timer_stops_in_bounded_time() {
+    let start = epoch();
+    let config = Configuration::default()
+        .with_seed(3)
+        .with_ice_server(crate::config::IceServer {
+            urls: vec!["stun:192.0.2.1:3478".into()],
+            username: None,
+            credential: None,
+        });
+    let mut pc = PeerConnection::new(config, start).unwrap();
+    let local: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    pc.add_local_candidate(local, Protocol::Udp).unwrap();
+    pc.end_of_local_candidates();
+    pc.create_data_channel("x", &crate::sctp::DataChannelInit::default())
+        .unwrap();
+    let offer = pc.create_offer().unwrap();
+    pc.set_local_description(offer).unwrap();
+    // The peer got the offer (we never get its answer) and sends a check:
+    // ICE answers it and goes to `checking`, but cannot check back.
+    let ufrag = pc.jsep.local_ice.ufrag.clone();
+    let pwd = pc.jsep.local_ice.pwd.clone();
+    let mut buf = [0u8; 256];
+    let mut w = crate::stun::MessageWriter::new(
+        &mut buf,
+        crate::stun::Class::Request,
+        crate::stun::Method::BINDING,
+        crate::stun::TransactionId([4; 12]),
+    )
+    .unwrap();
+    let username = format!("{ufrag}:peer");
+    w.add(&crate::stun::Attribute::Username(&username)).unwrap();
+    w.add(&crate::stun::Attribute::Priority(1)).unwrap();
+    w.add(&crate::stun::Attribute::IceControlled(7)).unwrap();
+    w.add_integrity(pwd.as_bytes()).unwrap();
+    let n = w.finish(true).unwrap();
+    pc.handle_input(Input::Receive(
+        start,
+        Receive {
+            proto: Protocol::Udp,
+            source: "10.0.0.2:6000".parse().unwrap(),
+            destination: local,
+            contents: &buf[..n],
+        },
+    ))
+    .unwrap();
+    assert_eq!(
+        pc.ice_connection_state(),
+        crate::ice::IceConnectionState::Checking
+    );
+    let limit = crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT + Duration::from_secs(1);
+    let took = run_until_no_timer(&mut pc, start, limit);
+    assert!(took >= crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT, "{took:?}");
+    assert_eq!(
+        pc.ice_connection_state(),
+        crate::ice::IceConnectionState::Failed
+    );
+    assert_eq!(pc.connection_state(), PeerConnectionState::Failed);
+}
+
+#[test]
+fn without_a_remote_description_or_checks_gathering_alone_ends_the_timers() {
+    let start = epoch();
+    let config = Configuration::default()
+        .with_seed(4)
+        .with_ice_server(crate::config::IceServer {
+            urls: vec!["stun:192.0.2.1:3478".into()],
+            username: None,
+            credential: None,
+        });
+    let mut pc = PeerConnection::new(config, start).unwrap();
+    pc.add_local_candidate("10.0.0.1:5000".parse().unwrap(), Protocol::Udp)
+        .unwrap();
+    pc.end_of_local_candidates();
+    let offer = pc.create_offer().unwrap();
+    pc.set_local_description(offer).unwrap();
+    // An unanswered STUN server: gathering gives up after its transmits.
+    let took = run_until_no_timer(&mut pc, start, Duration::from_secs(10));
+    assert!(took > Duration::ZERO);
+    assert_eq!(pc.connection_state(), PeerConnectionState::New);
 }

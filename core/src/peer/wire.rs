@@ -196,6 +196,9 @@ impl Stack {
         .map_err(|e| ConfigError::Crypto(e.to_string()))?;
         let ice_config = IceConfig {
             lite: config.ice_lite,
+            checking_timeout: config.ice_checking_timeout,
+            error_responses_per_second: config.stun_error_responses_per_second,
+            error_responses_burst: config.stun_error_responses_burst,
             ..IceConfig::default()
         };
         let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
@@ -286,6 +289,11 @@ impl PeerConnection {
     /// Resolves an mDNS (`.local`) remote candidate name to an address
     /// (the runtime's resolver supplies it).
     pub fn resolve_remote_candidate(&mut self, name: &str, ip: IpAddr) {
+        if !super::jsep_strict::is_usable_candidate_address(ip) {
+            self.counters.dropped_candidates += 1;
+            tracing::debug!(%ip, name, "mDNS name resolved to a non-unicast address: dropped");
+            return;
+        }
         self.stack.ice.resolve_remote(name, ip);
         self.pump_layers();
     }
@@ -466,6 +474,12 @@ impl PeerConnection {
         for c in new {
             self.stack.fed_remote.insert(c.to_string());
             match &c.address {
+                CandidateAddress::Ip(addr)
+                    if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
+                {
+                    self.counters.dropped_candidates += 1;
+                    tracing::debug!(%addr, "remote candidate at a non-unicast address dropped");
+                }
                 CandidateAddress::Ip(addr) => self
                     .stack
                     .ice
@@ -762,6 +776,14 @@ impl PeerConnection {
             while let Some(e) = self.stack.sctp.poll_event() {
                 moved = true;
                 self.on_sctp_event(e);
+            }
+            // Messages come out of SCTP only while the application's queue
+            // has room; the rest wait in SCTP's receive window.
+            while self.events.has_room() && self.stack.sctp.receive_one() {
+                moved = true;
+                while let Some(e) = self.stack.sctp.poll_event() {
+                    self.on_sctp_event(e);
+                }
             }
             while let Some(p) = self.stack.sctp.poll_transmit() {
                 moved = true;

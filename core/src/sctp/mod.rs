@@ -53,6 +53,16 @@ pub(crate) enum SctpEvent {
     Closed(ChannelId),
 }
 
+/// What ends a stream or the association, acted on only after the messages
+/// that came before it were taken.
+#[derive(Debug)]
+enum Ending {
+    /// The peer reset these incoming streams.
+    Streams(Vec<u16>),
+    /// The association closed or was aborted.
+    Association,
+}
+
 /// Limits and negotiated values for the association.
 #[derive(Debug, Clone)]
 pub(crate) struct SctpConfig {
@@ -144,6 +154,8 @@ pub(crate) struct SctpTransport {
     /// Bytes queued on all channels before they opened; bounded by
     /// `max_send_buffer` as a whole, not per channel.
     pending_total: usize,
+    /// Endings waiting for the messages before them to be taken.
+    deferred: VecDeque<Ending>,
 }
 
 impl std::fmt::Debug for SctpTransport {
@@ -176,6 +188,7 @@ impl SctpTransport {
             events: VecDeque::new(),
             counters: SctpCounters::default(),
             pending_total: 0,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -666,6 +679,11 @@ impl SctpTransport {
             return;
         }
         self.state = SctpTransportState::Closed;
+        // Nothing is left to take: a remote close waited for the messages
+        // before it (`after_messages`), a local one discards them, as the
+        // browser's `close()` does.
+        self.socket = None;
+        self.deferred.clear();
         self.push_event(SctpEvent::State(SctpTransportState::Closed));
         let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
         for h in handles {
@@ -698,10 +716,10 @@ impl SctpTransport {
                     self.push_event(SctpEvent::State(SctpTransportState::Connected));
                     self.open_channels();
                 }
-                SocketEvent::OnClosed() => self.set_closed(),
+                SocketEvent::OnClosed() => self.after_messages(Ending::Association),
                 SocketEvent::OnAborted(kind, reason) => {
                     tracing::info!(?kind, %reason, "SCTP association aborted");
-                    self.set_closed();
+                    self.after_messages(Ending::Association);
                 }
                 SocketEvent::OnConnectionRestarted() => {
                     tracing::info!("SCTP association restarted by the peer");
@@ -735,32 +753,90 @@ impl SctpTransport {
                     }
                 }
                 SocketEvent::OnIncomingStreamReset(streams) => {
-                    for StreamId(id) in streams {
-                        let Some(&h) = self.by_stream.get(&id) else {
-                            continue;
-                        };
-                        if let Some(c) = self.channels.get_mut(&h) {
-                            c.incoming_reset = true;
-                            if c.state != DataChannelState::Closing {
-                                // RFC 8831 §6.7: "If one side decides to
-                                // close the data channel, it resets the
-                                // corresponding outgoing stream. When the
-                                // peer sees that an incoming stream was
-                                // reset, it also resets its corresponding
-                                // outgoing stream."
-                                c.state = DataChannelState::Closing;
-                                self.push_event(SctpEvent::Closing(h));
-                            }
-                        }
-                        self.request_reset(h);
-                        self.maybe_closed(h);
-                    }
+                    let streams = streams.into_iter().map(|StreamId(id)| id).collect();
+                    self.after_messages(Ending::Streams(streams));
                 }
                 _ => {}
             }
         }
-        while let Some(m) = self.socket.as_mut().and_then(|s| s.get_next_message()) {
-            self.on_message(m);
+    }
+
+    /// Whether dcSCTP holds reassembled messages not yet taken.
+    pub(crate) fn has_ready_messages(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|s| s.messages_ready_count() > 0)
+    }
+
+    /// Takes one reassembled message out of dcSCTP (a DCEP message is acted
+    /// on, data becomes [`SctpEvent::Message`]). Returns false when there was
+    /// none.
+    ///
+    /// The connection calls this only while its event queue has room: what
+    /// is not taken stays in dcSCTP's reassembly queue, counted against the
+    /// receive window we advertise (`max_receive_buffer`), so a reliable
+    /// message is never dropped after SCTP acknowledged it; the peer's
+    /// sending stalls instead, on the window we advertise (RFC 9260 §6.2:
+    /// a_rwnd is the buffer space left), and resumes when dcSCTP announces
+    /// the window again as messages are taken (EDDY-PATCH.md item 5).
+    pub(crate) fn receive_one(&mut self) -> bool {
+        let Some(m) = self.socket.as_mut().and_then(|s| s.get_next_message()) else {
+            self.run_deferred();
+            return false;
+        };
+        self.on_message(m);
+        self.run_deferred();
+        self.drain();
+        true
+    }
+
+    /// Acts on `ending` once every message dcSCTP reassembled before it has
+    /// been taken: those came first, and their channel must still exist to
+    /// deliver them. While the application is behind, the ending waits
+    /// (bounded: at most one per stream reset the peer requests, and the
+    /// peer cannot reopen a stream before we answer its reset).
+    fn after_messages(&mut self, ending: Ending) {
+        if self.deferred.is_empty() && !self.has_ready_messages() {
+            self.end(ending);
+        } else {
+            self.deferred.push_back(ending);
+        }
+    }
+
+    /// Acts on the endings that waited, once no message is left before them.
+    fn run_deferred(&mut self) {
+        while !self.has_ready_messages() {
+            let Some(ending) = self.deferred.pop_front() else {
+                return;
+            };
+            self.end(ending);
+        }
+    }
+
+    fn end(&mut self, ending: Ending) {
+        match ending {
+            Ending::Association => self.set_closed(),
+            Ending::Streams(streams) => {
+                for id in streams {
+                    let Some(&h) = self.by_stream.get(&id) else {
+                        continue;
+                    };
+                    if let Some(c) = self.channels.get_mut(&h) {
+                        c.incoming_reset = true;
+                        if c.state != DataChannelState::Closing {
+                            // RFC 8831 §6.7: "If one side decides to close
+                            // the data channel, it resets the corresponding
+                            // outgoing stream. When the peer sees that an
+                            // incoming stream was reset, it also resets its
+                            // corresponding outgoing stream."
+                            c.state = DataChannelState::Closing;
+                            self.push_event(SctpEvent::Closing(h));
+                        }
+                    }
+                    self.request_reset(h);
+                    self.maybe_closed(h);
+                }
+            }
         }
     }
 

@@ -14,6 +14,7 @@
 
 use crate::EventSink;
 use crate::api::ErrorKind;
+use crate::api::Message;
 use crate::api::Options;
 use crate::api::SctpImplementation;
 use crate::api::SocketEvent;
@@ -26,6 +27,7 @@ use crate::socket::transmission_control_block::CurrentResetRequest;
 use crate::timer::Timer;
 use crate::tx::send_queue::SendQueue;
 use std::cmp::min;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,6 +81,14 @@ pub(crate) struct Context {
     pub peer_implementation: SctpImplementation,
 
     pub tx_error_counter: TxErrorCounter,
+
+    /// Reassembled messages the application had not taken when the association closed
+    /// (eddy patch: they were acknowledged to the peer, so closing must not drop them).
+    pub orphaned_messages: VecDeque<Message>,
+
+    /// DATA was refused because the reassembly queue was above its watermark (eddy patch): a
+    /// SACK announcing the reopened window goes out once the application has taken enough.
+    pub window_update_pending: bool,
 }
 
 impl Context {
@@ -179,6 +189,13 @@ impl Context {
 
     pub fn internal_close(&mut self, state: &mut State, error: ErrorKind, message: String) {
         if !matches!(state, State::Closed) {
+            // eddy patch: keep what was reassembled (and acknowledged) but not yet taken, so
+            // `get_next_message` still returns it after the association is gone.
+            if let Some(tcb) = state.tcb_mut() {
+                while let Some(message) = tcb.reassembly_queue.get_next_message() {
+                    self.orphaned_messages.push_back(message);
+                }
+            }
             self.heartbeat_interval.stop();
             self.heartbeat_timeout.stop();
             if error == ErrorKind::NoError {

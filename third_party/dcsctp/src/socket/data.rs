@@ -70,10 +70,13 @@ pub(crate) fn handle_data(
         // If the reassembly queue is full, there is nothing that can be done. The specification
         // only allows dropping gap-ack-blocks, and that's not likely to help as the socket has
         // been trying to fill gaps since the watermark was reached.
+        ctx.window_update_pending = true;
         return;
     }
     if tcb.reassembly_queue.is_above_watermark() {
         // TODO: Implement
+        // eddy patch: the application has not taken its messages; tell the peer when it does.
+        ctx.window_update_pending = true;
         return;
     }
     if !tcb.data_tracker.is_tsn_valid(tsn) {

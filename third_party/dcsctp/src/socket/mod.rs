@@ -95,6 +95,7 @@ use log::info;
 #[cfg(not(test))]
 use log::warn;
 use std::cmp::min;
+use std::collections::VecDeque;
 #[cfg(test)]
 use std::println as info;
 #[cfg(test)]
@@ -237,6 +238,8 @@ impl Socket {
             tx_messages_count: 0,
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(options.max_retransmissions),
+            orphaned_messages: VecDeque::new(),
+            window_update_pending: false,
         };
         Socket { name: name.into(), now, state: State::Closed, ctx }
     }
@@ -469,7 +472,33 @@ impl DcSctpSocket for Socket {
     }
 
     fn get_next_message(&mut self) -> Option<Message> {
-        self.state.tcb_mut()?.reassembly_queue.get_next_message()
+        // eddy patch: messages left from a closed association come first (they are older).
+        if let Some(message) = self.ctx.orphaned_messages.pop_front() {
+            return Some(message);
+        }
+        let tcb = self.state.tcb_mut()?;
+        let message = tcb.reassembly_queue.get_next_message()?;
+        // eddy patch: a window update. DATA was refused while the queue was above its watermark,
+        // and the peer (its window 0) would otherwise only find out by a zero window probe on
+        // its retransmission timer, up to `rto_max` later. From
+        // <https://datatracker.ietf.org/doc/html/rfc9260#section-6.2-10>:
+        //
+        //   An SCTP receiver MUST NOT generate more than one SACK for every incoming packet,
+        //   other than to update the offered window as the receiving application consumes new
+        //   data.
+        //
+        // It waits until half the buffer is free, so as not to announce small windows.
+        let rwnd = tcb.reassembly_queue.remaining_bytes();
+        if self.ctx.window_update_pending
+            && rwnd >= self.ctx.options.max_receiver_window_buffer_size / 2
+        {
+            self.ctx.window_update_pending = false;
+            let mut packet = tcb.new_packet();
+            packet.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
+            let now = self.now.get();
+            self.ctx.send_buffered_packets_with(&mut self.state, now, &mut packet);
+        }
+        Some(message)
     }
 
     fn connect(&mut self) {
@@ -729,10 +758,11 @@ impl DcSctpSocket for Socket {
     }
 
     fn messages_ready_count(&self) -> usize {
+        let orphaned = self.ctx.orphaned_messages.len();
         let Some(tcb) = self.state.tcb() else {
-            return 0;
+            return orphaned;
         };
-        tcb.reassembly_queue.messages_ready_count()
+        orphaned + tcb.reassembly_queue.messages_ready_count()
     }
 
     fn options(&self) -> Options {

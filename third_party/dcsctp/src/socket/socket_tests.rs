@@ -1556,6 +1556,84 @@ mod tests {
     }
 
     #[test]
+    fn taking_messages_after_a_full_window_sends_a_window_update() {
+        // eddy patch: when DATA was refused above the watermark, taking messages out announces
+        // the reopened window at once instead of leaving it to the peer's zero window probe.
+        let mut options = default_options();
+        options.max_receiver_window_buffer_size = 10_000;
+        options.rto_initial = Duration::from_secs(10);
+        options.rto_min = Duration::from_secs(10);
+        options.rto_max = Duration::from_secs(10);
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        connect_sockets(&mut socket_a, &mut socket_z);
+
+        for _ in 0..30 {
+            socket_a
+                .send(Message::new(StreamId(1), PpId(53), vec![7; 1000]), &SendOptions::default())
+                .unwrap();
+        }
+        // Deliver everything A sends and Z answers, without advancing time.
+        loop {
+            let mut again = false;
+            if let Some(SocketEvent::SendPacket(p)) = socket_a.poll_event() {
+                socket_z.handle_input(&p);
+                again = true;
+            }
+            if let Some(SocketEvent::SendPacket(p)) = socket_z.poll_event() {
+                socket_a.handle_input(&p);
+                again = true;
+            }
+            if !again {
+                break;
+            }
+        }
+        let ready = socket_z.messages_ready_count();
+        assert!((8..30).contains(&ready), "the window closed with {ready} messages ready");
+        expect_no_event!(socket_z.poll_event());
+
+        for _ in 0..ready {
+            socket_z.get_next_message().unwrap();
+        }
+        let raw = expect_sent_packet!(socket_z.poll_event());
+        let packet = SctpPacket::from_bytes(&raw, &options).unwrap();
+        let Some(Chunk::Sack(sack)) = packet.chunks.iter().find(|c| matches!(c, Chunk::Sack(_)))
+        else {
+            panic!("no SACK in {:?}", packet.chunks);
+        };
+        assert!(sack.a_rwnd >= 5_000, "the SACK opens the window: {}", sack.a_rwnd);
+        // Only one window update.
+        expect_no_event!(socket_z.poll_event());
+        // And A resumes sending on it, before any timer.
+        socket_a.handle_input(&raw);
+        expect_sent_packet!(socket_a.poll_event());
+    }
+
+    #[test]
+    fn messages_not_taken_survive_the_peer_aborting() {
+        // eddy patch: a reassembled message is acknowledged to the peer, so it must still be
+        // readable after the association is gone.
+        let options = default_options();
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        connect_sockets(&mut socket_a, &mut socket_z);
+
+        socket_a
+            .send(Message::new(StreamId(1), PpId(53), vec![1, 2, 3]), &SendOptions::default())
+            .unwrap();
+        socket_z.handle_input(&expect_sent_packet!(socket_a.poll_event()));
+        assert_eq!(socket_z.messages_ready_count(), 1);
+
+        socket_a.close();
+        socket_z.handle_input(&expect_sent_packet!(socket_a.poll_event()));
+        assert_eq!(socket_z.state(), SocketState::Closed);
+        assert_eq!(socket_z.messages_ready_count(), 1);
+        let message = socket_z.get_next_message().unwrap();
+        assert_eq!(message.payload, vec![1, 2, 3]);
+        assert!(socket_z.get_next_message().is_none());
+    }
+
+    #[test]
     fn one_peer_reconnects() {
         let mut socket_a = Socket::new("A", &default_options());
         let mut socket_z = Socket::new("Z", &default_options());

@@ -409,6 +409,8 @@ mod tests {
             tx_messages_count: 0,
             peer_implementation: SctpImplementation::Unknown,
             tx_error_counter: TxErrorCounter::new(Some(10)),
+            orphaned_messages: std::collections::VecDeque::new(),
+            window_update_pending: false,
         };
 
         (state, context, events)
