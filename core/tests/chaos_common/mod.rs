@@ -320,14 +320,19 @@ impl Chaos {
     /// is open on both sides (panics after `within`).
     pub fn connect(setup: &Setup, within: Duration) -> Self {
         let mut c = Self::signal(setup);
-        let n = setup.channels.len();
-        c.run_until(within, &mut [], |c, _| {
+        c.wait_open(setup.channels.len(), within);
+        c
+    }
+
+    /// Runs until `n` channels are open on both sides and both peers are
+    /// connected (panics after `within`).
+    pub fn wait_open(&mut self, n: usize, within: Duration) {
+        self.run_until(within, &mut [], |c, _| {
             c.open_a.len() >= n && c.open_b.len() >= n
         });
-        assert_eq!(c.open_a.len(), n, "A's channels opened");
-        assert_eq!(c.open_b.len(), n, "B saw the channels open");
-        c.assert_states(PeerConnectionState::Connected);
-        c
+        assert_eq!(self.open_a.len(), n, "A's channels opened");
+        assert_eq!(self.open_b.len(), n, "B saw the channels open");
+        self.assert_states(PeerConnectionState::Connected);
     }
 
     pub fn pc(&mut self, n: NodeId) -> &mut PeerConnection {
