@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use eddy::sim::{Link, LinkConfig, NatConfig, NetworkId, NodeId, Sim};
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, DataChannelState, Event, IceConnectionState,
+    ChannelId, Configuration, DataChannelError, DataChannelInit, DataChannelState, Event, IceConnectionState,
     PeerConnection, PeerConnectionState, Protocol,
 };
 
@@ -186,6 +186,15 @@ pub struct Transfer {
     pub max_buffered: usize,
     /// Sizes cycled through by message number.
     pub sizes: Vec<usize>,
+    /// Flood mode: send this many messages at every step regardless of
+    /// `bufferedAmount` (an application ignoring back-pressure), counting
+    /// refusals instead of panicking on `BufferFull`.
+    pub flood: Option<usize>,
+    /// `send` calls refused with `BufferFull` (flood mode).
+    pub refused: u64,
+    /// `send` calls refused because the channel or connection was closing
+    /// or closed (flood mode).
+    pub refused_closed: u64,
 }
 
 impl Transfer {
@@ -391,6 +400,9 @@ impl Chaos {
             high_water: 256 * 1024,
             max_buffered: 0,
             sizes: vec![1000, 16, 4000, 1100, 16 * 1024, 300],
+            flood: None,
+            refused: 0,
+            refused_closed: 0,
         }
     }
 
@@ -405,6 +417,28 @@ impl Chaos {
                 continue;
             };
             if ch.ready_state() != DataChannelState::Open {
+                continue;
+            }
+            if let Some(k) = t.flood {
+                for _ in 0..k {
+                    if t.sent == t.total {
+                        break;
+                    }
+                    let m = message(t.sent, t.size(t.sent));
+                    match ch.send(&m) {
+                        Ok(()) => t.sent += 1,
+                        Err(DataChannelError::BufferFull) => {
+                            t.refused += 1;
+                            break;
+                        }
+                        Err(DataChannelError::InvalidState(_)) => {
+                            t.refused_closed += 1;
+                            break;
+                        }
+                        Err(e) => panic!("send #{}: {e}", t.sent),
+                    }
+                }
+                t.max_buffered = t.max_buffered.max(ch.buffered_amount());
                 continue;
             }
             while t.sent < t.total && ch.buffered_amount() < t.high_water {
