@@ -14,7 +14,7 @@ use eddy::sim::Link;
 use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
 
 #[test]
-fn ten_second_blackout_then_recovery() {
+fn chaos_ten_second_blackout_then_recovery() {
     let mut c = Chaos::connect(&Setup::new(101), Duration::from_secs(10));
     let mut up = c.transfer(c.a, 1500);
     let mut down = c.transfer(c.b, 600);

@@ -16,7 +16,7 @@ use eddy::sim::{Fate, Link};
 use eddy::{IceConnectionState, PeerConnectionState};
 
 #[test]
-fn forty_five_second_blackout_fails_by_consent() {
+fn chaos_forty_five_second_blackout_fails_by_consent() {
     let mut c = Chaos::connect(&Setup::new(102), Duration::from_secs(10));
     let mut up = c.transfer(c.a, 1_000_000);
     c.run_for(Duration::from_secs(2), &mut [&mut up]);

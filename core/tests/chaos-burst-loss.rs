@@ -14,7 +14,7 @@ use eddy::sim::{Link, LinkConfig, Loss};
 use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
 
 #[test]
-fn two_seconds_of_fifty_percent_burst_loss() {
+fn chaos_two_seconds_of_fifty_percent_burst_loss() {
     let mut c = Chaos::connect(&Setup::new(103), Duration::from_secs(10));
     let mut up = c.transfer(c.a, 1200);
     let mut down = c.transfer(c.b, 400);

@@ -19,7 +19,7 @@ use eddy::sim::RunOutcome;
 use eddy::{DataChannelState, IceConnectionState, Input, Output, PeerConnectionState};
 
 #[test]
-fn equal_and_backward_times_mid_transfer() {
+fn chaos_equal_and_backward_times_mid_transfer() {
     let mut c = Chaos::connect(&Setup::new(112), Duration::from_secs(10));
     let mut up = c.transfer(c.a, 600);
     let mut down = c.transfer(c.b, 300);
@@ -75,7 +75,7 @@ fn equal_and_backward_times_mid_transfer() {
 }
 
 #[test]
-fn a_jump_of_minutes_expires_consent() {
+fn chaos_a_jump_of_minutes_expires_consent() {
     let mut c = Chaos::connect(&Setup::new(113), Duration::from_secs(10));
     let mut up = c.transfer(c.a, 1_000_000);
     c.run_for(Duration::from_secs(1), &mut [&mut up]);
@@ -85,22 +85,37 @@ fn a_jump_of_minutes_expires_consent() {
     let jumped = c.sim.now() + Duration::from_secs(300);
     c.pc(c.a).handle_input(Input::Timeout(jumped)).unwrap();
     // By A's clock nothing answered for five minutes.
-    assert_eq!(c.pc_ref(c.a).ice_connection_state(), IceConnectionState::Failed);
-    assert_eq!(c.pc_ref(c.a).connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        c.pc_ref(c.a).ice_connection_state(),
+        IceConnectionState::Failed
+    );
+    assert_eq!(
+        c.pc_ref(c.a).connection_state(),
+        PeerConnectionState::Failed
+    );
     // A's wake-ups are in its own (future) time; the simulator, whose
     // clock is five minutes behind, still runs: every input A gets now is
     // "in the past" for it.
     let outcome = c.sim.run_for(Duration::from_millis(10));
     assert_ne!(outcome, RunOutcome::Livelock);
     c.run_for(Duration::from_secs(60), &mut [&mut up]);
-    assert_eq!(c.pc_ref(c.a).connection_state(), PeerConnectionState::Failed);
+    assert_eq!(
+        c.pc_ref(c.a).connection_state(),
+        PeerConnectionState::Failed
+    );
     // B, whose clock is sane, stays `connected`: A still answers B's
     // consent checks (answering is not sending data, RFC 7675 §5.1 only
     // stops the latter), so B has no way to tell A gave up.
-    assert_eq!(c.pc_ref(c.b).connection_state(), PeerConnectionState::Connected);
+    assert_eq!(
+        c.pc_ref(c.b).connection_state(),
+        PeerConnectionState::Connected
+    );
     assert_eq!(
         c.log_b.pc_states(),
-        [PeerConnectionState::Connecting, PeerConnectionState::Connected]
+        [
+            PeerConnectionState::Connecting,
+            PeerConnectionState::Connected
+        ]
     );
     assert_eq!(
         c.log_a.pc_states(),

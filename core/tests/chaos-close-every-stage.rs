@@ -80,15 +80,27 @@ fn close_at(stage: Stage, closer_is_a: bool, seed: u64) {
         let pc = c.pc_ref(closer);
         assert_eq!(pc.connection_state(), PeerConnectionState::Closed, "{what}");
         assert_eq!(pc.signaling_state(), SignalingState::Closed, "{what}");
-        assert_eq!(pc.ice_connection_state(), IceConnectionState::Closed, "{what}");
+        assert_eq!(
+            pc.ice_connection_state(),
+            IceConnectionState::Closed,
+            "{what}"
+        );
         assert!(matches!(
             pc.dtls_state(),
             DtlsTransportState::Closed | DtlsTransportState::New
         ));
     }
-    let h = if closer_is_a { c.open_a.first() } else { c.open_b.first() };
+    let h = if closer_is_a {
+        c.open_a.first()
+    } else {
+        c.open_b.first()
+    };
     if let Some(&h) = h {
-        assert_eq!(c.channel_state(closer, h), DataChannelState::Closed, "{what}");
+        assert_eq!(
+            c.channel_state(closer, h),
+            DataChannelState::Closed,
+            "{what}"
+        );
     }
     // Its last words (SCTP ABORT, close_notify) go out; then nothing.
     c.run_for(Duration::from_millis(100), &mut []);
@@ -110,7 +122,11 @@ fn close_at(stage: Stage, closer_is_a: bool, seed: u64) {
         // close_notify and ABORT arrive within a round trip.
         Stage::Open => Duration::from_secs(1),
     };
-    assert!(c.sim.elapsed() <= limit, "{what}: settled at {:?}", c.sim.elapsed());
+    assert!(
+        c.sim.elapsed() <= limit,
+        "{what}: settled at {:?}",
+        c.sim.elapsed()
+    );
     assert!(
         settled,
         "{what}: the other side is still {:?} / ICE {:?} / DTLS {:?}",
@@ -121,15 +137,27 @@ fn close_at(stage: Stage, closer_is_a: bool, seed: u64) {
     if stage == Stage::Open {
         // close_notify arrived: DTLS closed, SCTP ABORT closed the channel.
         assert_eq!(pc.dtls_state(), DtlsTransportState::Closed, "{what}");
-        let h = if closer_is_a { c.open_b[0] } else { c.open_a[0] };
-        assert_eq!(c.channel_state(other, h), DataChannelState::Closed, "{what}");
+        let h = if closer_is_a {
+            c.open_b[0]
+        } else {
+            c.open_a[0]
+        };
+        assert_eq!(
+            c.channel_state(other, h),
+            DataChannelState::Closed,
+            "{what}"
+        );
     }
     // Then it idles: let a long while pass (SCTP's heartbeats give up
     // too) and ask for its timer.
     c.run_for(Duration::from_secs(20 * 60), &mut []);
     let pc = c.pc_ref(other);
     assert_eq!(pc.connection_state(), PeerConnectionState::Failed, "{what}");
-    assert_eq!(pc.ice_connection_state(), IceConnectionState::Failed, "{what}");
+    assert_eq!(
+        pc.ice_connection_state(),
+        IceConnectionState::Failed,
+        "{what}"
+    );
     use PeerConnectionState as S;
     let expected: &[PeerConnectionState] = match stage {
         // ICE never connected: every check failed (about 15 s).
@@ -138,41 +166,43 @@ fn close_at(stage: Stage, closer_is_a: bool, seed: u64) {
         Stage::Dtls => &[S::Connecting, S::Disconnected, S::Failed],
         // Connected, then consent expired (a close_notify, when it came,
         // closed DTLS, which W3C counts as connected).
-        Stage::SctpInit | Stage::Open => {
-            &[S::Connecting, S::Connected, S::Disconnected, S::Failed]
-        }
+        Stage::SctpInit | Stage::Open => &[S::Connecting, S::Connected, S::Disconnected, S::Failed],
     };
     assert_eq!(c.log(other).pc_states(), expected, "{what}");
-    assert_eq!(timer(&mut c, other), None, "{what}: the other side keeps a timer");
+    assert_eq!(
+        timer(&mut c, other),
+        None,
+        "{what}: the other side keeps a timer"
+    );
     assert_peak_within(baseline, 4 << 20, &what);
 }
 
 #[test]
-fn close_before_ice() {
+fn chaos_close_before_ice() {
     close_at(Stage::BeforeIce, true, 140);
     close_at(Stage::BeforeIce, false, 141);
 }
 
 #[test]
-fn close_during_ice_checks() {
+fn chaos_close_during_ice_checks() {
     close_at(Stage::IceChecks, true, 142);
     close_at(Stage::IceChecks, false, 143);
 }
 
 #[test]
-fn close_during_dtls() {
+fn chaos_close_during_dtls() {
     close_at(Stage::Dtls, true, 144);
     close_at(Stage::Dtls, false, 145);
 }
 
 #[test]
-fn close_during_sctp_init() {
+fn chaos_close_during_sctp_init() {
     close_at(Stage::SctpInit, true, 146);
     close_at(Stage::SctpInit, false, 147);
 }
 
 #[test]
-fn close_with_the_channel_open() {
+fn chaos_close_with_the_channel_open() {
     close_at(Stage::Open, true, 148);
     close_at(Stage::Open, false, 149);
 }

@@ -15,7 +15,7 @@ use eddy::sim::{Fate, Link, LinkConfig};
 use eddy::{DataChannelState, DtlsTransportState, Event, PeerConnectionState};
 
 #[test]
-fn duplicated_and_reordered_handshake_connects() {
+fn chaos_duplicated_and_reordered_handshake_connects() {
     let messy = LinkConfig {
         duplicate: 0.3,
         reorder: 0.3,
@@ -51,10 +51,8 @@ fn duplicated_and_reordered_handshake_connects() {
         assert!(pc.dtls_failure().is_none());
         // One handshake: DTLS went connecting -> connected once.
         assert_eq!(
-            c.log(n).count(|e| matches!(
-                e,
-                Event::DtlsStateChange(DtlsTransportState::Connected)
-            )),
+            c.log(n)
+                .count(|e| matches!(e, Event::DtlsStateChange(DtlsTransportState::Connected))),
             1
         );
         assert_eq!(

@@ -80,7 +80,7 @@ fn fresh_client_hello() -> Vec<u8> {
 }
 
 #[test]
-fn a_restarted_peer_s_client_hello_is_ignored() {
+fn chaos_a_restarted_peer_s_client_hello_is_ignored() {
     let hello = fresh_client_hello();
     assert_eq!(hello[0], 22, "a handshake record");
     let mut c = Chaos::connect(&Setup::new(107), Duration::from_secs(10));

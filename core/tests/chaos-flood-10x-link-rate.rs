@@ -22,7 +22,7 @@ const SEND_BUFFER: usize = 16 << 20;
 const ONE_MESSAGE: usize = 64 * 1024;
 
 #[test]
-fn sending_at_ten_times_the_link_rate_is_bounded() {
+fn chaos_sending_at_ten_times_the_link_rate_is_bounded() {
     let slow = LinkConfig {
         bandwidth_bps: Some(4_000_000),
         ..wire()

@@ -29,7 +29,7 @@ fn ufrag(c: &Chaos, n: eddy::sim::NodeId) -> String {
 }
 
 #[test]
-fn ice_restarts_during_a_heavy_transfer_lose_nothing() {
+fn chaos_ice_restarts_during_a_heavy_transfer_lose_nothing() {
     let lossy = LinkConfig {
         loss: Loss::Random(0.01),
         ..wire()
@@ -72,7 +72,10 @@ fn ice_restarts_during_a_heavy_transfer_lose_nothing() {
         );
         let ice = c.log(n).ice_states();
         assert!(!ice.contains(&IceConnectionState::Failed), "{n:?}: {ice:?}");
-        assert!(!ice.contains(&IceConnectionState::Disconnected), "{n:?}: {ice:?}");
+        assert!(
+            !ice.contains(&IceConnectionState::Disconnected),
+            "{n:?}: {ice:?}"
+        );
         assert!(c.pc_ref(n).selected_candidate_pair().is_some());
     }
     let (ha, hb) = (c.open_a[0], c.open_b[0]);

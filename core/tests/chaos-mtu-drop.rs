@@ -41,7 +41,7 @@ fn run(setup: &Setup) -> Chaos {
 /// minimum every host must accept, RFC 791), every datagram already fits:
 /// the drop costs nothing.
 #[test]
-fn mtu_drop_to_576_with_a_576_configuration() {
+fn chaos_mtu_drop_to_576_with_a_576_configuration() {
     let mut setup = Setup::new(105);
     setup.config_a = Configuration::default().with_mtu(576);
     setup.config_b = Configuration::default().with_mtu(576);
@@ -62,6 +62,6 @@ fn mtu_drop_to_576_with_a_576_configuration() {
 /// sizes packets from `Options::mtu` once, at socket creation): not small.
 #[test]
 #[ignore = "no PLPMTUD (RFC 8899): 1200-byte SCTP packets are retransmitted into a 576-byte path for ever while every state says connected"]
-fn mtu_drop_to_576_with_the_default_configuration() {
+fn chaos_mtu_drop_to_576_with_the_default_configuration() {
     run(&Setup::new(105));
 }

@@ -40,7 +40,7 @@ fn rebound() -> (Chaos, Transfer, Transfer, usize) {
 }
 
 #[test]
-fn nat_rebinding_then_ice_restart_recovers() {
+fn chaos_nat_rebinding_then_ice_restart_recovers() {
     let (mut c, mut up, mut down, baseline) = rebound();
     let rebound_at = c.sim.elapsed();
     let noticed = c.run_until(
@@ -51,7 +51,10 @@ fn nat_rebinding_then_ice_restart_recovers() {
     assert!(noticed, "B's consent checks went unanswered");
     // At most one jittered consent interval (6 s) plus the 3 s timeout.
     assert!(c.sim.elapsed() - rebound_at <= Duration::from_secs(10));
-    assert_eq!(c.pc_ref(c.a).connection_state(), PeerConnectionState::Connected);
+    assert_eq!(
+        c.pc_ref(c.a).connection_state(),
+        PeerConnectionState::Connected
+    );
     let stalled = up.received;
 
     // The application's answer to `disconnected`: an ICE restart.
@@ -80,7 +83,7 @@ fn nat_rebinding_then_ice_restart_recovers() {
 }
 
 #[test]
-fn nat_rebinding_without_a_restart_splits_the_states() {
+fn chaos_nat_rebinding_without_a_restart_splits_the_states() {
     let (mut c, mut up, mut down, _) = rebound();
     let at = (up.received, down.received);
     c.run_for(Duration::from_secs(40), &mut [&mut up, &mut down]);
@@ -91,8 +94,14 @@ fn nat_rebinding_without_a_restart_splits_the_states() {
     c.run_for(Duration::from_secs(10), &mut [&mut up, &mut down]);
     assert_eq!((up.received, down.received), later, "a stalled transfer");
     assert!(later.0 >= at.0 && later.1 >= at.1);
-    assert_eq!(c.pc_ref(c.b).connection_state(), PeerConnectionState::Failed);
-    assert_eq!(c.pc_ref(c.a).connection_state(), PeerConnectionState::Connected);
+    assert_eq!(
+        c.pc_ref(c.b).connection_state(),
+        PeerConnectionState::Failed
+    );
+    assert_eq!(
+        c.pc_ref(c.a).connection_state(),
+        PeerConnectionState::Connected
+    );
     assert_eq!(
         c.pc_ref(c.a).ice_connection_state(),
         IceConnectionState::Completed

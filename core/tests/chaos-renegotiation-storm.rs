@@ -17,7 +17,7 @@ use eddy::sim::{Link, LinkConfig, Loss};
 use eddy::{DataChannelState, DtlsTransportState, Event, PeerConnectionState, SignalingState};
 
 #[test]
-fn renegotiating_every_100_ms_while_data_flows() {
+fn chaos_renegotiating_every_100_ms_while_data_flows() {
     let lossy = LinkConfig {
         loss: Loss::Random(0.01),
         ..wire()
@@ -90,8 +90,18 @@ fn renegotiating_every_100_ms_while_data_flows() {
     }
     // Nothing piles up in the descriptions (the o= version grows by a
     // digit at most).
-    assert!(sdp_len(&c, c.a) <= len_a + 4, "{} -> {}", len_a, sdp_len(&c, c.a));
-    assert!(sdp_len(&c, c.b) <= len_b + 4, "{} -> {}", len_b, sdp_len(&c, c.b));
+    assert!(
+        sdp_len(&c, c.a) <= len_a + 4,
+        "{} -> {}",
+        len_a,
+        sdp_len(&c, c.a)
+    );
+    assert!(
+        sdp_len(&c, c.b) <= len_b + 4,
+        "{} -> {}",
+        len_b,
+        sdp_len(&c, c.b)
+    );
     let (ha, hb) = (c.open_a[0], c.open_b[0]);
     assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
     assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);

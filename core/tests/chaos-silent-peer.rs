@@ -26,7 +26,7 @@ const SEND_BUFFER: usize = 16 << 20;
 const ONE_MESSAGE: usize = 64 * 1024;
 
 #[test]
-fn a_peer_that_goes_silent_mid_transfer() {
+fn chaos_a_peer_that_goes_silent_mid_transfer() {
     let mut c = Chaos::connect(&Setup::new(108), Duration::from_secs(10));
     let mut t = c.transfer(c.a, u64::MAX);
     t.sizes = vec![1000];
@@ -47,7 +47,11 @@ fn a_peer_that_goes_silent_mid_transfer() {
         },
     );
     c.run_for(Duration::from_secs(40), &mut [&mut t]);
-    assert!(t.max_buffered <= SEND_BUFFER + ONE_MESSAGE, "{}", t.max_buffered);
+    assert!(
+        t.max_buffered <= SEND_BUFFER + ONE_MESSAGE,
+        "{}",
+        t.max_buffered
+    );
     assert!(
         t.refused + t.refused_closed > 0,
         "the application was stopped"
@@ -84,7 +88,11 @@ fn a_peer_that_goes_silent_mid_transfer() {
     });
     assert!(gave_up, "A's association never gave up");
     assert_eq!(c.pc_ref(c.a).sctp_state(), Some(SctpTransportState::Closed));
-    assert!(c.log_a.count(|e| matches!(e, Event::ChannelClose(h) if *h == t.tx)) == 1);
+    assert!(
+        c.log_a
+            .count(|e| matches!(e, Event::ChannelClose(h) if *h == t.tx))
+            == 1
+    );
     // The backlog is gone with the association.
     let live = live_bytes().saturating_sub(baseline);
     assert!(live < 1 << 20, "{live} bytes still held after SCTP closed");

@@ -83,7 +83,7 @@ fn cycle(c: &mut Chaos, round: usize) {
 }
 
 #[test]
-fn a_thousand_channels_open_and_close_under_loss() {
+fn chaos_a_thousand_channels_open_and_close_under_loss() {
     let lossy = LinkConfig {
         loss: Loss::Random(0.05),
         ..wire()
@@ -91,7 +91,7 @@ fn a_thousand_channels_open_and_close_under_loss() {
     let mut setup = Setup::new(111);
     setup.link_a = Link::symmetric(lossy);
     let mut c = Chaos::connect(&setup, Duration::from_secs(20));
-    assert!(c.pc_ref(c.a).sctp_max_channels() >= N + 1);
+    assert!(c.pc_ref(c.a).sctp_max_channels() > N);
     c.log_a = Log::default();
     c.log_b = Log::default();
     let start = reset_peak();
@@ -103,7 +103,10 @@ fn a_thousand_channels_open_and_close_under_loss() {
     assert_peak_within(start, 16 << 20, "a thousand channels");
     cycle(&mut c, 1);
     let grown = live_bytes() as i64 - after_one as i64;
-    assert!(grown < 64 * 1024, "{grown} bytes more after the second round");
+    assert!(
+        grown < 64 * 1024,
+        "{grown} bytes more after the second round"
+    );
     assert!(
         after_one - start < 4 << 20,
         "{} bytes held after the first round",

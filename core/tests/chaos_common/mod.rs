@@ -9,14 +9,14 @@
 #![allow(dead_code, unreachable_pub, unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::{IpAddr, SocketAddr};
 use std::cell::Cell;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use eddy::sim::{Link, LinkConfig, NatConfig, NetworkId, NodeId, Sim};
 use eddy::{
-    ChannelId, Configuration, DataChannelError, DataChannelInit, DataChannelState, Event, IceConnectionState,
-    PeerConnection, PeerConnectionState, Protocol,
+    ChannelId, Configuration, DataChannelError, DataChannelInit, DataChannelState, Event,
+    IceConnectionState, PeerConnection, PeerConnectionState, Protocol,
 };
 
 // ---------------------------------------------------------------- memory
@@ -443,7 +443,8 @@ impl Chaos {
             }
             while t.sent < t.total && ch.buffered_amount() < t.high_water {
                 let m = message(t.sent, t.size(t.sent));
-                ch.send(&m).unwrap_or_else(|e| panic!("send #{}: {e}", t.sent));
+                ch.send(&m)
+                    .unwrap_or_else(|e| panic!("send #{}: {e}", t.sent));
                 t.sent += 1;
             }
             t.max_buffered = t.max_buffered.max(ch.buffered_amount());
