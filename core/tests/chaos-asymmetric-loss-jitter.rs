@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Link, LinkConfig, Loss};
-use eddy::{DataChannelState, PeerConnectionState};
+use eddy::PeerConnectionState;
 
 #[test]
 fn chaos_twenty_percent_loss_one_way_with_heavy_jitter() {
@@ -53,8 +53,6 @@ fn chaos_twenty_percent_loss_one_way_with_heavy_jitter() {
             "{n:?}"
         );
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }

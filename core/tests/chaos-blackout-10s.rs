@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::Link;
-use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
+use eddy::{IceConnectionState, PeerConnectionState};
 
 #[test]
 fn chaos_ten_second_blackout_then_recovery() {
@@ -62,8 +62,6 @@ fn chaos_ten_second_blackout_then_recovery() {
         );
         assert!(!log.ice_states().contains(&IceConnectionState::Failed));
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }

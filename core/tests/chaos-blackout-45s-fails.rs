@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Fate, Link};
-use eddy::{IceConnectionState, PeerConnectionState};
+use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
 
 #[test]
 fn chaos_forty_five_second_blackout_fails_by_consent() {
@@ -71,6 +71,12 @@ fn chaos_forty_five_second_blackout_fails_by_consent() {
         .filter(|e| e.from.ip() == ip_a && e.fate == Fate::Lost)
         .count();
     assert!(before > 0, "A kept trying while consent lasted");
+
+    // ICE failing does not close the channels (as in browsers): SCTP
+    // gives up on its own schedule (see `chaos-silent-peer`).
+    let (ha, hb) = (c.open_a[0], c.open_b[0]);
+    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
+    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
 
     // The link returns: a failed connection stays failed, nothing arrives.
     let got = up.received;

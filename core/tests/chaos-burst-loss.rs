@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Link, LinkConfig, Loss};
-use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
+use eddy::{IceConnectionState, PeerConnectionState};
 
 #[test]
 fn chaos_two_seconds_of_fifty_percent_burst_loss() {
@@ -68,8 +68,6 @@ fn chaos_two_seconds_of_fifty_percent_burst_loss() {
             .ice_states()
             .contains(&IceConnectionState::Disconnected));
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }

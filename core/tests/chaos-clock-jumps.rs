@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::RunOutcome;
-use eddy::{DataChannelState, IceConnectionState, Input, Output, PeerConnectionState};
+use eddy::{IceConnectionState, Input, Output, PeerConnectionState};
 
 #[test]
 fn chaos_equal_and_backward_times_mid_transfer() {
@@ -69,9 +69,7 @@ fn chaos_equal_and_backward_times_mid_transfer() {
             ]
         );
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
 }
 
 #[test]

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::{
-    Configuration, DataChannelInit, DataChannelState, DtlsTransportState, Input, Output,
-    PeerConnection, PeerConnectionState, Protocol, Receive,
+    Configuration, DataChannelInit, DtlsTransportState, Input, Output, PeerConnection,
+    PeerConnectionState, Protocol, Receive,
 };
 
 /// The first DTLS datagram a fresh answerer on B's address sends.
@@ -124,8 +124,6 @@ fn chaos_a_restarted_peer_s_client_hello_is_ignored() {
             ]
         );
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Link, LinkConfig};
-use eddy::{DataChannelState, PeerConnectionState};
+use eddy::PeerConnectionState;
 
 /// `max_send_buffer` of the SCTP transport (16 MiB).
 const SEND_BUFFER: usize = 16 << 20;
@@ -61,8 +61,6 @@ fn chaos_sending_at_ten_times_the_link_rate_is_bounded() {
     c.finish(Duration::from_secs(60), &mut [&mut t]);
     assert_eq!(c.pc(c.a).data_channel(t.tx).unwrap().buffered_amount(), 0);
     c.assert_states(PeerConnectionState::Connected);
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Link, LinkConfig, Loss};
-use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
+use eddy::{IceConnectionState, PeerConnectionState};
 
 fn ufrag(c: &Chaos, n: eddy::sim::NodeId) -> String {
     c.pc_ref(n)
@@ -78,9 +78,7 @@ fn chaos_ice_restarts_during_a_heavy_transfer_lose_nothing() {
         );
         assert!(c.pc_ref(n).selected_candidate_pair().is_some());
     }
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
     // Consent keeps being answered in the last session: still connected
     // well past consent's 30 s.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::{Link, LinkConfig};
-use eddy::{Configuration, DataChannelState, PeerConnectionState};
+use eddy::{Configuration, PeerConnectionState};
 
 fn small_path() -> LinkConfig {
     LinkConfig {
@@ -30,9 +30,7 @@ fn run(setup: &Setup) -> Chaos {
     c.finish(Duration::from_secs(60), &mut [&mut up, &mut down]);
     assert_peak_within(baseline, 2 << 20, "MTU drop");
     c.assert_states(PeerConnectionState::Connected);
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
     c
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use chaos_common::*;
 use eddy::sim::NatConfig;
-use eddy::{DataChannelState, IceConnectionState, PeerConnectionState};
+use eddy::{IceConnectionState, PeerConnectionState};
 
 fn rebound() -> (Chaos, Transfer, Transfer, usize) {
     let mut setup = Setup::new(100);
@@ -76,9 +76,7 @@ fn chaos_nat_rebinding_then_ice_restart_recovers() {
         ]
     );
     assert!(!c.log_a.pc_states().contains(&PeerConnectionState::Failed));
-    let (ha, hb) = (c.open_a[0], c.open_b[0]);
-    assert_eq!(c.channel_state(c.a, ha), DataChannelState::Open);
-    assert_eq!(c.channel_state(c.b, hb), DataChannelState::Open);
+    c.assert_healthy();
     assert!(c.stray.is_empty());
 }
 

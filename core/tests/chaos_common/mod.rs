@@ -375,6 +375,24 @@ impl Chaos {
         }
     }
 
+    /// The W3C states of a healthy call on both sides: the connection
+    /// `connected`, ICE `connected` or `completed`, the first channel
+    /// `open`.
+    pub fn assert_healthy(&mut self) {
+        self.assert_states(PeerConnectionState::Connected);
+        for (n, h) in [(self.a, self.open_a[0]), (self.b, self.open_b[0])] {
+            let ice = self.pc_ref(n).ice_connection_state();
+            assert!(
+                matches!(
+                    ice,
+                    IceConnectionState::Connected | IceConnectionState::Completed
+                ),
+                "{n:?}: ICE {ice:?}"
+            );
+            assert_eq!(self.channel_state(n, h), DataChannelState::Open, "{n:?}");
+        }
+    }
+
     pub fn channel_state(&mut self, n: NodeId, h: ChannelId) -> DataChannelState {
         self.pc(n)
             .data_channel(h)
