@@ -64,6 +64,11 @@ pub(crate) enum DtlsEvent {
 
 /// Bounds on what the transport queues (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_DATAGRAMS: usize = 256;
+
+/// dimpl's deadline when no timer is armed is ten years away; eddy's DTLS
+/// timers (retransmission, handshake timeout) are seconds. Anything a year
+/// or more away is taken as that "idle" deadline.
+const DIMPL_IDLE: Duration = Duration::from_secs(365 * 24 * 3600);
 const MAX_QUEUED_EVENTS: usize = 1024;
 
 /// A dimpl configuration with eddy's provider for `mtu`, and `seed` for
@@ -130,6 +135,8 @@ pub(crate) struct DtlsTransport {
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
     timeout: Option<Instant>,
+    /// The latest time given to us, to tell dimpl's "idle" deadline apart.
+    now: Instant,
     failure: Option<String>,
     /// Datagrams sent because a retransmission timer fired.
     retransmissions: u64,
@@ -198,6 +205,7 @@ impl DtlsTransport {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             timeout: None,
+            now,
             failure: None,
             retransmissions: 0,
             dropped: 0,
@@ -284,6 +292,7 @@ impl DtlsTransport {
         if self.is_done() {
             return;
         }
+        self.now = self.now.max(now);
         if self.state == DtlsTransportState::New {
             // RFC 8842 / INTEROP: records may come before we "start".
             self.set_state(DtlsTransportState::Connecting);
@@ -305,6 +314,7 @@ impl DtlsTransport {
         if self.is_done() || self.state == DtlsTransportState::New {
             return;
         }
+        self.now = self.now.max(now);
         let dtls = &mut self.dtls;
         let fired = self.timeout.is_some_and(|t| t <= now);
         if let Err(e) = scope::with_rng(&mut self.rng, || dtls.handle_timeout(now)) {
@@ -368,7 +378,12 @@ impl DtlsTransport {
                 }
                 Step::Grow(n) => self.buf.resize(n.min(1 << 16), 0),
                 Step::Timeout(t) => {
-                    self.timeout = Some(t);
+                    // With no timer armed (a finished handshake) dimpl asks
+                    // to be woken ten years from now. "Never" is `None`
+                    // here (DESIGN.md §6.5; STYLE.md: no far-future
+                    // sentinels), else an idle connection never idles.
+                    self.timeout =
+                        (t.saturating_duration_since(self.now) < DIMPL_IDLE).then_some(t);
                     break;
                 }
                 Step::Connected => {

@@ -879,6 +879,14 @@ impl PeerConnection {
             }
         }
         self.stack.ice.close();
+        // W3C close(): "Set connection's [[IceConnectionState]] slot to
+        // "closed"" and each RTCDtlsTransport's state to "closed", without
+        // firing events: the getters must say so at once (the layers'
+        // own state events are never polled after this).
+        self.stack.ice_state = IceConnectionState::Closed;
+        if self.stack.dtls.is_some() {
+            self.stack.dtls_state = DtlsTransportState::Closed;
+        }
         // The browser's close() fires no events.
         while self.stack.sctp.poll_event().is_some() {}
     }

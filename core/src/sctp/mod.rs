@@ -672,6 +672,7 @@ impl SctpTransport {
         }
         self.drain();
         self.set_closed();
+        self.drop_closed_socket();
     }
 
     fn set_closed(&mut self) {
@@ -837,6 +838,17 @@ impl SctpTransport {
                     self.maybe_closed(h);
                 }
             }
+        }
+        self.drop_closed_socket();
+    }
+
+    /// A closed (or aborted) association has nothing left to do: drop the
+    /// socket, which would otherwise keep its send queue (up to
+    /// `max_send_buffer`, 16 MiB) and its timers for as long as the
+    /// connection lives (DESIGN.md §6.3, §6.5).
+    fn drop_closed_socket(&mut self) {
+        if self.state == SctpTransportState::Closed {
+            self.socket = None;
         }
     }
 

@@ -387,6 +387,16 @@ impl Sim {
             .map_or(0, |nat| self.nats[nat].state.mapping_count())
     }
 
+    /// Makes the NAT whose inside is `inside` forget every mapping, as a
+    /// NAT reboot does: inside endpoints get new external ports with their
+    /// next outbound packet, and packets to the old ones are dropped
+    /// ([`Fate::NoMapping`]).
+    pub fn rebind_nat(&mut self, inside: NetworkId) {
+        if let Some(nat) = self.networks.get(inside.0).and_then(|n| n.behind) {
+            self.nats[nat].state.rebind();
+        }
+    }
+
     /// Runs until `predicate` holds (checked after every step), nothing more
     /// can happen, or `deadline` (virtual time since the start) is reached.
     pub fn run_until(

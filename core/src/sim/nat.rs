@@ -259,6 +259,13 @@ impl NatState {
         })
     }
 
+    /// Forgets every mapping (a NAT reboot, or a carrier NAT re-mapping):
+    /// ports keep counting on, so the next outbound packet of each inside
+    /// endpoint leaves from a new external port.
+    pub(crate) fn rebind(&mut self) {
+        self.entries.clear();
+    }
+
     /// Live mappings (for tests and inspection).
     pub(crate) fn mapping_count(&self) -> usize {
         self.entries.len()

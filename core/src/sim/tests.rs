@@ -417,6 +417,27 @@ fn mappings_expire_after_the_timeout() {
     assert_ne!(w.seen_by(w.s1), mapped);
 }
 
+#[test]
+fn a_rebound_nat_maps_anew_and_drops_the_old_port() {
+    let mut w = nat_world(NatConfig::port_restricted_cone());
+    w.send(w.inside, INSIDE, addr(S1));
+    let mapped = w.seen_by(w.s1);
+    assert_eq!(w.inside_received(), 1);
+    w.sim.rebind_nat(w.lan);
+    assert_eq!(w.sim.nat_mappings(w.lan), 0);
+    // The server still answers the old port: dropped.
+    w.send(w.s1, S1, mapped);
+    assert_eq!(w.inside_received(), 1);
+    assert_eq!(fates(&w.sim, |f| *f == Fate::NoMapping), 1);
+    // The next outbound packet leaves from a new port, and its echo
+    // comes back.
+    w.send(w.inside, INSIDE, addr(S1));
+    let remapped = w.seen_by(w.s1);
+    assert_eq!(remapped.ip(), mapped.ip());
+    assert_ne!(remapped.port(), mapped.port());
+    assert_eq!(w.inside_received(), 2);
+}
+
 /// A lossy, jittery, reordering, duplicating run through a NAT.
 fn messy_run(seed: u64) -> Sim {
     let mut sim = Sim::new(seed, epoch());

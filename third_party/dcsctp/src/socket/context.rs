@@ -136,12 +136,21 @@ impl Context {
                             now + min(Duration::from_millis(200), tcb.rto.srtt());
                     }
 
+                    // eddy patch 4: a RE-CONFIG chunk (4 bytes) with one
+                    // Outgoing SSN Reset Request parameter (16 bytes and 2
+                    // per stream, RFC 6525 §4.1) must fit in what is left of
+                    // the packet (the builder refuses, and debug builds
+                    // panic, otherwise). Streams beyond that are reset by
+                    // the next request, once this one is answered.
+                    // An even count: no padding after the list.
+                    let max_streams = builder.bytes_remaining().saturating_sub(4 + 16) / 4 * 2;
                     if matches!(tcb.current_reset_request, CurrentResetRequest::None)
                         && self.send_queue.has_streams_ready_to_be_reset()
+                        && max_streams > 0
                     {
                         tcb.start_ssn_reset_request(
                             now,
-                            self.send_queue.get_streams_ready_to_reset(),
+                            self.send_queue.get_streams_ready_to_reset(max_streams),
                             builder,
                         );
                     }

@@ -466,14 +466,25 @@ impl SendQueue {
         self.streams.iter().any(|(_, stream)| stream.pause_state == PauseState::Paused)
     }
 
-    pub fn get_streams_ready_to_reset(&mut self) -> Vec<StreamId> {
-        let mut ready: Vec<StreamId> = Vec::new();
-        self.streams.iter_mut().for_each(|(stream_id, stream)| {
-            if stream.pause_state == PauseState::Paused {
+    /// Marks at most `max` paused streams as resetting and returns them.
+    /// The others stay paused for the next request: one Outgoing SSN Reset
+    /// Request must fit in a packet (eddy patch 4).
+    /// Lowest stream ids first: `streams` is a `HashMap`, whose order
+    /// differs from run to run, and the request's bytes must not.
+    pub fn get_streams_ready_to_reset(&mut self, max: usize) -> Vec<StreamId> {
+        let mut ready: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, stream)| stream.pause_state == PauseState::Paused)
+            .map(|(stream_id, _)| *stream_id)
+            .collect();
+        ready.sort_unstable_by_key(|id| id.0);
+        ready.truncate(max);
+        for id in &ready {
+            if let Some(stream) = self.streams.get_mut(id) {
                 stream.pause_state = PauseState::Resetting;
-                ready.push(*stream_id);
             }
-        });
+        }
         ready
     }
 
@@ -955,10 +966,28 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         assert_eq!(q.total_buffered_amount(), 5);
 
-        assert_eq!(q.get_streams_ready_to_reset(), vec![StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), vec![StreamId(1)]);
         q.commit_reset_streams();
         q.prepare_reset_stream(StreamId(2));
         assert_eq!(q.total_buffered_amount(), 0);
+    }
+
+    #[test]
+    fn streams_ready_to_reset_come_at_most_max_at_a_time() {
+        // eddy patch 4: one request carries what fits in a packet; the
+        // rest stay paused for the next one.
+        let mut q = SendQueue::new(MTU, &Options::default(), make_events());
+        for id in 1..=5 {
+            q.prepare_reset_stream(StreamId(id));
+        }
+        assert_eq!(q.get_streams_ready_to_reset(2), vec![StreamId(1), StreamId(2)]);
+        q.commit_reset_streams();
+        assert!(q.has_streams_ready_to_be_reset());
+        assert_eq!(q.get_streams_ready_to_reset(2), vec![StreamId(3), StreamId(4)]);
+        q.rollback_reset_streams();
+        // Rolled back streams are not paused any more; stream 5 still is.
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), vec![StreamId(5)]);
+        assert!(!q.has_streams_ready_to_be_reset());
     }
 
     #[test]
@@ -987,7 +1016,7 @@ mod tests {
 
         assert!(q.produce(START_TIME, 50).is_none());
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), vec![StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), vec![StreamId(1)]);
 
         q.commit_reset_streams();
         assert_eq!(q.total_buffered_amount(), 50);
@@ -1047,7 +1076,7 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.commit_reset_streams();
 
         let chunk_three = q.produce(START_TIME, 50).unwrap();
@@ -1071,7 +1100,7 @@ mod tests {
         q.prepare_reset_stream(StreamId(1));
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.commit_reset_streams();
 
         let chunk_three = q.produce(START_TIME, 50).unwrap();
@@ -1097,7 +1126,7 @@ mod tests {
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         add(&mut q, StreamId(3), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(3)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(3)]);
         q.commit_reset_streams();
 
         let chunk_one = q.produce(START_TIME, 50).unwrap();
@@ -1126,7 +1155,7 @@ mod tests {
         // Buffered
         add(&mut q, StreamId(1), PpId(53), vec![0; 50]);
         assert!(q.has_streams_ready_to_be_reset());
-        assert_eq!(q.get_streams_ready_to_reset(), [StreamId(1)]);
+        assert_eq!(q.get_streams_ready_to_reset(usize::MAX), [StreamId(1)]);
         q.rollback_reset_streams();
 
         let chunk_one = q.produce(START_TIME, 50).unwrap();
