@@ -1,7 +1,8 @@
 //! A crate outside this workspace that depends on `eddy` by path, with no
 //! `[patch]` of its own, gets eddy's forks of dimpl and dcsctp (they are
-//! ordinary dependencies under their own names): the simulator demo built in
-//! such a crate gives the same trace digest for the same seed in two
+//! ordinary dependencies under their own names): a simulated WebRTC session
+//! (ICE, DTLS, SCTP, a data channel message; `tests/data/downstream_main.rs`)
+//! built in such a crate gives the same trace digest for the same seed in two
 //! processes. Upstream dimpl seeds part of the DTLS random from the wall
 //! clock, so two processes would differ with it.
 
@@ -33,10 +34,10 @@ fn a_downstream_crate_gets_the_forks_and_is_reproducible() {
     )
     .expect("write Cargo.toml");
     std::fs::copy(
-        examples.join("src/bin/sim-demo.rs"),
+        examples.join("tests/data/downstream_main.rs"),
         krate.join("src/main.rs"),
     )
-    .expect("copy the simulator demo");
+    .expect("copy the program");
 
     let tree = cargo()
         .args(["tree", "--offline", "-e", "normal", "--prefix", "none"])
