@@ -144,6 +144,7 @@ pub mod endpoint;
 mod error;
 mod event;
 pub mod guide;
+mod hmac;
 pub mod ice;
 mod io;
 mod peer;

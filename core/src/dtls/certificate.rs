@@ -268,6 +268,34 @@ impl Certificate {
 }
 
 /// Splits a DER TLV at `at`: (header length, content length).
+/// The SubjectPublicKeyInfo of an X.509 certificate in DER (RFC 5280
+/// §4.1: `Certificate ::= SEQUENCE { tbsCertificate, ... }`, and the TBS
+/// is `SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
+/// validity, subject, subjectPublicKeyInfo, ... }`), without parsing the
+/// rest. None if the DER is not shaped so.
+pub(crate) fn subject_public_key_info(cert: &[u8]) -> Option<&[u8]> {
+    const SEQUENCE: u8 = 0x30;
+    const VERSION: u8 = 0xa0;
+    let (outer, _) = der_tlv(cert, 0)?;
+    if *cert.first()? != SEQUENCE || *cert.get(outer)? != SEQUENCE {
+        return None;
+    }
+    let (tbs_header, _) = der_tlv(cert, outer)?;
+    let mut at = outer.checked_add(tbs_header)?;
+    let skip = |at: usize| der_tlv(cert, at).and_then(|(h, l)| at.checked_add(h)?.checked_add(l));
+    if *cert.get(at)? == VERSION {
+        at = skip(at)?;
+    }
+    // serialNumber, signature, issuer, validity, subject.
+    for _ in 0..5 {
+        at = skip(at)?;
+    }
+    if *cert.get(at)? != SEQUENCE {
+        return None;
+    }
+    cert.get(at..skip(at)?)
+}
+
 fn der_tlv(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
     let first = *bytes.get(at + 1)?;
     if first < 0x80 {
@@ -329,6 +357,27 @@ mod tests {
 
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    #[test]
+    fn the_public_key_info_is_found_without_parsing_the_certificate() {
+        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+            let c = Certificate::generate(alg, now(), DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+            let spki = subject_public_key_info(c.der()).expect("SPKI");
+            let x = X509::from_der(c.der()).unwrap();
+            assert_eq!(
+                spki,
+                &x.public_key().unwrap().public_key_to_der().unwrap()[..]
+            );
+        }
+        // Truncated or mangled DER: None, never a panic.
+        let c = Certificate::generate(KeyAlgorithm::EcdsaP256, now(), DEFAULT_CERTIFICATE_LIFETIME)
+            .unwrap();
+        for n in 0..c.der().len() {
+            let _ = subject_public_key_info(&c.der()[..n]);
+        }
+        assert_eq!(subject_public_key_info(&[0x30, 0x82, 0xff, 0xff]), None);
+        assert_eq!(subject_public_key_info(b""), None);
     }
 
     #[test]

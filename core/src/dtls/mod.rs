@@ -2,7 +2,7 @@
 //! eddy's OpenSSL crypto provider, the `Certificate`, and the transport
 //! that checks the peer's certificate against the remote `a=fingerprint`.
 
-mod certificate;
+pub(crate) mod certificate;
 pub(crate) mod provider;
 mod transport;
 

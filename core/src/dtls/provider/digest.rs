@@ -3,9 +3,7 @@
 use dimpl::crypto::{Buf, HashAlgorithm, HashContext, HashProvider, HmacProvider, SecureRandom};
 use dimpl::{CryptoError, CryptoOperation};
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
 use openssl::sha::{Sha256, Sha384, Sha512};
-use openssl::sign::Signer;
 
 /// An incremental hash on the stack (OpenSSL's SHA contexts are plain
 /// structs, so cloning one to finalize costs a copy, not an allocation).
@@ -122,12 +120,11 @@ impl HmacProvider for Hmacs {
     ) -> Result<usize, CryptoError> {
         let md = message_digest(hash).ok_or(CryptoError::UnsupportedHmacHash(hash))?;
         let fail = |_| CryptoError::OperationFailed(CryptoOperation::ComputeHmac);
-        let pkey = PKey::hmac(key).map_err(fail)?;
-        let mut signer = Signer::new(md, &pkey).map_err(fail)?;
-        signer.update(data).map_err(fail)?;
-        let mac = signer.sign_to_vec().map_err(fail)?;
+        let mac = crate::hmac::hmac(md, key, &[data]).map_err(fail)?;
         let n = mac.len().min(out.len());
-        out[..n].copy_from_slice(&mac[..n]);
+        for (o, m) in out.iter_mut().zip(mac.iter()) {
+            *o = *m;
+        }
         Ok(n)
     }
 }
