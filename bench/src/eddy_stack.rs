@@ -1,0 +1,95 @@
+//! eddy behind the harness.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use eddy::{
+    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol,
+    Receive,
+};
+
+use crate::harness::{Out, Stack};
+
+pub(crate) struct Eddy {
+    pc: PeerConnection,
+    channel: Option<ChannelId>,
+}
+
+impl Stack for Eddy {
+    const NAME: &'static str = "eddy";
+
+    fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self) {
+        let peer = |addr| {
+            let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
+            pc.add_local_candidate(addr, Protocol::Udp).expect("candidate");
+            pc.end_of_local_candidates();
+            pc
+        };
+        let (mut pa, mut pb) = (peer(a), peer(b));
+        let channel = pa
+            .create_data_channel("bench", &DataChannelInit::default())
+            .expect("channel");
+        let offer = pa.create_offer().expect("offer");
+        pa.set_local_description(offer).expect("set offer");
+        pb.set_remote_description(pa.local_description().cloned().expect("offer"))
+            .expect("apply offer");
+        let answer = pb.create_answer().expect("answer");
+        pb.set_local_description(answer).expect("set answer");
+        pa.set_remote_description(pb.local_description().cloned().expect("answer"))
+            .expect("apply answer");
+        (
+            Self {
+                pc: pa,
+                channel: Some(channel),
+            },
+            Self {
+                pc: pb,
+                channel: None,
+            },
+        )
+    }
+
+    fn receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        let receive = Receive {
+            proto: Protocol::Udp,
+            source: from,
+            destination: to,
+            contents: data,
+        };
+        let _ = self.pc.handle_input(Input::Receive(now, receive));
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        let _ = self.pc.handle_input(Input::Timeout(now));
+    }
+
+    fn poll(&mut self) -> Out {
+        match self.pc.poll_output() {
+            Output::Transmit(t) => Out::Transmit {
+                from: t.source,
+                to: t.destination,
+                data: t.contents,
+            },
+            Output::Event(Event::ChannelOpen(id)) => {
+                self.channel.get_or_insert(id);
+                Out::Open
+            }
+            Output::Event(Event::ChannelMessage(_, m)) => Out::Message(m.data.len()),
+            Output::Event(_) => Out::Other,
+            Output::Timeout(at) => Out::Timeout(at),
+        }
+    }
+
+    fn send(&mut self, data: &[u8]) -> bool {
+        let Some(id) = self.channel else { return false };
+        self.pc
+            .data_channel(id)
+            .is_some_and(|mut dc| dc.send(data).is_ok())
+    }
+
+    fn buffered(&mut self) -> usize {
+        self.channel
+            .and_then(|id| self.pc.data_channel(id))
+            .map_or(0, |dc| dc.buffered_amount())
+    }
+}

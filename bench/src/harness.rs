@@ -1,0 +1,301 @@
+//! The scenarios, written once against [`Stack`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use cpu_time::ProcessTime;
+
+use crate::alloc;
+
+/// What a stack's `poll` gave.
+pub(crate) enum Out {
+    Transmit {
+        from: SocketAddr,
+        to: SocketAddr,
+        data: Vec<u8>,
+    },
+    /// The channel is open on this side.
+    Open,
+    /// A message of this many bytes arrived.
+    Message(usize),
+    Other,
+    Timeout(Option<Instant>),
+}
+
+/// One WebRTC stack, driven the same way for every scenario.
+pub(crate) trait Stack: Sized {
+    const NAME: &'static str;
+    /// Two peers that have exchanged offer and answer (the first offered
+    /// one reliable ordered data channel, "bench"), not yet connected.
+    fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self);
+    fn receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]);
+    fn timeout(&mut self, now: Instant);
+    fn poll(&mut self) -> Out;
+    /// Sends a binary message on the channel; false if refused.
+    fn send(&mut self, data: &[u8]) -> bool;
+    fn buffered(&mut self) -> usize;
+}
+
+/// Two peers on a zero-delay network with a virtual clock.
+struct Net<S> {
+    peers: [S; 2],
+    addrs: [SocketAddr; 2],
+    now: Instant,
+    deadlines: [Option<Instant>; 2],
+    open: [bool; 2],
+    received: [u64; 2],
+    datagrams: u64,
+    queue: VecDeque<(usize, SocketAddr, SocketAddr, Vec<u8>)>,
+}
+
+impl<S: Stack> Net<S> {
+    fn new(start: Instant, n: u16) -> Self {
+        let addrs: [SocketAddr; 2] = [
+            SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 5000)),
+            SocketAddr::from(([10, 1, (n >> 8) as u8, n as u8], 5000)),
+        ];
+        let (a, b) = S::pair(start, addrs[0], addrs[1]);
+        Self {
+            peers: [a, b],
+            addrs,
+            now: start,
+            deadlines: [None, None],
+            open: [false, false],
+            received: [0, 0],
+            datagrams: 0,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Drains both peers and delivers every datagram at once, until quiet.
+    fn pump(&mut self) {
+        loop {
+            for i in 0..2 {
+                loop {
+                    match self.peers[i].poll() {
+                        Out::Transmit { from, to, data } => {
+                            let dest = usize::from(to != self.addrs[0]);
+                            self.queue.push_back((dest, from, to, data));
+                        }
+                        Out::Open => self.open[i] = true,
+                        Out::Message(n) => self.received[i] += n as u64,
+                        Out::Other => {}
+                        Out::Timeout(at) => {
+                            self.deadlines[i] = at;
+                            break;
+                        }
+                    }
+                }
+            }
+            if self.queue.is_empty() {
+                return;
+            }
+            while let Some((dest, from, to, data)) = self.queue.pop_front() {
+                self.datagrams += 1;
+                self.peers[dest].receive(self.now, from, to, &data);
+            }
+        }
+    }
+
+    /// Moves the clock to the next deadline and fires it; false if none.
+    fn advance(&mut self, limit: Instant) -> bool {
+        let Some(next) = self.deadlines.iter().flatten().min().copied() else {
+            return false;
+        };
+        if next > limit {
+            return false;
+        }
+        self.now = self.now.max(next);
+        for i in 0..2 {
+            if self.deadlines[i].is_some_and(|at| at <= self.now) {
+                self.peers[i].timeout(self.now);
+            }
+        }
+        true
+    }
+
+    fn run_until(&mut self, done: impl Fn(&Self) -> bool, limit: Duration) -> bool {
+        let limit = self.now + limit;
+        loop {
+            self.pump();
+            if done(self) {
+                return true;
+            }
+            if !self.advance(limit) {
+                return done(self);
+            }
+        }
+    }
+
+    fn connect(&mut self) -> bool {
+        self.run_until(|n| n.open[0] && n.open[1], Duration::from_secs(30))
+    }
+}
+
+/// One round's figures.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Report {
+    pub(crate) connect_cpu_ms: f64,
+    pub(crate) connect_virtual_ms: f64,
+    pub(crate) mb_per_cpu_s_16k: f64,
+    pub(crate) mb_per_cpu_s_1k: f64,
+    pub(crate) allocs_per_datagram: f64,
+    pub(crate) heap_per_idle_peer_kb: f64,
+    pub(crate) idle_wakeup_us: f64,
+}
+
+impl Report {
+    pub(crate) fn median(rounds: &[Self]) -> Self {
+        let med = |f: fn(&Self) -> f64| {
+            let mut v: Vec<f64> = rounds.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        Self {
+            connect_cpu_ms: med(|r| r.connect_cpu_ms),
+            connect_virtual_ms: med(|r| r.connect_virtual_ms),
+            mb_per_cpu_s_16k: med(|r| r.mb_per_cpu_s_16k),
+            mb_per_cpu_s_1k: med(|r| r.mb_per_cpu_s_1k),
+            allocs_per_datagram: med(|r| r.allocs_per_datagram),
+            heap_per_idle_peer_kb: med(|r| r.heap_per_idle_peer_kb),
+            idle_wakeup_us: med(|r| r.idle_wakeup_us),
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+fn start() -> Instant {
+    Instant::now()
+}
+
+/// Every scenario once.
+pub(crate) fn run<S: Stack>() -> Report {
+    let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30);
+    let (mb_per_cpu_s_16k, allocs_per_datagram) = throughput::<S>(16 * 1024, 64 << 20);
+    let (mb_per_cpu_s_1k, _) = throughput::<S>(1024, 16 << 20);
+    Report {
+        connect_cpu_ms,
+        connect_virtual_ms,
+        mb_per_cpu_s_16k,
+        mb_per_cpu_s_1k,
+        allocs_per_datagram,
+        heap_per_idle_peer_kb: idle_heap::<S>(100),
+        idle_wakeup_us: idle_wakeup::<S>(2000),
+    }
+}
+
+/// CPU per pair from creation to the channel open on both sides, and the
+/// virtual time that took.
+fn connect<S: Stack>(pairs: u16) -> (f64, f64) {
+    let mut cpu = Duration::ZERO;
+    let mut virtual_time = Duration::ZERO;
+    for n in 0..pairs {
+        let t0 = start();
+        let cpu0 = ProcessTime::now();
+        let mut net = Net::<S>::new(t0, n);
+        let ok = net.connect();
+        cpu += cpu0.elapsed();
+        assert!(ok, "{}: pair {n} did not connect", S::NAME);
+        virtual_time += net.now - t0;
+    }
+    let per = f64::from(pairs);
+    (
+        cpu.as_secs_f64() * 1e3 / per,
+        virtual_time.as_secs_f64() * 1e3 / per,
+    )
+}
+
+/// MB per CPU-second for `total` bytes in messages of `size`, and the
+/// allocations per datagram during it.
+fn throughput<S: Stack>(size: usize, total: u64) -> (f64, f64) {
+    let mut net = Net::<S>::new(start(), 1000);
+    assert!(net.connect(), "{}: no connection", S::NAME);
+    let message = vec![0x5a; size];
+    let cpu0 = ProcessTime::now();
+    let allocs0 = alloc::allocations();
+    let datagrams0 = net.datagrams;
+    let mut sent = 0u64;
+    let limit = net.now + Duration::from_secs(600);
+    while net.received[1] < total {
+        let before = (sent, net.received[1]);
+        while sent < total && net.peers[0].buffered() < 1 << 20 && net.peers[0].send(&message) {
+            sent += size as u64;
+        }
+        net.pump();
+        // Time moves only when nothing else can: zero delay, virtual clock.
+        if (sent, net.received[1]) == before && !net.advance(limit) {
+            let next = net.deadlines.iter().flatten().min().map(|at| *at - net.now);
+            let buffered = net.peers[0].buffered();
+            panic!(
+                "{}: the transfer stalled at {} of {total} (sent {sent}, buffered {buffered}, next deadline in {next:?})",
+                S::NAME,
+                net.received[1]
+            );
+        }
+    }
+    let cpu = cpu0.elapsed().as_secs_f64();
+    let datagrams = (net.datagrams - datagrams0).max(1);
+    (
+        total as f64 / 1e6 / cpu,
+        (alloc::allocations() - allocs0) as f64 / datagrams as f64,
+    )
+}
+
+/// Heap growth per connected idle peer (pairs connected, then 5 s idle).
+fn idle_heap<S: Stack>(pairs: u16) -> f64 {
+    let live0 = alloc::live();
+    let mut nets = Vec::new();
+    for n in 0..pairs {
+        let mut net = Net::<S>::new(start(), 2000 + n);
+        assert!(net.connect(), "{}: no connection", S::NAME);
+        let until = net.now + Duration::from_secs(5);
+        while net.advance(until) {
+            net.pump();
+        }
+        nets.push(net);
+    }
+    let grown = alloc::live() - live0;
+    drop(nets);
+    grown as f64 / f64::from(pairs) / 2.0 / 1024.0
+}
+
+/// CPU per timer wakeup of an idle connected pair.
+fn idle_wakeup<S: Stack>(wakeups: u32) -> f64 {
+    let mut net = Net::<S>::new(start(), 3000);
+    assert!(net.connect(), "{}: no connection", S::NAME);
+    let until = net.now + Duration::from_secs(3600);
+    let cpu0 = ProcessTime::now();
+    let mut n = 0;
+    while n < wakeups && net.advance(until) {
+        net.pump();
+        n += 1;
+    }
+    cpu0.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1))
+}
+
+pub(crate) fn print(rows: &[(&str, &Report)]) {
+    let line = |name: &str, f: fn(&Report) -> f64, unit: &str, better: &str| {
+        let mut s = format!("{name:<44}");
+        for (_, r) in rows {
+            s.push_str(&format!("{:>12.3}", f(r)));
+        }
+        if let [(_, a), (_, b)] = rows {
+            let ratio = f(a) / f(b);
+            s.push_str(&format!("   eddy/str0m {ratio:.2}×  ({unit}; {better} is better)"));
+        }
+        println!("{s}");
+    };
+    let mut head = format!("{:<44}", "measure");
+    for (name, _) in rows {
+        head.push_str(&format!("{name:>12}"));
+    }
+    println!("{head}");
+    line("CPU per connected pair, create → open (ms)", |r| r.connect_cpu_ms, "ms", "lower");
+    line("virtual time to open, zero delay (ms)", |r| r.connect_virtual_ms, "ms", "lower");
+    line("data channel 16 KiB (MB per CPU-second)", |r| r.mb_per_cpu_s_16k, "MB/CPU-s", "higher");
+    line("data channel 1 KiB (MB per CPU-second)", |r| r.mb_per_cpu_s_1k, "MB/CPU-s", "higher");
+    line("allocations per datagram (16 KiB transfer)", |r| r.allocs_per_datagram, "allocs", "lower");
+    line("heap per idle connected peer (KiB)", |r| r.heap_per_idle_peer_kb, "KiB", "lower");
+    line("idle timer wakeup (µs CPU)", |r| r.idle_wakeup_us, "µs", "lower");
+}

@@ -1,0 +1,84 @@
+//! str0m 0.25 behind the harness (its default crypto: aws-lc-rs, DTLS by dimpl).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use str0m::channel::ChannelId;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::harness::{Out, Stack};
+
+pub(crate) struct Str0m {
+    rtc: Rtc,
+    channel: Option<ChannelId>,
+}
+
+impl Stack for Str0m {
+    const NAME: &'static str = "str0m";
+
+    fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self) {
+        let peer = |addr| {
+            let mut rtc = Rtc::builder().build(now);
+            rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+            rtc
+        };
+        let (mut ra, mut rb) = (peer(a), peer(b));
+        let mut change = ra.sdp_api();
+        let channel = change.add_channel("bench".into());
+        let (offer, pending) = change.apply().expect("offer");
+        let answer = rb.sdp_api().accept_offer(offer).expect("answer");
+        ra.sdp_api().accept_answer(pending, answer).expect("apply answer");
+        (
+            Self {
+                rtc: ra,
+                channel: Some(channel),
+            },
+            Self {
+                rtc: rb,
+                channel: None,
+            },
+        )
+    }
+
+    fn receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]) {
+        if let Ok(receive) = Receive::new(Protocol::Udp, from, to, data) {
+            let _ = self.rtc.handle_input(Input::Receive(now, receive));
+        }
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        let _ = self.rtc.handle_input(Input::Timeout(now));
+    }
+
+    fn poll(&mut self) -> Out {
+        match self.rtc.poll_output() {
+            Ok(Output::Transmit(t)) => Out::Transmit {
+                from: t.source,
+                to: t.destination,
+                data: t.contents.to_vec(),
+            },
+            Ok(Output::Event(Event::ChannelOpen(id, _))) => {
+                self.channel.get_or_insert(id);
+                Out::Open
+            }
+            Ok(Output::Event(Event::ChannelData(d))) => Out::Message(d.data.len()),
+            Ok(Output::Event(_)) => Out::Other,
+            Ok(Output::Timeout(at)) => Out::Timeout(Some(at)),
+            Err(_) => Out::Timeout(None),
+        }
+    }
+
+    fn send(&mut self, data: &[u8]) -> bool {
+        let Some(id) = self.channel else { return false };
+        self.rtc
+            .channel(id)
+            .is_some_and(|mut ch| ch.write(true, data).unwrap_or(false))
+    }
+
+    fn buffered(&mut self) -> usize {
+        self.channel
+            .and_then(|id| self.rtc.channel(id))
+            .map_or(0, |mut ch| ch.buffered_amount())
+    }
+}
