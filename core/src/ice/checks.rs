@@ -481,6 +481,12 @@ impl IceAgent {
         }
         self.triggered.retain(|&t| t != best);
         self.triggered.push_front(best);
+        // The nominating check goes at once instead of waiting for the next
+        // pacing slot: it is the one request the whole session waits for,
+        // and pacing (RFC 8445 §14.2) is there to spread the many ordinary
+        // checks, which stop now (§8.1.2). At zero link delay the channel
+        // then opens in zero virtual time.
+        self.next_pace = Some(now);
     }
 
     /// Makes `pair` (valid and nominated) the selected pair if it is better
