@@ -21,7 +21,8 @@ impl Stack for Eddy {
     fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self) {
         let peer = |addr| {
             let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
-            pc.add_local_candidate(addr, Protocol::Udp).expect("candidate");
+            pc.add_local_candidate(addr, Protocol::Udp)
+                .expect("candidate");
             pc.end_of_local_candidates();
             pc
         };

@@ -282,7 +282,9 @@ pub(crate) fn print(rows: &[(&str, &Report)]) {
         }
         if let [(_, a), (_, b)] = rows {
             let ratio = f(a) / f(b);
-            s.push_str(&format!("   eddy/str0m {ratio:.2}×  ({unit}; {better} is better)"));
+            s.push_str(&format!(
+                "   eddy/str0m {ratio:.2}×  ({unit}; {better} is better)"
+            ));
         }
         println!("{s}");
     };
@@ -291,11 +293,46 @@ pub(crate) fn print(rows: &[(&str, &Report)]) {
         head.push_str(&format!("{name:>12}"));
     }
     println!("{head}");
-    line("CPU per connected pair, create → open (ms)", |r| r.connect_cpu_ms, "ms", "lower");
-    line("virtual time to open, zero delay (ms)", |r| r.connect_virtual_ms, "ms", "lower");
-    line("data channel 16 KiB (MB per CPU-second)", |r| r.mb_per_cpu_s_16k, "MB/CPU-s", "higher");
-    line("data channel 1 KiB (MB per CPU-second)", |r| r.mb_per_cpu_s_1k, "MB/CPU-s", "higher");
-    line("allocations per datagram (16 KiB transfer)", |r| r.allocs_per_datagram, "allocs", "lower");
-    line("heap per idle connected peer (KiB)", |r| r.heap_per_idle_peer_kb, "KiB", "lower");
-    line("idle timer wakeup (µs CPU)", |r| r.idle_wakeup_us, "µs", "lower");
+    line(
+        "CPU per connected pair, create → open (ms)",
+        |r| r.connect_cpu_ms,
+        "ms",
+        "lower",
+    );
+    line(
+        "virtual time to open, zero delay (ms)",
+        |r| r.connect_virtual_ms,
+        "ms",
+        "lower",
+    );
+    line(
+        "data channel 16 KiB (MB per CPU-second)",
+        |r| r.mb_per_cpu_s_16k,
+        "MB/CPU-s",
+        "higher",
+    );
+    line(
+        "data channel 1 KiB (MB per CPU-second)",
+        |r| r.mb_per_cpu_s_1k,
+        "MB/CPU-s",
+        "higher",
+    );
+    line(
+        "allocations per datagram (16 KiB transfer)",
+        |r| r.allocs_per_datagram,
+        "allocs",
+        "lower",
+    );
+    line(
+        "heap per idle connected peer (KiB)",
+        |r| r.heap_per_idle_peer_kb,
+        "KiB",
+        "lower",
+    );
+    line(
+        "idle timer wakeup (µs CPU)",
+        |r| r.idle_wakeup_us,
+        "µs",
+        "lower",
+    );
 }

@@ -33,7 +33,10 @@ fn main() {
     }
     let eddy = Report::median(&eddy);
     let str0m = Report::median(&str0m);
-    harness::print(&[(eddy_stack::Eddy::NAME, &eddy), (str0m_stack::Str0m::NAME, &str0m)]);
+    harness::print(&[
+        (eddy_stack::Eddy::NAME, &eddy),
+        (str0m_stack::Str0m::NAME, &str0m),
+    ]);
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average: {}", load.trim());
     }

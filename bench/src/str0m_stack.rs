@@ -28,7 +28,9 @@ impl Stack for Str0m {
         let channel = change.add_channel("bench".into());
         let (offer, pending) = change.apply().expect("offer");
         let answer = rb.sdp_api().accept_offer(offer).expect("answer");
-        ra.sdp_api().accept_answer(pending, answer).expect("apply answer");
+        ra.sdp_api()
+            .accept_answer(pending, answer)
+            .expect("apply answer");
         (
             Self {
                 rtc: ra,

@@ -4,7 +4,9 @@
 
 use std::time::Instant;
 
-use eddy::{Configuration, MediaKind, PeerConnection, SdpType, SessionDescription, TransceiverInit};
+use eddy::{
+    Configuration, MediaKind, PeerConnection, SdpType, SessionDescription, TransceiverInit,
+};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,10 +32,18 @@ fuzz_target!(|data: &[u8]| {
         let _ = pc.set_remote_description(SessionDescription::new(SdpType::Answer, text));
         return;
     }
-    if pc.set_remote_description(SessionDescription::offer(text)).is_ok() {
-        let answer = pc.create_answer().expect("an applied offer can be answered");
+    if pc
+        .set_remote_description(SessionDescription::offer(text))
+        .is_ok()
+    {
+        let answer = pc
+            .create_answer()
+            .expect("an applied offer can be answered");
         eddy::Sdp::parse(&answer.sdp).expect("eddy's answer parses");
-        pc.set_local_description(answer).expect("eddy's answer applies");
-        let _ = pc.create_offer().map(|o| eddy::Sdp::parse(&o.sdp).expect("offer parses"));
+        pc.set_local_description(answer)
+            .expect("eddy's answer applies");
+        let _ = pc
+            .create_offer()
+            .map(|o| eddy::Sdp::parse(&o.sdp).expect("offer parses"));
     }
 });

@@ -22,7 +22,9 @@ const REBUILD_EVERY: u32 = 1000;
 static SESSION: Mutex<Option<(World, u32)>> = Mutex::new(None);
 
 fuzz_target!(|ops: Vec<Op>| {
-    let mut session = SESSION.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut session = SESSION
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stale = session
         .as_ref()
         .is_none_or(|(world, runs)| !world.connected() || *runs >= REBUILD_EVERY);

@@ -15,7 +15,8 @@ fuzz_target!(|data: &[u8]| {
     }
     for line in text.lines().take(64) {
         if let Ok(c) = eddy::SdpCandidate::parse(line) {
-            let again = eddy::SdpCandidate::parse(&c.to_string()).expect("written candidate must parse");
+            let again =
+                eddy::SdpCandidate::parse(&c.to_string()).expect("written candidate must parse");
             assert_eq!(again, c);
         }
     }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection,
-    Protocol, Receive, Transmit,
+    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol,
+    Receive, Transmit,
 };
 
 const A: &str = "127.0.0.1:1000";
@@ -141,13 +141,17 @@ impl World {
         a.end_of_local_candidates();
         b.add_local_candidate(addr(B), Protocol::Udp).ok()?;
         b.end_of_local_candidates();
-        let first = a.create_data_channel("a0", &DataChannelInit::default()).ok()?;
+        let first = a
+            .create_data_channel("a0", &DataChannelInit::default())
+            .ok()?;
         let offer = a.create_offer().ok()?;
         a.set_local_description(offer).ok()?;
-        b.set_remote_description(a.local_description()?.clone()).ok()?;
+        b.set_remote_description(a.local_description()?.clone())
+            .ok()?;
         let answer = b.create_answer().ok()?;
         b.set_local_description(answer).ok()?;
-        a.set_remote_description(b.local_description()?.clone()).ok()?;
+        a.set_remote_description(b.local_description()?.clone())
+            .ok()?;
         let mut w = Self {
             a,
             b,
@@ -226,8 +230,13 @@ impl World {
             (Side::A, Event::DataChannel(id)) => self.channels[0].push(id),
             (Side::B, Event::ChannelMessage(id, m)) => {
                 // A's reliable ordered channels carry "label:seq" in order.
-                let Some(dc) = self.b.data_channel(id) else { return };
-                if !dc.ordered() || dc.max_retransmits().is_some() || dc.max_packet_life_time().is_some() {
+                let Some(dc) = self.b.data_channel(id) else {
+                    return;
+                };
+                if !dc.ordered()
+                    || dc.max_retransmits().is_some()
+                    || dc.max_packet_life_time().is_some()
+                {
                     return;
                 }
                 let label = dc.label().to_owned();
@@ -259,7 +268,11 @@ impl World {
 
     pub fn apply(&mut self, op: Op) {
         match op {
-            Op::Datagram { from_peer, tcp, mut bytes } => {
+            Op::Datagram {
+                from_peer,
+                tcp,
+                mut bytes,
+            } => {
                 bytes.truncate(MTU);
                 let t = Transmit {
                     proto: if tcp { Protocol::Tcp } else { Protocol::Udp },
@@ -289,7 +302,13 @@ impl World {
                 let _ = self.b.handle_input(Input::Timeout(at));
                 self.pump();
             }
-            Op::Open { side, ordered, max_retransmits, negotiated, close } => {
+            Op::Open {
+                side,
+                ordered,
+                max_retransmits,
+                negotiated,
+                close,
+            } => {
                 // Unique labels: A's "a<n>", B's "b<n>"; only A's reliable
                 // ordered channels are checked for order.
                 let i = usize::from(matches!(side, Side::B));
@@ -315,9 +334,16 @@ impl World {
                 }
                 self.pump();
             }
-            Op::Send { side, channel, text, size } => {
+            Op::Send {
+                side,
+                channel,
+                text,
+                size,
+            } => {
                 let i = usize::from(matches!(side, Side::B));
-                let Some(&id) = self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1)) else {
+                let Some(&id) =
+                    self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1))
+                else {
                     return;
                 };
                 let mut seq_for = None;
@@ -335,7 +361,9 @@ impl World {
                     Some((label, seq)) => format!("{label}:{seq}"),
                     None => String::new(),
                 };
-                let Some(mut dc) = self.pc(&side).data_channel(id) else { return };
+                let Some(mut dc) = self.pc(&side).data_channel(id) else {
+                    return;
+                };
                 let mut payload = body.into_bytes();
                 payload.resize(payload.len().max(usize::from(size) % 70_000), b'x');
                 let ok = if text {
@@ -350,7 +378,9 @@ impl World {
             }
             Op::CloseChannel { side, channel } => {
                 let i = usize::from(matches!(side, Side::B));
-                if let Some(&id) = self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1)) {
+                if let Some(&id) =
+                    self.channels[i].get(usize::from(channel) % self.channels[i].len().max(1))
+                {
                     if let Some(mut dc) = self.pc(&side).data_channel(id) {
                         dc.close();
                     }
@@ -392,4 +422,3 @@ impl World {
         }
     }
 }
-
