@@ -11,3 +11,15 @@ pub mod client;
 pub mod file;
 pub mod logging;
 pub mod signaling;
+
+/// The exit of an example's `main`: success, or the error on stderr as
+/// `{program}: {error}` and failure.
+pub fn exit<E: std::fmt::Display>(program: &str, result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

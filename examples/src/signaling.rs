@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io;
+use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -85,6 +85,34 @@ pub fn with_limits(app: Router, limits: &Limits) -> Router {
             limits.request_timeout,
         ))
         .layer(cors)
+}
+
+/// Starts a signaling server: an `eddy_mio` driver with UDP sockets on
+/// `listen`'s IP, and HTTP on `listen` serving `pages` and `POST /offer`
+/// (answered through the driver within `answer_timeout`); prints
+/// `{name} listening on http://ADDRESS/` on stdout. The caller runs the
+/// driver, calling [`Answerer::gathering_complete`] on each peer's
+/// `IceGatheringStateChange(Complete)`.
+pub fn start(
+    name: &str,
+    listen: SocketAddr,
+    limits: Limits,
+    answer_timeout: Duration,
+    pages: Router,
+) -> io::Result<(eddy_mio::Driver, Answerer)> {
+    let listener = std::net::TcpListener::bind(listen)?;
+    let bound = listener.local_addr()?;
+    let driver = eddy_mio::Driver::bind(&[listen.ip()])?;
+    let answerer = Answerer::new(driver.handle(), answer_timeout);
+    let app = Router::new()
+        .route("/offer", axum::routing::post(offer))
+        .with_state(answerer.clone())
+        .merge(pages);
+    spawn_server(listener, app, limits)?;
+    let mut out = io::stdout();
+    writeln!(out, "{name} listening on http://{bound}/")?;
+    out.flush()?;
+    Ok((driver, answerer))
 }
 
 /// Serves `app` on `listener` from a thread of its own (one small tokio

@@ -14,19 +14,17 @@
 //! limits of [`eddy_examples::signaling::Limits`] (slow clients, big
 //! bodies and connection floods are cut off).
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::response::Html;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{DtlsTransportState, Event, IceGatheringState, PeerConnectionState};
 use eddy_examples::signaling::{self, Answerer, Limits};
-use eddy_mio::Driver;
 
 /// A WebRTC data channel echo server: open the printed URL in a browser.
 #[derive(Parser, Debug)]
@@ -118,24 +116,10 @@ document.getElementById('form').onsubmit = (e) => {
 fn main() -> ExitCode {
     eddy_examples::logging::init();
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("echo-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    eddy_examples::exit("echo-server", run(&args))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind(args.listen)?;
-    let bound = listener.local_addr()?;
-    let mut driver = Driver::bind(&[args.listen.ip()])?;
-    let answerer = Answerer::new(driver.handle(), Duration::from_secs(args.answer_timeout));
-    let app = Router::new()
-        .route("/", get(|| async { Html(PAGE) }))
-        .route("/offer", post(signaling::offer))
-        .with_state(answerer.clone());
     let limits = Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
@@ -143,10 +127,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         max_per_ip: args.max_per_ip,
         ..Limits::default()
     };
-    signaling::spawn_server(listener, app, limits)?;
-    let mut out = std::io::stdout();
-    writeln!(out, "echo-server listening on http://{bound}/")?;
-    out.flush()?;
+    let pages = Router::new().route("/", get(|| async { Html(PAGE) }));
+    let answer_timeout = Duration::from_secs(args.answer_timeout);
+    let (mut driver, answerer) =
+        signaling::start("echo-server", args.listen, limits, answer_timeout, pages)?;
     driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer))?;
     Ok(())
 }

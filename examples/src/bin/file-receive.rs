@@ -17,8 +17,8 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::io::BufWriter;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,14 +27,13 @@ use std::time::Duration;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{ChannelId, DtlsTransportState, Event, IceGatheringState, PeerConnectionState};
 use eddy_examples::file::{self, Incoming, Progress, Receipt};
 use eddy_examples::signaling::{self, Answerer, Limits};
-use eddy_mio::Driver;
 
 /// Receives files over WebRTC data channels: open the printed URL in a
 /// browser, or send with file-send.
@@ -60,37 +59,24 @@ const PAGE: &str = include_str!("file-receive.html");
 fn main() -> ExitCode {
     eddy_examples::logging::init();
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("file-receive: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    eddy_examples::exit("file-receive", run(&args))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot make {}: {e}", args.out.display()))?;
-    let listener = TcpListener::bind(args.listen)?;
-    let bound = listener.local_addr()?;
-    let mut driver = Driver::bind(&[args.listen.ip()])?;
-    let answerer = Answerer::new(driver.handle(), Duration::from_secs(10));
-    let folder = Arc::new(args.out.clone());
-    let app = Router::new()
+    let pages = Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/offer", post(signaling::offer))
-        .with_state(answerer.clone())
-        .merge(
-            Router::new()
-                .route("/files", get(list))
-                .route("/files/{name}", get(download))
-                .with_state(folder),
-        );
-    signaling::spawn_server(listener, app, Limits::default())?;
-    let mut out = std::io::stdout();
-    writeln!(out, "file-receive listening on http://{bound}/")?;
-    out.flush()?;
+        .route("/files", get(list))
+        .route("/files/{name}", get(download))
+        .with_state(Arc::new(args.out.clone()));
+    let (mut driver, answerer) = signaling::start(
+        "file-receive",
+        args.listen,
+        Limits::default(),
+        Duration::from_secs(10),
+        pages,
+    )?;
     let mut receiver = Receiver {
         folder: args.out.clone(),
         max_size: args.max_size,
