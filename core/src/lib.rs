@@ -143,6 +143,7 @@ mod dtls;
 pub mod endpoint;
 mod error;
 mod event;
+mod fingerprint;
 pub mod guide;
 pub mod ice;
 mod io;
@@ -151,6 +152,7 @@ mod rng;
 mod sctp;
 mod sdp;
 pub mod srtp;
+mod state;
 // The STUN codec is public only to the fuzz targets (codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
 #[cfg(fuzzing)]

@@ -8,24 +8,10 @@ use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
 
 use super::certificate::{fingerprint_digest, Certificate};
 use super::provider::{provider, scope};
+use crate::fingerprint::Fingerprint;
 use crate::rng::Rng;
-use crate::sdp::Fingerprint;
 use crate::srtp::SrtpProfile;
-
-/// The state of a DTLS transport (W3C RTCDtlsTransportState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DtlsTransportState {
-    /// Not started.
-    New,
-    /// Handshaking.
-    Connecting,
-    /// Handshake done and the peer's certificate matched its fingerprint.
-    Connected,
-    /// Closed by either side (close_notify).
-    Closed,
-    /// Failed: a handshake error or a fingerprint mismatch.
-    Failed,
-}
+use crate::state::DtlsTransportState;
 
 /// Which side of the handshake eddy plays, from `a=setup` (RFC 8842 §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

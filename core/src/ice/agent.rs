@@ -177,7 +177,7 @@ pub struct IceAgent {
     pub(super) tcp: Reassembler,
     pub(super) tcp_frames: VecDeque<TcpFrame>,
     pub(super) stats: IceStats,
-    pub(super) now: Instant,
+    pub(crate) now: Instant,
     pub(super) deadline: Option<Instant>,
 }
 

@@ -35,6 +35,7 @@ use crate::sdp::{
     Direction, Fingerprint, IceCandidate, MediaDescription, MediaKind, MediaType, Sdp,
     SdpCandidate, SdpType, SessionDescription, Setup,
 };
+use crate::state::SignalingState;
 
 /// Most transceivers a connection holds; stopped ones count until an
 /// answer negotiates them away.
@@ -49,23 +50,6 @@ pub(crate) const SCTP_FORMAT: &str = "webrtc-datachannel";
 pub(crate) const SCTP_PORT: u16 = 5000;
 /// RFC 8841 §6: the largest message eddy accepts (browsers say 262144).
 pub(crate) const MAX_MESSAGE_SIZE: u64 = 262_144;
-
-/// The signaling state (W3C RTCSignalingState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignalingState {
-    /// No offer/answer exchange in progress.
-    Stable,
-    /// A local offer is applied.
-    HaveLocalOffer,
-    /// A remote offer is applied.
-    HaveRemoteOffer,
-    /// A remote offer and a local pranswer are applied.
-    HaveLocalPranswer,
-    /// A local offer and a remote pranswer are applied.
-    HaveRemotePranswer,
-    /// The connection is closed.
-    Closed,
-}
 
 /// The DTLS role negotiated by `a=setup` (RFC 8842).
 pub(crate) use crate::dtls::DtlsRole;

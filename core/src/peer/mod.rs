@@ -20,26 +20,10 @@ mod jsep_tests;
 mod transceiver;
 mod wire;
 
+pub use crate::state::{PeerConnectionState, SignalingState};
 pub use channel::DataChannel;
-pub use jsep::{SignalingState, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
+pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
-
-/// The aggregate connection state (W3C RTCPeerConnectionState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PeerConnectionState {
-    /// Nothing has started.
-    New,
-    /// ICE or DTLS is working on it.
-    Connecting,
-    /// ICE and DTLS are up.
-    Connected,
-    /// ICE lost connectivity for now.
-    Disconnected,
-    /// ICE or DTLS failed.
-    Failed,
-    /// `close()` was called.
-    Closed,
-}
 
 /// What arrived, counted by kind, and what was dropped and why. The stats
 /// report is built from these.

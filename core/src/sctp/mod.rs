@@ -22,10 +22,8 @@ use dcsctp::api::{
     StreamId, ZeroChecksumAlternateErrorDetectionMethod,
 };
 
-pub use channel::{
-    ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,
-    SctpTransportState,
-};
+pub use crate::state::{DataChannelState, SctpTransportState};
+pub use channel::{ChannelId, DataChannelError, DataChannelInit, DataChannelMessage};
 
 use crate::dtls::DtlsRole;
 use crate::rng::Rng;
