@@ -13,5 +13,5 @@ mod tests;
 
 pub use crate::state::DtlsTransportState;
 pub use certificate::{Certificate, CertificateError, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME};
-pub(crate) use transport::{dtls_config, DtlsEvent, DtlsTransport};
-pub use transport::{DtlsRole, DtlsVersion};
+pub(crate) use transport::{dtls_config, DtlsConfigError, DtlsEvent, DtlsTransport};
+pub use transport::{DtlsFailure, DtlsRole, DtlsStats, DtlsVersion};

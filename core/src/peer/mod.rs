@@ -9,6 +9,7 @@ use crate::event::Output;
 use crate::event::{Event, EventQueue, EventQueueUsage};
 use crate::io::{Input, Transmit};
 use crate::rng::Rng;
+use crate::stats::Dropped;
 use crate::timer::{Timer, TimerTable};
 
 mod channel;
@@ -21,39 +22,10 @@ mod transceiver;
 mod wire;
 
 pub use crate::state::{PeerConnectionState, SignalingState};
+pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
-
-/// What arrived, counted by kind, and what was dropped and why. The stats
-/// report is built from these.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct InputCounters {
-    /// STUN messages received.
-    pub stun: u64,
-    /// DTLS datagrams received.
-    pub dtls: u64,
-    /// RTP packets received.
-    pub rtp: u64,
-    /// RTCP packets received.
-    pub rtcp: u64,
-    /// TURN ChannelData messages received.
-    pub turn_channel_data: u64,
-    /// Datagrams whose first byte no protocol claims (RFC 7983), or empty.
-    pub dropped_unknown: u64,
-    /// ZRTP datagrams: WebRTC does not use ZRTP.
-    pub dropped_zrtp: u64,
-    /// Datagrams that arrived after `close()`.
-    pub dropped_closed: u64,
-    /// Remote candidates not used: at an unspecified (0.0.0.0, ::),
-    /// broadcast or multicast address.
-    pub dropped_candidates: u64,
-    /// State-change events replaced by a newer one of the same kind because
-    /// the application had not polled (see
-    /// [`Configuration::max_queued_events`]); no event is ever dropped.
-    pub coalesced_events: u64,
-}
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
 ///
@@ -163,7 +135,7 @@ impl PeerConnection {
         self.now = self.now.max(input.time());
         if self.state == PeerConnectionState::Closed {
             if let Input::Receive(..) = input {
-                self.counters.dropped_closed += 1;
+                self.counters.count_drop(Dropped::Closed);
             }
             return Err(InputError::Closed);
         }

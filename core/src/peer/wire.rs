@@ -17,8 +17,8 @@ use super::PeerConnection;
 use crate::config::Configuration;
 use crate::demux::{classify, PacketKind};
 use crate::dtls::{
-    dtls_config, Certificate, DtlsEvent, DtlsRole, DtlsTransport, DtlsTransportState, DtlsVersion,
-    KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
+    dtls_config, Certificate, DtlsConfigError, DtlsEvent, DtlsFailure, DtlsRole, DtlsTransport,
+    DtlsTransportState, DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
 };
 use crate::error::ConfigError;
 use crate::event::Event;
@@ -34,6 +34,7 @@ use crate::sdp::{
     TcpType,
 };
 use crate::srtp::{SrtpContext, SrtpProfile};
+use crate::stats::{ConnectionStats, Dropped};
 use crate::timer::Timer;
 
 /// DTLS datagrams held while ICE has not yet validated their sender
@@ -65,11 +66,6 @@ pub(crate) struct Stack {
     pub(crate) gathering_state: IceGatheringState,
     pub(crate) ice_state: IceConnectionState,
     pub(crate) dtls_state: DtlsTransportState,
-    /// DTLS records dropped: from an unvalidated address with the hold
-    /// queue full, or with no selected pair to send on.
-    pub(crate) dropped_dtls: u64,
-    /// RTP/RTCP dropped: no media layer yet.
-    pub(crate) dropped_media: u64,
 }
 
 impl std::fmt::Debug for Stack {
@@ -85,8 +81,8 @@ impl std::fmt::Debug for Stack {
 /// The shared DTLS configuration for unseeded connections with the default
 /// MTU: building one costs a crypto self-test (ARCHITECTURE.md §4), so it is
 /// built once per process.
-fn shared_dtls_config(mtu: usize) -> Result<Arc<dimpl::Config>, String> {
-    static SHARED: OnceLock<Result<Arc<dimpl::Config>, String>> = OnceLock::new();
+fn shared_dtls_config(mtu: usize) -> Result<Arc<dimpl::Config>, DtlsConfigError> {
+    static SHARED: OnceLock<Result<Arc<dimpl::Config>, DtlsConfigError>> = OnceLock::new();
     if mtu == Configuration::default().mtu {
         SHARED.get_or_init(|| dtls_config(mtu, None)).clone()
     } else {
@@ -232,7 +228,7 @@ impl Stack {
         } else {
             (None, shared_dtls_config(config.mtu))
         };
-        let dtls_cfg = dtls_cfg.map_err(ConfigError::Crypto)?;
+        let dtls_cfg = dtls_cfg.map_err(|e| ConfigError::Crypto(e.to_string()))?;
         Ok(Self {
             ice,
             dtls: None,
@@ -251,8 +247,6 @@ impl Stack {
             gathering_state: IceGatheringState::New,
             ice_state: IceConnectionState::New,
             dtls_state: DtlsTransportState::New,
-            dropped_dtls: 0,
-            dropped_media: 0,
         })
     }
 }
@@ -290,7 +284,7 @@ impl PeerConnection {
     /// (the runtime's resolver supplies it).
     pub fn resolve_remote_candidate(&mut self, name: &str, ip: IpAddr) {
         if !super::jsep_strict::is_usable_candidate_address(ip) {
-            self.counters.dropped_candidates += 1;
+            self.counters.count_drop(Dropped::UnusableCandidate);
             tracing::debug!(%ip, name, "mDNS name resolved to a non-unicast address: dropped");
             return;
         }
@@ -334,8 +328,34 @@ impl PeerConnection {
 
     /// Why DTLS failed (a handshake error or a fingerprint mismatch), if
     /// it did.
-    pub fn dtls_failure(&self) -> Option<&str> {
+    pub fn dtls_failure(&self) -> Option<&DtlsFailure> {
         self.stack.dtls.as_ref().and_then(DtlsTransport::failure)
+    }
+
+    /// Every counter of the connection and its transports in one place:
+    /// what arrived and was dropped, ICE, DTLS, SCTP, SRTP and the event
+    /// queue.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        let (srtp_send, srtp_receive) = self
+            .stack
+            .srtp
+            .as_ref()
+            .map(|(tx, rx)| (tx.counters(), rx.counters()))
+            .unwrap_or_default();
+        ConnectionStats {
+            input: self.counters(),
+            ice: self.stack.ice.stats(),
+            dtls: self
+                .stack
+                .dtls
+                .as_ref()
+                .map(DtlsTransport::stats)
+                .unwrap_or_default(),
+            sctp: self.stack.sctp.counters(),
+            srtp_send,
+            srtp_receive,
+            event_queue: self.event_queue_usage(),
+        }
     }
 
     /// The certificate this connection authenticates with.
@@ -477,7 +497,7 @@ impl PeerConnection {
                 CandidateAddress::Ip(addr)
                     if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
                 {
-                    self.counters.dropped_candidates += 1;
+                    self.counters.count_drop(Dropped::UnusableCandidate);
                     tracing::debug!(%addr, "remote candidate at a non-unicast address dropped");
                 }
                 CandidateAddress::Ip(addr) => self
@@ -647,7 +667,7 @@ impl PeerConnection {
                     t.handle_receive(now, &d);
                 }
             } else {
-                self.stack.dropped_dtls += 1;
+                self.counters.count_drop(Dropped::DtlsUnvalidated);
             }
         }
     }
@@ -697,18 +717,18 @@ impl PeerConnection {
                                 contents.to_vec(),
                             ));
                         } else {
-                            self.stack.dropped_dtls += 1;
+                            self.counters.count_drop(Dropped::DtlsEarly);
                         }
                     }
                 }
             }
             Some(PacketKind::Rtp) => {
                 self.counters.rtp += 1;
-                self.stack.dropped_media += 1;
+                self.counters.count_drop(Dropped::Media);
             }
             Some(PacketKind::Rtcp) => {
                 self.counters.rtcp += 1;
-                self.stack.dropped_media += 1;
+                self.counters.count_drop(Dropped::Media);
             }
             Some(PacketKind::TurnChannelData) => {
                 // No TURN client yet: nothing allocated a channel, so
@@ -716,11 +736,11 @@ impl PeerConnection {
                 self.counters.turn_channel_data += 1;
             }
             Some(PacketKind::Zrtp) => {
-                self.counters.dropped_zrtp += 1;
+                self.counters.count_drop(Dropped::Zrtp);
                 tracing::debug!(%source, "ZRTP datagram dropped");
             }
             None => {
-                self.counters.dropped_unknown += 1;
+                self.counters.count_drop(Dropped::UnknownProtocol);
                 tracing::debug!(%source, len = contents.len(), "datagram of no known protocol dropped");
             }
         }
@@ -770,7 +790,7 @@ impl PeerConnection {
                 moved = true;
                 match self.stack.ice.transmit_data(&r) {
                     Some(t) => self.push_transmit(t),
-                    None => self.stack.dropped_dtls += 1,
+                    None => self.counters.count_drop(Dropped::DtlsNoRoute),
                 }
             }
             while let Some(e) = self.stack.sctp.poll_event() {
