@@ -1116,6 +1116,20 @@ impl PeerConnection {
     }
 
     fn add_ice_candidate_inner(&mut self, candidate: IceCandidate) -> Result<(), JsepError> {
+        let index = self.candidate_m_line(&candidate)?;
+        let Some(c) = candidate.candidate else {
+            self.remote_end_of_candidates(index);
+            return Ok(());
+        };
+        if let Some(i) = index {
+            self.add_remote_candidate(i, c, candidate.username_fragment);
+        }
+        Ok(())
+    }
+
+    /// The W3C checks of `addIceCandidate` on the candidate's m-line, which
+    /// it returns (`None` for an end-of-candidates of every m-line).
+    fn candidate_m_line(&self, candidate: &IceCandidate) -> Result<Option<usize>, JsepError> {
         self.check_open()?;
         // W3C: "If remoteDescription is null return a promise rejected with a
         // newly created InvalidStateError."
@@ -1168,32 +1182,35 @@ impl PeerConnection {
                 return Err(JsepError::Operation(format!("unknown ufrag {u}")));
             }
         }
-        let Some(c) = candidate.candidate else {
-            // End-of-candidates, for one m-line or all.
-            self.jsep.n.transport.remote_end_of_candidates = true;
-            self.update_remote_sdp(|sdp| {
-                for (i, m) in sdp.media.iter_mut().enumerate() {
-                    if index.is_none_or(|x| x == i) {
-                        m.end_of_candidates = true;
-                    }
+        Ok(index)
+    }
+
+    /// End-of-candidates, for one m-line or all.
+    fn remote_end_of_candidates(&mut self, index: Option<usize>) {
+        self.jsep.n.transport.remote_end_of_candidates = true;
+        self.update_remote_sdp(|sdp| {
+            for (i, m) in sdp.media.iter_mut().enumerate() {
+                if index.is_none_or(|x| x == i) {
+                    m.end_of_candidates = true;
                 }
-            });
-            return Ok(());
-        };
-        let Some(i) = index else {
-            return Ok(());
-        };
+            }
+        });
+    }
+
+    /// Adds remote candidate `c` of m-line `i` (with the ufrag it was given
+    /// with, if any), up to [`MAX_REMOTE_CANDIDATES_PER_MLINE`] per m-line.
+    fn add_remote_candidate(&mut self, i: usize, c: SdpCandidate, ufrag: Option<String>) {
         // W3C: candidates for a stopped transceiver's m-line are ignored.
         if let Some(Slot::Transceiver(id)) = self.jsep.n.mlines.get(i) {
             if self.jsep.transceiver(*id).is_some_and(|t| t.stopped) {
-                return Ok(());
+                return;
             }
         }
         let remote = self.jsep.remote();
         let mid = remote
             .and_then(|a| a.sdp.media.get(i))
             .and_then(|m| m.mid.clone());
-        let ufrag = candidate.username_fragment.clone().or_else(|| {
+        let ufrag = ufrag.or_else(|| {
             remote.and_then(|a| {
                 a.sdp
                     .media
@@ -1214,7 +1231,7 @@ impl PeerConnection {
                 m_line = i,
                 "remote candidate limit reached, candidate dropped"
             );
-            return Ok(());
+            return;
         }
         if self
             .jsep
@@ -1223,7 +1240,7 @@ impl PeerConnection {
             .iter()
             .any(|r| r.m_line_index == i && r.candidate == c)
         {
-            return Ok(());
+            return;
         }
         self.jsep.n.remote_candidates.push(RemoteCandidate {
             mid,
@@ -1237,7 +1254,6 @@ impl PeerConnection {
                 m.candidates.push(c.clone());
             }
         });
-        Ok(())
     }
 
     pub(crate) fn update_remote_sdp(&mut self, f: impl Fn(&mut Sdp)) {

@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use super::jsep::NegotiatedTransport;
 use super::PeerConnection;
 use crate::config::Configuration;
 use crate::demux::{classify, PacketKind};
@@ -380,7 +381,18 @@ impl PeerConnection {
         applied_local: Option<SdpType>,
         applied_remote: Option<SdpType>,
     ) {
-        let now = self.now;
+        self.sync_local_ice(applied_local, applied_remote);
+        let t = self.negotiated_transport().clone();
+        self.sync_remote_ice(&t);
+        self.sync_dtls(&t);
+        self.sync_sctp(&t);
+        self.render_local_candidates();
+        self.pump_layers();
+    }
+
+    /// ICE's local side after a description: our credentials, the role and
+    /// the candidates held until a local description existed.
+    fn sync_local_ice(&mut self, applied_local: Option<SdpType>, applied_remote: Option<SdpType>) {
         // Our credentials follow the description (ICE restart included).
         let local = ice_credentials(&self.jsep.local_ice);
         let before = self.stack.ice.local_credentials().ufrag.clone();
@@ -415,7 +427,11 @@ impl PeerConnection {
                 self.on_ice_event(e);
             }
         }
-        let t = self.negotiated_transport().clone();
+    }
+
+    /// ICE's remote side: the peer's credentials, candidates and
+    /// end-of-candidates.
+    fn sync_remote_ice(&mut self, t: &NegotiatedTransport) {
         if !t.remote_ufrag.is_empty() {
             if self
                 .stack
@@ -442,44 +458,53 @@ impl PeerConnection {
             self.stack.remote_end_fed = true;
             self.stack.ice.remote_end_of_candidates();
         }
-        // DTLS: once our role is known, with the fingerprints to check.
-        if let Some(role) = t.dtls_role {
-            if self.stack.dtls.is_none() {
-                let version = match role {
-                    DtlsRole::Server => DtlsVersion::Auto,
-                    DtlsRole::Client => self.config.dtls_client_version,
-                };
-                if let Some(cfg) = self.stack.dtls_config.take() {
-                    let mut dtls = DtlsTransport::new(
-                        cfg,
-                        &self.stack.certificate,
-                        role,
-                        version,
-                        self.stack.dtls_rng.take(),
-                        now,
-                    );
-                    dtls.set_remote_fingerprints(t.remote_fingerprints.clone());
-                    self.stack.dtls = Some(dtls);
-                }
-            } else if let Some(d) = self.stack.dtls.as_mut() {
-                d.set_remote_fingerprints(t.remote_fingerprints.clone());
+    }
+
+    /// DTLS: created once our role is known, with the fingerprints to
+    /// check (updated by later descriptions).
+    fn sync_dtls(&mut self, t: &NegotiatedTransport) {
+        let Some(role) = t.dtls_role else {
+            return;
+        };
+        if self.stack.dtls.is_none() {
+            let version = match role {
+                DtlsRole::Server => DtlsVersion::Auto,
+                DtlsRole::Client => self.config.dtls_client_version,
+            };
+            if let Some(cfg) = self.stack.dtls_config.take() {
+                let mut dtls = DtlsTransport::new(
+                    cfg,
+                    &self.stack.certificate,
+                    role,
+                    version,
+                    self.stack.dtls_rng.take(),
+                    self.now,
+                );
+                dtls.set_remote_fingerprints(t.remote_fingerprints.clone());
+                self.stack.dtls = Some(dtls);
+            }
+        } else if let Some(d) = self.stack.dtls.as_mut() {
+            d.set_remote_fingerprints(t.remote_fingerprints.clone());
+        }
+    }
+
+    /// SCTP: the peer's port and message size, and a start when data
+    /// channels were negotiated after DTLS came up.
+    fn sync_sctp(&mut self, t: &NegotiatedTransport) {
+        let Some(port) = t.remote_sctp_port else {
+            return;
+        };
+        let max = t.remote_max_message_size.unwrap_or(65536);
+        self.stack
+            .sctp
+            .set_remote(port, usize::try_from(max).unwrap_or(usize::MAX));
+        // Data channels negotiated after DTLS came up (a renegotiation
+        // added the application m-line): start SCTP now.
+        if self.stack.dtls_state == DtlsTransportState::Connected {
+            if let Some(role) = self.stack.dtls.as_ref().map(DtlsTransport::role) {
+                self.stack.sctp.start(self.now, role);
             }
         }
-        if let Some(port) = t.remote_sctp_port {
-            let max = t.remote_max_message_size.unwrap_or(65536);
-            self.stack
-                .sctp
-                .set_remote(port, usize::try_from(max).unwrap_or(usize::MAX));
-            // Data channels negotiated after DTLS came up (a renegotiation
-            // added the application m-line): start SCTP now.
-            if self.stack.dtls_state == DtlsTransportState::Connected {
-                if let Some(role) = self.stack.dtls.as_ref().map(DtlsTransport::role) {
-                    self.stack.sctp.start(now, role);
-                }
-            }
-        }
-        self.render_local_candidates();
-        self.pump_layers();
     }
 
     /// Feeds remote candidates ICE has not seen yet.
