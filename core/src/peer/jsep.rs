@@ -524,59 +524,67 @@ impl PeerConnection {
         if j.data_wanted && !(has_data(local) && has_data(remote)) {
             return true;
         }
-        for t in &j.n.transceivers {
-            // "If transceiver.[[Stopping]] is true and transceiver.[[Stopped]]
-            // is false, return true."
-            if t.stopping && !t.stopped {
+        j.n.transceivers
+            .iter()
+            .any(|t| self.transceiver_needs_negotiation(t, local, remote))
+    }
+
+    /// The transceiver steps of the W3C "check if negotiation is needed"
+    /// against the current descriptions.
+    fn transceiver_needs_negotiation(
+        &self,
+        t: &Transceiver,
+        local: Option<&Sdp>,
+        remote: Option<&Sdp>,
+    ) -> bool {
+        // "If transceiver.[[Stopping]] is true and transceiver.[[Stopped]]
+        // is false, return true."
+        if t.stopping && !t.stopped {
+            return true;
+        }
+        let (lm, rm) = (section_of(local, t), section_of(remote, t));
+        if t.stopped {
+            // "If transceiver is stopped and is associated with an m=
+            // section, but the associated m= section is not yet rejected in
+            // connection.[[CurrentLocalDescription]] or
+            // connection.[[CurrentRemoteDescription]], return true."
+            return t.mid.is_some()
+                && (lm.is_some_and(|m| m.port != 0) || rm.is_some_and(|m| m.port != 0));
+        }
+        // "If transceiver isn't stopped and isn't yet associated with an
+        // m= section in description, return true."
+        let Some(lm) = lm else {
+            return true;
+        };
+        // "If transceiver.[[Direction]] is "sendrecv" or "sendonly", and
+        // the associated m= section in description doesn't contain a
+        // single "a=msid" line, return true."
+        if t.direction.sends() && lm.msids.len() != 1 {
+            return true;
+        }
+        let local_is_offer = self
+            .jsep
+            .current_local
+            .as_ref()
+            .is_some_and(|a| a.desc.sdp_type == SdpType::Offer);
+        if local_is_offer {
+            // "... and the direction of the associated m= section in
+            // neither connection.[[CurrentLocalDescription]] nor
+            // connection.[[CurrentRemoteDescription]] matches
+            // transceiver.[[Direction]], return true." (remote reversed)
+            let remote_dir = rm.map(|m| m.direction_or_default().reverse());
+            if lm.direction_or_default() != t.direction && remote_dir != Some(t.direction) {
                 return true;
             }
-            let (lm, rm) = (section_of(local, t), section_of(remote, t));
-            if t.stopped {
-                // "If transceiver is stopped and is associated with an m=
-                // section, but the associated m= section is not yet rejected in
-                // connection.[[CurrentLocalDescription]] or
-                // connection.[[CurrentRemoteDescription]], return true."
-                if t.mid.is_some()
-                    && (lm.is_some_and(|m| m.port != 0) || rm.is_some_and(|m| m.port != 0))
-                {
-                    return true;
-                }
-                continue;
-            }
-            // "If transceiver isn't stopped and isn't yet associated with an
-            // m= section in description, return true."
-            let Some(lm) = lm else {
+        } else {
+            // "If description is of type "answer", and the direction of
+            // the associated m= section in the description does not match
+            // transceiver.[[Direction]] intersected with the offered
+            // direction (as described in [RFC9429] (section 5.3.1.)),
+            // return true."
+            let offered = rm.map_or(Direction::SendRecv, |m| m.direction_or_default());
+            if lm.direction_or_default() != t.direction.intersect(offered.reverse()) {
                 return true;
-            };
-            // "If transceiver.[[Direction]] is "sendrecv" or "sendonly", and
-            // the associated m= section in description doesn't contain a
-            // single "a=msid" line, return true."
-            if t.direction.sends() && lm.msids.len() != 1 {
-                return true;
-            }
-            let local_is_offer = j
-                .current_local
-                .as_ref()
-                .is_some_and(|a| a.desc.sdp_type == SdpType::Offer);
-            if local_is_offer {
-                // "... and the direction of the associated m= section in
-                // neither connection.[[CurrentLocalDescription]] nor
-                // connection.[[CurrentRemoteDescription]] matches
-                // transceiver.[[Direction]], return true." (remote reversed)
-                let remote_dir = rm.map(|m| m.direction_or_default().reverse());
-                if lm.direction_or_default() != t.direction && remote_dir != Some(t.direction) {
-                    return true;
-                }
-            } else {
-                // "If description is of type "answer", and the direction of
-                // the associated m= section in the description does not match
-                // transceiver.[[Direction]] intersected with the offered
-                // direction (as described in [RFC9429] (section 5.3.1.)),
-                // return true."
-                let offered = rm.map_or(Direction::SendRecv, |m| m.direction_or_default());
-                if lm.direction_or_default() != t.direction.intersect(offered.reverse()) {
-                    return true;
-                }
             }
         }
         false

@@ -168,6 +168,64 @@ fn to_ice_candidate(c: &SdpCandidate, addr: SocketAddr) -> Candidate {
     }
 }
 
+/// The connection's certificate: the configured one, or a new ECDSA P-256
+/// one (from the generator in deterministic mode).
+fn connection_certificate(
+    config: &Configuration,
+    rng: &mut Rng,
+) -> Result<Certificate, ConfigError> {
+    match config.certificates.first() {
+        Some(c) => Ok(c.clone()),
+        None if rng.is_deterministic() => Certificate::generate_seeded(
+            KeyAlgorithm::EcdsaP256,
+            config.wall_clock_anchor(),
+            DEFAULT_CERTIFICATE_LIFETIME,
+            rng,
+        ),
+        None => Certificate::generate(
+            KeyAlgorithm::EcdsaP256,
+            config.wall_clock_anchor(),
+            DEFAULT_CERTIFICATE_LIFETIME,
+        ),
+    }
+    .map_err(|e| ConfigError::Crypto(e.to_string()))
+}
+
+/// The ICE agent, with our credentials and the configuration's STUN
+/// servers.
+fn ice_agent(
+    config: &Configuration,
+    rng: &mut Rng,
+    credentials: IceCredentials,
+    now: Instant,
+) -> Result<IceAgent, ConfigError> {
+    let ice_config = IceConfig {
+        lite: config.ice_lite,
+        checking_timeout: config.ice_checking_timeout,
+        error_responses_per_second: config.stun_error_responses_per_second,
+        error_responses_burst: config.stun_error_responses_burst,
+        ..IceConfig::default()
+    };
+    let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
+        .map_err(|e| ConfigError::Crypto(e.to_string()))?;
+    ice.set_local_credentials(credentials);
+    for server in &config.ice_servers {
+        for url in &server.urls {
+            match stun_server_addr(url) {
+                Some(addr) => {
+                    if let Err(e) = ice.add_stun_server(addr) {
+                        tracing::warn!(%url, %e, "STUN server refused");
+                    }
+                }
+                None => {
+                    tracing::warn!(%url, "ICE server not used: TURN is not built yet, and hostnames must be resolved by the runtime")
+                }
+            }
+        }
+    }
+    Ok(ice)
+}
+
 impl Stack {
     /// The layers of a new connection.
     pub(crate) fn new(
@@ -176,45 +234,8 @@ impl Stack {
         credentials: IceCredentials,
         now: Instant,
     ) -> Result<Self, ConfigError> {
-        let certificate = match config.certificates.first() {
-            Some(c) => Ok(c.clone()),
-            None if rng.is_deterministic() => Certificate::generate_seeded(
-                KeyAlgorithm::EcdsaP256,
-                config.wall_clock_anchor(),
-                DEFAULT_CERTIFICATE_LIFETIME,
-                rng,
-            ),
-            None => Certificate::generate(
-                KeyAlgorithm::EcdsaP256,
-                config.wall_clock_anchor(),
-                DEFAULT_CERTIFICATE_LIFETIME,
-            ),
-        }
-        .map_err(|e| ConfigError::Crypto(e.to_string()))?;
-        let ice_config = IceConfig {
-            lite: config.ice_lite,
-            checking_timeout: config.ice_checking_timeout,
-            error_responses_per_second: config.stun_error_responses_per_second,
-            error_responses_burst: config.stun_error_responses_burst,
-            ..IceConfig::default()
-        };
-        let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
-            .map_err(|e| ConfigError::Crypto(e.to_string()))?;
-        ice.set_local_credentials(credentials);
-        for server in &config.ice_servers {
-            for url in &server.urls {
-                match stun_server_addr(url) {
-                    Some(addr) => {
-                        if let Err(e) = ice.add_stun_server(addr) {
-                            tracing::warn!(%url, %e, "STUN server refused");
-                        }
-                    }
-                    None => {
-                        tracing::warn!(%url, "ICE server not used: TURN is not built yet, and hostnames must be resolved by the runtime")
-                    }
-                }
-            }
-        }
+        let certificate = connection_certificate(config, rng)?;
+        let ice = ice_agent(config, rng, credentials, now)?;
         let sctp = SctpTransport::new(
             SctpConfig {
                 mtu: config.mtu.saturating_sub(SctpConfig::DTLS_OVERHEAD),
