@@ -1,6 +1,5 @@
 //! `PeerConnection`: the W3C RTCPeerConnection as a sans-IO state machine.
 
-use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Configuration;
@@ -18,6 +17,7 @@ mod jsep_build;
 mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
+mod stack;
 mod transceiver;
 mod wire;
 
@@ -70,9 +70,7 @@ pub struct PeerConnection {
     rng: Rng,
     timers: TimerTable,
     events: EventQueue,
-    transmits: VecDeque<Transmit>,
     state: PeerConnectionState,
-    counters: InputCounters,
     /// The latest time seen; inputs from before it are taken as happening at
     /// it, so a runtime's clock hiccup cannot move the core backwards.
     now: Instant,
@@ -87,7 +85,7 @@ pub struct PeerConnection {
     /// connection's RNG, so every SDP is complete and seeded runs repeat.
     pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
     /// ICE, DTLS, SCTP and SRTP under the connection (`wire.rs`).
-    pub(crate) stack: wire::Stack,
+    pub(crate) stack: stack::Stack,
 }
 
 impl PeerConnection {
@@ -102,10 +100,10 @@ impl PeerConnection {
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
         let jsep = jsep::Jsep::new(&mut rng);
-        let stack = wire::Stack::new(
+        let stack = stack::Stack::new(
             &config,
             &mut rng,
-            wire::ice_credentials(&jsep.local_ice),
+            stack::ice_credentials(&jsep.local_ice),
             now,
         )?;
         let fp = stack.certificate.fingerprint();
@@ -119,9 +117,7 @@ impl PeerConnection {
             config,
             rng,
             timers: TimerTable::default(),
-            transmits: VecDeque::new(),
             state: PeerConnectionState::New,
-            counters: InputCounters::default(),
             now,
         })
     }
@@ -135,12 +131,15 @@ impl PeerConnection {
         self.now = self.now.max(input.time());
         if self.state == PeerConnectionState::Closed {
             if let Input::Receive(..) = input {
-                self.counters.count_drop(Dropped::Closed);
+                self.stack.counters.count_drop(Dropped::Closed);
             }
             return Err(InputError::Closed);
         }
         match input {
-            Input::Receive(_, receive) => self.route_receive(receive),
+            Input::Receive(_, receive) => {
+                self.stack.handle_receive(self.now, receive);
+                self.pump_layers();
+            }
             Input::Timeout(_) => self.handle_timeout(),
         }
         Ok(())
@@ -150,7 +149,7 @@ impl PeerConnection {
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");
-            self.layer_timeout(timer);
+            self.stack.handle_timeout(self.now, timer);
         }
         if !fired.is_empty() {
             self.pump_layers();
@@ -175,7 +174,7 @@ impl PeerConnection {
     /// handle events can keep the network moving with this alone.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.stack.poll_transmit()
     }
 
     /// The next event, if any. Taking one makes room: data channel messages
@@ -211,7 +210,7 @@ impl PeerConnection {
         if self.state == PeerConnectionState::Closed {
             return;
         }
-        self.close_layers();
+        self.stack.close();
         self.state = PeerConnectionState::Closed;
         self.jsep.close();
         for t in Timer::ALL {
@@ -228,7 +227,7 @@ impl PeerConnection {
     pub fn counters(&self) -> InputCounters {
         InputCounters {
             coalesced_events: self.events.usage().coalesced,
-            ..self.counters
+            ..self.stack.counters
         }
     }
 
