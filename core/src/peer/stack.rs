@@ -22,8 +22,8 @@ use super::jsep::{NegotiatedTransport, RemoteCandidate};
 use crate::config::Configuration;
 use crate::demux::{classify, PacketKind};
 use crate::dtls::{
-    dtls_config, Certificate, DtlsConfigError, DtlsRole, DtlsTransport, DtlsTransportState,
-    DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
+    dtls_config, Certificate, DtlsConfigError, DtlsEvent, DtlsRole, DtlsTransport,
+    DtlsTransportState, DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
 };
 use crate::error::ConfigError;
 use crate::ice::{
@@ -32,7 +32,7 @@ use crate::ice::{
 };
 use crate::io::{Protocol, Receive, Transmit};
 use crate::rng::Rng;
-use crate::sctp::{SctpConfig, SctpTransport};
+use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
 use crate::sdp::{CandidateAddress, CandidateKind, CandidateTransport, SdpCandidate, TcpType};
 use crate::srtp::SrtpContext;
 use crate::stats::{Dropped, InputCounters};
@@ -41,6 +41,21 @@ use crate::timer::Timer;
 /// DTLS datagrams held while ICE has not yet validated their sender
 /// (seen with Chromium: records may race ICE's "connected").
 const MAX_EARLY_DTLS: usize = 32;
+
+/// Something the stack reports to the connection, from
+/// [`Stack::poll_event`]; the stack has already done its own part (DTLS
+/// started on a selected pair, SCTP started or closed with DTLS, SRTP keys
+/// installed).
+#[derive(Debug)]
+pub(crate) enum TransportEvent {
+    /// An ICE event: candidates, gathering and connection states, the
+    /// selected pair.
+    Ice(IceEvent),
+    /// The DTLS transport's state changed.
+    DtlsState(DtlsTransportState),
+    /// An SCTP event: the association's state, channels, messages.
+    Sctp(SctpEvent),
+}
 
 /// The layers under one connection.
 pub(crate) struct Stack {
@@ -73,6 +88,10 @@ pub(crate) struct Stack {
     pub(crate) counters: InputCounters,
     /// Datagrams to send, in order.
     transmits: VecDeque<Transmit>,
+    /// What the layers reported during one [`step`](Self::step), for the
+    /// connection, which drains it after each step (so it holds at most
+    /// what the layers' own bounded queues held).
+    events: VecDeque<TransportEvent>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -277,6 +296,7 @@ impl Stack {
             dtls_state: DtlsTransportState::New,
             counters: InputCounters::default(),
             transmits: VecDeque::new(),
+            events: VecDeque::new(),
         })
     }
 
@@ -353,10 +373,108 @@ impl Stack {
         }
     }
 
+    /// Moves what each layer has for the next once, in the order ICE,
+    /// DTLS, SCTP: ICE's events and datagrams, DTLS's events (acted on:
+    /// SCTP starts when DTLS connects if `sctp_negotiated`, and closes with
+    /// it; SRTP keys are installed; records go to SCTP) and records, SCTP's
+    /// events. What the connection must know is queued for
+    /// [`poll_event`](Self::poll_event). Returns whether anything moved.
+    pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
+        let mut moved = false;
+        while let Some(e) = self.ice.poll_event() {
+            moved = true;
+            let selected = matches!(e, IceEvent::SelectedPairChange { .. });
+            self.events.push_back(TransportEvent::Ice(e));
+            if selected {
+                self.on_selected_pair(now);
+            }
+        }
+        while let Some(t) = self.ice.poll_transmit() {
+            moved = true;
+            self.push_transmit(t);
+        }
+        while let Some(e) = self.dtls.as_mut().and_then(DtlsTransport::poll_event) {
+            moved = true;
+            self.on_dtls_event(now, e, sctp_negotiated);
+        }
+        while let Some(r) = self.dtls.as_mut().and_then(DtlsTransport::poll_transmit) {
+            moved = true;
+            match self.ice.transmit_data(&r) {
+                Some(t) => self.push_transmit(t),
+                None => self.counters.count_drop(Dropped::DtlsNoRoute),
+            }
+        }
+        while let Some(e) = self.sctp.poll_event() {
+            moved = true;
+            self.events.push_back(TransportEvent::Sctp(e));
+        }
+        moved
+    }
+
+    fn on_dtls_event(&mut self, now: Instant, e: DtlsEvent, sctp_negotiated: bool) {
+        match e {
+            DtlsEvent::State(s) => {
+                self.events.push_back(TransportEvent::DtlsState(s));
+                if s == DtlsTransportState::Connected && sctp_negotiated {
+                    if let Some(role) = self.dtls.as_ref().map(DtlsTransport::role) {
+                        self.sctp.start(now, role);
+                    }
+                }
+                if matches!(s, DtlsTransportState::Closed | DtlsTransportState::Failed) {
+                    self.sctp.close();
+                }
+            }
+            DtlsEvent::Keys(profile, material) => {
+                let is_client =
+                    self.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
+                match SrtpContext::pair_from_dtls(profile, &material, is_client) {
+                    Ok(pair) => self.srtp = Some(pair),
+                    Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+                }
+            }
+            DtlsEvent::Data(d) => self.sctp.handle_packet(now, &d),
+        }
+    }
+
+    /// Takes one message out of SCTP, if one is ready (the connection asks
+    /// only while the application's queue has room); its events follow in
+    /// [`poll_event`](Self::poll_event).
+    pub(crate) fn receive_message(&mut self) -> bool {
+        if !self.sctp.receive_one() {
+            return false;
+        }
+        while let Some(e) = self.sctp.poll_event() {
+            self.events.push_back(TransportEvent::Sctp(e));
+        }
+        true
+    }
+
+    /// Hands SCTP's packets to DTLS. Returns whether there were any.
+    pub(crate) fn flush_sctp(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(p) = self.sctp.poll_transmit() {
+            moved = true;
+            match self.dtls.as_mut() {
+                Some(d) => {
+                    if let Err(e) = d.send(&p) {
+                        tracing::debug!(%e, "SCTP packet not sent");
+                    }
+                }
+                None => tracing::debug!("SCTP packet before DTLS"),
+            }
+        }
+        moved
+    }
+
+    /// The next thing the connection must know.
+    pub(crate) fn poll_event(&mut self) -> Option<TransportEvent> {
+        self.events.pop_front()
+    }
+
     /// ICE selected a pair: DTLS may start, and the records that raced
     /// ahead of ICE are replayed (or dropped if their source is still not
     /// validated).
-    pub(crate) fn on_selected_pair(&mut self, now: Instant) {
+    fn on_selected_pair(&mut self, now: Instant) {
         if let Some(d) = self.dtls.as_mut() {
             d.start(now);
         }

@@ -5,17 +5,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::stack::to_sdp_candidate;
+use super::stack::{to_sdp_candidate, TransportEvent};
 use super::PeerConnection;
-use crate::dtls::{
-    Certificate, DtlsEvent, DtlsFailure, DtlsRole, DtlsTransport, DtlsTransportState,
-};
+use crate::dtls::{Certificate, DtlsFailure, DtlsTransport, DtlsTransportState};
 use crate::event::Event;
 use crate::ice::{IceConnectionState, IceEvent, IceGatheringState, IceRole};
 use crate::io::Protocol;
 use crate::sctp::SctpEvent;
 use crate::sdp::{IceCandidate, SdpType};
-use crate::srtp::{SrtpContext, SrtpProfile};
+use crate::srtp::SrtpProfile;
 use crate::stats::{ConnectionStats, Dropped};
 use crate::timer::Timer;
 
@@ -286,7 +284,6 @@ impl PeerConnection {
                     remote,
                     proto,
                 });
-                self.stack.on_selected_pair(self.now);
             }
             IceEvent::RoleChange(role) => {
                 tracing::debug!(?role, "ICE role changed after a conflict")
@@ -330,96 +327,43 @@ impl PeerConnection {
         }
     }
 
-    /// Moves everything between the layers until nothing moves, then
-    /// refreshes the timer table.
+    /// Moves everything between the layers until nothing moves (the stack
+    /// does the moving; the connection turns what it reports into events),
+    /// then refreshes the timer table.
     pub(crate) fn pump_layers(&mut self) {
-        let now = self.now;
+        let sctp_negotiated = self.negotiated_transport().remote_sctp_port.is_some();
         for _ in 0..64 {
-            let mut moved = false;
-            while let Some(e) = self.stack.ice.poll_event() {
-                moved = true;
-                self.on_ice_event(e);
-            }
-            while let Some(t) = self.stack.ice.poll_transmit() {
-                moved = true;
-                self.stack.push_transmit(t);
-            }
-            while let Some(e) = self.stack.dtls.as_mut().and_then(DtlsTransport::poll_event) {
-                moved = true;
-                self.on_dtls_event(e);
-            }
-            while let Some(r) = self
-                .stack
-                .dtls
-                .as_mut()
-                .and_then(DtlsTransport::poll_transmit)
-            {
-                moved = true;
-                match self.stack.ice.transmit_data(&r) {
-                    Some(t) => self.stack.push_transmit(t),
-                    None => self.stack.counters.count_drop(Dropped::DtlsNoRoute),
-                }
-            }
-            while let Some(e) = self.stack.sctp.poll_event() {
-                moved = true;
-                self.on_sctp_event(e);
+            let mut moved = self.stack.step(self.now, sctp_negotiated);
+            while let Some(e) = self.stack.poll_event() {
+                self.on_transport_event(e);
             }
             // Messages come out of SCTP only while the application's queue
             // has room; the rest wait in SCTP's receive window.
-            while self.events.has_room() && self.stack.sctp.receive_one() {
+            while self.events.has_room() && self.stack.receive_message() {
                 moved = true;
-                while let Some(e) = self.stack.sctp.poll_event() {
-                    self.on_sctp_event(e);
+                while let Some(e) = self.stack.poll_event() {
+                    self.on_transport_event(e);
                 }
             }
-            while let Some(p) = self.stack.sctp.poll_transmit() {
-                moved = true;
-                match self.stack.dtls.as_mut() {
-                    Some(d) => {
-                        if let Err(e) = d.send(&p) {
-                            tracing::debug!(%e, "SCTP packet not sent");
-                        }
-                    }
-                    None => tracing::debug!("SCTP packet before DTLS"),
-                }
-            }
+            moved |= self.stack.flush_sctp();
             if !moved {
                 break;
             }
         }
-        let _ = now;
         for timer in [Timer::Ice, Timer::Dtls, Timer::Sctp] {
             self.timers.set_opt(timer, self.stack.poll_timeout(timer));
         }
     }
 
-    fn on_dtls_event(&mut self, e: DtlsEvent) {
-        let now = self.now;
+    fn on_transport_event(&mut self, e: TransportEvent) {
         match e {
-            DtlsEvent::State(s) => {
+            TransportEvent::Ice(e) => self.on_ice_event(e),
+            TransportEvent::DtlsState(s) => {
                 self.stack.dtls_state = s;
                 self.events.push(Event::DtlsStateChange(s));
-                if s == DtlsTransportState::Connected {
-                    if let Some(role) = self.stack.dtls.as_ref().map(DtlsTransport::role) {
-                        if self.negotiated_transport().remote_sctp_port.is_some() {
-                            self.stack.sctp.start(now, role);
-                        }
-                    }
-                }
-                if matches!(s, DtlsTransportState::Closed | DtlsTransportState::Failed) {
-                    self.stack.sctp.close();
-                }
                 self.update_connection_state();
             }
-            DtlsEvent::Keys(profile, material) => {
-                let is_client =
-                    self.stack.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
-                match SrtpContext::pair_from_dtls(profile, &material, is_client) {
-                    Ok(pair) => self.stack.srtp = Some(pair),
-                    Err(e) => tracing::warn!(%e, "SRTP keys refused"),
-                }
-            }
-            DtlsEvent::Data(d) => self.stack.sctp.handle_packet(now, &d),
+            TransportEvent::Sctp(e) => self.on_sctp_event(e),
         }
     }
 
