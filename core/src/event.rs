@@ -4,12 +4,13 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::dtls::DtlsTransportState;
-use crate::ice::{IceConnectionState, IceGatheringState};
 use crate::io::{Protocol, Transmit};
-use crate::peer::{PeerConnectionState, SignalingState};
-use crate::sctp::{ChannelId, DataChannelMessage, SctpTransportState};
+use crate::sctp::{ChannelId, DataChannelMessage};
 use crate::sdp::IceCandidate;
+use crate::state::{
+    DtlsTransportState, IceConnectionState, IceGatheringState, PeerConnectionState,
+    SctpTransportState, SignalingState,
+};
 
 /// Something the application should know about, from `poll_output`.
 ///

@@ -143,6 +143,7 @@ mod dtls;
 pub mod endpoint;
 mod error;
 mod event;
+mod fingerprint;
 pub mod guide;
 mod hmac;
 pub mod ice;
@@ -152,6 +153,8 @@ mod rng;
 mod sctp;
 mod sdp;
 pub mod srtp;
+mod state;
+mod stats;
 // The STUN codec is public only to the fuzz targets (codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
 #[cfg(fuzzing)]
@@ -176,12 +179,12 @@ pub use config::{
     DEFAULT_MAX_QUEUED_EVENTS, DEFAULT_MAX_QUEUED_EVENT_BYTES,
 };
 pub use dtls::{
-    Certificate, CertificateError, DtlsRole, DtlsTransportState, DtlsVersion, KeyAlgorithm,
-    DEFAULT_CERTIFICATE_LIFETIME,
+    Certificate, CertificateError, DtlsFailure, DtlsRole, DtlsStats, DtlsTransportState,
+    DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
 };
 pub use error::{ConfigError, InputError, JsepError};
 pub use event::{Event, EventQueueUsage, Output};
-pub use ice::{IceConnectionState, IceGatheringState};
+pub use ice::{IceConnectionState, IceGatheringState, IceStats};
 pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{
     DataChannel, InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver,
@@ -190,7 +193,7 @@ pub use peer::{
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,
-    SctpTransportState,
+    SctpCounters, SctpTransportState,
 };
 pub use sdp::{
     Attribute, Bandwidth, CandidateAddress, CandidateKind, CandidateParseError, CandidateTransport,
@@ -200,3 +203,4 @@ pub use sdp::{
     SessionAttributes, SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute,
     SsrcGroup, TcpType, Timing,
 };
+pub use stats::{ConnectionStats, Dropped};

@@ -6,8 +6,8 @@ mod ice_common;
 
 use std::time::Duration;
 
-use eddy::ice::sim_node::{exchange_credentials, run_signaling};
 use eddy::ice::{CandidateKind, IceConfig, IceConnectionState, IceRole};
+use eddy::sim::ice_node::{exchange_credentials, run_signaling};
 use eddy::sim::{NatConfig, Sim};
 use ice_common::*;
 
@@ -43,7 +43,7 @@ fn lite_server_and_full_client_behind_nat() {
         IceConfig::default(),
         None,
     );
-    sim.node_mut::<eddy::ice::sim_node::IceNode>(client)
+    sim.node_mut::<eddy::sim::ice_node::IceNode>(client)
         .unwrap()
         .agent
         .set_remote_ice_lite(true);

@@ -4,7 +4,7 @@
 
 mod ice_common;
 
-use eddy::ice::stun_server::StunServer;
+use eddy::sim::stun_server::StunServer;
 use eddy::sim::{NatConfig, Sim};
 use ice_common::*;
 

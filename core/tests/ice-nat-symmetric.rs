@@ -8,8 +8,8 @@ mod ice_common;
 
 use std::time::Duration;
 
-use eddy::ice::sim_node::run_signaling;
 use eddy::ice::CandidateKind;
+use eddy::sim::ice_node::run_signaling;
 use eddy::sim::{NatConfig, Sim};
 use ice_common::*;
 

@@ -7,8 +7,8 @@ mod ice_common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use eddy::ice::sim_node::{exchange_credentials, run_signaling, IceNode};
 use eddy::ice::{IceConfig, IceEvent};
+use eddy::sim::ice_node::{exchange_credentials, run_signaling, IceNode};
 use eddy::sim::Sim;
 use eddy::Protocol;
 use ice_common::*;

@@ -6,8 +6,8 @@ mod ice_common;
 
 use std::time::Duration;
 
-use eddy::ice::sim_node::{exchange_credentials, run_signaling};
 use eddy::ice::{IceConfig, IceEvent, IceRole};
+use eddy::sim::ice_node::{exchange_credentials, run_signaling};
 use eddy::sim::Sim;
 use ice_common::*;
 

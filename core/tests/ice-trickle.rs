@@ -8,8 +8,8 @@ mod ice_common;
 
 use std::time::Duration;
 
-use eddy::ice::sim_node::{run_signaling, IceNode};
 use eddy::ice::{CandidateKind, IceConfig, IceEvent};
+use eddy::sim::ice_node::{run_signaling, IceNode};
 use eddy::sim::Sim;
 use ice_common::*;
 

@@ -13,8 +13,8 @@ use openssl::x509::{X509Builder, X509NameBuilder, X509};
 use thiserror::Error;
 
 use super::provider::{ec_private_key, ecdsa, scope, Digest};
+use crate::fingerprint::Fingerprint;
 use crate::rng::Rng;
-use crate::sdp::Fingerprint;
 
 /// The key of a certificate (W3C `AlgorithmIdentifier` for
 /// `generateCertificate`).

@@ -11,6 +11,7 @@ mod interop_tests;
 #[cfg(test)]
 mod tests;
 
+pub use crate::state::DtlsTransportState;
 pub use certificate::{Certificate, CertificateError, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME};
-pub(crate) use transport::{dtls_config, DtlsEvent, DtlsTransport};
-pub use transport::{DtlsRole, DtlsTransportState, DtlsVersion};
+pub(crate) use transport::{dtls_config, DtlsConfigError, DtlsEvent, DtlsTransport};
+pub use transport::{DtlsFailure, DtlsRole, DtlsStats, DtlsVersion};

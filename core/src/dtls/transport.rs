@@ -5,26 +5,56 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
+use thiserror::Error;
 
 use super::certificate::{fingerprint_digest, Certificate};
 use super::provider::{provider, scope};
+use crate::fingerprint::Fingerprint;
 use crate::rng::Rng;
-use crate::sdp::Fingerprint;
 use crate::srtp::SrtpProfile;
+use crate::state::DtlsTransportState;
 
-/// The state of a DTLS transport (W3C RTCDtlsTransportState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DtlsTransportState {
-    /// Not started.
-    New,
-    /// Handshaking.
-    Connecting,
-    /// Handshake done and the peer's certificate matched its fingerprint.
-    Connected,
-    /// Closed by either side (close_notify).
-    Closed,
-    /// Failed: a handshake error or a fingerprint mismatch.
-    Failed,
+/// Why a DTLS transport failed, from
+/// [`PeerConnection::dtls_failure`](crate::PeerConnection::dtls_failure).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DtlsFailure {
+    /// The handshake or a record failed (dimpl's error, as text: dimpl's
+    /// error type is not `Clone`).
+    #[error("DTLS error: {0}")]
+    Protocol(String),
+    /// RFC 8842 §5: the peer's certificate matches none of the remote
+    /// description's `a=fingerprint` lines.
+    #[error("the peer's certificate does not match the remote a=fingerprint")]
+    FingerprintMismatch,
+}
+
+/// Why [`DtlsTransport::send`] refused application data.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum DtlsSendError {
+    /// The handshake has not finished (or the transport closed or failed).
+    #[error("DTLS transport is not connected")]
+    NotConnected,
+    /// dimpl refused the record.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// Building a dimpl configuration failed: the crypto provider's self-test
+/// or a bad setting (dimpl's error, as text, so it can be shared).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{0}")]
+pub(crate) struct DtlsConfigError(String);
+
+/// What a DTLS transport did, for stats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DtlsStats {
+    /// Datagrams sent because a handshake retransmission timer fired.
+    pub retransmissions: u64,
+    /// Datagrams, events or early application records dropped because
+    /// their queue was full.
+    pub dropped: u64,
 }
 
 /// Which side of the handshake eddy plays, from `a=setup` (RFC 8842 §5).
@@ -78,7 +108,7 @@ const MAX_QUEUED_EVENTS: usize = 1024;
 /// and signature, milliseconds) each time a configuration is built, so the
 /// validated configuration of each MTU is built once per process and shared;
 /// a seeded one is a copy with the seed (`Config::with_rng_seed`).
-pub(crate) fn dtls_config(mtu: usize, seed: Option<u64>) -> Result<Arc<Config>, String> {
+pub(crate) fn dtls_config(mtu: usize, seed: Option<u64>) -> Result<Arc<Config>, DtlsConfigError> {
     /// Validated configurations by MTU; a handful at most in practice,
     /// bounded all the same (the oldest goes).
     static BUILT: Mutex<Vec<(usize, Arc<Config>)>> = Mutex::new(Vec::new());
@@ -102,7 +132,7 @@ pub(crate) fn dtls_config(mtu: usize, seed: Option<u64>) -> Result<Arc<Config>, 
     })
 }
 
-fn build_dtls_config(mtu: usize) -> Result<Config, String> {
+fn build_dtls_config(mtu: usize) -> Result<Config, DtlsConfigError> {
     Config::builder()
         .with_crypto_provider(provider())
         .mtu(mtu)
@@ -119,7 +149,7 @@ fn build_dtls_config(mtu: usize) -> Result<Config, String> {
         // connection.
         .use_server_cookie(false)
         .build()
-        .map_err(|e| e.to_string())
+        .map_err(|e| DtlsConfigError(e.to_string()))
 }
 
 /// A DTLS transport: one handshake, then records both ways.
@@ -144,7 +174,7 @@ pub(crate) struct DtlsTransport {
     timeout: Option<Instant>,
     /// The latest time given to us, to tell dimpl's "idle" deadline apart.
     now: Instant,
-    failure: Option<String>,
+    failure: Option<DtlsFailure>,
     /// Datagrams sent because a retransmission timer fired.
     retransmissions: u64,
     /// Datagrams dropped because a queue was full.
@@ -232,8 +262,8 @@ impl DtlsTransport {
     }
 
     /// Why the transport failed, if it did.
-    pub(crate) fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    pub(crate) fn failure(&self) -> Option<&DtlsFailure> {
+        self.failure.as_ref()
     }
 
     /// The peer's certificate (DER), once seen.
@@ -245,6 +275,14 @@ impl DtlsTransport {
     #[cfg(test)]
     pub(crate) fn retransmissions(&self) -> u64 {
         self.retransmissions
+    }
+
+    /// The counters.
+    pub(crate) fn stats(&self) -> DtlsStats {
+        DtlsStats {
+            retransmissions: self.retransmissions,
+            dropped: self.dropped,
+        }
     }
 
     /// Sets the fingerprints the peer's certificate must match (from the
@@ -270,7 +308,7 @@ impl DtlsTransport {
         self.events.push_back(e);
     }
 
-    fn fail(&mut self, reason: String) {
+    fn fail(&mut self, reason: DtlsFailure) {
         tracing::warn!(%reason, "DTLS failed");
         self.failure = Some(reason);
         self.transmits.clear();
@@ -310,7 +348,7 @@ impl DtlsTransport {
             dtls.handle_packet(datagram)
         });
         if let Err(e) = r {
-            self.fail(format!("DTLS error: {e}"));
+            self.fail(DtlsFailure::Protocol(e.to_string()));
             return;
         }
         self.drain();
@@ -325,7 +363,7 @@ impl DtlsTransport {
         let dtls = &mut self.dtls;
         let fired = self.timeout.is_some_and(|t| t <= now);
         if let Err(e) = scope::with_rng(&mut self.rng, || dtls.handle_timeout(now)) {
-            self.fail(format!("DTLS error: {e}"));
+            self.fail(DtlsFailure::Protocol(e.to_string()));
             return;
         }
         self.in_timeout = fired && self.state == DtlsTransportState::Connecting;
@@ -334,13 +372,13 @@ impl DtlsTransport {
     }
 
     /// Sends application data (an SCTP packet). Refused until connected.
-    pub(crate) fn send(&mut self, data: &[u8]) -> Result<(), String> {
+    pub(crate) fn send(&mut self, data: &[u8]) -> Result<(), DtlsSendError> {
         if self.state != DtlsTransportState::Connected {
-            return Err("DTLS transport is not connected".into());
+            return Err(DtlsSendError::NotConnected);
         }
         let dtls = &mut self.dtls;
         scope::with_rng(&mut self.rng, || dtls.send_application_data(data))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| DtlsSendError::Protocol(e.to_string()))?;
         self.drain();
         Ok(())
     }
@@ -451,7 +489,7 @@ impl DtlsTransport {
             })
         });
         if !matched {
-            self.fail("the peer's certificate does not match the remote a=fingerprint".into());
+            self.fail(DtlsFailure::FingerprintMismatch);
             return;
         }
         if !self.handshake_done {

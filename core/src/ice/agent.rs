@@ -177,7 +177,7 @@ pub struct IceAgent {
     pub(super) tcp: Reassembler,
     pub(super) tcp_frames: VecDeque<TcpFrame>,
     pub(super) stats: IceStats,
-    pub(super) now: Instant,
+    pub(crate) now: Instant,
     pub(super) deadline: Option<Instant>,
 }
 
@@ -800,66 +800,14 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         };
-        // RFC 8489 §9.1.3: a request lacking USERNAME or message integrity
-        // is rejected with 400 (Bad Request).
-        let Some(username) = msg.username().filter(|_| msg.has_integrity()) else {
-            self.send_error(msg, source, dest, proto, ErrorCode::BAD_REQUEST, None);
+        let Some((key, is_previous)) = self.authenticate_request(msg, source, dest, proto) else {
             return;
         };
-        // RFC 8445 §7.3: the username is "LFRAG:RFRAG", LFRAG ours.
-        let lfrag = username.split(':').next().unwrap_or("");
-        let key = if lfrag == self.local_creds.ufrag {
-            self.local_creds.pwd.clone()
-        } else if let Some(prev) = self.previous_creds.as_ref().filter(|p| p.ufrag == lfrag) {
-            prev.pwd.clone()
-        } else {
-            // RFC 8489 §9.1.3: a USERNAME that is not currently valid, like
-            // a failed integrity check, is answered with 401.
-            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
-            return;
-        };
-        if msg.check_integrity(key.as_bytes()) != Integrity::Valid {
-            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
-            return;
-        }
         self.stats.requests_received += 1;
-        // RFC 8489 §6.3.1 (after authentication): unknown
-        // comprehension-required attributes are answered with 420.
-        if msg.has_unknown_required() {
-            self.send_error(
-                msg,
-                source,
-                dest,
-                proto,
-                ErrorCode::UNKNOWN_ATTRIBUTE,
-                Some(key.as_bytes()),
-            );
-            return;
-        }
-        // RFC 8445 §7.1.1: checks "MUST include the PRIORITY attribute".
-        let Some(priority) = msg.priority() else {
-            self.send_error(
-                msg,
-                source,
-                dest,
-                proto,
-                ErrorCode::BAD_REQUEST,
-                Some(key.as_bytes()),
-            );
+        let Some(priority) = self.accept_request(msg, source, dest, proto, &key, is_previous)
+        else {
             return;
         };
-        let is_previous = lfrag != self.local_creds.ufrag;
-        if !self.config.lite && !is_previous && self.role_conflict(msg) {
-            self.send_error(
-                msg,
-                source,
-                dest,
-                proto,
-                ErrorCode::ROLE_CONFLICT,
-                Some(key.as_bytes()),
-            );
-            return;
-        }
         self.send_success(msg, source, dest, proto, key.as_bytes());
         if is_previous {
             // A check of the previous session on the old selected pair:
@@ -874,51 +822,152 @@ impl IceAgent {
             }
             return;
         }
-        let remote = match self
-            .remote
-            .iter()
-            .position(|c| c.addr == source && c.proto == proto)
-        {
-            Some(r) => r,
-            None => {
-                // RFC 8445 §7.3.1.3: "If the source transport address of the
-                // request does not match any existing remote candidates, it
-                // represents a new peer-reflexive remote candidate."
-                if self.remote.len() >= MAX_REMOTE_CANDIDATES {
-                    self.stats.remote_candidates_dropped += 1;
-                    return;
-                }
-                self.remote
-                    .push(Candidate::peer_reflexive(source, proto, priority, None));
-                self.remote.len() - 1
-            }
+        let Some(remote) = self.learn_peer_reflexive(source, proto, priority) else {
+            return;
         };
         let Some(pair) = self.add_pair(local, remote) else {
             return;
         };
         let use_candidate = msg.has(stun::attr_type::USE_CANDIDATE);
-        let now = self.now;
-        let Some(p) = self.pairs.get_mut(pair) else {
-            return;
+        if self.config.lite {
+            self.lite_checked(pair, use_candidate);
+        } else {
+            self.trigger_check(pair);
+            self.nominate_on_request(pair, use_candidate);
+        }
+    }
+
+    /// Checks a request's USERNAME and MESSAGE-INTEGRITY, answering 400 or
+    /// 401 when they fail. Returns the password that authenticated it and
+    /// whether it belongs to the previous session (before an ICE restart).
+    fn authenticate_request(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+    ) -> Option<(String, bool)> {
+        // RFC 8489 §9.1.3: a request lacking USERNAME or message integrity
+        // is rejected with 400 (Bad Request).
+        let Some(username) = msg.username().filter(|_| msg.has_integrity()) else {
+            self.send_error(msg, source, dest, proto, ErrorCode::BAD_REQUEST, None);
+            return None;
         };
+        // RFC 8445 §7.3: the username is "LFRAG:RFRAG", LFRAG ours.
+        let lfrag = username.split(':').next().unwrap_or("");
+        let key = if lfrag == self.local_creds.ufrag {
+            self.local_creds.pwd.clone()
+        } else if let Some(prev) = self.previous_creds.as_ref().filter(|p| p.ufrag == lfrag) {
+            prev.pwd.clone()
+        } else {
+            // RFC 8489 §9.1.3: a USERNAME that is not currently valid, like
+            // a failed integrity check, is answered with 401.
+            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
+            return None;
+        };
+        if msg.check_integrity(key.as_bytes()) != Integrity::Valid {
+            self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
+            return None;
+        }
+        let is_previous = lfrag != self.local_creds.ufrag;
+        Some((key, is_previous))
+    }
+
+    /// The checks on an authenticated request before it is answered with
+    /// success: unknown attributes (420), PRIORITY (400) and the role
+    /// conflict (487), each answered with its error. Returns the request's
+    /// PRIORITY when it passes.
+    fn accept_request(
+        &mut self,
+        msg: &StunMessage<'_>,
+        source: SocketAddr,
+        dest: SocketAddr,
+        proto: Protocol,
+        key: &str,
+        is_previous: bool,
+    ) -> Option<u32> {
+        let refuse = |agent: &mut Self, code| {
+            agent.send_error(msg, source, dest, proto, code, Some(key.as_bytes()));
+            None
+        };
+        // RFC 8489 §6.3.1 (after authentication): unknown
+        // comprehension-required attributes are answered with 420.
+        if msg.has_unknown_required() {
+            return refuse(self, ErrorCode::UNKNOWN_ATTRIBUTE);
+        }
+        // RFC 8445 §7.1.1: checks "MUST include the PRIORITY attribute".
+        let Some(priority) = msg.priority() else {
+            return refuse(self, ErrorCode::BAD_REQUEST);
+        };
+        if !self.config.lite && !is_previous && self.role_conflict(msg) {
+            return refuse(self, ErrorCode::ROLE_CONFLICT);
+        }
+        Some(priority)
+    }
+
+    /// The remote candidate a check came from, learning it as
+    /// peer-reflexive when it is new; `None` when the table is full.
+    fn learn_peer_reflexive(
+        &mut self,
+        source: SocketAddr,
+        proto: Protocol,
+        priority: u32,
+    ) -> Option<usize> {
+        if let Some(r) = self
+            .remote
+            .iter()
+            .position(|c| c.addr == source && c.proto == proto)
+        {
+            return Some(r);
+        }
+        // RFC 8445 §7.3.1.3: "If the source transport address of the
+        // request does not match any existing remote candidates, it
+        // represents a new peer-reflexive remote candidate."
+        if self.remote.len() >= MAX_REMOTE_CANDIDATES {
+            self.stats.remote_candidates_dropped += 1;
+            return None;
+        }
+        self.remote
+            .push(Candidate::peer_reflexive(source, proto, priority, None));
+        Some(self.remote.len() - 1)
+    }
+
+    /// Counts a check answered on `pair` and returns the pair.
+    fn pair_checked(&mut self, pair: usize) -> Option<&mut CandidatePair> {
+        let p = self.pairs.get_mut(pair)?;
         p.request_received = true;
         p.requests_received += 1;
         p.responses_sent += 1;
-        if self.config.lite {
-            // A lite agent performs no checks: a pair is valid when the
-            // peer's check on it is answered (RFC 8445 §2.5).
-            p.state = PairState::Succeeded;
-            p.last_response = Some(now);
-            if self.selected.and_then(|s| s.pair) == Some(pair) {
-                self.consent.last_response = Some(now);
-            }
-            if use_candidate {
-                p.nominated = true;
-                self.select(pair);
-            }
+        Some(p)
+    }
+
+    /// A lite agent performs no checks: a pair is valid when the peer's
+    /// check on it is answered (RFC 8445 §2.5), and selected when that
+    /// check nominates it.
+    fn lite_checked(&mut self, pair: usize, use_candidate: bool) {
+        let now = self.now;
+        let Some(p) = self.pair_checked(pair) else {
             return;
+        };
+        p.state = PairState::Succeeded;
+        p.last_response = Some(now);
+        if use_candidate {
+            p.nominated = true;
         }
-        // RFC 8445 §7.3.1.4, triggered checks.
+        if self.selected.and_then(|s| s.pair) == Some(pair) {
+            self.consent.last_response = Some(now);
+        }
+        if use_candidate {
+            self.select(pair);
+        }
+    }
+
+    /// RFC 8445 §7.3.1.4, triggered checks: a check on a pair not yet
+    /// succeeded queues our own check on it.
+    fn trigger_check(&mut self, pair: usize) {
+        let Some(p) = self.pair_checked(pair) else {
+            return;
+        };
         match p.state {
             PairState::Succeeded => {}
             PairState::Frozen | PairState::Waiting | PairState::Failed | PairState::InProgress => {
@@ -930,19 +979,23 @@ impl IceAgent {
                 }
             }
         }
-        // RFC 8445 §7.3.1.5: a controlled agent receiving USE-CANDIDATE
-        // nominates the pair if its own check on it already succeeded, and
-        // otherwise once that (triggered) check succeeds.
-        if use_candidate && self.role == IceRole::Controlled {
-            let Some(p) = self.pairs.get_mut(pair) else {
-                return;
-            };
-            if p.state == PairState::Succeeded {
-                p.nominated = true;
-                self.select(pair);
-            } else {
-                p.remote_nominated = true;
-            }
+    }
+
+    /// RFC 8445 §7.3.1.5: a controlled agent receiving USE-CANDIDATE
+    /// nominates the pair if its own check on it already succeeded, and
+    /// otherwise once that (triggered) check succeeds.
+    fn nominate_on_request(&mut self, pair: usize, use_candidate: bool) {
+        if !use_candidate || self.role != IceRole::Controlled {
+            return;
+        }
+        let Some(p) = self.pairs.get_mut(pair) else {
+            return;
+        };
+        if p.state == PairState::Succeeded {
+            p.nominated = true;
+            self.select(pair);
+        } else {
+            p.remote_nominated = true;
         }
     }
 

@@ -362,30 +362,7 @@ impl IceAgent {
             return;
         }
         if msg.class() == Class::Error {
-            let code = msg.error_code().map(|e| e.code);
-            if code == Some(ErrorCode::ROLE_CONFLICT) {
-                // RFC 8445 §7.2.5.1: "If the agent included an
-                // ICE-CONTROLLING attribute in the request, the agent MUST
-                // switch to the controlled role. [...] the agent MUST add
-                // the candidate pair whose check generated the 487 error
-                // response to the triggered-check queue [...] and set the
-                // candidate pair state to Waiting."
-                p.state = PairState::Waiting;
-                p.nominating = false;
-                self.stats.role_conflicts += 1;
-                let role = if tx.sent_controlling {
-                    IceRole::Controlled
-                } else {
-                    IceRole::Controlling
-                };
-                self.switch_role(role);
-                if !self.triggered.contains(&pair) {
-                    self.triggered.push_back(pair);
-                }
-            } else {
-                p.state = PairState::Failed;
-                p.nominating = false;
-            }
+            self.on_check_error(tx.sent_controlling, pair, msg);
             return;
         }
         let rtt = now.saturating_duration_since(tx.last_sent);
@@ -404,9 +381,54 @@ impl IceAgent {
         if self.checking_since.is_some() {
             self.checking_since = Some(now);
         }
-        // RFC 8445 §7.2.5.3.1: a mapped address unknown to us is a
-        // peer-reflexive local candidate (not signaled; its base does the
-        // sending).
+        self.learn_local_peer_reflexive(local, msg);
+        self.unfreeze_foundation(local, remote);
+        if self.selected.and_then(|s| s.pair) == Some(pair) {
+            self.consent.last_response = Some(now);
+            self.consent.unanswered_since = None;
+            self.stats.current_rtt = Some(rtt);
+        }
+        if nominated_now {
+            self.select(pair);
+        }
+    }
+
+    /// An error response to our check on `pair`: a role conflict (487)
+    /// switches role and retries; any other error fails the pair.
+    fn on_check_error(&mut self, sent_controlling: bool, pair: usize, msg: &StunMessage<'_>) {
+        let Some(p) = self.pairs.get_mut(pair) else {
+            return;
+        };
+        let code = msg.error_code().map(|e| e.code);
+        if code == Some(ErrorCode::ROLE_CONFLICT) {
+            // RFC 8445 §7.2.5.1: "If the agent included an
+            // ICE-CONTROLLING attribute in the request, the agent MUST
+            // switch to the controlled role. [...] the agent MUST add
+            // the candidate pair whose check generated the 487 error
+            // response to the triggered-check queue [...] and set the
+            // candidate pair state to Waiting."
+            p.state = PairState::Waiting;
+            p.nominating = false;
+            self.stats.role_conflicts += 1;
+            let role = if sent_controlling {
+                IceRole::Controlled
+            } else {
+                IceRole::Controlling
+            };
+            self.switch_role(role);
+            if !self.triggered.contains(&pair) {
+                self.triggered.push_back(pair);
+            }
+        } else {
+            p.state = PairState::Failed;
+            p.nominating = false;
+        }
+    }
+
+    /// RFC 8445 §7.2.5.3.1: a mapped address unknown to us is a
+    /// peer-reflexive local candidate (not signaled; its base does the
+    /// sending).
+    fn learn_local_peer_reflexive(&mut self, local: usize, msg: &StunMessage<'_>) {
         if let (Some(mapped), Some(base)) = (msg.mapped_address(), self.local.get(local).cloned()) {
             if mapped != base.addr
                 && !self
@@ -423,9 +445,12 @@ impl IceAgent {
                 ));
             }
         }
-        // RFC 8445 §7.2.5.3.3: "The agent MUST set the states for all other
-        // Frozen candidate pairs in all checklists with the same foundation
-        // to Waiting."
+    }
+
+    /// RFC 8445 §7.2.5.3.3: "The agent MUST set the states for all other
+    /// Frozen candidate pairs in all checklists with the same foundation
+    /// to Waiting."
+    fn unfreeze_foundation(&mut self, local: usize, remote: usize) {
         for i in 0..self.pairs.len() {
             if self.pairs[i].state == PairState::Frozen {
                 let (l, r) = (self.pairs[i].local, self.pairs[i].remote);
@@ -433,14 +458,6 @@ impl IceAgent {
                     self.pairs[i].state = PairState::Waiting;
                 }
             }
-        }
-        if self.selected.and_then(|s| s.pair) == Some(pair) {
-            self.consent.last_response = Some(now);
-            self.consent.unanswered_since = None;
-            self.stats.current_rtt = Some(rtt);
-        }
-        if nominated_now {
-            self.select(pair);
         }
     }
 

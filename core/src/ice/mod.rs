@@ -22,12 +22,6 @@ mod agent;
 mod candidate;
 mod checks;
 mod rate_limit;
-#[cfg(feature = "sim")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
-pub mod sim_node;
-#[cfg(feature = "sim")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
-pub mod stun_server;
 mod tcp;
 #[cfg(test)]
 mod tests;
@@ -36,6 +30,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::io::Protocol;
+/// The simulator's ICE nodes, at their old path: they live in
+/// [`sim::ice_node`](crate::sim::ice_node) and
+/// [`sim::stun_server`](crate::sim::stun_server).
+#[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
+#[doc(hidden)]
+pub use crate::sim::{ice_node as sim_node, stun_server};
+pub use crate::state::{IceConnectionState, IceGatheringState};
 
 pub use agent::IceAgent;
 pub use candidate::{Candidate, CandidateKind, PairState, TcpType};
@@ -241,36 +243,6 @@ pub enum IceRole {
     Controlling,
     /// Follows the controlling agent's nomination.
     Controlled,
-}
-
-/// W3C RTCIceConnectionState.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IceConnectionState {
-    /// Nothing checked yet.
-    New,
-    /// Checks are running; no pair selected yet.
-    Checking,
-    /// A pair is selected (nominated) and has consent.
-    Connected,
-    /// Connected, no more checks to do, and both sides finished gathering.
-    Completed,
-    /// Consent checks on the selected pair go unanswered.
-    Disconnected,
-    /// Every pair failed, or consent expired. Only an ICE restart leaves it.
-    Failed,
-    /// The agent was closed.
-    Closed,
-}
-
-/// W3C RTCIceGatheringState.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IceGatheringState {
-    /// No candidate yet.
-    New,
-    /// Candidates are being gathered.
-    Gathering,
-    /// Every host candidate was given and server-reflexive gathering ended.
-    Complete,
 }
 
 /// Something the agent tells its owner, from [`IceAgent::poll_event`].

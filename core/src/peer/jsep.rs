@@ -35,6 +35,7 @@ use crate::sdp::{
     Direction, Fingerprint, IceCandidate, MediaDescription, MediaKind, MediaType, Sdp,
     SdpCandidate, SdpType, SessionDescription, Setup,
 };
+use crate::state::SignalingState;
 
 /// Most transceivers a connection holds; stopped ones count until an
 /// answer negotiates them away.
@@ -49,23 +50,6 @@ pub(crate) const SCTP_FORMAT: &str = "webrtc-datachannel";
 pub(crate) const SCTP_PORT: u16 = 5000;
 /// RFC 8841 §6: the largest message eddy accepts (browsers say 262144).
 pub(crate) const MAX_MESSAGE_SIZE: u64 = 262_144;
-
-/// The signaling state (W3C RTCSignalingState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SignalingState {
-    /// No offer/answer exchange in progress.
-    Stable,
-    /// A local offer is applied.
-    HaveLocalOffer,
-    /// A remote offer is applied.
-    HaveRemoteOffer,
-    /// A remote offer and a local pranswer are applied.
-    HaveLocalPranswer,
-    /// A local offer and a remote pranswer are applied.
-    HaveRemotePranswer,
-    /// The connection is closed.
-    Closed,
-}
 
 /// The DTLS role negotiated by `a=setup` (RFC 8842).
 pub(crate) use crate::dtls::DtlsRole;
@@ -540,59 +524,67 @@ impl PeerConnection {
         if j.data_wanted && !(has_data(local) && has_data(remote)) {
             return true;
         }
-        for t in &j.n.transceivers {
-            // "If transceiver.[[Stopping]] is true and transceiver.[[Stopped]]
-            // is false, return true."
-            if t.stopping && !t.stopped {
+        j.n.transceivers
+            .iter()
+            .any(|t| self.transceiver_needs_negotiation(t, local, remote))
+    }
+
+    /// The transceiver steps of the W3C "check if negotiation is needed"
+    /// against the current descriptions.
+    fn transceiver_needs_negotiation(
+        &self,
+        t: &Transceiver,
+        local: Option<&Sdp>,
+        remote: Option<&Sdp>,
+    ) -> bool {
+        // "If transceiver.[[Stopping]] is true and transceiver.[[Stopped]]
+        // is false, return true."
+        if t.stopping && !t.stopped {
+            return true;
+        }
+        let (lm, rm) = (section_of(local, t), section_of(remote, t));
+        if t.stopped {
+            // "If transceiver is stopped and is associated with an m=
+            // section, but the associated m= section is not yet rejected in
+            // connection.[[CurrentLocalDescription]] or
+            // connection.[[CurrentRemoteDescription]], return true."
+            return t.mid.is_some()
+                && (lm.is_some_and(|m| m.port != 0) || rm.is_some_and(|m| m.port != 0));
+        }
+        // "If transceiver isn't stopped and isn't yet associated with an
+        // m= section in description, return true."
+        let Some(lm) = lm else {
+            return true;
+        };
+        // "If transceiver.[[Direction]] is "sendrecv" or "sendonly", and
+        // the associated m= section in description doesn't contain a
+        // single "a=msid" line, return true."
+        if t.direction.sends() && lm.msids.len() != 1 {
+            return true;
+        }
+        let local_is_offer = self
+            .jsep
+            .current_local
+            .as_ref()
+            .is_some_and(|a| a.desc.sdp_type == SdpType::Offer);
+        if local_is_offer {
+            // "... and the direction of the associated m= section in
+            // neither connection.[[CurrentLocalDescription]] nor
+            // connection.[[CurrentRemoteDescription]] matches
+            // transceiver.[[Direction]], return true." (remote reversed)
+            let remote_dir = rm.map(|m| m.direction_or_default().reverse());
+            if lm.direction_or_default() != t.direction && remote_dir != Some(t.direction) {
                 return true;
             }
-            let (lm, rm) = (section_of(local, t), section_of(remote, t));
-            if t.stopped {
-                // "If transceiver is stopped and is associated with an m=
-                // section, but the associated m= section is not yet rejected in
-                // connection.[[CurrentLocalDescription]] or
-                // connection.[[CurrentRemoteDescription]], return true."
-                if t.mid.is_some()
-                    && (lm.is_some_and(|m| m.port != 0) || rm.is_some_and(|m| m.port != 0))
-                {
-                    return true;
-                }
-                continue;
-            }
-            // "If transceiver isn't stopped and isn't yet associated with an
-            // m= section in description, return true."
-            let Some(lm) = lm else {
+        } else {
+            // "If description is of type "answer", and the direction of
+            // the associated m= section in the description does not match
+            // transceiver.[[Direction]] intersected with the offered
+            // direction (as described in [RFC9429] (section 5.3.1.)),
+            // return true."
+            let offered = rm.map_or(Direction::SendRecv, |m| m.direction_or_default());
+            if lm.direction_or_default() != t.direction.intersect(offered.reverse()) {
                 return true;
-            };
-            // "If transceiver.[[Direction]] is "sendrecv" or "sendonly", and
-            // the associated m= section in description doesn't contain a
-            // single "a=msid" line, return true."
-            if t.direction.sends() && lm.msids.len() != 1 {
-                return true;
-            }
-            let local_is_offer = j
-                .current_local
-                .as_ref()
-                .is_some_and(|a| a.desc.sdp_type == SdpType::Offer);
-            if local_is_offer {
-                // "... and the direction of the associated m= section in
-                // neither connection.[[CurrentLocalDescription]] nor
-                // connection.[[CurrentRemoteDescription]] matches
-                // transceiver.[[Direction]], return true." (remote reversed)
-                let remote_dir = rm.map(|m| m.direction_or_default().reverse());
-                if lm.direction_or_default() != t.direction && remote_dir != Some(t.direction) {
-                    return true;
-                }
-            } else {
-                // "If description is of type "answer", and the direction of
-                // the associated m= section in the description does not match
-                // transceiver.[[Direction]] intersected with the offered
-                // direction (as described in [RFC9429] (section 5.3.1.)),
-                // return true."
-                let offered = rm.map_or(Direction::SendRecv, |m| m.direction_or_default());
-                if lm.direction_or_default() != t.direction.intersect(offered.reverse()) {
-                    return true;
-                }
             }
         }
         false
@@ -1132,6 +1124,20 @@ impl PeerConnection {
     }
 
     fn add_ice_candidate_inner(&mut self, candidate: IceCandidate) -> Result<(), JsepError> {
+        let index = self.candidate_m_line(&candidate)?;
+        let Some(c) = candidate.candidate else {
+            self.remote_end_of_candidates(index);
+            return Ok(());
+        };
+        if let Some(i) = index {
+            self.add_remote_candidate(i, c, candidate.username_fragment);
+        }
+        Ok(())
+    }
+
+    /// The W3C checks of `addIceCandidate` on the candidate's m-line, which
+    /// it returns (`None` for an end-of-candidates of every m-line).
+    fn candidate_m_line(&self, candidate: &IceCandidate) -> Result<Option<usize>, JsepError> {
         self.check_open()?;
         // W3C: "If remoteDescription is null return a promise rejected with a
         // newly created InvalidStateError."
@@ -1184,32 +1190,35 @@ impl PeerConnection {
                 return Err(JsepError::Operation(format!("unknown ufrag {u}")));
             }
         }
-        let Some(c) = candidate.candidate else {
-            // End-of-candidates, for one m-line or all.
-            self.jsep.n.transport.remote_end_of_candidates = true;
-            self.update_remote_sdp(|sdp| {
-                for (i, m) in sdp.media.iter_mut().enumerate() {
-                    if index.is_none_or(|x| x == i) {
-                        m.end_of_candidates = true;
-                    }
+        Ok(index)
+    }
+
+    /// End-of-candidates, for one m-line or all.
+    fn remote_end_of_candidates(&mut self, index: Option<usize>) {
+        self.jsep.n.transport.remote_end_of_candidates = true;
+        self.update_remote_sdp(|sdp| {
+            for (i, m) in sdp.media.iter_mut().enumerate() {
+                if index.is_none_or(|x| x == i) {
+                    m.end_of_candidates = true;
                 }
-            });
-            return Ok(());
-        };
-        let Some(i) = index else {
-            return Ok(());
-        };
+            }
+        });
+    }
+
+    /// Adds remote candidate `c` of m-line `i` (with the ufrag it was given
+    /// with, if any), up to [`MAX_REMOTE_CANDIDATES_PER_MLINE`] per m-line.
+    fn add_remote_candidate(&mut self, i: usize, c: SdpCandidate, ufrag: Option<String>) {
         // W3C: candidates for a stopped transceiver's m-line are ignored.
         if let Some(Slot::Transceiver(id)) = self.jsep.n.mlines.get(i) {
             if self.jsep.transceiver(*id).is_some_and(|t| t.stopped) {
-                return Ok(());
+                return;
             }
         }
         let remote = self.jsep.remote();
         let mid = remote
             .and_then(|a| a.sdp.media.get(i))
             .and_then(|m| m.mid.clone());
-        let ufrag = candidate.username_fragment.clone().or_else(|| {
+        let ufrag = ufrag.or_else(|| {
             remote.and_then(|a| {
                 a.sdp
                     .media
@@ -1230,7 +1239,7 @@ impl PeerConnection {
                 m_line = i,
                 "remote candidate limit reached, candidate dropped"
             );
-            return Ok(());
+            return;
         }
         if self
             .jsep
@@ -1239,7 +1248,7 @@ impl PeerConnection {
             .iter()
             .any(|r| r.m_line_index == i && r.candidate == c)
         {
-            return Ok(());
+            return;
         }
         self.jsep.n.remote_candidates.push(RemoteCandidate {
             mid,
@@ -1253,7 +1262,6 @@ impl PeerConnection {
                 m.candidates.push(c.clone());
             }
         });
-        Ok(())
     }
 
     pub(crate) fn update_remote_sdp(&mut self, f: impl Fn(&mut Sdp)) {

@@ -75,7 +75,40 @@ impl PeerConnection {
     }
 
     pub(crate) fn build_offer(&mut self) -> OfferPlan {
-        let ice = if self.jsep.ice_restart_requested {
+        let ice = self.offer_ice();
+        let (slots, mids) = self.offer_slots();
+        let j = &self.jsep;
+        let mid_of = |s: &Slot| -> Option<String> {
+            match s {
+                Slot::Transceiver(id) => mids
+                    .iter()
+                    .find(|(i, _)| i == id)
+                    .map(|(_, m)| m.clone())
+                    .or_else(|| j.slot_mid(s)),
+                _ => j.slot_mid(s),
+            }
+        };
+        let mut media = Vec::new();
+        for slot in &slots {
+            let mut m = self.offer_section(slot, &ice);
+            m.mid = mid_of(slot);
+            media.push(m);
+        }
+        let version = self.next_version();
+        let sdp = self.session(version, media, None);
+        OfferPlan {
+            sdp: sdp.to_string(),
+            mlines: slots,
+            mids,
+            ice,
+            version,
+        }
+    }
+
+    /// The ICE credentials of the next offer: the current ones, or new ones
+    /// for an ICE restart.
+    fn offer_ice(&mut self) -> IceCredentials {
+        if self.jsep.ice_restart_requested {
             // RFC 9429 §5.2.1 / RFC 8445 §9: an ICE restart uses new
             // ice-ufrag and ice-pwd values. Drawn once, reused until applied.
             let rng = &mut self.rng;
@@ -85,7 +118,13 @@ impl PeerConnection {
                 .clone()
         } else {
             self.jsep.local_ice.clone()
-        };
+        }
+    }
+
+    /// The m-lines of the next offer: the negotiated ones, with new
+    /// transceivers and the data channel m-line placed in recycled or new
+    /// slots, and the mids given to the new transceivers.
+    fn offer_slots(&self) -> (Vec<Slot>, Vec<(TransceiverId, String)>) {
         let j = &self.jsep;
         let mut slots = j.n.mlines.clone();
         let mut used: BTreeSet<String> = slots.iter().filter_map(|s| j.slot_mid(s)).collect();
@@ -121,53 +160,33 @@ impl PeerConnection {
             let mid = Self::free_mid(&mut used);
             place(&mut slots, Slot::Data { mid });
         }
-        let mid_of = |s: &Slot| -> Option<String> {
-            match s {
-                Slot::Transceiver(id) => mids
-                    .iter()
-                    .find(|(i, _)| i == id)
-                    .map(|(_, m)| m.clone())
-                    .or_else(|| j.slot_mid(s)),
-                _ => j.slot_mid(s),
-            }
-        };
-        let mut media = Vec::new();
-        for slot in &slots {
-            let mid = mid_of(slot);
-            let m = match slot {
-                Slot::Transceiver(id) => match j.transceiver(*id) {
-                    Some(t) if !t.stopping && !t.stopped => {
-                        let mut m = self.rtp_section(t, t.direction, &ice, Setup::ActPass);
-                        for c in offer_codecs(t.kind, &t.codec_preferences) {
-                            c.write_into(&mut m);
-                        }
-                        m.extmaps = offer_extmaps(t.kind);
-                        self.add_sender(&mut m, t, t.direction);
-                        m
+        (slots, mids)
+    }
+
+    /// The offer's m-section for `slot`, without its mid.
+    fn offer_section(&self, slot: &Slot, ice: &IceCredentials) -> MediaDescription {
+        let j = &self.jsep;
+        match slot {
+            Slot::Transceiver(id) => match j.transceiver(*id) {
+                Some(t) if !t.stopping && !t.stopped => {
+                    let mut m = self.rtp_section(t, t.direction, ice, Setup::ActPass);
+                    for c in offer_codecs(t.kind, &t.codec_preferences) {
+                        c.write_into(&mut m);
                     }
-                    Some(t) => rejected_section(media_type(t.kind), RTP_PROTOCOL, vec!["0".into()]),
-                    None => rejected_section(MediaType::Audio, RTP_PROTOCOL, vec!["0".into()]),
-                },
-                Slot::Data { .. } => self.data_section(&ice, Setup::ActPass),
-                Slot::Foreign {
-                    media_type,
-                    protocol,
-                    formats,
-                    ..
-                } => rejected_section(media_type.clone(), protocol, formats.clone()),
-            };
-            let mut m = m;
-            m.mid = mid;
-            media.push(m);
-        }
-        let version = self.next_version();
-        let sdp = self.session(version, media, None);
-        OfferPlan {
-            sdp: sdp.to_string(),
-            mlines: slots,
-            mids,
-            ice,
-            version,
+                    m.extmaps = offer_extmaps(t.kind);
+                    self.add_sender(&mut m, t, t.direction);
+                    m
+                }
+                Some(t) => rejected_section(media_type(t.kind), RTP_PROTOCOL, vec!["0".into()]),
+                None => rejected_section(MediaType::Audio, RTP_PROTOCOL, vec!["0".into()]),
+            },
+            Slot::Data { .. } => self.data_section(ice, Setup::ActPass),
+            Slot::Foreign {
+                media_type,
+                protocol,
+                formats,
+                ..
+            } => rejected_section(media_type.clone(), protocol, formats.clone()),
         }
     }
 

@@ -1,7 +1,7 @@
 //! JSEP tests: answering real offers, every W3C signaling transition,
 //! glare with perfect negotiation, renegotiation, ICE restart, trickle.
 
-use super::jsep::{DtlsRole, SignalingState as S};
+use super::jsep::DtlsRole;
 use super::*;
 use crate::error::JsepError;
 use crate::event::Event;
@@ -10,6 +10,7 @@ use crate::sdp::{
     Direction, IceCandidate, MediaKind, MediaType, RtpCodecCapability, Sdp, SdpType,
     SessionDescription, Setup,
 };
+use crate::state::SignalingState as S;
 use crate::testutil::epoch;
 use crate::{Configuration, TransceiverInit};
 

@@ -1,6 +1,5 @@
 //! `PeerConnection`: the W3C RTCPeerConnection as a sans-IO state machine.
 
-use std::collections::VecDeque;
 use std::time::{Instant, SystemTime};
 
 use crate::config::Configuration;
@@ -9,6 +8,7 @@ use crate::event::Output;
 use crate::event::{Event, EventQueue, EventQueueUsage};
 use crate::io::{Input, Transmit};
 use crate::rng::Rng;
+use crate::stats::Dropped;
 use crate::timer::{Timer, TimerTable};
 
 mod channel;
@@ -17,59 +17,15 @@ mod jsep_build;
 mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
+mod stack;
 mod transceiver;
 mod wire;
 
+pub use crate::state::{PeerConnectionState, SignalingState};
+pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
-pub use jsep::{SignalingState, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
+pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
-
-/// The aggregate connection state (W3C RTCPeerConnectionState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PeerConnectionState {
-    /// Nothing has started.
-    New,
-    /// ICE or DTLS is working on it.
-    Connecting,
-    /// ICE and DTLS are up.
-    Connected,
-    /// ICE lost connectivity for now.
-    Disconnected,
-    /// ICE or DTLS failed.
-    Failed,
-    /// `close()` was called.
-    Closed,
-}
-
-/// What arrived, counted by kind, and what was dropped and why. The stats
-/// report is built from these.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct InputCounters {
-    /// STUN messages received.
-    pub stun: u64,
-    /// DTLS datagrams received.
-    pub dtls: u64,
-    /// RTP packets received.
-    pub rtp: u64,
-    /// RTCP packets received.
-    pub rtcp: u64,
-    /// TURN ChannelData messages received.
-    pub turn_channel_data: u64,
-    /// Datagrams whose first byte no protocol claims (RFC 7983), or empty.
-    pub dropped_unknown: u64,
-    /// ZRTP datagrams: WebRTC does not use ZRTP.
-    pub dropped_zrtp: u64,
-    /// Datagrams that arrived after `close()`.
-    pub dropped_closed: u64,
-    /// Remote candidates not used: at an unspecified (0.0.0.0, ::),
-    /// broadcast or multicast address.
-    pub dropped_candidates: u64,
-    /// State-change events replaced by a newer one of the same kind because
-    /// the application had not polled (see
-    /// [`Configuration::max_queued_events`]); no event is ever dropped.
-    pub coalesced_events: u64,
-}
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
 ///
@@ -114,9 +70,7 @@ pub struct PeerConnection {
     rng: Rng,
     timers: TimerTable,
     events: EventQueue,
-    transmits: VecDeque<Transmit>,
     state: PeerConnectionState,
-    counters: InputCounters,
     /// The latest time seen; inputs from before it are taken as happening at
     /// it, so a runtime's clock hiccup cannot move the core backwards.
     now: Instant,
@@ -131,7 +85,7 @@ pub struct PeerConnection {
     /// connection's RNG, so every SDP is complete and seeded runs repeat.
     pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
     /// ICE, DTLS, SCTP and SRTP under the connection (`wire.rs`).
-    pub(crate) stack: wire::Stack,
+    pub(crate) stack: stack::Stack,
 }
 
 impl PeerConnection {
@@ -146,10 +100,10 @@ impl PeerConnection {
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
         let jsep = jsep::Jsep::new(&mut rng);
-        let stack = wire::Stack::new(
+        let stack = stack::Stack::new(
             &config,
             &mut rng,
-            wire::ice_credentials(&jsep.local_ice),
+            stack::ice_credentials(&jsep.local_ice),
             now,
         )?;
         let fp = stack.certificate.fingerprint();
@@ -163,9 +117,7 @@ impl PeerConnection {
             config,
             rng,
             timers: TimerTable::default(),
-            transmits: VecDeque::new(),
             state: PeerConnectionState::New,
-            counters: InputCounters::default(),
             now,
         })
     }
@@ -179,12 +131,15 @@ impl PeerConnection {
         self.now = self.now.max(input.time());
         if self.state == PeerConnectionState::Closed {
             if let Input::Receive(..) = input {
-                self.counters.dropped_closed += 1;
+                self.stack.counters.count_drop(Dropped::Closed);
             }
             return Err(InputError::Closed);
         }
         match input {
-            Input::Receive(_, receive) => self.route_receive(receive),
+            Input::Receive(_, receive) => {
+                self.stack.handle_receive(self.now, receive);
+                self.pump_layers();
+            }
             Input::Timeout(_) => self.handle_timeout(),
         }
         Ok(())
@@ -194,7 +149,7 @@ impl PeerConnection {
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");
-            self.layer_timeout(timer);
+            self.stack.handle_timeout(self.now, timer);
         }
         if !fired.is_empty() {
             self.pump_layers();
@@ -219,7 +174,7 @@ impl PeerConnection {
     /// handle events can keep the network moving with this alone.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        self.stack.poll_transmit()
     }
 
     /// The next event, if any. Taking one makes room: data channel messages
@@ -255,7 +210,7 @@ impl PeerConnection {
         if self.state == PeerConnectionState::Closed {
             return;
         }
-        self.close_layers();
+        self.stack.close();
         self.state = PeerConnectionState::Closed;
         self.jsep.close();
         for t in Timer::ALL {
@@ -272,7 +227,7 @@ impl PeerConnection {
     pub fn counters(&self) -> InputCounters {
         InputCounters {
             coalesced_events: self.events.usage().coalesced,
-            ..self.counters
+            ..self.stack.counters
         }
     }
 

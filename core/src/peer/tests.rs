@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::io::{Protocol, Receive};
+use crate::stats::Dropped;
 use crate::testutil::epoch;
 
 fn receive(contents: &[u8]) -> Receive<'_> {
@@ -39,6 +40,21 @@ fn demux_counts_every_kind_and_drops_the_unknown() {
         (1, 1, 1, 1, 1)
     );
     assert_eq!((c.dropped_zrtp, c.dropped_unknown), (1, 2));
+    assert_eq!(
+        (
+            c.dropped(Dropped::Zrtp),
+            c.dropped(Dropped::UnknownProtocol),
+            c.dropped(Dropped::Media),
+            // No DTLS role yet: the record waits for the answer.
+            c.dropped(Dropped::DtlsEarly),
+        ),
+        (1, 2, 2, 0)
+    );
+    let stats = pc.connection_stats();
+    assert_eq!(stats.input, c);
+    assert_eq!(stats.event_queue, pc.event_queue_usage());
+    assert_eq!(stats.ice, pc.stack.ice.stats());
+    assert_eq!(stats.dtls, crate::dtls::DtlsStats::default());
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use thiserror::Error;
 
 use super::dcep::Reliability;
+use crate::state::DataChannelState;
 
 /// How a data channel is set up (W3C RTCDataChannelInit).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,30 +39,6 @@ impl Default for DataChannelInit {
             id: None,
         }
     }
-}
-
-/// A channel's state (W3C RTCDataChannelState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DataChannelState {
-    /// Waiting for the SCTP association (and DCEP).
-    Connecting,
-    /// Messages flow.
-    Open,
-    /// The stream is being reset.
-    Closing,
-    /// Gone; its id may be reused.
-    Closed,
-}
-
-/// The SCTP transport's state (W3C RTCSctpTransportState).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SctpTransportState {
-    /// The association is being set up.
-    Connecting,
-    /// The association is up.
-    Connected,
-    /// The association is gone.
-    Closed,
 }
 
 /// A handle to a data channel of one connection: stable for the channel's

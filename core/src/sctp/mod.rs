@@ -22,10 +22,9 @@ use dcsctp::api::{
     StreamId, ZeroChecksumAlternateErrorDetectionMethod,
 };
 
-pub use channel::{
-    ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,
-    SctpTransportState,
-};
+pub use crate::state::{DataChannelState, SctpTransportState};
+pub use channel::{ChannelId, DataChannelError, DataChannelInit, DataChannelMessage};
+// `SctpCounters` is defined below and public through `eddy::SctpCounters`.
 
 use crate::dtls::DtlsRole;
 use crate::rng::Rng;
@@ -114,23 +113,28 @@ impl SctpConfig {
     }
 }
 
-/// Counters for stats and debugging.
+/// What the SCTP association and its data channels did, for stats.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct SctpCounters {
-    pub(crate) messages_sent: u64,
-    pub(crate) messages_received: u64,
-    pub(crate) bytes_sent: u64,
-    pub(crate) bytes_received: u64,
+#[non_exhaustive]
+pub struct SctpCounters {
+    /// Data channel messages sent (DCEP not included).
+    pub messages_sent: u64,
+    /// Data channel messages received and delivered (DCEP not included).
+    pub messages_received: u64,
+    /// Payload bytes sent, DCEP messages included.
+    pub bytes_sent: u64,
+    /// Payload bytes received, DCEP messages included.
+    pub bytes_received: u64,
     /// Messages for a stream no channel has.
-    pub(crate) dropped_unknown_stream: u64,
+    pub dropped_unknown_stream: u64,
     /// Messages with a PPID data channels do not use.
-    pub(crate) dropped_ppid: u64,
+    pub dropped_ppid: u64,
     /// Malformed DCEP messages.
-    pub(crate) dcep_errors: u64,
+    pub dcep_errors: u64,
     /// DATA_CHANNEL_OPENs refused (no room, or the id is in use).
-    pub(crate) refused_opens: u64,
+    pub refused_opens: u64,
     /// Packets or events dropped because a queue was full.
-    pub(crate) dropped_queue_full: u64,
+    pub dropped_queue_full: u64,
 }
 
 const MAX_QUEUED_PACKETS: usize = 8192;
@@ -198,7 +202,6 @@ impl SctpTransport {
     }
 
     /// Counters.
-    #[cfg(test)]
     pub(crate) fn counters(&self) -> SctpCounters {
         self.counters
     }

@@ -273,6 +273,16 @@ impl SdpCandidate {
             tcp_type: None,
             extensions: Vec::new(),
         };
+        candidate.parse_extensions(it)?;
+        Ok(candidate)
+    }
+
+    /// The `name value` pairs after the type: `raddr`/`rport`, `tcptype`,
+    /// and up to [`MAX_EXTENSIONS`](Self::MAX_EXTENSIONS) others, kept.
+    fn parse_extensions<'a>(
+        &mut self,
+        mut it: impl Iterator<Item = &'a str>,
+    ) -> Result<(), CandidateParseError> {
         let mut raddr: Option<&str> = None;
         while let Some(name) = it.next() {
             let value = it
@@ -284,10 +294,10 @@ impl SdpCandidate {
                     let host = raddr
                         .take()
                         .ok_or_else(|| CandidateParseError::Extension(name.to_owned()))?;
-                    candidate.related_address = Some(CandidateAddress::parse(host, value)?);
+                    self.related_address = Some(CandidateAddress::parse(host, value)?);
                 }
                 "tcptype" => {
-                    candidate.tcp_type = Some(match value {
+                    self.tcp_type = Some(match value {
                         "active" => TcpType::Active,
                         "passive" => TcpType::Passive,
                         "so" => TcpType::So,
@@ -295,12 +305,10 @@ impl SdpCandidate {
                     });
                 }
                 _ => {
-                    if candidate.extensions.len() >= MAX_CANDIDATE_EXTENSIONS {
+                    if self.extensions.len() >= MAX_CANDIDATE_EXTENSIONS {
                         return Err(CandidateParseError::TooManyExtensions);
                     }
-                    candidate
-                        .extensions
-                        .push((name.to_owned(), value.to_owned()));
+                    self.extensions.push((name.to_owned(), value.to_owned()));
                 }
             }
         }
@@ -308,7 +316,7 @@ impl SdpCandidate {
             // RFC 8839 §5.1: rel-addr and rel-port come together.
             return Err(CandidateParseError::Extension("raddr".to_owned()));
         }
-        Ok(candidate)
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 //! `extra_lines` and written back, in order, after `t=`.
 
 use super::candidate::SdpCandidate;
+pub use crate::fingerprint::Fingerprint;
 
 /// A parsed SDP session description (RFC 8866 §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,15 +189,6 @@ impl Setup {
             _ => return None,
         })
     }
-}
-
-/// `a=fingerprint:<hash-func> <XX:XX:...>` (RFC 8122 §5).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    /// The hash function, lowercased (`sha-256`, `sha-384`, `sha-512`, ...).
-    pub hash: String,
-    /// The digest bytes.
-    pub bytes: Vec<u8>,
 }
 
 /// `a=group:<semantics> <mid>*` (RFC 5888, RFC 9143 for BUNDLE).

@@ -487,6 +487,105 @@ fn parse_pt(v: &str) -> Option<u8> {
     v.parse::<u8>().ok().filter(|pt| *pt < 128)
 }
 
+/// RFC 8866 §6.6:
+/// `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]`.
+fn parse_rtpmap(v: &str) -> Result<RtpMap, SdpErrorReason> {
+    use SdpErrorReason::Attribute as A;
+    let (pt, rest) = v.trim().split_once(' ').ok_or(A("rtpmap"))?;
+    let payload_type = parse_pt(pt).ok_or(A("rtpmap"))?;
+    let mut parts = rest.trim().split('/');
+    let encoding = token(parts.next().unwrap_or("")).ok_or(A("rtpmap"))?;
+    let clock_rate = parts
+        .next()
+        .and_then(|c| c.trim().parse().ok())
+        .ok_or(A("rtpmap"))?;
+    let channels = match parts.next() {
+        Some(c) => Some(c.trim().parse().map_err(|_| A("rtpmap"))?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return Err(A("rtpmap"));
+    }
+    Ok(RtpMap {
+        payload_type,
+        encoding,
+        clock_rate,
+        channels,
+    })
+}
+
+/// RFC 4585 §4.2: `a=rtcp-fb`.
+fn parse_rtcp_fb(v: &str) -> Result<RtcpFb, SdpErrorReason> {
+    use SdpErrorReason::Attribute as A;
+    let mut it = v.trim().splitn(3, ' ');
+    let payload_type = match it.next() {
+        Some("*") => None,
+        Some(pt) => Some(parse_pt(pt).ok_or(A("rtcp-fb"))?),
+        None => return Err(A("rtcp-fb")),
+    };
+    let fb_type = token(it.next().unwrap_or("")).ok_or(A("rtcp-fb"))?;
+    let param = it
+        .next()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned);
+    Ok(RtcpFb {
+        payload_type,
+        fb_type,
+        param,
+    })
+}
+
+/// RFC 5576 §4.1: `a=ssrc:<ssrc-id> <attribute>[:<value>]`.
+fn parse_ssrc(v: &str) -> Result<SsrcAttribute, SdpErrorReason> {
+    use SdpErrorReason::Attribute as A;
+    let (id, rest) = v.trim().split_once(' ').ok_or(A("ssrc"))?;
+    let ssrc = id.parse().map_err(|_| A("ssrc"))?;
+    let (attribute, value) = split_name(rest.trim());
+    Ok(SsrcAttribute {
+        ssrc,
+        attribute: token(attribute).ok_or(A("ssrc"))?,
+        value: value.map(str::to_owned),
+    })
+}
+
+/// RFC 8830 §2: `a=msid`.
+fn parse_msid(v: &str) -> Result<Msid, SdpErrorReason> {
+    use SdpErrorReason::Attribute as A;
+    let mut it = v.split_ascii_whitespace();
+    let stream_id = it.next().ok_or(A("msid"))?.to_owned();
+    let track_id = it.next().map(str::to_owned);
+    if it.next().is_some() {
+        return Err(A("msid"));
+    }
+    Ok(Msid {
+        stream_id,
+        track_id,
+    })
+}
+
+/// RFC 8851 §4: `a=rid`.
+fn parse_rid(v: &str) -> Result<Rid, SdpErrorReason> {
+    use SdpErrorReason::Attribute as A;
+    let mut it = v.trim().splitn(3, ' ');
+    let id = token(it.next().unwrap_or("")).ok_or(A("rid"))?;
+    let direction = match it.next() {
+        Some("send") => RidDirection::Send,
+        Some("recv") => RidDirection::Recv,
+        _ => return Err(A("rid")),
+    };
+    let params = it
+        .next()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned);
+    Ok(Rid {
+        id,
+        direction,
+        params,
+    })
+}
+
 fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorReason> {
     use SdpErrorReason::Attribute as A;
     let (name, value) = split_name(attr);
@@ -513,30 +612,7 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
         ("end-of-candidates", None) => m.end_of_candidates = true,
         ("rtcp-mux", None) => m.rtcp_mux = true,
         ("rtcp-rsize", None) => m.rtcp_rsize = true,
-        ("rtpmap", Some(v)) => {
-            // RFC 8866 §6.6: a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]
-            let (pt, rest) = v.trim().split_once(' ').ok_or(A("rtpmap"))?;
-            let payload_type = parse_pt(pt).ok_or(A("rtpmap"))?;
-            let mut parts = rest.trim().split('/');
-            let encoding = token(parts.next().unwrap_or("")).ok_or(A("rtpmap"))?;
-            let clock_rate = parts
-                .next()
-                .and_then(|c| c.trim().parse().ok())
-                .ok_or(A("rtpmap"))?;
-            let channels = match parts.next() {
-                Some(c) => Some(c.trim().parse().map_err(|_| A("rtpmap"))?),
-                None => None,
-            };
-            if parts.next().is_some() {
-                return Err(A("rtpmap"));
-            }
-            m.rtpmaps.push(RtpMap {
-                payload_type,
-                encoding,
-                clock_rate,
-                channels,
-            });
-        }
+        ("rtpmap", Some(v)) => m.rtpmaps.push(parse_rtpmap(v)?),
         ("fmtp", Some(v)) => {
             let v = v.trim();
             let (pt, params) = v.split_once(' ').unwrap_or((v, ""));
@@ -549,37 +625,9 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
                 None => m.other.push(other(attr)),
             }
         }
-        ("rtcp-fb", Some(v)) => {
-            let mut it = v.trim().splitn(3, ' ');
-            let payload_type = match it.next() {
-                Some("*") => None,
-                Some(pt) => Some(parse_pt(pt).ok_or(A("rtcp-fb"))?),
-                None => return Err(A("rtcp-fb")),
-            };
-            let fb_type = token(it.next().unwrap_or("")).ok_or(A("rtcp-fb"))?;
-            let param = it
-                .next()
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned);
-            m.rtcp_fbs.push(RtcpFb {
-                payload_type,
-                fb_type,
-                param,
-            });
-        }
+        ("rtcp-fb", Some(v)) => m.rtcp_fbs.push(parse_rtcp_fb(v)?),
         ("extmap", Some(v)) => m.extmaps.push(parse_extmap(v).ok_or(A("extmap"))?),
-        ("ssrc", Some(v)) => {
-            // RFC 5576 §4.1: a=ssrc:<ssrc-id> <attribute>[:<value>]
-            let (id, rest) = v.trim().split_once(' ').ok_or(A("ssrc"))?;
-            let ssrc = id.parse().map_err(|_| A("ssrc"))?;
-            let (attribute, value) = split_name(rest.trim());
-            m.ssrcs.push(SsrcAttribute {
-                ssrc,
-                attribute: token(attribute).ok_or(A("ssrc"))?,
-                value: value.map(str::to_owned),
-            });
-        }
+        ("ssrc", Some(v)) => m.ssrcs.push(parse_ssrc(v)?),
         ("ssrc-group", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantics = it.next().ok_or(A("ssrc-group"))?.to_owned();
@@ -589,37 +637,8 @@ fn media_attribute(m: &mut MediaDescription, attr: &str) -> Result<(), SdpErrorR
                 .map_err(|_| A("ssrc-group"))?;
             m.ssrc_groups.push(SsrcGroup { semantics, ssrcs });
         }
-        ("msid", Some(v)) => {
-            let mut it = v.split_ascii_whitespace();
-            let stream_id = it.next().ok_or(A("msid"))?.to_owned();
-            let track_id = it.next().map(str::to_owned);
-            if it.next().is_some() {
-                return Err(A("msid"));
-            }
-            m.msids.push(Msid {
-                stream_id,
-                track_id,
-            });
-        }
-        ("rid", Some(v)) => {
-            let mut it = v.trim().splitn(3, ' ');
-            let id = token(it.next().unwrap_or("")).ok_or(A("rid"))?;
-            let direction = match it.next() {
-                Some("send") => RidDirection::Send,
-                Some("recv") => RidDirection::Recv,
-                _ => return Err(A("rid")),
-            };
-            let params = it
-                .next()
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned);
-            m.rids.push(Rid {
-                id,
-                direction,
-                params,
-            });
-        }
+        ("msid", Some(v)) => m.msids.push(parse_msid(v)?),
+        ("rid", Some(v)) => m.rids.push(parse_rid(v)?),
         ("simulcast", Some(v)) => m.simulcast = Some(parse_simulcast(v).ok_or(A("simulcast"))?),
         ("sctp-port", Some(v)) => m.sctp_port = Some(v.trim().parse().map_err(|_| A("sctp-port"))?),
         ("max-message-size", Some(v)) => {

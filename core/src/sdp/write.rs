@@ -131,29 +131,102 @@ impl Display for Simulcast {
     }
 }
 
+/// The `m=` line and the lines before the attributes (`i=`, `c=`, `b=`, ...).
+fn write_media_line(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
+    write!(f, "m={} {}", m.media_type.as_str(), m.port)?;
+    if let Some(c) = m.port_count {
+        write!(f, "/{c}")?;
+    }
+    write!(f, " {}", m.protocol)?;
+    for fmt in &m.formats {
+        write!(f, " {fmt}")?;
+    }
+    f.write_str("\r\n")?;
+    if let Some(i) = &m.info {
+        line(f, 'i', i)?;
+    }
+    if let Some(c) = &m.connection {
+        write_connection(f, c)?;
+    }
+    for b in &m.bandwidths {
+        line(f, 'b', format_args!("{}:{}", b.bw_type, b.bandwidth))?;
+    }
+    for (k, v) in &m.extra_lines {
+        line(f, *k, v)?;
+    }
+    Ok(())
+}
+
+/// `a=rtpmap`, `a=rtcp-fb` and `a=fmtp` of the RTP formats.
+fn write_rtp_formats(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
+    for r in &m.rtpmaps {
+        match r.channels {
+            Some(c) => attr(
+                f,
+                format_args!(
+                    "rtpmap:{} {}/{}/{c}",
+                    r.payload_type, r.encoding, r.clock_rate
+                ),
+            )?,
+            None => attr(
+                f,
+                format_args!("rtpmap:{} {}/{}", r.payload_type, r.encoding, r.clock_rate),
+            )?,
+        }
+    }
+    for fb in &m.rtcp_fbs {
+        let pt = fb
+            .payload_type
+            .map_or_else(|| "*".to_owned(), |p| p.to_string());
+        match &fb.param {
+            Some(p) => attr(f, format_args!("rtcp-fb:{pt} {} {p}", fb.fb_type))?,
+            None => attr(f, format_args!("rtcp-fb:{pt} {}", fb.fb_type))?,
+        }
+    }
+    for fm in &m.fmtps {
+        if fm.params.is_empty() {
+            attr(f, format_args!("fmtp:{}", fm.payload_type))?;
+        } else {
+            attr(f, format_args!("fmtp:{} {}", fm.payload_type, fm.params))?;
+        }
+    }
+    Ok(())
+}
+
+/// `a=ssrc-group`, `a=ssrc`, `a=rid` and `a=simulcast` of the RTP streams.
+fn write_rtp_streams(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
+    for g in &m.ssrc_groups {
+        let mut v = format!("ssrc-group:{}", g.semantics);
+        for s in &g.ssrcs {
+            let _ = write!(v, " {s}");
+        }
+        attr(f, v)?;
+    }
+    for s in &m.ssrcs {
+        match &s.value {
+            Some(v) => attr(f, format_args!("ssrc:{} {}:{v}", s.ssrc, s.attribute))?,
+            None => attr(f, format_args!("ssrc:{} {}", s.ssrc, s.attribute))?,
+        }
+    }
+    for r in &m.rids {
+        let dir = match r.direction {
+            RidDirection::Send => "send",
+            RidDirection::Recv => "recv",
+        };
+        match &r.params {
+            Some(p) => attr(f, format_args!("rid:{} {dir} {p}", r.id))?,
+            None => attr(f, format_args!("rid:{} {dir}", r.id))?,
+        }
+    }
+    if let Some(s) = &m.simulcast {
+        attr(f, format_args!("simulcast:{s}"))?;
+    }
+    Ok(())
+}
+
 impl Display for MediaDescription {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "m={} {}", self.media_type.as_str(), self.port)?;
-        if let Some(c) = self.port_count {
-            write!(f, "/{c}")?;
-        }
-        write!(f, " {}", self.protocol)?;
-        for fmt in &self.formats {
-            write!(f, " {fmt}")?;
-        }
-        f.write_str("\r\n")?;
-        if let Some(i) = &self.info {
-            line(f, 'i', i)?;
-        }
-        if let Some(c) = &self.connection {
-            write_connection(f, c)?;
-        }
-        for b in &self.bandwidths {
-            line(f, 'b', format_args!("{}:{}", b.bw_type, b.bandwidth))?;
-        }
-        for (k, v) in &self.extra_lines {
-            line(f, *k, v)?;
-        }
+        write_media_line(f, self)?;
         for c in &self.candidates {
             attr(f, c)?;
         }
@@ -188,63 +261,8 @@ impl Display for MediaDescription {
         if self.rtcp_rsize {
             attr(f, "rtcp-rsize")?;
         }
-        for r in &self.rtpmaps {
-            match r.channels {
-                Some(c) => attr(
-                    f,
-                    format_args!(
-                        "rtpmap:{} {}/{}/{c}",
-                        r.payload_type, r.encoding, r.clock_rate
-                    ),
-                )?,
-                None => attr(
-                    f,
-                    format_args!("rtpmap:{} {}/{}", r.payload_type, r.encoding, r.clock_rate),
-                )?,
-            }
-        }
-        for fb in &self.rtcp_fbs {
-            let pt = fb
-                .payload_type
-                .map_or_else(|| "*".to_owned(), |p| p.to_string());
-            match &fb.param {
-                Some(p) => attr(f, format_args!("rtcp-fb:{pt} {} {p}", fb.fb_type))?,
-                None => attr(f, format_args!("rtcp-fb:{pt} {}", fb.fb_type))?,
-            }
-        }
-        for fm in &self.fmtps {
-            if fm.params.is_empty() {
-                attr(f, format_args!("fmtp:{}", fm.payload_type))?;
-            } else {
-                attr(f, format_args!("fmtp:{} {}", fm.payload_type, fm.params))?;
-            }
-        }
-        for g in &self.ssrc_groups {
-            let mut v = format!("ssrc-group:{}", g.semantics);
-            for s in &g.ssrcs {
-                let _ = write!(v, " {s}");
-            }
-            attr(f, v)?;
-        }
-        for s in &self.ssrcs {
-            match &s.value {
-                Some(v) => attr(f, format_args!("ssrc:{} {}:{v}", s.ssrc, s.attribute))?,
-                None => attr(f, format_args!("ssrc:{} {}", s.ssrc, s.attribute))?,
-            }
-        }
-        for r in &self.rids {
-            let dir = match r.direction {
-                RidDirection::Send => "send",
-                RidDirection::Recv => "recv",
-            };
-            match &r.params {
-                Some(p) => attr(f, format_args!("rid:{} {dir} {p}", r.id))?,
-                None => attr(f, format_args!("rid:{} {dir}", r.id))?,
-            }
-        }
-        if let Some(s) = &self.simulcast {
-            attr(f, format_args!("simulcast:{s}"))?;
-        }
+        write_rtp_formats(f, self)?;
+        write_rtp_streams(f, self)?;
         if let Some(p) = self.sctp_port {
             attr(f, format_args!("sctp-port:{p}"))?;
         }

@@ -32,8 +32,10 @@
 //!
 //! [`PeerConnection`]: crate::PeerConnection
 
+pub mod ice_node;
 mod link;
 mod nat;
+pub mod stun_server;
 mod trace;
 
 #[cfg(test)]

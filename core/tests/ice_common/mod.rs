@@ -4,9 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use eddy::ice::sim_node::{exchange_credentials, run_signaling, IceNode};
-use eddy::ice::stun_server::StunServer;
 use eddy::ice::{CandidateKind, IceAgent, IceConfig, IceConnectionState, IceRole};
+use eddy::sim::ice_node::{exchange_credentials, run_signaling, IceNode};
+use eddy::sim::stun_server::StunServer;
 use eddy::sim::{Link, LinkConfig, NatConfig, NetworkId, NodeId, Sim};
 use eddy::Protocol;
 

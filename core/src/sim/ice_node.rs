@@ -7,10 +7,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::{IceAgent, IceConnectionState, IceEvent};
+use super::{Node, NodeId, Sim};
 use crate::event::Output;
+use crate::ice::{IceAgent, IceConnectionState, IceEvent};
 use crate::io::{Input, Transmit};
-use crate::sim::{Node, NodeId, Sim};
 
 /// An [`IceAgent`] as a simulator node.
 #[derive(Debug)]

@@ -4,9 +4,9 @@
 
 use std::collections::VecDeque;
 
+use super::Node;
 use crate::event::Output;
 use crate::io::{Input, Transmit};
-use crate::sim::Node;
 use crate::stun::{
     Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, UnknownAttributes,
 };

@@ -1,0 +1,709 @@
+//! The transport stack under a `PeerConnection`: ICE, DTLS and SCTP (and
+//! the SRTP keys DTLS exports), as one machine: datagrams and timeouts in
+//! ([`Stack::handle_receive`], [`Stack::handle_timeout`]), datagrams out
+//! ([`Stack::poll_transmit`]), the next deadline of each layer
+//! ([`Stack::poll_timeout`]), and one [`Stack::apply`] of what JSEP
+//! negotiated. `wire.rs` moves the layers' events between them and turns
+//! them into the connection's events.
+//!
+//! Data path (ARCHITECTURE.md §3): a datagram is classified by its first byte
+//! (RFC 7983); STUN goes to ICE; DTLS only from an address ICE validated
+//! (records that race ahead of ICE are held, bounded) to the DTLS
+//! transport, whose application data is SCTP; RTP/RTCP wait for the media
+//! layer. Outbound, SCTP packets become DTLS records, which ICE sends on
+//! the selected pair (with RFC 4571 framing on TCP).
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use super::jsep::{NegotiatedTransport, RemoteCandidate};
+use crate::config::Configuration;
+use crate::demux::{classify, PacketKind};
+use crate::dtls::{
+    dtls_config, Certificate, DtlsConfigError, DtlsEvent, DtlsRole, DtlsTransport,
+    DtlsTransportState, DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
+};
+use crate::error::ConfigError;
+use crate::ice::{
+    Candidate, CandidateKind as IceKind, IceAgent, IceConfig, IceConnectionState, IceCredentials,
+    IceEvent, IceGatheringState, IceRole, TcpType as IceTcpType,
+};
+use crate::io::{Protocol, Receive, Transmit};
+use crate::rng::Rng;
+use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
+use crate::sdp::{CandidateAddress, CandidateKind, CandidateTransport, SdpCandidate, TcpType};
+use crate::srtp::SrtpContext;
+use crate::stats::{Dropped, InputCounters};
+use crate::timer::Timer;
+
+/// DTLS datagrams held while ICE has not yet validated their sender
+/// (seen with Chromium: records may race ICE's "connected").
+const MAX_EARLY_DTLS: usize = 32;
+
+/// Something the stack reports to the connection, from
+/// [`Stack::poll_event`]; the stack has already done its own part (DTLS
+/// started on a selected pair, SCTP started or closed with DTLS, SRTP keys
+/// installed).
+#[derive(Debug)]
+pub(crate) enum TransportEvent {
+    /// An ICE event: candidates, gathering and connection states, the
+    /// selected pair.
+    Ice(IceEvent),
+    /// The DTLS transport's state changed.
+    DtlsState(DtlsTransportState),
+    /// An SCTP event: the association's state, channels, messages.
+    Sctp(SctpEvent),
+}
+
+/// The layers under one connection.
+pub(crate) struct Stack {
+    pub(crate) ice: IceAgent,
+    pub(crate) dtls: Option<DtlsTransport>,
+    pub(crate) sctp: SctpTransport,
+    pub(crate) certificate: Certificate,
+    /// Sending and receiving SRTP contexts, once DTLS exported keys.
+    pub(crate) srtp: Option<(SrtpContext, SrtpContext)>,
+    /// Lent to the DTLS transport in deterministic mode.
+    dtls_rng: Option<Rng>,
+    dtls_config: Option<Arc<dimpl::Config>>,
+    early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Remote candidate lines already handed to ICE.
+    fed_remote: BTreeSet<String>,
+    remote_end_fed: bool,
+    /// The first offer/answer decided our ICE role.
+    role_decided: bool,
+    /// A local description exists: candidate events flow to the app (the
+    /// glue's state: W3C gathering starts with setLocalDescription).
+    pub(crate) gathering_open: bool,
+    /// ICE's gathering events from before that, told then.
+    pub(crate) held_ice_events: Vec<IceEvent>,
+    /// Our candidates, for the local description.
+    pub(crate) local_candidates: Vec<SdpCandidate>,
+    pub(crate) gathering_state: IceGatheringState,
+    pub(crate) ice_state: IceConnectionState,
+    pub(crate) dtls_state: DtlsTransportState,
+    /// What arrived, by kind, and what was dropped, by reason.
+    pub(crate) counters: InputCounters,
+    /// Datagrams to send, in order.
+    transmits: VecDeque<Transmit>,
+    /// What the layers reported during one [`step`](Self::step), for the
+    /// connection, which drains it after each step (so it holds at most
+    /// what the layers' own bounded queues held).
+    events: VecDeque<TransportEvent>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("ice", &self.ice_state)
+            .field("dtls", &self.dtls_state)
+            .field("sctp", &self.sctp.state())
+            .finish()
+    }
+}
+
+/// The shared DTLS configuration for unseeded connections with the default
+/// MTU: building one costs a crypto self-test (ARCHITECTURE.md §4), so it is
+/// built once per process.
+fn shared_dtls_config(mtu: usize) -> Result<Arc<dimpl::Config>, DtlsConfigError> {
+    static SHARED: OnceLock<Result<Arc<dimpl::Config>, DtlsConfigError>> = OnceLock::new();
+    if mtu == Configuration::default().mtu {
+        SHARED.get_or_init(|| dtls_config(mtu, None)).clone()
+    } else {
+        dtls_config(mtu, None)
+    }
+}
+
+/// `stun:HOST[:PORT]` with an IP literal host (the runtime resolves names
+/// before they reach the core).
+fn stun_server_addr(url: &str) -> Option<SocketAddr> {
+    let rest = url.strip_prefix("stun:")?;
+    let rest = rest.split('?').next()?;
+    if let Ok(addr) = rest.parse::<SocketAddr>() {
+        return Some(addr);
+    }
+    let host = rest.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 3478))
+}
+
+pub(crate) fn ice_credentials(c: &super::jsep::IceCredentials) -> IceCredentials {
+    IceCredentials {
+        ufrag: c.ufrag.clone(),
+        pwd: c.pwd.clone(),
+    }
+}
+
+/// The SDP form of one of our candidates.
+pub(crate) fn to_sdp_candidate(c: &Candidate) -> SdpCandidate {
+    SdpCandidate {
+        foundation: c.foundation.clone(),
+        component: Candidate::COMPONENT,
+        transport: match c.proto {
+            Protocol::Udp => CandidateTransport::Udp,
+            _ => CandidateTransport::Tcp,
+        },
+        priority: c.priority,
+        address: CandidateAddress::Ip(c.addr),
+        kind: match c.kind {
+            IceKind::Host => CandidateKind::Host,
+            IceKind::ServerReflexive => CandidateKind::ServerReflexive,
+            IceKind::PeerReflexive => CandidateKind::PeerReflexive,
+            IceKind::Relayed => CandidateKind::Relay,
+        },
+        related_address: c.related.map(CandidateAddress::Ip),
+        tcp_type: c.tcp_type.map(|t| match t {
+            IceTcpType::Active => TcpType::Active,
+            IceTcpType::Passive => TcpType::Passive,
+            IceTcpType::SimultaneousOpen => TcpType::So,
+        }),
+        extensions: vec![("generation".into(), "0".into())],
+    }
+}
+
+/// The agent's form of a remote candidate; `None` for a name (mDNS) or a
+/// component other than RTP's.
+fn to_ice_candidate(c: &SdpCandidate, addr: SocketAddr) -> Candidate {
+    Candidate {
+        addr,
+        proto: match c.transport {
+            CandidateTransport::Udp => Protocol::Udp,
+            CandidateTransport::Tcp => Protocol::Tcp,
+        },
+        kind: match c.kind {
+            CandidateKind::Host => IceKind::Host,
+            CandidateKind::ServerReflexive => IceKind::ServerReflexive,
+            CandidateKind::PeerReflexive => IceKind::PeerReflexive,
+            CandidateKind::Relay => IceKind::Relayed,
+        },
+        priority: c.priority,
+        foundation: c.foundation.clone(),
+        related: match &c.related_address {
+            Some(CandidateAddress::Ip(a)) => Some(*a),
+            _ => None,
+        },
+        tcp_type: c.tcp_type.map(|t| match t {
+            TcpType::Active => IceTcpType::Active,
+            TcpType::Passive => IceTcpType::Passive,
+            TcpType::So => IceTcpType::SimultaneousOpen,
+        }),
+    }
+}
+
+/// The connection's certificate: the configured one, or a new ECDSA P-256
+/// one (from the generator in deterministic mode).
+fn connection_certificate(
+    config: &Configuration,
+    rng: &mut Rng,
+) -> Result<Certificate, ConfigError> {
+    match config.certificates.first() {
+        Some(c) => Ok(c.clone()),
+        None if rng.is_deterministic() => Certificate::generate_seeded(
+            KeyAlgorithm::EcdsaP256,
+            config.wall_clock_anchor(),
+            DEFAULT_CERTIFICATE_LIFETIME,
+            rng,
+        ),
+        None => Certificate::generate(
+            KeyAlgorithm::EcdsaP256,
+            config.wall_clock_anchor(),
+            DEFAULT_CERTIFICATE_LIFETIME,
+        ),
+    }
+    .map_err(|e| ConfigError::Crypto(e.to_string()))
+}
+
+/// The ICE agent, with our credentials and the configuration's STUN
+/// servers.
+fn ice_agent(
+    config: &Configuration,
+    rng: &mut Rng,
+    credentials: IceCredentials,
+    now: Instant,
+) -> Result<IceAgent, ConfigError> {
+    let ice_config = IceConfig {
+        lite: config.ice_lite,
+        checking_timeout: config.ice_checking_timeout,
+        error_responses_per_second: config.stun_error_responses_per_second,
+        error_responses_burst: config.stun_error_responses_burst,
+        ..IceConfig::default()
+    };
+    let mut ice = IceAgent::new(ice_config, IceRole::Controlling, rng.fork(), now)
+        .map_err(|e| ConfigError::Crypto(e.to_string()))?;
+    ice.set_local_credentials(credentials);
+    for server in &config.ice_servers {
+        for url in &server.urls {
+            match stun_server_addr(url) {
+                Some(addr) => {
+                    if let Err(e) = ice.add_stun_server(addr) {
+                        tracing::warn!(%url, %e, "STUN server refused");
+                    }
+                }
+                None => {
+                    tracing::warn!(%url, "ICE server not used: TURN is not built yet, and hostnames must be resolved by the runtime")
+                }
+            }
+        }
+    }
+    Ok(ice)
+}
+
+impl Stack {
+    /// The layers of a new connection.
+    pub(crate) fn new(
+        config: &Configuration,
+        rng: &mut Rng,
+        credentials: IceCredentials,
+        now: Instant,
+    ) -> Result<Self, ConfigError> {
+        let certificate = connection_certificate(config, rng)?;
+        let ice = ice_agent(config, rng, credentials, now)?;
+        let sctp = SctpTransport::new(
+            SctpConfig {
+                mtu: config.mtu.saturating_sub(SctpConfig::DTLS_OVERHEAD),
+                ..SctpConfig::default()
+            },
+            rng.fork(),
+            now,
+        );
+        let (dtls_rng, dtls_cfg) = if rng.is_deterministic() {
+            let seed = rng.u64();
+            (Some(rng.fork()), dtls_config(config.mtu, Some(seed)))
+        } else {
+            (None, shared_dtls_config(config.mtu))
+        };
+        let dtls_cfg = dtls_cfg.map_err(|e| ConfigError::Crypto(e.to_string()))?;
+        Ok(Self {
+            ice,
+            dtls: None,
+            sctp,
+            certificate,
+            srtp: None,
+            dtls_rng,
+            dtls_config: Some(dtls_cfg),
+            early_dtls: VecDeque::new(),
+            fed_remote: BTreeSet::new(),
+            remote_end_fed: false,
+            role_decided: false,
+            gathering_open: false,
+            held_ice_events: Vec::new(),
+            local_candidates: Vec::new(),
+            gathering_state: IceGatheringState::New,
+            ice_state: IceConnectionState::New,
+            dtls_state: DtlsTransportState::New,
+            counters: InputCounters::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        })
+    }
+
+    /// Routes a received datagram (ARCHITECTURE.md §3).
+    pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) {
+        if r.proto != Protocol::Udp {
+            // ICE-TCP: ICE owns the stream and hands back the non-STUN
+            // frames.
+            self.ice.handle_receive(now, r);
+            while let Some(f) = self.ice.poll_tcp_frame() {
+                self.route_datagram(now, f.source, f.destination, &f.contents);
+            }
+            return;
+        }
+        self.route_datagram(now, r.source, r.destination, r.contents);
+    }
+
+    fn route_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        match classify(contents) {
+            Some(PacketKind::Stun) => {
+                self.counters.stun += 1;
+                let r = Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination,
+                    contents,
+                };
+                self.ice.handle_receive(now, r);
+            }
+            Some(PacketKind::Dtls) => {
+                self.counters.dtls += 1;
+                let validated = self.ice.is_validated(source, destination);
+                match self.dtls.as_mut() {
+                    Some(d) if validated => d.handle_receive(now, contents),
+                    _ => {
+                        // Before ICE validated the sender (or before the
+                        // answer gave us a DTLS role): hold a few.
+                        if self.early_dtls.len() < MAX_EARLY_DTLS {
+                            self.early_dtls
+                                .push_back((source, destination, contents.to_vec()));
+                        } else {
+                            self.counters.count_drop(Dropped::DtlsEarly);
+                        }
+                    }
+                }
+            }
+            Some(PacketKind::Rtp) => {
+                self.counters.rtp += 1;
+                self.counters.count_drop(Dropped::Media);
+            }
+            Some(PacketKind::Rtcp) => {
+                self.counters.rtcp += 1;
+                self.counters.count_drop(Dropped::Media);
+            }
+            Some(PacketKind::TurnChannelData) => {
+                // No TURN client yet: nothing allocated a channel, so
+                // every one is dropped (and counted here).
+                self.counters.turn_channel_data += 1;
+            }
+            Some(PacketKind::Zrtp) => {
+                self.counters.count_drop(Dropped::Zrtp);
+                tracing::debug!(%source, "ZRTP datagram dropped");
+            }
+            None => {
+                self.counters.count_drop(Dropped::UnknownProtocol);
+                tracing::debug!(%source, len = contents.len(), "datagram of no known protocol dropped");
+            }
+        }
+    }
+
+    /// Moves what each layer has for the next once, in the order ICE,
+    /// DTLS, SCTP: ICE's events and datagrams, DTLS's events (acted on:
+    /// SCTP starts when DTLS connects if `sctp_negotiated`, and closes with
+    /// it; SRTP keys are installed; records go to SCTP) and records, SCTP's
+    /// events. What the connection must know is queued for
+    /// [`poll_event`](Self::poll_event). Returns whether anything moved.
+    pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
+        let mut moved = false;
+        while let Some(e) = self.ice.poll_event() {
+            moved = true;
+            let selected = matches!(e, IceEvent::SelectedPairChange { .. });
+            self.events.push_back(TransportEvent::Ice(e));
+            if selected {
+                self.on_selected_pair(now);
+            }
+        }
+        while let Some(t) = self.ice.poll_transmit() {
+            moved = true;
+            self.push_transmit(t);
+        }
+        while let Some(e) = self.dtls.as_mut().and_then(DtlsTransport::poll_event) {
+            moved = true;
+            self.on_dtls_event(now, e, sctp_negotiated);
+        }
+        while let Some(r) = self.dtls.as_mut().and_then(DtlsTransport::poll_transmit) {
+            moved = true;
+            match self.ice.transmit_data(&r) {
+                Some(t) => self.push_transmit(t),
+                None => self.counters.count_drop(Dropped::DtlsNoRoute),
+            }
+        }
+        while let Some(e) = self.sctp.poll_event() {
+            moved = true;
+            self.events.push_back(TransportEvent::Sctp(e));
+        }
+        moved
+    }
+
+    fn on_dtls_event(&mut self, now: Instant, e: DtlsEvent, sctp_negotiated: bool) {
+        match e {
+            DtlsEvent::State(s) => {
+                self.events.push_back(TransportEvent::DtlsState(s));
+                if s == DtlsTransportState::Connected && sctp_negotiated {
+                    if let Some(role) = self.dtls.as_ref().map(DtlsTransport::role) {
+                        self.sctp.start(now, role);
+                    }
+                }
+                if matches!(s, DtlsTransportState::Closed | DtlsTransportState::Failed) {
+                    self.sctp.close();
+                }
+            }
+            DtlsEvent::Keys(profile, material) => {
+                let is_client =
+                    self.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
+                match SrtpContext::pair_from_dtls(profile, &material, is_client) {
+                    Ok(pair) => self.srtp = Some(pair),
+                    Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+                }
+            }
+            DtlsEvent::Data(d) => self.sctp.handle_packet(now, &d),
+        }
+    }
+
+    /// Takes one message out of SCTP, if one is ready (the connection asks
+    /// only while the application's queue has room); its events follow in
+    /// [`poll_event`](Self::poll_event).
+    pub(crate) fn receive_message(&mut self) -> bool {
+        if !self.sctp.receive_one() {
+            return false;
+        }
+        while let Some(e) = self.sctp.poll_event() {
+            self.events.push_back(TransportEvent::Sctp(e));
+        }
+        true
+    }
+
+    /// Hands SCTP's packets to DTLS. Returns whether there were any.
+    pub(crate) fn flush_sctp(&mut self) -> bool {
+        let mut moved = false;
+        while let Some(p) = self.sctp.poll_transmit() {
+            moved = true;
+            match self.dtls.as_mut() {
+                Some(d) => {
+                    if let Err(e) = d.send(&p) {
+                        tracing::debug!(%e, "SCTP packet not sent");
+                    }
+                }
+                None => tracing::debug!("SCTP packet before DTLS"),
+            }
+        }
+        moved
+    }
+
+    /// The next thing the connection must know.
+    pub(crate) fn poll_event(&mut self) -> Option<TransportEvent> {
+        self.events.pop_front()
+    }
+
+    /// ICE selected a pair: DTLS may start, and the records that raced
+    /// ahead of ICE are replayed (or dropped if their source is still not
+    /// validated).
+    fn on_selected_pair(&mut self, now: Instant) {
+        if let Some(d) = self.dtls.as_mut() {
+            d.start(now);
+        }
+        self.replay_early_dtls(now);
+    }
+
+    /// Our ICE credentials, from the local description. A new ufrag (an
+    /// ICE restart) forgets the remote candidates handed to ICE: they are
+    /// handed over again (those of the new session come from the same
+    /// lists).
+    pub(crate) fn set_local_credentials(&mut self, credentials: IceCredentials) {
+        let before = self.ice.local_credentials().ufrag.clone();
+        self.ice.set_local_credentials(credentials);
+        if self.ice.local_credentials().ufrag != before {
+            self.fed_remote.clear();
+            self.remote_end_fed = false;
+        }
+    }
+
+    /// Sets ICE's role, once: from the first offer/answer (a role conflict
+    /// repairs it later, inside ICE).
+    pub(crate) fn decide_role(&mut self, role: IceRole) {
+        if !self.role_decided {
+            self.role_decided = true;
+            self.ice.set_role(role);
+        }
+    }
+
+    /// Whether [`decide_role`](Self::decide_role) was called.
+    pub(crate) fn role_decided(&self) -> bool {
+        self.role_decided
+    }
+
+    /// The next datagram to send.
+    pub(crate) fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// When each layer's timer is due.
+    pub(crate) fn poll_timeout(&self, timer: Timer) -> Option<Instant> {
+        match timer {
+            Timer::Ice => self.ice.poll_timeout(),
+            Timer::Dtls => self.dtls.as_ref().and_then(DtlsTransport::poll_timeout),
+            Timer::Sctp => self.sctp.poll_timeout(),
+            // No media layer arms it yet.
+            Timer::Media => None,
+        }
+    }
+
+    fn replay_early_dtls(&mut self, now: Instant) {
+        let held: Vec<_> = self.early_dtls.drain(..).collect();
+        for (source, destination, d) in held {
+            if self.ice.is_validated(source, destination) {
+                if let Some(t) = self.dtls.as_mut() {
+                    t.handle_receive(now, &d);
+                }
+            } else {
+                self.counters.count_drop(Dropped::DtlsUnvalidated);
+            }
+        }
+    }
+
+    /// Wakes the layer behind `timer`; `pump_layers` then re-arms every
+    /// slot.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, timer: Timer) {
+        match timer {
+            Timer::Ice => self.ice.handle_timeout(now),
+            Timer::Dtls => {
+                if let Some(d) = self.dtls.as_mut() {
+                    d.handle_timeout(now);
+                }
+            }
+            Timer::Sctp => self.sctp.handle_timeout(now),
+            // No media layer arms it yet.
+            Timer::Media => {}
+        }
+    }
+
+    pub(crate) fn push_transmit(&mut self, t: Transmit) {
+        self.transmits.push_back(t);
+    }
+
+    /// Applies what JSEP negotiated (after each local or remote
+    /// description, and after a trickled candidate): the peer's ICE
+    /// credentials and candidates, DTLS (created once our role is known,
+    /// with the fingerprints to check) and SCTP.
+    pub(crate) fn apply(
+        &mut self,
+        now: Instant,
+        t: &NegotiatedTransport,
+        remote_candidates: &[RemoteCandidate],
+        dtls_client_version: DtlsVersion,
+    ) {
+        self.apply_remote_ice(t, remote_candidates);
+        self.apply_dtls(now, t, dtls_client_version);
+        self.apply_sctp(now, t);
+    }
+
+    /// ICE's remote side: the peer's credentials, candidates and
+    /// end-of-candidates.
+    fn apply_remote_ice(&mut self, t: &NegotiatedTransport, remote: &[RemoteCandidate]) {
+        if !t.remote_ufrag.is_empty() {
+            if self
+                .ice
+                .remote_credentials()
+                .is_some_and(|c| c.ufrag != t.remote_ufrag || c.pwd != t.remote_pwd)
+            {
+                // The peer restarted ICE (RFC 8445 §9: restarts are mutual):
+                // forget what was fed from its old session.
+                self.fed_remote.clear();
+                self.remote_end_fed = false;
+            }
+            if let Err(e) = self
+                .ice
+                .set_remote_credentials(&t.remote_ufrag, &t.remote_pwd)
+            {
+                tracing::warn!(%e, "remote ICE credentials refused");
+            }
+            self.ice.set_remote_ice_lite(t.remote_ice_lite);
+        }
+        self.feed_remote_candidates(remote);
+        if t.remote_end_of_candidates && !self.remote_end_fed {
+            self.remote_end_fed = true;
+            self.ice.remote_end_of_candidates();
+        }
+    }
+
+    /// Feeds remote candidates ICE has not seen yet.
+    fn feed_remote_candidates(&mut self, remote: &[RemoteCandidate]) {
+        let new: Vec<SdpCandidate> = remote
+            .iter()
+            .filter(|rc| rc.candidate.component == Candidate::COMPONENT)
+            .map(|rc| rc.candidate.clone())
+            .filter(|c| !self.fed_remote.contains(&c.to_string()))
+            .collect();
+        for c in new {
+            self.fed_remote.insert(c.to_string());
+            match &c.address {
+                CandidateAddress::Ip(addr)
+                    if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
+                {
+                    self.counters.count_drop(Dropped::UnusableCandidate);
+                    tracing::debug!(%addr, "remote candidate at a non-unicast address dropped");
+                }
+                CandidateAddress::Ip(addr) => {
+                    self.ice.add_remote_candidate(to_ice_candidate(&c, *addr))
+                }
+                CandidateAddress::Name(name, port) => {
+                    let placeholder = SocketAddr::new(IpAddr::from([0, 0, 0, 0]), *port);
+                    self.ice
+                        .add_remote_mdns_candidate(name, to_ice_candidate(&c, placeholder));
+                }
+            }
+        }
+    }
+
+    /// DTLS: created once our role is known, with the fingerprints to
+    /// check (updated by later descriptions).
+    fn apply_dtls(&mut self, now: Instant, t: &NegotiatedTransport, client_version: DtlsVersion) {
+        let Some(role) = t.dtls_role else {
+            return;
+        };
+        if self.dtls.is_none() {
+            let version = match role {
+                DtlsRole::Server => DtlsVersion::Auto,
+                DtlsRole::Client => client_version,
+            };
+            if let Some(cfg) = self.dtls_config.take() {
+                let mut dtls = DtlsTransport::new(
+                    cfg,
+                    &self.certificate,
+                    role,
+                    version,
+                    self.dtls_rng.take(),
+                    now,
+                );
+                dtls.set_remote_fingerprints(t.remote_fingerprints.clone());
+                self.dtls = Some(dtls);
+            }
+        } else if let Some(d) = self.dtls.as_mut() {
+            d.set_remote_fingerprints(t.remote_fingerprints.clone());
+        }
+    }
+
+    /// SCTP: the peer's port and message size, and a start when data
+    /// channels were negotiated after DTLS came up.
+    fn apply_sctp(&mut self, now: Instant, t: &NegotiatedTransport) {
+        let Some(port) = t.remote_sctp_port else {
+            return;
+        };
+        let max = t.remote_max_message_size.unwrap_or(65536);
+        self.sctp
+            .set_remote(port, usize::try_from(max).unwrap_or(usize::MAX));
+        // Data channels negotiated after DTLS came up (a renegotiation
+        // added the application m-line): start SCTP now.
+        if self.dtls_state == DtlsTransportState::Connected {
+            if let Some(role) = self.dtls.as_ref().map(DtlsTransport::role) {
+                self.sctp.start(now, role);
+            }
+        }
+    }
+
+    /// Tears every layer down, telling the peer (W3C `close()`: SCTP ABORT,
+    /// DTLS close_notify).
+    pub(crate) fn close(&mut self) {
+        self.sctp.close();
+        while let Some(p) = self.sctp.poll_transmit() {
+            if let Some(d) = self.dtls.as_mut() {
+                let _ = d.send(&p);
+            }
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            d.close();
+            while let Some(r) = d.poll_transmit() {
+                if let Some(t) = self.ice.transmit_data(&r) {
+                    self.transmits.push_back(t);
+                }
+            }
+        }
+        self.ice.close();
+        // W3C close(): "Set connection's [[IceConnectionState]] slot to
+        // "closed"" and each RTCDtlsTransport's state to "closed", without
+        // firing events: the getters must say so at once (the layers'
+        // own state events are never polled after this).
+        self.ice_state = IceConnectionState::Closed;
+        if self.dtls.is_some() {
+            self.dtls_state = DtlsTransportState::Closed;
+        }
+        // The browser's close() fires no events.
+        while self.sctp.poll_event().is_some() {}
+    }
+}
