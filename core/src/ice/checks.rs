@@ -516,10 +516,16 @@ impl IceAgent {
         let (Some(l), Some(r)) = (self.local.get(p.local), self.remote.get(p.remote)) else {
             return;
         };
+        // A lower-priority nominated pair also replaces the current one when
+        // the current one's consent checks go unanswered: the path moved
+        // (a NAT rebinding), and the peer nominated the pair it uses now.
+        let current_lost = self.consent.unanswered_since.is_some();
         let better = match self.selected.and_then(|s| s.pair) {
             None => true,
             Some(cur) if cur == pair => false,
-            Some(cur) => self.pairs.get(cur).is_none_or(|c| c.priority < p.priority),
+            Some(cur) => {
+                current_lost || self.pairs.get(cur).is_none_or(|c| c.priority < p.priority)
+            }
         };
         if !better {
             return;
@@ -626,7 +632,16 @@ impl IceAgent {
         // the period between checks to less than 4 seconds."
         let next = self.consent_interval();
         self.consent.next_check = Some(now + next);
-        let Some((_, bytes, mut tx)) = self.build_request(pair, false) else {
+        // The controlling agent's consent checks on the nominated pair carry
+        // USE-CANDIDATE again (a re-nomination of the same pair, which RFC
+        // 8445 §8.1.1 allows: it names no other pair). After a NAT rebinding
+        // they reach the controlled agent from a new address: it learns
+        // that peer-reflexive pair, checks it, and the USE-CANDIDATE lets it
+        // switch there (RFC 8445 §7.3.1.5) instead of keeping a pair whose
+        // consent the NAT now drops. Browsers' agents do the same.
+        let nominate =
+            self.role == IceRole::Controlling && self.pairs.get(pair).is_some_and(|p| p.nominated);
+        let Some((_, bytes, mut tx)) = self.build_request(pair, nominate) else {
             return;
         };
         if self.transactions.len() >= MAX_TRANSACTIONS {
