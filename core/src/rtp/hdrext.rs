@@ -6,7 +6,8 @@
 
 use super::{ParseError, Reader, WriteError, Writer};
 
-/// RFC 9143 §15.2 / RFC 8843: the media identification (MID).
+/// The BUNDLE media identification (MID, RFC 9143, carried as an SDES item
+/// by RFC 7941's mechanism).
 pub const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 /// RFC 8852 §3.3: RtpStreamId (rid).
 pub const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
@@ -48,18 +49,18 @@ fn write_all(bytes: &[u8], buf: &mut [u8]) -> Result<usize, WriteError> {
 pub struct SdesText<'a>(pub &'a str);
 
 impl<'a> SdesText<'a> {
-    /// Reads a MID, rid or repaired rid. RFC 7941 §4.1.1 carries the SDES
-    /// item's value "without the terminating null" but some senders pad
-    /// the element with zero bytes: trailing NULs are dropped.
+    /// Reads a MID, rid or repaired rid. The element carries the SDES
+    /// item's value alone (RFC 7941), but some senders pad it with zero
+    /// bytes: trailing NULs are dropped.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ParseError> {
         let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         let text = &bytes[..end];
         if text.is_empty() {
             return Err(ParseError::Malformed("empty SDES identifier"));
         }
-        // RFC 8852 §3.1: "RtpStreamId ... MUST be ... alphanumeric"; the
-        // SDP grammar (RFC 8851 §10) allows "-" and "_" in rid-id, and a
-        // MID is an SDP token: printable ASCII without spaces covers both.
+        // A rid is alphanumeric (RFC 8852), with "-" and "_" allowed by
+        // the SDP grammar of rid-id (RFC 8851), and a MID is an SDP token:
+        // printable ASCII without spaces covers both.
         if !text.iter().all(|b| b.is_ascii_graphic()) {
             return Err(ParseError::Malformed("SDES identifier is not a token"));
         }

@@ -69,8 +69,7 @@ pub struct RawRtcp<'a> {
     pub body: &'a [u8],
 }
 
-/// Splits the first packet of a compound off `rest`. `last` says padding is
-/// allowed (it is only on the last packet).
+/// Splits the first packet of a compound off `rest`.
 fn split_packet<'a>(rest: &mut &'a [u8]) -> Result<RawRtcp<'a>, ParseError> {
     let mut r = Reader::new(rest);
     let b0 = r.u8()?;
@@ -92,11 +91,9 @@ fn split_packet<'a>(rest: &mut &'a [u8]) -> Result<RawRtcp<'a>, ParseError> {
         if count == 0 || usize::from(count) > body.len() {
             return Err(ParseError::Padding);
         }
-        // RFC 3550 §6.4.1: padding "is needed by some encryption algorithms
-        // ... In a compound RTCP packet, padding is only required on one
-        // individual packet because the compound packet is encrypted as a
-        // whole", and A.2: "padding should only be applied, if it is
-        // needed, to the last packet".
+        // RFC 3550 §6.4.1: "padding MUST only be added to the last
+        // individual packet", and A.2: "padding should only be applied, if
+        // it is needed, to the last packet".
         if r.remaining() != 0 {
             return Err(ParseError::Malformed("padding before the last packet"));
         }
@@ -169,10 +166,10 @@ pub struct RtcpCompound<'a> {
 
 impl<'a> RtcpCompound<'a> {
     /// Checks every packet. RFC 3550 §6.1: "The first RTCP packet in the
-    /// compound packet MUST always be a report packet"; RFC 5506 §3.4.2
-    /// lifts that for a session that negotiated reduced size
-    /// (`a=rtcp-rsize`, `allow_reduced_size`), where a datagram may hold a
-    /// single packet of any type.
+    /// compound packet must always be a report packet"; RFC 5506 lifts that
+    /// rule for a session that negotiated reduced size (`a=rtcp-rsize`,
+    /// `allow_reduced_size`), where a datagram may hold a single packet of
+    /// any type (a lone feedback message, say).
     pub fn parse(bytes: &'a [u8], allow_reduced_size: bool) -> Result<Self, ParseError> {
         let mut rest = bytes;
         let mut first = true;

@@ -662,8 +662,8 @@ fn remb_mantissa_and_exponent() {
 
 #[test]
 fn twcc_chunks_from_the_draft() {
-    // §3.1.3 example: a run of 221 "received, small delta" symbols is
-    // 0|01|0000011011101 (0x20DD); §3.1.4: a one-bit vector
+    // Chunks laid out as in §3.1.3-3.1.4: a run of 221 "received, small
+    // delta" symbols is 0|01|0000011011101 (0x20DD); a one-bit vector
     // 1|0|00011111111111 (0x87FF: 3 lost then 11 received) and a two-bit
     // vector 1|1|00 01 10 00 00 00 00 (0xC600: lost, small, large, lost...).
     let mut v = vec![0x8F, packet_type::RTPFB, 0, 0];

@@ -61,11 +61,11 @@ fn capacity(chunk: u16) -> u16 {
         // §3.1.3: run length chunk, "Run Length (13 bits)".
         chunk & 0x1FFF
     } else if chunk & 0x4000 == 0 {
-        // §3.1.4: "S = 0 ... the symbol list contains 14 single-bit
-        // symbols".
+        // §3.1.4: a status vector chunk whose symbol size bit is 0 holds
+        // 14 one-bit symbols (not received, received with a small delta).
         14
     } else {
-        // §3.1.4: "S = 1 ... 7 two-bit symbols".
+        // ... and with the size bit 1, seven two-bit symbols.
         7
     }
 }
@@ -91,11 +91,11 @@ impl<'a> Walk<'a> {
         }
         let delta = match symbol(self.chunk, self.used) {
             NOT_RECEIVED => None,
-            // §3.1.5: "If the "Packet received, small delta" symbol has been
-            // appended to the status list, an 8-bit unsigned receive delta
-            // will be appended".
+            // §3.1.5: a "received, small delta" symbol has a one-byte
+            // unsigned receive delta, in 250 µs ticks ...
             SMALL => Some(i16::from(self.deltas.u8()?)),
-            // "... a 16-bit signed receive delta will be appended".
+            // ... a "received, large or negative delta" one a two-byte
+            // signed delta.
             LARGE => Some(self.deltas.u16()? as i16),
             _ => return Err(ParseError::Malformed("TWCC reserved status symbol")),
         };
