@@ -595,6 +595,46 @@ fn every_type_round_trips() {
 }
 
 #[test]
+fn unknown_types_and_formats_are_kept_raw() {
+    #[rustfmt::skip]
+    let v = [
+        0x80, 201, 0x00, 0x01, 0, 0, 0, 1,           // empty RR
+        0x83, 210, 0x00, 0x01, 9, 9, 9, 9,           // unknown type 210
+        0x8D, packet_type::RTPFB, 0x00, 0x02, 0, 0, 0, 1, 0, 0, 0, 2, // RTPFB FMT 13
+        0x8F, packet_type::PSFB, 0x00, 0x03, 0, 0, 0, 1, 0, 0, 0, 0, b'A', b'B', b'C', b'D', // AFB, not REMB
+        0x80, packet_type::XR, 0x00, 0x03, 0, 0, 0, 1, 42, 7, 0x00, 0x01, 1, 2, 3, 4, // XR block type 42
+    ];
+    let c = RtcpCompound::parse(&v, false).unwrap();
+    let p: Vec<_> = c.packets().collect();
+    assert_eq!(p.len(), 5);
+    assert!(
+        matches!(p[1], RtcpPacket::Unknown(r) if r.packet_type == 210 && r.count == 3 && r.body == [9; 4])
+    );
+    assert!(
+        matches!(p[2], RtcpPacket::Unknown(r) if r.packet_type == packet_type::RTPFB && r.count == 13)
+    );
+    assert!(
+        matches!(p[3], RtcpPacket::Unknown(r) if r.packet_type == packet_type::PSFB && r.count == 15)
+    );
+    let RtcpPacket::Xr(x) = p[4] else { panic!() };
+    assert_eq!(
+        x.blocks().collect::<Vec<_>>(),
+        [XrBlock::Unknown {
+            block_type: 42,
+            type_specific: 7,
+            data: &[1, 2, 3, 4]
+        }]
+    );
+    // An XR block length past the packet, and an RRTR of the wrong length.
+    let mut bad = v;
+    bad[55] = 2;
+    assert!(RtcpCompound::parse(&bad, false).is_err());
+    let mut bad = v;
+    bad[52] = xr::BT_RRTR;
+    assert!(RtcpCompound::parse(&bad, false).is_err());
+}
+
+#[test]
 fn nack_pid_blp() {
     // RFC 4585 §6.2.1: PID 10 with BLP bits 0 and 15 means 10, 11, 26.
     #[rustfmt::skip]
