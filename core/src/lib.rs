@@ -150,6 +150,11 @@ pub mod ice;
 mod io;
 mod peer;
 mod rng;
+// The RTP/RTCP codecs are public only to the fuzz targets, like `stun`.
+#[cfg(fuzzing)]
+pub mod rtp;
+#[cfg(not(fuzzing))]
+mod rtp;
 mod sctp;
 mod sdp;
 pub mod srtp;
