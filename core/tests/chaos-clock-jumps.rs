@@ -1,5 +1,5 @@
-//! Chaos: the runtime's clock misbehaves. Time is an input (DESIGN.md
-//! §6.1), so the core must take whatever `Instant`s it is given:
+//! Chaos: the runtime's clock misbehaves. Time is an input (ARCHITECTURE.md
+//! §5.1), so the core must take whatever `Instant`s it is given:
 //! - many inputs at the same instant, and times going backwards (by an
 //!   hour) in the middle of a transfer: no panic, no livelock, nothing
 //!   lost, the connection stays `connected` (an earlier time is taken as

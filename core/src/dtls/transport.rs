@@ -425,7 +425,7 @@ impl DtlsTransport {
                 Step::Timeout(t) => {
                     // With no timer armed (a finished handshake) dimpl asks
                     // to be woken ten years from now. "Never" is `None`
-                    // here (DESIGN.md §6.5; STYLE.md: no far-future
+                    // here (ARCHITECTURE.md §5.5: no far-future
                     // sentinels), else an idle connection never idles.
                     self.timeout =
                         (t.saturating_duration_since(self.now) < DIMPL_IDLE).then_some(t);

@@ -848,7 +848,7 @@ impl SctpTransport {
     /// A closed (or aborted) association has nothing left to do: drop the
     /// socket, which would otherwise keep its send queue (up to
     /// `max_send_buffer`, 16 MiB) and its timers for as long as the
-    /// connection lives (DESIGN.md §6.3, §6.5).
+    /// connection lives (ARCHITECTURE.md §5.3, §5.5).
     fn drop_closed_socket(&mut self) {
         if self.state == SctpTransportState::Closed {
             self.socket = None;
