@@ -56,6 +56,11 @@ struct Options {
     /// No progress bar (it is hidden anyway when stderr is not a terminal).
     #[arg(long)]
     quiet: bool,
+    /// After the echoes, keep the connection this many seconds, sending one
+    /// more message a second on the first channel (its echo must come
+    /// back): the connection must live through ICE consent checks.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
 }
 
 fn main() -> ExitCode {
@@ -102,6 +107,8 @@ fn fill(buf: &mut [u8], index: usize, seq: u64, text: bool) {
 struct Channel {
     id: ChannelId,
     open: bool,
+    /// Messages to send (`--messages`, plus one a second while holding).
+    target: u64,
     sent: u64,
     echoed: u64,
 }
@@ -119,6 +126,7 @@ fn run(o: &Options) -> Result<String, String> {
         channels.push(Channel {
             id,
             open: false,
+            target: o.messages,
             sent: 0,
             echoed: 0,
         });
@@ -129,6 +137,8 @@ fn run(o: &Options) -> Result<String, String> {
     let mut message = vec![0u8; o.size];
     let mut expected = vec![0u8; o.size];
     let window = (WINDOW / channel_count / o.size).max(2) as u64;
+    let mut hold_until: Option<Instant> = None;
+    let mut next_hold_message: Option<Instant> = None;
     let progress = client::progress_bar(
         o.quiet,
         channel_count as u64 * o.messages,
@@ -176,15 +186,26 @@ fn run(o: &Options) -> Result<String, String> {
                     state @ (PeerConnectionState::Failed | PeerConnectionState::Closed),
                 ) => return Err(format!("connection {state:?}")),
                 Event::ChannelClose(id) | Event::ChannelClosing(id)
-                    if channels.iter().any(|c| c.id == id && c.echoed < o.messages) =>
+                    if channels.iter().any(|c| c.id == id && c.echoed < c.target) =>
                 {
                     return Err("a channel closed before its echoes".into());
                 }
                 _ => {}
             }
         }
-        if channels.iter().all(|c| c.echoed == o.messages) {
-            break;
+        if channels.iter().all(|c| c.echoed == c.target) {
+            let now = Instant::now();
+            let end = *hold_until.get_or_insert(now + Duration::from_secs(o.hold));
+            if now >= end {
+                break;
+            }
+            // Holding: one more message a second on the first channel.
+            if let Some(first) = channels.first_mut() {
+                if next_hold_message.is_none_or(|at| now >= at) {
+                    first.target += 1;
+                    next_hold_message = Some(now + Duration::from_secs(1));
+                }
+            }
         }
         let pc = driver.endpoint_mut().peer_mut(peer).ok_or("peer gone")?;
         for (index, c) in channels.iter_mut().enumerate() {
@@ -195,7 +216,7 @@ fn run(o: &Options) -> Result<String, String> {
                 continue;
             }
             let room = window as usize * o.size;
-            while c.sent < o.messages
+            while c.sent < c.target
                 && c.sent - c.echoed < window
                 && dc.buffered_amount() + o.size <= room
             {
@@ -209,8 +230,13 @@ fn run(o: &Options) -> Result<String, String> {
             }
         }
     }
+    // The transfer ended when the hold began.
+    let transfer_end =
+        hold_until.map_or_else(Instant::now, |end| end - Duration::from_secs(o.hold));
     let secs = started
-        .map_or(Duration::ZERO, |t| t.elapsed())
+        .map_or(Duration::ZERO, |t| {
+            transfer_end.saturating_duration_since(t)
+        })
         .as_secs_f64()
         .max(1e-9);
     progress.finish_and_clear();
@@ -220,8 +246,15 @@ fn run(o: &Options) -> Result<String, String> {
         pc.close();
     }
     let _ = driver.poll(Some(Duration::ZERO));
+    let holding = match (o.hold, channels.first()) {
+        (0, _) | (_, None) => String::new(),
+        (n, Some(first)) => format!(
+            "; held {n} s with {} more echoes",
+            first.echoed - o.messages
+        ),
+    };
     Ok(format!(
-        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s)",
+        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s){holding}",
         o.channels,
         o.messages,
         o.size,
