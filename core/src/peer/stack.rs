@@ -399,7 +399,7 @@ impl Stack {
         }
         while let Some(r) = self.dtls.as_mut().and_then(DtlsTransport::poll_transmit) {
             moved = true;
-            match self.ice.transmit_data(&r) {
+            match self.ice.transmit_data(r) {
                 Some(t) => self.push_transmit(t),
                 None => self.counters.count_drop(Dropped::DtlsNoRoute),
             }
@@ -689,7 +689,7 @@ impl Stack {
         if let Some(d) = self.dtls.as_mut() {
             d.close();
             while let Some(r) = d.poll_transmit() {
-                if let Some(t) = self.ice.transmit_data(&r) {
+                if let Some(t) = self.ice.transmit_data(r) {
                     self.transmits.push_back(t);
                 }
             }
