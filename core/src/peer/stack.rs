@@ -432,7 +432,12 @@ impl Stack {
                     Err(e) => tracing::warn!(%e, "SRTP keys refused"),
                 }
             }
-            DtlsEvent::Data(d) => self.sctp.handle_packet(now, &d),
+            DtlsEvent::Data(d) => {
+                self.sctp.handle_packet(now, &d);
+                if let Some(dtls) = self.dtls.as_mut() {
+                    dtls.recycle(d);
+                }
+            }
         }
     }
 
