@@ -464,6 +464,7 @@ impl Stack {
                     if let Err(e) = d.send(&p) {
                         tracing::debug!(%e, "SCTP packet not sent");
                     }
+                    self.sctp.recycle(p);
                 }
                 None => tracing::debug!("SCTP packet before DTLS"),
             }

@@ -160,6 +160,30 @@ impl SctpPacketBuilder {
         }
     }
 
+    /// Builds the packet in `buffer` (empty; eddy patch 7: a recycled one).
+    pub(crate) fn with_buffer(mut self, mut buffer: Vec<u8>) -> Self {
+        if self.data.is_empty() {
+            buffer.clear();
+            self.data = buffer;
+        }
+        self
+    }
+
+    /// The buffer, to recycle: empty unless a packet was left unbuilt (eddy patch 7).
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
+    /// As [`Self::build`], building the next packet in `next` (eddy patch 7).
+    pub(crate) fn build_reusing(&mut self, mut next: Vec<u8>) -> Vec<u8> {
+        let out = self.build();
+        if self.data.capacity() == 0 {
+            next.clear();
+            self.data = next;
+        }
+        out
+    }
+
     pub(crate) fn write_checksum(&mut self, enable: bool) -> &mut Self {
         self.write_checksum = enable;
         self

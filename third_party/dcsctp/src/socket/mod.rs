@@ -240,6 +240,7 @@ impl Socket {
             tx_error_counter: TxErrorCounter::new(options.max_retransmissions),
             orphaned_messages: VecDeque::new(),
             window_update_pending: false,
+            packet_buffers: Vec::new(),
         };
         Socket { name: name.into(), now, state: State::Closed, ctx }
     }
@@ -467,6 +468,10 @@ impl Socket {
 }
 
 impl DcSctpSocket for Socket {
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
+        self.ctx.recycle_packet_buffer(buffer);
+    }
+
     fn poll_event(&mut self) -> Option<SocketEvent> {
         self.ctx.events.borrow_mut().next_event()
     }
