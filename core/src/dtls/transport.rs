@@ -96,7 +96,7 @@ pub(crate) enum DtlsEvent {
 const MAX_QUEUED_DATAGRAMS: usize = 256;
 /// Emptied application-data buffers kept for reuse (ARCHITECTURE.md §5.6:
 /// a received record's plaintext reuses one, no allocation per datagram).
-const SPARE_BUFFERS: usize = 4;
+const SPARE_BUFFERS: usize = 1;
 
 /// dimpl's deadline when no timer is armed is ten years away; eddy's DTLS
 /// timers (retransmission, handshake timeout) are seconds. Anything a year

@@ -96,7 +96,7 @@ pub(crate) struct Context {
 }
 
 /// How many emptied packet buffers [`Context::packet_buffers`] keeps (eddy patch 7).
-const MAX_PACKET_BUFFERS: usize = 8;
+const MAX_PACKET_BUFFERS: usize = 1;
 
 impl Context {
     pub fn send_buffered_packets(&mut self, state: &mut State, now: SocketTime) {

@@ -17,6 +17,9 @@ use crate::{Config, Error, InternalError, Output, SeededRng};
 
 const MAX_DEFRAGMENT_PACKETS: usize = 50;
 
+/// How many recycled record boxes of each kind the engine keeps (EDDY-PATCH 6).
+const MAX_FREE_BOXES: usize = 1;
+
 // Using debug_ignore_primary since CryptoContext doesn't implement Debug
 pub struct Engine {
     config: Arc<Config>,
@@ -28,8 +31,8 @@ pub struct Engine {
     buffers_free: BufferPool,
 
     /// Recycled boxes of parsed records and of a datagram's records
-    /// (EDDY-PATCH 6). They only grow to the most ever alive at once, which
-    /// the receive queue bounds.
+    /// (EDDY-PATCH 6), at most `MAX_FREE_BOXES` each: the steady data path
+    /// needs one or two, and a handshake's many would stay as idle heap.
     parsed_free: Vec<Box<ParsedRecord>>,
     records_free: Vec<Box<Records>>,
 
@@ -426,14 +429,18 @@ impl Engine {
         for record in records.records.drain(..) {
             self.recycle_record(record);
         }
-        self.records_free.push(records);
+        if self.records_free.len() < MAX_FREE_BOXES {
+            self.records_free.push(records);
+        }
     }
 
     /// Returns a record's buffer and box to their pools (EDDY-PATCH 6).
     fn recycle_record(&mut self, record: Record) {
         let (buffer, parsed) = record.into_parts();
         self.buffers_free.push(buffer);
-        self.parsed_free.push(parsed);
+        if self.parsed_free.len() < MAX_FREE_BOXES {
+            self.parsed_free.push(parsed);
+        }
     }
 
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
