@@ -83,6 +83,17 @@ impl From<ChunkParseError> for PacketParseError {
 
 impl SctpPacket {
     pub fn from_bytes(data: &[u8], options: &Options) -> Result<SctpPacket, PacketParseError> {
+        Self::from_bytes_in(data, options, Vec::with_capacity(4))
+    }
+
+    /// As [`Self::from_bytes`], collecting the chunks in `chunks` (emptied first): eddy patch
+    /// 8, the socket parses every packet into the same vector instead of a new one.
+    pub fn from_bytes_in(
+        data: &[u8],
+        options: &Options,
+        mut chunks: Vec<Chunk>,
+    ) -> Result<SctpPacket, PacketParseError> {
+        chunks.clear();
         ensure!(
             data.len() >= COMMON_HEADER_SIZE + CHUNK_TLV_SIZE && data.len() <= MAX_PACKET_SIZE,
             PacketParseError::InvalidPacketSize
@@ -119,7 +130,6 @@ impl SctpPacket {
             ensure!(checksum == common_header.checksum, PacketParseError::InvalidChecksum);
         }
 
-        let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
         let mut remaining = &data[COMMON_HEADER_SIZE..];
 
         while !remaining.is_empty() {
