@@ -367,7 +367,10 @@ impl Record {
 
 pub struct ParsedRecord {
     record: DTLSRecord,
-    handshakes: ArrayVec<Handshake, 8>,
+    // EDDY-PATCH 8: a Vec (at most 8, as before), not an inline ArrayVec
+    // of ~6 KB: application data has none, so its records stay small and
+    // allocate nothing here.
+    handshakes: Vec<Handshake>,
     handled: AtomicBool,
 }
 
@@ -387,7 +390,7 @@ impl ParsedRecord {
             let fragment_offset = record.fragment_range.start;
             parse_handshakes(record.fragment(input), fragment_offset, cipher_suite)
         } else {
-            ArrayVec::new()
+            Vec::new()
         };
 
         Ok(ParsedRecord {
@@ -444,21 +447,25 @@ pub trait RecordHandler {
     }
 }
 
+/// The most handshake messages parsed from one record.
+const MAX_HANDSHAKES_PER_RECORD: usize = 8;
+
 fn parse_handshakes(
     mut input: &[u8],
     mut base_offset: usize,
     cipher_suite: Option<Dtls12CipherSuite>,
-) -> ArrayVec<Handshake, 8> {
-    let mut handshakes = ArrayVec::new();
+) -> Vec<Handshake> {
+    let mut handshakes = Vec::new();
     while !input.is_empty() {
         if let Ok((remaining, handshake)) = Handshake::parse(input, base_offset, cipher_suite, true)
         {
             let len = input.len() - remaining.len();
             base_offset += len;
             input = remaining;
-            if handshakes.try_push(handshake).is_err() {
+            if handshakes.len() == MAX_HANDSHAKES_PER_RECORD {
                 break;
             }
+            handshakes.push(handshake);
         } else {
             break;
         }
