@@ -94,6 +94,9 @@ pub(crate) enum DtlsEvent {
 
 /// Bounds on what the transport queues (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_DATAGRAMS: usize = 256;
+/// Emptied application-data buffers kept for reuse (ARCHITECTURE.md §5.6:
+/// a received record's plaintext reuses one, no allocation per datagram).
+const SPARE_BUFFERS: usize = 1;
 
 /// dimpl's deadline when no timer is armed is ten years away; eddy's DTLS
 /// timers (retransmission, handshake timeout) are seconds. Anything a year
@@ -169,6 +172,9 @@ pub(crate) struct DtlsTransport {
     /// In deterministic mode, lent to the provider during every call.
     rng: Option<Rng>,
     buf: Vec<u8>,
+    /// Application-data buffers given back by [`Self::recycle`], at most
+    /// [`SPARE_BUFFERS`].
+    spare: Vec<Vec<u8>>,
     transmits: VecDeque<Vec<u8>>,
     events: VecDeque<DtlsEvent>,
     timeout: Option<Instant>,
@@ -239,6 +245,7 @@ impl DtlsTransport {
             held: VecDeque::new(),
             rng,
             buf: vec![0u8; 2048],
+            spare: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             timeout: None,
@@ -399,6 +406,7 @@ impl DtlsTransport {
         loop {
             let dtls = &mut self.dtls;
             let buf = &mut self.buf;
+            let spare = &mut self.spare;
             let out = scope::with_rng(&mut self.rng, || match dtls.poll_output(buf) {
                 DtlsOutput::Packet(p) => Step::Packet(p.to_vec()),
                 DtlsOutput::BufferTooSmall { needed } => Step::Grow(needed),
@@ -406,7 +414,11 @@ impl DtlsTransport {
                 DtlsOutput::Connected => Step::Connected,
                 DtlsOutput::PeerCert(c) => Step::PeerCert(c.to_vec()),
                 DtlsOutput::KeyingMaterial(km, p) => Step::Keys(p, km.to_vec()),
-                DtlsOutput::ApplicationData(d) => Step::Data(d.to_vec()),
+                DtlsOutput::ApplicationData(d) => {
+                    let mut data = spare.pop().unwrap_or_default();
+                    data.extend_from_slice(d);
+                    Step::Data(data)
+                }
                 DtlsOutput::CloseNotify => Step::CloseNotify,
                 _ => Step::Other,
             });
@@ -502,6 +514,15 @@ impl DtlsTransport {
         }
         while let Some(d) = self.held.pop_front() {
             self.push_event(DtlsEvent::Data(d));
+        }
+    }
+
+    /// Gives back the buffer of a [`DtlsEvent::Data`] once its contents
+    /// were used, for the next record's plaintext.
+    pub(crate) fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 

@@ -350,11 +350,14 @@ impl IceAgent {
     /// Wraps `data` for the selected pair: the transmit to send, RFC 4571
     /// framed on TCP. `None` when there is no pair to send on (or the data
     /// exceeds a TCP frame).
-    pub fn transmit_data(&self, data: &[u8]) -> Option<Transmit> {
+    ///
+    /// Takes the datagram by value where it can: on UDP an owned `Vec` is
+    /// sent as it is, with no copy (ARCHITECTURE.md §5.6).
+    pub fn transmit_data(&self, data: impl Into<Vec<u8>> + AsRef<[u8]>) -> Option<Transmit> {
         let (local, remote, proto) = self.selected_pair()?;
         let contents = match proto {
-            Protocol::Udp => data.to_vec(),
-            Protocol::Tcp | Protocol::Tls => tcp::frame(data)?,
+            Protocol::Udp => data.into(),
+            Protocol::Tcp | Protocol::Tls => tcp::frame(data.as_ref())?,
         };
         Some(Transmit {
             proto,

@@ -34,7 +34,7 @@ use crate::io::{Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
 use crate::sdp::{CandidateAddress, CandidateKind, CandidateTransport, SdpCandidate, TcpType};
-use crate::srtp::SrtpContext;
+use crate::srtp::{SrtpContext, SrtpCounters, SrtpError, SrtpProfile};
 use crate::stats::{Dropped, InputCounters};
 use crate::timer::Timer;
 
@@ -63,8 +63,13 @@ pub(crate) struct Stack {
     pub(crate) dtls: Option<DtlsTransport>,
     pub(crate) sctp: SctpTransport,
     pub(crate) certificate: Certificate,
-    /// Sending and receiving SRTP contexts, once DTLS exported keys.
-    pub(crate) srtp: Option<(SrtpContext, SrtpContext)>,
+    /// Sending and receiving SRTP contexts, built from `srtp_keys` on
+    /// first use ([`Stack::srtp_mut`]): their OpenSSL cipher contexts cost
+    /// heap that a data-channel-only session never uses.
+    srtp: Option<(SrtpContext, SrtpContext)>,
+    /// What DTLS exported for SRTP (the profile, the keying material and
+    /// whether this side is the DTLS client), until the contexts are built.
+    srtp_keys: Option<(SrtpProfile, Vec<u8>, bool)>,
     /// Lent to the DTLS transport in deterministic mode.
     dtls_rng: Option<Rng>,
     dtls_config: Option<Arc<dimpl::Config>>,
@@ -282,6 +287,7 @@ impl Stack {
             sctp,
             certificate,
             srtp: None,
+            srtp_keys: None,
             dtls_rng,
             dtls_config: Some(dtls_cfg),
             early_dtls: VecDeque::new(),
@@ -399,7 +405,7 @@ impl Stack {
         }
         while let Some(r) = self.dtls.as_mut().and_then(DtlsTransport::poll_transmit) {
             moved = true;
-            match self.ice.transmit_data(&r) {
+            match self.ice.transmit_data(r) {
                 Some(t) => self.push_transmit(t),
                 None => self.counters.count_drop(Dropped::DtlsNoRoute),
             }
@@ -427,13 +433,52 @@ impl Stack {
             DtlsEvent::Keys(profile, material) => {
                 let is_client =
                     self.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
-                match SrtpContext::pair_from_dtls(profile, &material, is_client) {
-                    Ok(pair) => self.srtp = Some(pair),
-                    Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+                if material.len() < profile.keying_material_len() {
+                    let e = SrtpError::KeyingMaterialLength(material.len());
+                    tracing::warn!(%e, "SRTP keys refused");
+                } else {
+                    self.srtp = None;
+                    self.srtp_keys = Some((profile, material, is_client));
                 }
             }
-            DtlsEvent::Data(d) => self.sctp.handle_packet(now, &d),
+            DtlsEvent::Data(d) => {
+                self.sctp.handle_packet(now, &d);
+                if let Some(dtls) = self.dtls.as_mut() {
+                    dtls.recycle(d);
+                }
+            }
         }
+    }
+
+    /// The SRTP contexts (sending, receiving), built on the first call
+    /// after DTLS exported keys. The media layer's way in.
+    #[allow(dead_code)] // until the media layer protects packets
+    pub(crate) fn srtp_mut(&mut self) -> Option<&mut (SrtpContext, SrtpContext)> {
+        if let Some((profile, material, is_client)) = self.srtp_keys.take() {
+            match SrtpContext::pair_from_dtls(profile, &material, is_client) {
+                Ok(pair) => self.srtp = Some(pair),
+                Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+            }
+        }
+        self.srtp.as_mut()
+    }
+
+    /// The SRTP profile DTLS negotiated, whether or not the contexts were
+    /// built yet.
+    pub(crate) fn srtp_profile(&self) -> Option<SrtpProfile> {
+        match &self.srtp_keys {
+            Some((profile, ..)) => Some(*profile),
+            None => self.srtp.as_ref().map(|(tx, _)| tx.profile()),
+        }
+    }
+
+    /// The SRTP contexts' counters (sending, receiving); zero before the
+    /// contexts are built, as they would be in new ones.
+    pub(crate) fn srtp_counters(&self) -> (SrtpCounters, SrtpCounters) {
+        self.srtp
+            .as_ref()
+            .map(|(tx, rx)| (tx.counters(), rx.counters()))
+            .unwrap_or_default()
     }
 
     /// Takes one message out of SCTP, if one is ready (the connection asks
@@ -459,6 +504,7 @@ impl Stack {
                     if let Err(e) = d.send(&p) {
                         tracing::debug!(%e, "SCTP packet not sent");
                     }
+                    self.sctp.recycle(p);
                 }
                 None => tracing::debug!("SCTP packet before DTLS"),
             }
@@ -689,7 +735,7 @@ impl Stack {
         if let Some(d) = self.dtls.as_mut() {
             d.close();
             while let Some(r) = d.poll_transmit() {
-                if let Some(t) = self.ice.transmit_data(&r) {
+                if let Some(t) = self.ice.transmit_data(r) {
                     self.transmits.push_back(t);
                 }
             }

@@ -102,12 +102,7 @@ impl PeerConnection {
     /// what arrived and was dropped, ICE, DTLS, SCTP, SRTP and the event
     /// queue.
     pub fn connection_stats(&self) -> ConnectionStats {
-        let (srtp_send, srtp_receive) = self
-            .stack
-            .srtp
-            .as_ref()
-            .map(|(tx, rx)| (tx.counters(), rx.counters()))
-            .unwrap_or_default();
+        let (srtp_send, srtp_receive) = self.stack.srtp_counters();
         ConnectionStats {
             input: self.counters(),
             ice: self.stack.ice.stats(),
@@ -136,7 +131,7 @@ impl PeerConnection {
 
     /// The SRTP profile DTLS negotiated, once connected.
     pub fn srtp_profile(&self) -> Option<SrtpProfile> {
-        self.stack.srtp.as_ref().map(|(tx, _)| tx.profile())
+        self.stack.srtp_profile()
     }
 
     /// Called after every description is applied: hands what was

@@ -306,6 +306,14 @@ impl SctpTransport {
         self.transmits.pop_front()
     }
 
+    /// Gives back a packet's buffer once DTLS has sealed it, so dcSCTP
+    /// builds a later packet in it (ARCHITECTURE.md §5.6).
+    pub(crate) fn recycle(&mut self, packet: Vec<u8>) {
+        if let Some(socket) = self.socket.as_mut() {
+            socket.recycle_packet_buffer(packet);
+        }
+    }
+
     /// The next event.
     pub(crate) fn poll_event(&mut self) -> Option<SctpEvent> {
         self.events.pop_front()

@@ -124,7 +124,7 @@ impl IceNode {
         // An RTP-looking first byte (RFC 7983: 128..191), then the number.
         let mut payload = vec![0x80];
         payload.extend_from_slice(&self.data_sent.to_be_bytes());
-        match self.agent.transmit_data(&payload) {
+        match self.agent.transmit_data(payload) {
             Some(t) => {
                 self.data_sent += 1;
                 self.out.push_back(t);

@@ -8,6 +8,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+/// How many free buffers a [`BufferPool`] keeps (EDDY-PATCH 7).
+const MAX_FREE_BUFFERS: usize = 2;
+
 /// Buffer pool for reusing allocated buffers.
 ///
 /// This pool manages a collection of reusable `Buf` instances to reduce allocations
@@ -36,8 +39,13 @@ impl BufferPool {
             buffer.from_pool,
             "only buffers acquired from a pool may be returned"
         );
-        buffer.clear();
-        self.free.push_front(buffer);
+        // EDDY-PATCH 7: bounded, so that the buffers of a handshake's
+        // flights do not stay as idle heap; the steady data path reuses a
+        // few.
+        if self.free.len() < MAX_FREE_BUFFERS {
+            buffer.clear();
+            self.free.push_front(buffer);
+        }
     }
 }
 

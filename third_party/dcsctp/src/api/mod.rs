@@ -742,6 +742,11 @@ pub trait DcSctpSocket: Send {
     /// It's recommended to check [`DcSctpSocket::messages_ready_count`] before calling this.
     fn get_next_message(&mut self) -> Option<Message>;
 
+    /// Gives back the buffer of a [`SocketEvent::SendPacket`] once the packet was sent, so
+    /// that a later packet is built in it instead of a new allocation (eddy patch 7). The
+    /// default drops it.
+    fn recycle_packet_buffer(&mut self, _buffer: Vec<u8>) {}
+
     /// To be called when an incoming SCTP packet is to be processed.
     fn handle_input(&mut self, packet: &[u8]);
 

@@ -83,6 +83,17 @@ impl From<ChunkParseError> for PacketParseError {
 
 impl SctpPacket {
     pub fn from_bytes(data: &[u8], options: &Options) -> Result<SctpPacket, PacketParseError> {
+        Self::from_bytes_in(data, options, Vec::with_capacity(4))
+    }
+
+    /// As [`Self::from_bytes`], collecting the chunks in `chunks` (emptied first): eddy patch
+    /// 8, the socket parses every packet into the same vector instead of a new one.
+    pub fn from_bytes_in(
+        data: &[u8],
+        options: &Options,
+        mut chunks: Vec<Chunk>,
+    ) -> Result<SctpPacket, PacketParseError> {
+        chunks.clear();
         ensure!(
             data.len() >= COMMON_HEADER_SIZE + CHUNK_TLV_SIZE && data.len() <= MAX_PACKET_SIZE,
             PacketParseError::InvalidPacketSize
@@ -119,7 +130,6 @@ impl SctpPacket {
             ensure!(checksum == common_header.checksum, PacketParseError::InvalidChecksum);
         }
 
-        let mut chunks: Vec<Chunk> = Vec::with_capacity(4);
         let mut remaining = &data[COMMON_HEADER_SIZE..];
 
         while !remaining.is_empty() {
@@ -158,6 +168,30 @@ impl SctpPacketBuilder {
             write_checksum: true,
             data: vec![],
         }
+    }
+
+    /// Builds the packet in `buffer` (empty; eddy patch 7: a recycled one).
+    pub(crate) fn with_buffer(mut self, mut buffer: Vec<u8>) -> Self {
+        if self.data.is_empty() {
+            buffer.clear();
+            self.data = buffer;
+        }
+        self
+    }
+
+    /// The buffer, to recycle: empty unless a packet was left unbuilt (eddy patch 7).
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
+        self.data
+    }
+
+    /// As [`Self::build`], building the next packet in `next` (eddy patch 7).
+    pub(crate) fn build_reusing(&mut self, mut next: Vec<u8>) -> Vec<u8> {
+        let out = self.build();
+        if self.data.capacity() == 0 {
+            next.clear();
+            self.data = next;
+        }
+        out
     }
 
     pub(crate) fn write_checksum(&mut self, enable: bool) -> &mut Self {

@@ -89,13 +89,34 @@ pub(crate) struct Context {
     /// DATA was refused because the reassembly queue was above its watermark (eddy patch): a
     /// SACK announcing the reopened window goes out once the application has taken enough.
     pub window_update_pending: bool,
+
+    /// Emptied packet buffers given back by the application (eddy patch 7), at most
+    /// `MAX_PACKET_BUFFERS`: packets are built in them instead of new allocations.
+    pub packet_buffers: Vec<Vec<u8>>,
 }
+
+/// How many emptied packet buffers [`Context::packet_buffers`] keeps (eddy patch 7).
+const MAX_PACKET_BUFFERS: usize = 1;
 
 impl Context {
     pub fn send_buffered_packets(&mut self, state: &mut State, now: SocketTime) {
         if let Some(tcb) = &state.tcb_mut() {
-            let mut packet = tcb.new_packet();
+            let mut packet = tcb.new_packet().with_buffer(self.take_packet_buffer());
             self.send_buffered_packets_with(state, now, &mut packet);
+            self.recycle_packet_buffer(packet.into_buffer());
+        }
+    }
+
+    /// An empty buffer to build a packet in: a recycled one if any (eddy patch 7).
+    pub fn take_packet_buffer(&mut self) -> Vec<u8> {
+        self.packet_buffers.pop().unwrap_or_default()
+    }
+
+    /// Keeps an emptied packet buffer for a later packet (eddy patch 7).
+    pub fn recycle_packet_buffer(&mut self, mut buffer: Vec<u8>) {
+        if buffer.capacity() > 0 && self.packet_buffers.len() < MAX_PACKET_BUFFERS {
+            buffer.clear();
+            self.packet_buffers.push(buffer);
         }
     }
 
@@ -181,7 +202,8 @@ impl Context {
             if builder.is_empty() {
                 break;
             }
-            self.events.borrow_mut().add(SocketEvent::SendPacket(builder.build()));
+            let next = self.take_packet_buffer();
+            self.events.borrow_mut().add(SocketEvent::SendPacket(builder.build_reusing(next)));
             self.tx_packets_count += 1;
 
             // From <https://datatracker.ietf.org/doc/html/rfc9260#section-5.1-2.3.2>:

@@ -156,10 +156,11 @@ pub(crate) fn maybe_send_sack(state: &mut State, ctx: &mut Context, now: SocketT
     if let Some(tcb) = state.tcb_mut() {
         tcb.data_tracker.observe_packet_end(now);
         if tcb.data_tracker.should_send_ack(now, false) {
-            let mut b = tcb.new_packet();
+            let mut b = tcb.new_packet().with_buffer(ctx.take_packet_buffer());
             let rwnd = tcb.reassembly_queue.remaining_bytes();
             b.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
             ctx.send_buffered_packets_with(state, now, &mut b);
+            ctx.recycle_packet_buffer(b.into_buffer());
         }
     }
 }

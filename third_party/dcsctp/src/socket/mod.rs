@@ -192,6 +192,8 @@ pub struct Socket {
     now: Clock,
     state: State,
     ctx: Context,
+    /// The chunk vector every received packet is parsed into (eddy patch 8).
+    chunks: Vec<Chunk>,
 }
 
 fn closest_timeout(a: Option<SocketTime>, b: Option<SocketTime>) -> Option<SocketTime> {
@@ -240,8 +242,9 @@ impl Socket {
             tx_error_counter: TxErrorCounter::new(options.max_retransmissions),
             orphaned_messages: VecDeque::new(),
             window_update_pending: false,
+            packet_buffers: Vec::new(),
         };
-        Socket { name: name.into(), now, state: State::Closed, ctx }
+        Socket { name: name.into(), now, state: State::Closed, ctx, chunks: Vec::new() }
     }
 
     fn handle_abort(&mut self, chunk: AbortChunk) {
@@ -467,6 +470,10 @@ impl Socket {
 }
 
 impl DcSctpSocket for Socket {
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
+        self.ctx.recycle_packet_buffer(buffer);
+    }
+
     fn poll_event(&mut self) -> Option<SocketEvent> {
         self.ctx.events.borrow_mut().next_event()
     }
@@ -515,7 +522,8 @@ impl DcSctpSocket for Socket {
         let now = self.now.get();
         log_packet(&self.name, now, false, packet);
 
-        match SctpPacket::from_bytes(packet, &self.ctx.options) {
+        let chunks = std::mem::take(&mut self.chunks);
+        match SctpPacket::from_bytes_in(packet, &self.ctx.options, chunks) {
             Err(_e) => {
                 self.ctx.events.borrow_mut().add(SocketEvent::OnError(
                     ErrorKind::ParseFailed,
@@ -532,7 +540,8 @@ impl DcSctpSocket for Socket {
                     now,
                     &packet.chunks,
                 );
-                for chunk in packet.chunks {
+                let SctpPacket { common_header, mut chunks } = packet;
+                for chunk in chunks.drain(..) {
                     if !self.validate_chunk(&chunk) {
                         break;
                     }
@@ -555,18 +564,16 @@ impl DcSctpSocket for Socket {
                         Chunk::Sack(c) => handle_sack(&mut self.state, &mut self.ctx, now, c),
                         Chunk::Abort(c) => self.handle_abort(c),
                         Chunk::Shutdown(_) => handle_shutdown(&mut self.state, &mut self.ctx, now),
-                        Chunk::ShutdownAck(_) => handle_shutdown_ack(
-                            &mut self.state,
-                            &mut self.ctx,
-                            &packet.common_header,
-                        ),
+                        Chunk::ShutdownAck(_) => {
+                            handle_shutdown_ack(&mut self.state, &mut self.ctx, &common_header)
+                        }
                         Chunk::Error(c) => self.handle_error(c),
                         Chunk::CookieEcho(c) => {
                             handle_cookie_echo(
                                 &mut self.state,
                                 &mut self.ctx,
                                 now,
-                                &packet.common_header,
+                                &common_header,
                                 c,
                             );
                         }
@@ -602,6 +609,10 @@ impl DcSctpSocket for Socket {
                             }
                         }
                     }
+                }
+                // Kept only if small: a packet of many tiny chunks must not leave idle heap.
+                if chunks.capacity() <= 8 {
+                    self.chunks = chunks;
                 }
                 maybe_send_sack(&mut self.state, &mut self.ctx, now);
             }

@@ -411,6 +411,7 @@ mod tests {
             tx_error_counter: TxErrorCounter::new(Some(10)),
             orphaned_messages: std::collections::VecDeque::new(),
             window_update_pending: false,
+            packet_buffers: Vec::new(),
         };
 
         (state, context, events)

@@ -7,7 +7,7 @@ use super::queue::{QueueRx, QueueTx};
 use crate::buffer::{Buf, BufferPool, TmpBuf};
 use crate::crypto::{Aad, Iv, Nonce};
 use crate::dtls12::context::{AuthMode, CryptoContext};
-use crate::dtls12::incoming::{Incoming, Record, RecordHandler};
+use crate::dtls12::incoming::{Incoming, ParsedRecord, Record, RecordHandler, Records};
 use crate::dtls12::message::{Body, HashAlgorithm, Header, MessageType, ProtocolVersion, Sequence};
 use crate::dtls12::message::{ContentType, DTLSRecord, Dtls12CipherSuite, Handshake};
 use crate::error::bounded_error_len;
@@ -16,6 +16,9 @@ use crate::window::ReplayWindow;
 use crate::{Config, Error, InternalError, Output, SeededRng};
 
 const MAX_DEFRAGMENT_PACKETS: usize = 50;
+
+/// How many recycled record boxes of each kind the engine keeps (EDDY-PATCH 6).
+const MAX_FREE_BOXES: usize = 1;
 
 // Using debug_ignore_primary since CryptoContext doesn't implement Debug
 pub struct Engine {
@@ -26,6 +29,12 @@ pub struct Engine {
 
     /// Pool of buffers
     buffers_free: BufferPool,
+
+    /// Recycled boxes of parsed records and of a datagram's records
+    /// (EDDY-PATCH 6), at most `MAX_FREE_BOXES` each: the steady data path
+    /// needs one or two, and a handshake's many would stay as idle heap.
+    parsed_free: Vec<Box<ParsedRecord>>,
+    records_free: Vec<Box<Records>>,
 
     /// Counters for sending DTLSRecord during epoch 0.
     ///
@@ -139,6 +148,8 @@ impl Engine {
             config,
             rng,
             buffers_free,
+            parsed_free: Vec::new(),
+            records_free: Vec::new(),
             sequence_epoch_0: Sequence::new(0),
             sequence_epoch_n: Sequence::new(1),
             queue_rx: QueueRx::new(),
@@ -414,8 +425,21 @@ impl Engine {
     }
 
     fn recycle_incoming(&mut self, incoming: Incoming) {
-        for record in incoming.into_records() {
-            self.push_buffer(record.into_buffer());
+        let mut records = incoming.into_boxed_records();
+        for record in records.records.drain(..) {
+            self.recycle_record(record);
+        }
+        if self.records_free.len() < MAX_FREE_BOXES {
+            self.records_free.push(records);
+        }
+    }
+
+    /// Returns a record's buffer and box to their pools (EDDY-PATCH 6).
+    fn recycle_record(&mut self, record: Record) {
+        let (buffer, parsed) = record.into_parts();
+        self.buffers_free.push(buffer);
+        if self.parsed_free.len() < MAX_FREE_BOXES {
+            self.parsed_free.push(parsed);
         }
     }
 
@@ -508,9 +532,7 @@ impl Engine {
 
             if fully_handled {
                 let incoming = self.queue_rx.pop_front().unwrap();
-                incoming
-                    .into_records()
-                    .for_each(|r| self.buffers_free.push(r.into_buffer()));
+                self.recycle_incoming(incoming);
             } else {
                 break;
             }
@@ -532,6 +554,9 @@ impl Engine {
             .expect("queue front checked above");
         let len = p.len();
         buf[..len].copy_from_slice(&p);
+        // EDDY-PATCH 5: the datagram buffer goes back to the pool (upstream
+        // dropped it, so every datagram sent allocated a new one and grew it).
+        self.buffers_free.push(p);
 
         PollOutput::Data(&buf[..len])
     }
@@ -1294,6 +1319,26 @@ impl RecordHandler for Engine {
         Engine::push_buffer(self, buffer);
     }
 
+    fn box_parsed(&mut self, parsed: ParsedRecord) -> Box<ParsedRecord> {
+        match self.parsed_free.pop() {
+            Some(mut b) => {
+                *b = parsed;
+                b
+            }
+            None => Box::new(parsed),
+        }
+    }
+
+    fn box_records(&mut self, records: Records) -> Box<Records> {
+        match self.records_free.pop() {
+            Some(mut b) => {
+                *b = records;
+                b
+            }
+            None => Box::new(records),
+        }
+    }
+
     fn classify_record(&mut self, record: Record) -> Result<Option<Record>, Error> {
         let epoch = record.record().sequence.epoch;
 
@@ -1306,7 +1351,7 @@ impl RecordHandler for Engine {
             // no longer actionable; queuing it would leave an unhandled control
             // record in queue_rx and prevent handled app-data records behind it
             // from being purged.
-            self.push_buffer(record.into_buffer());
+            self.recycle_record(record);
             return Ok(None);
         }
 
@@ -1319,7 +1364,7 @@ impl RecordHandler for Engine {
             let dupe_seq = record
                 .first_handshake()
                 .and_then(|handshake| handshake.dupe_triggers_resend());
-            self.push_buffer(record.into_buffer());
+            self.recycle_record(record);
             if dupe_seq.is_some_and(|seq| seq < self.peer_handshake_seq_no)
                 && !self.peer_handshake_confirmed
             {
@@ -1332,7 +1377,7 @@ impl RecordHandler for Engine {
             if epoch == 0 {
                 if self.peer_encryption_enabled {
                     // Post-handshake: epoch 0 alerts are unauthenticated, discard.
-                    self.push_buffer(record.into_buffer());
+                    self.recycle_record(record);
                     return Ok(None);
                 }
 
@@ -1340,7 +1385,7 @@ impl RecordHandler for Engine {
                     let fragment = record.record().fragment(record.buffer());
                     (fragment.len() >= 2 && fragment[0] == 2).then(|| fragment[1])
                 };
-                self.push_buffer(record.into_buffer());
+                self.recycle_record(record);
 
                 if let Some(description) = fatal_description {
                     return Err(Error::SecurityError(crate::SecurityError::FatalAlert {
@@ -1361,7 +1406,7 @@ impl RecordHandler for Engine {
                 let fragment = record.record().fragment(record.buffer());
                 (fragment.len() >= 2).then(|| (fragment[0], fragment[1]))
             };
-            self.push_buffer(record.into_buffer());
+            self.recycle_record(record);
 
             if let Some((level, description)) = alert {
                 if description == 0 {
@@ -1382,7 +1427,7 @@ impl RecordHandler for Engine {
         if self.close_notify_received
             && record.record().content_type == ContentType::ApplicationData
         {
-            self.push_buffer(record.into_buffer());
+            self.recycle_record(record);
             return Ok(None);
         }
 

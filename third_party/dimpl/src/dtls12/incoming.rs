@@ -31,6 +31,11 @@ impl Incoming {
     pub fn into_records(self) -> impl Iterator<Item = Record> {
         self.records.records.into_iter()
     }
+
+    /// The records' box, to drain and recycle (EDDY-PATCH 6).
+    pub(crate) fn into_boxed_records(self) -> Box<Records> {
+        self.records
+    }
 }
 
 impl Incoming {
@@ -55,7 +60,7 @@ impl Incoming {
             return Ok(None);
         }
 
-        let records = Box::new(records);
+        let records = decrypt.box_records(records);
 
         Ok(Some(Incoming { records }))
     }
@@ -250,14 +255,13 @@ impl Record {
         {
             return Ok(None);
         }
-        let parsed = Box::new(parsed);
 
         // A coalesced datagram may contain CCS followed by protected Finished.
         // Stage ciphertext opaquely until the state machine processes that CCS;
         // anything still undecryptable afterward is discarded.
         let is_epoch_0 = parsed.record.sequence.epoch == 0;
         if is_epoch_0 || !decrypt.is_peer_encryption_enabled() {
-            return Ok(Some(parsed));
+            return Ok(Some(decrypt.box_parsed(parsed)));
         }
 
         // We need to decrypt the record and redo the parsing.
@@ -316,9 +320,8 @@ impl Record {
         buffer[12] = new_len as u8;
 
         let parsed = ParsedRecord::parse(buffer, cs, explicit_nonce_len, true)?;
-        let parsed = Box::new(parsed);
 
-        Ok(Some(parsed))
+        Ok(Some(decrypt.box_parsed(parsed)))
     }
 
     pub fn record(&self) -> &DTLSRecord {
@@ -355,11 +358,19 @@ impl Record {
     pub(crate) fn into_buffer(self) -> Buf {
         self.buffer
     }
+
+    /// The buffer and the parsed record's box, both reusable (EDDY-PATCH 6).
+    pub(crate) fn into_parts(self) -> (Buf, Box<ParsedRecord>) {
+        (self.buffer, self.parsed)
+    }
 }
 
 pub struct ParsedRecord {
     record: DTLSRecord,
-    handshakes: ArrayVec<Handshake, 8>,
+    // EDDY-PATCH 8: a Vec (at most 8, as before), not an inline ArrayVec
+    // of ~6 KB: application data has none, so its records stay small and
+    // allocate nothing here.
+    handshakes: Vec<Handshake>,
     handled: AtomicBool,
 }
 
@@ -379,7 +390,7 @@ impl ParsedRecord {
             let fragment_offset = record.fragment_range.start;
             parse_handshakes(record.fragment(input), fragment_offset, cipher_suite)
         } else {
-            ArrayVec::new()
+            Vec::new()
         };
 
         Ok(ParsedRecord {
@@ -422,23 +433,39 @@ pub trait RecordHandler {
     /// Lets the handler react to a confirmed-genuine record (e.g. note that the
     /// peer is past its handshake). The default does nothing.
     fn note_decrypted_record(&mut self, _content_type: ContentType) {}
+
+    /// Boxes a parsed record, reusing a recycled box where the handler
+    /// keeps them (EDDY-PATCH 6: no allocation per received record).
+    fn box_parsed(&mut self, parsed: ParsedRecord) -> Box<ParsedRecord> {
+        Box::new(parsed)
+    }
+
+    /// Boxes a datagram's records, reusing a recycled box where the
+    /// handler keeps them (EDDY-PATCH 6).
+    fn box_records(&mut self, records: Records) -> Box<Records> {
+        Box::new(records)
+    }
 }
+
+/// The most handshake messages parsed from one record.
+const MAX_HANDSHAKES_PER_RECORD: usize = 8;
 
 fn parse_handshakes(
     mut input: &[u8],
     mut base_offset: usize,
     cipher_suite: Option<Dtls12CipherSuite>,
-) -> ArrayVec<Handshake, 8> {
-    let mut handshakes = ArrayVec::new();
+) -> Vec<Handshake> {
+    let mut handshakes = Vec::new();
     while !input.is_empty() {
         if let Ok((remaining, handshake)) = Handshake::parse(input, base_offset, cipher_suite, true)
         {
             let len = input.len() - remaining.len();
             base_offset += len;
             input = remaining;
-            if handshakes.try_push(handshake).is_err() {
+            if handshakes.len() == MAX_HANDSHAKES_PER_RECORD {
                 break;
             }
+            handshakes.push(handshake);
         } else {
             break;
         }
