@@ -279,7 +279,7 @@ impl DtlsTransport {
     }
 
     /// Datagrams re-sent by retransmission timers.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sim"))]
     pub(crate) fn retransmissions(&self) -> u64 {
         self.retransmissions
     }

@@ -8,7 +8,7 @@
 
 use super::feedback::{Fir, Nack, Pli, Remb};
 use super::twcc::TransportCc;
-use super::xr::Xr;
+use super::xr::{Xr, XrBlock};
 use super::{ParseError, Reader, WriteError, Writer};
 
 /// RTCP packet types (RFC 3550 §12.1, RFC 4585 §6.1, RFC 3611 §2).
@@ -153,6 +153,76 @@ impl<'a> RtcpPacket<'a> {
             (t::PSFB, Fir::FMT) => Self::Fir(Fir::decode(raw)?),
             (t::PSFB, Remb::FMT) if Remb::is_remb(raw.body) => Self::Remb(Remb::decode(raw)?),
             _ => Self::Unknown(raw),
+        })
+    }
+
+    /// Writes this packet again from its parsed fields (what an SFU does
+    /// when it forwards or rewrites RTCP). `None` for a packet this codec
+    /// does not know; XR keeps its first RRTR and every DLRR sub-block,
+    /// and drops block types it does not know. The writers pick their own
+    /// encoding (NACK, REMB and TWCC may differ in bytes, not in fields).
+    pub fn write(&self, buf: &mut [u8]) -> Option<Result<usize, WriteError>> {
+        Some(match self {
+            Self::SenderReport(sr) => {
+                let blocks: Vec<_> = sr.report_blocks().collect();
+                SenderReport::write(sr.ssrc, &sr.info, &blocks, buf)
+            }
+            Self::ReceiverReport(rr) => {
+                let blocks: Vec<_> = rr.report_blocks().collect();
+                ReceiverReport::write(rr.ssrc, &blocks, buf)
+            }
+            Self::Sdes(sdes) => {
+                let chunks: Vec<(u32, Vec<SdesItemToWrite<'_>>)> = sdes
+                    .chunks()
+                    .map(|c| (c.ssrc, c.items().map(|i| (i.kind, i.value)).collect()))
+                    .collect();
+                let refs: Vec<SdesChunkToWrite<'_>> = chunks
+                    .iter()
+                    .map(|(ssrc, items)| (*ssrc, &items[..]))
+                    .collect();
+                Sdes::write(&refs, buf)
+            }
+            Self::Bye(bye) => Bye::write(&bye.ssrcs().collect::<Vec<_>>(), bye.reason, buf),
+            Self::App(app) => app.write(buf),
+            Self::Xr(xr) => {
+                let mut rrtr = None;
+                let mut dlrr = Vec::new();
+                for block in xr.blocks() {
+                    match block {
+                        XrBlock::Rrtr(ntp) => {
+                            rrtr.get_or_insert(ntp);
+                        }
+                        XrBlock::Dlrr(items) => dlrr.extend(items.iter()),
+                        XrBlock::Unknown { .. } => {}
+                    }
+                }
+                Xr::write(xr.ssrc, rrtr, &dlrr, buf)
+            }
+            Self::Nack(nack) => {
+                let seqs: Vec<u16> = nack.sequences().collect();
+                Nack::write(nack.sender_ssrc, nack.media_ssrc, &seqs, buf)
+            }
+            Self::Pli(pli) => pli.write(buf),
+            Self::Fir(fir) => Fir::write(fir.sender_ssrc, &fir.entries().collect::<Vec<_>>(), buf),
+            Self::Remb(remb) => Remb::write(
+                remb.sender_ssrc,
+                remb.bitrate,
+                &remb.ssrcs().collect::<Vec<_>>(),
+                buf,
+            ),
+            Self::TransportCc(cc) => {
+                let statuses: Vec<_> = cc.statuses().map(|s| s.delta).collect();
+                TransportCc::write(
+                    cc.sender_ssrc,
+                    cc.media_ssrc,
+                    cc.base_sequence,
+                    cc.reference_time,
+                    cc.feedback_count,
+                    &statuses,
+                    buf,
+                )
+            }
+            Self::Unknown(_) => return None,
         })
     }
 }
@@ -410,7 +480,10 @@ impl<'a> ReceiverReport<'a> {
 }
 
 /// An SDES chunk to write: a source and its (type, value) items.
-pub type SdesChunkToWrite<'a> = (u32, &'a [(u8, &'a [u8])]);
+pub type SdesChunkToWrite<'a> = (u32, &'a [SdesItemToWrite<'a>]);
+
+/// One SDES item to write: its type and value.
+pub type SdesItemToWrite<'a> = (u8, &'a [u8]);
 
 /// A source description packet (RFC 3550 §6.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -976,7 +976,7 @@ impl SctpTransport {
 
     /// Whether the association speaks I-DATA and zero checksums with this
     /// peer (for stats and tests).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sim"))]
     pub(crate) fn negotiated_extensions(&self) -> Option<(bool, bool)> {
         let m = self.socket.as_ref()?.get_metrics()?;
         Some((m.uses_message_interleaving, m.uses_zero_checksum))
