@@ -88,7 +88,8 @@ pub fn with_limits(app: Router, limits: &Limits) -> Router {
 }
 
 /// Starts a signaling server: an `eddy_mio` driver with UDP sockets on
-/// `listen`'s IP, and HTTP on `listen` serving `pages` and `POST /offer`
+/// `listen`'s IP, and HTTP on `listen` serving `pages`, `POST /offer` and
+/// `/signaling.js`
 /// (answered through the driver within `answer_timeout`); prints
 /// `{name} listening on http://ADDRESS/` on stdout. The caller runs the
 /// driver, calling [`Answerer::gathering_complete`] on each peer's
@@ -106,6 +107,7 @@ pub fn start(
     let answerer = Answerer::new(driver.handle(), answer_timeout);
     let app = Router::new()
         .route("/offer", axum::routing::post(offer))
+        .route("/signaling.js", axum::routing::get(signaling_js))
         .with_state(answerer.clone())
         .merge(pages);
     spawn_server(listener, app, limits)?;
@@ -113,6 +115,17 @@ pub fn start(
     writeln!(out, "{name} listening on http://{bound}/")?;
     out.flush()?;
     Ok((driver, answerer))
+}
+
+/// The pages' signaling code (`eddyConnect(pc)`: offer, gather, POST, answer).
+const SIGNALING_JS: &str = include_str!("signaling.js");
+
+async fn signaling_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SIGNALING_JS,
+    )
+        .into_response()
 }
 
 /// Serves `app` on `listener` from a thread of its own (one small tokio

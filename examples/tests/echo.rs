@@ -185,7 +185,10 @@ fn preflight_and_page_carry_cors_headers() {
     assert_eq!(page.status(), 200);
     assert_eq!(header(&page, "access-control-allow-origin"), "*");
     let html = text(&mut page);
-    assert!(html.contains("RTCPeerConnection") && html.contains("/offer"));
+    assert!(html.contains("RTCPeerConnection") && html.contains("/signaling.js"));
+    let mut script = request("GET", &server.url("/signaling.js"), b"");
+    assert_eq!(script.status(), 200);
+    assert!(text(&mut script).contains("fetch('/offer'"));
 
     assert_eq!(request("GET", &server.url("/nope"), b"").status(), 404);
 }

@@ -57,6 +57,7 @@ const PAGE: &str = r#"<!doctype html>
 <h1>eddy echo</h1>
 <form id="form"><input id="text" size="50" autofocus> <button>Send</button></form>
 <pre id="log"></pre>
+<script src="/signaling.js"></script>
 <script>
 const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
 window.__echoes = [];
@@ -91,21 +92,7 @@ document.getElementById('form').onsubmit = (e) => {
   log('sent: ' + input.value);
   input.value = '';
 };
-(async () => {
-  await pc.setLocalDescription(await pc.createOffer());
-  if (pc.iceGatheringState !== 'complete') {
-    await new Promise((done) => {
-      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') done(); };
-    });
-  }
-  const reply = await fetch('/offer', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(pc.localDescription),
-  });
-  if (!reply.ok) { log('signaling failed: ' + await reply.text()); return; }
-  await pc.setRemoteDescription(await reply.json());
-})().catch((e) => {
+eddyConnect(pc).catch((e) => {
   log('error: ' + e);
   if (selftest) window.__result = { ok: false, detail: String(e) };
 });
