@@ -349,7 +349,11 @@ impl Answerer {
                                     let _ = reply.send(a);
                                 }
                                 (Ok(peer), None) => {
-                                    lock(&pending).insert(peer, reply);
+                                    let mut pending = lock(&pending);
+                                    // Requests that gave up (timed out) wait
+                                    // no more: the map holds only live ones.
+                                    pending.retain(|_, waiting| !waiting.is_closed());
+                                    pending.insert(peer, reply);
                                 }
                             }
                         }
