@@ -82,3 +82,30 @@ pub enum EndpointError {
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
 }
+
+/// An RTP packet could not be sent (`RtpSender::write_rtp`) or an RTCP
+/// request made. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum MediaSendError {
+    /// The transceiver's negotiated direction does not send (or receive,
+    /// for a receiver's request), or nothing was negotiated yet (W3C:
+    /// InvalidStateError).
+    #[error("InvalidStateError: not negotiated to send")]
+    NotSending,
+    /// The payload type is not one of the negotiated codecs.
+    #[error("payload type {0} was not negotiated")]
+    PayloadType(u8),
+    /// DTLS has not connected (no SRTP keys) or ICE has no selected pair.
+    #[error("not connected")]
+    NotConnected,
+    /// The packet would be larger than the configured MTU allows.
+    #[error("packet of {0} bytes does not fit the MTU")]
+    TooLarge(usize),
+    /// More than 15 CSRCs.
+    #[error("more than 15 CSRCs")]
+    TooManyCsrcs,
+    /// SRTP refused to protect it.
+    #[error("SRTP: {0}")]
+    Srtp(crate::srtp::SrtpError),
+}

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::io::{Protocol, Transmit};
+use crate::peer::{KeyframeRequestKind, MediaStreamTrack, RtpPacketReceived, TransceiverId};
 use crate::sctp::{ChannelId, DataChannelMessage};
 use crate::sdp::IceCandidate;
 use crate::state::{
@@ -59,6 +60,32 @@ pub enum Event {
     ChannelClosing(ChannelId),
     /// `close` of a data channel: its id may be reused.
     ChannelClose(ChannelId),
+    /// `track` (W3C RTCTrackEvent): the remote description makes this
+    /// transceiver's receiver receive; its track is `track`.
+    Track {
+        /// The transceiver whose receiver got the track.
+        transceiver: TransceiverId,
+        /// The receiver's track, with the remote's stream ids.
+        track: MediaStreamTrack,
+    },
+    /// An RTP packet for this transceiver's receiver (raw mode). Not held
+    /// back while the queue is full: dropped and counted
+    /// ([`Dropped::MediaQueueFull`](crate::Dropped::MediaQueueFull)).
+    RtpPacket {
+        /// The receiving transceiver.
+        transceiver: TransceiverId,
+        /// The packet.
+        packet: RtpPacketReceived,
+    },
+    /// The peer asked this transceiver's sender for a keyframe (PLI or
+    /// FIR): the application should have its encoder produce one (an SFU
+    /// forwards it with [`RtpReceiver::request_keyframe`](crate::RtpReceiver::request_keyframe)).
+    KeyframeRequest {
+        /// The sending transceiver.
+        transceiver: TransceiverId,
+        /// PLI or FIR.
+        kind: KeyframeRequestKind,
+    },
 }
 
 /// The bounded queue of events not yet polled (ARCHITECTURE.md §5.3).
@@ -70,14 +97,19 @@ pub enum Event {
 ///   closes so the peer waits. The bytes can pass `byte_limit` by at most one
 ///   message, the count `limit` by at most one.
 /// - **state changes** (`*StateChange`, `SelectedCandidatePairChange`,
-///   `NegotiationNeeded`, `ChannelBufferedAmountLow` of one channel) are
-///   coalesced while the queue is full: the newest replaces the queued one of
-///   the same kind, so the application still learns the latest state and the
-///   count of each kind stops growing.
+///   `NegotiationNeeded`, `ChannelBufferedAmountLow` of one channel,
+///   `KeyframeRequest` of one transceiver) are coalesced while the queue is
+///   full: the newest replaces the queued one of the same kind, so the
+///   application still learns the latest state and the count of each kind
+///   stops growing.
+/// - **RTP packets** are real-time: one that arrives while the queue is
+///   full is dropped and counted (a late packet is a lost one; NACK may
+///   recover it), never held.
 /// - the others (`IceCandidate`, `DataChannel`, `ChannelOpen`,
-///   `ChannelClosing`, `ChannelClose`) are bounded by what causes them: local
-///   candidates (ICE's limit) and channels (at most `maxChannels` at once; a
-///   peer cannot open new ones while messages, DCEP included, wait in SCTP).
+///   `ChannelClosing`, `ChannelClose`, `Track`) are bounded by what causes
+///   them: local candidates (ICE's limit), channels (at most `maxChannels`
+///   at once; a peer cannot open new ones while messages, DCEP included,
+///   wait in SCTP) and transceivers.
 #[derive(Debug)]
 pub(crate) struct EventQueue {
     queue: VecDeque<Event>,
@@ -94,6 +126,7 @@ fn cost(event: &Event) -> usize {
     size_of::<Event>()
         + match event {
             Event::ChannelMessage(_, m) => m.data.len(),
+            Event::RtpPacket { packet, .. } => packet.as_bytes().len(),
             _ => 0,
         }
 }
@@ -103,6 +136,9 @@ fn same_kind(a: &Event, b: &Event) -> bool {
     use Event as E;
     match (a, b) {
         (E::ChannelBufferedAmountLow(x), E::ChannelBufferedAmountLow(y)) => x == y,
+        (E::KeyframeRequest { transceiver: x, .. }, E::KeyframeRequest { transceiver: y, .. }) => {
+            x == y
+        }
         (
             E::ConnectionStateChange(_)
             | E::SignalingStateChange(_)

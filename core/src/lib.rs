@@ -187,14 +187,16 @@ pub use dtls::{
     Certificate, CertificateError, DtlsFailure, DtlsRole, DtlsStats, DtlsTransportState,
     DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
 };
-pub use error::{ConfigError, InputError, JsepError};
+pub use error::{ConfigError, InputError, JsepError, MediaSendError};
 pub use event::{Event, EventQueueUsage, Output};
 pub use ice::{IceConnectionState, IceGatheringState, IceStats};
 pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{
-    DataChannel, InputCounters, PeerConnection, PeerConnectionState, RtpTransceiver,
-    SignalingState, TransceiverId, TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE,
-    MAX_TRANSCEIVERS,
+    AudioLevel, DataChannel, InputCounters, KeyframeRequestKind, MediaStreamTrack, PeerConnection,
+    PeerConnectionState, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,
+    RtpHeaderExtensionParameters, RtpPacketReceived, RtpParameters, RtpReceiver, RtpSender,
+    RtpTransceiver, RtpWrite, SignalingState, TransceiverId, TransceiverInit,
+    MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS,
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,

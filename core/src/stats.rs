@@ -28,8 +28,22 @@ pub enum Dropped {
     DtlsEarly,
     /// A DTLS record to send with no selected candidate pair.
     DtlsNoRoute,
-    /// An RTP or RTCP packet: no media layer yet.
-    Media,
+    /// An RTP or RTCP packet from an address ICE has not validated.
+    MediaUnvalidated,
+    /// An RTP or RTCP packet before DTLS exported the SRTP keys.
+    MediaBeforeKeys,
+    /// An RTP or RTCP packet that does not parse (after SRTP).
+    MediaMalformed,
+    /// An RTP packet no receiver claims (RFC 8843 §9.2: no mid, rid, SSRC
+    /// or payload type matched), or beyond the bound on learned SSRCs.
+    MediaUnrouted,
+    /// An RTP packet for a receiver whose negotiated direction does not
+    /// receive.
+    MediaNotReceiving,
+    /// An RTP packet that arrived while the application's event queue was
+    /// full (media is not held: a late packet is a lost packet, which
+    /// NACK may recover).
+    MediaQueueFull,
 }
 
 /// What arrived, counted by kind, and what was dropped and why. The stats
@@ -64,8 +78,18 @@ pub struct InputCounters {
     pub dropped_dtls_early: u64,
     /// DTLS records to send with no selected candidate pair to send them on.
     pub dropped_dtls_no_route: u64,
-    /// RTP and RTCP packets: there is no media layer yet.
-    pub dropped_media: u64,
+    /// RTP and RTCP packets from an address ICE has not validated.
+    pub dropped_media_unvalidated: u64,
+    /// RTP and RTCP packets before DTLS exported the SRTP keys.
+    pub dropped_media_before_keys: u64,
+    /// RTP and RTCP packets that do not parse (after SRTP).
+    pub dropped_media_malformed: u64,
+    /// RTP packets no receiver claims.
+    pub dropped_media_unrouted: u64,
+    /// RTP packets for a receiver that does not receive.
+    pub dropped_media_not_receiving: u64,
+    /// RTP packets that arrived while the event queue was full.
+    pub dropped_media_queue_full: u64,
     /// State-change events replaced by a newer one of the same kind because
     /// the application had not polled (see
     /// [`Configuration::max_queued_events`](crate::Configuration::max_queued_events)); no event is ever dropped.
@@ -83,7 +107,12 @@ impl InputCounters {
             Dropped::DtlsUnvalidated => self.dropped_dtls_unvalidated,
             Dropped::DtlsEarly => self.dropped_dtls_early,
             Dropped::DtlsNoRoute => self.dropped_dtls_no_route,
-            Dropped::Media => self.dropped_media,
+            Dropped::MediaUnvalidated => self.dropped_media_unvalidated,
+            Dropped::MediaBeforeKeys => self.dropped_media_before_keys,
+            Dropped::MediaMalformed => self.dropped_media_malformed,
+            Dropped::MediaUnrouted => self.dropped_media_unrouted,
+            Dropped::MediaNotReceiving => self.dropped_media_not_receiving,
+            Dropped::MediaQueueFull => self.dropped_media_queue_full,
         }
     }
 
@@ -97,7 +126,12 @@ impl InputCounters {
             Dropped::DtlsUnvalidated => &mut self.dropped_dtls_unvalidated,
             Dropped::DtlsEarly => &mut self.dropped_dtls_early,
             Dropped::DtlsNoRoute => &mut self.dropped_dtls_no_route,
-            Dropped::Media => &mut self.dropped_media,
+            Dropped::MediaUnvalidated => &mut self.dropped_media_unvalidated,
+            Dropped::MediaBeforeKeys => &mut self.dropped_media_before_keys,
+            Dropped::MediaMalformed => &mut self.dropped_media_malformed,
+            Dropped::MediaUnrouted => &mut self.dropped_media_unrouted,
+            Dropped::MediaNotReceiving => &mut self.dropped_media_not_receiving,
+            Dropped::MediaQueueFull => &mut self.dropped_media_queue_full,
         };
         *counter += 1;
     }

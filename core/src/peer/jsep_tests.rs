@@ -417,13 +417,22 @@ fn jsep_signaling_events_follow_the_state() {
             Event::SignalingStateChange(S::Stable),
         ]
     );
+    // W3C: the offer's two sending m-lines fire `track` after the state
+    // change it caused.
+    let b_events = events(&mut b);
+    let kinds: Vec<_> = b_events
+        .iter()
+        .map(|e| match e {
+            Event::Track { track, .. } => Some(track.kind),
+            _ => None,
+        })
+        .collect();
     assert_eq!(
-        events(&mut b),
-        vec![
-            Event::SignalingStateChange(S::HaveRemoteOffer),
-            Event::SignalingStateChange(S::Stable),
-        ]
+        kinds,
+        vec![None, Some(MediaKind::Audio), Some(MediaKind::Video), None]
     );
+    assert_eq!(b_events[0], Event::SignalingStateChange(S::HaveRemoteOffer));
+    assert_eq!(b_events[3], Event::SignalingStateChange(S::Stable));
     // Nothing left to negotiate: no event, and changing nothing fires none.
     let t = a.transceivers()[0];
     a.transceiver(t)

@@ -17,6 +17,10 @@ mod jsep_build;
 mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
+mod media;
+mod media_params;
+mod rtp_handles;
+mod rtp_types;
 mod stack;
 mod transceiver;
 mod wire;
@@ -25,6 +29,12 @@ pub use crate::state::{PeerConnectionState, SignalingState};
 pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
+pub use media::KeyframeRequestKind;
+pub use rtp_handles::{RtpReceiver, RtpSender};
+pub use rtp_types::{
+    AudioLevel, MediaStreamTrack, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,
+    RtpHeaderExtensionParameters, RtpPacketReceived, RtpParameters, RtpWrite,
+};
 pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
@@ -86,6 +96,8 @@ pub struct PeerConnection {
     pub(crate) local_fingerprints: Vec<(String, Vec<u8>)>,
     /// ICE, DTLS, SCTP and SRTP under the connection (`wire.rs`).
     pub(crate) stack: stack::Stack,
+    /// Senders, receivers and what each transceiver negotiated (`media.rs`).
+    pub(crate) media: media::Media,
 }
 
 impl PeerConnection {
@@ -112,6 +124,7 @@ impl PeerConnection {
             jsep,
             local_fingerprints,
             stack,
+            media: media::Media::default(),
             events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,

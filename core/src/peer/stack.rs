@@ -26,6 +26,7 @@ use crate::dtls::{
     DtlsTransportState, DtlsVersion, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME,
 };
 use crate::error::ConfigError;
+use crate::error::MediaSendError;
 use crate::ice::{
     Candidate, CandidateKind as IceKind, IceAgent, IceConfig, IceConnectionState, IceCredentials,
     IceEvent, IceGatheringState, IceRole, TcpType as IceTcpType,
@@ -55,6 +56,10 @@ pub(crate) enum TransportEvent {
     DtlsState(DtlsTransportState),
     /// An SCTP event: the association's state, channels, messages.
     Sctp(SctpEvent),
+    /// An RTP packet, SRTP-unprotected, from the selected pair.
+    Rtp(Vec<u8>),
+    /// An RTCP compound packet, SRTCP-unprotected, from the selected pair.
+    Rtcp(Vec<u8>),
 }
 
 /// The layers under one connection.
@@ -355,13 +360,14 @@ impl Stack {
                     }
                 }
             }
-            Some(PacketKind::Rtp) => {
-                self.counters.rtp += 1;
-                self.counters.count_drop(Dropped::Media);
-            }
-            Some(PacketKind::Rtcp) => {
-                self.counters.rtcp += 1;
-                self.counters.count_drop(Dropped::Media);
+            Some(kind @ (PacketKind::Rtp | PacketKind::Rtcp)) => {
+                let rtp = kind == PacketKind::Rtp;
+                if rtp {
+                    self.counters.rtp += 1;
+                } else {
+                    self.counters.rtcp += 1;
+                }
+                self.receive_srtp(rtp, source, destination, contents);
             }
             Some(PacketKind::TurnChannelData) => {
                 // No TURN client yet: nothing allocated a channel, so
@@ -450,9 +456,65 @@ impl Stack {
         }
     }
 
+    /// Unprotects an SRTP or SRTCP packet and queues it for the media
+    /// layer. RFC 7983 and ARCHITECTURE.md §3: media is accepted only from
+    /// an address ICE validated, and only once DTLS exported keys (that is,
+    /// after it verified the peer's certificate).
+    fn receive_srtp(
+        &mut self,
+        rtp: bool,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        if !self.ice.is_validated(source, destination) {
+            self.counters.count_drop(Dropped::MediaUnvalidated);
+            return;
+        }
+        let Some((_, rx)) = self.srtp_mut() else {
+            self.counters.count_drop(Dropped::MediaBeforeKeys);
+            return;
+        };
+        let mut packet = contents.to_vec();
+        let result = if rtp {
+            rx.unprotect_rtp(&mut packet)
+        } else {
+            rx.unprotect_rtcp(&mut packet)
+        };
+        match result {
+            // The SRTP context counts each failure by kind.
+            Err(e) => tracing::trace!(%e, rtp, "SRTP packet dropped"),
+            Ok(()) if rtp => self.events.push_back(TransportEvent::Rtp(packet)),
+            Ok(()) => self.events.push_back(TransportEvent::Rtcp(packet)),
+        }
+    }
+
+    /// Protects an RTP (`rtp`) or RTCP packet in place and queues it on the
+    /// selected pair.
+    pub(crate) fn send_srtp(
+        &mut self,
+        rtp: bool,
+        mut packet: Vec<u8>,
+    ) -> Result<(), MediaSendError> {
+        let Some((tx, _)) = self.srtp_mut() else {
+            return Err(MediaSendError::NotConnected);
+        };
+        let result = if rtp {
+            tx.protect_rtp(&mut packet)
+        } else {
+            tx.protect_rtcp(&mut packet)
+        };
+        result.map_err(MediaSendError::Srtp)?;
+        let t = self
+            .ice
+            .transmit_data(packet)
+            .ok_or(MediaSendError::NotConnected)?;
+        self.push_transmit(t);
+        Ok(())
+    }
+
     /// The SRTP contexts (sending, receiving), built on the first call
     /// after DTLS exported keys. The media layer's way in.
-    #[allow(dead_code)] // until the media layer protects packets
     pub(crate) fn srtp_mut(&mut self) -> Option<&mut (SrtpContext, SrtpContext)> {
         if let Some((profile, material, is_client)) = self.srtp_keys.take() {
             match SrtpContext::pair_from_dtls(profile, &material, is_client) {

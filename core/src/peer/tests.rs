@@ -44,7 +44,7 @@ fn demux_counts_every_kind_and_drops_the_unknown() {
         (
             c.dropped(Dropped::Zrtp),
             c.dropped(Dropped::UnknownProtocol),
-            c.dropped(Dropped::Media),
+            c.dropped(Dropped::MediaUnvalidated),
             // No DTLS role yet: the record waits for the answer.
             c.dropped(Dropped::DtlsEarly),
         ),

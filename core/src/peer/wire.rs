@@ -149,6 +149,7 @@ impl PeerConnection {
             self.config.dtls_client_version,
         );
         self.render_local_candidates();
+        self.sync_media(applied_remote.is_some());
         self.pump_layers();
     }
 
@@ -359,6 +360,8 @@ impl PeerConnection {
                 self.update_connection_state();
             }
             TransportEvent::Sctp(e) => self.on_sctp_event(e),
+            TransportEvent::Rtp(p) => self.on_rtp(p),
+            TransportEvent::Rtcp(p) => self.on_rtcp(p),
         }
     }
 

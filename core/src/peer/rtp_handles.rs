@@ -1,0 +1,395 @@
+//! The borrowed handles of a transceiver's sender and receiver (W3C
+//! RTCRtpSender, RTCRtpReceiver), and the raw-mode sending path: the
+//! application's packet gets the sender's SSRC and the negotiated header
+//! extensions, is protected with SRTP and sent on the selected pair.
+
+use super::media::KeyframeRequestKind;
+use super::media_params::{ExtensionIds, NegotiatedMedia};
+use super::rtp_types::{
+    MediaStreamTrack, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,
+    RtpHeaderExtensionParameters, RtpParameters, RtpWrite,
+};
+use super::transceiver::TransceiverId;
+use crate::error::{JsepError, MediaSendError};
+use crate::peer::PeerConnection;
+use crate::rtp::feedback::{Fir, FirEntry, Pli};
+use crate::rtp::hdrext;
+use crate::rtp::packet::MAX_CSRC;
+use crate::rtp::rtcp::{ReceiverReport, Sdes};
+use crate::rtp::RtpHeader;
+
+/// RTCP SDES item type of the CNAME (RFC 3550 §6.5.1).
+const SDES_CNAME: u8 = 1;
+/// Room for the SRTP tag and MKI beyond the packet (AES-GCM: 16 bytes;
+/// HMAC-SHA1-80: 10).
+const SRTP_ROOM: usize = 16;
+/// The largest SRTP packet sent: an Ethernet MTU of 1500 less IPv6 and UDP
+/// headers. Browsers send RTP packets up to about 1,250 bytes; the
+/// connection's `mtu` (which sizes DTLS and SCTP datagrams) is not applied
+/// to media, so an SFU can forward what a browser sent.
+const MAX_SRTP_PACKET: usize = 1500 - 48;
+
+impl PeerConnection {
+    /// The sender of transceiver `id` (W3C `transceiver.sender`).
+    pub fn sender(&mut self, id: TransceiverId) -> Option<RtpSender<'_>> {
+        self.jsep.transceiver(id)?;
+        self.ensure_media_states();
+        Some(RtpSender { pc: self, id })
+    }
+
+    /// The receiver of transceiver `id` (W3C `transceiver.receiver`).
+    pub fn receiver(&mut self, id: TransceiverId) -> Option<RtpReceiver<'_>> {
+        self.jsep.transceiver(id)?;
+        self.ensure_media_states();
+        Some(RtpReceiver { pc: self, id })
+    }
+
+    /// Writes a compound RTCP packet (RFC 3550 §6.1: it starts with a
+    /// report and carries the CNAME, unless reduced size was negotiated,
+    /// RFC 5506) around `feedback`, and sends it.
+    fn send_feedback(
+        &mut self,
+        n_rsize: bool,
+        sender_ssrc: u32,
+        write: impl FnOnce(&mut [u8]) -> Result<usize, crate::rtp::WriteError>,
+    ) -> Result<(), MediaSendError> {
+        let mut buf = vec![0u8; 256];
+        let mut len = 0;
+        if !n_rsize {
+            len += ReceiverReport::write(sender_ssrc, &[], &mut buf)
+                .map_err(|_| MediaSendError::TooLarge(buf.len()))?;
+            let cname = self.jsep.cname.as_bytes();
+            len += Sdes::write(&[(sender_ssrc, &[(SDES_CNAME, cname)])], &mut buf[len..])
+                .map_err(|_| MediaSendError::TooLarge(buf.len()))?;
+        }
+        len += write(&mut buf[len..]).map_err(|_| MediaSendError::TooLarge(buf.len()))?;
+        buf.truncate(len);
+        buf.reserve(SRTP_ROOM + 4);
+        self.stack.send_srtp(false, buf)?;
+        self.pump_layers();
+        Ok(())
+    }
+}
+
+fn extension_list(ids: &ExtensionIds) -> Vec<RtpHeaderExtensionParameters> {
+    [
+        (ids.mid, hdrext::MID_URI),
+        (ids.rid, hdrext::RID_URI),
+        (ids.repaired_rid, hdrext::REPAIRED_RID_URI),
+        (ids.abs_send_time, hdrext::ABS_SEND_TIME_URI),
+        (ids.transport_cc, hdrext::TRANSPORT_CC_URI),
+        (ids.audio_level, hdrext::SSRC_AUDIO_LEVEL_URI),
+        (ids.csrc_audio_level, hdrext::CSRC_AUDIO_LEVEL_URI),
+        (ids.video_orientation, hdrext::VIDEO_ORIENTATION_URI),
+        (ids.playout_delay, hdrext::PLAYOUT_DELAY_URI),
+        (ids.abs_capture_time, hdrext::ABS_CAPTURE_TIME_URI),
+    ]
+    .into_iter()
+    .filter_map(|(id, uri)| {
+        id.map(|id| RtpHeaderExtensionParameters {
+            uri: uri.to_owned(),
+            id,
+        })
+    })
+    .collect()
+}
+
+fn codec_list(n: &NegotiatedMedia) -> Vec<RtpCodecParameters> {
+    n.codecs
+        .iter()
+        .map(|c| RtpCodecParameters {
+            payload_type: c.payload_type,
+            mime_type: c.mime_type.clone(),
+            clock_rate: c.clock_rate,
+            channels: c.channels,
+            sdp_fmtp_line: c.fmtp.clone(),
+            rtx_payload_type: c.rtx_payload_type,
+        })
+        .collect()
+}
+
+/// A borrowed handle to a transceiver's sender (W3C RTCRtpSender).
+#[derive(Debug)]
+pub struct RtpSender<'a> {
+    pc: &'a mut PeerConnection,
+    id: TransceiverId,
+}
+
+impl RtpSender<'_> {
+    /// The transceiver it belongs to.
+    pub fn transceiver_id(&self) -> TransceiverId {
+        self.id
+    }
+
+    /// The track it sends (W3C `sender.track`); `None` after
+    /// `replace_track(None)`. A transceiver eddy creates has a track from
+    /// the start, the id its `a=msid` names (eddy has no capture devices:
+    /// the application is the source).
+    pub fn track(&self) -> Option<MediaStreamTrack> {
+        self.pc.media.sender(self.id)?.track.clone()
+    }
+
+    /// W3C `replaceTrack`: a track of the same kind, or `None` to stop
+    /// sending without renegotiating.
+    pub fn replace_track(&mut self, track: Option<MediaStreamTrack>) -> Result<(), JsepError> {
+        self.pc.check_open()?;
+        let kind = self.pc.jsep.transceiver(self.id).map(|t| t.kind);
+        if let Some(t) = &track {
+            // W3C: "If withTrack is non-null and withTrack.kind differs from
+            // the transceiver kind, return a promise rejected with a TypeError."
+            if Some(t.kind) != kind {
+                return Err(JsepError::Type(
+                    "the track's kind differs from the transceiver's",
+                ));
+            }
+        }
+        if let Some(s) = self.pc.media.sender_mut(self.id) {
+            s.track = track;
+        }
+        Ok(())
+    }
+
+    /// W3C `getParameters`: the negotiated codecs and header extensions,
+    /// and the one encoding (SSRC, RTX SSRC, active, max bitrate).
+    pub fn get_parameters(&self) -> RtpParameters {
+        let n = self.pc.media.section(self.id);
+        let t = self.pc.jsep.transceiver(self.id);
+        let s = self.pc.media.sender(self.id);
+        let has_rtx = n.is_some_and(|n| n.codecs.iter().any(|c| c.rtx_payload_type.is_some()));
+        RtpParameters {
+            codecs: n.map(codec_list).unwrap_or_default(),
+            header_extensions: n.map(|n| extension_list(&n.send_ext)).unwrap_or_default(),
+            encodings: t
+                .map(|t| RtpEncodingParameters {
+                    ssrc: t.ssrc,
+                    rtx_ssrc: has_rtx.then_some(t.rtx_ssrc),
+                    active: s.is_none_or(|s| s.active),
+                    max_bitrate: s.and_then(|s| s.max_bitrate),
+                })
+                .into_iter()
+                .collect(),
+            rtcp_cname: self.pc.jsep.cname.clone(),
+            rtcp_reduced_size: n.is_some_and(|n| n.rtcp_rsize),
+        }
+    }
+
+    /// W3C `setParameters`: changes `active` and `max_bitrate` of the
+    /// encoding; anything else must be as `get_parameters` returned it
+    /// (W3C: InvalidModificationError).
+    pub fn set_parameters(&mut self, params: &RtpParameters) -> Result<(), JsepError> {
+        self.pc.check_open()?;
+        let current = self.get_parameters();
+        let [new] = params.encodings.as_slice() else {
+            return Err(JsepError::InvalidModification(
+                "encodings cannot be added or removed",
+            ));
+        };
+        let unchanged = current
+            .encodings
+            .first()
+            .is_some_and(|c| c.ssrc == new.ssrc && c.rtx_ssrc == new.rtx_ssrc)
+            && current.codecs == params.codecs
+            && current.header_extensions == params.header_extensions;
+        if !unchanged {
+            return Err(JsepError::InvalidModification(
+                "only active and max_bitrate may change",
+            ));
+        }
+        if let Some(s) = self.pc.media.sender_mut(self.id) {
+            s.active = new.active;
+            s.max_bitrate = new.max_bitrate;
+        }
+        Ok(())
+    }
+
+    /// Sends one RTP packet (raw mode): the application's payload type,
+    /// sequence number, timestamp, marker, CSRCs and payload, with the
+    /// sender's SSRC, the mid extension (RFC 8843 §15) and the audio level
+    /// if negotiated; protected with SRTP and queued on the selected pair.
+    pub fn write_rtp(&mut self, w: RtpWrite<'_>) -> Result<(), MediaSendError> {
+        let pc = &mut *self.pc;
+        let n = pc
+            .media
+            .section(self.id)
+            .ok_or(MediaSendError::NotSending)?;
+        if !n.direction.sends() {
+            return Err(MediaSendError::NotSending);
+        }
+        let s = pc.media.sender(self.id).ok_or(MediaSendError::NotSending)?;
+        if s.track.is_none() || !s.active {
+            return Err(MediaSendError::NotSending);
+        }
+        if n.codec(w.payload_type).is_none() {
+            return Err(MediaSendError::PayloadType(w.payload_type));
+        }
+        if w.csrcs.len() > MAX_CSRC {
+            return Err(MediaSendError::TooManyCsrcs);
+        }
+        let ssrc = pc.jsep.transceiver(self.id).map_or(0, |t| t.ssrc);
+        let mut level = [0u8; 1];
+        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 2]> = smallvec::SmallVec::new();
+        if let Some(id) = n.send_ext.mid {
+            ext.push((id, n.mid.as_bytes()));
+        }
+        if let (Some(id), Some(l)) = (n.send_ext.audio_level, w.audio_level) {
+            let v = hdrext::SsrcAudioLevel {
+                voice: l.voice,
+                level: l.level.min(127),
+            };
+            if v.write(&mut level).is_ok() {
+                ext.push((id, &level));
+            }
+        }
+        let header = RtpHeader {
+            marker: w.marker,
+            payload_type: w.payload_type,
+            sequence: w.sequence_number,
+            timestamp: w.timestamp,
+            ssrc,
+            csrc: w.csrcs,
+            extensions: &ext,
+        };
+        let max = MAX_SRTP_PACKET - SRTP_ROOM;
+        let mut buf = vec![0u8; max + SRTP_ROOM];
+        let len = header
+            .write(w.payload, 0, &mut buf[..max])
+            .map_err(|_| MediaSendError::TooLarge(w.payload.len()))?;
+        buf.truncate(len);
+        drop(ext);
+        pc.stack.send_srtp(true, buf)?;
+        if let Some(s) = pc.media.sender_mut(self.id) {
+            s.packets_sent += 1;
+            s.octets_sent += w.payload.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+/// A borrowed handle to a transceiver's receiver (W3C RTCRtpReceiver).
+#[derive(Debug)]
+pub struct RtpReceiver<'a> {
+    pc: &'a mut PeerConnection,
+    id: TransceiverId,
+}
+
+impl RtpReceiver<'_> {
+    /// The transceiver it belongs to.
+    pub fn transceiver_id(&self) -> TransceiverId {
+        self.id
+    }
+
+    /// Its track (W3C `receiver.track`), with the stream ids of the
+    /// remote's `a=msid`.
+    pub fn track(&self) -> Option<MediaStreamTrack> {
+        Some(self.pc.media.receiver(self.id)?.track.clone())
+    }
+
+    /// W3C `getParameters`: the negotiated codecs and the header extensions
+    /// eddy reads.
+    pub fn get_parameters(&self) -> RtpParameters {
+        let n = self.pc.media.section(self.id);
+        RtpParameters {
+            codecs: n.map(codec_list).unwrap_or_default(),
+            header_extensions: n.map(|n| extension_list(&n.recv_ext)).unwrap_or_default(),
+            encodings: Vec::new(),
+            rtcp_cname: self.pc.jsep.cname.clone(),
+            rtcp_reduced_size: n.is_some_and(|n| n.rtcp_rsize),
+        }
+    }
+
+    /// The media SSRCs received so far, oldest first.
+    pub fn ssrcs(&self) -> Vec<u32> {
+        self.pc
+            .media
+            .receiver(self.id)
+            .map(|r| r.ssrcs.clone())
+            .unwrap_or_default()
+    }
+
+    fn sources(&self, csrc: bool) -> Vec<RtpContributingSource> {
+        let Some(r) = self.pc.media.receiver(self.id) else {
+            return Vec::new();
+        };
+        let now = self.pc.now();
+        let mut out: Vec<RtpContributingSource> = r
+            .sources
+            .iter()
+            .filter(|s| s.csrc == csrc)
+            .filter(|s| now.saturating_duration_since(s.at) <= std::time::Duration::from_secs(10))
+            .map(|s| RtpContributingSource {
+                source: s.source,
+                timestamp: self.pc.wall_clock_at(s.at),
+                audio_level: s.level.map(|l| {
+                    super::rtp_types::AudioLevel {
+                        voice: false,
+                        level: l,
+                    }
+                    .linear()
+                }),
+                rtp_timestamp: s.rtp_timestamp,
+            })
+            .collect();
+        // W3C: "sorted by timestamp in descending order".
+        out.sort_by_key(|s| std::cmp::Reverse(s.timestamp));
+        out
+    }
+
+    /// W3C `getContributingSources`: the CSRCs of the last 10 seconds.
+    pub fn get_contributing_sources(&self) -> Vec<RtpContributingSource> {
+        self.sources(true)
+    }
+
+    /// W3C `getSynchronizationSources`: the SSRCs of the last 10 seconds.
+    pub fn get_synchronization_sources(&self) -> Vec<RtpContributingSource> {
+        self.sources(false)
+    }
+
+    /// Asks the remote sender for a keyframe: a PLI (RFC 4585 §6.3.1) if
+    /// negotiated, else a FIR (RFC 5104 §4.3.1), for each media SSRC
+    /// received.
+    pub fn request_keyframe(&mut self) -> Result<KeyframeRequestKind, MediaSendError> {
+        let n = self
+            .pc
+            .media
+            .section(self.id)
+            .ok_or(MediaSendError::NotSending)?;
+        if !n.direction.receives() {
+            return Err(MediaSendError::NotSending);
+        }
+        let pli = n.codecs.iter().any(|c| c.pli);
+        let fir = n.codecs.iter().any(|c| c.fir);
+        let rsize = n.rtcp_rsize;
+        let mut ssrcs = self.ssrcs();
+        if ssrcs.is_empty() {
+            ssrcs = n.remote.ssrcs.iter().map(|(m, _)| *m).collect();
+        }
+        let sender_ssrc = self.pc.jsep.transceiver(self.id).map_or(0, |t| t.ssrc);
+        let kind = if pli || !fir {
+            KeyframeRequestKind::Pli
+        } else {
+            KeyframeRequestKind::Fir
+        };
+        for media_ssrc in ssrcs {
+            match kind {
+                KeyframeRequestKind::Pli => {
+                    let p = Pli {
+                        sender_ssrc,
+                        media_ssrc,
+                    };
+                    self.pc.send_feedback(rsize, sender_ssrc, |b| p.write(b))?;
+                }
+                KeyframeRequestKind::Fir => {
+                    let seq = self.pc.media.next_fir_sequence(self.id);
+                    let entries = [FirEntry {
+                        ssrc: media_ssrc,
+                        sequence: seq,
+                    }];
+                    self.pc.send_feedback(rsize, sender_ssrc, |b| {
+                        Fir::write(sender_ssrc, &entries, b)
+                    })?;
+                }
+            }
+        }
+        Ok(kind)
+    }
+}

@@ -1,0 +1,224 @@
+//! Raw-mode RTP between two eddys: the `track` event on both sides, packets
+//! written by one sender arriving intact at the other side's receiver
+//! (routed by mid, SRTP both ways), keyframe requests crossing as PLI, and
+//! the W3C source lists.
+#![cfg(feature = "sim")]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use eddy::sim::{Link, LinkConfig, NodeId, Sim};
+use eddy::{
+    AudioLevel, Configuration, Direction, DtlsTransportState, Event, KeyframeRequestKind,
+    MediaKind, PeerConnection, Protocol, RtpWrite, TransceiverId, TransceiverInit,
+};
+
+fn peer(sim: &mut Sim, addr: SocketAddr) -> PeerConnection {
+    let seed = sim.derive_seed();
+    let mut pc = PeerConnection::new(Configuration::default().with_seed(seed), sim.now()).unwrap();
+    pc.add_local_candidate(addr, Protocol::Udp).unwrap();
+    pc.end_of_local_candidates();
+    pc
+}
+
+struct World {
+    sim: Sim,
+    a: NodeId,
+    b: NodeId,
+    /// A's audio and video transceivers.
+    a_audio: TransceiverId,
+    a_video: TransceiverId,
+}
+
+fn tracks(events: &[(Duration, Event)]) -> Vec<(TransceiverId, MediaKind)> {
+    events
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Track { transceiver, track } => Some((*transceiver, track.kind)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn connected_pair() -> World {
+    #[allow(clippy::disallowed_methods)]
+    let mut sim = Sim::new(7, Instant::now());
+    let internet = sim.internet();
+    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut a = peer(&mut sim, a_addr);
+    let mut b = peer(&mut sim, b_addr);
+    let a_audio = a
+        .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+        .unwrap();
+    let a_video = a
+        .add_transceiver(MediaKind::Video, TransceiverInit::default())
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(offer).unwrap();
+    b.set_remote_description(a.local_description().cloned().unwrap())
+        .unwrap();
+    // The answerer sends back on the transceivers the offer created.
+    for t in b.transceivers() {
+        b.transceiver(t)
+            .unwrap()
+            .set_direction(Direction::SendRecv)
+            .unwrap();
+    }
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(answer).unwrap();
+    a.set_remote_description(b.local_description().cloned().unwrap())
+        .unwrap();
+    let link = Link::symmetric(LinkConfig {
+        delay: Duration::from_millis(10),
+        ..LinkConfig::default()
+    });
+    let a = sim.add_node(internet, a_addr.ip(), a, link);
+    let b = sim.add_node(internet, b_addr.ip(), b, link);
+    let connected = |s: &Sim| {
+        [a, b].iter().all(|&n| {
+            s.events(n)
+                .any(|(_, e)| *e == Event::DtlsStateChange(DtlsTransportState::Connected))
+        })
+    };
+    sim.run_until(connected, Duration::from_secs(10));
+    assert!(connected(&sim), "DTLS did not connect");
+    World {
+        sim,
+        a,
+        b,
+        a_audio,
+        a_video,
+    }
+}
+
+fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
+    sim.node_mut::<PeerConnection>(n).unwrap()
+}
+
+#[test]
+fn packets_cross_intact_with_tracks_keyframe_requests_and_sources() {
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    // Track events: B's on the offer, A's on the answer, one per m-line.
+    let b_tracks = tracks(&w.sim.take_events(b));
+    let a_tracks = tracks(&w.sim.take_events(a));
+    assert_eq!(
+        a_tracks,
+        vec![(w.a_audio, MediaKind::Audio), (w.a_video, MediaKind::Video)]
+    );
+    assert_eq!(
+        b_tracks.iter().map(|t| t.1).collect::<Vec<_>>(),
+        vec![MediaKind::Audio, MediaKind::Video]
+    );
+    let b_video = b_tracks[1].0;
+
+    let params = pc(&mut w.sim, a)
+        .sender(w.a_video)
+        .unwrap()
+        .get_parameters();
+    let vp8 = params
+        .codecs
+        .iter()
+        .find(|c| c.mime_type == "video/VP8")
+        .expect("VP8 negotiated");
+    assert!(vp8.rtx_payload_type.is_some(), "RTX negotiated with VP8");
+    let a_ssrc = params.encodings[0].ssrc;
+    let (pt, opus) = {
+        let audio = pc(&mut w.sim, a)
+            .sender(w.a_audio)
+            .unwrap()
+            .get_parameters();
+        (vp8.payload_type, audio.codecs[0].payload_type)
+    };
+    for i in 0..50u16 {
+        let payload = vec![i as u8; 1000];
+        let mut s = pc(&mut w.sim, a).sender(w.a_video).unwrap();
+        s.write_rtp(
+            RtpWrite::new(pt, 1000 + i, 90 * u32::from(i), &payload).with_marker(i % 5 == 4),
+        )
+        .unwrap();
+        let level = AudioLevel {
+            voice: true,
+            level: 30,
+        };
+        let mut s = pc(&mut w.sim, a).sender(w.a_audio).unwrap();
+        s.write_rtp(
+            RtpWrite::new(opus, i, 960 * u32::from(i), &[0xAB; 80])
+                .with_audio_level(level)
+                .with_csrcs(&[77]),
+        )
+        .unwrap();
+        w.sim.run_for(Duration::from_millis(20));
+    }
+    w.sim.run_for(Duration::from_millis(100));
+    let got: Vec<_> = w
+        .sim
+        .take_events(b)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::RtpPacket {
+                transceiver,
+                packet,
+            } => Some((transceiver, packet)),
+            _ => None,
+        })
+        .collect();
+    let video: Vec<_> = got.iter().filter(|(t, _)| *t == b_video).collect();
+    assert_eq!(video.len(), 50, "every video packet arrived");
+    for (i, (_, p)) in video.iter().enumerate() {
+        assert_eq!(p.sequence_number, 1000 + i as u16);
+        assert_eq!(p.ssrc, a_ssrc);
+        assert_eq!(p.payload_type, pt);
+        assert_eq!(p.marker, i % 5 == 4);
+        assert_eq!(p.payload(), &vec![i as u8; 1000][..]);
+        assert!(!p.repaired);
+    }
+    let audio: Vec<_> = got.iter().filter(|(t, _)| *t != b_video).collect();
+    assert_eq!(audio.len(), 50, "every audio packet arrived");
+    assert_eq!(
+        audio[0].1.audio_level,
+        Some(AudioLevel {
+            voice: true,
+            level: 30
+        })
+    );
+    assert_eq!(audio[0].1.csrcs().collect::<Vec<_>>(), vec![77]);
+
+    // The sources of the last 10 s, with the W3C linear audio level.
+    let b_audio = audio[0].0;
+    let r = pc(&mut w.sim, b).receiver(b_audio).unwrap();
+    let ssrcs = r.get_synchronization_sources();
+    assert_eq!(ssrcs.len(), 1);
+    let level = ssrcs[0].audio_level.unwrap();
+    assert!((level - 10f64.powf(-1.5)).abs() < 1e-9, "{level}");
+    assert_eq!(r.get_contributing_sources()[0].source, 77);
+
+    // B asks A's video sender for a keyframe.
+    let kind = pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .request_keyframe()
+        .unwrap();
+    assert_eq!(kind, KeyframeRequestKind::Pli);
+    w.sim.run_for(Duration::from_millis(50));
+    let requests: Vec<_> = w
+        .sim
+        .take_events(a)
+        .into_iter()
+        .filter(|(_, e)| matches!(e, Event::KeyframeRequest { .. }))
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        requests,
+        vec![Event::KeyframeRequest {
+            transceiver: w.a_video,
+            kind: KeyframeRequestKind::Pli
+        }]
+    );
+    let stats = pc(&mut w.sim, b).connection_stats();
+    assert_eq!(stats.srtp_receive.rtp_packets, 100);
+    assert_eq!(stats.srtp_receive.auth_failures, 0);
+}
