@@ -101,10 +101,24 @@ pub fn start(
     answer_timeout: Duration,
     pages: Router,
 ) -> io::Result<(eddy_mio::Driver, Answerer)> {
+    start_with(name, listen, limits, answer_timeout, pages, None)
+}
+
+/// [`start`], with `prepare` called on each answering peer between its
+/// remote offer and its answer (to set transceiver directions, say).
+pub fn start_with(
+    name: &str,
+    listen: SocketAddr,
+    limits: Limits,
+    answer_timeout: Duration,
+    pages: Router,
+    prepare: Option<Prepare>,
+) -> io::Result<(eddy_mio::Driver, Answerer)> {
     let listener = std::net::TcpListener::bind(listen)?;
     let bound = listener.local_addr()?;
     let driver = eddy_mio::Driver::bind(&[listen.ip()])?;
-    let answerer = Answerer::new(driver.handle(), answer_timeout);
+    let mut answerer = Answerer::new(driver.handle(), answer_timeout);
+    answerer.prepare = prepare;
     let app = Router::new()
         .route("/offer", axum::routing::post(offer))
         .route("/signaling.js", axum::routing::get(signaling_js))
@@ -308,7 +322,11 @@ pub struct Answerer {
     handle: Handle,
     pending: Arc<Mutex<HashMap<PeerId, oneshot::Sender<AnswerResult>>>>,
     timeout: Duration,
+    prepare: Option<Prepare>,
 }
+
+/// What an answering peer does between the offer and its answer.
+pub type Prepare = fn(&mut PeerConnection);
 
 impl Answerer {
     /// Answers through `handle`'s driver, waiting at most `timeout` for
@@ -318,6 +336,7 @@ impl Answerer {
             handle,
             pending: Arc::default(),
             timeout,
+            prepare: None,
         }
     }
 
@@ -329,9 +348,10 @@ impl Answerer {
         let queued = offer.and_then(|offer| {
             let candidates = self.handle.host_candidates().to_vec();
             let pending = self.pending.clone();
+            let prepare = self.prepare;
             self.handle
                 .execute(move |ep, _now| {
-                    let made = answering_peer(offer, &candidates);
+                    let made = answering_peer(offer, &candidates, prepare);
                     match made {
                         Err(e) => {
                             let _ = reply.send(Err(e));
@@ -423,6 +443,7 @@ fn parse_offer(body: &[u8]) -> Result<SessionDescription, (StatusCode, String)> 
 fn answering_peer(
     offer: SessionDescription,
     candidates: &[(SocketAddr, eddy::Protocol)],
+    prepare: Option<Prepare>,
 ) -> Result<PeerConnection, (StatusCode, String)> {
     let internal = |e: &dyn std::fmt::Display| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let bad =
@@ -431,6 +452,9 @@ fn answering_peer(
     add_host_candidates(&mut pc, candidates).map_err(|e| internal(&e))?;
     pc.set_remote_description(offer)
         .map_err(|e| bad("bad offer", &e))?;
+    if let Some(prepare) = prepare {
+        prepare(&mut pc);
+    }
     let answer = pc.create_answer().map_err(|e| bad("cannot answer", &e))?;
     pc.set_local_description(answer).map_err(|e| internal(&e))?;
     Ok(pc)

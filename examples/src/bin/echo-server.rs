@@ -1,15 +1,20 @@
-//! A data channel echo server with non-trickle HTTP signaling.
+//! A data channel and media echo server with non-trickle HTTP signaling.
 //!
 //! `cargo run --release -p eddy-examples --bin echo-server -- [--listen 127.0.0.1:8080]`
 //! (`--help` lists every option; `RUST_LOG=eddy=debug` shows the stack's logs)
 //!
-//! - `GET /`: a page that opens a data channel and shows the echoes.
+//! - `GET /`: a page that opens a data channel and shows the echoes; with
+//!   the camera button (or `?media=1`) it also sends your camera and
+//!   microphone and shows them back through the server beside the preview.
 //! - `POST /offer` `{"type":"offer","sdp":...}`: answers
 //!   `{"type":"answer","sdp":...}` with every candidate in it.
 //! - `OPTIONS`: CORS preflight. Every reply allows any origin.
 //!
 //! Every message on every channel the browser opens comes back on that
-//! channel, text as text, binary as binary. ICE uses UDP on the IP of
+//! channel, text as text, binary as binary. Every RTP packet of every track
+//! the browser sends comes back on the same transceiver (raw RTP: eddy
+//! gives it the transceiver's own SSRC and protects it again), and the
+//! browser's keyframe requests are forwarded to its own sender. ICE uses UDP on the IP of
 //! `--listen` (`0.0.0.0`: every interface). Signaling runs on axum with the
 //! limits of [`eddy_examples::signaling::Limits`] (slow clients, big
 //! bodies and connection floods are cut off).
@@ -23,7 +28,10 @@ use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use eddy::endpoint::{Endpoint, PeerId};
-use eddy::{DtlsTransportState, Event, IceGatheringState, PeerConnectionState};
+use eddy::{
+    Direction, DtlsTransportState, Event, IceGatheringState, PeerConnection, PeerConnectionState,
+    RtpPacketReceived, RtpWrite, TransceiverId,
+};
 use eddy_examples::signaling::{self, Answerer, Limits};
 
 /// A WebRTC data channel echo server: open the printed URL in a browser.
@@ -52,50 +60,108 @@ struct Args {
 }
 
 const PAGE: &str = r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>eddy echo</title></head>
+<html><head><meta charset="utf-8"><title>eddy echo</title>
+<style>video { width: 320px; height: 240px; background: #222; margin-right: 8px; }</style>
+</head>
 <body>
 <h1>eddy echo</h1>
 <form id="form"><input id="text" size="50" autofocus> <button>Send</button></form>
+<p><button id="camera">Camera and microphone through the server</button></p>
+<div id="videos" hidden>
+  <figure style="display:inline-block"><video id="local" autoplay muted playsinline></video><figcaption>your camera</figcaption></figure>
+  <figure style="display:inline-block"><video id="remote" autoplay muted playsinline></video><figcaption>back through eddy</figcaption></figure>
+</div>
 <pre id="log"></pre>
 <script src="/signaling.js"></script>
 <script>
 const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
 window.__echoes = [];
 // With ?selftest the page checks itself (the interop suite opens it so):
-// once open it sends one message and reports the echo in window.__result.
-const selftest = new URLSearchParams(location.search).has('selftest');
+// once open it sends one message and reports the echo in window.__result;
+// with ?media=1 as well, it also waits until the echoed camera decodes
+// and the echoed microphone arrives, and reports getStats() values.
+const params = new URLSearchParams(location.search);
+const selftest = params.has('selftest');
 const SELFTEST = 'selftest \u2713';
-const pc = new RTCPeerConnection();
-const dc = pc.createDataChannel('echo');
-dc.binaryType = 'arraybuffer';
-dc.onopen = () => {
-  log('channel open');
-  if (selftest) { dc.send(SELFTEST); log('sent: ' + SELFTEST); }
-};
-dc.onclose = () => log('channel closed');
-dc.onmessage = (e) => {
-  const text = typeof e.data === 'string' ? e.data : '[' + e.data.byteLength + ' bytes]';
-  window.__echoes.push(text);
-  log('echo: ' + text);
-  if (selftest) {
-    window.__result = text === SELFTEST
-      ? { ok: true, detail: 'the page echoed through echo-server' }
-      : { ok: false, detail: 'unexpected echo: ' + text };
+let pc, dc;
+const done = (ok, detail) => { if (selftest && !window.__result) window.__result = { ok, detail }; };
+
+async function mediaStats() {
+  const out = {};
+  for (const s of (await pc.getStats()).values()) {
+    if (s.type === 'inbound-rtp') {
+      out['inbound-' + s.kind] = { packetsReceived: s.packetsReceived, packetsLost: s.packetsLost,
+        framesDecoded: s.framesDecoded, nackCount: s.nackCount, jitter: s.jitter };
+    }
+    if (s.type === 'outbound-rtp') {
+      out['outbound-' + s.kind] = { packetsSent: s.packetsSent, nackCount: s.nackCount,
+        pliCount: s.pliCount, retransmittedPacketsSent: s.retransmittedPacketsSent };
+    }
   }
-};
-pc.onconnectionstatechange = () => log('connection: ' + pc.connectionState);
+  return out;
+}
+
+async function checkMedia() {
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const st = await mediaStats();
+    const v = st['inbound-video'], a = st['inbound-audio'];
+    if (v && a && v.framesDecoded > 30 && a.packetsReceived > 50) {
+      await new Promise((r) => setTimeout(r, 2000));
+      const final = await mediaStats();
+      log('stats: ' + JSON.stringify(final));
+      const nacks = (final['outbound-video'] || {}).nackCount || 0;
+      const sent = (final['outbound-video'] || {}).packetsSent || 1;
+      if (nacks > sent / 10) return done(false, 'NACK storm: ' + JSON.stringify(final));
+      return done(true, 'media echoed through echo-server: ' + JSON.stringify(final));
+    }
+  }
+  done(false, 'echoed media did not decode in 30 s: ' + JSON.stringify(await mediaStats()));
+}
+
+async function connect(withMedia) {
+  if (pc) pc.close();
+  pc = new RTCPeerConnection();
+  dc = pc.createDataChannel('echo');
+  dc.binaryType = 'arraybuffer';
+  dc.onopen = () => {
+    log('channel open');
+    if (selftest) { dc.send(SELFTEST); log('sent: ' + SELFTEST); }
+  };
+  dc.onclose = () => log('channel closed');
+  dc.onmessage = (e) => {
+    const text = typeof e.data === 'string' ? e.data : '[' + e.data.byteLength + ' bytes]';
+    window.__echoes.push(text);
+    log('echo: ' + text);
+    if (!selftest) return;
+    if (text !== SELFTEST) return done(false, 'unexpected echo: ' + text);
+    if (withMedia) checkMedia(); else done(true, 'the page echoed through echo-server');
+  };
+  pc.onconnectionstatechange = () => log('connection: ' + pc.connectionState);
+  if (withMedia) {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    for (const t of stream.getTracks()) pc.addTrack(t, stream);
+    document.getElementById('local').srcObject = stream;
+    const back = new MediaStream();
+    document.getElementById('remote').srcObject = back;
+    pc.ontrack = (e) => { back.addTrack(e.track); log('track back: ' + e.track.kind); };
+    document.getElementById('videos').hidden = false;
+  }
+  await eddyConnect(pc);
+}
+
 document.getElementById('form').onsubmit = (e) => {
   e.preventDefault();
   const input = document.getElementById('text');
-  if (dc.readyState !== 'open') { log('channel not open'); return; }
+  if (!dc || dc.readyState !== 'open') { log('channel not open'); return; }
   dc.send(input.value);
   log('sent: ' + input.value);
   input.value = '';
 };
-eddyConnect(pc).catch((e) => {
-  log('error: ' + e);
-  if (selftest) window.__result = { ok: false, detail: String(e) };
-});
+const start = (withMedia) => connect(withMedia).catch((e) => { log('error: ' + e); done(false, String(e)); });
+document.getElementById('camera').onclick = () => start(true);
+start(params.get('media') === '1');
 </script>
 </body></html>
 "#;
@@ -116,14 +182,52 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let pages = Router::new().route("/", get(|| async { Html(PAGE) }));
     let answer_timeout = Duration::from_secs(args.answer_timeout);
-    let (mut driver, answerer) =
-        signaling::start("echo-server", args.listen, limits, answer_timeout, pages)?;
+    let (mut driver, answerer) = signaling::start_with(
+        "echo-server",
+        args.listen,
+        limits,
+        answer_timeout,
+        pages,
+        Some(send_back),
+    )?;
     driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer))?;
     Ok(())
 }
 
-/// Reacts to one peer's event: answers pending offers, echoes messages,
-/// forgets dead peers.
+/// Before answering: every transceiver the offer made sends too, so each
+/// track can come back on the transceiver it arrived on.
+fn send_back(pc: &mut PeerConnection) {
+    for t in pc.transceivers() {
+        if let Some(mut t) = pc.transceiver(t) {
+            if let Err(e) = t.set_direction(Direction::SendRecv) {
+                tracing::warn!("cannot send back on a transceiver: {e}");
+            }
+        }
+    }
+}
+
+/// Sends a received packet back on the same transceiver: same payload type
+/// (both directions of one m-line share the negotiated table), sequence
+/// number, timestamp, marker, CSRCs and audio level; eddy sets the
+/// transceiver's own SSRC.
+fn echo_rtp(pc: &mut PeerConnection, t: TransceiverId, p: &RtpPacketReceived) {
+    let Some(mut sender) = pc.sender(t) else {
+        return;
+    };
+    let csrcs: Vec<u32> = p.csrcs().collect();
+    let mut w = RtpWrite::new(p.payload_type, p.sequence_number, p.timestamp, p.payload())
+        .with_marker(p.marker)
+        .with_csrcs(&csrcs);
+    if let Some(level) = p.audio_level {
+        w = w.with_audio_level(level);
+    }
+    if let Err(e) = sender.write_rtp(w) {
+        tracing::debug!("RTP not echoed: {e}");
+    }
+}
+
+/// Reacts to one peer's event: answers pending offers, echoes messages and
+/// media, forwards keyframe requests, forgets dead peers.
 fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) {
     match event {
         Event::IceGatheringStateChange(IceGatheringState::Complete) => {
@@ -140,6 +244,27 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) 
             };
             if let Err(e) = sent {
                 tracing::warn!("peer {peer:?}: echo dropped: {e}");
+            }
+        }
+        Event::RtpPacket {
+            transceiver,
+            packet,
+        } => {
+            if let Some(pc) = ep.peer_mut(peer) {
+                echo_rtp(pc, transceiver, &packet);
+            }
+        }
+        Event::Track { transceiver, track } => {
+            tracing::info!("peer {peer:?}: {} track on {transceiver:?}", track.kind.as_str());
+        }
+        // The browser's receiver wants a keyframe of what we echo: only its
+        // own sender can make one.
+        Event::KeyframeRequest { transceiver, .. } => {
+            let Some(pc) = ep.peer_mut(peer) else { return };
+            if let Some(mut r) = pc.receiver(transceiver) {
+                if let Err(e) = r.request_keyframe() {
+                    tracing::debug!("keyframe request not forwarded: {e}");
+                }
             }
         }
         Event::ConnectionStateChange(state) => {
