@@ -11,13 +11,19 @@
 //! progress bar on stderr counts the echoes when stderr is a terminal. On
 //! stdout it prints one line, `echo-client: OK ...` (exit 0) or
 //! `echo-client: FAIL <reason>` (exit 1).
+//!
+//! With `--audio`, the offer also has an audio transceiver on which the
+//! client sends Opus silence (a packet each 20 ms, raw RTP) for as long as
+//! it runs, and it succeeds only once at least `--audio-back` RTP packets
+//! came back from the server's sender on that transceiver.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, DataChannelState, Event, PeerConnectionState,
+    ChannelId, Configuration, DataChannelInit, DataChannelState, Event, MediaKind,
+    PeerConnectionState, RtpWrite, TransceiverId, TransceiverInit,
 };
 use eddy_examples::client;
 use eddy_mio::new_peer;
@@ -61,6 +67,57 @@ struct Options {
     /// back): the connection must live through ICE consent checks.
     #[arg(long, default_value_t = 0)]
     hold: u64,
+    /// Also send Opus silence on an audio transceiver (see --audio-back).
+    #[arg(long)]
+    audio: bool,
+    /// With --audio: RTP packets that must come back on it.
+    #[arg(long, default_value_t = 50)]
+    audio_back: u64,
+}
+
+/// An Opus packet of 20 ms of silence (RFC 6716 §3.1: TOC 0xF8 is CELT-only
+/// fullband 20 ms, one frame; 0xFF 0xFE code it as silence).
+const OPUS_SILENCE: [u8; 3] = [0xF8, 0xFF, 0xFE];
+/// Opus's RTP clock ticks in 20 ms (RFC 7587 §4.1: always 48 kHz).
+const OPUS_TICKS: u32 = 960;
+
+/// The audio transceiver of `--audio`: what was sent and what came back.
+struct Audio {
+    id: TransceiverId,
+    next_send: Option<Instant>,
+    sent: u64,
+    back: u64,
+}
+
+impl Audio {
+    /// Sends the packets due by `now` (one per 20 ms once connected).
+    fn send_due(&mut self, pc: &mut eddy::PeerConnection, now: Instant) -> Result<(), String> {
+        let Some(mut sender) = pc.sender(self.id) else {
+            return Err("the audio transceiver is gone".into());
+        };
+        let Some(pt) = sender
+            .get_parameters()
+            .codecs
+            .iter()
+            .find(|c| c.mime_type.eq_ignore_ascii_case("audio/opus"))
+            .map(|c| c.payload_type)
+        else {
+            return Ok(()); // not negotiated (yet)
+        };
+        let due = self.next_send.get_or_insert(now);
+        while *due <= now {
+            let seq = self.sent as u16;
+            let ts = (self.sent as u32).wrapping_mul(OPUS_TICKS);
+            match sender.write_rtp(RtpWrite::new(pt, seq, ts, &OPUS_SILENCE)) {
+                Ok(()) => self.sent += 1,
+                // Not connected yet: try again next time.
+                Err(eddy::MediaSendError::NotConnected) => return Ok(()),
+                Err(e) => return Err(format!("audio: {e}")),
+            }
+            *due += Duration::from_millis(20);
+        }
+        Ok(())
+    }
 }
 
 fn main() -> ExitCode {
@@ -131,6 +188,19 @@ fn run(o: &Options) -> Result<String, String> {
             echoed: 0,
         });
     }
+    let mut audio = if o.audio {
+        let id = pc
+            .add_transceiver(MediaKind::Audio, TransceiverInit::default())
+            .map_err(|e| format!("add_transceiver: {e}"))?;
+        Some(Audio {
+            id,
+            next_send: None,
+            sent: 0,
+            back: 0,
+        })
+    } else {
+        None
+    };
     let peer = client::connect(&mut driver, pc, &o.url, deadline)?;
 
     let mut started: Option<Instant> = None;
@@ -182,6 +252,11 @@ fn run(o: &Options) -> Result<String, String> {
                         return Err(format!("echo-{index}: more echoes than messages"));
                     }
                 }
+                Event::RtpPacket { transceiver, .. } => {
+                    if let Some(a) = audio.as_mut().filter(|a| a.id == transceiver) {
+                        a.back += 1;
+                    }
+                }
                 Event::ConnectionStateChange(
                     state @ (PeerConnectionState::Failed | PeerConnectionState::Closed),
                 ) => return Err(format!("connection {state:?}")),
@@ -193,7 +268,8 @@ fn run(o: &Options) -> Result<String, String> {
                 _ => {}
             }
         }
-        if channels.iter().all(|c| c.echoed == c.target) {
+        let audio_done = audio.as_ref().is_none_or(|a| a.back >= o.audio_back);
+        if channels.iter().all(|c| c.echoed == c.target) && audio_done {
             let now = Instant::now();
             let end = *hold_until.get_or_insert(now + Duration::from_secs(o.hold));
             if now >= end {
@@ -208,6 +284,9 @@ fn run(o: &Options) -> Result<String, String> {
             }
         }
         let pc = driver.endpoint_mut().peer_mut(peer).ok_or("peer gone")?;
+        if let Some(a) = audio.as_mut() {
+            a.send_due(pc, Instant::now())?;
+        }
         for (index, c) in channels.iter_mut().enumerate() {
             let Some(mut dc) = pc.data_channel(c.id) else {
                 return Err(format!("echo-{index}: channel gone"));
@@ -253,8 +332,11 @@ fn run(o: &Options) -> Result<String, String> {
             first.echoed - o.messages
         ),
     };
+    let audio = audio.map_or(String::new(), |a| {
+        format!("; audio: {} RTP packets sent, {} came back", a.sent, a.back)
+    });
     Ok(format!(
-        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s){holding}",
+        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s){holding}{audio}",
         o.channels,
         o.messages,
         o.size,

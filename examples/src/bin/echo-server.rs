@@ -255,7 +255,10 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) 
             }
         }
         Event::Track { transceiver, track } => {
-            tracing::info!("peer {peer:?}: {} track on {transceiver:?}", track.kind.as_str());
+            tracing::info!(
+                "peer {peer:?}: {} track on {transceiver:?}",
+                track.kind.as_str()
+            );
         }
         // The browser's receiver wants a keyframe of what we echo: only its
         // own sender can make one.
