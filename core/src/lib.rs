@@ -137,6 +137,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod candidate_type;
 mod config;
 mod demux;
 mod dtls;

@@ -263,7 +263,6 @@ impl DtlsTransport {
     }
 
     /// The state.
-    #[cfg(test)]
     pub(crate) fn state(&self) -> DtlsTransportState {
         self.state
     }

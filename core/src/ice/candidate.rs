@@ -6,55 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::io::Protocol;
 
-/// The kind of a candidate (RFC 8445 §5.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CandidateKind {
-    /// An address of a local interface.
-    Host,
-    /// The address a NAT mapped a host candidate to, learned from a STUN
-    /// server.
-    ServerReflexive,
-    /// The address a NAT mapped a host candidate to, learned from a
-    /// connectivity check.
-    PeerReflexive,
-    /// An address on a TURN server.
-    Relayed,
-}
-
-impl CandidateKind {
-    /// RFC 8445 §5.1.2.2: "The RECOMMENDED values for type preferences are
-    /// 126 for host candidates, 110 for peer-reflexive candidates, 100 for
-    /// server-reflexive candidates, and 0 for relayed candidates."
-    pub fn type_preference(self) -> u32 {
-        match self {
-            Self::Host => 126,
-            Self::PeerReflexive => 110,
-            Self::ServerReflexive => 100,
-            Self::Relayed => 0,
-        }
-    }
-
-    /// The SDP `typ` token (RFC 8839 §5.1).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Host => "host",
-            Self::ServerReflexive => "srflx",
-            Self::PeerReflexive => "prflx",
-            Self::Relayed => "relay",
-        }
-    }
-}
-
-/// The role of a TCP candidate (RFC 6544 §4.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TcpType {
-    /// Opens connections, never accepts (port 9 in SDP).
-    Active,
-    /// Accepts connections, never opens.
-    Passive,
-    /// Simultaneous open.
-    SimultaneousOpen,
-}
+pub use crate::candidate_type::{CandidateKind, TcpType};
 
 /// A candidate (RFC 8445 §5.1): a transport address with its kind,
 /// priority and foundation. The SDP `a=candidate` form is converted to and

@@ -24,6 +24,7 @@
 //! are dropped and counted).
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use super::jsep_build::{AnswerPlan, OfferPlan};
 use super::transceiver::{Transceiver, TransceiverId};
@@ -54,21 +55,15 @@ pub(crate) const MAX_MESSAGE_SIZE: u64 = 262_144;
 /// The DTLS role negotiated by `a=setup` (RFC 8842).
 pub(crate) use crate::dtls::DtlsRole;
 
-/// ICE username fragment and password.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct IceCredentials {
-    pub(crate) ufrag: String,
-    pub(crate) pwd: String,
-}
+/// ICE username fragment and password: the ICE agent's type.
+pub(crate) use crate::ice::IceCredentials;
 
-impl IceCredentials {
-    /// Fresh credentials. RFC 8839 §5.4: ufrag "at least 24 bits" of
-    /// randomness (4 chars), pwd "at least 128 bits" (22 chars); we use 8 and 24.
-    pub(crate) fn generate(rng: &mut Rng) -> Self {
-        Self {
-            ufrag: rng.ice_chars(8),
-            pwd: rng.ice_chars(24),
-        }
+/// Fresh credentials. RFC 8839 §5.4: ufrag "at least 24 bits" of randomness
+/// (4 chars), pwd "at least 128 bits" (22 chars); we use 8 and 24.
+pub(crate) fn generate_credentials(rng: &mut Rng) -> IceCredentials {
+    IceCredentials {
+        ufrag: rng.ice_chars(8),
+        pwd: rng.ice_chars(24),
     }
 }
 
@@ -135,16 +130,51 @@ pub(crate) struct Negotiable {
     pub(crate) transport: NegotiatedTransport,
 }
 
-/// A description with its parsed model.
+/// A description with its parsed model. Candidates added later (ours as
+/// ICE gathers them, the peer's as they trickle) change the model only;
+/// the text is written again when it is read, not once per candidate.
 #[derive(Debug, Clone)]
 pub(crate) struct Applied {
-    pub(crate) desc: SessionDescription,
+    /// The description as applied.
+    desc: SessionDescription,
     pub(crate) sdp: Sdp,
+    /// The model changed since `desc`: the text is `rendered`.
+    changed: bool,
+    rendered: OnceLock<SessionDescription>,
 }
 
 impl Applied {
     pub(crate) fn new(desc: SessionDescription, sdp: Sdp) -> Self {
-        Self { desc, sdp }
+        Self {
+            desc,
+            sdp,
+            changed: false,
+            rendered: OnceLock::new(),
+        }
+    }
+
+    /// The description as it stands: as applied, or written from the model
+    /// once candidates changed it.
+    pub(crate) fn description(&self) -> &SessionDescription {
+        if !self.changed {
+            return &self.desc;
+        }
+        self.rendered.get_or_init(|| SessionDescription {
+            sdp_type: self.desc.sdp_type,
+            sdp: self.sdp.to_string(),
+        })
+    }
+
+    /// The type of the description.
+    pub(crate) fn sdp_type(&self) -> SdpType {
+        self.desc.sdp_type
+    }
+
+    /// Changes the model with `f`; the text follows when next read.
+    pub(crate) fn update(&mut self, f: impl FnOnce(&mut Sdp)) {
+        f(&mut self.sdp);
+        self.changed = true;
+        self.rendered = OnceLock::new();
     }
 }
 
@@ -199,7 +229,7 @@ impl Jsep {
             answer_restarts_ice: false,
             next_ice: None,
             ice_before_offer: None,
-            local_ice: IceCredentials::generate(rng),
+            local_ice: generate_credentials(rng),
             data_wanted: false,
             next_transceiver_id: 0,
             // RFC 9429 §5.2.1: the sess-id "MUST be representable by a 64-bit
@@ -444,12 +474,12 @@ impl PeerConnection {
 
     /// The local description of the last completed negotiation.
     pub fn current_local_description(&self) -> Option<&SessionDescription> {
-        self.jsep.current_local.as_ref().map(|a| &a.desc)
+        self.jsep.current_local.as_ref().map(Applied::description)
     }
 
     /// The local description of the negotiation in progress.
     pub fn pending_local_description(&self) -> Option<&SessionDescription> {
-        self.jsep.pending_local.as_ref().map(|a| &a.desc)
+        self.jsep.pending_local.as_ref().map(Applied::description)
     }
 
     /// The pending remote description if any, else the current one (W3C
@@ -470,12 +500,12 @@ impl PeerConnection {
 
     /// The remote description of the last completed negotiation.
     pub fn current_remote_description(&self) -> Option<&SessionDescription> {
-        self.jsep.current_remote.as_ref().map(|a| &a.desc)
+        self.jsep.current_remote.as_ref().map(Applied::description)
     }
 
     /// The remote description of the negotiation in progress.
     pub fn pending_remote_description(&self) -> Option<&SessionDescription> {
-        self.jsep.pending_remote.as_ref().map(|a| &a.desc)
+        self.jsep.pending_remote.as_ref().map(Applied::description)
     }
 
     /// Declares that a data channel exists: offers from now on carry an
@@ -566,7 +596,7 @@ impl PeerConnection {
             .jsep
             .current_local
             .as_ref()
-            .is_some_and(|a| a.desc.sdp_type == SdpType::Offer);
+            .is_some_and(|a| a.sdp_type() == SdpType::Offer);
         if local_is_offer {
             // "... and the direction of the associated m= section in
             // neither connection.[[CurrentLocalDescription]] nor
@@ -1269,8 +1299,7 @@ impl PeerConnection {
             .into_iter()
             .flatten()
         {
-            f(&mut a.sdp);
-            a.desc.sdp = a.sdp.to_string();
+            a.update(&f);
         }
     }
 

@@ -114,7 +114,7 @@ impl PeerConnection {
             let rng = &mut self.rng;
             self.jsep
                 .next_ice
-                .get_or_insert_with(|| IceCredentials::generate(rng))
+                .get_or_insert_with(|| super::jsep::generate_credentials(rng))
                 .clone()
         } else {
             self.jsep.local_ice.clone()
@@ -391,7 +391,7 @@ impl PeerConnection {
             let rng = &mut self.rng;
             self.jsep
                 .next_ice
-                .get_or_insert_with(|| IceCredentials::generate(rng))
+                .get_or_insert_with(|| super::jsep::generate_credentials(rng))
                 .clone()
         } else {
             self.jsep.local_ice.clone()

@@ -98,6 +98,8 @@ pub struct PeerConnection {
     pub(crate) stack: stack::Stack,
     /// Senders, receivers and what each transceiver negotiated (`media.rs`).
     pub(crate) media: media::Media,
+    /// Gathering as the application sees it (`wire.rs`).
+    pub(crate) gathering: wire::Gathering,
 }
 
 impl PeerConnection {
@@ -112,12 +114,7 @@ impl PeerConnection {
             None => Rng::from_entropy().map_err(|e| ConfigError::Crypto(e.to_string()))?,
         };
         let jsep = jsep::Jsep::new(&mut rng);
-        let stack = stack::Stack::new(
-            &config,
-            &mut rng,
-            stack::ice_credentials(&jsep.local_ice),
-            now,
-        )?;
+        let stack = stack::Stack::new(&config, &mut rng, jsep.local_ice.clone(), now)?;
         let fp = stack.certificate.fingerprint();
         let local_fingerprints = vec![(fp.hash, fp.bytes)];
         Ok(Self {
@@ -125,6 +122,7 @@ impl PeerConnection {
             local_fingerprints,
             stack,
             media: media::Media::default(),
+            gathering: wire::Gathering::default(),
             events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,

@@ -13,7 +13,7 @@
 //! layer. Outbound, SCTP packets become DTLS records, which ICE sends on
 //! the selected pair (with RFC 4571 framing on TCP).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -28,13 +28,12 @@ use crate::dtls::{
 use crate::error::ConfigError;
 use crate::error::MediaSendError;
 use crate::ice::{
-    Candidate, CandidateKind as IceKind, IceAgent, IceConfig, IceConnectionState, IceCredentials,
-    IceEvent, IceGatheringState, IceRole, TcpType as IceTcpType,
+    Candidate, IceAgent, IceConfig, IceConnectionState, IceCredentials, IceEvent, IceRole,
 };
 use crate::io::{Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
-use crate::sdp::{CandidateAddress, CandidateKind, CandidateTransport, SdpCandidate, TcpType};
+use crate::sdp::{CandidateAddress, CandidateTransport, SdpCandidate};
 use crate::srtp::{SrtpContext, SrtpCounters, SrtpError, SrtpProfile};
 use crate::stats::{Dropped, InputCounters};
 use crate::timer::Timer;
@@ -79,21 +78,12 @@ pub(crate) struct Stack {
     dtls_rng: Option<Rng>,
     dtls_config: Option<Arc<dimpl::Config>>,
     early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
-    /// Remote candidate lines already handed to ICE.
-    fed_remote: BTreeSet<String>,
+    /// Remote candidates already handed to ICE (bounded by JSEP's limit
+    /// per m-line).
+    fed_remote: HashSet<SdpCandidate>,
     remote_end_fed: bool,
     /// The first offer/answer decided our ICE role.
     role_decided: bool,
-    /// A local description exists: candidate events flow to the app (the
-    /// glue's state: W3C gathering starts with setLocalDescription).
-    pub(crate) gathering_open: bool,
-    /// ICE's gathering events from before that, told then.
-    pub(crate) held_ice_events: Vec<IceEvent>,
-    /// Our candidates, for the local description.
-    pub(crate) local_candidates: Vec<SdpCandidate>,
-    pub(crate) gathering_state: IceGatheringState,
-    pub(crate) ice_state: IceConnectionState,
-    pub(crate) dtls_state: DtlsTransportState,
     /// What arrived, by kind, and what was dropped, by reason.
     pub(crate) counters: InputCounters,
     /// Datagrams to send, in order.
@@ -107,8 +97,8 @@ pub(crate) struct Stack {
 impl std::fmt::Debug for Stack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stack")
-            .field("ice", &self.ice_state)
-            .field("dtls", &self.dtls_state)
+            .field("ice", &self.ice.connection_state())
+            .field("dtls", &self.dtls_state())
             .field("sctp", &self.sctp.state())
             .finish()
     }
@@ -140,13 +130,6 @@ fn stun_server_addr(url: &str) -> Option<SocketAddr> {
         .map(|ip| SocketAddr::new(ip, 3478))
 }
 
-pub(crate) fn ice_credentials(c: &super::jsep::IceCredentials) -> IceCredentials {
-    IceCredentials {
-        ufrag: c.ufrag.clone(),
-        pwd: c.pwd.clone(),
-    }
-}
-
 /// The SDP form of one of our candidates.
 pub(crate) fn to_sdp_candidate(c: &Candidate) -> SdpCandidate {
     SdpCandidate {
@@ -158,18 +141,9 @@ pub(crate) fn to_sdp_candidate(c: &Candidate) -> SdpCandidate {
         },
         priority: c.priority,
         address: CandidateAddress::Ip(c.addr),
-        kind: match c.kind {
-            IceKind::Host => CandidateKind::Host,
-            IceKind::ServerReflexive => CandidateKind::ServerReflexive,
-            IceKind::PeerReflexive => CandidateKind::PeerReflexive,
-            IceKind::Relayed => CandidateKind::Relay,
-        },
+        kind: c.kind,
         related_address: c.related.map(CandidateAddress::Ip),
-        tcp_type: c.tcp_type.map(|t| match t {
-            IceTcpType::Active => TcpType::Active,
-            IceTcpType::Passive => TcpType::Passive,
-            IceTcpType::SimultaneousOpen => TcpType::So,
-        }),
+        tcp_type: c.tcp_type,
         extensions: vec![("generation".into(), "0".into())],
     }
 }
@@ -183,23 +157,14 @@ fn to_ice_candidate(c: &SdpCandidate, addr: SocketAddr) -> Candidate {
             CandidateTransport::Udp => Protocol::Udp,
             CandidateTransport::Tcp => Protocol::Tcp,
         },
-        kind: match c.kind {
-            CandidateKind::Host => IceKind::Host,
-            CandidateKind::ServerReflexive => IceKind::ServerReflexive,
-            CandidateKind::PeerReflexive => IceKind::PeerReflexive,
-            CandidateKind::Relay => IceKind::Relayed,
-        },
+        kind: c.kind,
         priority: c.priority,
         foundation: c.foundation.clone(),
         related: match &c.related_address {
             Some(CandidateAddress::Ip(a)) => Some(*a),
             _ => None,
         },
-        tcp_type: c.tcp_type.map(|t| match t {
-            TcpType::Active => IceTcpType::Active,
-            TcpType::Passive => IceTcpType::Passive,
-            TcpType::So => IceTcpType::SimultaneousOpen,
-        }),
+        tcp_type: c.tcp_type,
     }
 }
 
@@ -296,15 +261,9 @@ impl Stack {
             dtls_rng,
             dtls_config: Some(dtls_cfg),
             early_dtls: VecDeque::new(),
-            fed_remote: BTreeSet::new(),
+            fed_remote: HashSet::new(),
             remote_end_fed: false,
             role_decided: false,
-            gathering_open: false,
-            held_ice_events: Vec::new(),
-            local_candidates: Vec::new(),
-            gathering_state: IceGatheringState::New,
-            ice_state: IceConnectionState::New,
-            dtls_state: DtlsTransportState::New,
             counters: InputCounters::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -453,6 +412,20 @@ impl Stack {
                     dtls.recycle(d);
                 }
             }
+        }
+    }
+
+    /// The DTLS transport's state (W3C `RTCDtlsTransport.state`): `new`
+    /// until the answer gave a role, and `closed` once the connection
+    /// closed (W3C close(): every transport's state becomes "closed",
+    /// even a failed one's).
+    pub(crate) fn dtls_state(&self) -> DtlsTransportState {
+        match &self.dtls {
+            None => DtlsTransportState::New,
+            Some(_) if self.ice.connection_state() == IceConnectionState::Closed => {
+                DtlsTransportState::Closed
+            }
+            Some(d) => d.state(),
         }
     }
 
@@ -716,10 +689,10 @@ impl Stack {
             .iter()
             .filter(|rc| rc.candidate.component == Candidate::COMPONENT)
             .map(|rc| rc.candidate.clone())
-            .filter(|c| !self.fed_remote.contains(&c.to_string()))
+            .filter(|c| !self.fed_remote.contains(c))
             .collect();
         for c in new {
-            self.fed_remote.insert(c.to_string());
+            self.fed_remote.insert(c.clone());
             match &c.address {
                 CandidateAddress::Ip(addr)
                     if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
@@ -778,7 +751,7 @@ impl Stack {
             .set_remote(port, usize::try_from(max).unwrap_or(usize::MAX));
         // Data channels negotiated after DTLS came up (a renegotiation
         // added the application m-line): start SCTP now.
-        if self.dtls_state == DtlsTransportState::Connected {
+        if self.dtls_state() == DtlsTransportState::Connected {
             if let Some(role) = self.dtls.as_ref().map(DtlsTransport::role) {
                 self.sctp.start(now, role);
             }
@@ -802,15 +775,11 @@ impl Stack {
                 }
             }
         }
-        self.ice.close();
         // W3C close(): "Set connection's [[IceConnectionState]] slot to
-        // "closed"" and each RTCDtlsTransport's state to "closed", without
-        // firing events: the getters must say so at once (the layers'
-        // own state events are never polled after this).
-        self.ice_state = IceConnectionState::Closed;
-        if self.dtls.is_some() {
-            self.dtls_state = DtlsTransportState::Closed;
-        }
+        // "closed"" (and each RTCDtlsTransport's state, see `dtls_state`),
+        // without firing events: the layers' own state events are never
+        // polled after this.
+        self.ice.close();
         // The browser's close() fires no events.
         while self.sctp.poll_event().is_some() {}
     }

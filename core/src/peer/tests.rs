@@ -113,7 +113,7 @@ fn relay_policy_uses_no_host_candidate() {
     pc.set_local_description(offer).unwrap();
     let sdp = &pc.local_description().unwrap().sdp;
     assert!(!sdp.contains("a=candidate"), "{sdp}");
-    assert!(pc.stack.local_candidates.is_empty());
+    assert!(pc.stack.ice.local_candidates().is_empty());
 }
 
 /// Drives `pc` on its own timers (dropping what it sends) until it arms

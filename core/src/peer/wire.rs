@@ -9,13 +9,27 @@ use super::stack::{to_sdp_candidate, TransportEvent};
 use super::PeerConnection;
 use crate::dtls::{Certificate, DtlsFailure, DtlsTransport, DtlsTransportState};
 use crate::event::Event;
-use crate::ice::{IceConnectionState, IceEvent, IceGatheringState, IceRole};
+use crate::ice::{CandidateKind, IceConnectionState, IceEvent, IceGatheringState, IceRole};
 use crate::io::Protocol;
 use crate::sctp::SctpEvent;
 use crate::sdp::{IceCandidate, SdpType};
 use crate::srtp::SrtpProfile;
 use crate::stats::{ConnectionStats, Dropped};
 use crate::timer::Timer;
+
+/// ICE gathering events held before a local description exists.
+const MAX_HELD_ICE_EVENTS: usize = 1024;
+
+/// Gathering as the application sees it: W3C gathering starts with
+/// `setLocalDescription`, so ICE's gathering events from before are held
+/// and told then.
+#[derive(Debug, Default)]
+pub(crate) struct Gathering {
+    /// A local description was applied.
+    pub(crate) open: bool,
+    /// ICE's gathering events from before that.
+    pub(crate) held: Vec<IceEvent>,
+}
 
 impl PeerConnection {
     /// Adds a host candidate on a socket the runtime bound (UDP, or a TCP
@@ -70,17 +84,21 @@ impl PeerConnection {
 
     /// The ICE gathering state (W3C `iceGatheringState`).
     pub fn ice_gathering_state(&self) -> IceGatheringState {
-        self.stack.gathering_state
+        if self.gathering.open {
+            self.stack.ice.gathering_state()
+        } else {
+            IceGatheringState::New
+        }
     }
 
     /// The ICE connection state (W3C `iceConnectionState`).
     pub fn ice_connection_state(&self) -> IceConnectionState {
-        self.stack.ice_state
+        self.stack.ice.connection_state()
     }
 
     /// The DTLS transport state (W3C `RTCDtlsTransport.state`).
     pub fn dtls_state(&self) -> DtlsTransportState {
-        self.stack.dtls_state
+        self.stack.dtls_state()
     }
 
     /// The peer's DTLS certificate in DER, once the handshake showed it
@@ -157,7 +175,7 @@ impl PeerConnection {
     /// the candidates held until a local description existed.
     fn sync_local_ice(&mut self, applied_local: Option<SdpType>, applied_remote: Option<SdpType>) {
         // Our credentials follow the description (ICE restart included).
-        let local = super::stack::ice_credentials(&self.jsep.local_ice);
+        let local = self.jsep.local_ice.clone();
         self.stack.set_local_credentials(local);
         // RFC 8445 §6.1.1: "the agent that generated the offer ... is the
         // controlling agent"; a lite agent is always controlled, and a full
@@ -175,9 +193,9 @@ impl PeerConnection {
             }
             self.stack.decide_role(role);
         }
-        if applied_local.is_some() && !self.stack.gathering_open {
-            self.stack.gathering_open = true;
-            let held = std::mem::take(&mut self.stack.held_ice_events);
+        if applied_local.is_some() && !self.gathering.open {
+            self.gathering.open = true;
+            let held = std::mem::take(&mut self.gathering.held);
             for e in held {
                 self.on_ice_event(e);
             }
@@ -185,23 +203,35 @@ impl PeerConnection {
     }
 
     /// Writes our candidates (and end-of-candidates) into the local
-    /// description's first m-line, the BUNDLE tag (RFC 8843 §5).
+    /// description's first m-line, the BUNDLE tag (RFC 8843 §5): the ones
+    /// ICE gathered (peer-reflexive ones are learned, never signaled). The
+    /// text follows when the description is next read.
     fn render_local_candidates(&mut self) {
-        let candidates = self.stack.local_candidates.clone();
-        let complete = self.stack.gathering_state == IceGatheringState::Complete;
+        let candidates: Vec<_> = self
+            .stack
+            .ice
+            .local_candidates()
+            .iter()
+            .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .map(to_sdp_candidate)
+            .collect();
+        let complete = self.ice_gathering_state() == IceGatheringState::Complete;
         for a in [&mut self.jsep.pending_local, &mut self.jsep.current_local]
             .into_iter()
             .flatten()
         {
-            let Some(m) = a.sdp.media.iter_mut().find(|m| m.port != 0) else {
+            let Some(m) = a.sdp.media.iter().find(|m| m.port != 0) else {
                 continue;
             };
             if m.candidates == candidates && m.end_of_candidates == complete {
                 continue;
             }
-            m.candidates = candidates.clone();
-            m.end_of_candidates = complete;
-            a.desc.sdp = a.sdp.to_string();
+            a.update(|sdp| {
+                if let Some(m) = sdp.media.iter_mut().find(|m| m.port != 0) {
+                    m.candidates.clone_from(&candidates);
+                    m.end_of_candidates = complete;
+                }
+            });
         }
     }
 
@@ -219,7 +249,7 @@ impl PeerConnection {
     }
 
     fn on_ice_event(&mut self, e: IceEvent) {
-        if !self.stack.gathering_open
+        if !self.gathering.open
             && matches!(
                 e,
                 IceEvent::LocalCandidate(_)
@@ -229,17 +259,14 @@ impl PeerConnection {
         {
             // W3C: gathering starts with setLocalDescription; candidates
             // found before it are told then.
-            if self.stack.held_ice_events.len() < 1024 {
-                self.stack.held_ice_events.push(e);
+            if self.gathering.held.len() < MAX_HELD_ICE_EVENTS {
+                self.gathering.held.push(e);
             }
             return;
         }
         match e {
             IceEvent::LocalCandidate(c) => {
                 let sdp = to_sdp_candidate(&c);
-                if !self.stack.local_candidates.contains(&sdp) {
-                    self.stack.local_candidates.push(sdp.clone());
-                }
                 let (mid, index) = self.candidate_mid();
                 self.events.push(Event::IceCandidate(IceCandidate {
                     candidate: Some(sdp),
@@ -259,14 +286,10 @@ impl PeerConnection {
                 }));
             }
             IceEvent::GatheringStateChange(s) => {
-                if self.stack.gathering_state != s {
-                    self.stack.gathering_state = s;
-                    self.render_local_candidates();
-                    self.events.push(Event::IceGatheringStateChange(s));
-                }
+                self.render_local_candidates();
+                self.events.push(Event::IceGatheringStateChange(s));
             }
             IceEvent::ConnectionStateChange(s) => {
-                self.stack.ice_state = s;
                 self.events.push(Event::IceConnectionStateChange(s));
                 self.update_connection_state();
             }
@@ -293,8 +316,8 @@ impl PeerConnection {
         if self.state == super::PeerConnectionState::Closed {
             return;
         }
-        let ice = self.stack.ice_state;
-        let dtls = self.stack.dtls_state;
+        let ice = self.stack.ice.connection_state();
+        let dtls = self.stack.dtls_state();
         // W3C RTCPeerConnectionState, checked in the spec's order: failed,
         // disconnected, new (every transport new or closed), connecting
         // (any new, checking or connecting), else connected (every
@@ -355,7 +378,6 @@ impl PeerConnection {
         match e {
             TransportEvent::Ice(e) => self.on_ice_event(e),
             TransportEvent::DtlsState(s) => {
-                self.stack.dtls_state = s;
                 self.events.push(Event::DtlsStateChange(s));
                 self.update_connection_state();
             }

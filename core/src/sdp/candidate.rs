@@ -37,62 +37,7 @@ impl CandidateTransport {
     }
 }
 
-/// The candidate type (RFC 8445 §5.1.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CandidateKind {
-    /// `host`.
-    Host,
-    /// `srflx`: server reflexive.
-    ServerReflexive,
-    /// `prflx`: peer reflexive.
-    PeerReflexive,
-    /// `relay`: a TURN relay.
-    Relay,
-}
-
-impl CandidateKind {
-    /// The `typ` token.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Host => "host",
-            Self::ServerReflexive => "srflx",
-            Self::PeerReflexive => "prflx",
-            Self::Relay => "relay",
-        }
-    }
-
-    fn from_token(s: &str) -> Option<Self> {
-        Some(match s {
-            "host" => Self::Host,
-            "srflx" => Self::ServerReflexive,
-            "prflx" => Self::PeerReflexive,
-            "relay" => Self::Relay,
-            _ => return None,
-        })
-    }
-}
-
-/// `tcptype` of an ICE-TCP candidate (RFC 6544 §4.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TcpType {
-    /// Opens connections.
-    Active,
-    /// Accepts connections.
-    Passive,
-    /// Simultaneous open.
-    So,
-}
-
-impl TcpType {
-    /// The token.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Passive => "passive",
-            Self::So => "so",
-        }
-    }
-}
+pub use crate::candidate_type::{CandidateKind, TcpType};
 
 /// A candidate's address: an IP, or a name such as an mDNS `.local` name
 /// that the application resolves (kept as a name, not an error).
@@ -300,7 +245,7 @@ impl SdpCandidate {
                     self.tcp_type = Some(match value {
                         "active" => TcpType::Active,
                         "passive" => TcpType::Passive,
-                        "so" => TcpType::So,
+                        "so" => TcpType::SimultaneousOpen,
                         _ => return Err(CandidateParseError::Extension(name.to_owned())),
                     });
                 }

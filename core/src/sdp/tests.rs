@@ -369,7 +369,7 @@ fn candidate() -> impl Strategy<Value = SdpCandidate> {
                     CandidateKind::Host,
                     CandidateKind::ServerReflexive,
                     CandidateKind::PeerReflexive,
-                    CandidateKind::Relay,
+                    CandidateKind::Relayed,
                 ];
                 SdpCandidate {
                     foundation,
