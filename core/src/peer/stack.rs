@@ -13,7 +13,7 @@
 //! layer. Outbound, SCTP packets become DTLS records, which ICE sends on
 //! the selected pair (with RFC 4571 framing on TCP).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -80,7 +80,7 @@ pub(crate) struct Stack {
     early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     /// Remote candidates already handed to ICE (bounded by JSEP's limit
     /// per m-line).
-    fed_remote: HashSet<SdpCandidate>,
+    fed_remote: Vec<SdpCandidate>,
     remote_end_fed: bool,
     /// The first offer/answer decided our ICE role.
     role_decided: bool,
@@ -261,7 +261,7 @@ impl Stack {
             dtls_rng,
             dtls_config: Some(dtls_cfg),
             early_dtls: VecDeque::new(),
-            fed_remote: HashSet::new(),
+            fed_remote: Vec::new(),
             remote_end_fed: false,
             role_decided: false,
             counters: InputCounters::default(),
@@ -692,7 +692,7 @@ impl Stack {
             .filter(|c| !self.fed_remote.contains(c))
             .collect();
         for c in new {
-            self.fed_remote.insert(c.clone());
+            self.fed_remote.push(c.clone());
             match &c.address {
                 CandidateAddress::Ip(addr)
                     if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
