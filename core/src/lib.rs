@@ -148,6 +148,8 @@ pub mod guide;
 mod hmac;
 pub mod ice;
 mod io;
+// The stateful media blocks (issue 14): not wired into `peer/` yet.
+pub(crate) mod media;
 mod peer;
 mod rng;
 // The RTP/RTCP codecs are public only to the fuzz targets, like `stun`.
