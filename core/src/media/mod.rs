@@ -17,7 +17,10 @@
 // Nothing in the crate uses these blocks yet: `peer/` wires them in.
 #![allow(dead_code)]
 
+pub(crate) mod history;
+pub(crate) mod nack;
 pub(crate) mod receive_stats;
+pub(crate) mod router;
 pub(crate) mod rtcp_interval;
 pub(crate) mod send_stats;
 

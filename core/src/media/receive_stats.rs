@@ -435,7 +435,7 @@ mod tests {
 
     #[test]
     fn probation_needs_two_sequential_packets() {
-        let now = Instant::now();
+        let now = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, true);
         assert_eq!(feed(&mut s, now, 100, 0), Arrival::Probation);
         assert!(s.report_block(now).is_none());
@@ -456,7 +456,7 @@ mod tests {
 
     #[test]
     fn wrap_counts_cycles_and_reorder_extends_backwards() {
-        let now = Instant::now();
+        let now = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, false);
         feed(&mut s, now, 65_534, 0);
         feed(&mut s, now, 65_535, 0);
@@ -492,7 +492,7 @@ mod tests {
 
     #[test]
     fn large_jump_resyncs_on_second_sequential_packet() {
-        let now = Instant::now();
+        let now = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, false);
         for seq in 10..20 {
             feed(&mut s, now, seq, 0);
@@ -512,7 +512,7 @@ mod tests {
 
     #[test]
     fn fraction_and_cumulative_loss_per_interval() {
-        let now = Instant::now();
+        let now = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, false);
         // 0..100 with every fourth lost.
         for seq in (0u16..100).filter(|s| s % 4 != 3) {
@@ -538,7 +538,7 @@ mod tests {
 
     #[test]
     fn jitter_follows_a_8() {
-        let t0 = Instant::now();
+        let t0 = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 8_000, false);
         // Packets every 20 ms (160 ticks) arriving alternately 0 and 10 ms
         // late: |D| is 80 ticks each time; J converges towards 80.
@@ -565,7 +565,7 @@ mod tests {
 
     #[test]
     fn lsr_and_dlsr_from_the_last_sender_report() {
-        let t0 = Instant::now();
+        let t0 = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, false);
         feed(&mut s, t0, 1, 0);
         let rb = s.report_block(t0).unwrap();
@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn cumulative_loss_clamps_to_24_bits() {
-        let now = Instant::now();
+        let now = crate::testutil::epoch();
         let mut s = ReceiveStats::new(7, 90_000, false);
         // Advance by 2999 each step: in order with a permissible gap.
         let mut seq = 0u16;

@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn sender_info_extrapolates_the_rtp_clock() {
-        let t0 = Instant::now();
+        let t0 = crate::testutil::epoch();
         let mut s = SendStats::new(1, 90_000);
         assert!(s.sender_info(t0, ntp(0.0)).is_none());
         s.on_sent(t0, u32::MAX - 899, 1000);
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn rtt_is_arrival_minus_lsr_minus_dlsr() {
-        let t0 = Instant::now();
+        let t0 = crate::testutil::epoch();
         let mut s = SendStats::new(1, 48_000);
         s.on_sent(t0, 0, 100);
         let info = s.sender_info(t0, ntp(10.0)).unwrap();
@@ -211,7 +211,7 @@ mod tests {
 
     #[test]
     fn no_rtt_without_a_matching_sr_or_when_negative() {
-        let t0 = Instant::now();
+        let t0 = crate::testutil::epoch();
         let mut s = SendStats::new(1, 48_000);
         s.on_sent(t0, 0, 100);
         let info = s.sender_info(t0, ntp(10.0)).unwrap();
