@@ -137,6 +137,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+// Benchmark entry points into private layers: not API.
+#[doc(hidden)]
+pub mod bench_support;
 mod config;
 mod demux;
 mod dtls;
