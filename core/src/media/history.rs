@@ -21,8 +21,9 @@ pub(crate) const MAX_PACKET_LEN: usize = 2_048;
 /// The shortest time between two resends of one sequence number (the
 /// floor under half the RTT).
 const MIN_RESEND_INTERVAL: Duration = Duration::from_millis(10);
-/// RFC 4588 §4: "The first two octets of the payload of the retransmission
-/// packet contain the original sequence number (OSN)".
+/// RFC 4588 §4: "The length of the retransmission payload header is 2
+/// octets. This payload header contains only one field, OSN (original
+/// sequence number)".
 const OSN_LEN: usize = 2;
 /// The RTP header's P bit.
 const PADDING_BIT: u8 = 0x20;
@@ -30,8 +31,8 @@ const PADDING_BIT: u8 = 0x20;
 /// The history's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HistoryConfig {
-    /// Packets older than this are not resent (RFC 4588 §3: a
-    /// retransmission arriving after its playout time is useless).
+    /// Packets older than this are not resent (a retransmission arriving
+    /// after its playout time is useless; SDP's `rtx-time`, RFC 4588 §8.1).
     pub(crate) max_age: Duration,
     /// Bytes resent per second at most (a token bucket holding one second
     /// of budget).
@@ -235,12 +236,14 @@ impl PacketHistory {
 
 /// Writes `original` as an RTX packet into `out` (cleared first).
 ///
-/// RFC 4588 §4: "The retransmission packet ... payload: the original
-/// sequence number (OSN) followed by the original payload"; "the marker bit
-/// (M) ... MUST be the same as the original packet's"; "the timestamp ...
-/// MUST be the same as that of the original packet"; the sequence number
-/// and SSRC are the retransmission stream's; the CSRCs and header
-/// extension are kept; padding is not (the new packet has none).
+/// RFC 4588 §4: the OSN "MUST be set to the sequence number of the
+/// associated original RTP packet. The original RTP packet payload,
+/// including any possible payload headers specific to the original payload
+/// type, MUST be placed right after the retransmission payload header."
+/// The timestamp and the marker bit are the original packet's; the
+/// payload type, sequence number and SSRC are the retransmission stream's
+/// (SSRC multiplexing, §5). The CSRCs and header extension are copied as
+/// they are; padding is not (the new packet has none).
 pub(crate) fn build_rtx(
     original: &[u8],
     rtx_ssrc: u32,

@@ -209,6 +209,17 @@ impl ReceiveStats {
 
     /// Accounts a received packet (after SRTP), arrived at `now`.
     pub(crate) fn on_rtp(&mut self, now: Instant, packet: &RtpPacket<'_>) -> Arrival {
+        self.on_rtp_inner(now, packet, true)
+    }
+
+    /// Accounts a packet rebuilt from a retransmission (RFC 4588 RTX): it
+    /// counts as received, but its late arrival says nothing of the
+    /// network's jitter, so it does not enter the A.8 estimate.
+    pub(crate) fn on_repaired_rtp(&mut self, now: Instant, packet: &RtpPacket<'_>) -> Arrival {
+        self.on_rtp_inner(now, packet, false)
+    }
+
+    fn on_rtp_inner(&mut self, now: Instant, packet: &RtpPacket<'_>, jitter: bool) -> Arrival {
         self.last_arrival = Some(now);
         if !self.started {
             self.started = true;
@@ -220,7 +231,7 @@ impl ReceiveStats {
                 self.max_seq = packet.sequence.wrapping_sub(1);
             } else {
                 // No probation: this first packet is valid, highest = seq.
-                self.account(now, packet, false);
+                self.account(now, packet, false, jitter);
                 self.mark(self.extended_max(), self.extended_max());
                 return Arrival::Valid {
                     extended: self.extended_max(),
@@ -241,14 +252,14 @@ impl ReceiveStats {
             previous_max.min(self.extended_max())
         };
         let duplicate = self.mark(extended, previous_max);
-        self.account(now, packet, duplicate);
+        self.account(now, packet, duplicate, jitter);
         Arrival::Valid {
             extended,
             duplicate,
         }
     }
 
-    fn account(&mut self, now: Instant, packet: &RtpPacket<'_>, duplicate: bool) {
+    fn account(&mut self, now: Instant, packet: &RtpPacket<'_>, duplicate: bool, jitter: bool) {
         // RFC 3550 A.1 counts every valid packet, duplicates included ("the
         // number of packets lost ... may be negative if there are
         // duplicates", §6.4.1); the duplicates are counted apart too.
@@ -257,9 +268,9 @@ impl ReceiveStats {
         self.header_bytes += (packet.header_len + usize::from(packet.padding)) as u64;
         if duplicate {
             self.duplicates += 1;
-            return;
+        } else if jitter {
+            self.update_jitter(now, packet.timestamp);
         }
-        self.update_jitter(now, packet.timestamp);
     }
 
     /// RFC 3550 A.8: "int transit = arrival - r->ts; int d = transit -
@@ -348,8 +359,9 @@ impl ReceiveStats {
                 .checked_div(expected_interval)
                 .map_or(0, |f| f.min(255) as u8)
         };
-        // RFC 3550 §6.4.1 LSR/DLSR: "If no SR has been received yet from
-        // SSRC_n, the LSR field is set to zero" and so is DLSR.
+        // RFC 3550 §6.4.1 LSR: "If no SR has been received yet, the field
+        // is set to zero." DLSR: "If no SR packet has been received yet
+        // from SSRC_n, the DLSR field is set to zero."
         let (last_sr, delay_since_last_sr) = match self.last_sr {
             Some((lsr, at)) => (lsr, duration_to_1_65536(now.saturating_duration_since(at))),
             None => (0, 0),
@@ -561,6 +573,17 @@ mod tests {
             );
         }
         assert_eq!(s.jitter(), 0);
+        // A packet rebuilt from RTX half a second late counts, but leaves
+        // the jitter alone; the same packet arriving late directly does not.
+        let mut buf = [0u8; 200];
+        let late = t0 + Duration::from_millis(2_500);
+        assert!(matches!(
+            s.on_repaired_rtp(late, &packet(100, 100 * 160, &mut buf)),
+            Arrival::Valid { .. }
+        ));
+        assert_eq!((s.jitter(), s.counters().packets), (0, 101));
+        feed(&mut s, late, 101, 101 * 160);
+        assert!(s.jitter() > 0);
     }
 
     #[test]

@@ -24,8 +24,9 @@ const RTCP_RCVR_BW_FRACTION: f64 = 1.0 - RTCP_SENDER_BW_FRACTION;
 const COMPENSATION: f64 = std::f64::consts::E - 1.5;
 /// The longest interval computed (a guard for tiny bandwidths): a minute.
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
-/// UDP and IPv4 headers, which RFC 3550 §6.2 counts in the RTCP size:
-/// "includes lower-layer transport and network protocol headers".
+/// UDP and IPv4 headers, which RFC 3550 §6.3 counts in `avg_rtcp_size`:
+/// "The size includes lower-layer transport and network protocol headers
+/// (e.g., UDP and IP)".
 pub(crate) const IPV4_UDP_OVERHEAD: usize = 28;
 
 /// The parameters of the interval computation.
@@ -164,7 +165,8 @@ impl RtcpScheduler {
         } else {
             MAX_INTERVAL.as_secs_f64()
         };
-        let t = Duration::from_secs_f64(t.clamp(0.0, MAX_INTERVAL.as_secs_f64()));
+        let t =
+            Duration::try_from_secs_f64(t.min(MAX_INTERVAL.as_secs_f64())).unwrap_or(MAX_INTERVAL);
         t.max(self.min_interval())
     }
 
@@ -172,15 +174,16 @@ impl RtcpScheduler {
     /// 0.5); t = t / COMPENSATION;").
     pub(crate) fn interval(&self, rng: &mut Rng) -> Duration {
         let td = self.deterministic_interval().as_secs_f64();
-        Duration::from_secs_f64(td * (rng.unit() + 0.5) / COMPENSATION)
+        Duration::try_from_secs_f64(td * (rng.unit() + 0.5) / COMPENSATION).unwrap_or(MAX_INTERVAL)
     }
 
     /// At `now`, whether a regular RTCP packet should go out. When `tn` is
-    /// reached this reconsiders (RFC 3550 §6.3.6: "the participant
-    /// recalculates the RTCP transmission interval T ... If tp + T is less
-    /// than or equal to tc, an RTCP packet is transmitted. ... If tp + T is
-    /// greater than tc, tn is set to tp + T. No RTCP packet is
-    /// transmitted.") The caller sends, then calls [`Self::on_sent`].
+    /// reached this reconsiders (RFC 3550 §6.3.6: "The transmission
+    /// interval T is computed as described in Section 6.3.1, including the
+    /// randomization factor. If tp + T is less than or equal to tc, an RTCP
+    /// packet is transmitted. ... If tp + T is greater than tc, tn is set
+    /// to tp + T. No RTCP packet is transmitted.") The caller sends, then
+    /// calls [`Self::on_sent`].
     pub(crate) fn poll(&mut self, now: Instant, rng: &mut Rng) -> bool {
         if now < self.tn {
             return false;
@@ -208,8 +211,10 @@ impl RtcpScheduler {
         self.tn = now + self.interval(rng);
     }
 
-    /// A compound packet of `size` octets was received (RFC 3550 §6.3.3:
-    /// "the participant updates avg_rtcp_size" for received packets too).
+    /// A compound packet of `size` octets was received: RFC 3550 §6.3.3
+    /// updates `avg_rtcp_size` with received packets as with sent ones (it
+    /// is "over all RTCP packets sent and received by this participant",
+    /// §6.3).
     pub(crate) fn on_received(&mut self, size: usize) {
         self.update_avg(size);
     }

@@ -72,8 +72,9 @@ impl SendStats {
     ///
     /// RFC 3550 §6.4.1: "RTP timestamp: 32 bits. Corresponds to the same
     /// time as the NTP timestamp (above), but in the same units and with
-    /// the same random offset as the RTP timestamps in data packets. ...
-    /// this timestamp ... may be extrapolated from the last data packet".
+    /// the same random offset as the RTP timestamps in data packets." It is
+    /// calculated from the last packet's timestamp and the media clock
+    /// rate, not copied from a packet.
     pub(crate) fn sender_info(&mut self, now: Instant, ntp_now: u64) -> Option<SenderInfo> {
         let (ts, at) = self.last?;
         let rtp_time = match now.checked_duration_since(at) {
@@ -96,9 +97,9 @@ impl SendStats {
     /// Takes a report block about this stream that arrived when the wall
     /// clock read `ntp_arrival`; returns the RTT it measures, if any.
     ///
-    /// RFC 3550 §6.4.1: "the sender ... can compute the round-trip
-    /// propagation delay to R by recording the time A when this reception
-    /// report block is received. It calculates the total round-trip time
+    /// RFC 3550 §6.4.1: "Source SSRC_n can compute the round-trip
+    /// propagation delay to SSRC_r by recording the time A when this
+    /// reception report block is received. It calculates the total round-trip time
     /// A-LSR using the last SR timestamp (LSR) field, and then subtracting
     /// this field [DLSR] to leave the round-trip propagation delay as (A -
     /// LSR - DLSR)."
@@ -108,8 +109,8 @@ impl SendStats {
         ntp_arrival: u64,
     ) -> Option<Duration> {
         self.last_report = Some(*block);
-        // "If no SR packet has been received yet from SSRC_n, the LSR field
-        // is set to zero": no sample. Nor for an LSR we did not send.
+        // LSR: "If no SR has been received yet, the field is set to zero":
+        // no sample. Nor for an LSR we did not send.
         if block.last_sr == 0 || !self.sent_srs.contains(&block.last_sr) {
             return None;
         }
