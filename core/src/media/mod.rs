@@ -12,13 +12,16 @@
 //! Files: [`receive_stats`] (RFC 3550 A.1, A.3, A.8), [`send_stats`] (RFC
 //! 3550 §6.4.1 sender info and RTT), [`rtcp_interval`] (RFC 3550 §6.2, §6.3,
 //! A.7), [`nack`] (RFC 4585 §6.2.1 generator), [`history`] (sender history
-//! and RFC 4588 RTX), [`router`] (RFC 8843 §9.2).
+//! and RFC 4588 RTX), [`router`] (RFC 8843 §9.2); property tests across
+//! them in `proptests.rs`.
 
 // Nothing in the crate uses these blocks yet: `peer/` wires them in.
 #![allow(dead_code)]
 
 pub(crate) mod history;
 pub(crate) mod nack;
+#[cfg(test)]
+mod proptests;
 pub(crate) mod receive_stats;
 pub(crate) mod router;
 pub(crate) mod rtcp_interval;

@@ -22,6 +22,9 @@ const RTCP_RCVR_BW_FRACTION: f64 = 1.0 - RTCP_SENDER_BW_FRACTION;
 /// RFC 3550 A.7: "COMPENSATION = 2.71828 - 1.5", to make up for timer
 /// reconsideration converging to a value below the intended average.
 const COMPENSATION: f64 = std::f64::consts::E - 1.5;
+/// The shortest minimum interval: the reduced minimum of a very large
+/// bandwidth would come near zero and spin the timer.
+const MIN_INTERVAL_FLOOR: Duration = Duration::from_millis(1);
 /// The longest interval computed (a guard for tiny bandwidths): a minute.
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// UDP and IPv4 headers, which RFC 3550 §6.3 counts in `avg_rtcp_size`:
@@ -132,7 +135,9 @@ impl RtcpScheduler {
             // in seconds is 360 divided by the session bandwidth in
             // kilobits/second".
             let kbps = (self.config.session_bandwidth_bps as f64 / 1000.0).max(1.0);
-            min = min.min(Duration::from_secs_f64(360.0 / kbps));
+            min = min
+                .min(Duration::from_secs_f64(360.0 / kbps))
+                .max(MIN_INTERVAL_FLOOR);
         }
         if self.initial {
             min /= 2;
