@@ -19,7 +19,7 @@ use crate::testutil::{epoch, proptest_config};
 fn rtp(seq: u16, ts: u32, ssrc: u32, pt: u8, ext: &[(u8, &[u8])], padding: u8) -> Vec<u8> {
     let mut buf = vec![0u8; 512];
     let n = RtpHeader {
-        marker: seq % 3 == 0,
+        marker: seq.is_multiple_of(3),
         payload_type: pt,
         sequence: seq,
         timestamp: ts,
