@@ -82,8 +82,9 @@ impl ReceiveStats {
     ///
     /// With `probation` the source becomes valid only after
     /// `MIN_SEQUENTIAL` sequential packets (RFC 3550 A.1); without, the
-    /// first packet is valid (a signaled SSRC whose packets are
-    /// authenticated by SRTP: "the probation may be skipped").
+    /// first packet is valid (for a signaled SSRC whose packets SRTP has
+    /// authenticated, the probation guards against nothing and would only
+    /// leave the first packet uncounted).
     pub(crate) fn new(ssrc: u32, clock_rate: u32, probation: bool) -> Self {
         Self {
             ssrc,
