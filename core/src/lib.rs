@@ -137,6 +137,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+// Benchmark entry points into private layers: not API.
+#[doc(hidden)]
+pub mod bench_support;
 mod candidate_type;
 mod config;
 mod demux;
@@ -149,6 +152,8 @@ pub mod guide;
 mod hmac;
 pub mod ice;
 mod io;
+// The stateful media blocks (issue 14): not wired into `peer/` yet.
+pub(crate) mod media;
 mod peer;
 mod rng;
 // The RTP/RTCP codecs are public only to the fuzz targets, like `stun`.
