@@ -40,6 +40,9 @@ pub enum Dropped {
     /// An RTP packet for a receiver whose negotiated direction does not
     /// receive.
     MediaNotReceiving,
+    /// An RTP packet received before (a retransmission that raced the
+    /// original, or a duplicate on the network).
+    MediaDuplicate,
     /// An RTP packet that arrived while the application's event queue was
     /// full (media is not held: a late packet is a lost packet, which
     /// NACK may recover).
@@ -88,6 +91,8 @@ pub struct InputCounters {
     pub dropped_media_unrouted: u64,
     /// RTP packets for a receiver that does not receive.
     pub dropped_media_not_receiving: u64,
+    /// RTP packets received before.
+    pub dropped_media_duplicate: u64,
     /// RTP packets that arrived while the event queue was full.
     pub dropped_media_queue_full: u64,
     /// State-change events replaced by a newer one of the same kind because
@@ -112,6 +117,7 @@ impl InputCounters {
             Dropped::MediaMalformed => self.dropped_media_malformed,
             Dropped::MediaUnrouted => self.dropped_media_unrouted,
             Dropped::MediaNotReceiving => self.dropped_media_not_receiving,
+            Dropped::MediaDuplicate => self.dropped_media_duplicate,
             Dropped::MediaQueueFull => self.dropped_media_queue_full,
         }
     }
@@ -131,6 +137,7 @@ impl InputCounters {
             Dropped::MediaMalformed => &mut self.dropped_media_malformed,
             Dropped::MediaUnrouted => &mut self.dropped_media_unrouted,
             Dropped::MediaNotReceiving => &mut self.dropped_media_not_receiving,
+            Dropped::MediaDuplicate => &mut self.dropped_media_duplicate,
             Dropped::MediaQueueFull => &mut self.dropped_media_queue_full,
         };
         *counter += 1;

@@ -16,7 +16,7 @@
 //! them in `proptests.rs`, the blocks composed into a sender and a receiver
 //! in `tests.rs`.
 
-// Nothing in the crate uses these blocks yet: `peer/` wires them in.
+// Some accessors serve the tests and the stats report to come.
 #![allow(dead_code)]
 
 pub(crate) mod history;

@@ -3,24 +3,26 @@
 //! undone (RFC 4588), RTCP feedback turned into events, and the W3C `track`
 //! event. The sending side and the API handles are in `rtp_handles.rs`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::media_params::NegotiatedMedia;
 use super::rtp_types::{AudioLevel, Fixed, MediaStreamTrack, RtpPacketReceived};
 use super::transceiver::TransceiverId;
 use crate::event::Event;
+use crate::media::history::{unwrap_rtx, PacketHistory, RtxError};
+use crate::media::nack::{NackConfig, NackGenerator};
+use crate::media::receive_stats::{Arrival, ReceiveStats};
+use crate::media::router::{RouteExtensions, Router};
+use crate::media::rtcp_interval::RtcpScheduler;
+use crate::media::send_stats::SendStats;
 use crate::peer::PeerConnection;
 use crate::rtp::hdrext::SsrcAudioLevel;
-use crate::rtp::{RtcpCompound, RtcpPacket, RtpPacket};
+use crate::rtp::RtpPacket;
 use crate::sdp::MediaDescription;
 use crate::stats::Dropped;
 
-/// Most remote SSRCs learned from packets (RFC 8843 §9.2 "the RTP
-/// packet's SSRC ... associated with the m= section"); packets of further
-/// unknown SSRCs are still routed by mid or payload type, not learned.
-pub(crate) const MAX_LEARNED_SSRCS: usize = 64;
-/// Most media SSRCs one receiver keeps (simulcast layers and SSRC changes).
+/// Most media SSRCs one receiver keeps statistics for (simulcast layers
+/// and SSRC changes); the oldest goes for a new one.
 const MAX_RECEIVER_SSRCS: usize = 8;
 /// Most sources (SSRCs and CSRCs) a receiver reports.
 const MAX_SOURCES: usize = 32;
@@ -47,9 +49,19 @@ pub(crate) struct ReceiverState {
     pub(crate) ssrcs: Vec<u32>,
     /// Sources seen in the last 10 seconds (bounded).
     pub(crate) sources: Vec<SourceSeen>,
+    /// Reception statistics and NACK state per media SSRC (bounded).
+    pub(crate) streams: Vec<ReceiveStream>,
     /// RFC 5104 §4.3.1.1: the FIR command sequence number, "increased by 1
     /// for each new command".
     pub(crate) fir_sequence: u8,
+}
+
+/// One received media stream: RFC 3550 statistics and, when the codec
+/// negotiated `nack`, the RFC 4585 generator.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceiveStream {
+    pub(crate) stats: ReceiveStats,
+    pub(crate) nack: Option<NackGenerator>,
 }
 
 /// A source seen in received packets.
@@ -70,19 +82,75 @@ pub(crate) struct SenderState {
     pub(crate) track: Option<MediaStreamTrack>,
     pub(crate) active: bool,
     pub(crate) max_bitrate: Option<u32>,
-    pub(crate) packets_sent: u64,
-    pub(crate) octets_sent: u64,
+    /// RFC 3550 sender statistics, once a packet was sent.
+    pub(crate) stats: Option<SendStats>,
+    /// What was sent, for NACKs (RFC 4588 RTX), when RTX was negotiated.
+    pub(crate) history: Option<PacketHistory>,
+    /// The RTX stream's next sequence number.
+    pub(crate) rtx_sequence: u16,
 }
 
 /// All media state of a connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Media {
     /// What each negotiated transceiver agreed, in m-line order.
     pub(crate) sections: Vec<(TransceiverId, NegotiatedMedia)>,
     pub(crate) receivers: Vec<ReceiverState>,
     pub(crate) senders: Vec<SenderState>,
-    /// Remote SSRC → transceiver, learned (bounded).
-    routes: BTreeMap<u32, TransceiverId>,
+    /// RFC 8843 §9.2 demultiplexing; its receiver `i` is `routed_to[i]`.
+    router: Router,
+    routed_to: Vec<TransceiverId>,
+    /// The RTCP schedule, once media was negotiated.
+    pub(crate) rtcp: Option<RtcpScheduler>,
+    /// The latest round-trip time RTCP measured.
+    pub(crate) rtt: Option<Duration>,
+}
+
+impl Default for Media {
+    fn default() -> Self {
+        Self {
+            sections: Vec::new(),
+            receivers: Vec::new(),
+            senders: Vec::new(),
+            router: Router::new(RouteExtensions::default()),
+            routed_to: Vec::new(),
+            rtcp: None,
+            rtt: None,
+        }
+    }
+}
+
+impl ReceiverState {
+    /// The stream of `ssrc`, made on its first packet (the oldest goes when
+    /// [`MAX_RECEIVER_SSRCS`] are kept).
+    fn stream_mut(
+        &mut self,
+        ssrc: u32,
+        clock_rate: u32,
+        nack: bool,
+        rtt: Option<Duration>,
+    ) -> &mut ReceiveStream {
+        let i = match self.streams.iter().position(|s| s.stats.ssrc() == ssrc) {
+            Some(i) => i,
+            None => {
+                if self.streams.len() >= MAX_RECEIVER_SSRCS {
+                    self.streams.remove(0);
+                }
+                let mut g = nack.then(|| NackGenerator::new(NackConfig::default()));
+                if let (Some(g), Some(rtt)) = (g.as_mut(), rtt) {
+                    g.set_rtt(rtt);
+                }
+                // SRTP authenticated the packet: no RFC 3550 A.1
+                // probation is needed to trust a new source.
+                self.streams.push(ReceiveStream {
+                    stats: ReceiveStats::new(ssrc, clock_rate.max(1), false),
+                    nack: g,
+                });
+                self.streams.len() - 1
+            }
+        };
+        &mut self.streams[i]
+    }
 }
 
 impl Media {
@@ -106,52 +174,49 @@ impl Media {
         self.senders.iter().find(|s| s.transceiver == id)
     }
 
-    /// RFC 8843 §9.2: which m-section a packet belongs to — by the mid
-    /// header extension, then an SSRC signaled or learned, then a payload
-    /// type only one m-section uses.
-    fn route(&mut self, p: &RtpPacket<'_>) -> Option<TransceiverId> {
-        // "If the RTP packet contains a MID header extension, the
-        // m= section is the one whose mid matches" (and the SSRC is bound).
-        let by_mid = self.sections.iter().find_map(|(t, n)| {
-            let id = n.recv_ext.mid?;
-            (p.extension(id)? == n.mid.as_bytes()).then_some(*t)
-        });
-        if let Some(t) = by_mid {
-            self.learn(p.ssrc, t);
-            return Some(t);
-        }
-        if let Some(&t) = self.routes.get(&p.ssrc) {
-            return Some(t);
-        }
-        // "Otherwise, if the SSRC ... is signaled in an a=ssrc line".
-        let signaled = self.sections.iter().find_map(|(t, n)| {
-            n.remote
-                .ssrcs
-                .iter()
-                .any(|&(m, rtx)| m == p.ssrc || rtx == Some(p.ssrc))
-                .then_some(*t)
-        });
-        // "Otherwise, if the payload type is unique to one m= section".
-        let by_pt = || {
-            let mut owners = self.sections.iter().filter(|(_, n)| {
-                n.codec(p.payload_type).is_some() || n.codec_of_rtx(p.payload_type).is_some()
-            });
-            let first = owners.next().map(|(t, _)| *t);
-            if owners.next().is_some() {
-                None
-            } else {
-                first
+    /// Rebuilds the RFC 8843 §9.2 router from what was negotiated: a
+    /// receiver per receiving m-section with its payload types (RTX's
+    /// included), the SSRCs the remote signaled, and those already seen.
+    fn rebuild_router(&mut self) {
+        let extensions = self
+            .sections
+            .iter()
+            .map(|(_, n)| RouteExtensions {
+                mid: n.recv_ext.mid,
+                rid: n.recv_ext.rid,
+                repaired_rid: n.recv_ext.repaired_rid,
+            })
+            .find(|e| e.mid.is_some())
+            .unwrap_or_default();
+        let mut router = Router::new(extensions);
+        let mut routed_to = Vec::new();
+        for (t, n) in &self.sections {
+            if !n.direction.receives() {
+                continue;
             }
-        };
-        let t = signaled.or_else(by_pt)?;
-        self.learn(p.ssrc, t);
-        Some(t)
-    }
-
-    fn learn(&mut self, ssrc: u32, t: TransceiverId) {
-        if self.routes.len() < MAX_LEARNED_SSRCS || self.routes.contains_key(&ssrc) {
-            self.routes.insert(ssrc, t);
+            let pts: Vec<u8> = n
+                .codecs
+                .iter()
+                .flat_map(|c| std::iter::once(c.payload_type).chain(c.rtx_payload_type))
+                .collect();
+            let Some(i) = router.add_receiver(&n.mid, None, &pts) else {
+                break;
+            };
+            routed_to.push(*t);
+            for &(media, rtx) in &n.remote.ssrcs {
+                router.add_ssrc(media, i, false);
+                if let Some(rtx) = rtx {
+                    router.add_ssrc(rtx, i, true);
+                }
+            }
+            if let Some(r) = self.receivers.iter().find(|r| r.transceiver == *t) {
+                for &ssrc in &r.ssrcs {
+                    router.add_ssrc(ssrc, i, false);
+                }
+            }
         }
+        self.router = router;
+        self.routed_to = routed_to;
     }
 
     /// The next FIR sequence number of receiver `id`.
@@ -188,19 +253,6 @@ fn repaired_ssrc(n: &NegotiatedMedia, r: &ReceiverState, rtx_ssrc: u32) -> Optio
             [only] => Some(*only),
             _ => None,
         })
-}
-
-/// RFC 4588 §4: an RTX packet's payload starts with the original sequence
-/// number (OSN). Rewrites `data` in place into the packet it repairs:
-/// payload type `pt`, sequence number OSN, SSRC `ssrc`, payload without
-/// the OSN. `None` if the payload has no OSN (padding-only probes).
-fn undo_rtx(data: &mut Vec<u8>, header_len: usize, pt: u8, ssrc: u32) -> Option<()> {
-    let osn = data.get(header_len..header_len + 2)?.to_vec();
-    data[1] = (data[1] & 0x80) | (pt & 0x7F);
-    data[2..4].copy_from_slice(&osn);
-    data[8..12].copy_from_slice(&ssrc.to_be_bytes());
-    data.drain(header_len..header_len + 2);
-    Some(())
 }
 
 impl PeerConnection {
@@ -252,8 +304,9 @@ impl PeerConnection {
         self.media
             .senders
             .retain(|s| alive.contains(&s.transceiver));
-        self.media.routes.retain(|_, t| alive.contains(t));
         self.ensure_media_states();
+        self.media.rebuild_router();
+        self.start_rtcp();
         for (id, sends, msid) in receiving {
             let Some(r) = self.media.receiver_mut(id) else {
                 continue;
@@ -302,6 +355,7 @@ impl PeerConnection {
                     fired: false,
                     ssrcs: Vec::new(),
                     sources: Vec::new(),
+                    streams: Vec::new(),
                     fir_sequence: 0,
                 });
             }
@@ -315,58 +369,115 @@ impl PeerConnection {
                     }),
                     active: true,
                     max_bitrate: None,
-                    packets_sent: 0,
-                    octets_sent: 0,
+                    stats: None,
+                    history: None,
+                    rtx_sequence: 0,
                 });
             }
         }
     }
 
-    /// An SRTP-unprotected RTP packet from the selected pair.
-    pub(crate) fn on_rtp(&mut self, mut data: Vec<u8>) {
+    /// An SRTP-unprotected RTP packet from the selected pair: routed
+    /// (RFC 8843 §9.2), RTX undone (RFC 4588), counted in its stream's
+    /// statistics and NACK state, and queued as an event.
+    pub(crate) fn on_rtp(&mut self, data: Vec<u8>) {
+        let Ok(p) = RtpPacket::parse(&data) else {
+            self.stack.counters.count_drop(Dropped::MediaMalformed);
+            return;
+        };
+        let routed = self.media.router.route(&p);
+        let Some(t) = routed
+            .ok()
+            .and_then(|r| self.media.routed_to.get(r.receiver).copied())
+        else {
+            self.stack.counters.count_drop(Dropped::MediaUnrouted);
+            return;
+        };
+        let repair = routed.is_ok_and(|r| r.repair);
+        let Some(n) = self.media.section(t) else {
+            self.stack.counters.count_drop(Dropped::MediaUnrouted);
+            return;
+        };
+        let (pt, ssrc) = (p.payload_type, p.ssrc);
+        let (data, repaired) = if repair || n.codec_of_rtx(pt).is_some() {
+            let apt: smallvec::SmallVec<[(u8, u8); 8]> = n
+                .codecs
+                .iter()
+                .filter_map(|c| c.rtx_payload_type.map(|r| (r, c.payload_type)))
+                .collect();
+            let Some(media_ssrc) = self
+                .media
+                .receiver(t)
+                .and_then(|r| repaired_ssrc(n, r, ssrc))
+            else {
+                self.stack.counters.count_drop(Dropped::MediaUnrouted);
+                return;
+            };
+            let mut original = Vec::with_capacity(data.len());
+            match unwrap_rtx(&data, &apt, media_ssrc, &mut original) {
+                Ok(_) => (original, true),
+                // Padding only: a bandwidth probe, nothing to deliver.
+                Err(RtxError::NoOsn) => return,
+                Err(_) => {
+                    self.stack.counters.count_drop(Dropped::MediaMalformed);
+                    return;
+                }
+            }
+        } else if n.codec(pt).is_some() {
+            (data, false)
+        } else {
+            self.stack.counters.count_drop(Dropped::MediaUnrouted);
+            return;
+        };
+        self.deliver_rtp(t, data, repaired);
+    }
+
+    /// Counts a routed packet in its stream and queues it as an event
+    /// (not twice: a duplicate, such as a retransmission that raced the
+    /// original, is dropped and counted).
+    fn deliver_rtp(&mut self, t: TransceiverId, data: Vec<u8>, repaired: bool) {
         let now = self.now;
         let Ok(p) = RtpPacket::parse(&data) else {
             self.stack.counters.count_drop(Dropped::MediaMalformed);
             return;
         };
-        let Some(t) = self.media.route(&p) else {
-            self.stack.counters.count_drop(Dropped::MediaUnrouted);
-            return;
-        };
-        let (pt, ssrc, header_len) = (p.payload_type, p.ssrc, p.header_len);
         let Some(n) = self.media.section(t) else {
-            self.stack.counters.count_drop(Dropped::MediaUnrouted);
             return;
         };
         if !n.direction.receives() {
             self.stack.counters.count_drop(Dropped::MediaNotReceiving);
             return;
         }
-        let rtx_codec = n.codec_of_rtx(pt).map(|c| c.payload_type);
-        if rtx_codec.is_none() && n.codec(pt).is_none() {
+        let Some(codec) = n.codec(p.payload_type) else {
             self.stack.counters.count_drop(Dropped::MediaUnrouted);
             return;
-        }
+        };
+        let (clock_rate, nack) = (codec.clock_rate, codec.nack);
         let (rid_id, level_id) = (n.recv_ext.rid, n.recv_ext.audio_level);
-        let mut repaired = false;
-        if let Some(media_pt) = rtx_codec {
-            let Some(r) = self.media.receiver(t) else {
-                return;
-            };
-            let Some(media_ssrc) = repaired_ssrc(n, r, ssrc) else {
-                self.stack.counters.count_drop(Dropped::MediaUnrouted);
-                return;
-            };
-            if undo_rtx(&mut data, header_len, media_pt, media_ssrc).is_none() {
-                // An RTX packet with no OSN is padding (a bandwidth probe).
-                return;
-            }
-            repaired = true;
-        }
-        let Ok(p) = RtpPacket::parse(&data) else {
-            self.stack.counters.count_drop(Dropped::MediaMalformed);
+        let rtt = self.media.rtt;
+        let Some(r) = self.media.receiver_mut(t) else {
             return;
         };
+        let stream = r.stream_mut(p.ssrc, clock_rate, nack, rtt);
+        let arrival = if repaired {
+            stream.stats.on_repaired_rtp(now, &p)
+        } else {
+            stream.stats.on_rtp(now, &p)
+        };
+        match arrival {
+            Arrival::Valid {
+                duplicate: true, ..
+            } => {
+                self.stack.counters.count_drop(Dropped::MediaDuplicate);
+                return;
+            }
+            Arrival::Valid { extended, .. } => {
+                if let Some(g) = stream.nack.as_mut() {
+                    g.on_packet(now, extended);
+                }
+            }
+            Arrival::Probation | Arrival::BadJump => {}
+        }
         let audio_level = level_id
             .and_then(|id| p.extension(id))
             .and_then(|v| SsrcAudioLevel::parse(v).ok())
@@ -382,6 +493,7 @@ impl PeerConnection {
             return;
         };
         self.note_sources(t, &packet, &csrcs);
+        self.arm_media_timer();
         if self.events.has_room() {
             self.events.push(Event::RtpPacket {
                 transceiver: t,
@@ -429,46 +541,6 @@ impl PeerConnection {
                     r.sources.push(entry);
                 }
             }
-        }
-    }
-
-    /// An SRTCP-unprotected RTCP compound packet from the selected pair:
-    /// keyframe requests for our senders become events.
-    pub(crate) fn on_rtcp(&mut self, data: Vec<u8>) {
-        // RFC 5506 §3.4.2: reduced-size packets are accepted once
-        // negotiated; browsers always offer it, so accept them always.
-        let Ok(compound) = RtcpCompound::parse(&data, true) else {
-            self.stack.counters.count_drop(Dropped::MediaMalformed);
-            return;
-        };
-        let mut requests: smallvec::SmallVec<[(TransceiverId, KeyframeRequestKind); 2]> =
-            smallvec::SmallVec::new();
-        for packet in compound.packets() {
-            match packet {
-                RtcpPacket::Pli(pli) => {
-                    if let Some(t) = self
-                        .media
-                        .sender_of_ssrc(pli.media_ssrc, &self.jsep.n.transceivers)
-                    {
-                        requests.push((t, KeyframeRequestKind::Pli));
-                    }
-                }
-                RtcpPacket::Fir(fir) => {
-                    for e in fir.entries() {
-                        if let Some(t) =
-                            self.media.sender_of_ssrc(e.ssrc, &self.jsep.n.transceivers)
-                        {
-                            requests.push((t, KeyframeRequestKind::Fir));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (transceiver, kind) in requests {
-            // Coalesced: one pending request per sender is enough.
-            self.events
-                .push(Event::KeyframeRequest { transceiver, kind });
         }
     }
 }

@@ -19,6 +19,7 @@ mod jsep_strict;
 mod jsep_tests;
 mod media;
 mod media_params;
+mod media_rtcp;
 mod rtp_handles;
 mod rtp_types;
 mod stack;
@@ -160,7 +161,10 @@ impl PeerConnection {
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");
-            self.stack.handle_timeout(self.now, timer);
+            match timer {
+                Timer::Media => self.on_media_timeout(),
+                _ => self.stack.handle_timeout(self.now, timer),
+            }
         }
         if !fired.is_empty() {
             self.pump_layers();

@@ -15,11 +15,9 @@ use crate::peer::PeerConnection;
 use crate::rtp::feedback::{Fir, FirEntry, Pli};
 use crate::rtp::hdrext;
 use crate::rtp::packet::MAX_CSRC;
-use crate::rtp::rtcp::{ReceiverReport, Sdes};
+use crate::media::send_stats::SendStats;
 use crate::rtp::RtpHeader;
 
-/// RTCP SDES item type of the CNAME (RFC 3550 §6.5.1).
-const SDES_CNAME: u8 = 1;
 /// Room for the SRTP tag and MKI beyond the packet (AES-GCM: 16 bytes;
 /// HMAC-SHA1-80: 10).
 const SRTP_ROOM: usize = 16;
@@ -42,32 +40,6 @@ impl PeerConnection {
         self.jsep.transceiver(id)?;
         self.ensure_media_states();
         Some(RtpReceiver { pc: self, id })
-    }
-
-    /// Writes a compound RTCP packet (RFC 3550 §6.1: it starts with a
-    /// report and carries the CNAME, unless reduced size was negotiated,
-    /// RFC 5506) around `feedback`, and sends it.
-    fn send_feedback(
-        &mut self,
-        n_rsize: bool,
-        sender_ssrc: u32,
-        write: impl FnOnce(&mut [u8]) -> Result<usize, crate::rtp::WriteError>,
-    ) -> Result<(), MediaSendError> {
-        let mut buf = vec![0u8; 256];
-        let mut len = 0;
-        if !n_rsize {
-            len += ReceiverReport::write(sender_ssrc, &[], &mut buf)
-                .map_err(|_| MediaSendError::TooLarge(buf.len()))?;
-            let cname = self.jsep.cname.as_bytes();
-            len += Sdes::write(&[(sender_ssrc, &[(SDES_CNAME, cname)])], &mut buf[len..])
-                .map_err(|_| MediaSendError::TooLarge(buf.len()))?;
-        }
-        len += write(&mut buf[len..]).map_err(|_| MediaSendError::TooLarge(buf.len()))?;
-        buf.truncate(len);
-        buf.reserve(SRTP_ROOM + 4);
-        self.stack.send_srtp(false, buf)?;
-        self.pump_layers();
-        Ok(())
     }
 }
 
@@ -256,10 +228,22 @@ impl RtpSender<'_> {
             .map_err(|_| MediaSendError::TooLarge(w.payload.len()))?;
         buf.truncate(len);
         drop(ext);
+        let clock_rate = n.codec(w.payload_type).map_or(90_000, |c| c.clock_rate);
+        let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
+        let now = pc.now;
+        if let Some(s) = pc.media.sender_mut(self.id) {
+            // RFC 4588: what was sent stays a while for NACKs.
+            if rtx {
+                s.history
+                    .get_or_insert_with(super::media_rtcp::new_history)
+                    .insert(now, &buf);
+            }
+        }
         pc.stack.send_srtp(true, buf)?;
         if let Some(s) = pc.media.sender_mut(self.id) {
-            s.packets_sent += 1;
-            s.octets_sent += w.payload.len() as u64;
+            s.stats
+                .get_or_insert_with(|| SendStats::new(ssrc, clock_rate))
+                .on_sent(now, w.timestamp, w.payload.len());
         }
         Ok(())
     }
@@ -376,7 +360,9 @@ impl RtpReceiver<'_> {
                         sender_ssrc,
                         media_ssrc,
                     };
-                    self.pc.send_feedback(rsize, sender_ssrc, |b| p.write(b))?;
+                    let mut b = [0u8; 12];
+                    let len = p.write(&mut b).map_err(|_| MediaSendError::TooLarge(12))?;
+                    self.pc.send_rtcp_feedback(rsize, &b[..len])?;
                 }
                 KeyframeRequestKind::Fir => {
                     let seq = self.pc.media.next_fir_sequence(self.id);
@@ -384,9 +370,10 @@ impl RtpReceiver<'_> {
                         ssrc: media_ssrc,
                         sequence: seq,
                     }];
-                    self.pc.send_feedback(rsize, sender_ssrc, |b| {
-                        Fir::write(sender_ssrc, &entries, b)
-                    })?;
+                    let mut b = [0u8; 20];
+                    let len = Fir::write(sender_ssrc, &entries, &mut b)
+                        .map_err(|_| MediaSendError::TooLarge(20))?;
+                    self.pc.send_rtcp_feedback(rsize, &b[..len])?;
                 }
             }
         }

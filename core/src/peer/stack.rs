@@ -629,7 +629,7 @@ impl Stack {
                 }
             }
             Timer::Sctp => self.sctp.handle_timeout(now),
-            // No media layer arms it yet.
+            // The connection's media layer owns it (`media_rtcp.rs`).
             Timer::Media => {}
         }
     }
