@@ -20,6 +20,8 @@ mod jsep_tests;
 mod media;
 mod media_params;
 mod media_rtcp;
+#[cfg(all(test, feature = "sim"))]
+mod media_tests;
 mod rtp_handles;
 mod rtp_types;
 mod stack;
