@@ -115,7 +115,12 @@ impl PeerConnection {
     fn send_nacks(&mut self, now: Instant) {
         let mut out: smallvec::SmallVec<[(bool, Vec<u8>); 2]> = smallvec::SmallVec::new();
         for r in &mut self.media.receivers {
-            let Some((_, n)) = self.media.sections.iter().find(|(t, _)| *t == r.transceiver) else {
+            let Some((_, n)) = self
+                .media
+                .sections
+                .iter()
+                .find(|(t, _)| *t == r.transceiver)
+            else {
                 continue;
             };
             let sender_ssrc = self
@@ -241,10 +246,12 @@ impl PeerConnection {
             match packet {
                 RtcpPacket::SenderReport(sr) => {
                     self.on_sender_report(now, sr.ssrc, sr.info.ntp_time);
-                    sr.report_blocks().for_each(|b| self.on_report_block(&b, ntp));
+                    sr.report_blocks()
+                        .for_each(|b| self.on_report_block(&b, ntp));
                 }
                 RtcpPacket::ReceiverReport(rr) => {
-                    rr.report_blocks().for_each(|b| self.on_report_block(&b, ntp));
+                    rr.report_blocks()
+                        .for_each(|b| self.on_report_block(&b, ntp));
                 }
                 RtcpPacket::Nack(nack) => {
                     let Some(t) = self
@@ -267,7 +274,9 @@ impl PeerConnection {
                 }
                 RtcpPacket::Fir(fir) => {
                     for e in fir.entries() {
-                        if let Some(t) = self.media.sender_of_ssrc(e.ssrc, &self.jsep.n.transceivers) {
+                        if let Some(t) =
+                            self.media.sender_of_ssrc(e.ssrc, &self.jsep.n.transceivers)
+                        {
                             requests.push((t, KeyframeRequestKind::Fir));
                         }
                     }
@@ -277,7 +286,8 @@ impl PeerConnection {
         }
         for (transceiver, kind) in requests {
             // Coalesced in the queue: one pending request per sender.
-            self.events.push(Event::KeyframeRequest { transceiver, kind });
+            self.events
+                .push(Event::KeyframeRequest { transceiver, kind });
         }
     }
 
@@ -313,7 +323,12 @@ impl PeerConnection {
             return;
         };
         self.media.rtt = Some(rtt);
-        for s in self.media.receivers.iter_mut().flat_map(|r| r.streams.iter_mut()) {
+        for s in self
+            .media
+            .receivers
+            .iter_mut()
+            .flat_map(|r| r.streams.iter_mut())
+        {
             if let Some(g) = s.nack.as_mut() {
                 g.set_rtt(rtt);
             }
@@ -347,7 +362,10 @@ impl PeerConnection {
         };
         let mut out = Vec::with_capacity(1500);
         // The stored packet's own payload type picks its RTX type.
-        let original_pt = history.get(now, seq).and_then(|p| p.get(1)).map(|b| b & 0x7F);
+        let original_pt = history
+            .get(now, seq)
+            .and_then(|p| p.get(1))
+            .map(|b| b & 0x7F);
         let Some(rtx_pt) = original_pt
             .and_then(|pt| apt.iter().find(|(p, _)| *p == pt))
             .map(|(_, r)| *r)

@@ -43,7 +43,10 @@ fn call(seed: u64, rtx: bool) -> Call {
     let mut a = peer(&mut sim, a_addr);
     let mut b = peer(&mut sim, b_addr);
     let video = a
-        .add_transceiver(MediaKind::Video, TransceiverInit::with_direction(Direction::SendOnly))
+        .add_transceiver(
+            MediaKind::Video,
+            TransceiverInit::with_direction(Direction::SendOnly),
+        )
         .unwrap();
     if !rtx {
         let vp8: Vec<RtpCodecCapability> = RtpCodecCapability::all(MediaKind::Video)
@@ -148,20 +151,32 @@ fn nack_and_rtx_recover_five_percent_loss_and_rtcp_measures_the_round_trip() {
     let mut c = call(41, true);
     let (sent, received, repaired) = stream(&mut c);
     let share = received as f64 / f64::from(sent);
-    println!("RTX: {received} of {sent} packets ({:.3}%), {repaired} by RTX", share * 100.0);
+    println!(
+        "RTX: {received} of {sent} packets ({:.3}%), {repaired} by RTX",
+        share * 100.0
+    );
     assert!(share >= 0.995, "only {:.3}% recovered", share * 100.0);
-    assert!(repaired > sent as usize / 50, "{repaired} repaired: RTX did the work");
+    assert!(
+        repaired > sent as usize / 50,
+        "{repaired} repaired: RTX did the work"
+    );
     // SR/RR: A's RTT from B's report blocks is the links' 80 ms.
     let rtt = pc(&mut c.sim, c.a).media.rtt.expect("an RTT sample");
     println!("RTT from SR/RR: {rtt:?}");
     let link_rtt = LINK_DELAY * 4;
-    assert!(rtt.abs_diff(link_rtt) <= Duration::from_millis(5), "{rtt:?}");
+    assert!(
+        rtt.abs_diff(link_rtt) <= Duration::from_millis(5),
+        "{rtt:?}"
+    );
 }
 
 #[test]
 fn without_rtx_the_loss_shows_in_the_receiver_reports() {
     let mut c = call(42, false);
-    let params = pc(&mut c.sim, c.a).sender(c.video).unwrap().get_parameters();
+    let params = pc(&mut c.sim, c.a)
+        .sender(c.video)
+        .unwrap()
+        .get_parameters();
     assert!(params.codecs.iter().all(|c| c.rtx_payload_type.is_none()));
     let (sent, received, repaired) = stream(&mut c);
     assert_eq!(repaired, 0);
@@ -181,4 +196,109 @@ fn without_rtx_the_loss_shows_in_the_receiver_reports() {
         (reported - lost).abs() / lost < 0.1,
         "reported {reported}, lost {lost}"
     );
+}
+
+/// RTP and RTCP that lie about their lengths, straight into the media
+/// layer (as if SRTP had accepted them): each dropped and counted, none
+/// delivered, nothing panics.
+#[test]
+fn hostile_rtp_and_rtcp_are_dropped_and_counted() {
+    let mut c = call(43, true);
+    let b = pc(&mut c.sim, c.b);
+    let before = b.counters().dropped_media_malformed;
+    let mut hostile: Vec<Vec<u8>> = vec![
+        // 15 CSRCs announced, none there.
+        vec![0x8F, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7],
+        // X bit, extension block of 0x100 words in a short packet.
+        vec![
+            0x90, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 0xBE, 0xDE, 0x01, 0x00, 1, 2,
+        ],
+        // P bit with a padding count past the packet.
+        vec![0xA0, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 1, 2, 3, 200],
+        // Version 1.
+        vec![0x40, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7],
+        Vec::new(),
+    ];
+    let rtp_count = hostile.len() as u64;
+    for p in hostile.drain(..) {
+        b.on_rtp(p);
+    }
+    let rtcp: Vec<Vec<u8>> = vec![
+        // An RR whose length says 100 words.
+        vec![0x81, 201, 0, 100, 0, 0, 0, 1],
+        // A NACK with no FCI.
+        vec![0x81, 205, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2],
+        // A compound whose second packet runs past the end.
+        vec![0x80, 201, 0, 1, 0, 0, 0, 1, 0x81, 206, 0, 9, 1, 2],
+    ];
+    let rtcp_count = rtcp.len() as u64;
+    for p in rtcp {
+        b.on_rtcp(p);
+    }
+    let after = b.counters().dropped_media_malformed;
+    assert_eq!(after - before, rtp_count + rtcp_count);
+    assert!(b
+        .poll_event()
+        .is_none_or(|e| !matches!(e, Event::RtpPacket { .. })));
+}
+
+/// A peer NACKing every packet 100 times a second gets each packet again
+/// at most once per 10 ms (its half RTT here is less) and within the
+/// byte budget: the history bounds what a storm makes us send.
+#[test]
+fn a_nack_storm_does_not_amplify() {
+    use crate::rtp::feedback::Nack;
+    let mut c = call(44, true);
+    c.sim
+        .set_link(c.a, Link::symmetric(LinkConfig::with_delay(LINK_DELAY)));
+    let pt = pc(&mut c.sim, c.a)
+        .sender(c.video)
+        .unwrap()
+        .get_parameters()
+        .codecs[0]
+        .payload_type;
+    let ssrc = pc(&mut c.sim, c.a).jsep.transceiver(c.video).unwrap().ssrc;
+    let payload = [1u8; 1000];
+    let mut seq = 0u16;
+    let mut nacked = 0u64;
+    // Two seconds: 30 packets per 20 ms, and every 10 ms a NACK of the
+    // last 300 packets (a 100×/s storm over everything in flight).
+    for tick in 0..200 {
+        let a = pc(&mut c.sim, c.a);
+        if tick % 2 == 0 {
+            for _ in 0..30 {
+                let w = RtpWrite::new(pt, seq, u32::from(seq) * 100, &payload);
+                a.sender(c.video).unwrap().write_rtp(w).unwrap();
+                seq = seq.wrapping_add(1);
+            }
+        }
+        let lost: Vec<u16> = (0..300u16).map(|i| seq.wrapping_sub(300 - i)).collect();
+        for chunk in lost.chunks(100) {
+            let mut buf = [0u8; 1200];
+            let len = Nack::write(7, ssrc, chunk, &mut buf).unwrap();
+            a.on_rtcp(buf[..len].to_vec());
+            nacked += chunk.len() as u64;
+        }
+        c.sim.run_for(Duration::from_millis(10));
+    }
+    let a = pc(&mut c.sim, c.a);
+    let h = a.media.senders[0].history.as_ref().unwrap().counters();
+    println!(
+        "{nacked} NACKed, {} resent ({} bytes), {} rate-limited, {} over budget",
+        h.resent, h.resent_bytes, h.rate_limited, h.over_budget
+    );
+    // At most one resend per packet per 10 ms, and 1 MB/s over the 2 s
+    // plus the full bucket it started with (1% for the refill's rounding
+    // and the packet that may overdraw it).
+    assert!(
+        h.resent_bytes <= 3_030_000,
+        "{} bytes resent",
+        h.resent_bytes
+    );
+    assert!(
+        h.resent <= nacked / 2,
+        "{} resent of {nacked} requests",
+        h.resent
+    );
+    assert!(h.rate_limited + h.over_budget > 0);
 }

@@ -11,11 +11,11 @@ use super::rtp_types::{
 };
 use super::transceiver::TransceiverId;
 use crate::error::{JsepError, MediaSendError};
+use crate::media::send_stats::SendStats;
 use crate::peer::PeerConnection;
 use crate::rtp::feedback::{Fir, FirEntry, Pli};
 use crate::rtp::hdrext;
 use crate::rtp::packet::MAX_CSRC;
-use crate::media::send_stats::SendStats;
 use crate::rtp::RtpHeader;
 
 /// Room for the SRTP tag and MKI beyond the packet (AES-GCM: 16 bytes;
