@@ -137,9 +137,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
-// Benchmark entry points into private layers: not API.
-#[doc(hidden)]
-pub mod bench_support;
 mod candidate_type;
 mod config;
 mod demux;
