@@ -122,3 +122,48 @@ pub fn seeded_certificate(seed: u64) -> Option<Certificate> {
     )
     .ok()
 }
+
+/// Feeds arbitrary RTP and RTCP (as if SRTP had accepted them) to the media
+/// layer of a connection that negotiated audio and video with every codec,
+/// RTX and feedback, interleaved with time passing (RTCP reports and NACKs
+/// on the media timer). The first byte of each datagram picks RTP (even),
+/// RTCP (odd) or, when 0xFF, a 50 ms step of time.
+pub fn media_path(data: &[u8], now: Instant) {
+    use crate::{Configuration, MediaKind, PeerConnection, TransceiverInit};
+    let config = || Configuration::default().with_seed(3);
+    let (Ok(mut a), Ok(mut b)) = (
+        PeerConnection::new(config(), now),
+        PeerConnection::new(config(), now),
+    ) else {
+        return;
+    };
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        if a.add_transceiver(kind, TransceiverInit::default()).is_err() {
+            return;
+        }
+    }
+    let negotiated = (|| {
+        let offer = a.create_offer().ok()?;
+        a.set_local_description(offer.clone()).ok()?;
+        b.set_remote_description(offer).ok()?;
+        let answer = b.create_answer().ok()?;
+        b.set_local_description(answer).ok()
+    })();
+    if negotiated.is_none() {
+        return;
+    }
+    let mut t = now;
+    for d in datagrams(data) {
+        match d.split_first() {
+            Some((0xFF, _)) => {
+                t += Duration::from_millis(50);
+                let _ = b.handle_input(crate::Input::Timeout(t));
+            }
+            Some((kind, rest)) if kind % 2 == 0 => b.on_rtp(rest.to_vec()),
+            Some((_, rest)) => b.on_rtcp(rest.to_vec()),
+            None => {}
+        }
+        while b.poll_event().is_some() {}
+        while b.poll_transmit().is_some() {}
+    }
+}
