@@ -77,6 +77,24 @@ pub enum Event {
         /// The packet.
         packet: RtpPacketReceived,
     },
+    /// `tonechange` of a sender's DTMF (W3C RTCDTMFToneChangeEvent): this
+    /// tone starts playing; the empty string when the buffer is done.
+    ToneChange {
+        /// The sending transceiver.
+        transceiver: TransceiverId,
+        /// The tone (`0`–`9`, `A`–`D`, `#`, `*`, `,`), or empty at the end.
+        tone: String,
+    },
+    /// A DTMF tone the peer sent ended (RFC 4733 telephone-event; an eddy
+    /// extension: browsers do not report received DTMF).
+    DtmfReceived {
+        /// The receiving transceiver.
+        transceiver: TransceiverId,
+        /// The tone.
+        tone: char,
+        /// How long it lasted.
+        duration: std::time::Duration,
+    },
     /// The peer asked this transceiver's sender for a keyframe (PLI or
     /// FIR): the application should have its encoder produce one (an SFU
     /// forwards it with [`RtpReceiver::request_keyframe`](crate::RtpReceiver::request_keyframe)).

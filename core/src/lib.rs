@@ -195,11 +195,11 @@ pub use event::{Event, EventQueueUsage, Output};
 pub use ice::{IceConnectionState, IceGatheringState, IceStats};
 pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{
-    AudioLevel, DataChannel, InputCounters, KeyframeRequestKind, MediaStreamTrack, PeerConnection,
-    PeerConnectionState, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,
-    RtpHeaderExtensionParameters, RtpPacketReceived, RtpParameters, RtpReceiver, RtpSender,
-    RtpTransceiver, RtpWrite, SignalingState, TransceiverId, TransceiverInit,
-    MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS,
+    AudioLevel, DataChannel, DtmfError, DtmfSender, InputCounters, KeyframeRequestKind,
+    MediaStreamTrack, PeerConnection, PeerConnectionState, RtpCodecParameters,
+    RtpContributingSource, RtpEncodingParameters, RtpHeaderExtensionParameters, RtpPacketReceived,
+    RtpParameters, RtpReceiver, RtpSender, RtpTransceiver, RtpWrite, SignalingState, TransceiverId,
+    TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TONE_BUFFER, MAX_TRANSCEIVERS,
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,

@@ -61,6 +61,12 @@ impl SendStats {
         self.last = Some((timestamp, capture));
     }
 
+    /// The RTP timestamp of the last packet sent and the instant it
+    /// corresponds to.
+    pub(crate) fn last_sent(&self) -> Option<(u32, Instant)> {
+        self.last
+    }
+
     /// Packets and payload octets sent.
     pub(crate) fn counts(&self) -> (u64, u64) {
         (self.packets, self.payload_bytes)

@@ -51,6 +51,8 @@ pub(crate) struct ReceiverState {
     pub(crate) sources: Vec<SourceSeen>,
     /// Reception statistics and NACK state per media SSRC (bounded).
     pub(crate) streams: Vec<ReceiveStream>,
+    /// The telephone-event being received (RFC 4733).
+    pub(crate) dtmf: super::dtmf::DtmfReceive,
     /// RFC 5104 §4.3.1.1: the FIR command sequence number, "increased by 1
     /// for each new command".
     pub(crate) fir_sequence: u8,
@@ -88,6 +90,13 @@ pub(crate) struct SenderState {
     pub(crate) history: Option<PacketHistory>,
     /// The RTX stream's next sequence number.
     pub(crate) rtx_sequence: u16,
+    /// The last sequence number sent on the wire.
+    pub(crate) last_sequence: Option<u16>,
+    /// Added to the application's sequence numbers: one per packet eddy
+    /// inserted in the stream (DTMF events).
+    pub(crate) sequence_offset: u16,
+    /// DTMF being played out (W3C RTCDTMFSender).
+    pub(crate) dtmf: super::dtmf::DtmfPlayout,
 }
 
 /// All media state of a connection.
@@ -356,6 +365,7 @@ impl PeerConnection {
                     ssrcs: Vec::new(),
                     sources: Vec::new(),
                     streams: Vec::new(),
+                    dtmf: super::dtmf::DtmfReceive::default(),
                     fir_sequence: 0,
                 });
             }
@@ -372,6 +382,9 @@ impl PeerConnection {
                     stats: None,
                     history: None,
                     rtx_sequence: 0,
+                    last_sequence: None,
+                    sequence_offset: 0,
+                    dtmf: super::dtmf::DtmfPlayout::default(),
                 });
             }
         }
@@ -453,6 +466,9 @@ impl PeerConnection {
             return;
         };
         let (clock_rate, nack) = (codec.clock_rate, codec.nack);
+        let telephone_event = codec
+            .mime_type
+            .eq_ignore_ascii_case("audio/telephone-event");
         let (rid_id, level_id) = (n.recv_ext.rid, n.recv_ext.audio_level);
         let rtt = self.media.rtt;
         let Some(r) = self.media.receiver_mut(t) else {
@@ -477,6 +493,9 @@ impl PeerConnection {
                 }
             }
             Arrival::Probation | Arrival::BadJump => {}
+        }
+        if telephone_event {
+            self.on_telephone_event(t, &p, clock_rate);
         }
         let audio_level = level_id
             .and_then(|id| p.extension(id))

@@ -78,8 +78,8 @@ impl PeerConnection {
         self.arm_media_timer();
     }
 
-    /// Arms the media timer at the earliest of the next RTCP report and
-    /// every receive stream's next NACK.
+    /// Arms the media timer at the earliest of the next RTCP report, every
+    /// receive stream's next NACK and every sender's DTMF step.
     pub(crate) fn arm_media_timer(&mut self) {
         let nack = self
             .media
@@ -89,17 +89,21 @@ impl PeerConnection {
             .filter_map(|s| s.nack.as_ref()?.next_timeout())
             .min();
         let report = self.media.rtcp.as_ref().map(RtcpScheduler::next_due);
-        let next = match (nack, report) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let dtmf = self
+            .media
+            .senders
+            .iter()
+            .filter_map(|s| s.dtmf.next_timeout())
+            .min();
+        let next = [nack, report, dtmf].into_iter().flatten().min();
         self.timers.set_opt(Timer::Media, next);
     }
 
-    /// The media timer fired: NACKs that are due, then the RTCP report if
-    /// its time came.
+    /// The media timer fired: DTMF playout and NACKs that are due, then
+    /// the RTCP report if its time came.
     pub(crate) fn on_media_timeout(&mut self) {
         let now = self.now;
+        self.play_dtmf(now);
         self.send_nacks(now);
         let due = match self.media.rtcp.as_mut() {
             Some(s) => s.poll(now, &mut self.rng),

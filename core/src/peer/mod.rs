@@ -12,6 +12,7 @@ use crate::stats::Dropped;
 use crate::timer::{Timer, TimerTable};
 
 mod channel;
+mod dtmf;
 mod jsep;
 mod jsep_build;
 mod jsep_strict;
@@ -31,6 +32,7 @@ mod wire;
 pub use crate::state::{PeerConnectionState, SignalingState};
 pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
+pub use dtmf::{DtmfError, DtmfSender, MAX_TONE_BUFFER};
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use media::KeyframeRequestKind;
 pub use rtp_handles::{RtpReceiver, RtpSender};

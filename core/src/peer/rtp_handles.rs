@@ -121,6 +121,18 @@ impl RtpSender<'_> {
         Ok(())
     }
 
+    /// Its DTMF sender (W3C `sender.dtmf`): `None` for a video sender.
+    pub fn dtmf(&mut self) -> Option<super::dtmf::DtmfSender<'_>> {
+        let t = self.pc.jsep.transceiver(self.id)?;
+        if t.kind != crate::MediaKind::Audio {
+            return None;
+        }
+        Some(super::dtmf::DtmfSender {
+            pc: &mut *self.pc,
+            id: self.id,
+        })
+    }
+
     /// W3C `getParameters`: the negotiated codecs and header extensions,
     /// and the one encoding (SSRC, RTX SSRC, active, max bitrate).
     pub fn get_parameters(&self) -> RtpParameters {
@@ -187,17 +199,37 @@ impl RtpSender<'_> {
         if !n.direction.sends() {
             return Err(MediaSendError::NotSending);
         }
+        if n.codec(w.payload_type).is_none() {
+            return Err(MediaSendError::PayloadType(w.payload_type));
+        }
         let s = pc.media.sender(self.id).ok_or(MediaSendError::NotSending)?;
         if s.track.is_none() || !s.active {
             return Err(MediaSendError::NotSending);
         }
-        if n.codec(w.payload_type).is_none() {
-            return Err(MediaSendError::PayloadType(w.payload_type));
-        }
+        // Packets eddy inserted in the stream (DTMF) shift the
+        // application's sequence numbers after them.
+        let wire = RtpWrite {
+            sequence_number: w.sequence_number.wrapping_add(s.sequence_offset),
+            ..w
+        };
+        pc.send_rtp(self.id, &wire)
+    }
+}
+
+impl PeerConnection {
+    /// Writes one RTP packet of transceiver `t`'s sender as `w` says (its
+    /// sequence number is the one on the wire), keeps it for RTX, protects
+    /// and sends it, and counts it.
+    pub(crate) fn send_rtp(
+        &mut self,
+        t: TransceiverId,
+        w: &RtpWrite<'_>,
+    ) -> Result<(), MediaSendError> {
+        let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
         if w.csrcs.len() > MAX_CSRC {
             return Err(MediaSendError::TooManyCsrcs);
         }
-        let ssrc = pc.jsep.transceiver(self.id).map_or(0, |t| t.ssrc);
+        let ssrc = self.jsep.transceiver(t).map_or(0, |t| t.ssrc);
         let mut level = [0u8; 1];
         let mut ext: smallvec::SmallVec<[(u8, &[u8]); 2]> = smallvec::SmallVec::new();
         if let Some(id) = n.send_ext.mid {
@@ -230,8 +262,8 @@ impl RtpSender<'_> {
         drop(ext);
         let clock_rate = n.codec(w.payload_type).map_or(90_000, |c| c.clock_rate);
         let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
-        let now = pc.now;
-        if let Some(s) = pc.media.sender_mut(self.id) {
+        let now = self.now;
+        if let Some(s) = self.media.sender_mut(t) {
             // RFC 4588: what was sent stays a while for NACKs.
             if rtx {
                 s.history
@@ -239,8 +271,9 @@ impl RtpSender<'_> {
                     .insert(now, &buf);
             }
         }
-        pc.stack.send_srtp(true, buf)?;
-        if let Some(s) = pc.media.sender_mut(self.id) {
+        self.stack.send_srtp(true, buf)?;
+        if let Some(s) = self.media.sender_mut(t) {
+            s.last_sequence = Some(w.sequence_number);
             s.stats
                 .get_or_insert_with(|| SendStats::new(ssrc, clock_rate))
                 .on_sent(now, w.timestamp, w.payload.len());

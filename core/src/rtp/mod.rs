@@ -25,6 +25,7 @@ pub mod feedback;
 pub mod hdrext;
 pub mod packet;
 pub mod rtcp;
+pub mod telephone_event;
 #[cfg(test)]
 mod tests;
 pub mod twcc;
