@@ -14,11 +14,13 @@
 //! channel, text as text, binary as binary. Every RTP packet of every track
 //! the browser sends comes back on the same transceiver (raw RTP: eddy
 //! gives it the transceiver's own SSRC and protects it again), and the
-//! browser's keyframe requests are forwarded to its own sender. ICE uses UDP on the IP of
+//! browser's keyframe requests are forwarded to its own sender. DTMF the
+//! browser sends is reported back on its data channel as `dtmf:<tone>:<ms>`. ICE uses UDP on the IP of
 //! `--listen` (`0.0.0.0`: every interface). Signaling runs on axum with the
 //! limits of [`eddy_examples::signaling::Limits`] (slow clients, big
 //! bodies and connection floods are cut off).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,8 +31,8 @@ use axum::Router;
 use clap::Parser;
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{
-    Direction, DtlsTransportState, Event, IceGatheringState, PeerConnection, PeerConnectionState,
-    RtpPacketReceived, RtpWrite, TransceiverId,
+    ChannelId, Direction, DtlsTransportState, Event, IceGatheringState, PeerConnection,
+    PeerConnectionState, RtpPacketReceived, RtpWrite, TransceiverId,
 };
 use eddy_examples::signaling::{self, Answerer, Limits};
 
@@ -114,10 +116,32 @@ async function checkMedia() {
       const nacks = (final['outbound-video'] || {}).nackCount || 0;
       const sent = (final['outbound-video'] || {}).packetsSent || 1;
       if (nacks > sent / 10) return done(false, 'NACK storm: ' + JSON.stringify(final));
-      return done(true, 'media echoed through echo-server: ' + JSON.stringify(final));
+      return checkDtmf(final);
     }
   }
   done(false, 'echoed media did not decode in 30 s: ' + JSON.stringify(await mediaStats()));
+}
+
+// Chromium's DTMF sender plays "123#"; echo-server reports each tone it
+// decoded on the channel as dtmf:<tone>:<ms>.
+const dtmfReports = [];
+async function checkDtmf(stats) {
+  const sender = pc.getSenders().find((s) => s.track && s.track.kind === 'audio');
+  sender.dtmf.insertDTMF('123#', 100, 70);
+  const deadline = Date.now() + 5000;
+  while (dtmfReports.length < 4 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tones = dtmfReports.map((r) => r.tone).join('');
+  // The RFC 4733 duration on the wire: Chromium's end packet counts the
+  // 20 ms audio frame in which the tone ended (100 ms tones say 120 ms).
+  const bad = dtmfReports.filter((r) => r.ms < 100 || r.ms > 125);
+  log('dtmf reports: ' + JSON.stringify(dtmfReports));
+  if (tones !== '123#' || bad.length) {
+    return done(false, 'DTMF: echo-server heard ' + JSON.stringify(dtmfReports));
+  }
+  done(true, 'media echoed through echo-server: ' + JSON.stringify(stats) +
+    '; DTMF 123# heard by echo-server: ' + JSON.stringify(dtmfReports));
 }
 
 async function connect(withMedia) {
@@ -132,6 +156,12 @@ async function connect(withMedia) {
   dc.onclose = () => log('channel closed');
   dc.onmessage = (e) => {
     const text = typeof e.data === 'string' ? e.data : '[' + e.data.byteLength + ' bytes]';
+    if (text.startsWith('dtmf:')) {
+      const [, tone, ms] = text.split(':');
+      dtmfReports.push({ tone, ms: Number(ms) });
+      log('echo-server heard DTMF ' + tone + ' (' + ms + ' ms)');
+      return;
+    }
     window.__echoes.push(text);
     log('echo: ' + text);
     if (!selftest) return;
@@ -190,7 +220,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         pages,
         Some(send_back),
     )?;
-    driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer))?;
+    // Each peer's first channel, for the DTMF reports.
+    let mut channels = HashMap::new();
+    driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer, &mut channels))?;
     Ok(())
 }
 
@@ -228,8 +260,17 @@ fn echo_rtp(pc: &mut PeerConnection, t: TransceiverId, p: &RtpPacketReceived) {
 
 /// Reacts to one peer's event: answers pending offers, echoes messages and
 /// media, forwards keyframe requests, forgets dead peers.
-fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) {
+fn on_event(
+    ep: &mut Endpoint,
+    peer: PeerId,
+    event: Event,
+    answerer: &Answerer,
+    channels: &mut HashMap<PeerId, ChannelId>,
+) {
     match event {
+        Event::DataChannel(channel) => {
+            channels.entry(peer).or_insert(channel);
+        }
         Event::IceGatheringStateChange(IceGatheringState::Complete) => {
             answerer.gathering_complete(ep, peer);
         }
@@ -252,6 +293,19 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) 
         } => {
             if let Some(pc) = ep.peer_mut(peer) {
                 echo_rtp(pc, transceiver, &packet);
+            }
+        }
+        // Tell the page which tones arrived, on its channel.
+        Event::DtmfReceived { tone, duration, .. } => {
+            tracing::info!("peer {peer:?}: DTMF {tone} for {duration:?}");
+            let (Some(pc), Some(&channel)) = (ep.peer_mut(peer), channels.get(&peer)) else {
+                return;
+            };
+            if let Some(mut dc) = pc.data_channel(channel) {
+                let text = format!("dtmf:{tone}:{}", duration.as_millis());
+                if let Err(e) = dc.send_text(&text) {
+                    tracing::debug!("DTMF report dropped: {e}");
+                }
             }
         }
         Event::Track { transceiver, track } => {
@@ -277,12 +331,14 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer) 
                 PeerConnectionState::Failed | PeerConnectionState::Closed
             ) {
                 answerer.forget(ep, peer);
+                channels.remove(&peer);
             }
         }
         // The peer said goodbye (DTLS close_notify): nothing more can come.
         Event::DtlsStateChange(DtlsTransportState::Closed | DtlsTransportState::Failed) => {
             tracing::info!("peer {peer:?}: DTLS closed");
             answerer.forget(ep, peer);
+            channels.remove(&peer);
         }
         _ => {}
     }
