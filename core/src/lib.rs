@@ -163,6 +163,9 @@ mod sdp;
 pub mod srtp;
 mod state;
 mod stats;
+// The fields are the W3C dictionary members of the same (camelCase) name.
+#[allow(missing_docs)]
+pub mod stats_report;
 // The STUN codec is public only to the fuzz targets (codec
 // internals reachable for fuzzing under `cfg(fuzzing)` only).
 #[cfg(fuzzing)]

@@ -240,6 +240,23 @@ impl ReceiveStats {
                 };
             }
         }
+        // A packet rebuilt from RTX is late by design (a round trip or
+        // more): RFC 3550 A.1's jump detection would take one more than
+        // MAX_MISORDER behind for a restarted source and, with a second,
+        // re-sync and lose the counts. It is placed behind the highest
+        // instead.
+        if !jitter && self.probation == 0 {
+            let extended = self.extend(packet.sequence);
+            let max = self.extended_max();
+            if extended <= max {
+                let duplicate = self.mark(extended, max);
+                self.account(now, packet, duplicate, false);
+                return Arrival::Valid {
+                    extended,
+                    duplicate,
+                };
+            }
+        }
         let previous_max = self.extended_max();
         let probation_before = self.probation;
         if let Err(a) = self.update_seq(packet.sequence) {

@@ -26,6 +26,8 @@ pub(crate) struct SendStats {
     rtt: Option<Duration>,
     smoothed_rtt: Option<Duration>,
     rtt_samples: u64,
+    /// The sum of the RTT samples (W3C `totalRoundTripTime`).
+    total_rtt: Duration,
     /// The latest report block about this stream.
     last_report: Option<ReportBlock>,
 }
@@ -44,6 +46,7 @@ impl SendStats {
             rtt: None,
             smoothed_rtt: None,
             rtt_samples: 0,
+            total_rtt: Duration::ZERO,
             last_report: None,
         }
     }
@@ -131,6 +134,7 @@ impl SendStats {
         let rtt = duration_from_1_65536(rtt);
         self.rtt = Some(rtt);
         self.rtt_samples += 1;
+        self.total_rtt += rtt;
         // Smoothed like TCP's SRTT (RFC 6298 §2.3: "SRTT <- (1 - alpha) *
         // SRTT + alpha * R'" with alpha = 1/8).
         self.smoothed_rtt = Some(match self.smoothed_rtt {
@@ -148,6 +152,11 @@ impl SendStats {
     /// The smoothed RTT.
     pub(crate) fn smoothed_rtt(&self) -> Option<Duration> {
         self.smoothed_rtt
+    }
+
+    /// The sum of every RTT sample.
+    pub(crate) fn total_rtt(&self) -> Duration {
+        self.total_rtt
     }
 
     /// How many RTT samples were taken.

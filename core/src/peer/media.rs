@@ -56,6 +56,9 @@ pub(crate) struct ReceiverState {
     /// RFC 5104 §4.3.1.1: the FIR command sequence number, "increased by 1
     /// for each new command".
     pub(crate) fir_sequence: u8,
+    /// Keyframe requests sent (W3C inbound-rtp `pliCount`, `firCount`).
+    pub(crate) plis_sent: u64,
+    pub(crate) firs_sent: u64,
 }
 
 /// One received media stream: RFC 3550 statistics and, when the codec
@@ -64,6 +67,14 @@ pub(crate) struct ReceiverState {
 pub(crate) struct ReceiveStream {
     pub(crate) stats: ReceiveStats,
     pub(crate) nack: Option<NackGenerator>,
+    /// The payload type of its latest packet.
+    pub(crate) payload_type: u8,
+    /// Packets that came by RTX, and their bytes.
+    pub(crate) repaired_packets: u64,
+    /// The latest SR from its sender: the sender info, when it arrived,
+    /// and how many SRs came.
+    pub(crate) sender_report: Option<(crate::rtp::rtcp::SenderInfo, Instant)>,
+    pub(crate) sender_reports: u64,
 }
 
 /// A source seen in received packets.
@@ -97,6 +108,11 @@ pub(crate) struct SenderState {
     pub(crate) sequence_offset: u16,
     /// DTMF being played out (W3C RTCDTMFSender).
     pub(crate) dtmf: super::dtmf::DtmfPlayout,
+    /// Feedback received about its stream (W3C outbound-rtp `nackCount`,
+    /// `pliCount`, `firCount`).
+    pub(crate) nacks_received: u64,
+    pub(crate) plis_received: u64,
+    pub(crate) firs_received: u64,
 }
 
 /// All media state of a connection.
@@ -154,6 +170,10 @@ impl ReceiverState {
                 self.streams.push(ReceiveStream {
                     stats: ReceiveStats::new(ssrc, clock_rate.max(1), false),
                     nack: g,
+                    payload_type: 0,
+                    repaired_packets: 0,
+                    sender_report: None,
+                    sender_reports: 0,
                 });
                 self.streams.len() - 1
             }
@@ -367,6 +387,8 @@ impl PeerConnection {
                     streams: Vec::new(),
                     dtmf: super::dtmf::DtmfReceive::default(),
                     fir_sequence: 0,
+                    plis_sent: 0,
+                    firs_sent: 0,
                 });
             }
             if self.media.sender(id).is_none() {
@@ -385,6 +407,9 @@ impl PeerConnection {
                     last_sequence: None,
                     sequence_offset: 0,
                     dtmf: super::dtmf::DtmfPlayout::default(),
+                    nacks_received: 0,
+                    plis_received: 0,
+                    firs_received: 0,
                 });
             }
         }
@@ -475,7 +500,9 @@ impl PeerConnection {
             return;
         };
         let stream = r.stream_mut(p.ssrc, clock_rate, nack, rtt);
+        stream.payload_type = p.payload_type;
         let arrival = if repaired {
+            stream.repaired_packets += 1;
             stream.stats.on_repaired_rtp(now, &p)
         } else {
             stream.stats.on_rtp(now, &p)

@@ -249,7 +249,7 @@ impl PeerConnection {
         for packet in compound.packets() {
             match packet {
                 RtcpPacket::SenderReport(sr) => {
-                    self.on_sender_report(now, sr.ssrc, sr.info.ntp_time);
+                    self.on_sender_report(now, sr.ssrc, sr.info);
                     sr.report_blocks()
                         .for_each(|b| self.on_report_block(&b, ntp));
                 }
@@ -264,6 +264,9 @@ impl PeerConnection {
                     else {
                         continue;
                     };
+                    if let Some(s) = self.media.sender_mut(t) {
+                        s.nacks_received += 1;
+                    }
                     for seq in nack.sequences() {
                         self.resend(now, t, seq);
                     }
@@ -288,6 +291,14 @@ impl PeerConnection {
                 _ => {}
             }
         }
+        for &(t, kind) in &requests {
+            if let Some(s) = self.media.sender_mut(t) {
+                match kind {
+                    KeyframeRequestKind::Pli => s.plis_received += 1,
+                    KeyframeRequestKind::Fir => s.firs_received += 1,
+                }
+            }
+        }
         for (transceiver, kind) in requests {
             // Coalesced in the queue: one pending request per sender.
             self.events
@@ -295,8 +306,9 @@ impl PeerConnection {
         }
     }
 
-    /// An SR from `ssrc`: its receive stream notes the time for LSR/DLSR.
-    fn on_sender_report(&mut self, now: Instant, ssrc: u32, ntp: u64) {
+    /// An SR from `ssrc`: its receive stream notes the time for LSR/DLSR
+    /// (and the sender's counts, for remote-outbound-rtp stats).
+    fn on_sender_report(&mut self, now: Instant, ssrc: u32, info: crate::rtp::rtcp::SenderInfo) {
         let stream = self
             .media
             .receivers
@@ -304,7 +316,9 @@ impl PeerConnection {
             .flat_map(|r| r.streams.iter_mut())
             .find(|s| s.stats.ssrc() == ssrc);
         if let Some(s) = stream {
-            s.stats.on_sender_report(now, ntp);
+            s.stats.on_sender_report(now, info.ntp_time);
+            s.sender_report = Some((info, now));
+            s.sender_reports += 1;
         }
     }
 

@@ -386,3 +386,99 @@ fn dtmf_tones_arrive_once_each_under_loss() {
     sorted.dedup();
     assert_eq!(sorted.len(), audio_seqs.len());
 }
+
+/// `get_stats()` after a lossy call: every id a stat names exists, the
+/// counts agree across the two sides and with what was sent, the RTT is
+/// the link's; with `serde` the JSON reads like Chromium's.
+#[test]
+fn stats_reports_link_their_objects_and_agree_across_the_call() {
+    use crate::stats_report::RtcStats;
+    let mut c = call(46, true);
+    let (sent, _, _) = stream(&mut c);
+    let a = pc(&mut c.sim, c.a).get_stats();
+    let b = pc(&mut c.sim, c.b).get_stats();
+    for report in [&a, &b] {
+        for s in report.stats.values() {
+            let links: Vec<&String> = match s {
+                RtcStats::Transport(t) => t
+                    .selected_candidate_pair_id
+                    .iter()
+                    .chain([&t.local_certificate_id])
+                    .chain(t.remote_certificate_id.iter())
+                    .collect(),
+                RtcStats::CandidatePair(p) => vec![
+                    &p.transport_id,
+                    &p.local_candidate_id,
+                    &p.remote_candidate_id,
+                ],
+                RtcStats::InboundRtp(r) => [&r.transport_id, &r.codec_id]
+                    .into_iter()
+                    .chain(r.remote_id.iter())
+                    .collect(),
+                RtcStats::OutboundRtp(r) => [&r.transport_id, &r.codec_id]
+                    .into_iter()
+                    .chain(r.remote_id.iter())
+                    .collect(),
+                RtcStats::RemoteInboundRtp(r) => vec![&r.transport_id, &r.codec_id, &r.local_id],
+                RtcStats::RemoteOutboundRtp(r) => vec![&r.transport_id, &r.codec_id, &r.local_id],
+                _ => Vec::new(),
+            };
+            for id in links {
+                assert!(
+                    report.get(id).is_some(),
+                    "{} names {id}, which is not in the report",
+                    s.type_name()
+                );
+            }
+        }
+        for kind in [
+            "peer-connection",
+            "transport",
+            "candidate-pair",
+            "local-candidate",
+            "remote-candidate",
+            "certificate",
+            "codec",
+        ] {
+            assert!(report.of_type(kind).next().is_some(), "no {kind}");
+        }
+    }
+    let Some(RtcStats::OutboundRtp(out)) = a.of_type("outbound-rtp").next() else {
+        panic!("A has no outbound-rtp");
+    };
+    assert_eq!(out.packets_sent, u64::from(sent));
+    assert!(out.retransmitted_packets_sent > 0 && out.nack_count > 0);
+    let Some(RtcStats::InboundRtp(inb)) = b.of_type("inbound-rtp").next() else {
+        panic!("B has no inbound-rtp");
+    };
+    assert_eq!(inb.ssrc, out.ssrc);
+    // Every packet arrived, once directly or once by RTX.
+    assert_eq!(inb.packets_received, u64::from(sent));
+    // Retransmissions are lost at 5% too.
+    let (rx, tx) = (
+        inb.retransmitted_packets_received,
+        out.retransmitted_packets_sent,
+    );
+    assert!(
+        rx <= tx && rx * 10 >= tx * 9,
+        "{rx} of {tx} retransmissions"
+    );
+    let Some(RtcStats::RemoteInboundRtp(ri)) = a.of_type("remote-inbound-rtp").next() else {
+        panic!("A has no remote-inbound-rtp");
+    };
+    let rtt = ri.round_trip_time.unwrap();
+    assert!((rtt - 0.080).abs() < 0.005, "{rtt}");
+    let Some(RtcStats::RemoteOutboundRtp(ro)) = b.of_type("remote-outbound-rtp").next() else {
+        panic!("B has no remote-outbound-rtp");
+    };
+    assert!(ro.packets_sent > 0 && ro.packets_sent <= out.packets_sent);
+    #[cfg(feature = "serde")]
+    {
+        let json = serde_json::to_value(&a).unwrap();
+        let out = &json[&out.id];
+        assert_eq!(out["type"], "outbound-rtp");
+        assert_eq!(out["packetsSent"], u64::from(sent));
+        assert_eq!(json["T01"]["type"], "transport");
+        assert!(json["T01"]["selectedCandidatePairId"].is_string());
+    }
+}

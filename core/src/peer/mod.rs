@@ -13,6 +13,7 @@ use crate::timer::{Timer, TimerTable};
 
 mod channel;
 mod dtmf;
+mod get_stats;
 mod jsep;
 mod jsep_build;
 mod jsep_strict;
@@ -105,6 +106,10 @@ pub struct PeerConnection {
     pub(crate) media: media::Media,
     /// Gathering as the application sees it (`wire.rs`).
     pub(crate) gathering: wire::Gathering,
+    /// Data channels opened and closed (W3C RTCPeerConnectionStats).
+    pub(crate) channel_counts: (u64, u64),
+    /// Times the selected candidate pair changed (W3C RTCTransportStats).
+    pub(crate) selected_pair_changes: u64,
 }
 
 impl PeerConnection {
@@ -128,6 +133,8 @@ impl PeerConnection {
             stack,
             media: media::Media::default(),
             gathering: wire::Gathering::default(),
+            channel_counts: (0, 0),
+            selected_pair_changes: 0,
             events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,

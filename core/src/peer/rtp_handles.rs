@@ -121,6 +121,12 @@ impl RtpSender<'_> {
         Ok(())
     }
 
+    /// W3C `sender.getStats()`: its `outbound-rtp` and `remote-inbound-rtp`
+    /// stats, their codec and the transport.
+    pub fn get_stats(&self) -> crate::stats_report::StatsReport {
+        self.pc.get_stats_for(self.id, true)
+    }
+
     /// Its DTMF sender (W3C `sender.dtmf`): `None` for a video sender.
     pub fn dtmf(&mut self) -> Option<super::dtmf::DtmfSender<'_>> {
         let t = self.pc.jsep.transceiver(self.id)?;
@@ -301,6 +307,12 @@ impl RtpReceiver<'_> {
         Some(self.pc.media.receiver(self.id)?.track.clone())
     }
 
+    /// W3C `receiver.getStats()`: its `inbound-rtp` and
+    /// `remote-outbound-rtp` stats, their codecs and the transport.
+    pub fn get_stats(&self) -> crate::stats_report::StatsReport {
+        self.pc.get_stats_for(self.id, false)
+    }
+
     /// W3C `getParameters`: the negotiated codecs and the header extensions
     /// eddy reads.
     pub fn get_parameters(&self) -> RtpParameters {
@@ -386,6 +398,12 @@ impl RtpReceiver<'_> {
         } else {
             KeyframeRequestKind::Fir
         };
+        if let Some(r) = self.pc.media.receiver_mut(self.id) {
+            match kind {
+                KeyframeRequestKind::Pli => r.plis_sent += 1,
+                KeyframeRequestKind::Fir => r.firs_sent += 1,
+            }
+        }
         for media_ssrc in ssrcs {
             match kind {
                 KeyframeRequestKind::Pli => {

@@ -61,6 +61,15 @@ pub(crate) enum TransportEvent {
     Rtcp(Vec<u8>),
 }
 
+/// Datagrams and bytes through the transport, each way.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Traffic {
+    pub(crate) packets_sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) packets_received: u64,
+    pub(crate) bytes_received: u64,
+}
+
 /// The layers under one connection.
 pub(crate) struct Stack {
     pub(crate) ice: IceAgent,
@@ -86,6 +95,9 @@ pub(crate) struct Stack {
     role_decided: bool,
     /// What arrived, by kind, and what was dropped, by reason.
     pub(crate) counters: InputCounters,
+    /// Datagrams and their bytes sent and received on the transport (W3C
+    /// RTCTransportStats).
+    pub(crate) traffic: Traffic,
     /// Datagrams to send, in order.
     transmits: VecDeque<Transmit>,
     /// What the layers reported during one [`step`](Self::step), for the
@@ -265,6 +277,7 @@ impl Stack {
             remote_end_fed: false,
             role_decided: false,
             counters: InputCounters::default(),
+            traffic: Traffic::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         })
@@ -272,6 +285,8 @@ impl Stack {
 
     /// Routes a received datagram (ARCHITECTURE.md §3).
     pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) {
+        self.traffic.packets_received += 1;
+        self.traffic.bytes_received += r.contents.len() as u64;
         if r.proto != Protocol::Udp {
             // ICE-TCP: ICE owns the stream and hands back the non-STUN
             // frames.
@@ -635,6 +650,8 @@ impl Stack {
     }
 
     pub(crate) fn push_transmit(&mut self, t: Transmit) {
+        self.traffic.packets_sent += 1;
+        self.traffic.bytes_sent += t.contents.len() as u64;
         self.transmits.push_back(t);
     }
 
@@ -771,6 +788,8 @@ impl Stack {
             d.close();
             while let Some(r) = d.poll_transmit() {
                 if let Some(t) = self.ice.transmit_data(r) {
+                    self.traffic.packets_sent += 1;
+                    self.traffic.bytes_sent += t.contents.len() as u64;
                     self.transmits.push_back(t);
                 }
             }

@@ -298,6 +298,7 @@ impl PeerConnection {
                 remote,
                 proto,
             } => {
+                self.selected_pair_changes += 1;
                 self.events.push(Event::SelectedCandidatePairChange {
                     local,
                     remote,
@@ -391,11 +392,17 @@ impl PeerConnection {
         let event = match e {
             SctpEvent::State(s) => Event::SctpStateChange(s),
             SctpEvent::DataChannel(h) => Event::DataChannel(h),
-            SctpEvent::Open(h) => Event::ChannelOpen(h),
+            SctpEvent::Open(h) => {
+                self.channel_counts.0 += 1;
+                Event::ChannelOpen(h)
+            }
             SctpEvent::Message(h, m) => Event::ChannelMessage(h, m),
             SctpEvent::BufferedAmountLow(h) => Event::ChannelBufferedAmountLow(h),
             SctpEvent::Closing(h) => Event::ChannelClosing(h),
-            SctpEvent::Closed(h) => Event::ChannelClose(h),
+            SctpEvent::Closed(h) => {
+                self.channel_counts.1 += 1;
+                Event::ChannelClose(h)
+            }
         };
         self.events.push(event);
     }

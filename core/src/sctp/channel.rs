@@ -107,6 +107,11 @@ pub(crate) struct Channel {
     pub(crate) outgoing_reset: bool,
     pub(crate) incoming_reset: bool,
     pub(crate) reset_requested: bool,
+    /// W3C RTCDataChannelStats: messages and payload bytes each way.
+    pub(crate) messages_sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) messages_received: u64,
+    pub(crate) bytes_received: u64,
 }
 
 impl Channel {
@@ -126,6 +131,10 @@ impl Channel {
             outgoing_reset: false,
             incoming_reset: false,
             reset_requested: false,
+            messages_sent: 0,
+            bytes_sent: 0,
+            messages_received: 0,
+            bytes_received: 0,
         }
     }
 }

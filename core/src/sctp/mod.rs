@@ -509,11 +509,16 @@ impl SctpTransport {
         // RFC 8832 §6: unordered channels send ordered until the ACK.
         let unordered = !c.ordered && !c.awaiting_ack;
         let reliability = c.reliability;
+        let len = data.len() as u64;
         let r = self.sctp_send(stream, ppid, data, unordered, reliability);
         self.drain();
         match r {
             Ok(()) => {
                 self.counters.messages_sent += 1;
+                if let Some(c) = self.channels.get_mut(&h) {
+                    c.messages_sent += 1;
+                    c.bytes_sent += len;
+                }
                 Ok(())
             }
             Err(SendError::MessageTooLarge { len, limit }) => {
@@ -668,6 +673,11 @@ impl SctpTransport {
     /// Label, protocol, stream id, ordered, state of a channel.
     pub(crate) fn channel(&self, h: ChannelId) -> Option<&Channel> {
         self.channels.get(&h)
+    }
+
+    /// Every channel that exists, in handle order.
+    pub(crate) fn channels(&self) -> impl Iterator<Item = (ChannelId, &Channel)> + '_ {
+        self.channels.iter().map(|(h, c)| (*h, c))
     }
 
     /// Aborts the association (W3C `close()` on the connection).
@@ -925,6 +935,8 @@ impl SctpTransport {
         c.awaiting_ack = false;
         if matches!(c.state, DataChannelState::Open | DataChannelState::Closing) {
             self.counters.messages_received += 1;
+            c.messages_received += 1;
+            c.bytes_received += message.data.len() as u64;
             self.push_event(SctpEvent::Message(h, message));
         }
     }
