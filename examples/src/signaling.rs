@@ -122,6 +122,7 @@ pub fn start_with(
     let app = Router::new()
         .route("/offer", axum::routing::post(offer))
         .route("/signaling.js", axum::routing::get(signaling_js))
+        .route("/stats", axum::routing::get(stats))
         .with_state(answerer.clone())
         .merge(pages);
     spawn_server(listener, app, limits)?;
@@ -414,6 +415,31 @@ impl Answerer {
         if let Some(mut pc) = ep.remove_peer(peer) {
             pc.close();
         }
+    }
+}
+
+/// `GET /stats`: every peer's W3C stats report (`get_stats()`), as
+/// `{"<peer>": {"<id>": {"type": ..., ...}}}`, taken on the driver's thread.
+pub async fn stats(State(answerer): State<Answerer>) -> Response {
+    let (reply, reports) = oneshot::channel();
+    let asked = answerer.handle.execute(move |ep, _now| {
+        let all: serde_json::Map<String, serde_json::Value> = ep
+            .peer_ids()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .filter_map(|id| {
+                let report = ep.peer(id)?.get_stats();
+                Some((format!("{id:?}"), serde_json::to_value(&report).ok()?))
+            })
+            .collect();
+        let _ = reply.send(all);
+    });
+    if asked.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the driver stopped\n").into_response();
+    }
+    match reports.await {
+        Ok(all) => axum::Json(all).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "no reply\n").into_response(),
     }
 }
 

@@ -140,8 +140,70 @@ async function checkDtmf(stats) {
   if (tones !== '123#' || bad.length) {
     return done(false, 'DTMF: echo-server heard ' + JSON.stringify(dtmfReports));
   }
-  done(true, 'media echoed through echo-server: ' + JSON.stringify(stats) +
+  compareStats('media echoed through echo-server: ' + JSON.stringify(stats) +
     '; DTMF 123# heard by echo-server: ' + JSON.stringify(dtmfReports));
+}
+
+// Fields of Chromium's report that eddy has no data for: it neither
+// captures, encodes, decodes nor plays out (the application does), and it
+// reports no per-frame or per-sample work. Anything else Chromium reports
+// for an object eddy also reports must be in eddy's report too.
+const BROWSER_ONLY_TYPES = ['media-source', 'media-playout', 'inbound-rtp:video-frames'];
+const BROWSER_ONLY = {};
+
+// Chromium's and eddy's reports at the same moment: the counters agree
+// (within what is in flight), RTT within 10 ms, and eddy has every field
+// Chromium has but the browser-only ones.
+async function compareStats(summary) {
+  const [mine, theirs] = await Promise.all([pc.getStats(), fetch('/stats').then((r) => r.json())]);
+  const eddy = Object.values(theirs)[0] || {};
+  const chrome = {};
+  mine.forEach((s) => { chrome[s.id] = s; });
+  log('chromium stats: ' + JSON.stringify(chrome));
+  log('eddy stats: ' + JSON.stringify(eddy));
+  const fields = (report) => {
+    const m = {};
+    for (const s of Object.values(report)) {
+      m[s.type] = m[s.type] || new Set();
+      Object.keys(s).forEach((k) => m[s.type].add(k));
+    }
+    return m;
+  };
+  const cf = fields(chrome), ef = fields(eddy);
+  const missing = [];
+  for (const [type, set] of Object.entries(cf)) {
+    if (BROWSER_ONLY_TYPES.includes(type)) continue;
+    if (!ef[type]) { missing.push(type); continue; }
+    for (const f of set) {
+      if (!ef[type].has(f) && !(BROWSER_ONLY[type] || []).includes(f)) missing.push(type + '.' + f);
+    }
+  }
+  log('missing from eddy: ' + JSON.stringify(missing));
+  const one = (report, type, kind) =>
+    Object.values(report).find((s) => s.type === type && (!kind || s.kind === kind));
+  const problems = [];
+  for (const kind of ['audio', 'video']) {
+    const sent = one(chrome, 'outbound-rtp', kind), got = one(eddy, 'inbound-rtp', kind);
+    if (!sent || !got) { problems.push('no ' + kind + ' streams to compare'); continue; }
+    if (Math.abs(sent.packetsSent - got.packetsReceived) > 50) {
+      problems.push(kind + ': chromium sent ' + sent.packetsSent + ', eddy received ' + got.packetsReceived);
+    }
+    if (Math.abs(sent.bytesSent - got.bytesReceived) > 50 * 1200) {
+      problems.push(kind + ': chromium sent ' + sent.bytesSent + ' B, eddy received ' + got.bytesReceived);
+    }
+  }
+  const rtt = (report) => (one(report, 'remote-inbound-rtp', 'video') || {}).roundTripTime;
+  if (rtt(eddy) === undefined || rtt(chrome) === undefined ||
+      Math.abs(rtt(eddy) - rtt(chrome)) > 0.010) {
+    problems.push('RTT: chromium ' + rtt(chrome) + ' s, eddy ' + rtt(eddy) + ' s');
+  }
+  const cdc = one(chrome, 'data-channel'), edc = one(eddy, 'data-channel');
+  if (!cdc || !edc || cdc.messagesSent !== edc.messagesReceived || cdc.messagesReceived !== edc.messagesSent) {
+    problems.push('data channel: chromium ' + JSON.stringify(cdc) + ', eddy ' + JSON.stringify(edc));
+  }
+  if (missing.length) problems.push('fields missing from eddy: ' + missing.join(', '));
+  if (problems.length) return done(false, problems.join('; '));
+  done(true, summary + '; stats agree (eddy ' + Object.keys(eddy).length + ' objects)');
 }
 
 async function connect(withMedia) {
