@@ -319,7 +319,10 @@ mod tests {
         assert_eq!(list.intervals[0].start, TestKey(Tsn(10)));
         assert_eq!(list.intervals[0].end, TestKey(Tsn(11)));
         // Verify payload order
-        assert_eq!(list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), [b"p0", b"p1"].map(|p| p.to_vec()));
+        assert_eq!(
+            list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1"].map(|p| p.to_vec())
+        );
         // Verify PPID inherited from Begin chunk
         assert_eq!(list.intervals[0].ppid, PpId(53));
     }
@@ -340,13 +343,19 @@ mod tests {
         assert_eq!(list.intervals.len(), 2);
         assert_eq!(list.intervals[0].start, TestKey(Tsn(11)));
         assert_eq!(list.intervals[0].end, TestKey(Tsn(11)));
-        assert_eq!(list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), [b"p1"].map(|p| p.to_vec()));
+        assert_eq!(
+            list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p1"].map(|p| p.to_vec())
+        );
         assert!(!list.intervals[0].has_beginning);
         assert!(list.intervals[0].has_end);
 
         assert_eq!(list.intervals[1].start, TestKey(Tsn(12)));
         assert_eq!(list.intervals[1].end, TestKey(Tsn(12)));
-        assert_eq!(list.intervals[1].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), [b"p2"].map(|p| p.to_vec()));
+        assert_eq!(
+            list.intervals[1].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p2"].map(|p| p.to_vec())
+        );
         assert!(list.intervals[1].has_beginning);
         assert!(!list.intervals[1].has_end);
     }
@@ -372,7 +381,10 @@ mod tests {
         assert_eq!(interval.end, TestKey(Tsn(12)));
         assert!(interval.has_beginning);
         assert!(interval.has_end);
-        assert_eq!(interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), [b"p0", b"p1", b"p2"].map(|p| p.to_vec()));
+        assert_eq!(
+            interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1", b"p2"].map(|p| p.to_vec())
+        );
     }
 
     #[test]
@@ -394,7 +406,10 @@ mod tests {
         assert!(interval.has_end);
         assert!(interval.has_beginning);
         assert_eq!(interval.payload.len(), 2);
-        assert_eq!(interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(), [b"p0", b"p1"].map(|p| p.to_vec()));
+        assert_eq!(
+            interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1"].map(|p| p.to_vec())
+        );
     }
 
     #[test]

@@ -13,7 +13,6 @@
 // limitations under the License.
 
 use crate::EventSink;
-use bytes::Bytes;
 use crate::api::LifecycleId;
 use crate::api::Message;
 use crate::api::Options;
@@ -34,6 +33,7 @@ use crate::types::Mid;
 use crate::types::OutgoingMessageId;
 use crate::types::Ssn;
 use crate::types::StreamKey;
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::AddAssign;
