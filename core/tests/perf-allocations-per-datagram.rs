@@ -19,9 +19,11 @@ use eddy::{
     Receive,
 };
 
-/// Allocations per datagram this test accepts. Measured: see the commit
-/// that last changed it.
-const BOUND: f64 = 5.0;
+/// Allocations per datagram this test accepts. Measured: 1.89 (the
+/// `Transmit`'s own `Vec`, 1; the received DATA chunk's payload, ~0.71; per
+/// 16 KiB message ~0.18: the message handed to dcsctp, its shared buffer,
+/// its reassembly, its fragment list).
+const BOUND: f64 = 2.0;
 
 struct Counting;
 

@@ -48,13 +48,14 @@
 
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Async;
-use eddy_runtime_common::{Runtime, Timer, UdpIo};
+use eddy_runtime_common::udp::SockRef;
+use eddy_runtime_common::{Interest, Runtime, Timer, UdpIo};
 
 pub use async_io;
 pub use eddy;
@@ -97,16 +98,18 @@ impl UdpIo for Socket {
         self.0.poll_readable(cx)
     }
 
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.0.get_ref().recv_from(buf)
-    }
-
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.poll_writable(cx)
     }
 
-    fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.0.get_ref().send_to(buf, target)
+    fn try_io(
+        &self,
+        _interest: Interest,
+        op: &mut dyn FnMut(SockRef<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        // async-io keeps no readiness to clear: `poll_readable` and
+        // `poll_writable` wait for the next event.
+        op(SockRef::from(self.0.get_ref()))
     }
 }
 

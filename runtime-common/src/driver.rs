@@ -16,6 +16,7 @@ use futures_core::Stream;
 
 use crate::net;
 use crate::state::{Command, Incoming, State};
+use crate::udp::{self, RecvBuffer, SockRef, UdpState};
 
 /// What an adapter gives the driver: a way to spawn it as a task on the
 /// application's runtime, UDP sockets registered with that runtime's
@@ -33,17 +34,33 @@ pub trait Runtime: 'static {
     fn timer() -> io::Result<Box<dyn Timer>>;
 }
 
+/// The readiness a socket operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// A receive.
+    Readable,
+    /// A send.
+    Writable,
+}
+
 /// A UDP socket registered with a reactor; `Send`, as the driver task may
-/// move between the runtime's worker threads.
+/// move between the runtime's worker threads. The driver does the I/O
+/// itself on the socket ([`udp::recv`], [`udp::send`]: batched where the OS
+/// allows), through [`UdpIo::try_io`].
 pub trait UdpIo: Send {
     /// Ready when a receive may succeed (it may still would-block).
     fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Receives without waiting.
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)>;
     /// Ready when a send may succeed (it may still would-block).
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Sends without waiting.
-    fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize>;
+    /// Runs `op` on the socket without waiting; an `op` that would block
+    /// returns `WouldBlock`, which clears the readiness the reactor
+    /// reported for `interest` (as tokio's `try_io` does), so the next
+    /// `poll_*_ready` waits for a new event.
+    fn try_io(
+        &self,
+        interest: Interest,
+        op: &mut dyn FnMut(SockRef<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize>;
 }
 
 /// A one-shot timer that can be moved (between threads too).
@@ -54,8 +71,6 @@ pub trait Timer: Send {
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-/// Receive buffer: the largest UDP payload.
-const MAX_DATAGRAM: usize = 65_535;
 /// Datagrams received per socket before the peer's output is drained, so a
 /// burst cannot overflow the core's own bounded queues.
 const RECEIVE_BATCH: usize = 32;
@@ -70,6 +85,7 @@ const MAX_QUEUED_TRANSMITS: usize = 4096;
 
 struct Socket {
     io: Box<dyn UdpIo>,
+    state: UdpState,
     local: SocketAddr,
     queued: VecDeque<Transmit>,
 }
@@ -89,7 +105,7 @@ pub(crate) struct Driver {
     /// The peer's next timeout, and whether the timer is set to it.
     deadline: Option<Instant>,
     armed: Option<Instant>,
-    buf: Vec<u8>,
+    buf: RecvBuffer,
 }
 
 impl Driver {
@@ -105,8 +121,10 @@ impl Driver {
         let mut wrapped = Vec::with_capacity(sockets.len());
         for socket in sockets {
             let local = socket.local_addr()?;
+            let state = UdpState::new(SockRef::from(&socket));
             wrapped.push(Socket {
                 io: R::wrap_socket(socket)?,
+                state,
                 local,
                 queued: VecDeque::new(),
             });
@@ -122,7 +140,7 @@ impl Driver {
             timer,
             deadline: None,
             armed: None,
-            buf: vec![0; MAX_DATAGRAM],
+            buf: RecvBuffer::new(),
         })
     }
 
@@ -203,8 +221,12 @@ impl Driver {
         for socket in &self.sockets {
             let mut batch = 0;
             loop {
-                let (len, source) = match socket.io.try_recv_from(&mut self.buf) {
-                    Ok(r) => r,
+                let buf = &mut self.buf;
+                let received = socket.io.try_io(Interest::Readable, &mut |s| {
+                    udp::recv(s, &socket.state, buf)
+                });
+                let count = match received {
+                    Ok(count) => count,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         match socket.io.poll_recv_ready(cx) {
                             Poll::Ready(Ok(())) => continue,
@@ -223,18 +245,20 @@ impl Driver {
                         break;
                     }
                 };
-                let contents = self.buf.get(..len).unwrap_or_default();
-                let _ = self.state.pc.handle_input(Input::Receive(
-                    Instant::now(),
-                    Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: socket.local,
-                        contents,
-                    },
-                ));
-                batch += 1;
-                if batch == RECEIVE_BATCH {
+                let now = Instant::now();
+                for (source, contents) in self.buf.datagrams() {
+                    let _ = self.state.pc.handle_input(Input::Receive(
+                        now,
+                        Receive {
+                            proto: Protocol::Udp,
+                            source,
+                            destination: socket.local,
+                            contents,
+                        },
+                    ));
+                }
+                batch += count;
+                if batch >= RECEIVE_BATCH {
                     more = true;
                     break;
                 }
@@ -252,14 +276,17 @@ impl Driver {
                 Output::Event(e) => self.state.handle_event(e),
                 Output::Timeout(at) => {
                     self.deadline = at;
+                    for socket in &mut self.sockets {
+                        flush_socket(socket, None);
+                    }
                     return;
                 }
             }
         }
     }
 
-    /// Sends `t` from the socket bound to its source, or queues it there
-    /// while the socket is full.
+    /// Queues `t` on the socket bound to its source; a full batch goes out
+    /// at once, the rest when the peer's output is drained.
     fn send(&mut self, t: Transmit) {
         let Some(socket) = self
             .sockets
@@ -269,37 +296,61 @@ impl Driver {
             tracing::debug!(source = %t.source, "transmit from no socket dropped");
             return;
         };
-        if !socket.queued.is_empty() {
-            if socket.queued.len() < MAX_QUEUED_TRANSMITS {
-                socket.queued.push_back(t);
-            }
+        if socket.queued.len() >= MAX_QUEUED_TRANSMITS {
             return;
         }
-        match socket.io.try_send_to(&t.contents, t.destination) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.queued.push_back(t),
-            // Unreachable networks and the like: this path is dead, ICE
-            // finds out.
-            Err(e) => tracing::debug!(destination = %t.destination, error = %e, "send failed"),
+        socket.queued.push_back(t);
+        if socket.queued.len() >= udp::MAX_SEND {
+            flush_socket(socket, None);
         }
     }
 
     /// Sends queued transmits while the sockets take them.
     fn flush(&mut self, cx: &mut Context<'_>) {
         for socket in &mut self.sockets {
-            while let Some(t) = socket.queued.front() {
-                match socket.io.try_send_to(&t.contents, t.destination) {
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        match socket.io.poll_send_ready(cx) {
-                            Poll::Ready(Ok(())) => continue,
-                            Poll::Ready(Err(_)) => {}
-                            Poll::Pending => break,
-                        }
-                    }
-                    _ => {}
+            flush_socket(socket, Some(cx));
+        }
+    }
+}
+
+/// Sends what `socket` has queued, in batches, until it would block; with
+/// `cx`, then waits for it to be writable.
+fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>) {
+    while !socket.queued.is_empty() {
+        let (io, state, queued) = (&socket.io, &socket.state, &socket.queued);
+        let sent = io.try_io(Interest::Writable, &mut |s| {
+            udp::send(
+                s,
+                state,
+                queued
+                    .iter()
+                    .map(|t| (t.contents.as_slice(), t.destination)),
+            )
+        });
+        match sent {
+            Ok(n) => {
+                socket.queued.drain(..n.min(socket.queued.len()));
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let Some(cx) = cx.as_deref_mut() else {
+                    return;
+                };
+                match socket.io.poll_send_ready(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(_)) => {}
+                    Poll::Pending => return,
                 }
-                socket.queued.pop_front();
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Unreachable networks and the like: this path is dead, ICE
+            // finds out.
+            Err(e) => {
+                if let Some(t) = socket.queued.front() {
+                    tracing::debug!(destination = %t.destination, error = %e, "send failed");
+                }
             }
         }
+        socket.queued.pop_front();
     }
 }

@@ -10,6 +10,9 @@
 //! - gives each peer added with [`Driver::add_peer`] those addresses as host
 //!   candidates, then ends its local candidates;
 //! - sends each [`Transmit`] from the socket bound to its `source`;
+//! - moves datagrams in batches: on Linux, `recvmmsg`/`sendmmsg` with UDP
+//!   GRO and GSO where the kernel has them (see
+//!   [`eddy_runtime_common::udp`]);
 //! - sleeps in [`mio::Poll`] until a datagram arrives, a [`Handle`] wakes it,
 //!   or the endpoint's next timeout;
 //! - resolves `IceServer` hostnames ([`resolve_ice_servers`], [`new_peer`]).
@@ -68,6 +71,7 @@ use std::time::{Duration, Instant};
 use eddy::endpoint::{Endpoint, EndpointOutput, PeerId};
 use eddy::{Event, Input, PeerConnection, Protocol, Receive, Transmit};
 use eddy_runtime_common::net::{self, DEFAULT_SOCKET_BUFFER};
+use eddy_runtime_common::udp::{self, RecvBuffer, SockRef, UdpState};
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 
@@ -76,8 +80,8 @@ pub use mio;
 
 /// The token of the cross-thread waker; sockets use their index.
 const WAKER: Token = Token(usize::MAX);
-/// Receive buffer: the largest UDP payload.
-const MAX_DATAGRAM: usize = 65_535;
+/// Read buffer of an ICE-TCP connection.
+const TCP_READ_BUFFER: usize = 65_536;
 /// Datagrams received before the endpoint's output is drained, so a burst
 /// cannot overflow the core's own bounded queues.
 const RECEIVE_BATCH: usize = 32;
@@ -178,6 +182,7 @@ impl Builder {
 /// One bound UDP socket and the transmits waiting for it to be writable.
 struct Socket {
     socket: UdpSocket,
+    state: UdpState,
     local: SocketAddr,
     queued: VecDeque<Transmit>,
 }
@@ -232,7 +237,9 @@ pub struct Driver {
     commands: mpsc::Receiver<Message>,
     sender: mpsc::Sender<Message>,
     waker: Arc<Waker>,
-    buf: Vec<u8>,
+    buf: RecvBuffer,
+    /// ICE-TCP reads (allocated with the first connection).
+    tcp_buf: Vec<u8>,
     /// Sockets the last poll found ready: (index, readable, writable).
     ready: Vec<(usize, bool, bool)>,
     stopped: bool,
@@ -280,8 +287,10 @@ impl Driver {
                 Token(i),
                 Interest::READABLE | Interest::WRITABLE,
             )?;
+            let state = UdpState::new(SockRef::from(&socket));
             sockets.push(Socket {
                 socket,
+                state,
                 local,
                 queued: VecDeque::new(),
             });
@@ -306,7 +315,8 @@ impl Driver {
             commands,
             sender,
             waker,
-            buf: vec![0; MAX_DATAGRAM],
+            buf: RecvBuffer::new(),
+            tcp_buf: Vec::new(),
             ready: Vec::new(),
             stopped: false,
             stats: DriverStats::default(),
@@ -385,19 +395,22 @@ impl Driver {
     /// Reads connection `token` until it would block, feeding the endpoint.
     fn receive_tcp(&mut self, token: usize) {
         use std::io::Read;
+        if self.tcp_buf.is_empty() {
+            self.tcp_buf = vec![0; TCP_READ_BUFFER];
+        }
         loop {
             let Some(c) = self.connections.get_mut(&token) else {
                 return;
             };
             let (local, remote) = (c.local, c.remote);
-            match c.stream.read(&mut self.buf) {
+            match c.stream.read(&mut self.tcp_buf) {
                 Ok(0) => {
                     self.close_connection(token);
                     return;
                 }
                 Ok(n) => {
                     self.stats.received += 1;
-                    let contents = self.buf.get(..n).unwrap_or_default();
+                    let contents = self.tcp_buf.get(..n).unwrap_or_default();
                     self.endpoint.handle_input(Input::Receive(
                         Instant::now(),
                         Receive {
@@ -571,17 +584,15 @@ impl Driver {
 
     /// Reads the socket until it would block, feeding the endpoint.
     fn receive(&mut self, index: usize) -> io::Result<()> {
-        let Some(socket) = self.sockets.get(index) else {
-            return Ok(());
-        };
-        let local = socket.local;
         let mut batch = 0;
         loop {
             let Some(socket) = self.sockets.get(index) else {
                 return Ok(());
             };
-            let (len, source) = match socket.socket.recv_from(&mut self.buf) {
-                Ok(r) => r,
+            let local = socket.local;
+            let count = match udp::recv(SockRef::from(&socket.socket), &socket.state, &mut self.buf)
+            {
+                Ok(count) => count,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // ICMP errors reported on the socket (port unreachable for
@@ -589,19 +600,21 @@ impl Driver {
                 Err(e) if net::is_transient(&e) => continue,
                 Err(e) => return Err(e),
             };
-            self.stats.received += 1;
-            let contents = self.buf.get(..len).unwrap_or_default();
-            self.endpoint.handle_input(Input::Receive(
-                Instant::now(),
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: local,
-                    contents,
-                },
-            ));
-            batch += 1;
-            if batch == RECEIVE_BATCH {
+            self.stats.received += count as u64;
+            let now = Instant::now();
+            for (source, contents) in self.buf.datagrams() {
+                self.endpoint.handle_input(Input::Receive(
+                    now,
+                    Receive {
+                        proto: Protocol::Udp,
+                        source,
+                        destination: local,
+                        contents,
+                    },
+                ));
+            }
+            batch += count;
+            if batch >= RECEIVE_BATCH {
                 batch = 0;
                 self.drain_endpoint();
             }
@@ -636,6 +649,9 @@ impl Driver {
                 EndpointOutput::PeerRemoved(_) => {}
                 EndpointOutput::Timeout(at) => {
                     self.deadline = at;
+                    for index in 0..self.sockets.len() {
+                        self.flush_socket(index);
+                    }
                     return;
                 }
             }
@@ -676,19 +692,30 @@ impl Driver {
             return;
         }
         socket.queued.push_back(t);
-        if socket.queued.len() == 1 {
+        // A full batch goes out at once, the rest when the endpoint's
+        // output is drained.
+        if socket.queued.len() >= udp::MAX_SEND {
             self.flush_socket(index);
         }
     }
 
-    /// Sends the socket's queued transmits until it would block.
+    /// Sends the socket's queued transmits, in batches, until it would block.
     fn flush_socket(&mut self, index: usize) {
         let Some(socket) = self.sockets.get_mut(index) else {
             return;
         };
-        while let Some(t) = socket.queued.front() {
-            match socket.socket.send_to(&t.contents, t.destination) {
-                Ok(_) => self.stats.sent += 1,
+        while !socket.queued.is_empty() {
+            let datagrams = socket
+                .queued
+                .iter()
+                .map(|t| (t.contents.as_slice(), t.destination));
+            match udp::send(SockRef::from(&socket.socket), &socket.state, datagrams) {
+                Ok(n) => {
+                    let n = n.min(socket.queued.len());
+                    self.stats.sent += n as u64;
+                    socket.queued.drain(..n);
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // Unreachable networks, a loopback socket sending to an

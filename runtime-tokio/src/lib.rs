@@ -54,13 +54,13 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use eddy_runtime_common::{Runtime, Timer, UdpIo};
+use eddy_runtime_common::udp::SockRef;
+use eddy_runtime_common::{Interest, Runtime, Timer, UdpIo};
 
 pub use eddy;
 pub use eddy_runtime_common::{
@@ -128,16 +128,20 @@ impl UdpIo for Socket {
         self.0.poll_recv_ready(cx)
     }
 
-    fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.0.try_recv_from(buf)
-    }
-
     fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.0.poll_send_ready(cx)
     }
 
-    fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.0.try_send_to(buf, target)
+    fn try_io(
+        &self,
+        interest: Interest,
+        op: &mut dyn FnMut(SockRef<'_>) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let interest = match interest {
+            Interest::Readable => tokio::io::Interest::READABLE,
+            Interest::Writable => tokio::io::Interest::WRITABLE,
+        };
+        self.0.try_io(interest, || op(SockRef::from(&self.0)))
     }
 }
 

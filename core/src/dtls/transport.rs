@@ -171,7 +171,10 @@ pub(crate) struct DtlsTransport {
     held: VecDeque<Vec<u8>>,
     /// In deterministic mode, lent to the provider during every call.
     rng: Option<Rng>,
+    /// Where dimpl writes each output: 2 KB for the handshake (the peer's
+    /// certificate comes out through it), one datagram (`mtu`) once verified.
     buf: Vec<u8>,
+    mtu: usize,
     /// Application-data buffers given back by [`Self::recycle`], at most
     /// [`SPARE_BUFFERS`].
     spare: Vec<Vec<u8>>,
@@ -217,6 +220,7 @@ impl DtlsTransport {
         mut rng: Option<Rng>,
         now: Instant,
     ) -> Self {
+        let mtu = config.mtu();
         let cert = DtlsCertificate {
             certificate: certificate.der().to_vec(),
             private_key: certificate.key_der().to_vec(),
@@ -245,6 +249,7 @@ impl DtlsTransport {
             held: VecDeque::new(),
             rng,
             buf: vec![0u8; 2048],
+            mtu,
             spare: Vec::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -507,6 +512,13 @@ impl DtlsTransport {
             return;
         }
         self.verified = true;
+        // The handshake's large outputs are past: room for one datagram is
+        // enough (a larger record from the peer grows it, `Step::Grow`), and
+        // the rest would stay as idle heap.
+        if self.mtu > 0 && self.buf.len() > self.mtu {
+            self.buf.truncate(self.mtu);
+            self.buf.shrink_to_fit();
+        }
         self.set_state(DtlsTransportState::Connected);
         if let Some((profile, km)) = self.keys.take() {
             self.push_event(DtlsEvent::Keys(profile, km));

@@ -10,11 +10,29 @@ use openssl::cipher_ctx::CipherCtx;
 
 const TAG_LEN: usize = 16;
 
+/// Longest AEAD key (AES-256, ChaCha20).
+const MAX_KEY_LEN: usize = 32;
+
 /// An AEAD (AES-GCM or ChaCha20-Poly1305) with one OpenSSL context per
-/// direction, keyed once and re-nonced per record.
+/// direction, keyed once and re-nonced per record. DTLS uses each key in one
+/// direction only (the client's write key encrypts on the client and
+/// decrypts on the server), so each context is created at its first use:
+/// the other one would be ~1.5 KB of idle heap per key.
 struct Aead {
-    enc: CipherCtx,
-    dec: CipherCtx,
+    /// A function rather than the `&CipherRef`, which is not unwind-safe.
+    cipher: fn() -> &'static CipherRef,
+    key: [u8; MAX_KEY_LEN],
+    key_len: usize,
+    enc: Option<CipherCtx>,
+    dec: Option<CipherCtx>,
+}
+
+impl Drop for Aead {
+    fn drop(&mut self) {
+        self.key.fill(0);
+        // Keeps the wipe from being optimised away as a dead store.
+        std::hint::black_box(&self.key);
+    }
 }
 
 impl std::fmt::Debug for Aead {
@@ -28,33 +46,65 @@ fn failed(op: CryptoOperation) -> impl Fn(openssl::error::ErrorStack) -> CryptoE
 }
 
 impl Aead {
-    fn new(cipher: &CipherRef, key: &[u8]) -> Result<Self, CryptoError> {
-        if key.len() != cipher.key_length() {
+    fn new(cipher: fn() -> &'static CipherRef, key: &[u8]) -> Result<Self, CryptoError> {
+        if key.len() != cipher().key_length() || key.len() > MAX_KEY_LEN {
             return Err(CryptoError::OperationFailed(CryptoOperation::CreateCipher));
         }
-        let op = failed(CryptoOperation::CreateCipher);
-        let mut enc = CipherCtx::new().map_err(&op)?;
-        enc.encrypt_init(Some(cipher), Some(key), None)
-            .map_err(&op)?;
-        let mut dec = CipherCtx::new().map_err(&op)?;
-        dec.decrypt_init(Some(cipher), Some(key), None)
-            .map_err(&op)?;
-        Ok(Self { enc, dec })
+        let mut stored = [0; MAX_KEY_LEN];
+        stored[..key.len()].copy_from_slice(key);
+        Ok(Self {
+            cipher,
+            key: stored,
+            key_len: key.len(),
+            enc: None,
+            dec: None,
+        })
+    }
+
+    fn key(&self) -> &[u8] {
+        self.key.get(..self.key_len).unwrap_or_default()
+    }
+
+    /// The encryption context, keyed at its first use.
+    fn enc(&mut self) -> Result<&mut CipherCtx, CryptoError> {
+        if self.enc.is_none() {
+            let op = failed(CryptoOperation::CreateCipher);
+            let mut ctx = CipherCtx::new().map_err(&op)?;
+            ctx.encrypt_init(Some((self.cipher)()), Some(self.key()), None)
+                .map_err(&op)?;
+            self.enc = Some(ctx);
+        }
+        self.enc
+            .as_mut()
+            .ok_or(CryptoError::OperationFailed(CryptoOperation::CreateCipher))
+    }
+
+    /// The decryption context, keyed at its first use.
+    fn dec(&mut self) -> Result<&mut CipherCtx, CryptoError> {
+        if self.dec.is_none() {
+            let op = failed(CryptoOperation::CreateCipher);
+            let mut ctx = CipherCtx::new().map_err(&op)?;
+            ctx.decrypt_init(Some((self.cipher)()), Some(self.key()), None)
+                .map_err(&op)?;
+            self.dec = Some(ctx);
+        }
+        self.dec
+            .as_mut()
+            .ok_or(CryptoError::OperationFailed(CryptoOperation::CreateCipher))
     }
 }
 
 impl DtlsCipher for Aead {
     fn encrypt(&mut self, data: &mut Buf, aad: Aad, nonce: Nonce) -> Result<(), CryptoError> {
         let op = failed(CryptoOperation::Encrypt);
-        self.enc
-            .encrypt_init(None, None, Some(&nonce))
-            .map_err(&op)?;
-        self.enc.cipher_update(&aad, None).map_err(&op)?;
+        let enc = self.enc()?;
+        enc.encrypt_init(None, None, Some(&nonce)).map_err(&op)?;
+        enc.cipher_update(&aad, None).map_err(&op)?;
         let len = data.len();
-        self.enc.cipher_update_inplace(data, len).map_err(&op)?;
-        self.enc.cipher_final(&mut []).map_err(&op)?;
+        enc.cipher_update_inplace(data, len).map_err(&op)?;
+        enc.cipher_final(&mut []).map_err(&op)?;
         let mut tag = [0u8; TAG_LEN];
-        self.enc.tag(&mut tag).map_err(&op)?;
+        enc.tag(&mut tag).map_err(&op)?;
         data.extend_from_slice(&tag);
         Ok(())
     }
@@ -74,15 +124,13 @@ impl DtlsCipher for Aead {
         };
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&data.as_ref()[body..]);
-        self.dec
-            .decrypt_init(None, None, Some(&nonce))
+        let dec = self.dec()?;
+        dec.decrypt_init(None, None, Some(&nonce)).map_err(&op)?;
+        dec.cipher_update(&aad, None).map_err(&op)?;
+        dec.cipher_update_inplace(&mut data.as_mut()[..body], body)
             .map_err(&op)?;
-        self.dec.cipher_update(&aad, None).map_err(&op)?;
-        self.dec
-            .cipher_update_inplace(&mut data.as_mut()[..body], body)
-            .map_err(&op)?;
-        self.dec.set_tag(&tag).map_err(&op)?;
-        self.dec.cipher_final(&mut []).map_err(&op)?;
+        dec.set_tag(&tag).map_err(&op)?;
+        dec.cipher_final(&mut []).map_err(&op)?;
         data.truncate(body);
         Ok(())
     }
@@ -116,7 +164,7 @@ impl SupportedDtls12CipherSuite for Dtls12Suite {
         TAG_LEN
     }
     fn create_cipher(&self, key: &[u8]) -> Result<Box<dyn DtlsCipher>, CryptoError> {
-        Ok(Box::new(Aead::new((self.cipher)(), key)?))
+        Ok(Box::new(Aead::new(self.cipher, key)?))
     }
 }
 
@@ -177,7 +225,7 @@ impl SupportedDtls13CipherSuite for Dtls13Suite {
         TAG_LEN
     }
     fn create_cipher(&self, key: &[u8]) -> Result<Box<dyn DtlsCipher>, CryptoError> {
-        Ok(Box::new(Aead::new((self.cipher)(), key)?))
+        Ok(Box::new(Aead::new(self.cipher, key)?))
     }
 
     /// RFC 9147 §4.2.3: "Mask = AES-ECB(sn_key, Ciphertext[0..15])" for AES

@@ -101,7 +101,7 @@ pub fn fuzz_outstanding_data(data: &[u8]) {
                     mid: Mid(mid),
                     is_beginning: true,
                     is_end: true,
-                    payload: vec![0; (payload_len % 1500) as usize + 1],
+                    payload: vec![0; (payload_len % 1500) as usize + 1].into(),
                     ..Default::default()
                 };
 

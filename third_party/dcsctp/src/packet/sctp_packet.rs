@@ -506,7 +506,7 @@ mod tests {
                 stream_key: StreamKey::Ordered(StreamId(456)),
                 ssn: Ssn(789),
                 ppid: PpId(9090),
-                payload: vec![1, 2, 3, 4, 5],
+                payload: vec![1, 2, 3, 4, 5].into(),
                 ..Default::default()
             },
             immediate_ack: false,
@@ -517,7 +517,7 @@ mod tests {
                 stream_key: StreamKey::Ordered(StreamId(654)),
                 ssn: Ssn(789),
                 ppid: PpId(909),
-                payload: vec![5, 4, 3, 2, 1],
+                payload: vec![5, 4, 3, 2, 1].into(),
                 ..Default::default()
             },
             immediate_ack: false,
@@ -606,7 +606,7 @@ mod tests {
         let payload = vec![0; 183];
         builder.add(&Chunk::Data(DataChunk {
             tsn: Tsn(1),
-            data: Data { payload: payload.clone(), ..Default::default() },
+            data: Data { payload: payload.clone().into(), ..Default::default() },
             immediate_ack: false,
         }));
         let chunk1_size = round_up_to_4!(data_chunk::HEADER_SIZE + payload.len());
@@ -619,7 +619,7 @@ mod tests {
         let payload = vec![0; 957];
         builder.add(&Chunk::Data(DataChunk {
             tsn: Tsn(2),
-            data: Data { payload: payload.clone(), ..Default::default() },
+            data: Data { payload: payload.clone().into(), ..Default::default() },
             immediate_ack: false,
         }));
         let chunk2_size = round_up_to_4!(data_chunk::HEADER_SIZE + payload.len());

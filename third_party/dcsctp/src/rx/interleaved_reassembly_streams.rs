@@ -140,7 +140,7 @@ impl OrderedStream {
 
         if data.mid == self.next_mid && data.is_beginning && data.is_end {
             // Fastpath for already assembled chunks.
-            on_reassembled(Message::new(self.stream_id, data.ppid, data.payload));
+            on_reassembled(Message::new(self.stream_id, data.ppid, data.payload.into()));
             self.next_mid += 1;
             let assembled = self.try_assemble_next(on_reassembled);
             return -(assembled as isize);
@@ -167,7 +167,7 @@ impl UnorderedStream {
     fn add(&mut self, data: Data, on_reassembled: &mut dyn FnMut(Message)) -> isize {
         if data.is_beginning && data.is_end {
             // Fast path - reassemble directly.
-            on_reassembled(Message::new(data.stream_key.id(), data.ppid, data.payload));
+            on_reassembled(Message::new(data.stream_key.id(), data.ppid, data.payload.into()));
             return 0;
         }
 
@@ -175,7 +175,8 @@ impl UnorderedStream {
         let queued_bytes = data.payload.len() as isize;
         let idx = self.intervals.add(key, data);
 
-        if let Some(interval) = self.intervals.pop_if_complete(idx) {
+        let complete = self.intervals.pop_if_complete(idx);
+        if let Some(interval) = complete {
             let stream_id = self.stream_id;
             let ppid = interval.ppid;
             let payload = interval.collect_payload();

@@ -14,6 +14,7 @@
 
 use crate::api::PpId;
 use crate::packet::data::Data;
+use bytes::Bytes;
 use std::collections::VecDeque;
 
 pub mod data_tracker;
@@ -47,7 +48,19 @@ pub struct Interval<K: ReassemblyKey> {
     /// Only valid if `has_beginning` is true (as per RFC 8260).
     pub ppid: PpId,
     /// The payload data chunks that make up this interval.
-    pub payload: VecDeque<Vec<u8>>,
+    pub payload: VecDeque<Bytes>,
+}
+
+/// Fragments a message's first one makes room for: a 16 KiB message in 1,200-byte packets
+/// has 15, which then take one allocation instead of four (eddy patch 10).
+const RESERVED_FRAGMENTS: usize = 16;
+
+/// The fragment list of a new interval: room for a message's fragments when `first` starts a
+/// longer message, one otherwise (a whole message, or one arrived out of order).
+fn first_fragments(first: bool, payload: Bytes) -> VecDeque<Bytes> {
+    let mut fragments = VecDeque::with_capacity(if first { RESERVED_FRAGMENTS } else { 1 });
+    fragments.push_back(payload);
+    fragments
 }
 
 impl<K: ReassemblyKey> Interval<K> {
@@ -55,12 +68,12 @@ impl<K: ReassemblyKey> Interval<K> {
     pub fn collect_payload(self) -> Vec<u8> {
         let mut parts = self.payload;
         if parts.len() == 1 {
-            parts.pop_front().unwrap()
+            parts.pop_front().unwrap().into()
         } else {
             let total_payload_len = parts.iter().map(|p| p.len()).sum();
             let mut payload = Vec::with_capacity(total_payload_len);
             for p in parts {
-                payload.extend(p);
+                payload.extend_from_slice(&p);
             }
             payload
         }
@@ -155,7 +168,7 @@ impl<K: ReassemblyKey> IntervalList<K> {
                     has_beginning: data.is_beginning,
                     has_end: data.is_end,
                     ppid: data.ppid,
-                    payload: VecDeque::from([data.payload]),
+                    payload: first_fragments(data.is_beginning && !data.is_end, data.payload),
                 },
             );
             idx
@@ -306,7 +319,10 @@ mod tests {
         assert_eq!(list.intervals[0].start, TestKey(Tsn(10)));
         assert_eq!(list.intervals[0].end, TestKey(Tsn(11)));
         // Verify payload order
-        assert_eq!(list.intervals[0].payload, &[b"p0", b"p1"]);
+        assert_eq!(
+            list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1"].map(|p| p.to_vec())
+        );
         // Verify PPID inherited from Begin chunk
         assert_eq!(list.intervals[0].ppid, PpId(53));
     }
@@ -327,13 +343,19 @@ mod tests {
         assert_eq!(list.intervals.len(), 2);
         assert_eq!(list.intervals[0].start, TestKey(Tsn(11)));
         assert_eq!(list.intervals[0].end, TestKey(Tsn(11)));
-        assert_eq!(list.intervals[0].payload, &[b"p1"]);
+        assert_eq!(
+            list.intervals[0].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p1"].map(|p| p.to_vec())
+        );
         assert!(!list.intervals[0].has_beginning);
         assert!(list.intervals[0].has_end);
 
         assert_eq!(list.intervals[1].start, TestKey(Tsn(12)));
         assert_eq!(list.intervals[1].end, TestKey(Tsn(12)));
-        assert_eq!(list.intervals[1].payload, &[b"p2"]);
+        assert_eq!(
+            list.intervals[1].payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p2"].map(|p| p.to_vec())
+        );
         assert!(list.intervals[1].has_beginning);
         assert!(!list.intervals[1].has_end);
     }
@@ -359,7 +381,10 @@ mod tests {
         assert_eq!(interval.end, TestKey(Tsn(12)));
         assert!(interval.has_beginning);
         assert!(interval.has_end);
-        assert_eq!(interval.payload, &[b"p0", b"p1", b"p2"]);
+        assert_eq!(
+            interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1", b"p2"].map(|p| p.to_vec())
+        );
     }
 
     #[test]
@@ -381,7 +406,10 @@ mod tests {
         assert!(interval.has_end);
         assert!(interval.has_beginning);
         assert_eq!(interval.payload.len(), 2);
-        assert_eq!(interval.payload, &[b"p0", b"p1"]);
+        assert_eq!(
+            interval.payload.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+            [b"p0", b"p1"].map(|p| p.to_vec())
+        );
     }
 
     #[test]

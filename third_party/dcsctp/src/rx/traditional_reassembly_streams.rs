@@ -174,14 +174,15 @@ impl UnorderedStream {
     fn add(&mut self, tsn: Tsn, data: Data, on_reassembled: &mut dyn FnMut(Message)) -> isize {
         if data.is_beginning && data.is_end {
             // Fastpath for already assembled chunks.
-            on_reassembled(Message::new(data.stream_key.id(), data.ppid, data.payload));
+            on_reassembled(Message::new(data.stream_key.id(), data.ppid, data.payload.into()));
             return 0;
         }
         let key = TraditionalKey { ssn: Ssn(0), tsn };
         let queued_bytes = data.payload.len() as isize;
         let idx = self.intervals.add(key, data);
 
-        if let Some(interval) = self.intervals.pop_if_complete(idx) {
+        let complete = self.intervals.pop_if_complete(idx);
+        if let Some(interval) = complete {
             let stream_id = self.stream_id;
             let ppid = interval.ppid;
             let payload = interval.collect_payload();
@@ -263,7 +264,7 @@ impl OrderedStream {
 
         if data.ssn == self.next_ssn && data.is_beginning && data.is_end {
             // Fastpath for already assembled chunks.
-            on_reassembled(Message::new(self.stream_id, data.ppid, data.payload));
+            on_reassembled(Message::new(self.stream_id, data.ppid, data.payload.into()));
             self.next_ssn += 1;
             let assembled = self.try_to_assemble_messages(on_reassembled);
             return -(assembled as isize);

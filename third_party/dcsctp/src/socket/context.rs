@@ -20,12 +20,14 @@ use crate::api::SctpImplementation;
 use crate::api::SocketEvent;
 use crate::api::SocketTime;
 use crate::packet::chunk::Chunk;
+use crate::packet::data::Data;
 use crate::packet::sctp_packet::SctpPacketBuilder;
 use crate::shared::Lock as _;
 use crate::socket::State;
 use crate::socket::transmission_control_block::CurrentResetRequest;
 use crate::timer::Timer;
 use crate::tx::send_queue::SendQueue;
+use crate::types::Tsn;
 use std::cmp::min;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -93,10 +95,17 @@ pub(crate) struct Context {
     /// Emptied packet buffers given back by the application (eddy patch 7), at most
     /// `MAX_PACKET_BUFFERS`: packets are built in them instead of new allocations.
     pub packet_buffers: Vec<Vec<u8>>,
+    /// The chunks of the packet being built, kept between packets (eddy patch 9).
+    pub chunks_to_send: Vec<(Tsn, Data)>,
 }
 
-/// How many emptied packet buffers [`Context::packet_buffers`] keeps (eddy patch 7).
-const MAX_PACKET_BUFFERS: usize = 1;
+/// How many emptied packet buffers [`Context::packet_buffers`] keeps while data is in flight
+/// (eddy patch 7): a burst (`max_burst`, 4 by default) builds that many packets before eddy
+/// gives the first back. With nothing in flight it keeps one ([`Context::trim_packet_buffers`]).
+pub const MAX_PACKET_BUFFERS: usize = 4;
+
+/// Capacity of [`Context::chunks_to_send`] kept between packets (eddy patch 9).
+const MAX_KEPT_CHUNKS: usize = 8;
 
 impl Context {
     pub fn send_buffered_packets(&mut self, state: &mut State, now: SocketTime) {
@@ -117,6 +126,16 @@ impl Context {
         if buffer.capacity() > 0 && self.packet_buffers.len() < MAX_PACKET_BUFFERS {
             buffer.clear();
             self.packet_buffers.push(buffer);
+        }
+    }
+
+    /// With nothing in flight and nothing to send, keeps one packet buffer: the others would
+    /// stay as idle heap (eddy patch 7). Keeping none costs the next packet an allocation, which
+    /// with a peer that acknowledges everything at once is most packets.
+    pub fn trim_packet_buffers(&mut self, state: &State) {
+        let in_flight = state.tcb().is_some_and(|tcb| tcb.retransmission_queue.unacked_items() > 0);
+        if !in_flight && !self.send_queue.has_data_to_send() {
+            self.packet_buffers.truncate(1);
         }
     }
 
@@ -176,7 +195,9 @@ impl Context {
                         );
                     }
                 }
-                let chunks = tcb.retransmission_queue.get_chunks_to_send(
+                // eddy patch 9: one vector for the chunks of every packet.
+                let mut chunks = std::mem::take(&mut self.chunks_to_send);
+                tcb.retransmission_queue.get_chunks_to_send_into(
                     now,
                     builder.bytes_remaining(),
                     |max_size, discard| {
@@ -185,6 +206,7 @@ impl Context {
                         }
                         self.send_queue.produce(now, max_size)
                     },
+                    &mut chunks,
                 );
 
                 if !chunks.is_empty() {
@@ -194,8 +216,13 @@ impl Context {
 
                 let set_immediate_sack_bit = tcb.retransmission_queue.cwnd()
                     < self.options.immediate_sack_under_cwnd_mtus.saturating_mul(self.options.mtu);
-                for (tsn, data) in chunks {
+                for (tsn, data) in chunks.drain(..) {
                     builder.add(&tcb.make_data_chunk(tsn, data, set_immediate_sack_bit));
+                }
+                // Kept while small: many tiny messages in one packet may grow it, and that
+                // would stay as idle heap.
+                if chunks.capacity() <= MAX_KEPT_CHUNKS {
+                    self.chunks_to_send = chunks;
                 }
             }
 

@@ -243,6 +243,7 @@ impl Socket {
             orphaned_messages: VecDeque::new(),
             window_update_pending: false,
             packet_buffers: Vec::new(),
+            chunks_to_send: Vec::new(),
         };
         Socket { name: name.into(), now, state: State::Closed, ctx, chunks: Vec::new() }
     }
@@ -472,6 +473,7 @@ impl Socket {
 impl DcSctpSocket for Socket {
     fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
         self.ctx.recycle_packet_buffer(buffer);
+        self.ctx.trim_packet_buffers(&self.state);
     }
 
     fn poll_event(&mut self) -> Option<SocketEvent> {
@@ -615,6 +617,8 @@ impl DcSctpSocket for Socket {
                     self.chunks = chunks;
                 }
                 maybe_send_sack(&mut self.state, &mut self.ctx, now);
+                // eddy patch 7: the last SACK of a transfer leaves the spare buffers idle.
+                self.ctx.trim_packet_buffers(&self.state);
             }
         }
     }

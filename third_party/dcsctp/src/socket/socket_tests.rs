@@ -4281,7 +4281,7 @@ mod tests {
         .add(&Chunk::IData(crate::packet::idata_chunk::IDataChunk {
             tsn: Tsn(10),
             data: Data {
-                payload: b"hello".to_vec(),
+                payload: b"hello".to_vec().into(),
                 is_beginning: true,
                 is_end: true,
                 ..Default::default()
@@ -4334,7 +4334,7 @@ mod tests {
         .add(&Chunk::Data(DataChunk {
             tsn: Tsn(10),
             data: Data {
-                payload: b"hello".to_vec(),
+                payload: b"hello".to_vec().into(),
                 is_beginning: true,
                 is_end: true,
                 ..Default::default()

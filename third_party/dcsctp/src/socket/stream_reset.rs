@@ -412,6 +412,7 @@ mod tests {
             orphaned_messages: std::collections::VecDeque::new(),
             window_update_pending: false,
             packet_buffers: Vec::new(),
+            chunks_to_send: Vec::new(),
         };
 
         (state, context, events)
@@ -437,14 +438,15 @@ mod tests {
 
     fn expect_sent_reconfig_chunk(events: &Arc<Mutex<Events>>, options: &Options) -> ReConfigChunk {
         let packet = expect_sent_packet(events, options);
-        packet
+        let chunk = packet
             .chunks
             .into_iter()
             .find_map(|c| match c {
                 Chunk::ReConfig(r) => Some(r),
                 _ => None,
             })
-            .expect("Expected ReConfig chunk")
+            .expect("Expected ReConfig chunk");
+        chunk
     }
 
     fn expect_sent_reconfig_response(

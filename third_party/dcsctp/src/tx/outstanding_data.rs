@@ -967,7 +967,7 @@ impl OutstandingData {
                     ssn: item.data.ssn.0,
                     fsn: item.data.fsn.0,
                     ppid: item.data.ppid.0,
-                    payload: item.data.payload.clone(),
+                    payload: item.data.payload.to_vec(),
                     expires_in_ms,
                     max_retransmissions: item.max_retransmissions,
                     is_beginning: item.data.is_beginning,
@@ -1028,7 +1028,7 @@ impl OutstandingData {
                 mid: Mid(data.mid),
                 fsn: Fsn(data.fsn),
                 ppid: PpId(data.ppid),
-                payload: data.payload.clone(),
+                payload: data.payload.clone().into(),
                 is_beginning: data.is_beginning,
                 is_end: data.is_end,
             };

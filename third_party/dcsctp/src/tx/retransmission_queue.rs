@@ -541,16 +541,31 @@ impl RetransmissionQueue {
         &mut self,
         now: SocketTime,
         bytes_remaining_in_packet: usize,
-        mut produce: impl FnMut(usize, &[(StreamId, OutgoingMessageId)]) -> Option<DataToSend>,
+        produce: impl FnMut(usize, &[(StreamId, OutgoingMessageId)]) -> Option<DataToSend>,
     ) -> Vec<(Tsn, Data)> {
+        let mut to_be_sent = Vec::new();
+        self.get_chunks_to_send_into(now, bytes_remaining_in_packet, produce, &mut to_be_sent);
+        to_be_sent
+    }
+
+    /// As [`Self::get_chunks_to_send`], into `to_be_sent` (cleared first), so a caller can keep
+    /// one vector for every packet (eddy patch 9).
+    pub fn get_chunks_to_send_into(
+        &mut self,
+        now: SocketTime,
+        bytes_remaining_in_packet: usize,
+        mut produce: impl FnMut(usize, &[(StreamId, OutgoingMessageId)]) -> Option<DataToSend>,
+        to_be_sent: &mut Vec<(Tsn, Data)>,
+    ) {
         debug_assert!(is_divisible_by_4!(bytes_remaining_in_packet));
+        to_be_sent.clear();
 
         let old_unacked_packet_bytes = self.unacked_packet_bytes();
         let old_rwnd = self.rwnd();
 
         let mut max_bytes =
             round_down_to_4!(min(self.max_bytes_to_send(), bytes_remaining_in_packet));
-        let mut to_be_sent = self.outstanding_data.get_chunks_to_be_retransmitted(now, max_bytes);
+        to_be_sent.extend(self.outstanding_data.get_chunks_to_be_retransmitted(now, max_bytes));
         let packet_bytes_retransmitted: usize = to_be_sent
             .iter()
             .map(|(_, data)| round_up_to_4!(self.data_chunk_header_size + data.payload.len()))
@@ -565,10 +580,9 @@ impl RetransmissionQueue {
         while max_bytes > self.data_chunk_header_size {
             debug_assert!(is_divisible_by_4!(max_bytes));
 
-            if let Some(chunk) = produce(
-                max_bytes - self.data_chunk_header_size,
-                &self.outstanding_data.get_unsent_messages_to_discard(),
-            ) {
+            let discard = self.outstanding_data.get_unsent_messages_to_discard();
+            let produced = produce(max_bytes - self.data_chunk_header_size, &discard);
+            if let Some(chunk) = produced {
                 let chunk_size =
                     round_up_to_4!(self.data_chunk_header_size + chunk.data.payload.len());
                 max_bytes -= chunk_size;
@@ -612,8 +626,6 @@ impl RetransmissionQueue {
                 old_rwnd
             );
         }
-
-        to_be_sent
     }
 
     pub fn can_send_data(&self) -> bool {

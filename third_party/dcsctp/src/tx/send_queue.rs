@@ -33,6 +33,7 @@ use crate::types::Mid;
 use crate::types::OutgoingMessageId;
 use crate::types::Ssn;
 use crate::types::StreamKey;
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::AddAssign;
@@ -80,7 +81,10 @@ enum PauseState {
 /// An enqueued message and metadata.
 struct Item {
     message_id: OutgoingMessageId,
+    /// The message, whose payload moved to `payload`.
     message: Message,
+    /// The message's payload: each fragment sent is a view of it, not a copy (eddy patch 10).
+    payload: Bytes,
     attributes: MessageAttributes,
 
     /// The remaining payload offset to be sent when the message is fragmented.
@@ -100,11 +104,17 @@ struct Item {
 }
 
 impl Item {
-    fn new(message_id: OutgoingMessageId, message: Message, attributes: MessageAttributes) -> Self {
-        let payload_size = message.payload.len();
+    fn new(
+        message_id: OutgoingMessageId,
+        mut message: Message,
+        attributes: MessageAttributes,
+    ) -> Self {
+        let payload = Bytes::from(std::mem::take(&mut message.payload));
+        let payload_size = payload.len();
         Self {
             message_id,
             message,
+            payload,
             attributes,
             remaining_offset: 0,
             remaining_size: payload_size,
@@ -334,12 +344,7 @@ impl SendQueue {
         let fsn = item.current_fsn;
         let lifecycle_id = if is_end { item.attributes.lifecycle_id } else { None };
         item.current_fsn += 1;
-        let payload = item
-            .message
-            .payload
-            .get(item.remaining_offset..size + item.remaining_offset)
-            .unwrap()
-            .to_vec();
+        let payload = item.payload.slice(item.remaining_offset..size + item.remaining_offset);
         self.buffered_amount -= payload.len();
         stream.buffered_amount -= payload.len();
 
@@ -522,7 +527,7 @@ impl SendQueue {
             stream.next_unordered_mid = Mid(0);
             stream.next_ssn = Ssn(0);
             if let Some(item) = stream.items.front_mut() {
-                let item_size = item.message.payload.len();
+                let item_size = item.payload.len();
                 self.buffered_amount += item_size - item.remaining_size;
                 stream.buffered_amount += item_size - item.remaining_size;
                 item.remaining_offset = 0;
@@ -627,7 +632,7 @@ impl SendQueue {
                     HandoverStreamMessage {
                         stream_id: stream_id.0,
                         ppid: item.message.ppid.0,
-                        payload: item.message.payload.clone(),
+                        payload: item.payload.to_vec(),
                         expires_in_ms,
                         max_retransmissions: item.attributes.max_retransmissions,
                         unordered: item.attributes.unordered,
@@ -690,7 +695,8 @@ impl SendQueue {
 
             let item = Item {
                 message_id: OutgoingMessageId(msg.message_id as u32),
-                message: Message::new(stream_id, PpId(msg.ppid), msg.payload.clone()),
+                message: Message::new(stream_id, PpId(msg.ppid), Vec::new()),
+                payload: Bytes::copy_from_slice(&msg.payload),
                 attributes,
                 remaining_offset,
                 remaining_size,

@@ -1163,6 +1163,7 @@ impl State {
 
         // Emit Connected event
         client.local_events.push_back(LocalEvent::Connected);
+        client.engine.release_transcript();
 
         // Extract and emit SRTP keying material if we have a negotiated profile
         if let Some(profile) = client.negotiated_srtp_profile {

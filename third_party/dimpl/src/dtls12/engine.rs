@@ -1185,6 +1185,13 @@ impl Engine {
         // (ServerHello) will have message_seq=1 per RFC 6347 §4.2.2.
     }
 
+    /// Frees the handshake transcript once the handshake is complete (EDDY-PATCH 9):
+    /// nothing reads it after the Finished messages, and its few KB (the
+    /// certificates) would stay for the connection's life.
+    pub fn release_transcript(&mut self) {
+        self.transcript = Buf::new();
+    }
+
     pub fn transcript_hash(&self, algorithm: HashAlgorithm, out: &mut Buf) {
         let mut hash = self.crypto_context.create_hash(algorithm);
         hash.update(&self.transcript);

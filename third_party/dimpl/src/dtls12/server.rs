@@ -1092,6 +1092,7 @@ impl State {
         // Handshake complete
         debug!("Handshake complete; ready for application data");
         server.local_events.push_back(LocalEvent::Connected);
+        server.engine.release_transcript();
 
         // Emit SRTP keying material if negotiated
         if let Some(profile) = server.negotiated_srtp_profile {
