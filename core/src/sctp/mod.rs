@@ -679,7 +679,7 @@ impl SctpTransport {
 
     /// Every channel that exists, in handle order.
     pub(crate) fn channels(&self) -> impl Iterator<Item = (ChannelId, &Channel)> + '_ {
-        self.channels.iter().map(|(h, c)| (*h, c))
+        self.channels.iter().map(|(h, c)| (*h, &**c))
     }
 
     /// Aborts the association (W3C `close()` on the connection).
