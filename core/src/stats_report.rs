@@ -132,6 +132,9 @@ pub struct TransportStats {
     /// The SRTP profile's IANA name, once negotiated.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub srtp_cipher: Option<String>,
+    /// The DTLS version in hex (`FEFD`), once negotiated.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tls_version: Option<String>,
 }
 
 /// `candidate-pair` (W3C RTCIceCandidatePairStats).
@@ -160,6 +163,10 @@ pub struct CandidatePairStats {
     /// Seconds.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub current_round_trip_time: Option<f64>,
+    /// A check succeeded on it: data may flow (Chromium's field).
+    pub writable: bool,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub last_packet_received_timestamp: Option<f64>,
 }
 
 /// `local-candidate` and `remote-candidate` (W3C RTCIceCandidateStats).
@@ -171,6 +178,9 @@ pub struct CandidateStats {
     pub timestamp: f64,
     pub transport_id: String,
     pub address: String,
+    /// The same as `address` (its deprecated name, which browsers still
+    /// report).
+    pub ip: String,
     pub port: u16,
     /// `udp` or `tcp`.
     pub protocol: String,
@@ -184,6 +194,7 @@ pub struct CandidateStats {
     pub related_port: Option<u16>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub tcp_type: Option<String>,
+    pub username_fragment: String,
     pub is_remote: bool,
 }
 
@@ -246,6 +257,8 @@ pub struct InboundRtpStats {
     pub ssrc: u32,
     /// `audio` or `video`.
     pub kind: String,
+    /// The same as `kind` (its deprecated name, which browsers still report).
+    pub media_type: String,
     pub transport_id: String,
     pub codec_id: String,
     pub mid: String,
@@ -263,6 +276,9 @@ pub struct InboundRtpStats {
     pub fir_count: u64,
     pub packets_discarded: u64,
     pub retransmitted_packets_received: u64,
+    /// The SSRC of the RTX stream repairing it, if known.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub rtx_ssrc: Option<u32>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub remote_id: Option<String>,
 }
@@ -276,11 +292,16 @@ pub struct OutboundRtpStats {
     pub timestamp: f64,
     pub ssrc: u32,
     pub kind: String,
+    /// The same as `kind` (its deprecated name, which browsers still report).
+    pub media_type: String,
     pub transport_id: String,
     pub codec_id: String,
     pub mid: String,
     pub packets_sent: u64,
     pub bytes_sent: u64,
+    pub header_bytes_sent: u64,
+    /// The encoding's index in the sender's parameters (one: 0).
+    pub encoding_index: u32,
     pub retransmitted_packets_sent: u64,
     pub retransmitted_bytes_sent: u64,
     pub nack_count: u64,
@@ -303,6 +324,8 @@ pub struct RemoteInboundRtpStats {
     pub timestamp: f64,
     pub ssrc: u32,
     pub kind: String,
+    /// The same as `kind` (its deprecated name, which browsers still report).
+    pub media_type: String,
     pub transport_id: String,
     pub codec_id: String,
     pub local_id: String,
@@ -327,6 +350,8 @@ pub struct RemoteOutboundRtpStats {
     pub timestamp: f64,
     pub ssrc: u32,
     pub kind: String,
+    /// The same as `kind` (its deprecated name, which browsers still report).
+    pub media_type: String,
     pub transport_id: String,
     pub codec_id: String,
     pub local_id: String,

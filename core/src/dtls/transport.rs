@@ -272,6 +272,16 @@ impl DtlsTransport {
         self.state
     }
 
+    /// The negotiated DTLS version as W3C `tlsVersion` writes it (the
+    /// wire value in upper-case hex: `FEFD` for 1.2, `FEFC` for 1.3).
+    pub(crate) fn tls_version(&self) -> Option<&'static str> {
+        match self.dtls.protocol_version()? {
+            dimpl::ProtocolVersion::DTLS1_2 => Some("FEFD"),
+            dimpl::ProtocolVersion::DTLS1_3 => Some("FEFC"),
+            _ => None,
+        }
+    }
+
     /// Why the transport failed, if it did.
     pub(crate) fn failure(&self) -> Option<&DtlsFailure> {
         self.failure.as_ref()

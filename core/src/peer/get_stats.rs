@@ -63,12 +63,19 @@ fn pair_state(s: PairState) -> &'static str {
     }
 }
 
-fn candidate(c: &Candidate, id: String, remote: bool, timestamp: f64) -> CandidateStats {
+fn candidate(
+    c: &Candidate,
+    id: String,
+    remote: bool,
+    ufrag: &str,
+    timestamp: f64,
+) -> CandidateStats {
     CandidateStats {
         id,
         timestamp,
         transport_id: TRANSPORT_ID.into(),
         address: c.addr.ip().to_string(),
+        ip: c.addr.ip().to_string(),
         port: c.addr.port(),
         protocol: match c.proto {
             crate::Protocol::Udp => "udp".into(),
@@ -80,6 +87,7 @@ fn candidate(c: &Candidate, id: String, remote: bool, timestamp: f64) -> Candida
         related_address: c.related.map(|a| a.ip().to_string()),
         related_port: c.related.map(|a| a.port()),
         tcp_type: c.tcp_type.map(|t| t.as_str().into()),
+        username_fragment: ufrag.into(),
         is_remote: remote,
     }
 }
@@ -207,6 +215,12 @@ impl PeerConnection {
                 local_certificate_id: local_id,
                 remote_certificate_id: remote_id,
                 srtp_cipher: self.srtp_profile().map(|p| srtp_cipher(p).into()),
+                tls_version: self
+                    .stack
+                    .dtls
+                    .as_ref()
+                    .and_then(|d| d.tls_version())
+                    .map(str::to_owned),
             }),
         );
     }
@@ -228,19 +242,20 @@ impl PeerConnection {
     /// `local-candidate`, `remote-candidate` and `candidate-pair`.
     fn ice_stats_into(&self, report: &mut StatsReport, timestamp: f64) {
         let ice = &self.stack.ice;
+        let local_ufrag = ice.local_credentials().ufrag.clone();
+        let remote_ufrag = ice
+            .remote_credentials()
+            .map(|c| c.ufrag.clone())
+            .unwrap_or_default();
         for (i, c) in ice.local_candidates().iter().enumerate() {
             let id = format!("IL{i}");
-            report.insert(
-                id.clone(),
-                RtcStats::LocalCandidate(candidate(c, id, false, timestamp)),
-            );
+            let stats = candidate(c, id.clone(), false, &local_ufrag, timestamp);
+            report.insert(id, RtcStats::LocalCandidate(stats));
         }
         for (i, c) in ice.remote_candidates().iter().enumerate() {
             let id = format!("IR{i}");
-            report.insert(
-                id.clone(),
-                RtcStats::RemoteCandidate(candidate(c, id, true, timestamp)),
-            );
+            let stats = candidate(c, id.clone(), true, &remote_ufrag, timestamp);
+            report.insert(id, RtcStats::RemoteCandidate(stats));
         }
         let selected = self.selected_candidate_pair();
         let stats = ice.stats();
@@ -284,6 +299,10 @@ impl PeerConnection {
                         0
                     },
                     current_round_trip_time: p.rtt.map(|d| d.as_secs_f64()),
+                    writable: p.state == PairState::Succeeded,
+                    last_packet_received_timestamp: traffic
+                        .last_received
+                        .map(|at| self.stats_timestamp(at)),
                 }),
             );
         }
@@ -354,6 +373,7 @@ impl PeerConnection {
                         timestamp: self.stats_timestamp(at),
                         ssrc,
                         kind: n.kind.as_str().into(),
+                        media_type: n.kind.as_str().into(),
                         transport_id: TRANSPORT_ID.into(),
                         codec_id: codec.clone(),
                         local_id: id.clone(),
@@ -372,6 +392,7 @@ impl PeerConnection {
                     timestamp,
                     ssrc,
                     kind: n.kind.as_str().into(),
+                    media_type: n.kind.as_str().into(),
                     transport_id: TRANSPORT_ID.into(),
                     codec_id: codec,
                     mid: n.mid.clone(),
@@ -389,6 +410,12 @@ impl PeerConnection {
                     fir_count: r.firs_sent,
                     packets_discarded: counters.duplicates,
                     retransmitted_packets_received: s.repaired_packets,
+                    rtx_ssrc: n
+                        .remote
+                        .ssrcs
+                        .iter()
+                        .find(|(m, _)| *m == ssrc)
+                        .and_then(|(_, rtx)| *rtx),
                     remote_id: s.sender_report.map(|_| remote_id),
                 }),
             );
@@ -428,6 +455,7 @@ impl PeerConnection {
                     timestamp,
                     ssrc,
                     kind: n.kind.as_str().into(),
+                    media_type: n.kind.as_str().into(),
                     transport_id: TRANSPORT_ID.into(),
                     codec_id: codec.clone(),
                     local_id: id.clone(),
@@ -447,11 +475,14 @@ impl PeerConnection {
                 timestamp,
                 ssrc,
                 kind: n.kind.as_str().into(),
+                media_type: n.kind.as_str().into(),
                 transport_id: TRANSPORT_ID.into(),
                 codec_id: codec,
                 mid: n.mid.clone(),
                 packets_sent: packets,
                 bytes_sent: bytes,
+                header_bytes_sent: s.header_bytes_sent,
+                encoding_index: 0,
                 retransmitted_packets_sent: history.map_or(0, |h| h.resent),
                 retransmitted_bytes_sent: history.map_or(0, |h| h.resent_bytes),
                 nack_count: s.nacks_received,

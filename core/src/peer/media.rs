@@ -113,6 +113,8 @@ pub(crate) struct SenderState {
     pub(crate) nacks_received: u64,
     pub(crate) plis_received: u64,
     pub(crate) firs_received: u64,
+    /// RTP header bytes sent (W3C `headerBytesSent`).
+    pub(crate) header_bytes_sent: u64,
 }
 
 /// All media state of a connection.
@@ -410,6 +412,7 @@ impl PeerConnection {
                     nacks_received: 0,
                     plis_received: 0,
                     firs_received: 0,
+                    header_bytes_sent: 0,
                 });
             }
         }

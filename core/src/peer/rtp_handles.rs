@@ -277,9 +277,11 @@ impl PeerConnection {
                     .insert(now, &buf);
             }
         }
+        let header_len = (len - w.payload.len()) as u64;
         self.stack.send_srtp(true, buf)?;
         if let Some(s) = self.media.sender_mut(t) {
             s.last_sequence = Some(w.sequence_number);
+            s.header_bytes_sent += header_len;
             s.stats
                 .get_or_insert_with(|| SendStats::new(ssrc, clock_rate))
                 .on_sent(now, w.timestamp, w.payload.len());

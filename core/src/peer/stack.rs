@@ -68,6 +68,7 @@ pub(crate) struct Traffic {
     pub(crate) bytes_sent: u64,
     pub(crate) packets_received: u64,
     pub(crate) bytes_received: u64,
+    pub(crate) last_received: Option<Instant>,
 }
 
 /// The layers under one connection.
@@ -287,6 +288,7 @@ impl Stack {
     pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) {
         self.traffic.packets_received += 1;
         self.traffic.bytes_received += r.contents.len() as u64;
+        self.traffic.last_received = Some(now);
         if r.proto != Protocol::Udp {
             // ICE-TCP: ICE owns the stream and hands back the non-STUN
             // frames.
