@@ -163,6 +163,12 @@ impl TurnClient {
         matches!(self.state, State::Failed | State::Closed)
     }
 
+    /// Brings the client's clock to `now` without waking it: requests that
+    /// a [`send`](Self::send) starts are timed from it.
+    pub fn touch(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
     /// Counters.
     pub fn stats(&self) -> TurnStats {
         self.stats
