@@ -494,6 +494,14 @@ impl IceAgent {
         Ok(())
     }
 
+    /// Brings the agent's clock to `now` without firing timers: what an
+    /// API call starts (checks after new remote credentials, the checking
+    /// timeout) is timed from the owner's latest time, not from the
+    /// agent's last input.
+    pub(crate) fn touch(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
     /// A TURN allocation for a relayed candidate started (the owner runs
     /// the TURN client): gathering waits for
     /// [`add_relayed_candidate`](Self::add_relayed_candidate) or

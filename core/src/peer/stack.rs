@@ -383,6 +383,7 @@ impl Stack {
     /// events. What the connection must know is queued for
     /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
+        self.ice.touch(now);
         self.turn_touch(now);
         let mut moved = self.pump_turn();
         while let Some(e) = self.ice.poll_event() {
@@ -695,6 +696,7 @@ impl Stack {
         remote_candidates: &[RemoteCandidate],
         dtls_client_version: DtlsVersion,
     ) {
+        self.ice.touch(now);
         self.apply_remote_ice(t, remote_candidates);
         self.apply_dtls(now, t, dtls_client_version);
         self.apply_sctp(now, t);

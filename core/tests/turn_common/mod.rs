@@ -11,7 +11,7 @@ use eddy::sim::turn_server::{TurnServer, TurnServerConfig};
 use eddy::sim::{Link, LinkConfig, NatConfig, NetworkId, NodeId, Sim};
 use eddy::{
     CandidateKind, ChannelId, Configuration, DataChannelInit, Event, IceGatheringState, IceServer,
-    IceTransportPolicy, PeerConnection, Protocol,
+    IceTransportPolicy, Input, PeerConnection, Protocol,
 };
 
 pub const TURN_IP: &str = "198.51.100.1";
@@ -112,8 +112,13 @@ pub fn pc(run: &Run, n: NodeId) -> &PeerConnection {
     run.sim.node::<PeerConnection>(n).unwrap()
 }
 
+/// The peer, its clock brought to the simulator's first (as a runtime
+/// gives the time before an API call).
 pub fn pc_mut(run: &mut Run, n: NodeId) -> &mut PeerConnection {
-    run.sim.node_mut::<PeerConnection>(n).unwrap()
+    let now = run.sim.now();
+    let pc = run.sim.node_mut::<PeerConnection>(n).unwrap();
+    pc.handle_input(Input::Timeout(now)).unwrap();
+    pc
 }
 
 fn gathered(n: NodeId) -> impl Fn(&Sim) -> bool {
