@@ -142,7 +142,7 @@ pub fn turn_client(data: &[u8], now: Instant) {
     let (&mode, data) = data.split_first().unwrap_or((&0, &[]));
     let mut c = TurnClient::new(server, local, "user", "pass", Rng::from_seed(1), now);
     let mut last_request: Option<Vec<u8>> = None;
-    let mut drain = |c: &mut TurnClient, last: &mut Option<Vec<u8>>| {
+    let drain = |c: &mut TurnClient, last: &mut Option<Vec<u8>>| {
         while let Some(t) = c.poll_transmit() {
             assert_eq!((t.source, t.destination), (local, server));
             if t.contents.first().is_some_and(|b| b & 0xc0 == 0) {
