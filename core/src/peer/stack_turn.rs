@@ -46,6 +46,10 @@ pub(crate) struct TurnSlot {
     client: TurnClient,
     /// ICE waits for this allocation to finish gathering.
     gathering: bool,
+    /// The relayed address ICE was given: what ICE sends from it goes to
+    /// this client, even once the allocation is lost (then it is dropped,
+    /// not sent from an address no socket has).
+    relayed: Option<SocketAddr>,
 }
 
 /// The configuration's `turn:` servers over UDP with IP literals (runtimes
@@ -94,7 +98,8 @@ impl Stack {
         if !relay_only {
             self.ice.add_local_candidate(addr, proto)?;
         }
-        if proto != Protocol::Udp {
+        // RFC 8445 §2.5: a lite agent gathers host candidates only.
+        if proto != Protocol::Udp || self.ice.is_lite() {
             return Ok(());
         }
         for s in self.turn_servers.clone() {
@@ -123,6 +128,7 @@ impl Stack {
                 url: s.url,
                 client,
                 gathering: true,
+                relayed: None,
             });
         }
         Ok(())
@@ -172,7 +178,7 @@ impl Stack {
         let Some(slot) = self
             .turn
             .iter_mut()
-            .find(|s| s.client.relayed() == Some(t.source))
+            .find(|s| s.relayed == Some(t.source))
         else {
             return false;
         };
@@ -216,6 +222,7 @@ impl Stack {
                         if !gathering {
                             continue;
                         }
+                        slot.relayed = Some(relayed);
                         if let Err(e) = self.ice.add_relayed_candidate(relayed, mapped, server) {
                             tracing::debug!(%e, %relayed, "relayed candidate refused");
                         }
