@@ -175,11 +175,7 @@ impl Stack {
         if t.proto != Protocol::Udp {
             return false;
         }
-        let Some(slot) = self
-            .turn
-            .iter_mut()
-            .find(|s| s.relayed == Some(t.source))
-        else {
+        let Some(slot) = self.turn.iter_mut().find(|s| s.relayed == Some(t.source)) else {
             return false;
         };
         slot.client.send(t.destination, &t.contents);

@@ -191,7 +191,7 @@ impl TurnServer {
     }
 
     /// From a client to the listening port.
-    fn from_client(&mut self, now: Instant, r: &crate::io::Receive<'_>) {
+    fn client_datagram(&mut self, now: Instant, r: &crate::io::Receive<'_>) {
         if let Ok(msg) = StunMessage::parse(r.contents) {
             match msg.class() {
                 Class::Request => self.request(now, r, &msg),
@@ -264,7 +264,7 @@ impl TurnServer {
     }
 
     /// From a peer to a relayed address.
-    fn from_peer(&mut self, now: Instant, r: &crate::io::Receive<'_>) {
+    fn peer_datagram(&mut self, now: Instant, r: &crate::io::Receive<'_>) {
         self.allocations.retain(|a| a.expires > now);
         let Some(a) = self.allocations.iter().find(|a| a.relayed == r.destination) else {
             self.stats.dropped += 1;
@@ -585,10 +585,10 @@ impl Node for TurnServer {
             if self.config.garbage {
                 self.garbage(&r);
             } else {
-                self.from_client(now, &r);
+                self.client_datagram(now, &r);
             }
         } else {
-            self.from_peer(now, &r);
+            self.peer_datagram(now, &r);
         }
     }
 
