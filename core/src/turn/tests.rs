@@ -351,3 +351,127 @@ fn an_unanswered_refresh_loses_the_allocation() {
     ));
     assert_eq!(c.relayed(), None);
 }
+
+/// Answers every request in `out` with a success signed with the key.
+fn answer_all(c: &mut TurnClient, now: Instant, out: &[Vec<u8>]) {
+    for d in out {
+        if let Ok(m) = StunMessage::parse(d) {
+            if m.class() == Class::Request {
+                let ok = respond(d, Class::Success, &[Attribute::Lifetime(600)], Some(&key()));
+                c.handle_receive(now, &ok);
+            }
+        }
+    }
+}
+
+fn methods(out: &[Vec<u8>]) -> Vec<(Class, Method)> {
+    out.iter()
+        .filter_map(|d| StunMessage::parse(d).ok())
+        .map(|m| (m.class(), m.method()))
+        .collect()
+}
+
+#[test]
+fn permissions_in_use_are_refreshed_and_idle_ones_lapse() {
+    let mut c = client("pass");
+    let mut now = allocate(&mut c);
+    let idle: SocketAddr = addr("192.0.2.9:9000");
+    for p in [addr(PEER), idle] {
+        c.send(p, b"hi");
+        let out = sent(&mut c);
+        answer_all(&mut c, now, &out);
+        let out = sent(&mut c);
+        answer_all(&mut c, now, &out);
+    }
+    let _ = sent(&mut c);
+    // Four minutes of sending to PEER only, a datagram every 30 s.
+    let mut refreshed = Vec::new();
+    while now - epoch() < Duration::from_secs(250) {
+        now += Duration::from_secs(30);
+        c.handle_timeout(now);
+        c.send(addr(PEER), b"tick");
+        let out = sent(&mut c);
+        refreshed.extend(methods(&out));
+        answer_all(&mut c, now, &out);
+    }
+    assert!(
+        refreshed.contains(&(Class::Request, Method::CREATE_PERMISSION)),
+        "{refreshed:?}"
+    );
+    let perms = refreshed
+        .iter()
+        .filter(|m| m.1 == Method::CREATE_PERMISSION)
+        .count();
+    assert_eq!(perms, 1, "only the peer in use: {refreshed:?}");
+    // The idle peer's permission lapsed: its data is no longer accepted.
+    let mut buf = [0u8; 128];
+    let mut w = MessageWriter::new(
+        &mut buf,
+        Class::Indication,
+        Method::DATA,
+        crate::stun::TransactionId([1; 12]),
+    )
+    .unwrap();
+    w.add(&Attribute::XorPeerAddress(idle)).unwrap();
+    w.add(&Attribute::Data(b"late")).unwrap();
+    let n = w.finish(false).unwrap();
+    assert!(c.handle_receive(now, &buf[..n]).is_none());
+}
+
+#[test]
+fn a_refused_channel_falls_back_to_send_indications() {
+    let mut c = client("pass");
+    let now = allocate(&mut c);
+    c.send(addr(PEER), b"one");
+    let out = sent(&mut c);
+    answer_all(&mut c, now, &out);
+    let out = sent(&mut c);
+    let bind = out
+        .iter()
+        .find(|d| StunMessage::parse(d).is_ok_and(|m| m.method() == Method::CHANNEL_BIND))
+        .unwrap();
+    let refused = respond(
+        bind,
+        Class::Error,
+        &[Attribute::ErrorCode(ErrorCode {
+            code: 400,
+            reason: "Bad Request",
+        })],
+        Some(&key()),
+    );
+    c.handle_receive(now, &refused);
+    c.send(addr(PEER), b"two");
+    let out = sent(&mut c);
+    assert_eq!(methods(&out), vec![(Class::Indication, Method::SEND)]);
+    assert!(
+        c.relayed().is_some(),
+        "a refused channel keeps the allocation"
+    );
+}
+
+#[test]
+fn data_waiting_for_a_permission_is_bounded() {
+    let mut c = client("pass");
+    let now = allocate(&mut c);
+    for i in 0..MAX_QUEUED + 4 {
+        c.send(addr(PEER), &[i as u8]);
+    }
+    let out = sent(&mut c);
+    assert_eq!(out.len(), 1, "one CreatePermission");
+    assert_eq!(c.stats().data_dropped, 4);
+    answer_all(&mut c, now, &out);
+    let out = sent(&mut c);
+    let sends = methods(&out)
+        .iter()
+        .filter(|m| **m == (Class::Indication, Method::SEND))
+        .count();
+    assert_eq!(sends, MAX_QUEUED, "the newest ones went out");
+    // Another family, or before an allocation: dropped.
+    c.send(addr("[2001:db8::1]:5000"), b"v6");
+    assert!(sent(&mut c).is_empty());
+    let mut fresh = client("pass");
+    let _ = sent(&mut fresh);
+    fresh.send(addr(PEER), b"too early");
+    assert!(sent(&mut fresh).is_empty());
+    assert_eq!(fresh.stats().data_dropped, 1);
+}
