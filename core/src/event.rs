@@ -44,6 +44,21 @@ pub enum Event {
         /// The transport.
         proto: Protocol,
     },
+    /// `icecandidateerror` (W3C RTCPeerConnectionIceErrorEvent): a TURN
+    /// server could not give a relayed candidate (or the allocation was
+    /// lost). The other candidates carry on.
+    IceCandidateError {
+        /// The server's URL, as configured.
+        url: String,
+        /// The STUN error code (401 for wrong credentials), or 701 when
+        /// the server could not be reached (W3C: "outside the STUN error
+        /// code range").
+        code: u16,
+        /// The STUN reason phrase.
+        text: String,
+        /// The local address used to reach the server.
+        address: Option<SocketAddr>,
+    },
     /// `statechange` of the DTLS transport.
     DtlsStateChange(DtlsTransportState),
     /// `statechange` of the SCTP transport.

@@ -167,3 +167,113 @@ pub fn media_path(data: &[u8], now: Instant) {
         while b.poll_transmit().is_some() {}
     }
 }
+
+/// Feeds arbitrary datagrams from the TURN server's address to a TURN
+/// client mid-allocation, interleaved with time passing and sends to
+/// peers. The first byte chooses: bit 0, first walk the client through the
+/// 401 dance to an allocation (so the fuzzer reaches permissions, channels
+/// and refreshes); bit 1, stamp each datagram that looks like STUN with the
+/// transaction id of the client's latest request (so it is taken as the
+/// response). A datagram starting with 0xff 0xff advances the clock by its
+/// third byte x 500 ms instead.
+pub fn turn_client(data: &[u8], now: Instant) {
+    use crate::stun::{long_term_key, Attribute, Class, ErrorCode, MessageWriter, StunMessage};
+    use crate::turn::TurnClient;
+    use std::net::SocketAddr;
+
+    let server: SocketAddr = SocketAddr::from(([198, 51, 100, 1], 3478));
+    let local: SocketAddr = SocketAddr::from(([192, 0, 2, 1], 5000));
+    let peer: SocketAddr = SocketAddr::from(([203, 0, 113, 7], 7000));
+    let (&mode, data) = data.split_first().unwrap_or((&0, &[]));
+    let mut c = TurnClient::new(server, local, "user", "pass", Rng::from_seed(1), now);
+    let mut last_request: Option<Vec<u8>> = None;
+    let drain = |c: &mut TurnClient, last: &mut Option<Vec<u8>>| {
+        while let Some(t) = c.poll_transmit() {
+            assert_eq!((t.source, t.destination), (local, server));
+            if t.contents.first().is_some_and(|b| b & 0xc0 == 0) {
+                *last = Some(t.contents);
+            }
+        }
+        while c.poll_event().is_some() {}
+    };
+    drain(&mut c, &mut last_request);
+    let respond = |req: &[u8], class: Class, attrs: &[Attribute<'_>], key: Option<&[u8]>| {
+        let msg = StunMessage::parse(req).ok()?;
+        let mut buf = [0u8; 256];
+        let mut w = MessageWriter::new(&mut buf, class, msg.method(), msg.transaction_id()).ok()?;
+        for a in attrs {
+            w.add(a).ok()?;
+        }
+        if let Some(k) = key {
+            w.add_integrity(k).ok()?;
+        }
+        let n = w.finish(true).ok()?;
+        Some(buf[..n].to_vec())
+    };
+    if mode & 1 == 1 {
+        let key = long_term_key("user", "realm", "pass");
+        let challenge = last_request.as_deref().and_then(|r| {
+            respond(
+                r,
+                Class::Error,
+                &[
+                    Attribute::ErrorCode(ErrorCode {
+                        code: 401,
+                        reason: "Unauthorized",
+                    }),
+                    Attribute::Realm("realm"),
+                    Attribute::Nonce("nonce"),
+                ],
+                None,
+            )
+        });
+        if let Some(m) = challenge {
+            let _ = c.handle_receive(now, &m);
+        }
+        drain(&mut c, &mut last_request);
+        let ok = last_request.as_deref().and_then(|r| {
+            respond(
+                r,
+                Class::Success,
+                &[
+                    Attribute::XorRelayedAddress(SocketAddr::from(([198, 51, 100, 1], 50000))),
+                    Attribute::XorMappedAddress(SocketAddr::from(([203, 0, 113, 1], 6000))),
+                    Attribute::Lifetime(600),
+                ],
+                Some(&key),
+            )
+        });
+        if let Some(m) = ok {
+            let _ = c.handle_receive(now, &m);
+        }
+        c.send(peer, b"hello");
+        drain(&mut c, &mut last_request);
+    }
+    let mut t = now;
+    for d in datagrams(data) {
+        if let [0xff, 0xff, step, ..] = d {
+            t += Duration::from_millis(u64::from(*step) * 500);
+            c.handle_timeout(t);
+        } else {
+            let mut d = d.to_vec();
+            if mode & 2 == 2 && d.len() >= 20 {
+                if let Some(tid) = last_request.as_ref().and_then(|r| r.get(8..20)) {
+                    d[8..20].copy_from_slice(tid);
+                }
+            }
+            if let Some((from, data)) = c.handle_receive(t, &d) {
+                let echo = data.to_vec();
+                c.send(from, &echo);
+            } else {
+                c.send(peer, &d);
+            }
+        }
+        drain(&mut c, &mut last_request);
+        // A finished client has no deadline; a pending one is fired.
+        if let Some(at) = c.poll_timeout() {
+            assert!(!c.is_done());
+            c.handle_timeout(at.max(t));
+            drain(&mut c, &mut last_request);
+        }
+    }
+}

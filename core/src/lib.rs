@@ -173,6 +173,11 @@ pub mod stun;
 #[cfg(not(fuzzing))]
 mod stun;
 mod timer;
+// Public for the fuzz target (`turn_client`) only.
+#[cfg(fuzzing)]
+pub mod turn;
+#[cfg(not(fuzzing))]
+mod turn;
 
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]

@@ -156,6 +156,9 @@ pub struct IceAgent {
     /// Server-reflexive requests not yet sent: (base index, server).
     pub(super) gather_jobs: VecDeque<(usize, SocketAddr)>,
     pub(super) local_done: bool,
+    /// TURN allocations under way (RFC 8445 §5.1.1.2): gathering completes
+    /// once each gave a relayed candidate or failed.
+    pub(super) relay_pending: usize,
     pub(super) remote_done: bool,
     pub(super) gathering_state: IceGatheringState,
     pub(super) connection_state: IceConnectionState,
@@ -234,6 +237,7 @@ impl IceAgent {
             stun_servers: Vec::new(),
             gather_jobs: VecDeque::new(),
             local_done: false,
+            relay_pending: 0,
             remote_done: false,
             gathering_state: IceGatheringState::New,
             connection_state: IceConnectionState::New,
@@ -485,6 +489,72 @@ impl IceAgent {
                     self.gather_jobs.push_back((base, server));
                 }
             }
+        }
+        self.after_input();
+        Ok(())
+    }
+
+    /// Brings the agent's clock to `now` without firing timers: what an
+    /// API call starts (checks after new remote credentials, the checking
+    /// timeout) is timed from the owner's latest time, not from the
+    /// agent's last input.
+    pub(crate) fn touch(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    /// A TURN allocation for a relayed candidate started (the owner runs
+    /// the TURN client): gathering waits for
+    /// [`add_relayed_candidate`](Self::add_relayed_candidate) or
+    /// [`end_relay_gathering`](Self::end_relay_gathering).
+    pub fn begin_relay_gathering(&mut self) {
+        if self.connection_state == IceConnectionState::Closed || self.config.lite {
+            return;
+        }
+        self.relay_pending += 1;
+        self.set_gathering_state(IceGatheringState::Gathering);
+        self.after_input();
+    }
+
+    /// A TURN allocation ended without a candidate (or after giving one).
+    pub fn end_relay_gathering(&mut self) {
+        self.relay_pending = self.relay_pending.saturating_sub(1);
+        self.after_input();
+    }
+
+    /// Adds the relayed candidate of a TURN allocation (RFC 8445 §5.1.1.2):
+    /// `relayed` is the XOR-RELAYED-ADDRESS, `mapped` the server-reflexive
+    /// address the TURN server saw (its related address), `server` the TURN
+    /// server (for the foundation). Checks from it go out with
+    /// `relayed` as their source: the owner sends them through the
+    /// allocation. Ends one [`begin_relay_gathering`](Self::begin_relay_gathering).
+    pub fn add_relayed_candidate(
+        &mut self,
+        relayed: SocketAddr,
+        mapped: Option<SocketAddr>,
+        server: SocketAddr,
+    ) -> Result<(), IceError> {
+        self.relay_pending = self.relay_pending.saturating_sub(1);
+        if self.connection_state == IceConnectionState::Closed {
+            return Err(IceError::Closed);
+        }
+        if self
+            .local
+            .iter()
+            .any(|c| c.addr == relayed && c.proto == Protocol::Udp)
+        {
+            self.after_input();
+            return Ok(());
+        }
+        if self.local.len() >= MAX_LOCAL_CANDIDATES {
+            self.after_input();
+            return Err(IceError::Limit("local candidates"));
+        }
+        let candidate = Candidate::relayed(relayed, mapped, server);
+        self.local.push(candidate.clone());
+        let base = self.local.len() - 1;
+        self.push_event(IceEvent::LocalCandidate(candidate));
+        for remote in 0..self.remote.len() {
+            self.add_pair(base, remote);
         }
         self.after_input();
         Ok(())

@@ -100,6 +100,35 @@ impl Candidate {
         }
     }
 
+    /// A relayed candidate (RFC 8445 §5.1.1.2) at a TURN server's
+    /// `relayed` address. RFC 8445 §5.1.2.2: "The RECOMMENDED values for
+    /// type preferences are 126 for host candidates, 110 for peer-reflexive
+    /// candidates, 100 for server-reflexive candidates, and 0 for relayed
+    /// candidates." Its related address is the mapped address the server
+    /// saw (RFC 8839 §5.1: "rel-addr and rel-port [...] for relayed
+    /// candidates, the mapped address").
+    pub(crate) fn relayed(
+        relayed: SocketAddr,
+        mapped: Option<SocketAddr>,
+        server: SocketAddr,
+    ) -> Self {
+        let local = Self::local_preference(&relayed, Protocol::Udp, None);
+        Self {
+            addr: relayed,
+            proto: Protocol::Udp,
+            kind: CandidateKind::Relayed,
+            priority: Self::compute_priority(CandidateKind::Relayed, local),
+            foundation: foundation(
+                CandidateKind::Relayed,
+                relayed.ip(),
+                Protocol::Udp,
+                Some(server.ip()),
+            ),
+            related: mapped,
+            tcp_type: None,
+        }
+    }
+
     /// A peer-reflexive candidate: local (mapped address of a check
     /// response, base `base`) or remote (source of a check, `priority` from
     /// its PRIORITY attribute).

@@ -681,6 +681,7 @@ impl IceAgent {
         // every server-reflexive request ended.
         if self.gathering_state == IceGatheringState::Gathering
             && self.local_done
+            && self.relay_pending == 0
             && self.gather_jobs.is_empty()
             && !self
                 .transactions

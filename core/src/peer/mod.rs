@@ -27,6 +27,7 @@ mod media_tests;
 mod rtp_handles;
 mod rtp_types;
 mod stack;
+mod stack_turn;
 mod transceiver;
 mod wire;
 

@@ -59,6 +59,18 @@ pub(crate) enum TransportEvent {
     Rtp(Vec<u8>),
     /// An RTCP compound packet, SRTCP-unprotected, from the selected pair.
     Rtcp(Vec<u8>),
+    /// A TURN server could not give (or keep) a relayed candidate (W3C
+    /// `icecandidateerror`).
+    IceCandidateError {
+        /// The server's URL as configured.
+        url: String,
+        /// The STUN error code, or 701 when the server never answered.
+        code: u16,
+        /// The reason phrase.
+        text: String,
+        /// The local socket that talked to the server.
+        address: Option<SocketAddr>,
+    },
 }
 
 /// Datagrams and bytes through the transport, each way.
@@ -100,11 +112,17 @@ pub(crate) struct Stack {
     /// RTCTransportStats).
     pub(crate) traffic: Traffic,
     /// Datagrams to send, in order.
-    transmits: VecDeque<Transmit>,
+    pub(super) transmits: VecDeque<Transmit>,
+    /// The TURN servers of the configuration (`stack_turn.rs`).
+    pub(super) turn_servers: Vec<super::stack_turn::TurnServer>,
+    /// One TURN client per (TURN server, local UDP socket).
+    pub(super) turn: Vec<super::stack_turn::TurnSlot>,
+    /// Lends the TURN clients their transaction-id generators.
+    pub(super) turn_rng: Rng,
     /// What the layers reported during one [`step`](Self::step), for the
     /// connection, which drains it after each step (so it holds at most
     /// what the layers' own bounded queues held).
-    events: VecDeque<TransportEvent>,
+    pub(super) events: VecDeque<TransportEvent>,
 }
 
 impl std::fmt::Debug for Stack {
@@ -230,8 +248,10 @@ fn ice_agent(
                         tracing::warn!(%url, %e, "STUN server refused");
                     }
                 }
+                // TURN URLs are the TURN clients' (`stack_turn.rs`).
+                None if url.starts_with("turn") => {}
                 None => {
-                    tracing::warn!(%url, "ICE server not used: TURN is not built yet, and hostnames must be resolved by the runtime")
+                    tracing::warn!(%url, "ICE server not used: hostnames must be resolved by the runtime")
                 }
             }
         }
@@ -249,6 +269,8 @@ impl Stack {
     ) -> Result<Self, ConfigError> {
         let certificate = connection_certificate(config, rng)?;
         let ice = ice_agent(config, rng, credentials, now)?;
+        let turn_servers = super::stack_turn::turn_servers(config);
+        let turn_rng = rng.fork();
         let sctp = SctpTransport::new(
             SctpConfig {
                 mtu: config.mtu.saturating_sub(SctpConfig::DTLS_OVERHEAD),
@@ -280,6 +302,9 @@ impl Stack {
             counters: InputCounters::default(),
             traffic: Traffic::default(),
             transmits: VecDeque::new(),
+            turn_servers,
+            turn: Vec::new(),
+            turn_rng,
             events: VecDeque::new(),
         })
     }
@@ -289,6 +314,7 @@ impl Stack {
         self.traffic.packets_received += 1;
         self.traffic.bytes_received += r.contents.len() as u64;
         self.traffic.last_received = Some(now);
+        self.turn_touch(now);
         if r.proto != Protocol::Udp {
             // ICE-TCP: ICE owns the stream and hands back the non-STUN
             // frames.
@@ -301,13 +327,19 @@ impl Stack {
         self.route_datagram(now, r.source, r.destination, r.contents);
     }
 
-    fn route_datagram(
+    pub(super) fn route_datagram(
         &mut self,
         now: Instant,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
     ) {
+        // From a TURN server to the socket of its allocation: the TURN
+        // client's (responses; relayed data comes back here unwrapped, as
+        // if received on the relayed address).
+        if self.turn_receive(now, source, destination, contents) {
+            return;
+        }
         match classify(contents) {
             Some(PacketKind::Stun) => {
                 self.counters.stun += 1;
@@ -346,8 +378,8 @@ impl Stack {
                 self.receive_srtp(rtp, source, destination, contents);
             }
             Some(PacketKind::TurnChannelData) => {
-                // No TURN client yet: nothing allocated a channel, so
-                // every one is dropped (and counted here).
+                // ChannelData not from one of our TURN servers (those went
+                // to `turn_receive` above): dropped, and counted here.
                 self.counters.turn_channel_data += 1;
             }
             Some(PacketKind::Zrtp) => {
@@ -368,7 +400,9 @@ impl Stack {
     /// events. What the connection must know is queued for
     /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
-        let mut moved = false;
+        self.ice.touch(now);
+        self.turn_touch(now);
+        let mut moved = self.pump_turn();
         while let Some(e) = self.ice.poll_event() {
             moved = true;
             let selected = matches!(e, IceEvent::SelectedPairChange { .. });
@@ -396,6 +430,7 @@ impl Stack {
             moved = true;
             self.events.push_back(TransportEvent::Sctp(e));
         }
+        moved |= self.pump_turn();
         moved
     }
 
@@ -614,7 +649,12 @@ impl Stack {
     /// When each layer's timer is due.
     pub(crate) fn poll_timeout(&self, timer: Timer) -> Option<Instant> {
         match timer {
-            Timer::Ice => self.ice.poll_timeout(),
+            // The TURN clients share ICE's slot (they are ICE's gathering
+            // and its relay).
+            Timer::Ice => match (self.ice.poll_timeout(), self.turn_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             Timer::Dtls => self.dtls.as_ref().and_then(DtlsTransport::poll_timeout),
             Timer::Sctp => self.sctp.poll_timeout(),
             // No media layer arms it yet.
@@ -639,7 +679,10 @@ impl Stack {
     /// slot.
     pub(crate) fn handle_timeout(&mut self, now: Instant, timer: Timer) {
         match timer {
-            Timer::Ice => self.ice.handle_timeout(now),
+            Timer::Ice => {
+                self.ice.handle_timeout(now);
+                self.turn_handle_timeout(now);
+            }
             Timer::Dtls => {
                 if let Some(d) = self.dtls.as_mut() {
                     d.handle_timeout(now);
@@ -654,6 +697,10 @@ impl Stack {
     pub(crate) fn push_transmit(&mut self, t: Transmit) {
         self.traffic.packets_sent += 1;
         self.traffic.bytes_sent += t.contents.len() as u64;
+        // From a relayed candidate: through its TURN allocation.
+        if self.turn_send(&t) {
+            return;
+        }
         self.transmits.push_back(t);
     }
 
@@ -668,6 +715,7 @@ impl Stack {
         remote_candidates: &[RemoteCandidate],
         dtls_client_version: DtlsVersion,
     ) {
+        self.ice.touch(now);
         self.apply_remote_ice(t, remote_candidates);
         self.apply_dtls(now, t, dtls_client_version);
         self.apply_sctp(now, t);
@@ -786,16 +834,20 @@ impl Stack {
                 let _ = d.send(&p);
             }
         }
+        let mut records = Vec::new();
         if let Some(d) = self.dtls.as_mut() {
             d.close();
             while let Some(r) = d.poll_transmit() {
-                if let Some(t) = self.ice.transmit_data(r) {
-                    self.traffic.packets_sent += 1;
-                    self.traffic.bytes_sent += t.contents.len() as u64;
-                    self.transmits.push_back(t);
-                }
+                records.push(r);
             }
         }
+        for r in records {
+            if let Some(t) = self.ice.transmit_data(r) {
+                self.push_transmit(t);
+            }
+        }
+        // RFC 8656 §7: deallocate (after the close_notify went through).
+        self.close_turn();
         // W3C close(): "Set connection's [[IceConnectionState]] slot to
         // "closed"" (and each RTCDtlsTransport's state, see `dtls_state`),
         // without firing events: the layers' own state events are never

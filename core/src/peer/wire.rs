@@ -36,19 +36,19 @@ impl PeerConnection {
     /// listener for passive ICE-TCP). A sans-IO core cannot list
     /// interfaces: the runtime does, and calls this for each address.
     ///
-    /// With `iceTransportPolicy: relay` host candidates are not used (W3C:
-    /// only relay candidates are gathered); eddy has no TURN client yet, so
-    /// such a connection gathers nothing.
+    /// A UDP socket also reaches each configured TURN server (`turn:`
+    /// over UDP) for a relayed candidate. With `iceTransportPolicy: relay`
+    /// host candidates are not used (W3C: only relay candidates are
+    /// gathered): the socket only talks to the TURN servers.
     pub fn add_local_candidate(
         &mut self,
         addr: SocketAddr,
         proto: Protocol,
     ) -> Result<(), crate::ice::IceError> {
-        if self.config.ice_transport_policy == crate::config::IceTransportPolicy::Relay {
-            tracing::debug!(%addr, "host candidate not used: iceTransportPolicy is relay");
-            return Ok(());
-        }
-        self.stack.ice.add_local_candidate(addr, proto)?;
+        let relay_only =
+            self.config.ice_transport_policy == crate::config::IceTransportPolicy::Relay;
+        self.stack
+            .add_local_socket(self.now, addr, proto, relay_only)?;
         self.pump_layers();
         Ok(())
     }
@@ -385,6 +385,17 @@ impl PeerConnection {
             TransportEvent::Sctp(e) => self.on_sctp_event(e),
             TransportEvent::Rtp(p) => self.on_rtp(p),
             TransportEvent::Rtcp(p) => self.on_rtcp(p),
+            TransportEvent::IceCandidateError {
+                url,
+                code,
+                text,
+                address,
+            } => self.events.push(Event::IceCandidateError {
+                url,
+                code,
+                text,
+                address,
+            }),
         }
     }
 

@@ -37,6 +37,7 @@ mod link;
 mod nat;
 pub mod stun_server;
 mod trace;
+pub mod turn_server;
 
 #[cfg(test)]
 mod tests;

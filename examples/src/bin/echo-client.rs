@@ -73,6 +73,48 @@ struct Options {
     /// With --audio: RTP packets that must come back on it.
     #[arg(long, default_value_t = 50)]
     audio_back: u64,
+    /// A TURN server, e.g. turn:127.0.0.1:3478?transport=udp.
+    #[arg(long)]
+    turn: Option<String>,
+    /// The TURN username.
+    #[arg(long, default_value = "")]
+    turn_user: String,
+    /// The TURN password.
+    #[arg(long, default_value = "")]
+    turn_pass: String,
+    /// iceTransportPolicy relay: relay candidates only (needs --turn).
+    #[arg(long)]
+    relay_only: bool,
+}
+
+/// The peer's configuration: `--turn` and `--relay-only`.
+fn configuration(o: &Options) -> Configuration {
+    let mut config = Configuration::default();
+    if let Some(url) = &o.turn {
+        config = config.with_ice_server(eddy::IceServer {
+            urls: vec![url.clone()],
+            username: Some(o.turn_user.clone()),
+            credential: Some(o.turn_pass.clone()),
+        });
+    }
+    if o.relay_only {
+        config.ice_transport_policy = eddy::IceTransportPolicy::Relay;
+    }
+    config
+}
+
+/// The kind (`host`, `srflx`, `prflx`, `relay`) of our candidate at
+/// `local`, from the local description's candidates.
+fn local_candidate_kind(pc: &eddy::PeerConnection, local: std::net::SocketAddr) -> String {
+    let Some(desc) = pc.local_description() else {
+        return "unknown".into();
+    };
+    desc.sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.len() > 7 && f[4] == local.ip().to_string() && f[5] == local.port().to_string())
+        .map_or_else(|| "prflx".into(), |f| f[7].to_string())
 }
 
 /// An Opus packet of 20 ms of silence (RFC 6716 §3.1: TOC 0xF8 is CELT-only
@@ -173,7 +215,10 @@ struct Channel {
 fn run(o: &Options) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(o.timeout);
     let mut driver = client::driver_for(&o.url)?;
-    let mut pc = new_peer(Configuration::default()).map_err(|e| e.to_string())?;
+    if o.relay_only && o.turn.is_none() {
+        return Err("--relay-only needs --turn".into());
+    }
+    let mut pc = new_peer(configuration(o)).map_err(|e| e.to_string())?;
     let channel_count = usize::from(o.channels);
     let mut channels = Vec::with_capacity(channel_count);
     for i in 0..channel_count {
@@ -252,6 +297,9 @@ fn run(o: &Options) -> Result<String, String> {
                         return Err(format!("echo-{index}: more echoes than messages"));
                     }
                 }
+                Event::IceCandidateError {
+                    url, code, text, ..
+                } => eprintln!("echo-client: icecandidateerror {url}: {code} {text}"),
                 Event::RtpPacket { transceiver, .. } => {
                     if let Some(a) = audio.as_mut().filter(|a| a.id == transceiver) {
                         a.back += 1;
@@ -320,6 +368,16 @@ fn run(o: &Options) -> Result<String, String> {
         .max(1e-9);
     progress.finish_and_clear();
     let total = channel_count as u64 * o.messages * o.size as u64;
+    // The selected pair's local candidate kind (`relay` through TURN).
+    let selected = driver
+        .endpoint_mut()
+        .peer_mut(peer)
+        .and_then(|pc| {
+            let (local, remote, _) = pc.selected_candidate_pair()?;
+            let kind = local_candidate_kind(pc, local);
+            Some(format!("; selected pair {local} ({kind}) -> {remote}"))
+        })
+        .unwrap_or_default();
     // Say goodbye so the server forgets the peer now, not at consent loss.
     if let Some(pc) = driver.endpoint_mut().peer_mut(peer) {
         pc.close();
@@ -336,7 +394,7 @@ fn run(o: &Options) -> Result<String, String> {
         format!("; audio: {} RTP packets sent, {} came back", a.sent, a.back)
     });
     Ok(format!(
-        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s){holding}{audio}",
+        "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s){holding}{audio}{selected}",
         o.channels,
         o.messages,
         o.size,

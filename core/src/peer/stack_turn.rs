@@ -1,0 +1,258 @@
+//! The TURN clients under the transport stack (RFC 8656 with RFC 8445
+//! §5.1.1.2): one per configured `turn:` server (UDP) and local UDP
+//! socket. Each gives ICE a relayed candidate; what ICE sends from that
+//! candidate goes through the allocation ([`Stack::turn_send`], from
+//! `push_transmit`), and what the server relays comes back into the
+//! demultiplexer as if received on the relayed address from the peer
+//! ([`Stack::turn_receive`], from `route_datagram`). Failures become
+//! [`TransportEvent::IceCandidateError`].
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::stack::{Stack, TransportEvent};
+use crate::config::Configuration;
+use crate::io::{Protocol, Transmit};
+use crate::turn::url::{self, TurnTransport};
+use crate::turn::{TurnClient, TurnEvent};
+
+/// The most TURN servers used from a configuration.
+pub(crate) const MAX_TURN_SERVERS: usize = 4;
+/// The most TURN clients (servers x local sockets) of one connection.
+pub(crate) const MAX_TURN_CLIENTS: usize = 16;
+
+/// A configured TURN server the core can use.
+#[derive(Clone)]
+pub(crate) struct TurnServer {
+    url: String,
+    server: SocketAddr,
+    username: String,
+    password: String,
+}
+
+impl std::fmt::Debug for TurnServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServer")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One allocation and what the stack knows of it.
+#[derive(Debug)]
+pub(crate) struct TurnSlot {
+    url: String,
+    client: TurnClient,
+    /// ICE waits for this allocation to finish gathering.
+    gathering: bool,
+    /// The relayed address ICE was given: what ICE sends from it goes to
+    /// this client, even once the allocation is lost (then it is dropped,
+    /// not sent from an address no socket has).
+    relayed: Option<SocketAddr>,
+}
+
+/// The configuration's `turn:` servers over UDP with IP literals (runtimes
+/// resolve names first); the others are logged and skipped.
+pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
+    let mut out = Vec::new();
+    for s in &config.ice_servers {
+        for u in s.urls.iter().filter(|u| u.starts_with("turn")) {
+            let parsed = match url::parse(u) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(url = %u, %e, "TURN server not used");
+                    continue;
+                }
+            };
+            if parsed.transport != TurnTransport::Udp {
+                tracing::warn!(url = %u, "TURN server not used: only UDP to TURN servers is built");
+                continue;
+            }
+            if out.len() >= MAX_TURN_SERVERS {
+                tracing::warn!(url = %u, "TURN server not used: too many");
+                continue;
+            }
+            out.push(TurnServer {
+                url: u.clone(),
+                server: parsed.server,
+                username: s.username.clone().unwrap_or_default(),
+                password: s.credential.clone().unwrap_or_default(),
+            });
+        }
+    }
+    out
+}
+
+impl Stack {
+    /// A local socket the runtime bound: a host candidate for ICE (unless
+    /// `relay_only`, W3C `iceTransportPolicy: relay`), and for UDP one
+    /// allocation per TURN server of its address family.
+    pub(crate) fn add_local_socket(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        proto: Protocol,
+        relay_only: bool,
+    ) -> Result<(), crate::ice::IceError> {
+        if !relay_only {
+            self.ice.add_local_candidate(addr, proto)?;
+        }
+        // RFC 8445 §2.5: a lite agent gathers host candidates only.
+        if proto != Protocol::Udp || self.ice.is_lite() {
+            return Ok(());
+        }
+        for s in self.turn_servers.clone() {
+            if s.server.is_ipv4() != addr.is_ipv4()
+                || self
+                    .turn
+                    .iter()
+                    .any(|t| t.client.server() == s.server && t.client.local() == addr)
+            {
+                continue;
+            }
+            if self.turn.len() >= MAX_TURN_CLIENTS {
+                tracing::warn!(url = %s.url, "TURN allocation not made: too many");
+                break;
+            }
+            let client = TurnClient::new(
+                s.server,
+                addr,
+                &s.username,
+                &s.password,
+                self.turn_rng.fork(),
+                now,
+            );
+            self.ice.begin_relay_gathering();
+            self.turn.push(TurnSlot {
+                url: s.url,
+                client,
+                gathering: true,
+                relayed: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Brings the TURN clients' clocks to `now` (they time the requests
+    /// that sends start).
+    pub(super) fn turn_touch(&mut self, now: Instant) {
+        for t in &mut self.turn {
+            t.client.touch(now);
+        }
+    }
+
+    /// A datagram from a TURN server to the socket of its allocation: the
+    /// client's. Relayed data goes back to the demultiplexer as if it
+    /// arrived on the relayed address from the peer. Returns whether the
+    /// datagram was a TURN client's.
+    pub(super) fn turn_receive(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) -> bool {
+        let Some(slot) = self
+            .turn
+            .iter_mut()
+            .find(|t| t.client.server() == source && t.client.local() == destination)
+        else {
+            return false;
+        };
+        let relayed = slot.client.relayed();
+        if let (Some((peer, data)), Some(relayed)) =
+            (slot.client.handle_receive(now, contents), relayed)
+        {
+            self.route_datagram(now, peer, relayed, data);
+        }
+        true
+    }
+
+    /// A transmit from a relayed candidate: sent through its allocation.
+    /// Returns whether it was.
+    pub(super) fn turn_send(&mut self, t: &Transmit) -> bool {
+        if t.proto != Protocol::Udp {
+            return false;
+        }
+        let Some(slot) = self.turn.iter_mut().find(|s| s.relayed == Some(t.source)) else {
+            return false;
+        };
+        slot.client.send(t.destination, &t.contents);
+        while let Some(out) = slot.client.poll_transmit() {
+            self.transmits.push_back(out);
+        }
+        true
+    }
+
+    /// The earliest TURN deadline.
+    pub(super) fn turn_timeout(&self) -> Option<Instant> {
+        self.turn
+            .iter()
+            .filter_map(|t| t.client.poll_timeout())
+            .min()
+    }
+
+    /// Wakes the TURN clients whose time came.
+    pub(super) fn turn_handle_timeout(&mut self, now: Instant) {
+        for t in &mut self.turn {
+            if t.client.poll_timeout().is_some_and(|d| d <= now) {
+                t.client.handle_timeout(now);
+            }
+        }
+    }
+
+    /// Moves the TURN clients' datagrams out and their events to ICE (a
+    /// relayed candidate, the end of a gathering) and to the connection
+    /// (errors). Returns whether anything moved.
+    pub(super) fn pump_turn(&mut self) -> bool {
+        let mut moved = false;
+        for i in 0..self.turn.len() {
+            while let Some(e) = self.turn[i].client.poll_event() {
+                moved = true;
+                let slot = &mut self.turn[i];
+                let gathering = std::mem::replace(&mut slot.gathering, false);
+                match e {
+                    TurnEvent::Allocated { relayed, mapped } => {
+                        let server = slot.client.server();
+                        if !gathering {
+                            continue;
+                        }
+                        slot.relayed = Some(relayed);
+                        if let Err(e) = self.ice.add_relayed_candidate(relayed, mapped, server) {
+                            tracing::debug!(%e, %relayed, "relayed candidate refused");
+                        }
+                    }
+                    TurnEvent::Failed { code, reason } => {
+                        let (url, local) = (slot.url.clone(), slot.client.local());
+                        if gathering {
+                            self.ice.end_relay_gathering();
+                        }
+                        self.events.push_back(TransportEvent::IceCandidateError {
+                            url,
+                            code,
+                            text: reason,
+                            address: Some(local),
+                        });
+                    }
+                }
+            }
+            while let Some(t) = self.turn[i].client.poll_transmit() {
+                moved = true;
+                self.transmits.push_back(t);
+            }
+        }
+        moved
+    }
+
+    /// Deallocates every allocation (one Refresh with lifetime 0 each);
+    /// their timers stop.
+    pub(super) fn close_turn(&mut self) {
+        for t in &mut self.turn {
+            t.client.close();
+            while let Some(out) = t.client.poll_transmit() {
+                self.transmits.push_back(out);
+            }
+        }
+    }
+}
