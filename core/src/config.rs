@@ -127,6 +127,11 @@ pub struct Configuration {
     /// STUN error responses one source address may get at once. Defaults to
     /// [`ERROR_RESPONSES_BURST`](crate::ice::ERROR_RESPONSES_BURST) (10).
     pub stun_error_responses_burst: u32,
+    /// The identity the peer must prove (W3C `peerIdentity`): a remote
+    /// description without a validated `a=identity` naming it is refused.
+    /// Needs [`PeerConnection::set_identity_provider`](crate::PeerConnection::set_identity_provider).
+    /// Defaults to `None`.
+    pub peer_identity: Option<String>,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -155,6 +160,7 @@ impl Default for Configuration {
             ice_checking_timeout: crate::ice::DEFAULT_ICE_CHECKING_TIMEOUT,
             stun_error_responses_per_second: crate::ice::ERROR_RESPONSES_PER_SECOND,
             stun_error_responses_burst: crate::ice::ERROR_RESPONSES_BURST,
+            peer_identity: None,
         }
     }
 }

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::io::{Protocol, Transmit};
-use crate::peer::{KeyframeRequestKind, MediaStreamTrack, RtpPacketReceived, TransceiverId};
+use crate::peer::{
+    IdentityAssertion, IdentityErrorEvent, KeyframeRequestKind, MediaStreamTrack,
+    RtpPacketReceived, TransceiverId,
+};
 use crate::sctp::{ChannelId, DataChannelMessage};
 use crate::sdp::IceCandidate;
 use crate::state::{
@@ -119,6 +122,17 @@ pub enum Event {
         /// PLI or FIR.
         kind: KeyframeRequestKind,
     },
+    /// The peer's identity was validated (W3C `peerIdentity` resolved; it
+    /// never changes afterwards): see
+    /// [`PeerConnection::set_identity_provider`](crate::PeerConnection::set_identity_provider).
+    PeerIdentity(IdentityAssertion),
+    /// Our identity provider could not make an assertion (W3C
+    /// `idpassertionerror`); the `create_offer`/`create_answer` that asked
+    /// was refused.
+    IdpAssertionError(IdentityErrorEvent),
+    /// The peer's identity could not be validated (W3C
+    /// `idpvalidationerror`); the `set_remote_description` was refused.
+    IdpValidationError(IdentityErrorEvent),
 }
 
 /// The bounded queue of events not yet polled (ARCHITECTURE.md §5.3).

@@ -149,6 +149,7 @@ pub mod guide;
 mod hmac;
 pub mod ice;
 mod io;
+mod json;
 // The stateful media blocks (issue 14): not wired into `peer/` yet.
 pub(crate) mod media;
 mod peer;
@@ -203,11 +204,14 @@ pub use event::{Event, EventQueueUsage, Output};
 pub use ice::{IceConnectionState, IceGatheringState, IceStats};
 pub use io::{Input, Protocol, Receive, Transmit};
 pub use peer::{
-    AudioLevel, DataChannel, DtmfError, DtmfSender, InputCounters, KeyframeRequestKind,
+    AudioLevel, DataChannel, DtmfError, DtmfSender, IdentityAssertion, IdentityAssertionResult,
+    IdentityErrorEvent, IdentityProvider, IdentityProviderDetails, IdentityProviderOptions,
+    IdentityValidationResult, IdpError, IdpErrorDetail, InputCounters, KeyframeRequestKind,
     MediaStreamTrack, PeerConnection, PeerConnectionState, RtpCodecParameters,
     RtpContributingSource, RtpEncodingParameters, RtpHeaderExtensionParameters, RtpPacketReceived,
     RtpParameters, RtpReceiver, RtpSender, RtpTransceiver, RtpWrite, SignalingState, TransceiverId,
-    TransceiverInit, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TONE_BUFFER, MAX_TRANSCEIVERS,
+    TransceiverInit, MAX_IDENTITY_ATTRIBUTE_LEN, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TONE_BUFFER,
+    MAX_TRANSCEIVERS,
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,

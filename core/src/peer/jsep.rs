@@ -706,6 +706,7 @@ impl PeerConnection {
             // W3C: "If sdp is the empty string, set sdp to [[LastCreatedOffer]]."
             Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.clone(),
             None if desc.sdp.is_empty() => {
+                self.identity_attribute()?;
                 let p = self.build_offer();
                 self.jsep.last_offer = Some(p.clone());
                 p
@@ -747,6 +748,7 @@ impl PeerConnection {
             Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.clone(),
             // W3C: with an empty sdp and no answer created yet, one is created.
             None if desc.sdp.is_empty() => {
+                self.identity_attribute()?;
                 let p = self.build_answer()?;
                 self.jsep.last_answer = Some(p.clone());
                 p
@@ -796,7 +798,19 @@ impl PeerConnection {
     /// implicit rollback, for perfect negotiation). On error nothing changes.
     pub fn set_remote_description(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
         let sdp_type = desc.sdp_type;
+        // webrtc-identity: an `a=identity` is validated before the
+        // description is applied; the identity is adopted once it is.
+        let identity = if sdp_type != SdpType::Rollback
+            && (desc.sdp.contains("a=identity:") || self.config.peer_identity.is_some())
+        {
+            self.check_open()?;
+            let sdp = parse_description(&desc)?;
+            self.check_remote_identity(&sdp)?
+        } else {
+            None
+        };
         self.set_remote_description_inner(desc)?;
+        self.adopt_peer_identity(identity);
         self.sync_transports(None, Some(sdp_type));
         Ok(())
     }

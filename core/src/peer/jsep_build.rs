@@ -50,6 +50,7 @@ impl PeerConnection {
                 "createOffer needs stable or have-local-offer",
             ));
         }
+        self.identity_attribute()?;
         let plan = self.build_offer();
         let desc = SessionDescription::offer(plan.sdp.clone());
         // W3C: "Set [[LastCreatedOffer]] to sdpString."
@@ -236,6 +237,9 @@ impl PeerConnection {
                     ids: vec!["*".into()],
                 }),
                 ice_lite: self.config.ice_lite,
+                // RFC 8827 §7.4 / webrtc-identity: the assertion over our
+                // fingerprints, made by `identity_attribute` just before.
+                identity: self.identity.cached_value(),
                 ..SessionAttributes::default()
             },
             media,
@@ -364,6 +368,7 @@ impl PeerConnection {
                 "createAnswer needs have-remote-offer or have-local-pranswer",
             ));
         }
+        self.identity_attribute()?;
         let plan = self.build_answer()?;
         let desc = SessionDescription::answer(plan.sdp.clone());
         self.jsep.last_answer = Some(plan);

@@ -14,6 +14,7 @@ use crate::timer::{Timer, TimerTable};
 mod channel;
 mod dtmf;
 mod get_stats;
+mod identity;
 mod jsep;
 mod jsep_build;
 mod jsep_strict;
@@ -35,6 +36,11 @@ pub use crate::state::{PeerConnectionState, SignalingState};
 pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
 pub use dtmf::{DtmfError, DtmfSender, MAX_TONE_BUFFER};
+pub use identity::{
+    IdentityAssertion, IdentityAssertionResult, IdentityErrorEvent, IdentityProvider,
+    IdentityProviderDetails, IdentityProviderOptions, IdentityValidationResult, IdpError,
+    IdpErrorDetail, MAX_IDENTITY_ATTRIBUTE_LEN,
+};
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use media::KeyframeRequestKind;
 pub use rtp_handles::{RtpReceiver, RtpSender};
@@ -111,6 +117,8 @@ pub struct PeerConnection {
     pub(crate) channel_counts: (u64, u64),
     /// Times the selected candidate pair changed (W3C RTCTransportStats).
     pub(crate) selected_pair_changes: u64,
+    /// The identity provider and the peer's validated identity (`identity.rs`).
+    pub(crate) identity: identity::IdentityState,
 }
 
 impl PeerConnection {
@@ -136,6 +144,7 @@ impl PeerConnection {
             gathering: wire::Gathering::default(),
             channel_counts: (0, 0),
             selected_pair_changes: 0,
+            identity: identity::IdentityState::default(),
             events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,
