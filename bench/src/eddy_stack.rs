@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol,
-    Receive,
+    ChannelId, Configuration, DataChannelInit, Direction, Event, Input, MediaKind, Output,
+    PeerConnection, Protocol, Receive, RtpWrite, TransceiverId, TransceiverInit,
 };
 
 use crate::harness::{Out, Stack};
@@ -13,12 +13,14 @@ use crate::harness::{Out, Stack};
 pub(crate) struct Eddy {
     pc: PeerConnection,
     channel: Option<ChannelId>,
+    /// The video transceiver and its payload type.
+    video: Option<(TransceiverId, u8)>,
 }
 
 impl Stack for Eddy {
     const NAME: &'static str = "eddy";
 
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self) {
+    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
         let peer = |addr| {
             let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
             pc.add_local_candidate(addr, Protocol::Udp)
@@ -30,6 +32,13 @@ impl Stack for Eddy {
         let channel = pa
             .create_data_channel("bench", &DataChannelInit::default())
             .expect("channel");
+        let transceiver = video.then(|| {
+            pa.add_transceiver(
+                MediaKind::Video,
+                TransceiverInit::with_direction(Direction::SendOnly),
+            )
+            .expect("transceiver")
+        });
         let offer = pa.create_offer().expect("offer");
         pa.set_local_description(offer).expect("set offer");
         pb.set_remote_description(pa.local_description().cloned().expect("offer"))
@@ -38,14 +47,20 @@ impl Stack for Eddy {
         pb.set_local_description(answer).expect("set answer");
         pa.set_remote_description(pb.local_description().cloned().expect("answer"))
             .expect("apply answer");
+        let video = transceiver.map(|t| {
+            let codecs = pa.sender(t).expect("sender").get_parameters().codecs;
+            (t, codecs.first().expect("a codec").payload_type)
+        });
         (
             Self {
                 pc: pa,
                 channel: Some(channel),
+                video,
             },
             Self {
                 pc: pb,
                 channel: None,
+                video: None,
             },
         )
     }
@@ -76,6 +91,7 @@ impl Stack for Eddy {
                 Out::Open
             }
             Output::Event(Event::ChannelMessage(_, m)) => Out::Message(m.data.len()),
+            Output::Event(Event::RtpPacket { .. }) => Out::Rtp,
             Output::Event(_) => Out::Other,
             Output::Timeout(at) => Out::Timeout(at),
         }
@@ -92,5 +108,15 @@ impl Stack for Eddy {
         self.channel
             .and_then(|id| self.pc.data_channel(id))
             .map_or(0, |dc| dc.buffered_amount())
+    }
+
+    fn send_rtp(&mut self, _now: Instant, n: u64, payload: &[u8]) -> bool {
+        let Some((t, pt)) = self.video else {
+            return false;
+        };
+        let w = RtpWrite::new(pt, n as u16, (n as u32).wrapping_mul(90), payload);
+        self.pc
+            .sender(t)
+            .is_some_and(|mut s| s.write_rtp(w).is_ok())
     }
 }

@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::channel::ChannelId;
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::rtp::RtpWrite;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -12,20 +15,23 @@ use crate::harness::{Out, Stack};
 pub(crate) struct Str0m {
     rtc: Rtc,
     channel: Option<ChannelId>,
+    video: Option<Mid>,
 }
 
 impl Stack for Str0m {
     const NAME: &'static str = "str0m";
 
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr) -> (Self, Self) {
+    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
         let peer = |addr| {
-            let mut rtc = Rtc::builder().build(now);
+            let mut rtc = Rtc::builder().set_rtp_mode(video).build(now);
             rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
             rtc
         };
         let (mut ra, mut rb) = (peer(a), peer(b));
         let mut change = ra.sdp_api();
         let channel = change.add_channel("bench".into());
+        let mid = video
+            .then(|| change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         let (offer, pending) = change.apply().expect("offer");
         let answer = rb.sdp_api().accept_offer(offer).expect("answer");
         ra.sdp_api()
@@ -35,10 +41,12 @@ impl Stack for Str0m {
             Self {
                 rtc: ra,
                 channel: Some(channel),
+                video: mid,
             },
             Self {
                 rtc: rb,
                 channel: None,
+                video: None,
             },
         )
     }
@@ -65,6 +73,7 @@ impl Stack for Str0m {
                 Out::Open
             }
             Ok(Output::Event(Event::ChannelData(d))) => Out::Message(d.data.len()),
+            Ok(Output::Event(Event::RtpPacket(_))) => Out::Rtp,
             Ok(Output::Event(_)) => Out::Other,
             Ok(Output::Timeout(at)) => Out::Timeout(Some(at)),
             Err(_) => Out::Timeout(None),
@@ -82,5 +91,24 @@ impl Stack for Str0m {
         self.channel
             .and_then(|id| self.rtc.channel(id))
             .map_or(0, |mut ch| ch.buffered_amount())
+    }
+
+    fn send_rtp(&mut self, now: Instant, n: u64, payload: &[u8]) -> bool {
+        let Some(mid) = self.video else { return false };
+        let Some(pt) = self
+            .rtc
+            .codec_config()
+            .find(|p| p.spec().codec == Codec::Vp8)
+            .map(|p| p.pt())
+        else {
+            return false;
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(stream) = api.stream_tx_by_mid(mid, None) else {
+            return false;
+        };
+        let time = (n as u32).wrapping_mul(90);
+        stream.write_rtp(RtpWrite::new(pt, n.into(), time, now, payload.to_vec()));
+        true
     }
 }
