@@ -286,7 +286,11 @@ fn rtp<S: Stack>(packets: u64) -> f64 {
         assert!(n < 1000, "{}: no RTP crosses", S::NAME);
         net.now += Duration::from_micros(100);
         net.fire_due();
-        assert!(net.peers[0].send_rtp(net.now, n, &payload), "{}: send_rtp refused", S::NAME);
+        assert!(
+            net.peers[0].send_rtp(net.now, n, &payload),
+            "{}: send_rtp refused",
+            S::NAME
+        );
         n += 1;
         net.pump();
     }
@@ -301,7 +305,11 @@ fn rtp<S: Stack>(packets: u64) -> f64 {
     }
     let cpu = cpu0.elapsed().as_secs_f64();
     let got = net.rtp_received[1] - got0;
-    assert!(got >= packets * 99 / 100, "{}: {got} of {packets} RTP packets arrived", S::NAME);
+    assert!(
+        got >= packets * 99 / 100,
+        "{}: {got} of {packets} RTP packets arrived",
+        S::NAME
+    );
     got as f64 / cpu
 }
 
