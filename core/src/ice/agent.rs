@@ -147,6 +147,10 @@ pub struct IceAgent {
     pub(super) local: Vec<Candidate>,
     pub(super) remote: Vec<Candidate>,
     pub(super) pending_mdns: Vec<(String, Candidate)>,
+    /// Relayed candidates whose allocation was lost: no longer paired,
+    /// checked, answered or signaled (they stay in `local` so indices stay
+    /// valid). At most [`MAX_LOCAL_CANDIDATES`].
+    pub(super) retired: Vec<SocketAddr>,
     pub(super) pairs: Vec<CandidatePair>,
     /// RFC 8445 §6.1.4.1: the triggered-check queue (pair indices, FIFO,
     /// no duplicates: at most [`MAX_PAIRS`] long).
@@ -231,6 +235,7 @@ impl IceAgent {
             local: Vec::new(),
             remote: Vec::new(),
             pending_mdns: Vec::new(),
+            retired: Vec::new(),
             pairs: Vec::new(),
             triggered: VecDeque::new(),
             transactions: Vec::new(),
@@ -537,11 +542,20 @@ impl IceAgent {
         if self.connection_state == IceConnectionState::Closed {
             return Err(IceError::Closed);
         }
-        if self
+        if let Some(base) = self
             .local
             .iter()
-            .any(|c| c.addr == relayed && c.proto == Protocol::Udp)
+            .position(|c| c.addr == relayed && c.proto == Protocol::Udp)
         {
+            // The server gave a new allocation the address of a lost one:
+            // the candidate is usable again.
+            if let Some(i) = self.retired.iter().position(|a| *a == relayed) {
+                self.retired.swap_remove(i);
+                self.push_event(IceEvent::LocalCandidate(self.local[base].clone()));
+                for remote in 0..self.remote.len() {
+                    self.add_pair(base, remote);
+                }
+            }
             self.after_input();
             return Ok(());
         }
@@ -558,6 +572,32 @@ impl IceAgent {
         }
         self.after_input();
         Ok(())
+    }
+
+    /// A relayed candidate's allocation is gone (the TURN server forgot
+    /// it): its pairs fail and it is never paired, checked or signaled
+    /// again (RFC 8445 §5.1.1.2: a relayed candidate lives only as long as
+    /// its allocation).
+    pub(crate) fn retire_relayed_candidate(&mut self, relayed: SocketAddr) {
+        let Some(base) = self.local.iter().position(|c| {
+            c.addr == relayed && c.proto == Protocol::Udp && c.kind == CandidateKind::Relayed
+        }) else {
+            return;
+        };
+        if !self.retired.contains(&relayed) {
+            self.retired.push(relayed);
+        }
+        for p in self.pairs.iter_mut().filter(|p| p.local == base) {
+            p.state = PairState::Failed;
+        }
+        self.triggered
+            .retain(|&i| self.pairs.get(i).is_some_and(|p| p.local != base));
+        self.after_input();
+    }
+
+    /// Whether `c` is a relayed candidate whose allocation was lost.
+    pub(crate) fn is_retired(&self, c: &Candidate) -> bool {
+        c.kind == CandidateKind::Relayed && self.retired.contains(&c.addr)
     }
 
     /// The runtime gave every host candidate: gathering completes once
@@ -731,7 +771,7 @@ impl IceAgent {
         let signaled: Vec<Candidate> = self
             .local
             .iter()
-            .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .filter(|c| c.kind != CandidateKind::PeerReflexive && !self.is_retired(c))
             .cloned()
             .collect();
         for c in signaled {
@@ -869,6 +909,7 @@ impl IceAgent {
             c.addr == dest
                 && c.proto == proto
                 && matches!(c.kind, CandidateKind::Host | CandidateKind::Relayed)
+                && !self.is_retired(c)
         }) else {
             self.stats.stun_dropped += 1;
             return;
@@ -1296,6 +1337,7 @@ impl IceAgent {
         // RFC 8445 §6.1.2.4: reflexive locals are replaced by their base,
         // which is already paired: pair bases only.
         if !matches!(l.kind, CandidateKind::Host | CandidateKind::Relayed)
+            || self.is_retired(l)
             || l.proto != r.proto
             || l.addr.is_ipv4() != r.addr.is_ipv4()
         {

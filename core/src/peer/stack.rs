@@ -117,6 +117,9 @@ pub(crate) struct Stack {
     pub(super) turn_servers: Vec<super::stack_turn::TurnServer>,
     /// One TURN client per (TURN server, local UDP socket).
     pub(super) turn: Vec<super::stack_turn::TurnSlot>,
+    /// Relayed addresses of allocations replaced after an ICE restart
+    /// (`stack_turn.rs`), at most `MAX_TURN_CLIENTS`.
+    pub(super) turn_retired: Vec<SocketAddr>,
     /// Lends the TURN clients their transaction-id generators.
     pub(super) turn_rng: Rng,
     /// What the layers reported during one [`step`](Self::step), for the
@@ -304,6 +307,7 @@ impl Stack {
             transmits: VecDeque::new(),
             turn_servers,
             turn: Vec::new(),
+            turn_retired: Vec::new(),
             turn_rng,
             events: VecDeque::new(),
         })
@@ -618,8 +622,19 @@ impl Stack {
     /// ICE restart) forgets the remote candidates handed to ICE: they are
     /// handed over again (those of the new session come from the same
     /// lists).
-    pub(crate) fn set_local_credentials(&mut self, credentials: IceCredentials) {
+    ///
+    /// TURN allocations not carrying the selected pair are made again, as
+    /// browsers gather new relayed candidates on a restart: that is how a
+    /// connection recovers from a TURN server that lost its allocations.
+    pub(crate) fn set_local_credentials(&mut self, now: Instant, credentials: IceCredentials) {
+        // A restart arms ICE's timers from its clock: bring it to now first.
+        self.ice.touch(now);
         let before = self.ice.local_credentials().ufrag.clone();
+        // Before the restart, so that the new session's gathering waits for
+        // the new allocations (no early end-of-candidates).
+        if credentials.ufrag != before && self.ice.remote_credentials().is_some() {
+            self.turn_reallocate(now);
+        }
         self.ice.set_local_credentials(credentials);
         if self.ice.local_credentials().ufrag != before {
             self.fed_remote.clear();

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::stack::{Stack, TransportEvent};
 use crate::config::Configuration;
 use crate::io::{Protocol, Transmit};
+use crate::state::IceConnectionState;
 use crate::turn::url::{self, TurnTransport};
 use crate::turn::{TurnClient, TurnEvent};
 
@@ -176,7 +177,8 @@ impl Stack {
             return false;
         }
         let Some(slot) = self.turn.iter_mut().find(|s| s.relayed == Some(t.source)) else {
-            return false;
+            // From a relayed address whose allocation was replaced: dropped.
+            return self.turn_retired.contains(&t.source);
         };
         slot.client.send(t.destination, &t.contents);
         while let Some(out) = slot.client.poll_transmit() {
@@ -228,6 +230,10 @@ impl Stack {
                         if gathering {
                             self.ice.end_relay_gathering();
                         }
+                        // The allocation is gone: so is its candidate.
+                        if let Some(relayed) = slot.relayed {
+                            self.ice.retire_relayed_candidate(relayed);
+                        }
                         self.events.push_back(TransportEvent::IceCandidateError {
                             url,
                             code,
@@ -243,6 +249,72 @@ impl Stack {
             }
         }
         moved
+    }
+
+    /// After an ICE restart: every allocation that does not carry the
+    /// selected pair (failed, lost, or simply unused) is released and made
+    /// again, its old relayed candidate retired, so the new ICE session
+    /// gathers relayed candidates that work.
+    pub(super) fn turn_reallocate(&mut self, now: Instant) {
+        // Only a working selected pair keeps its allocation.
+        let working = matches!(
+            self.ice.connection_state(),
+            IceConnectionState::Connected | IceConnectionState::Completed
+        );
+        let selected = self
+            .ice
+            .selected_pair()
+            .map(|(local, _, _)| local)
+            .filter(|_| working);
+        for i in 0..self.turn.len() {
+            let slot = &self.turn[i];
+            if slot.gathering
+                || (slot.relayed.is_some() && slot.relayed == selected && !slot.client.is_done())
+            {
+                continue;
+            }
+            let (server, local) = (slot.client.server(), slot.client.local());
+            let Some(s) = self
+                .turn_servers
+                .iter()
+                .find(|s| s.server == server)
+                .cloned()
+            else {
+                continue;
+            };
+            let old = std::mem::replace(
+                &mut self.turn[i],
+                TurnSlot {
+                    url: s.url,
+                    client: TurnClient::new(
+                        server,
+                        local,
+                        &s.username,
+                        &s.password,
+                        self.turn_rng.fork(),
+                        now,
+                    ),
+                    gathering: true,
+                    relayed: None,
+                },
+            );
+            let mut client = old.client;
+            client.close();
+            while let Some(out) = client.poll_transmit() {
+                self.transmits.push_back(out);
+            }
+            if let Some(relayed) = old.relayed {
+                self.ice.retire_relayed_candidate(relayed);
+                // Sends ICE still makes from it are dropped, not sent from
+                // an address no socket has.
+                if !self.turn_retired.contains(&relayed)
+                    && self.turn_retired.len() < MAX_TURN_CLIENTS
+                {
+                    self.turn_retired.push(relayed);
+                }
+            }
+            self.ice.begin_relay_gathering();
+        }
     }
 
     /// Deallocates every allocation (one Refresh with lifetime 0 each);

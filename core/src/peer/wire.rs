@@ -176,7 +176,7 @@ impl PeerConnection {
     fn sync_local_ice(&mut self, applied_local: Option<SdpType>, applied_remote: Option<SdpType>) {
         // Our credentials follow the description (ICE restart included).
         let local = self.jsep.local_ice.clone();
-        self.stack.set_local_credentials(local);
+        self.stack.set_local_credentials(self.now, local);
         // RFC 8445 §6.1.1: "the agent that generated the offer ... is the
         // controlling agent"; a lite agent is always controlled, and a full
         // agent facing a lite one must control.
@@ -212,7 +212,7 @@ impl PeerConnection {
             .ice
             .local_candidates()
             .iter()
-            .filter(|c| c.kind != CandidateKind::PeerReflexive)
+            .filter(|c| c.kind != CandidateKind::PeerReflexive && !self.stack.ice.is_retired(c))
             .map(to_sdp_candidate)
             .collect();
         let complete = self.ice_gathering_state() == IceGatheringState::Complete;

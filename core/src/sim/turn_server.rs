@@ -62,6 +62,8 @@ impl Default for TurnServerConfig {
 pub struct TurnServerStats {
     /// Allocations made.
     pub allocations: u64,
+    /// Restarts ([`TurnServer::restart`]).
+    pub restarts: u64,
     /// Allocations deleted by a Refresh with lifetime 0.
     pub deallocations: u64,
     /// Refreshes with a non-zero lifetime.
@@ -136,6 +138,16 @@ impl TurnServer {
             users: vec![(username.into(), password.into())],
             ..TurnServerConfig::default()
         })
+    }
+
+    /// The server restarts: every allocation, permission and channel is
+    /// forgotten and the nonces change (a new boot), as a real server's
+    /// restart or failover does. Clients learn it from the 437 (Allocation
+    /// Mismatch) answers to their next requests.
+    pub fn restart(&mut self) {
+        self.allocations.clear();
+        self.start = None;
+        self.stats.restarts += 1;
     }
 
     /// Live allocations.

@@ -34,6 +34,8 @@ pub const MAX_STALE_NONCE_RETRIES: u32 = 3;
 /// server, errorCode will be set to the value 701 which is outside the STUN
 /// error code range."
 pub const UNREACHABLE: u16 = 701;
+/// RFC 8656 §18.9: "437 (Allocation Mismatch)".
+pub const ALLOCATION_MISMATCH: u16 = 437;
 /// RFC 8656 §18.7 (REQUESTED-TRANSPORT): "the protocol number [...] 17
 /// (UDP)".
 const UDP: u8 = 17;
@@ -377,6 +379,14 @@ impl TurnClient {
                 self.on_unauthorized(tx.purpose, msg, &reason)
             }
             Some((ErrorCode::STALE_NONCE, reason)) => self.on_stale_nonce(tx.purpose, msg, &reason),
+            // RFC 8656 §7.3 (Refresh): "If the client receives a 437
+            // (Allocation Mismatch) error response ... the client SHOULD
+            // consider the allocation as having been deleted"; §9.2 and
+            // §11.2: the server answers CreatePermission and ChannelBind
+            // with 437 when it has no such allocation (it restarted).
+            Some((ALLOCATION_MISMATCH, reason)) if tx.purpose != Purpose::Allocate => {
+                self.fail(ALLOCATION_MISMATCH, &reason)
+            }
             Some((code, reason)) => self.on_failure(tx.purpose, code, &reason),
         }
     }
