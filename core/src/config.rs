@@ -132,6 +132,16 @@ pub struct Configuration {
     /// Needs [`PeerConnection::set_identity_provider`](crate::PeerConnection::set_identity_provider).
     /// Defaults to `None`.
     pub peer_identity: Option<String>,
+    /// Signal host candidates as `<uuid>.local` names instead of their
+    /// addresses, and server-reflexive and relayed ones with a related
+    /// address of `0.0.0.0:0`, as browsers do by default
+    /// (draft-ietf-mmusic-mdns-ice-candidates): the peer resolves the
+    /// names with mDNS, which the runtime answers for
+    /// ([`PeerConnection::mdns_host_names`](crate::PeerConnection::mdns_host_names)
+    /// feeds its [`MdnsResponder`](crate::mdns::MdnsResponder)). For
+    /// clients on a LAN that should not reveal their addresses; a server
+    /// with a public address leaves it off. Defaults to `false`.
+    pub mdns_host_candidates: bool,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -161,6 +171,7 @@ impl Default for Configuration {
             stun_error_responses_per_second: crate::ice::ERROR_RESPONSES_PER_SECOND,
             stun_error_responses_burst: crate::ice::ERROR_RESPONSES_BURST,
             peer_identity: None,
+            mdns_host_candidates: false,
         }
     }
 }

@@ -150,6 +150,7 @@ mod hmac;
 pub mod ice;
 mod io;
 mod json;
+pub mod mdns;
 // The stateful media blocks (issue 14): not wired into `peer/` yet.
 pub(crate) mod media;
 mod peer;

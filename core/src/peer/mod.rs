@@ -119,6 +119,9 @@ pub struct PeerConnection {
     pub(crate) selected_pair_changes: u64,
     /// The identity provider and the peer's validated identity (`identity.rs`).
     pub(crate) identity: identity::IdentityState,
+    /// With `mdns_host_candidates`: the `<uuid>.local` name of each host
+    /// address signaled (`wire.rs`).
+    pub(crate) mdns_names: Vec<(std::net::IpAddr, String)>,
 }
 
 impl PeerConnection {
@@ -145,6 +148,7 @@ impl PeerConnection {
             channel_counts: (0, 0),
             selected_pair_changes: 0,
             identity: identity::IdentityState::default(),
+            mdns_names: Vec::new(),
             events: EventQueue::new(config.max_queued_events, config.max_queued_event_bytes),
             anchor: (now, config.wall_clock_anchor()),
             config,

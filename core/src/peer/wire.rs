@@ -60,6 +60,56 @@ impl PeerConnection {
         self.pump_layers();
     }
 
+    /// The candidate as signaled: with
+    /// [`Configuration::mdns_host_candidates`](crate::Configuration::mdns_host_candidates),
+    /// a host address becomes its `<uuid>.local` name and related
+    /// addresses `0.0.0.0:0` (draft-ietf-mmusic-mdns-ice-candidates §3.1.1,
+    /// §3.1.2.2: "the related address ... MUST be replaced ... 0.0.0.0").
+    fn signaled_candidate(&mut self, c: &crate::ice::Candidate) -> crate::sdp::SdpCandidate {
+        use crate::sdp::CandidateAddress;
+        let mut sdp = to_sdp_candidate(c);
+        if !self.config.mdns_host_candidates {
+            return sdp;
+        }
+        if c.kind == CandidateKind::Host {
+            let ip = c.addr.ip();
+            let name = match self.mdns_names.iter().find(|(i, _)| *i == ip) {
+                Some((_, n)) => n.clone(),
+                None => {
+                    let n = uuid_local(&mut self.rng);
+                    self.mdns_names.push((ip, n.clone()));
+                    n
+                }
+            };
+            sdp.address = CandidateAddress::Name(name, c.addr.port());
+        } else if sdp.related_address.is_some() {
+            let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+            sdp.related_address = Some(CandidateAddress::Ip(any));
+        }
+        sdp
+    }
+
+    /// The `<uuid>.local` names of our host addresses and the addresses
+    /// they stand for, when
+    /// [`Configuration::mdns_host_candidates`](crate::Configuration::mdns_host_candidates)
+    /// is on: what the runtime's [`MdnsResponder`](crate::mdns::MdnsResponder)
+    /// publishes.
+    pub fn mdns_host_names(&self) -> Vec<(String, IpAddr)> {
+        self.mdns_names
+            .iter()
+            .map(|(ip, n)| (n.clone(), *ip))
+            .collect()
+    }
+
+    /// The `.local` names of remote candidates waiting to be resolved: the
+    /// runtime asks its [`MdnsResolver`](crate::mdns::MdnsResolver) and
+    /// calls [`resolve_remote_candidate`](Self::resolve_remote_candidate).
+    pub fn pending_mdns_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.stack.ice.pending_mdns().map(str::to_owned).collect();
+        v.dedup();
+        v
+    }
+
     /// Resolves an mDNS (`.local`) remote candidate name to an address
     /// (the runtime's resolver supplies it).
     pub fn resolve_remote_candidate(&mut self, name: &str, ip: IpAddr) {
@@ -207,13 +257,16 @@ impl PeerConnection {
     /// ICE gathered (peer-reflexive ones are learned, never signaled). The
     /// text follows when the description is next read.
     fn render_local_candidates(&mut self) {
-        let candidates: Vec<_> = self
-            .stack
-            .ice
+        let ice = &self.stack.ice;
+        let signaled: Vec<_> = ice
             .local_candidates()
             .iter()
-            .filter(|c| c.kind != CandidateKind::PeerReflexive && !self.stack.ice.is_retired(c))
-            .map(to_sdp_candidate)
+            .filter(|c| c.kind != CandidateKind::PeerReflexive && !ice.is_retired(c))
+            .cloned()
+            .collect();
+        let candidates: Vec<_> = signaled
+            .iter()
+            .map(|c| self.signaled_candidate(c))
             .collect();
         let complete = self.ice_gathering_state() == IceGatheringState::Complete;
         for a in [&mut self.jsep.pending_local, &mut self.jsep.current_local]
@@ -266,7 +319,7 @@ impl PeerConnection {
         }
         match e {
             IceEvent::LocalCandidate(c) => {
-                let sdp = to_sdp_candidate(&c);
+                let sdp = self.signaled_candidate(&c);
                 let (mid, index) = self.candidate_mid();
                 self.events.push(Event::IceCandidate(IceCandidate {
                     candidate: Some(sdp),
@@ -417,4 +470,23 @@ impl PeerConnection {
         };
         self.events.push(event);
     }
+}
+
+/// A random (version 4) UUID under `.local` (RFC 9562 §5.4;
+/// draft-ietf-mmusic-mdns-ice-candidates §3.1.1: "a UUID [RFC4122] ...
+/// the mDNS hostname").
+fn uuid_local(rng: &mut crate::rng::Rng) -> String {
+    let mut b = [0u8; 16];
+    rng.fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}.local",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
