@@ -45,6 +45,7 @@
 
 mod driver;
 mod handle;
+pub mod mdns;
 pub mod net;
 mod state;
 pub mod udp;

@@ -75,6 +75,8 @@ use eddy_runtime_common::udp::{self, RecvBuffer, SockRef, UdpState};
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token, Waker};
 
+mod mdns;
+
 pub use eddy_runtime_common::net::{new_peer, resolve_ice_servers};
 pub use mio;
 
@@ -244,6 +246,8 @@ pub struct Driver {
     ready: Vec<(usize, bool, bool)>,
     stopped: bool,
     stats: DriverStats,
+    /// Resolving the peers' `.local` candidates, answering for ours.
+    mdns: mdns::Mdns,
 }
 
 impl fmt::Debug for Driver {
@@ -320,6 +324,7 @@ impl Driver {
             ready: Vec::new(),
             stopped: false,
             stats: DriverStats::default(),
+            mdns: mdns::Mdns::default(),
         })
     }
 
@@ -512,7 +517,11 @@ impl Driver {
         self.run_commands();
         self.drain_endpoint();
         let now = Instant::now();
-        let mut wait = self.deadline.map(|at| at.saturating_duration_since(now));
+        let deadline = [self.deadline, self.mdns.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        let mut wait = deadline.map(|at| at.saturating_duration_since(now));
         if let Some(t) = timeout {
             wait = Some(wait.map_or(t, |w| w.min(t)));
         }
@@ -535,6 +544,10 @@ impl Driver {
         );
         let mut result = Ok(());
         for &(index, readable, writable) in &ready {
+            if index == mdns::QUERY.0 || index == mdns::RESPONDER.0 {
+                self.mdns.readable(Token(index), &mut self.endpoint);
+                continue;
+            }
             if index >= CONNECTION_BASE {
                 if writable {
                     self.flush_tcp(index);
@@ -561,6 +574,10 @@ impl Driver {
         if self.deadline.is_some_and(|at| at <= now) {
             self.deadline = None;
             self.endpoint.handle_input(Input::Timeout(now));
+        }
+        if self.mdns.poll_timeout().is_some_and(|at| at <= now) {
+            self.mdns
+                .handle_timeout(&mut self.endpoint, self.poll.registry(), now);
         }
         self.run_commands();
         self.drain_endpoint();
@@ -652,6 +669,8 @@ impl Driver {
                     for index in 0..self.sockets.len() {
                         self.flush_socket(index);
                     }
+                    self.mdns
+                        .sync(&mut self.endpoint, self.poll.registry(), Instant::now());
                     return;
                 }
             }

@@ -85,9 +85,13 @@ struct Options {
     /// iceTransportPolicy relay: relay candidates only (needs --turn).
     #[arg(long)]
     relay_only: bool,
+    /// Signal host candidates as `<uuid>.local` names (as browsers do) and
+    /// answer mDNS queries for them.
+    #[arg(long)]
+    mdns: bool,
 }
 
-/// The peer's configuration: `--turn` and `--relay-only`.
+/// The peer's configuration: `--turn`, `--relay-only` and `--mdns`.
 fn configuration(o: &Options) -> Configuration {
     let mut config = Configuration::default();
     if let Some(url) = &o.turn {
@@ -100,6 +104,7 @@ fn configuration(o: &Options) -> Configuration {
     if o.relay_only {
         config.ice_transport_policy = eddy::IceTransportPolicy::Relay;
     }
+    config.mdns_host_candidates = o.mdns;
     config
 }
 
