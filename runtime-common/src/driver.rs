@@ -14,6 +14,7 @@ use async_channel::{Receiver, Sender};
 use eddy::{Configuration, Event, Input, Output, Protocol, Receive, Transmit};
 use futures_core::Stream;
 
+use crate::driver_mdns::DriverMdns;
 use crate::net;
 use crate::state::{Command, Incoming, State};
 use crate::udp::{self, RecvBuffer, SockRef, UdpState};
@@ -106,6 +107,8 @@ pub(crate) struct Driver {
     deadline: Option<Instant>,
     armed: Option<Instant>,
     buf: RecvBuffer,
+    /// Resolving the peer's `.local` candidates, answering for ours.
+    mdns: DriverMdns,
 }
 
 impl Driver {
@@ -141,6 +144,7 @@ impl Driver {
             deadline: None,
             armed: None,
             buf: RecvBuffer::new(),
+            mdns: DriverMdns::new(R::wrap_socket),
         })
     }
 
@@ -159,6 +163,7 @@ impl Driver {
         for _ in 0..TURNS_PER_POLL {
             let mut busy = self.run_commands(cx);
             busy |= self.receive(cx);
+            busy |= self.mdns.poll(cx, &mut self.state.pc);
             self.drain();
             if self.state.closed {
                 // What close() queued (DTLS close_notify...) went out in
@@ -166,7 +171,11 @@ impl Driver {
                 return Poll::Ready(());
             }
             self.flush(cx);
-            if let Some(at) = self.deadline {
+            let next = [self.deadline, self.mdns.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Some(at) = next {
                 let due = at <= Instant::now() || {
                     if self.armed != Some(at) {
                         self.timer.reset(at);
@@ -176,7 +185,11 @@ impl Driver {
                 };
                 if due {
                     self.armed = None;
-                    let _ = self.state.pc.handle_input(Input::Timeout(Instant::now()));
+                    let now = Instant::now();
+                    let _ = self.state.pc.handle_input(Input::Timeout(now));
+                    if self.mdns.poll_timeout().is_some_and(|t| t <= now) {
+                        self.mdns.handle_timeout(now, &mut self.state.pc);
+                    }
                     busy = true;
                 }
             }
@@ -279,6 +292,7 @@ impl Driver {
                     for socket in &mut self.sockets {
                         flush_socket(socket, None);
                     }
+                    self.mdns.sync(&self.state.pc, Instant::now());
                     return;
                 }
             }

@@ -44,6 +44,7 @@
 #![warn(missing_docs)]
 
 mod driver;
+mod driver_mdns;
 mod handle;
 pub mod mdns;
 pub mod net;
