@@ -76,7 +76,11 @@ const PAGE: &str = r#"<!doctype html>
 <pre id="log"></pre>
 <script src="/signaling.js"></script>
 <script>
-const log = (line) => { document.getElementById('log').textContent += line + '\n'; };
+const log = (line) => {
+  document.getElementById('log').textContent += line + '\n';
+  // The interop harness prints window.__log.
+  (window.__log = window.__log || []).push(line);
+};
 window.__echoes = [];
 // With ?selftest the page checks itself (the interop suite opens it so):
 // once open it sends one message and reports the echo in window.__result;
