@@ -690,6 +690,11 @@ impl IceAgent {
             self.stats.remote_candidates_dropped += 1;
             return;
         }
+        tracing::debug!(
+            hostname,
+            port = candidate.addr.port(),
+            "remote mDNS candidate waits for its name"
+        );
         self.pending_mdns.push((hostname.to_owned(), candidate));
     }
 
