@@ -319,6 +319,11 @@ impl Stack {
         self.traffic.bytes_received += r.contents.len() as u64;
         self.traffic.last_received = Some(now);
         self.turn_touch(now);
+        if r.proto == Protocol::Tcp
+            && self.turn_receive_stream(now, r.source, r.destination, r.contents)
+        {
+            return;
+        }
         if r.proto != Protocol::Udp {
             // ICE-TCP: ICE owns the stream and hands back the non-STUN
             // frames.

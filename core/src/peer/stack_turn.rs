@@ -27,6 +27,8 @@ pub(crate) const MAX_TURN_CLIENTS: usize = 16;
 pub(crate) struct TurnServer {
     url: String,
     server: SocketAddr,
+    /// UDP or TCP to the server.
+    proto: Protocol,
     username: String,
     password: String,
 }
@@ -66,10 +68,14 @@ pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
                     continue;
                 }
             };
-            if parsed.transport != TurnTransport::Udp {
-                tracing::warn!(url = %u, "TURN server not used: only UDP to TURN servers is built");
-                continue;
-            }
+            let proto = match parsed.transport {
+                TurnTransport::Udp => Protocol::Udp,
+                TurnTransport::Tcp => Protocol::Tcp,
+                TurnTransport::Tls => {
+                    tracing::warn!(url = %u, "TURN server not used: TLS to TURN servers (turns:) is not built");
+                    continue;
+                }
+            };
             if out.len() >= MAX_TURN_SERVERS {
                 tracing::warn!(url = %u, "TURN server not used: too many");
                 continue;
@@ -77,6 +83,7 @@ pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
             out.push(TurnServer {
                 url: u.clone(),
                 server: parsed.server,
+                proto,
                 username: s.username.clone().unwrap_or_default(),
                 password: s.credential.clone().unwrap_or_default(),
             });
@@ -105,10 +112,11 @@ impl Stack {
         }
         for s in self.turn_servers.clone() {
             if s.server.is_ipv4() != addr.is_ipv4()
-                || self
-                    .turn
-                    .iter()
-                    .any(|t| t.client.server() == s.server && t.client.local() == addr)
+                || self.turn.iter().any(|t| {
+                    t.client.server() == s.server
+                        && t.client.local() == addr
+                        && t.client.proto() == s.proto
+                })
             {
                 continue;
             }
@@ -116,9 +124,10 @@ impl Stack {
                 tracing::warn!(url = %s.url, "TURN allocation not made: too many");
                 break;
             }
-            let client = TurnClient::new(
+            let client = TurnClient::with_transport(
                 s.server,
                 addr,
+                s.proto,
                 &s.username,
                 &s.password,
                 self.turn_rng.fork(),
@@ -154,11 +163,11 @@ impl Stack {
         destination: SocketAddr,
         contents: &[u8],
     ) -> bool {
-        let Some(slot) = self
-            .turn
-            .iter_mut()
-            .find(|t| t.client.server() == source && t.client.local() == destination)
-        else {
+        let Some(slot) = self.turn.iter_mut().find(|t| {
+            t.client.server() == source
+                && t.client.local() == destination
+                && t.client.proto() == Protocol::Udp
+        }) else {
             return false;
         };
         let relayed = slot.client.relayed();
@@ -166,6 +175,37 @@ impl Stack {
             (slot.client.handle_receive(now, contents), relayed)
         {
             self.route_datagram(now, peer, relayed, data);
+        }
+        true
+    }
+
+    /// A chunk of a TCP connection: a TURN-over-TCP client's if it comes
+    /// from its server to its local address. Relayed data goes back to the
+    /// demultiplexer as from the peer to the relayed address. Returns
+    /// whether it was a TURN client's.
+    pub(super) fn turn_receive_stream(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        chunk: &[u8],
+    ) -> bool {
+        let Some(i) = self.turn.iter().position(|t| {
+            t.client.server() == source
+                && t.client.local() == destination
+                && t.client.proto() == Protocol::Tcp
+        }) else {
+            return false;
+        };
+        let relayed = self.turn[i].client.relayed();
+        let mut data: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        self.turn[i]
+            .client
+            .handle_stream(now, chunk, |peer, d| data.push((peer, d.to_vec())));
+        if let Some(relayed) = relayed {
+            for (peer, d) in data {
+                self.route_datagram(now, peer, relayed, &d);
+            }
         }
         true
     }
@@ -286,9 +326,10 @@ impl Stack {
                 &mut self.turn[i],
                 TurnSlot {
                     url: s.url,
-                    client: TurnClient::new(
+                    client: TurnClient::with_transport(
                         server,
                         local,
+                        s.proto,
                         &s.username,
                         &s.password,
                         self.turn_rng.fork(),

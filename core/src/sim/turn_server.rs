@@ -107,6 +107,9 @@ pub struct TurnServer {
     allocations: Vec<Allocation>,
     next_port: u16,
     out: VecDeque<Transmit>,
+    /// Clients that came over TCP (RFC 8656 §3.1): answered on their
+    /// connection, ChannelData padded (§12.5). At most 1024.
+    tcp_clients: Vec<SocketAddr>,
     start: Option<Instant>,
     garbage_state: u64,
     /// What the server did.
@@ -126,6 +129,7 @@ impl TurnServer {
             allocations: Vec::new(),
             next_port: 49152,
             out: VecDeque::new(),
+            tcp_clients: Vec::new(),
             start: None,
             garbage_state: 0x9e37_79b9_7f4a_7c15,
             stats: TurnServerStats::default(),
@@ -150,6 +154,11 @@ impl TurnServer {
         self.stats.restarts += 1;
     }
 
+    /// Clients that reached the server over TCP.
+    pub fn tcp_clients(&self) -> usize {
+        self.tcp_clients.len()
+    }
+
     /// Live allocations.
     pub fn allocations(&self) -> usize {
         self.allocations.len()
@@ -170,8 +179,13 @@ impl TurnServer {
     }
 
     fn push(&mut self, source: SocketAddr, destination: SocketAddr, contents: Vec<u8>) {
+        let proto = if self.tcp_clients.contains(&destination) {
+            Protocol::Tcp
+        } else {
+            Protocol::Udp
+        };
         self.out.push_back(Transmit {
-            proto: Protocol::Udp,
+            proto,
             source,
             destination,
             contents,
@@ -300,7 +314,11 @@ impl TurnServer {
         let out = match channel {
             Some(n) => {
                 self.stats.channel_data += 1;
-                channel_data::to_vec(n, r.contents).ok()
+                let stream = self.tcp_clients.contains(&client);
+                let mut v = vec![0; channel_data::framed_len(r.contents.len(), stream)];
+                channel_data::write(n, r.contents, stream, &mut v)
+                    .ok()
+                    .map(|_| v)
             }
             None => {
                 self.stats.data_indications += 1;
@@ -589,7 +607,14 @@ impl Node for TurnServer {
         let Input::Receive(_, r) = input else {
             return;
         };
-        if r.proto != Protocol::Udp {
+        if r.proto == Protocol::Tcp
+            && r.destination.port() == self.config.port
+            && !self.tcp_clients.contains(&r.source)
+            && self.tcp_clients.len() < 1024
+        {
+            self.tcp_clients.push(r.source);
+        }
+        if r.proto != Protocol::Udp && !self.tcp_clients.contains(&r.source) {
             self.stats.dropped += 1;
             return;
         }

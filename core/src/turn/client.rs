@@ -87,6 +87,11 @@ impl std::fmt::Debug for Auth {
 pub struct TurnClient {
     pub(super) server: SocketAddr,
     pub(super) local: SocketAddr,
+    /// UDP, or TCP (a stream: RFC 8656 §3.1, messages framed by their own
+    /// lengths, ChannelData padded, requests not retransmitted).
+    pub(super) proto: Protocol,
+    /// TCP: bytes from the server not yet a whole message (bounded).
+    pub(super) stream: Vec<u8>,
     pub(super) auth: Auth,
     pub(super) state: State,
     /// When the allocation is refreshed next.
@@ -116,9 +121,27 @@ impl TurnClient {
         rng: Rng,
         now: Instant,
     ) -> Self {
+        Self::with_transport(server, local, Protocol::Udp, username, password, rng, now)
+    }
+
+    /// [`new`](Self::new) over `proto` to the server: UDP, or TCP (the
+    /// runtime opens the connection with the first transmit, and gives back
+    /// what the server sends on it as `Receive`s from the server to
+    /// `local`, in whatever chunks).
+    pub(crate) fn with_transport(
+        server: SocketAddr,
+        local: SocketAddr,
+        proto: Protocol,
+        username: &str,
+        password: &str,
+        rng: Rng,
+        now: Instant,
+    ) -> Self {
         let mut c = Self {
             server,
             local,
+            proto,
+            stream: Vec::new(),
             auth: Auth {
                 username: username.to_owned(),
                 password: password.to_owned(),
@@ -145,6 +168,11 @@ impl TurnClient {
     /// The TURN server's address.
     pub fn server(&self) -> SocketAddr {
         self.server
+    }
+
+    /// UDP or TCP to the server.
+    pub fn proto(&self) -> Protocol {
+        self.proto
     }
 
     /// The local socket the allocation is reached from.
@@ -218,6 +246,9 @@ impl TurnClient {
         while i < self.transactions.len() {
             match self.transactions[i].tick(now) {
                 Tick::Wait => i += 1,
+                // RFC 8489 §6.2.2: over a reliable transport "the client
+                // SHOULD NOT retransmit"; the transaction still times out.
+                Tick::Retransmit if self.proto != Protocol::Udp => i += 1,
                 Tick::Retransmit => {
                     self.stats.retransmits += 1;
                     let bytes = self.transactions[i].bytes.clone();
@@ -275,6 +306,46 @@ impl TurnClient {
             None => self.after_input(),
         }
         out
+    }
+
+    /// TCP: a chunk of the stream from the server. Whole messages are
+    /// taken out and handled as [`handle_receive`](Self::handle_receive)
+    /// handles datagrams; relayed data goes to `deliver` (peer, data).
+    pub fn handle_stream(
+        &mut self,
+        now: Instant,
+        chunk: &[u8],
+        mut deliver: impl FnMut(SocketAddr, &[u8]),
+    ) {
+        if self.is_done() {
+            self.stats.dropped += 1;
+            return;
+        }
+        if self.stream.len() + chunk.len() > MAX_STREAM_BUFFER {
+            // A message longer than any TURN message: the stream is not
+            // TURN (or lost its framing). Nothing can be read from it.
+            self.stats.dropped += 1;
+            self.stream.clear();
+            self.fail(ErrorCode::SERVER_ERROR, "TURN stream framing lost");
+            return;
+        }
+        let mut buf = std::mem::take(&mut self.stream);
+        buf.extend_from_slice(chunk);
+        let mut at = 0;
+        while let Some(len) = stream_message_len(&buf[at..]) {
+            if buf.len() - at < len {
+                break;
+            }
+            if let Some((peer, data)) = self.handle_receive(now, &buf[at..at + len]) {
+                deliver(peer, data);
+            }
+            at += len;
+            if self.is_done() {
+                return;
+            }
+        }
+        buf.drain(..at);
+        self.stream = buf;
     }
 
     fn receive_channel_data<'a>(&mut self, contents: &'a [u8]) -> Option<(SocketAddr, &'a [u8])> {
@@ -531,6 +602,7 @@ impl TurnClient {
     }
 
     fn clear(&mut self) {
+        self.stream = Vec::new();
         self.transactions.clear();
         self.permissions.clear();
         self.channels.clear();
@@ -610,7 +682,7 @@ impl TurnClient {
             return;
         }
         self.transmits.push_back(Transmit {
-            proto: Protocol::Udp,
+            proto: self.proto,
             source: self.local,
             destination: self.server,
             contents,
@@ -657,5 +729,25 @@ pub(super) fn refresh_after(life: Duration) -> Duration {
         life - REFRESH_MARGIN
     } else {
         life / 2
+    }
+}
+
+/// The most stream bytes held while a message is incomplete: a STUN
+/// message or ChannelData is at most 4 + 65,535 bytes (padded).
+const MAX_STREAM_BUFFER: usize = 4 + 65_536 + 4;
+
+/// The length on a stream of the message that `buf` starts with, once its
+/// header is there: RFC 8489 §6 (STUN, 20-byte header and the Message
+/// Length), RFC 8656 §12.5 (ChannelData, "padded to a multiple of four
+/// bytes" over TCP).
+fn stream_message_len(buf: &[u8]) -> Option<usize> {
+    let head = buf.get(..4)?;
+    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    match head[0] {
+        // RFC 7983: 0..3 STUN, 64..79 ChannelData.
+        0..=3 => Some(20 + len),
+        0x40..=0x4f => Some(channel_data::framed_len(len, true)),
+        // Not TURN: a length nobody reaches, so the buffer bound fails it.
+        _ => Some(usize::MAX),
     }
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::client::{refresh_after, State, TurnClient};
 use super::transaction::Purpose;
 use super::{channel_data, MAX_CHANNELS, MAX_PERMISSIONS, MAX_QUEUED};
+use crate::io::Protocol;
 use crate::stun::{Attribute, Class, MessageWriter, Method, TransactionId};
 
 /// RFC 8656 §9: "The Permission Lifetime MUST be 300 seconds (= 5
@@ -94,7 +95,9 @@ impl TurnClient {
             });
         match (bound, installed) {
             (Some(number), _) => {
-                if let Ok(v) = channel_data::to_vec(number, data) {
+                let stream = self.proto != Protocol::Udp;
+                let mut v = vec![0u8; channel_data::framed_len(data.len(), stream)];
+                if channel_data::write(number, data, stream, &mut v).is_ok() {
                     self.stats.channel_data_sent += 1;
                     self.transmit(v);
                 }

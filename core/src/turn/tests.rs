@@ -475,3 +475,107 @@ fn data_waiting_for_a_permission_is_bounded() {
     assert!(sent(&mut fresh).is_empty());
     assert_eq!(fresh.stats().data_dropped, 1);
 }
+
+/// Over TCP (RFC 8656 §3.1): the 401 and the success come in pieces and
+/// together in one chunk, requests are not retransmitted (RFC 8489
+/// §6.2.2), ChannelData goes out padded to four bytes and comes back
+/// unpadded after its padding is skipped (§12.5), and a stream that is
+/// not TURN fails the allocation instead of growing.
+#[test]
+fn over_tcp_messages_are_framed_by_their_lengths_and_not_retransmitted() {
+    use crate::io::Protocol;
+    let now = epoch();
+    let mut c = TurnClient::with_transport(
+        addr(SERVER),
+        addr(LOCAL),
+        Protocol::Tcp,
+        "user",
+        "pass",
+        Rng::from_seed(3),
+        now,
+    );
+    let t = c.poll_transmit().unwrap();
+    assert_eq!(t.proto, Protocol::Tcp);
+    let first = t.contents;
+    // No retransmission within 30 s (UDP would have sent six more).
+    c.handle_timeout(now + Duration::from_secs(30));
+    assert!(c.poll_transmit().is_none());
+    // The 401 in three pieces.
+    let ch = challenge(&first, 401);
+    let mut delivered = Vec::new();
+    for piece in [&ch[..3], &ch[3..25], &ch[25..]] {
+        c.handle_stream(now, piece, |p, d| delivered.push((p, d.to_vec())));
+    }
+    let second = c.poll_transmit().unwrap().contents;
+    assert!(StunMessage::parse(&second).unwrap().has_integrity());
+    let ok = respond(
+        &second,
+        Class::Success,
+        &[
+            Attribute::XorRelayedAddress(addr(RELAYED)),
+            Attribute::XorMappedAddress(addr(MAPPED)),
+            Attribute::Lifetime(600),
+        ],
+        Some(&key()),
+    );
+    c.handle_stream(now, &ok, |p, d| delivered.push((p, d.to_vec())));
+    assert_eq!(c.relayed(), Some(addr(RELAYED)));
+    // Permission, then the channel (and the data as a Send indication
+    // meanwhile), then a 5-byte send padded to 12.
+    c.send(addr(PEER), b"hello");
+    let find = |out: &[Vec<u8>], method| {
+        out.iter()
+            .find(|d| StunMessage::parse(d).is_ok_and(|m| m.method() == method))
+            .cloned()
+            .unwrap()
+    };
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| c.poll_transmit())
+        .map(|t| t.contents)
+        .collect();
+    let perm = find(&out, Method::CREATE_PERMISSION);
+    c.handle_stream(
+        now,
+        &respond(&perm, Class::Success, &[], Some(&key())),
+        |p, d| delivered.push((p, d.to_vec())),
+    );
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| c.poll_transmit())
+        .map(|t| t.contents)
+        .collect();
+    let bind = find(&out, Method::CHANNEL_BIND);
+    // A response and garbage-free padding-less STUN back to back: the bind
+    // success and a duplicate of it in one chunk.
+    let mut both = respond(&bind, Class::Success, &[], Some(&key()));
+    both.extend(respond(&bind, Class::Success, &[], Some(&key())));
+    c.handle_stream(now, &both, |p, d| delivered.push((p, d.to_vec())));
+    c.send(addr(PEER), b"hello");
+    let cd = c.poll_transmit().unwrap().contents;
+    assert_eq!(cd.len(), 12);
+    assert_eq!(
+        &cd[..9],
+        &[0x40, 0x00, 0x00, 0x05, b'h', b'e', b'l', b'l', b'o']
+    );
+    // Two ChannelData back to back, padded, split mid-message.
+    let mut stream = vec![0u8; 12];
+    channel_data::write(0x4000, b"back!", true, &mut stream).unwrap();
+    let mut second_cd = vec![0u8; 8];
+    channel_data::write(0x4000, b"ok", true, &mut second_cd).unwrap();
+    stream.extend(second_cd);
+    c.handle_stream(now, &stream[..14], |p, d| delivered.push((p, d.to_vec())));
+    c.handle_stream(now, &stream[14..], |p, d| delivered.push((p, d.to_vec())));
+    assert_eq!(
+        delivered,
+        vec![
+            (addr(PEER), b"back!".to_vec()),
+            (addr(PEER), b"ok".to_vec())
+        ]
+    );
+    // Not TURN: the allocation fails once the buffer bound is reached,
+    // with nothing held beyond it.
+    c.handle_stream(now, &[0xff; 1000], |_, _| panic!("not data"));
+    assert!(!c.is_done());
+    for _ in 0..70 {
+        c.handle_stream(now, &[0xff; 1000], |_, _| panic!("not data"));
+    }
+    assert!(c.is_done());
+    assert!(c.stream.is_empty());
+}
