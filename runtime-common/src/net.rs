@@ -74,6 +74,25 @@ pub fn bind_udp(addr: SocketAddr, buffer: usize) -> io::Result<UdpSocket> {
     Ok(socket.into())
 }
 
+/// A non-blocking TCP connection to `remote` from `ip` (any port), started:
+/// the connect completes in the background (the socket turns writable).
+pub fn connect_tcp(ip: IpAddr, remote: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(remote),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&SocketAddr::new(ip, 0).into())?;
+    match socket.connect(&remote.into()) {
+        Ok(()) => {}
+        // Linux: EINPROGRESS (115); others report WouldBlock.
+        Err(e) if e.raw_os_error() == Some(115) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
 /// Errors a UDP receive reports for an earlier datagram (ICMP port
 /// unreachable...), not for the socket: ICE sees the silence.
 pub fn is_transient(e: &io::Error) -> bool {

@@ -458,6 +458,44 @@ impl Driver {
         }
     }
 
+    /// Opens a TCP connection to `remote` from `local`'s IP for a transmit
+    /// the core sent from `local` (a TURN client's nominal address, a UDP
+    /// socket's): what arrives on it is given to the endpoint as from
+    /// `remote` to `local`. The connect completes in the background; bytes
+    /// wait in the connection's buffer until it is writable.
+    fn connect_tcp(&mut self, local: SocketAddr, remote: SocketAddr) -> Option<usize> {
+        if self.connections.len() >= MAX_CONNECTIONS {
+            return None;
+        }
+        let stream = match net::connect_tcp(local.ip(), remote) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(%local, %remote, %e, "TCP connection not opened");
+                return None;
+            }
+        };
+        let mut stream = TcpStream::from_std(stream);
+        let token = CONNECTION_BASE + self.next_connection;
+        self.next_connection = (self.next_connection + 1) % (1 << 24);
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        self.poll
+            .registry()
+            .register(&mut stream, Token(token), interest)
+            .ok()?;
+        let _ = stream.set_nodelay(true);
+        self.connection_by_tuple.insert((local, remote), token);
+        self.connections.insert(
+            token,
+            Connection {
+                stream,
+                local,
+                remote,
+                out: VecDeque::new(),
+            },
+        );
+        Some(token)
+    }
+
     fn close_connection(&mut self, token: usize) {
         if let Some(mut c) = self.connections.remove(&token) {
             self.connection_by_tuple.remove(&(c.local, c.remote));
@@ -685,6 +723,15 @@ impl Driver {
                 .connection_by_tuple
                 .get(&(t.source, t.destination))
                 .copied();
+            let token = match token {
+                Some(tk) => Some(tk),
+                // From one of our UDP sockets' addresses: a TURN client
+                // reaching its server over TCP; the connection opens now.
+                None if self.sockets.iter().any(|s| s.local == t.source) => {
+                    self.connect_tcp(t.source, t.destination)
+                }
+                None => None,
+            };
             match token.and_then(|tk| self.connections.get_mut(&tk).map(|c| (tk, c))) {
                 Some((tk, c)) if c.out.len() + t.contents.len() <= MAX_CONNECTION_BACKLOG => {
                     c.out.extend(&t.contents);
