@@ -152,17 +152,19 @@ impl Aimd {
         }
         match self.state {
             RateState::Hold => {}
-            RateState::Increase => {
-                if !limited {
-                    self.increase(dt, rtt);
-                }
+            RateState::Increase if !limited => {
+                let before = self.estimate;
+                self.increase(dt, rtt);
                 if let Some(acked) = acked {
+                    // The bound stops an increase; it does not pull an
+                    // estimate down (a quiet sender keeps what it had).
                     let cap = MAX_ACKED_RATIO * acked + ACKED_HEADROOM_BPS;
                     if self.estimate > cap {
-                        self.estimate = cap.max(self.min);
+                        self.estimate = before.max(cap);
                     }
                 }
             }
+            RateState::Increase => {}
             RateState::Decrease => {
                 // One decrease per round trip: the effect of the last one
                 // is not visible before.

@@ -90,6 +90,9 @@ pub(crate) struct BandwidthEstimator {
     probe_request: Option<u64>,
     /// Exponential probing continues while each probe succeeds.
     probing_up: bool,
+    /// Clusters completed by the feedback being processed (reused; at
+    /// most the clusters the probe estimator tracks).
+    completed: Vec<ProbeId>,
     last_usage: Usage,
     counters: BweCounters,
 }
@@ -123,6 +126,7 @@ impl BandwidthEstimator {
             reported: None,
             probe_request: None,
             probing_up: true,
+            completed: Vec::with_capacity(8),
             last_usage: Usage::Normal,
             counters: BweCounters::default(),
         }
@@ -195,13 +199,13 @@ impl BandwidthEstimator {
         let (mut received, mut lost) = (0u32, 0u32);
         let mut newest_send: Option<Instant> = None;
         let mut usage = self.trendline.usage();
-        let mut touched: Option<ProbeId> = None;
+        self.completed.clear();
         for r in &results {
             let Some(arrival) = r.arrival else {
                 lost += 1;
                 if let Some(id) = r.probe {
                     self.probes.on_lost(id);
-                    touched = Some(id);
+                    self.note_complete(id);
                 }
                 continue;
             };
@@ -210,7 +214,7 @@ impl BandwidthEstimator {
             self.acked.on_packet(arrival, r.size);
             if let Some(id) = r.probe {
                 self.probes.on_received(id, arrival, r.size);
-                touched = Some(id);
+                self.note_complete(id);
             }
             if let Some(delta) = self.inter_arrival.on_packet(r.send_time, arrival) {
                 usage = self.trendline.update(delta);
@@ -237,12 +241,20 @@ impl BandwidthEstimator {
             self.probing_up = false;
         }
         self.last_usage = usage;
-        if let Some(id) = touched.filter(|&id| self.probes.complete(id)) {
+        let completed = std::mem::take(&mut self.completed);
+        for &id in &completed {
             self.apply_probe(now, id, usage);
         }
+        self.completed = completed;
         self.loss.update(now, self.target as f64);
         self.combine();
         self.results = results;
+    }
+
+    fn note_complete(&mut self, id: ProbeId) {
+        if self.probes.complete(id) && !self.completed.contains(&id) {
+            self.completed.push(id);
+        }
     }
 
     fn apply_probe(&mut self, now: Instant, id: ProbeId, usage: Usage) {

@@ -405,18 +405,27 @@ fn random_loss_does_not_collapse_the_rate() {
 
 #[test]
 fn two_flows_share_the_link() {
+    // The second flow joins at 10 s, when the first holds the whole link.
     let run = run(
         Link::new(|_| 2_000_000, ONE_WAY, 0.0),
-        &[Duration::ZERO, Duration::ZERO],
-        Duration::from_secs(60),
+        &[Duration::ZERO, Duration::from_secs(10)],
+        Duration::from_secs(70),
     );
     run.write_csv("share");
-    let a = run.mean_estimate(0, 30.0, 60.0);
-    let b = run.mean_estimate(1, 30.0, 60.0);
+    for from in [10.0, 20.0, 30.0] {
+        let a = run.mean_estimate(0, from, from + 10.0);
+        let b = run.mean_estimate(1, from, from + 10.0);
+        eprintln!(
+            "bwe share: {from}-{} s mean estimates {a:.0} and {b:.0} bit/s",
+            from + 10.0
+        );
+    }
+    let a = run.mean_estimate(0, 40.0, 70.0);
+    let b = run.mean_estimate(1, 40.0, 70.0);
     let fair = 1_000_000.0;
-    let (mean_queue, max_queue) = run.queue_stats(30.0, 60.0);
+    let (mean_queue, max_queue) = run.queue_stats(40.0, 70.0);
     eprintln!(
-        "bwe share: 30-60 s mean estimates {a:.0} and {b:.0} bit/s (fair {fair:.0}); \
+        "bwe share: 40-70 s mean estimates {a:.0} and {b:.0} bit/s (fair {fair:.0}); \
          queue delay mean {mean_queue:.1} ms, max {max_queue:.1} ms"
     );
     for x in [a, b] {
@@ -425,6 +434,84 @@ fn two_flows_share_the_link() {
             "{a:.0} / {b:.0} against {fair:.0}"
         );
     }
+}
+
+// ---- The estimator's other inputs and outputs ----
+
+/// Sends `count` packets of `size` bytes `gap` apart from `seq`, all
+/// arriving `one_way` later without queueing, and feeds back each 50 ms.
+fn clean_path(
+    bwe: &mut BandwidthEstimator,
+    start: Instant,
+    seq: &mut u16,
+    count: u32,
+    size: usize,
+    gap: Duration,
+) -> Instant {
+    let mut receiver = TwccReceiver::new(1, 2);
+    let mut now = start;
+    let mut buf = [0u8; FEEDBACK_BUFFER_LEN];
+    for _ in 0..count {
+        bwe.on_packet_sent(now, *seq, size, PacketKind::Video);
+        receiver.on_packet(now + ONE_WAY, *seq, size);
+        *seq = seq.wrapping_add(1);
+        now += gap;
+        let fb_time = now + ONE_WAY;
+        if let Some(n) = receiver.poll_feedback(now, &mut buf) {
+            with_feedback(&buf[..n], |cc| bwe.on_feedback(fb_time, cc));
+        }
+    }
+    now
+}
+
+#[test]
+fn remb_caps_the_target_and_changes_are_reported_past_five_percent() {
+    let t0 = epoch();
+    let mut bwe = BandwidthEstimator::new(BweConfig::default());
+    assert_eq!(bwe.poll_estimate(), Some(300_000), "the first call reports");
+    assert_eq!(bwe.poll_estimate(), None);
+    bwe.on_remb(290_000);
+    assert_eq!(bwe.target_bitrate(), 290_000);
+    assert_eq!(bwe.poll_estimate(), None, "3% is not worth telling");
+    bwe.on_remb(200_000);
+    assert_eq!(bwe.poll_estimate(), Some(200_000));
+    // A clean path at 1 Mbit/s: the delay-based estimate grows, REMB
+    // holds the target.
+    let mut seq = 0;
+    clean_path(
+        &mut bwe,
+        t0,
+        &mut seq,
+        500,
+        1_200,
+        Duration::from_micros(9_600),
+    );
+    assert!(bwe.delay_estimate() > 200_000.0);
+    assert_eq!(bwe.target_bitrate(), 200_000);
+}
+
+#[test]
+fn an_application_limited_sender_does_not_grow_the_estimate() {
+    let t0 = epoch();
+    let mut bwe = BandwidthEstimator::new(BweConfig {
+        initial_bps: 1_000_000,
+        ..BweConfig::default()
+    });
+    // 100 kbit/s against a 1 Mbit/s target, for 5 s.
+    let mut seq = 0;
+    clean_path(&mut bwe, t0, &mut seq, 500, 125, Duration::from_millis(10));
+    assert!(bwe.in_alr());
+    assert_eq!(bwe.target_bitrate(), 1_000_000, "neither grown nor decayed");
+    // Sending the target again leaves the region.
+    clean_path(
+        &mut bwe,
+        t0 + Duration::from_secs(5),
+        &mut seq,
+        500,
+        1_250,
+        Duration::from_millis(10),
+    );
+    assert!(!bwe.in_alr());
 }
 
 // ---- The feedback codec's two ends, bad input and bounds ----
