@@ -45,6 +45,8 @@ pub(crate) mod loss;
 pub(crate) mod pacer;
 pub(crate) mod probe;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 // The names the peer wiring will use; only the tests use them yet.
