@@ -246,7 +246,7 @@ impl BandwidthEstimator {
             self.apply_probe(now, id, usage);
         }
         self.completed = completed;
-        self.loss.update(now, self.target as f64);
+        self.loss.update(now, self.target as f64, rtt);
         self.combine();
         self.results = results;
     }

@@ -7,14 +7,20 @@ use std::time::{Duration, Instant};
 /// holds.
 const LOW_LOSS: f64 = 0.02;
 const HIGH_LOSS: f64 = 0.10;
-/// The growth per evaluation at low loss. The draft's is 5%
-/// ("As_hat(i) = 1.05 * As_hat(i-1)"); Chrome, whose numbers this stack
-/// follows, grows by 8%.
-const INCREASE: f64 = 1.08;
+/// The growth per second at low loss. The draft's is 5% per receiver
+/// report ("As_hat(i) = 1.05 * As_hat(i-1)", reports about a second
+/// apart); Chrome, whose numbers this stack follows, grows by 8% a second.
+/// Evaluations come more often than reports, so each grows by its share
+/// of the second.
+const INCREASE_PER_SECOND: f64 = 1.08;
 /// An evaluation covers at least this many packets and this long, so a
 /// single loss in a small window does not read as 10%.
 const MIN_PACKETS: u32 = 20;
 const MIN_INTERVAL: Duration = Duration::from_millis(200);
+/// After a decrease, the next waits this long plus a round trip, so the
+/// losses the first one has not yet had time to stop do not cut again
+/// (Chrome's 300 ms).
+const DECREASE_INTERVAL: Duration = Duration::from_millis(300);
 
 /// The loss-based estimate.
 #[derive(Debug)]
@@ -25,6 +31,7 @@ pub(crate) struct LossBased {
     received: u32,
     lost: u32,
     window_start: Option<Instant>,
+    last_decrease: Option<Instant>,
     /// The loss fraction of the last evaluation.
     last_loss: f64,
 }
@@ -39,6 +46,7 @@ impl LossBased {
             received: 0,
             lost: 0,
             window_start: None,
+            last_decrease: None,
             last_loss: 0.0,
         }
     }
@@ -52,8 +60,8 @@ impl LossBased {
 
     /// Evaluates the window if it is complete; `current` is the combined
     /// target, which a decrease starts from (the loss-based estimate may be
-    /// far above it after a quiet time).
-    pub(crate) fn update(&mut self, now: Instant, current: f64) -> f64 {
+    /// far above it after a quiet time); `rtt` spaces decreases.
+    pub(crate) fn update(&mut self, now: Instant, current: f64, rtt: Duration) -> f64 {
         let total = self.received.saturating_add(self.lost);
         let Some(start) = self.window_start else {
             return self.estimate;
@@ -65,10 +73,17 @@ impl LossBased {
         self.last_loss = loss;
         if loss < LOW_LOSS {
             // §6: "As_hat(i) = 1.05 * As_hat(i-1), if p < 0.02".
-            self.estimate *= INCREASE;
+            let secs = now.saturating_duration_since(start).as_secs_f64().min(1.0);
+            self.estimate *= INCREASE_PER_SECOND.powf(secs);
         } else if loss > HIGH_LOSS {
-            // §6: "As_hat(i) = As_hat(i-1) * (1 - 0.5p), if p > 0.1".
-            self.estimate = self.estimate.min(current) * (1.0 - 0.5 * loss);
+            let recent = self
+                .last_decrease
+                .is_some_and(|at| now.saturating_duration_since(at) < DECREASE_INTERVAL + rtt);
+            if !recent {
+                // §6: "As_hat(i) = As_hat(i-1) * (1 - 0.5p), if p > 0.1".
+                self.estimate = self.estimate.min(current) * (1.0 - 0.5 * loss);
+                self.last_decrease = Some(now);
+            }
         }
         self.estimate = self.estimate.clamp(self.min, self.max);
         self.received = 0;

@@ -253,7 +253,9 @@ impl Pacer {
         });
     }
 
-    /// When [`Self::poll_send`] will next have something, if ever.
+    /// When [`Self::poll_send`] will next have something, if ever. An
+    /// instant at the last input's (audio waiting, a probe due) means at
+    /// once; it is never before the last input.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         if !self.queues[0].is_empty() {
             return Some(self.last);

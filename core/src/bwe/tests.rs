@@ -368,15 +368,25 @@ fn follows_a_capacity_drop() {
         .iter()
         .find(|r| r.t >= 20.0 && r.estimates[0] as f64 <= 1.1 * 300_000.0)
         .map(|r| r.t - 20.0);
+    let drained = run
+        .rows
+        .iter()
+        .find(|r| r.t >= 20.5 && r.queue_ms < 10.0)
+        .map(|r| r.t - 20.0);
     let after = run.mean_estimate(0, 23.0, 30.0);
     let (mean_queue, max_queue) = run.queue_stats(22.0, 30.0);
     eprintln!(
-        "bwe drop: estimate ≤ 330 kbit/s {followed:?} s after the drop; 23-30 s mean \
-         {after:.0} bit/s; queue delay 22-30 s mean {mean_queue:.1} ms, max {max_queue:.1} ms"
+        "bwe drop: estimate ≤ 330 kbit/s {followed:?} s after the drop, queue under 10 ms \
+         {drained:?} s after; 23-30 s mean {after:.0} bit/s; queue delay 22-30 s mean \
+         {mean_queue:.1} ms, max {max_queue:.1} ms"
     );
     assert!(
         followed.is_some_and(|t| t <= 2.0),
         "followed after {followed:?} s"
+    );
+    assert!(
+        after >= 0.6 * 300_000.0,
+        "collapsed to {after:.0} after the drop"
     );
 }
 
