@@ -22,6 +22,10 @@ const DEFAULT_RTT: Duration = Duration::from_millis(200);
 const FURTHER_PROBE_RATIO: f64 = 0.7;
 /// Exponential probing stops here, as a share of the configured maximum.
 const FURTHER_PROBE_LIMIT: f64 = 1.0;
+/// An application-limited sender cannot show that the path carries more
+/// than it sends; Chrome probes it at twice the target every 5 s instead.
+const ALR_PROBE_INTERVAL: Duration = Duration::from_secs(5);
+const ALR_PROBE_SCALE: f64 = 2.0;
 
 /// The estimator's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +92,7 @@ pub(crate) struct BandwidthEstimator {
     target: u64,
     reported: Option<u64>,
     probe_request: Option<u64>,
+    last_probe_request: Option<Instant>,
     /// Exponential probing continues while each probe succeeds.
     probing_up: bool,
     /// Clusters completed by the feedback being processed (reused; at
@@ -125,6 +130,7 @@ impl BandwidthEstimator {
             target: initial,
             reported: None,
             probe_request: None,
+            last_probe_request: None,
             probing_up: true,
             completed: Vec::with_capacity(8),
             last_usage: Usage::Normal,
@@ -248,7 +254,20 @@ impl BandwidthEstimator {
         self.completed = completed;
         self.loss.update(now, self.target as f64, rtt);
         self.combine();
+        self.probe_in_alr(now);
         self.results = results;
+    }
+
+    fn probe_in_alr(&mut self, now: Instant) {
+        let Some(start) = self.alr.start() else {
+            return;
+        };
+        let since = self.last_probe_request.map_or(start, |at| at.max(start));
+        if now.saturating_duration_since(since) >= ALR_PROBE_INTERVAL {
+            let rate = (self.target as f64 * ALR_PROBE_SCALE) as u64;
+            self.probe_request = Some(rate.min(self.config.max_bps));
+            self.last_probe_request = Some(now);
+        }
     }
 
     fn note_complete(&mut self, id: ProbeId) {
@@ -276,6 +295,7 @@ impl BandwidthEstimator {
             let next = (2.0 * result.estimate).min(limit);
             if next > result.send_rate * 1.1 {
                 self.probe_request = Some(next as u64);
+                self.last_probe_request = Some(now);
             }
         } else {
             self.probing_up = false;

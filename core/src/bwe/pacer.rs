@@ -26,13 +26,20 @@
 //!
 //! The queue holds [`PacerConfig::max_queue_packets`] at most; a packet
 //! that finds it full pushes out the oldest of a lower class, or is
-//! dropped if there is none (both counted).
+//! dropped if there is none (both counted). When the queued bytes would
+//! not leave before the oldest has waited [`PacerConfig::max_queue_time`]
+//! at the pacing rate, the rate rises to drain them by then (as Chrome's
+//! pacer does): an encoder that overshoots gets latency bounded, not
+//! unbounded.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::{PacketKind, ProbeId};
 
+/// The drain rate aims at least this far ahead (a queue past its limit
+/// drains fast, not in one burst).
+const MIN_DRAIN_TIME: Duration = Duration::from_millis(50);
 /// Probe clusters waiting at most (more requests are dropped).
 const MAX_PROBE_CLUSTERS: usize = 4;
 /// Chrome's start-up probes: 3 and 6 times the initial rate.
@@ -51,6 +58,8 @@ pub(crate) struct PacerConfig {
     /// The most time of pacing the bucket may owe (data bursts, audio).
     /// Defaults to 500 ms.
     pub(crate) max_debt: Duration,
+    /// The longest the queue may take to drain. Defaults to 2 s.
+    pub(crate) max_queue_time: Duration,
     /// The size of a padding packet. Defaults to 1200 bytes.
     pub(crate) padding_size: usize,
     /// Whether to probe at start-up. Defaults to true.
@@ -63,6 +72,7 @@ impl Default for PacerConfig {
             pacing_factor: 2.5,
             max_queue_packets: 2_048,
             max_debt: Duration::from_millis(500),
+            max_queue_time: Duration::from_secs(2),
             padding_size: 1_200,
             startup_probes: true,
         }
@@ -130,9 +140,12 @@ struct Cluster {
 #[derive(Debug)]
 pub(crate) struct Pacer {
     config: PacerConfig,
-    /// One queue per [`PacketKind`], in priority order.
-    queues: [VecDeque<QueuedPacket>; 4],
+    /// One queue per [`PacketKind`], in priority order, with the time
+    /// each packet was queued.
+    queues: [VecDeque<(QueuedPacket, Instant)>; 4],
     queued: usize,
+    /// The bytes of the queued packets, audio aside.
+    queued_bytes: u64,
     target_bps: u64,
     /// Bytes sent ahead of the pacing rate.
     debt: f64,
@@ -159,6 +172,7 @@ impl Pacer {
             config,
             queues: Default::default(),
             queued: 0,
+            queued_bytes: 0,
             target_bps: target_bps.max(1),
             debt: 0.0,
             last: now,
@@ -175,7 +189,19 @@ impl Pacer {
     }
 
     fn pacing_rate(&self) -> f64 {
-        self.target_bps as f64 * self.config.pacing_factor
+        let paced = self.target_bps as f64 * self.config.pacing_factor;
+        let oldest = self.queues[1..]
+            .iter()
+            .filter_map(|q| q.front().map(|&(_, at)| at))
+            .min();
+        let Some(oldest) = oldest else {
+            return paced;
+        };
+        let deadline = oldest + self.config.max_queue_time;
+        let left = deadline
+            .saturating_duration_since(self.last)
+            .max(MIN_DRAIN_TIME);
+        paced.max(self.queued_bytes as f64 * 8.0 / left.as_secs_f64())
     }
 
     fn max_debt(&self) -> f64 {
@@ -209,8 +235,9 @@ impl Pacer {
                 .find(|&c| !self.queues[c].is_empty());
             match victim {
                 Some(c) => {
-                    self.queues[c].pop_front();
-                    self.queued -= 1;
+                    if let Some((dropped, _)) = self.queues[c].pop_front() {
+                        self.forget(dropped);
+                    }
                     self.counters.dropped += 1;
                 }
                 None => {
@@ -219,8 +246,11 @@ impl Pacer {
                 }
             }
         }
-        self.queues[class].push_back(packet);
+        self.queues[class].push_back((packet, now));
         self.queued += 1;
+        if class > 0 {
+            self.queued_bytes += packet.size as u64;
+        }
         true
     }
 
@@ -279,13 +309,21 @@ impl Pacer {
         self.advance(now);
     }
 
+    /// Accounts for a packet leaving the queue.
+    fn forget(&mut self, packet: QueuedPacket) {
+        self.queued -= 1;
+        if packet.kind != PacketKind::Audio {
+            self.queued_bytes -= packet.size as u64;
+        }
+    }
+
     fn pop(&mut self, from: usize) -> Option<QueuedPacket> {
-        let packet = self
+        let (packet, _) = self
             .queues
             .iter_mut()
             .skip(from)
             .find_map(VecDeque::pop_front)?;
-        self.queued -= 1;
+        self.forget(packet);
         Some(packet)
     }
 
@@ -293,8 +331,8 @@ impl Pacer {
     pub(crate) fn poll_send(&mut self, now: Instant) -> Option<PacedPacket> {
         self.advance(now);
         // Audio is never held.
-        if let Some(packet) = self.queues[0].pop_front() {
-            self.queued -= 1;
+        if let Some((packet, _)) = self.queues[0].pop_front() {
+            self.forget(packet);
             return Some(self.release(packet, None));
         }
         if let Some(sent) = self.poll_probe(now) {

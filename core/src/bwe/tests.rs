@@ -507,15 +507,23 @@ fn an_application_limited_sender_does_not_grow_the_estimate() {
         initial_bps: 1_000_000,
         ..BweConfig::default()
     });
-    // 100 kbit/s against a 1 Mbit/s target, for 5 s.
+    // 100 kbit/s against a 1 Mbit/s target, for 4 s.
     let mut seq = 0;
-    clean_path(&mut bwe, t0, &mut seq, 500, 125, Duration::from_millis(10));
+    clean_path(&mut bwe, t0, &mut seq, 400, 125, Duration::from_millis(10));
     assert!(bwe.in_alr());
     assert_eq!(bwe.target_bitrate(), 1_000_000, "neither grown nor decayed");
+    assert_eq!(bwe.poll_probe(), None);
+    // 5 s into the region the estimator asks for a probe at twice the
+    // target, then not again for 5 s.
+    let mut now = t0 + Duration::from_secs(4);
+    now = clean_path(&mut bwe, now, &mut seq, 200, 125, Duration::from_millis(10));
+    assert_eq!(bwe.poll_probe(), Some(2_000_000));
+    clean_path(&mut bwe, now, &mut seq, 200, 125, Duration::from_millis(10));
+    assert_eq!(bwe.poll_probe(), None);
     // Sending the target again leaves the region.
     clean_path(
         &mut bwe,
-        t0 + Duration::from_secs(5),
+        t0 + Duration::from_secs(8),
         &mut seq,
         500,
         1_250,
@@ -743,6 +751,26 @@ fn pacer_spreads_video_at_two_and_a_half_times_the_target() {
     }
     // 2.5 × 400 kbit/s = 125 000 bytes a second (one packet of slack).
     assert!((124_000..=126_000).contains(&sent), "sent {sent}");
+}
+
+#[test]
+fn a_long_queue_raises_the_pacing_rate_to_drain_in_two_seconds() {
+    let t0 = epoch();
+    let mut pacer = Pacer::new(no_probes(), t0, 100_000);
+    // 500 kB at 250 kbit/s would take 16 s.
+    for id in 0..500 {
+        assert!(pacer.enqueue(t0, video(id)));
+    }
+    assert_eq!(pacer.pacing_bps(), 2_000_000, "500 kB in 2 s");
+    let mut now = t0;
+    while pacer.queued() > 0 && now < t0 + Duration::from_secs(10) {
+        while pacer.poll_send(now).is_some() {}
+        now += Duration::from_millis(1);
+    }
+    let drained = (now - t0).as_secs_f64();
+    // Each packet leaves by the oldest's deadline: 2 s, not 16.
+    assert!(drained <= 2.1, "drained in {drained:.2} s");
+    assert_eq!(pacer.pacing_bps(), 250_000);
 }
 
 #[test]
