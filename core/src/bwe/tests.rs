@@ -391,6 +391,38 @@ fn follows_a_capacity_drop() {
 }
 
 #[test]
+fn finds_capacity_that_appears() {
+    let run = run(
+        Link::new(
+            |t| {
+                if t < Duration::from_secs(20) {
+                    300_000
+                } else {
+                    1_000_000
+                }
+            },
+            ONE_WAY,
+            0.0,
+        ),
+        &[Duration::ZERO],
+        Duration::from_secs(50),
+    );
+    run.write_csv("rise");
+    let t85 = run
+        .rows
+        .iter()
+        .find(|r| r.t >= 20.0 && r.estimates[0] as f64 >= 0.85 * 1_000_000.0)
+        .map(|r| r.t - 20.0);
+    let (mean_queue, max_queue) = run.queue_stats(20.0, 50.0);
+    eprintln!(
+        "bwe rise: 85% of the new 1 Mbit/s {t85:?} s after it appeared; queue delay 20-50 s \
+         mean {mean_queue:.1} ms, max {max_queue:.1} ms"
+    );
+    // Multiplicative increase at 8%/s from 0.3 to 0.85 Mbit/s: ln(2.8)/ln(1.08).
+    assert!(t85.is_some_and(|t| t <= 15.0), "found after {t85:?} s");
+}
+
+#[test]
 fn random_loss_does_not_collapse_the_rate() {
     let run = run(
         Link::new(|_| 1_000_000, ONE_WAY, 0.02),
