@@ -17,6 +17,9 @@ use crate::rtp::twcc::TransportCc;
 const REPORT_THRESHOLD: f64 = 0.05;
 /// The round trip assumed until feedback measured one.
 const DEFAULT_RTT: Duration = Duration::from_millis(200);
+/// Round trips are taken as at most this (a caller's or a stalled
+/// receiver's absurd value must not stall every timer built on it).
+const MAX_RTT: Duration = Duration::from_secs(10);
 /// A probe that carried this share of its send rate asks for the next at
 /// twice its result (Chrome's exponential start-up probing).
 const FURTHER_PROBE_RATIO: f64 = 0.7;
@@ -190,7 +193,7 @@ impl BandwidthEstimator {
     /// A round-trip time measured elsewhere (RTCP receiver reports);
     /// without one, feedback gives an upper bound.
     pub(crate) fn on_rtt(&mut self, rtt: Duration) {
-        self.rtt = Some(rtt);
+        self.rtt = Some(rtt.min(MAX_RTT));
     }
 
     /// A transport-wide feedback message arrived at `now`.
@@ -230,7 +233,7 @@ impl BandwidthEstimator {
         if let Some(sent) = newest_send {
             // An upper bound: the receiver held the packet up to one
             // feedback interval.
-            let sample = now.saturating_duration_since(sent);
+            let sample = now.saturating_duration_since(sent).min(MAX_RTT);
             if self.rtt.is_none() || sample < self.rtt.unwrap_or(DEFAULT_RTT) * 2 {
                 self.rtt = Some(match self.rtt {
                     None => sample,

@@ -166,8 +166,36 @@ fn class(kind: PacketKind) -> usize {
 
 impl Pacer {
     /// A pacer for `target_bps`, starting at `now` (with the start-up
-    /// probes, if configured).
+    /// probes, if configured). Settings out of range are replaced by their
+    /// defaults (a pacing factor below 1 or not finite, a zero or
+    /// over-an-hour queue time, a zero queue or padding size).
     pub(crate) fn new(config: PacerConfig, now: Instant, target_bps: u64) -> Self {
+        let defaults = PacerConfig::default();
+        let hour = Duration::from_secs(3_600);
+        let config = PacerConfig {
+            pacing_factor: if config.pacing_factor.is_finite() && config.pacing_factor >= 1.0 {
+                config.pacing_factor.min(100.0)
+            } else {
+                defaults.pacing_factor
+            },
+            max_queue_packets: if config.max_queue_packets == 0 {
+                defaults.max_queue_packets
+            } else {
+                config.max_queue_packets
+            },
+            max_debt: config.max_debt.min(hour),
+            max_queue_time: if config.max_queue_time.is_zero() || config.max_queue_time > hour {
+                defaults.max_queue_time
+            } else {
+                config.max_queue_time
+            },
+            padding_size: if config.padding_size == 0 {
+                defaults.padding_size
+            } else {
+                config.padding_size.min(1_500)
+            },
+            startup_probes: config.startup_probes,
+        };
         let mut pacer = Self {
             config,
             queues: Default::default(),

@@ -906,3 +906,38 @@ fn startup_probes_go_at_three_and_six_times_the_initial_rate() {
         })
     ));
 }
+
+#[test]
+fn absurd_settings_and_round_trips_do_not_panic() {
+    let t0 = epoch();
+    let config = PacerConfig {
+        pacing_factor: f64::NAN,
+        max_queue_packets: 0,
+        max_debt: Duration::MAX,
+        max_queue_time: Duration::MAX,
+        padding_size: 0,
+        startup_probes: true,
+    };
+    let mut pacer = Pacer::new(config, t0, 0);
+    assert!(pacer.enqueue(t0, video(1)));
+    pacer.on_data_sent(t0, usize::MAX / 2);
+    let mut now = t0;
+    for _ in 0..100 {
+        while pacer.poll_send(now).is_some() {}
+        now = pacer.poll_timeout().unwrap_or(now).max(now) + Duration::from_millis(1);
+    }
+    let mut bwe = BandwidthEstimator::new(BweConfig {
+        initial_bps: 0,
+        min_bps: 0,
+        max_bps: 0,
+    });
+    bwe.on_rtt(Duration::MAX);
+    bwe.on_remb(0);
+    let mut seq = 0;
+    clean_path(&mut bwe, t0, &mut seq, 100, 1_200, Duration::from_millis(1));
+    assert_eq!(
+        bwe.target_bitrate(),
+        1,
+        "the bounds were ordered, not refused"
+    );
+}
