@@ -33,6 +33,11 @@
 //! - [`estimator`]: [`BandwidthEstimator`], the above combined.
 //! - [`pacer`]: the leaky-bucket [`Pacer`] with its probe clusters.
 //!
+//! `tests.rs` closes the loop over a FIFO bottleneck model in virtual time
+//! (ramp-up, capacity drop and rise, random loss, two flows; set
+//! `EDDY_BWE_CSV=1` for traces in `target/bwe-*.csv`) and covers the bad
+//! input; `proptests.rs` feeds arbitrary input to each machine.
+//!
 //! Not wired into `peer/` yet: the peer wiring (the TWCC header extension
 //! on every packet, `Event::BandwidthEstimate`) is the next step.
 
