@@ -137,6 +137,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+// Congestion control (issue 18), standalone: the peer wiring is next.
+#[allow(dead_code)]
+pub(crate) mod bwe;
 mod candidate_type;
 mod config;
 mod demux;
