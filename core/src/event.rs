@@ -122,6 +122,14 @@ pub enum Event {
         /// PLI or FIR.
         kind: KeyframeRequestKind,
     },
+    /// The send-side bandwidth estimate changed (by 5% or more): what the
+    /// path takes, in bits per second, from the peer's transport-wide
+    /// feedback (GCC, `bwe/`) or REMB. Keep the encoders' total at or
+    /// under it. Coalesced: a newer estimate replaces a queued one.
+    BandwidthEstimate {
+        /// Bits per second.
+        bitrate: u64,
+    },
     /// The peer's identity was validated (W3C `peerIdentity` resolved; it
     /// never changes afterwards): see
     /// [`PeerConnection::set_identity_provider`](crate::PeerConnection::set_identity_provider).
@@ -193,6 +201,7 @@ fn same_kind(a: &Event, b: &Event) -> bool {
             | E::IceGatheringStateChange(_)
             | E::IceConnectionStateChange(_)
             | E::SelectedCandidatePairChange { .. }
+            | E::BandwidthEstimate { .. }
             | E::DtlsStateChange(_)
             | E::SctpStateChange(_),
             _,

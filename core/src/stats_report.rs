@@ -165,6 +165,10 @@ pub struct CandidatePairStats {
     pub current_round_trip_time: Option<f64>,
     /// A check succeeded on it: data may flow (Chromium's field).
     pub writable: bool,
+    /// Bits per second: the send-side estimate (on the selected pair,
+    /// once there is one).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub available_outgoing_bitrate: Option<f64>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub last_packet_received_timestamp: Option<f64>,
 }

@@ -300,6 +300,10 @@ impl PeerConnection {
                     },
                     current_round_trip_time: p.rtt.map(|d| d.as_secs_f64()),
                     writable: p.state == PairState::Succeeded,
+                    available_outgoing_bitrate: self
+                        .available_outgoing_bitrate()
+                        .filter(|_| on_it)
+                        .map(|b| b as f64),
                     last_packet_received_timestamp: traffic
                         .last_received
                         .map(|at| self.stats_timestamp(at)),

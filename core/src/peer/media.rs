@@ -131,6 +131,9 @@ pub(crate) struct Media {
     pub(crate) rtcp: Option<RtcpScheduler>,
     /// The latest round-trip time RTCP measured.
     pub(crate) rtt: Option<Duration>,
+    /// Congestion control, once a section negotiated transport-wide
+    /// feedback (`media_bwe.rs`).
+    pub(crate) bwe: Option<Box<super::media_bwe::Bwe>>,
 }
 
 impl Default for Media {
@@ -143,6 +146,7 @@ impl Default for Media {
             routed_to: Vec::new(),
             rtcp: None,
             rtt: None,
+            bwe: None,
         }
     }
 }
@@ -435,6 +439,7 @@ impl PeerConnection {
             return;
         };
         let repair = routed.is_ok_and(|r| r.repair);
+        self.note_transport_seq(t, &data);
         let Some(n) = self.media.section(t) else {
             self.stack.counters.count_drop(Dropped::MediaUnrouted);
             return;

@@ -95,7 +95,8 @@ impl PeerConnection {
             .iter()
             .filter_map(|s| s.dtmf.next_timeout())
             .min();
-        let next = [nack, report, dtmf].into_iter().flatten().min();
+        let feedback = self.bwe_timeout();
+        let next = [nack, report, dtmf, feedback].into_iter().flatten().min();
         self.timers.set_opt(Timer::Media, next);
     }
 
@@ -105,6 +106,7 @@ impl PeerConnection {
         let now = self.now;
         self.play_dtmf(now);
         self.send_nacks(now);
+        self.send_transport_feedback(now);
         let due = match self.media.rtcp.as_mut() {
             Some(s) => s.poll(now, &mut self.rng),
             None => false,
@@ -172,7 +174,7 @@ impl PeerConnection {
     }
 
     /// The SSRC our RTCP reports come from: the first transceiver's.
-    fn rtcp_ssrc(&self) -> u32 {
+    pub(crate) fn rtcp_ssrc(&self) -> u32 {
         self.jsep.n.transceivers.first().map_or(0, |t| t.ssrc)
     }
 
@@ -279,6 +281,8 @@ impl PeerConnection {
                         requests.push((t, KeyframeRequestKind::Pli));
                     }
                 }
+                RtcpPacket::TransportCc(fb) => self.on_transport_feedback(&fb),
+                RtcpPacket::Remb(remb) => self.on_remb(remb.bitrate),
                 RtcpPacket::Fir(fir) => {
                     for e in fir.entries() {
                         if let Some(t) =
@@ -341,6 +345,7 @@ impl PeerConnection {
             return;
         };
         self.media.rtt = Some(rtt);
+        self.bwe_rtt(rtt);
         for s in self
             .media
             .receivers

@@ -21,6 +21,7 @@ mod jsep_strict;
 #[cfg(test)]
 mod jsep_tests;
 mod media;
+mod media_bwe;
 mod media_params;
 mod media_rtcp;
 #[cfg(all(test, feature = "sim"))]

@@ -231,15 +231,27 @@ impl PeerConnection {
         t: TransceiverId,
         w: &RtpWrite<'_>,
     ) -> Result<(), MediaSendError> {
-        let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
+        if self.media.section(t).is_none() {
+            return Err(MediaSendError::NotSending);
+        }
         if w.csrcs.len() > MAX_CSRC {
             return Err(MediaSendError::TooManyCsrcs);
         }
+        // draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: "a
+        // transport-wide sequence number ... incremented by one for each
+        // packet" (where negotiated).
+        let transport_seq = self.next_transport_seq(t);
+        let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
+        let kind = n.kind;
         let ssrc = self.jsep.transceiver(t).map_or(0, |t| t.ssrc);
         let mut level = [0u8; 1];
-        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 2]> = smallvec::SmallVec::new();
+        let twcc = transport_seq.map(|(_, seq)| seq.to_be_bytes());
+        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 3]> = smallvec::SmallVec::new();
         if let Some(id) = n.send_ext.mid {
             ext.push((id, n.mid.as_bytes()));
+        }
+        if let (Some((id, _)), Some(bytes)) = (transport_seq, twcc.as_ref()) {
+            ext.push((id, bytes));
         }
         if let (Some(id), Some(l)) = (n.send_ext.audio_level, w.audio_level) {
             let v = hdrext::SsrcAudioLevel {
@@ -279,6 +291,10 @@ impl PeerConnection {
         }
         let header_len = (len - w.payload.len()) as u64;
         self.stack.send_srtp(true, buf)?;
+        if let Some((_, seq)) = transport_seq {
+            // The size on the wire: SRTP's tag included.
+            self.on_transport_seq_sent(seq, len + SRTP_ROOM, kind, false);
+        }
         if let Some(s) = self.media.sender_mut(t) {
             s.last_sequence = Some(w.sequence_number);
             s.header_bytes_sent += header_len;

@@ -179,7 +179,7 @@ const NOT_YET = {
     'fecPacketsReceived', 'packetsReceivedWithCe', 'packetsReceivedWithEct1'],
   'outbound-rtp': ['targetBitrate', 'totalPacketSendDelay', 'packetsSentWithEct1'],
   'remote-outbound-rtp': ['roundTripTimeMeasurements', 'totalRoundTripTime'],
-  'candidate-pair': ['availableOutgoingBitrate', 'totalRoundTripTime', 'lastPacketSentTimestamp',
+  'candidate-pair': ['totalRoundTripTime', 'lastPacketSentTimestamp',
     'bytesDiscardedOnSend', 'packetsDiscardedOnSend'],
   'transport': ['dtlsCipher'],
   // - Chromium's own: networkType (deprecated, non-standard); tcpType only

@@ -1,0 +1,194 @@
+//! Congestion control on a call (GCC over transport-wide feedback): eddy
+//! sends video over a 1 Mbit/s bottleneck with 50 ms of round trip, its
+//! encoder (here: a loop writing packets) following
+//! `Event::BandwidthEstimate`. The estimate climbs to the capacity without
+//! filling the queue, follows it down when it drops to 300 kbit/s, and
+//! shows as `availableOutgoingBitrate`. Set `EDDY_BWE_CSV=1` for
+//! `target/bwe-call.csv`.
+#![cfg(feature = "sim")]
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use eddy::sim::{Link, LinkConfig, NodeId, Sim};
+use eddy::stats_report::RtcStats;
+use eddy::{
+    Configuration, Direction, DtlsTransportState, Event, MediaKind, PeerConnection, Protocol,
+    RtpWrite, TransceiverId, TransceiverInit,
+};
+
+const PAYLOAD: usize = 1000;
+const TICK: Duration = Duration::from_millis(10);
+
+fn link(bandwidth: u64) -> Link {
+    // The bottleneck is A's uplink; 25 ms each way.
+    Link {
+        up: LinkConfig {
+            delay: Duration::from_millis(25),
+            bandwidth_bps: Some(bandwidth),
+            queue_bytes: 100_000,
+            ..LinkConfig::default()
+        },
+        down: LinkConfig {
+            delay: Duration::from_millis(25),
+            ..LinkConfig::default()
+        },
+    }
+}
+
+fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
+    sim.node_mut::<PeerConnection>(n).unwrap()
+}
+
+#[test]
+fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
+    #[allow(clippy::disallowed_methods)]
+    let mut sim = Sim::new(9, Instant::now());
+    let internet = sim.internet();
+    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut a = PeerConnection::new(Configuration::default().with_seed(1), sim.now()).unwrap();
+    let mut b = PeerConnection::new(Configuration::default().with_seed(2), sim.now()).unwrap();
+    for (p, addr) in [(&mut a, a_addr), (&mut b, b_addr)] {
+        p.add_local_candidate(addr, Protocol::Udp).unwrap();
+        p.end_of_local_candidates();
+    }
+    let video: TransceiverId = a
+        .add_transceiver(
+            MediaKind::Video,
+            TransceiverInit::with_direction(Direction::SendOnly),
+        )
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(offer).unwrap();
+    b.set_remote_description(a.local_description().cloned().unwrap())
+        .unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(answer).unwrap();
+    a.set_remote_description(b.local_description().cloned().unwrap())
+        .unwrap();
+    let pt = a.sender(video).unwrap().get_parameters().codecs[0].payload_type;
+    let na = sim.add_node(internet, a_addr.ip(), a, link(1_000_000));
+    sim.add_node(
+        internet,
+        b_addr.ip(),
+        b,
+        Link::symmetric(LinkConfig::default()),
+    );
+    let connected = |s: &Sim| {
+        s.events(na)
+            .any(|(_, e)| *e == Event::DtlsStateChange(DtlsTransportState::Connected))
+    };
+    sim.run_until(connected, Duration::from_secs(5));
+    assert!(connected(&sim));
+
+    let mut estimate = 300_000u64;
+    let mut budget = 0.0f64;
+    let (mut seq, mut ts) = (0u16, 0u32);
+    let mut trace: Vec<(f64, u64, u64)> = Vec::new();
+    let mut capacity = 1_000_000u64;
+    let start = sim.elapsed();
+    let mut reached_85: Option<f64> = None;
+    let mut after_drop: Option<f64> = None;
+    let mut estimates = 0;
+    let round_trip = |sim: &mut Sim| {
+        pc(sim, na)
+            .get_stats()
+            .of_type("remote-inbound-rtp")
+            .find_map(|s| match s {
+                RtcStats::RemoteInboundRtp(r) => r.round_trip_time,
+                _ => None,
+            })
+    };
+    let mut rtt_before_drop = None;
+    for tick in 0..5000u32 {
+        let t = (sim.elapsed() - start).as_secs_f64();
+        if tick == 3000 {
+            rtt_before_drop = round_trip(&mut sim);
+            capacity = 300_000;
+            sim.set_link(na, link(capacity));
+        }
+        budget += estimate as f64 * TICK.as_secs_f64() / 8.0;
+        let p = pc(&mut sim, na);
+        while budget >= PAYLOAD as f64 {
+            let payload = [0u8; PAYLOAD];
+            let w = RtpWrite::new(pt, seq, ts, &payload);
+            p.sender(video).unwrap().write_rtp(w).unwrap();
+            seq = seq.wrapping_add(1);
+            budget -= PAYLOAD as f64;
+        }
+        ts = ts.wrapping_add(900);
+        sim.run_for(TICK);
+        for (_, e) in sim.take_events(na) {
+            if let Event::BandwidthEstimate { bitrate } = e {
+                estimate = bitrate;
+                estimates += 1;
+            }
+        }
+        trace.push((t, capacity, estimate));
+        if reached_85.is_none() && estimate >= 850_000 {
+            reached_85 = Some(t);
+        }
+        if tick >= 3000 && after_drop.is_none() && estimate <= 330_000 {
+            after_drop = Some(t - 30.0);
+        }
+    }
+    if std::env::var_os("EDDY_BWE_CSV").is_some() {
+        let mut csv = String::from("time_s,capacity_bps,estimate_bps\n");
+        for (t, c, e) in &trace {
+            let _ = writeln!(csv, "{t:.2},{c},{e}");
+        }
+        let _ = std::fs::create_dir_all("../target");
+        std::fs::write("../target/bwe-call.csv", csv).unwrap();
+    }
+    let mean = |from: f64, to: f64| {
+        let v: Vec<u64> = trace
+            .iter()
+            .filter(|(t, _, _)| *t >= from && *t < to)
+            .map(|x| x.2)
+            .collect();
+        v.iter().sum::<u64>() as f64 / v.len().max(1) as f64
+    };
+    let rtt = round_trip(&mut sim);
+    let available = pc(&mut sim, na)
+        .get_stats()
+        .of_type("candidate-pair")
+        .find_map(|s| match s {
+            RtcStats::CandidatePair(p) => p.available_outgoing_bitrate,
+            _ => None,
+        });
+    eprintln!(
+        "1 Mbit/s: 85% at {reached_85:?} s, mean 20-30 s {:.0} bit/s; after the drop to 300 kbit/s: \
+         ≤ 330 kbit/s in {after_drop:?} s, mean 35-50 s {:.0} bit/s; RTT before the drop \
+         {rtt_before_drop:?} s, at the end {rtt:?} s; \
+         {estimates} estimate events; availableOutgoingBitrate {available:?}",
+        mean(20.0, 30.0),
+        mean(35.0, 50.0),
+    );
+    let reached = reached_85.expect("the estimate reached 85% of the capacity");
+    assert!(reached < 20.0, "85% only at {reached} s");
+    let m = mean(20.0, 30.0);
+    assert!((800_000.0..=1_150_000.0).contains(&m), "mean {m}");
+    let drop = after_drop.expect("the estimate followed the capacity down");
+    assert!(drop < 3.0, "{drop} s to follow the drop");
+    let m = mean(35.0, 50.0);
+    assert!(
+        (200_000.0..=345_000.0).contains(&m),
+        "mean after the drop {m}"
+    );
+    // The queue stayed short: the round trip is the link's 50 ms plus
+    // well under 100 ms of queueing (RTCP's smoothed measure).
+    let before = rtt_before_drop.expect("an RTT");
+    assert!(before < 0.150, "RTT before the drop {before}");
+    // After the drop the queue the old rate left drains only slowly: the
+    // detector's adaptive threshold rose with the spike (draft-ietf-rmcat-gcc
+    // §5.4's k_d makes it come down over tens of seconds), so a standing
+    // queue of about 150 ms is left 20 s later. Bounded here; a faster
+    // recovery is future work (README, congestion control row).
+    let rtt = rtt.expect("an RTT");
+    assert!(rtt < 0.250, "RTT at the end {rtt}");
+    assert!(available.is_some_and(|b| b > 0.0));
+}
