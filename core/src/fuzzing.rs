@@ -174,8 +174,9 @@ pub fn media_path(data: &[u8], now: Instant) {
 /// 401 dance to an allocation (so the fuzzer reaches permissions, channels
 /// and refreshes); bit 1, stamp each datagram that looks like STUN with the
 /// transaction id of the client's latest request (so it is taken as the
-/// response). A datagram starting with 0xff 0xff advances the clock by its
-/// third byte x 500 ms instead.
+/// response); bit 2, reach the server over TCP (each datagram a chunk of
+/// the stream). A datagram starting with 0xff 0xff advances the clock by
+/// its third byte x 500 ms instead.
 pub fn turn_client(data: &[u8], now: Instant) {
     use crate::stun::{long_term_key, Attribute, Class, ErrorCode, MessageWriter, StunMessage};
     use crate::turn::TurnClient;
@@ -185,7 +186,26 @@ pub fn turn_client(data: &[u8], now: Instant) {
     let local: SocketAddr = SocketAddr::from(([192, 0, 2, 1], 5000));
     let peer: SocketAddr = SocketAddr::from(([203, 0, 113, 7], 7000));
     let (&mode, data) = data.split_first().unwrap_or((&0, &[]));
-    let mut c = TurnClient::new(server, local, "user", "pass", Rng::from_seed(1), now);
+    // Bit 2: TCP to the server, each datagram a chunk of the stream.
+    let tcp = mode & 4 == 4;
+    let proto = if tcp {
+        crate::io::Protocol::Tcp
+    } else {
+        crate::io::Protocol::Udp
+    };
+    let mut c =
+        TurnClient::with_transport(server, local, proto, "user", "pass", Rng::from_seed(1), now);
+    let feed = |c: &mut TurnClient, at: Instant, d: &[u8]| -> Option<(SocketAddr, Vec<u8>)> {
+        if tcp {
+            let mut first = None;
+            c.handle_stream(at, d, |p, data| {
+                first.get_or_insert((p, data.to_vec()));
+            });
+            first
+        } else {
+            c.handle_receive(at, d).map(|(p, data)| (p, data.to_vec()))
+        }
+    };
     let mut last_request: Option<Vec<u8>> = None;
     let drain = |c: &mut TurnClient, last: &mut Option<Vec<u8>>| {
         while let Some(t) = c.poll_transmit() {
@@ -228,7 +248,7 @@ pub fn turn_client(data: &[u8], now: Instant) {
             )
         });
         if let Some(m) = challenge {
-            let _ = c.handle_receive(now, &m);
+            let _ = feed(&mut c, now, &m);
         }
         drain(&mut c, &mut last_request);
         let ok = last_request.as_deref().and_then(|r| {
@@ -244,7 +264,7 @@ pub fn turn_client(data: &[u8], now: Instant) {
             )
         });
         if let Some(m) = ok {
-            let _ = c.handle_receive(now, &m);
+            let _ = feed(&mut c, now, &m);
         }
         c.send(peer, b"hello");
         drain(&mut c, &mut last_request);
@@ -261,8 +281,7 @@ pub fn turn_client(data: &[u8], now: Instant) {
                     d[8..20].copy_from_slice(tid);
                 }
             }
-            if let Some((from, data)) = c.handle_receive(t, &d) {
-                let echo = data.to_vec();
+            if let Some((from, echo)) = feed(&mut c, t, &d) {
                 c.send(from, &echo);
             } else {
                 c.send(peer, &d);
@@ -275,5 +294,35 @@ pub fn turn_client(data: &[u8], now: Instant) {
             c.handle_timeout(at.max(t));
             drain(&mut c, &mut last_request);
         }
+    }
+}
+
+/// Feeds arbitrary datagrams to the mDNS machines: the resolver (waiting
+/// for two names) takes each as an answer, the responder (publishing one
+/// name) as a query from a one-shot querier and from port 5353, with time
+/// passing between them.
+pub fn mdns(data: &[u8], now: Instant) {
+    use crate::mdns::{MdnsResolver, MdnsResponder};
+    use std::net::SocketAddr;
+    let mut resolver = MdnsResolver::new();
+    resolver.resolve(now, "abc.local");
+    resolver.resolve(now, "1f2e3d4c-aaaa-4bbb-8ccc-0123456789ab.local");
+    let mut responder = MdnsResponder::new();
+    responder.publish("abc.local", std::net::IpAddr::from([10, 0, 0, 1]));
+    let one_shot = SocketAddr::from(([192, 168, 1, 2], 40000));
+    let multicast = SocketAddr::from(([192, 168, 1, 2], 5353));
+    let mut t = now;
+    for d in datagrams(data) {
+        resolver.handle_receive(d);
+        for from in [one_shot, multicast] {
+            if let Some((reply, _)) = responder.handle_query(d, from) {
+                // Our answers read back as answers.
+                resolver.handle_receive(&reply);
+            }
+        }
+        t += Duration::from_millis(300);
+        resolver.handle_timeout(t);
+        while resolver.poll_transmit().is_some() {}
+        while resolver.poll_result().is_some() {}
     }
 }
