@@ -142,6 +142,11 @@ pub struct Configuration {
     /// clients on a LAN that should not reveal their addresses; a server
     /// with a public address leaves it off. Defaults to `false`.
     pub mdns_host_candidates: bool,
+    /// Certificates (PEM) trusted for `turns:` servers besides the
+    /// system's roots: a private TURN deployment's CA, or its self-signed
+    /// certificate. The server's certificate must also name its IP
+    /// address. Defaults to none.
+    pub turns_trusted_certificates: Vec<Vec<u8>>,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -172,6 +177,7 @@ impl Default for Configuration {
             stun_error_responses_burst: crate::ice::ERROR_RESPONSES_BURST,
             peer_identity: None,
             mdns_host_candidates: false,
+            turns_trusted_certificates: Vec::new(),
         }
     }
 }

@@ -27,8 +27,10 @@ pub(crate) const MAX_TURN_CLIENTS: usize = 16;
 pub(crate) struct TurnServer {
     url: String,
     server: SocketAddr,
-    /// UDP or TCP to the server.
+    /// UDP, TCP or TLS (on TCP) to the server.
     proto: Protocol,
+    /// PEM certificates trusted for `turns:` besides the system's.
+    roots: std::sync::Arc<[Vec<u8>]>,
     username: String,
     password: String,
 }
@@ -39,6 +41,19 @@ impl std::fmt::Debug for TurnServer {
             .field("url", &self.url)
             .field("username", &self.username)
             .finish_non_exhaustive()
+    }
+}
+
+impl TurnServer {
+    /// A client of this server from the local socket `local`.
+    fn client(&self, local: SocketAddr, rng: crate::rng::Rng, now: Instant) -> TurnClient {
+        let (user, pass) = (&self.username, &self.password);
+        match self.proto {
+            Protocol::Tls => {
+                TurnClient::with_tls(self.server, local, &self.roots, user, pass, rng, now)
+            }
+            p => TurnClient::with_transport(self.server, local, p, user, pass, rng, now),
+        }
     }
 }
 
@@ -59,6 +74,7 @@ pub(crate) struct TurnSlot {
 /// resolve names first); the others are logged and skipped.
 pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
     let mut out = Vec::new();
+    let roots: std::sync::Arc<[Vec<u8>]> = config.turns_trusted_certificates.clone().into();
     for s in &config.ice_servers {
         for u in s.urls.iter().filter(|u| u.starts_with("turn")) {
             let parsed = match url::parse(u) {
@@ -71,10 +87,7 @@ pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
             let proto = match parsed.transport {
                 TurnTransport::Udp => Protocol::Udp,
                 TurnTransport::Tcp => Protocol::Tcp,
-                TurnTransport::Tls => {
-                    tracing::warn!(url = %u, "TURN server not used: TLS to TURN servers (turns:) is not built");
-                    continue;
-                }
+                TurnTransport::Tls => Protocol::Tls,
             };
             if out.len() >= MAX_TURN_SERVERS {
                 tracing::warn!(url = %u, "TURN server not used: too many");
@@ -84,6 +97,7 @@ pub(crate) fn turn_servers(config: &Configuration) -> Vec<TurnServer> {
                 url: u.clone(),
                 server: parsed.server,
                 proto,
+                roots: roots.clone(),
                 username: s.username.clone().unwrap_or_default(),
                 password: s.credential.clone().unwrap_or_default(),
             });
@@ -124,15 +138,7 @@ impl Stack {
                 tracing::warn!(url = %s.url, "TURN allocation not made: too many");
                 break;
             }
-            let client = TurnClient::with_transport(
-                s.server,
-                addr,
-                s.proto,
-                &s.username,
-                &s.password,
-                self.turn_rng.fork(),
-                now,
-            );
+            let client = s.client(addr, self.turn_rng.fork(), now);
             self.ice.begin_relay_gathering();
             self.turn.push(TurnSlot {
                 url: s.url,
@@ -193,7 +199,7 @@ impl Stack {
         let Some(i) = self.turn.iter().position(|t| {
             t.client.server() == source
                 && t.client.local() == destination
-                && t.client.proto() == Protocol::Tcp
+                && t.client.proto() != Protocol::Udp
         }) else {
             return false;
         };
@@ -325,16 +331,8 @@ impl Stack {
             let old = std::mem::replace(
                 &mut self.turn[i],
                 TurnSlot {
-                    url: s.url,
-                    client: TurnClient::with_transport(
-                        server,
-                        local,
-                        s.proto,
-                        &s.username,
-                        &s.password,
-                        self.turn_rng.fork(),
-                        now,
-                    ),
+                    url: s.url.clone(),
+                    client: s.client(local, self.turn_rng.fork(), now),
                     gathering: true,
                     relayed: None,
                 },

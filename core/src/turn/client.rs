@@ -92,6 +92,8 @@ pub struct TurnClient {
     pub(super) proto: Protocol,
     /// TCP: bytes from the server not yet a whole message (bounded).
     pub(super) stream: Vec<u8>,
+    /// `turns:`: the TLS session the stream runs in.
+    pub(super) tls: Option<Box<super::tls::TlsClient>>,
     pub(super) auth: Auth,
     pub(super) state: State,
     /// When the allocation is refreshed next.
@@ -137,10 +139,67 @@ impl TurnClient {
         rng: Rng,
         now: Instant,
     ) -> Self {
+        Self::build(server, local, proto, None, username, password, rng, now)
+    }
+
+    /// [`with_transport`](Self::with_transport) over TLS on TCP (`turns:`):
+    /// the server's certificate must name its IP and chain to the system's
+    /// roots or one of `roots` (PEM). A TLS failure fails the allocation
+    /// (code 701, as an unreachable server).
+    pub(crate) fn with_tls(
+        server: SocketAddr,
+        local: SocketAddr,
+        roots: &[Vec<u8>],
+        username: &str,
+        password: &str,
+        rng: Rng,
+        now: Instant,
+    ) -> Self {
+        match super::tls::TlsClient::new(server.ip(), roots) {
+            Ok(tls) => Self::build(
+                server,
+                local,
+                Protocol::Tls,
+                Some(Box::new(tls)),
+                username,
+                password,
+                rng,
+                now,
+            ),
+            Err(e) => {
+                let mut c = Self::build(
+                    server,
+                    local,
+                    Protocol::Tls,
+                    None,
+                    username,
+                    password,
+                    rng,
+                    now,
+                );
+                c.transmits.clear();
+                c.fail(UNREACHABLE, &e.0);
+                c
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        server: SocketAddr,
+        local: SocketAddr,
+        proto: Protocol,
+        tls: Option<Box<super::tls::TlsClient>>,
+        username: &str,
+        password: &str,
+        rng: Rng,
+        now: Instant,
+    ) -> Self {
         let mut c = Self {
             server,
             local,
             proto,
+            tls,
             stream: Vec::new(),
             auth: Auth {
                 username: username.to_owned(),
@@ -321,6 +380,37 @@ impl TurnClient {
             self.stats.dropped += 1;
             return;
         }
+        if let Some(tls) = self.tls.as_mut() {
+            let mut plain = Vec::new();
+            let fed = tls.feed(chunk, &mut plain);
+            // Handshake messages and alerts go back at once.
+            let records = tls.take_output();
+            if !records.is_empty() {
+                self.transmits.push_back(Transmit {
+                    proto: Protocol::Tcp,
+                    source: self.local,
+                    destination: self.server,
+                    contents: records,
+                });
+            }
+            if let Err(e) = fed {
+                self.fail(UNREACHABLE, &e.0);
+                return;
+            }
+            self.frame_stream(now, &plain, &mut deliver);
+            self.after_input();
+            return;
+        }
+        self.frame_stream(now, chunk, &mut deliver);
+    }
+
+    /// Takes the whole messages out of the (plaintext) stream.
+    fn frame_stream(
+        &mut self,
+        now: Instant,
+        chunk: &[u8],
+        deliver: &mut impl FnMut(SocketAddr, &[u8]),
+    ) {
         if self.stream.len() + chunk.len() > MAX_STREAM_BUFFER {
             // A message longer than any TURN message: the stream is not
             // TURN (or lost its framing). Nothing can be read from it.
@@ -681,8 +771,27 @@ impl TurnClient {
             self.stats.transmits_dropped += 1;
             return;
         }
+        let contents = match self.tls.as_mut() {
+            Some(tls) => {
+                if let Err(e) = tls.write(&contents) {
+                    self.fail(UNREACHABLE, &e.0);
+                    return;
+                }
+                let records = tls.take_output();
+                if records.is_empty() {
+                    return;
+                }
+                records
+            }
+            None => contents,
+        };
         self.transmits.push_back(Transmit {
-            proto: self.proto,
+            // TLS is bytes on a TCP connection to the runtime.
+            proto: if self.proto == Protocol::Udp {
+                Protocol::Udp
+            } else {
+                Protocol::Tcp
+            },
             source: self.local,
             destination: self.server,
             contents,

@@ -38,6 +38,7 @@ mod client;
 mod peers;
 #[cfg(test)]
 mod tests;
+mod tls;
 mod transaction;
 pub mod url;
 

@@ -579,3 +579,172 @@ fn over_tcp_messages_are_framed_by_their_lengths_and_not_retransmitted() {
     assert!(c.is_done());
     assert!(c.stream.is_empty());
 }
+
+/// A self-signed certificate naming `ip`, and its key.
+fn certificate_for(
+    ip: std::net::IpAddr,
+) -> (
+    openssl::x509::X509,
+    openssl::pkey::PKey<openssl::pkey::Private>,
+) {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::hash::MessageDigest;
+    use openssl::nid::Nid;
+    use openssl::pkey::PKey;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509NameBuilder, X509};
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "turn test").unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip(&ip.to_string())
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
+    b.append_extension(san).unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    (b.build(), key)
+}
+
+/// The server's end of an in-memory TLS connection.
+#[derive(Default)]
+struct Wire {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl std::io::Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.input.is_empty() {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        let n = buf.len().min(self.input.len());
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input.drain(..n);
+        Ok(n)
+    }
+}
+
+impl std::io::Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs the TLS handshake between `c` and a server with `cert`; returns
+/// the server's stream once the client's first plaintext arrived (or the
+/// client failed).
+fn tls_server(
+    c: &mut TurnClient,
+    cert: &openssl::x509::X509,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+) -> openssl::ssl::SslStream<Wire> {
+    use openssl::ssl::{Ssl, SslAcceptor, SslMethod};
+    let mut acceptor = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    acceptor.set_certificate(cert).unwrap();
+    acceptor.set_private_key(key).unwrap();
+    let acceptor = acceptor.build();
+    let mut ssl = Ssl::new(acceptor.context()).unwrap();
+    ssl.set_accept_state();
+    let mut server = openssl::ssl::SslStream::new(ssl, Wire::default()).unwrap();
+    let now = epoch();
+    for _ in 0..10 {
+        while let Some(t) = c.poll_transmit() {
+            assert_eq!(t.proto, crate::io::Protocol::Tcp);
+            server.get_mut().input.extend(t.contents);
+        }
+        let _ = server.do_handshake();
+        let out = std::mem::take(&mut server.get_mut().output);
+        if !out.is_empty() {
+            c.handle_stream(now, &out, |_, _| {});
+        }
+        if c.is_done() {
+            break;
+        }
+    }
+    server
+}
+
+/// `turns:` (RFC 8656 §3.1): the client checks the server's certificate
+/// (trusted root, the server's IP named), sends its Allocate inside TLS
+/// once the handshake is done, and takes the server's answer from TLS
+/// records; an untrusted certificate fails the allocation with 701.
+#[test]
+fn over_tls_the_certificate_is_checked_and_turn_runs_inside() {
+    let ip = addr(SERVER).ip();
+    let (cert, pkey) = certificate_for(ip);
+    let pem = cert.to_pem().unwrap();
+    let now = epoch();
+    let mut c = TurnClient::with_tls(
+        addr(SERVER),
+        addr(LOCAL),
+        &[pem],
+        "user",
+        "pass",
+        Rng::from_seed(3),
+        now,
+    );
+    let mut server = tls_server(&mut c, &cert, &pkey);
+    assert!(!c.is_done());
+    let mut buf = [0u8; 2048];
+    let n = server.ssl_read(&mut buf).expect("the Allocate, decrypted");
+    let m = StunMessage::parse(&buf[..n]).unwrap();
+    assert_eq!(m.method(), Method::ALLOCATE);
+    // The 401 back inside TLS: the client answers with credentials.
+    server.ssl_write(&challenge(&buf[..n], 401)).unwrap();
+    let records = std::mem::take(&mut server.get_mut().output);
+    c.handle_stream(now, &records, |_, _| {});
+    let t = c.poll_transmit().expect("the authenticated Allocate");
+    server.get_mut().input.extend(t.contents);
+    let n = server.ssl_read(&mut buf).unwrap();
+    let m = StunMessage::parse(&buf[..n]).unwrap();
+    assert_eq!(m.check_integrity(&key()), crate::stun::Integrity::Valid);
+
+    // A certificate nobody trusts (the same one, not given as a root).
+    let mut untrusted = TurnClient::with_tls(
+        addr(SERVER),
+        addr(LOCAL),
+        &[],
+        "user",
+        "pass",
+        Rng::from_seed(4),
+        now,
+    );
+    let _ = tls_server(&mut untrusted, &cert, &pkey);
+    assert!(untrusted.is_done());
+    match untrusted.poll_event() {
+        Some(TurnEvent::Failed { code, reason }) => {
+            assert_eq!(code, 701);
+            assert!(reason.contains("certificate"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A trusted certificate that names another IP.
+    let (other_cert, other_key) = certificate_for("192.0.2.99".parse().unwrap());
+    let mut wrong_ip = TurnClient::with_tls(
+        addr(SERVER),
+        addr(LOCAL),
+        &[other_cert.to_pem().unwrap()],
+        "user",
+        "pass",
+        Rng::from_seed(5),
+        now,
+    );
+    let _ = tls_server(&mut wrong_ip, &other_cert, &other_key);
+    assert!(wrong_ip.is_done());
+}

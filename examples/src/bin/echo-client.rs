@@ -82,6 +82,10 @@ struct Options {
     /// The TURN password.
     #[arg(long, default_value = "")]
     turn_pass: String,
+    /// A PEM certificate to trust for a `turns:` server (its CA, or the
+    /// server's own self-signed one).
+    #[arg(long)]
+    turn_ca: Option<std::path::PathBuf>,
     /// iceTransportPolicy relay: relay candidates only (needs --turn).
     #[arg(long)]
     relay_only: bool,
@@ -105,6 +109,12 @@ fn configuration(o: &Options) -> Configuration {
         config.ice_transport_policy = eddy::IceTransportPolicy::Relay;
     }
     config.mdns_host_candidates = o.mdns;
+    if let Some(path) = &o.turn_ca {
+        match std::fs::read(path) {
+            Ok(pem) => config.turns_trusted_certificates.push(pem),
+            Err(e) => eprintln!("echo-client: --turn-ca {}: {e}", path.display()),
+        }
+    }
     config
 }
 
