@@ -63,7 +63,8 @@ impl Input<'_> {
 /// no such connection and a source that is one of the runtime's UDP
 /// socket addresses, the core is a TURN client reaching its server over TCP
 /// (`turn:...?transport=tcp`): the runtime opens a connection from the
-/// source's IP to the destination, sends the bytes on it once connected,
+/// source's IP to the destination (a TURN server, or an active ICE-TCP
+/// candidate's peer), sends the bytes on it once connected,
 /// and gives what arrives on it back as `Receive`s from the destination to
 /// that same source address. Otherwise (a passive ICE-TCP connection that
 /// closed) the transmit is dropped.

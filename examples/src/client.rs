@@ -80,13 +80,20 @@ pub fn post_offer(
 /// when it is a loopback address (ICE stays on loopback), else on every
 /// interface.
 pub fn driver_for(url: &str) -> Result<Driver, String> {
+    driver_builder_for(url)?
+        .build()
+        .map_err(|e| format!("cannot bind: {e}"))
+}
+
+/// The [`eddy_mio::Builder`] of [`driver_for`], for more options.
+pub fn driver_builder_for(url: &str) -> Result<eddy_mio::Builder, String> {
     let server = server_ip(url)?;
-    let ips: Vec<IpAddr> = if server.is_loopback() {
-        vec![server]
+    let builder = eddy_mio::Builder::default();
+    Ok(if server.is_loopback() {
+        builder.ip(server)
     } else {
-        Vec::new()
-    };
-    Driver::bind(&ips).map_err(|e| format!("cannot bind: {e}"))
+        builder
+    })
 }
 
 /// Offers `pc` (its channels made) to the server at `url`, non-trickle:

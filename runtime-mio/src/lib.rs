@@ -111,6 +111,8 @@ pub struct Builder {
     link_local: bool,
     buffer: usize,
     ice_tcp: bool,
+    tcp_only: bool,
+    tcp_passive: bool,
 }
 
 impl Default for Builder {
@@ -121,6 +123,8 @@ impl Default for Builder {
             link_local: false,
             buffer: DEFAULT_SOCKET_BUFFER,
             ice_tcp: false,
+            tcp_only: false,
+            tcp_passive: true,
         }
     }
 }
@@ -164,10 +168,27 @@ impl Builder {
     }
 
     /// Also listens on TCP at each address (its own free port) and gives
-    /// peers passive ICE-TCP host candidates there (RFC 6544). Defaults to
-    /// `false`.
+    /// peers ICE-TCP host candidates (RFC 6544): passive ones there, and
+    /// an active one per address (the driver connects to the remote's
+    /// passive candidates). Defaults to `false`.
     pub fn ice_tcp(mut self, yes: bool) -> Self {
         self.ice_tcp = yes;
+        self
+    }
+
+    /// With [`ice_tcp`](Self::ice_tcp): whether to listen and offer passive
+    /// TCP candidates (`false`: active ones only, the driver only connects
+    /// out). Defaults to `true`.
+    pub fn tcp_passive(mut self, yes: bool) -> Self {
+        self.tcp_passive = yes;
+        self
+    }
+
+    /// With [`ice_tcp`](Self::ice_tcp): no UDP host candidates, only TCP
+    /// ones (a network that blocks UDP, or a test of ICE-TCP). TURN
+    /// servers are still reached from the UDP sockets. Defaults to `false`.
+    pub fn tcp_only(mut self, yes: bool) -> Self {
+        self.tcp_only = yes;
         self
     }
 
@@ -175,7 +196,20 @@ impl Builder {
     pub fn build(self) -> io::Result<Driver> {
         let mut driver = Driver::bind_sockets(&self.addresses()?, self.buffer)?;
         if self.ice_tcp {
-            driver.listen_tcp()?;
+            if self.tcp_passive {
+                driver.listen_tcp()?;
+            } else {
+                driver.active_tcp = true;
+            }
+            if self.tcp_only {
+                let tcp: Vec<(SocketAddr, Protocol)> = driver
+                    .host_candidates
+                    .iter()
+                    .filter(|(_, p)| *p == Protocol::Tcp)
+                    .copied()
+                    .collect();
+                driver.host_candidates = tcp.into();
+            }
         }
         Ok(driver)
     }
@@ -248,6 +282,8 @@ pub struct Driver {
     stats: DriverStats,
     /// Resolving the peers' `.local` candidates, answering for ours.
     mdns: mdns::Mdns,
+    /// ICE-TCP without listeners: active candidates only.
+    active_tcp: bool,
 }
 
 impl fmt::Debug for Driver {
@@ -325,6 +361,7 @@ impl Driver {
             stopped: false,
             stats: DriverStats::default(),
             mdns: mdns::Mdns::default(),
+            active_tcp: false,
         })
     }
 
@@ -522,6 +559,14 @@ impl Driver {
     /// Gives `pc` a host candidate per bound socket, ends its local
     /// candidates, and adds it to the endpoint.
     pub fn add_peer(&mut self, mut pc: PeerConnection) -> io::Result<PeerId> {
+        // ICE-TCP: an active candidate per UDP socket (connections open from
+        // its IP when the first check goes out, see `send`).
+        if self.active_tcp || !self.listeners.is_empty() {
+            for s in &self.sockets {
+                pc.add_local_active_tcp_candidate(s.local)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            }
+        }
         add_host_candidates(&mut pc, &self.host_candidates)?;
         self.endpoint.add_peer(pc).map_err(io::Error::other)
     }

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::candidate::{Candidate, CandidateKind, CandidatePair, PairState};
+use super::candidate::{Candidate, CandidateKind, CandidatePair, PairState, TcpType};
 use super::tcp::{self, Reassembler};
 use super::{
     IceConfig, IceConnectionState, IceCredentials, IceError, IceEvent, IceGatheringState, IceRole,
@@ -505,6 +505,36 @@ impl IceAgent {
     /// agent's last input.
     pub(crate) fn touch(&mut self, now: Instant) {
         self.now = self.now.max(now);
+    }
+
+    /// Adds an active TCP host candidate (RFC 6544 §4.1): this agent opens
+    /// connections to the peer's passive candidates. `base` is the address
+    /// the runtime knows the connections by (a UDP socket's: the runtime
+    /// connects from its IP when the first check goes out, and gives what
+    /// arrives back as from the peer to `base`); it is signaled with port
+    /// 9 (§4.5).
+    pub fn add_local_active_tcp_candidate(&mut self, base: SocketAddr) -> Result<(), IceError> {
+        if self.connection_state == IceConnectionState::Closed {
+            return Err(IceError::Closed);
+        }
+        if self.local.iter().any(|c| {
+            c.addr == base && c.proto == Protocol::Tcp && c.tcp_type == Some(TcpType::Active)
+        }) {
+            return Ok(());
+        }
+        if self.local.len() >= MAX_LOCAL_CANDIDATES {
+            return Err(IceError::Limit("local candidates"));
+        }
+        let candidate = Candidate::host_active_tcp(base);
+        self.local.push(candidate.clone());
+        let base_index = self.local.len() - 1;
+        self.set_gathering_state(IceGatheringState::Gathering);
+        self.push_event(IceEvent::LocalCandidate(candidate));
+        for remote in 0..self.remote.len() {
+            self.add_pair(base_index, remote);
+        }
+        self.after_input();
+        Ok(())
     }
 
     /// A TURN allocation for a relayed candidate started (the owner runs
@@ -1348,10 +1378,20 @@ impl IceAgent {
         {
             return None;
         }
-        // RFC 6544: our TCP candidates are passive, so only peers that
-        // connected to us (peer-reflexive remotes) can be checked.
-        if l.proto == Protocol::Tcp && r.kind != CandidateKind::PeerReflexive {
-            return None;
+        // RFC 6544 §6.2: "local candidates of TCP active type are paired
+        // with remote passive ones" (we connect out); a passive local is
+        // checked only with peers that connected to it (peer-reflexive
+        // remotes).
+        if l.proto == Protocol::Tcp {
+            let ok = match l.tcp_type {
+                Some(TcpType::Active) => {
+                    r.tcp_type == Some(TcpType::Passive) && r.kind != CandidateKind::PeerReflexive
+                }
+                _ => r.kind == CandidateKind::PeerReflexive,
+            };
+            if !ok {
+                return None;
+            }
         }
         let priority = self.pair_priority(l, r);
         let state = if self.pairs.iter().any(|p| {

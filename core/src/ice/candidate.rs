@@ -63,6 +63,19 @@ impl Candidate {
         }
     }
 
+    /// An active TCP host candidate on `base` (RFC 6544 §4.1).
+    pub fn host_active_tcp(base: SocketAddr) -> Self {
+        let tcp_type = Some(TcpType::Active);
+        Self {
+            tcp_type,
+            priority: Self::compute_priority(
+                CandidateKind::Host,
+                Self::local_preference(&base, Protocol::Tcp, tcp_type),
+            ),
+            ..Self::host(base, Protocol::Tcp)
+        }
+    }
+
     /// A host candidate on a socket the runtime bound (TCP ones are passive:
     /// the runtime listens, RFC 6544).
     pub fn host(addr: SocketAddr, proto: Protocol) -> Self {

@@ -174,7 +174,13 @@ pub(crate) fn to_sdp_candidate(c: &Candidate) -> SdpCandidate {
             _ => CandidateTransport::Tcp,
         },
         priority: c.priority,
-        address: CandidateAddress::Ip(c.addr),
+        // RFC 6544 §4.5: "the port of an active candidate MUST be set to
+        // 9, the discard port".
+        address: CandidateAddress::Ip(if c.tcp_type == Some(crate::ice::TcpType::Active) {
+            SocketAddr::new(c.addr.ip(), 9)
+        } else {
+            c.addr
+        }),
         kind: c.kind,
         related_address: c.related.map(CandidateAddress::Ip),
         tcp_type: c.tcp_type,

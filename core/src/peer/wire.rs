@@ -53,6 +53,25 @@ impl PeerConnection {
         Ok(())
     }
 
+    /// Adds an active ICE-TCP candidate (RFC 6544): connections go out from
+    /// `udp_socket`'s IP to the peer's passive TCP candidates. `udp_socket`
+    /// is a UDP socket the runtime bound (already given to
+    /// [`add_local_candidate`](Self::add_local_candidate) or not): the
+    /// runtime opens a connection when a TCP transmit from that address
+    /// has none, and gives what arrives on it as received at that address
+    /// (see [`Transmit`](crate::Transmit)). Signaled with port 9.
+    pub fn add_local_active_tcp_candidate(
+        &mut self,
+        udp_socket: SocketAddr,
+    ) -> Result<(), crate::ice::IceError> {
+        if self.config.ice_transport_policy == crate::config::IceTransportPolicy::Relay {
+            return Ok(());
+        }
+        self.stack.ice.add_local_active_tcp_candidate(udp_socket)?;
+        self.pump_layers();
+        Ok(())
+    }
+
     /// Tells ICE that every host candidate has been added: gathering
     /// completes once server-reflexive gathering (if any) is done.
     pub fn end_of_local_candidates(&mut self) {

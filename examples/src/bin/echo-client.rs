@@ -89,6 +89,14 @@ struct Options {
     /// iceTransportPolicy relay: relay candidates only (needs --turn).
     #[arg(long)]
     relay_only: bool,
+    /// ICE over TCP only (RFC 6544): passive and active TCP host
+    /// candidates, no UDP ones.
+    #[arg(long)]
+    ice_tcp_only: bool,
+    /// With --ice-tcp-only: active TCP candidates only (eddy connects out
+    /// to the peer's passive candidates).
+    #[arg(long)]
+    ice_tcp_active_only: bool,
     /// Signal host candidates as `<uuid>.local` names (as browsers do) and
     /// answer mDNS queries for them.
     #[arg(long)]
@@ -229,7 +237,16 @@ struct Channel {
 
 fn run(o: &Options) -> Result<String, String> {
     let deadline = Instant::now() + Duration::from_secs(o.timeout);
-    let mut driver = client::driver_for(&o.url)?;
+    let mut driver = if o.ice_tcp_only {
+        client::driver_builder_for(&o.url)?
+            .ice_tcp(true)
+            .tcp_only(true)
+            .tcp_passive(!o.ice_tcp_active_only)
+            .build()
+            .map_err(|e| format!("cannot bind: {e}"))?
+    } else {
+        client::driver_for(&o.url)?
+    };
     if o.relay_only && o.turn.is_none() {
         return Err("--relay-only needs --turn".into());
     }
@@ -388,9 +405,15 @@ fn run(o: &Options) -> Result<String, String> {
         .endpoint_mut()
         .peer_mut(peer)
         .and_then(|pc| {
-            let (local, remote, _) = pc.selected_candidate_pair()?;
+            let (local, remote, proto) = pc.selected_candidate_pair()?;
             let kind = local_candidate_kind(pc, local);
-            Some(format!("; selected pair {local} ({kind}) -> {remote}"))
+            let over = match proto {
+                eddy::Protocol::Udp => "",
+                _ => " over TCP",
+            };
+            Some(format!(
+                "; selected pair {local} ({kind}) -> {remote}{over}"
+            ))
         })
         .unwrap_or_default();
     // Say goodbye so the server forgets the peer now, not at consent loss.
