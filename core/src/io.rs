@@ -62,11 +62,11 @@ impl Input<'_> {
 /// TCP transmits go on the connection of their (source, destination). With
 /// no such connection and a source that is one of the runtime's UDP
 /// socket addresses, the core is a TURN client reaching its server over TCP
-/// (`turn:...?transport=tcp`): the runtime opens a connection from the
-/// source's IP to the destination (a TURN server, or an active ICE-TCP
-/// candidate's peer), sends the bytes on it once connected,
-/// and gives what arrives on it back as `Receive`s from the destination to
-/// that same source address. Otherwise (a passive ICE-TCP connection that
+/// or TLS (`turn:...?transport=tcp`, `turns:`) or an active ICE-TCP
+/// candidate reaching the peer's passive one: the runtime opens a
+/// connection from the source's IP to the destination, sends the bytes on
+/// it once connected, and gives what arrives on it back as `Receive`s from
+/// the destination to that same source address. Otherwise (a passive ICE-TCP connection that
 /// closed) the transmit is dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a transmit that is not sent is a lost packet"]
