@@ -19,7 +19,7 @@ pub const QUERY_SCHEDULE: [Duration; 3] = [
     Duration::from_secs(3),
 ];
 /// A name with no answer this long after its first query fails.
-const GIVE_UP_AFTER: Duration = Duration::from_secs(7);
+pub const GIVE_UP_AFTER: Duration = Duration::from_secs(7);
 
 /// What became of a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
