@@ -19,7 +19,9 @@ mod responder;
 mod tests;
 
 pub use message::valid_local_name;
-pub use resolver::{MdnsResolution, MdnsResolver, GIVE_UP_AFTER, MAX_PENDING_QUERIES, QUERY_SCHEDULE};
+pub use resolver::{
+    MdnsResolution, MdnsResolver, GIVE_UP_AFTER, MAX_PENDING_QUERIES, QUERY_SCHEDULE,
+};
 pub use responder::{MdnsResponder, MAX_PUBLISHED_NAMES};
 
 /// RFC 6762 §3: "224.0.0.251" port 5353.
