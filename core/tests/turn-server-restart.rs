@@ -13,40 +13,16 @@ use std::time::Duration;
 
 use eddy::sim::turn_server::TurnServer;
 use eddy::sim::Sim;
-use eddy::{IceConnectionState, IceGatheringState};
+use eddy::IceConnectionState;
 use turn_common::*;
 
 fn state_is(run: &Run, n: eddy::sim::NodeId, want: IceConnectionState) -> bool {
     pc(run, n).ice_connection_state() == want
 }
 
-/// `a` offers an ICE restart, `b` answers; each description is sent once
-/// its gathering completed.
+/// `a` offers an ICE restart, `b` answers.
 fn restart_ice(run: &mut Run) {
-    let (a, b) = (run.a, run.b);
-    let gathered = |n| {
-        move |s: &Sim| {
-            s.node::<eddy::PeerConnection>(n)
-                .unwrap()
-                .ice_gathering_state()
-                == IceGatheringState::Complete
-        }
-    };
-    let pa = pc_mut(run, a);
-    pa.restart_ice();
-    let offer = pa.create_offer().unwrap();
-    pa.set_local_description(offer).unwrap();
-    let until = run.sim.elapsed() + Duration::from_secs(60);
-    run.sim.run_until(gathered(a), until);
-    let offer = pc(run, a).local_description().unwrap().clone();
-    let pb = pc_mut(run, b);
-    pb.set_remote_description(offer).unwrap();
-    let answer = pb.create_answer().unwrap();
-    pb.set_local_description(answer).unwrap();
-    let until = run.sim.elapsed() + Duration::from_secs(60);
-    run.sim.run_until(gathered(b), until);
-    let answer = pc(run, b).local_description().unwrap().clone();
-    pc_mut(run, a).set_remote_description(answer).unwrap();
+    negotiate(run, |pa| pa.restart_ice());
 }
 
 fn connected_over_the_relay() -> (Run, eddy::ChannelId, std::net::SocketAddr) {

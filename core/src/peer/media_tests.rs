@@ -3,7 +3,7 @@
 //! measure the link's round-trip time (issue 14's recovery scenario).
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sim::{Link, LinkConfig, Loss, NodeId, Sim};
 use crate::{
@@ -39,7 +39,7 @@ fn call(seed: u64, rtx: bool) -> Call {
 /// A sends `kind` to B over 5% loss; `rtx`: whether RTX is offered.
 fn call_with(seed: u64, kind: MediaKind, rtx: bool) -> Call {
     #[allow(clippy::disallowed_methods)]
-    let mut sim = Sim::new(seed, Instant::now());
+    let mut sim = Sim::new(seed, crate::testutil::epoch());
     let internet = sim.internet();
     let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
         "198.51.100.1:5000".parse().unwrap(),

@@ -130,10 +130,18 @@ fn gathered(n: NodeId) -> impl Fn(&Sim) -> bool {
 /// Offer from `a` (with a data channel) and answer from `b`, each sent once
 /// its gathering completed (the descriptions carry the candidates).
 pub fn signal(run: &mut Run) {
+    negotiate(run, |pa| {
+        pa.create_data_channel("relay", &DataChannelInit::default())
+            .unwrap();
+    });
+}
+
+/// An offer from `a` after `prepare` (a channel, an ICE restart...), the
+/// answer from `b`, each sent once its gathering completed.
+pub fn negotiate(run: &mut Run, prepare: impl FnOnce(&mut PeerConnection)) {
     let (a, b) = (run.a, run.b);
     let pa = pc_mut(run, a);
-    pa.create_data_channel("relay", &DataChannelInit::default())
-        .unwrap();
+    prepare(pa);
     let offer = pa.create_offer().unwrap();
     pa.set_local_description(offer).unwrap();
     let until = run.sim.elapsed() + Duration::from_secs(60);
