@@ -213,7 +213,7 @@ pub(crate) fn run<S: Stack>() -> Report {
 
 /// CPU per pair from creation to the channel open on both sides, and the
 /// virtual time that took.
-fn connect<S: Stack>(pairs: u16) -> (f64, f64) {
+pub(crate) fn connect<S: Stack>(pairs: u16) -> (f64, f64) {
     let mut cpu = Duration::ZERO;
     let mut virtual_time = Duration::ZERO;
     for n in 0..pairs {

@@ -18,8 +18,14 @@ fn main() {
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next().and_then(|v| v.parse().ok())) {
             ("--rounds", Some(n)) => rounds = n,
+            // For a profiler: only eddy's connect scenario, N pairs.
+            ("--connect-only", Some(n)) => {
+                let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n as u16);
+                println!("eddy: {cpu:.3} ms CPU per connected pair ({n} pairs)");
+                return;
+            }
             _ => {
-                eprintln!("usage: side-by-side [--rounds N]");
+                eprintln!("usage: side-by-side [--rounds N] [--connect-only PAIRS]");
                 std::process::exit(2);
             }
         }
