@@ -439,7 +439,18 @@ impl PeerConnection {
             return;
         };
         let repair = routed.is_ok_and(|r| r.repair);
-        self.note_transport_seq(t, &data);
+        // draft-holmer-rmcat-transport-wide-cc-extensions-01: every packet
+        // (RTX too) counts in the feedback.
+        let transport_seq = self
+            .media
+            .section(t)
+            .and_then(|n| n.recv_ext.transport_cc)
+            .and_then(|id| p.extension(id))
+            .and_then(|v| v.get(..2))
+            .map(|v| u16::from_be_bytes([v[0], v[1]]));
+        if let Some(seq) = transport_seq {
+            self.note_transport_seq(seq, data.len(), p.ssrc);
+        }
         let Some(n) = self.media.section(t) else {
             self.stack.counters.count_drop(Dropped::MediaUnrouted);
             return;

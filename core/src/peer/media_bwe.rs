@@ -80,28 +80,14 @@ impl PeerConnection {
         }
     }
 
-    /// A packet arrived on transceiver `t` (before RTX is undone): its
-    /// transport-wide sequence number, if it has one, goes into our
-    /// feedback.
-    pub(crate) fn note_transport_seq(&mut self, t: super::TransceiverId, packet: &[u8]) {
-        let Some(id) = self.media.section(t).and_then(|n| n.recv_ext.transport_cc) else {
-            return;
-        };
-        let Ok(p) = crate::rtp::RtpPacket::parse(packet) else {
-            return;
-        };
-        let Some(seq) = p
-            .extension(id)
-            .and_then(|v| v.get(..2))
-            .map(|v| u16::from_be_bytes([v[0], v[1]]))
-        else {
-            return;
-        };
-        let (now, ours, theirs) = (self.now, self.rtcp_ssrc(), p.ssrc);
+    /// A packet of `size` bytes from `ssrc` arrived with transport-wide
+    /// sequence number `seq`: it goes into our feedback.
+    pub(crate) fn note_transport_seq(&mut self, seq: u16, size: usize, ssrc: u32) {
+        let (now, ours) = (self.now, self.rtcp_ssrc());
         let bwe = self.media.bwe.get_or_insert_with(|| Box::new(Bwe::new()));
         bwe.receiver
-            .get_or_insert_with(|| TwccReceiver::new(ours, theirs))
-            .on_packet(now, seq, packet.len());
+            .get_or_insert_with(|| TwccReceiver::new(ours, ssrc))
+            .on_packet(now, seq, size);
     }
 
     /// When our next feedback is due.
