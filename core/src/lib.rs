@@ -156,6 +156,7 @@ mod json;
 pub mod mdns;
 // The stateful media blocks (issue 14): not wired into `peer/` yet.
 pub(crate) mod media;
+pub use media::codec;
 mod peer;
 mod rng;
 // The RTP/RTCP codecs are public only to the fuzz targets, like `stun`.

@@ -19,6 +19,7 @@
 // Some accessors serve the tests and the stats report to come.
 #![allow(dead_code)]
 
+pub mod codec;
 pub(crate) mod history;
 pub(crate) mod nack;
 #[cfg(test)]

@@ -1,0 +1,270 @@
+//! Frames to RTP payloads and back, per codec (issue 16): the application
+//! brings encoded frames and takes encoded frames; eddy never encodes or
+//! decodes samples or pixels.
+//!
+//! - [`Packetizer`]: one frame into payloads of at most a given size (the
+//!   marker bit goes on the last one); [`RtpSender::write_frame`](crate::RtpSender::write_frame)
+//!   uses it.
+//! - [`Depacketizer`]: payloads, in sequence order, back into frames; a
+//!   frame with a packet missing is dropped and counted, never delivered
+//!   broken. Feed it the packets of `Event::RtpPacket`.
+//!
+//! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
+//! packet), VP8 (RFC 7741), H.264 (RFC 6184, packetization-mode 1: single
+//! NAL unit, STAP-A, FU-A; Annex-B frames in and out). VP9, H.265, AV1 and
+//! RED are not yet ([`CodecKind::from_mime`] returns `None` for them).
+
+mod audio;
+mod h264;
+#[cfg(test)]
+mod tests;
+mod vp8;
+
+use crate::peer::RtpPacketReceived;
+
+/// The largest frame a [`Depacketizer`] assembles; larger ones are dropped
+/// and counted (a bound against a peer that never sets the marker bit).
+pub const MAX_FRAME_SIZE: usize = 4 * 1024 * 1024;
+
+/// The codecs with a packetizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodecKind {
+    /// `audio/opus`.
+    Opus,
+    /// `audio/PCMU`.
+    Pcmu,
+    /// `audio/PCMA`.
+    Pcma,
+    /// `audio/G722`.
+    G722,
+    /// `video/VP8`.
+    Vp8,
+    /// `video/H264` (packetization-mode 1).
+    H264,
+}
+
+impl CodecKind {
+    /// The kind of a negotiated MIME type (`audio/opus`, `video/VP8`, ...,
+    /// case-insensitive); `None` for codecs without a packetizer.
+    pub fn from_mime(mime: &str) -> Option<Self> {
+        let m = mime.to_ascii_lowercase();
+        Some(match m.as_str() {
+            "audio/opus" => Self::Opus,
+            "audio/pcmu" => Self::Pcmu,
+            "audio/pcma" => Self::Pcma,
+            "audio/g722" => Self::G722,
+            "video/vp8" => Self::Vp8,
+            "video/h264" => Self::H264,
+            _ => return None,
+        })
+    }
+
+    fn is_audio(self) -> bool {
+        matches!(self, Self::Opus | Self::Pcmu | Self::Pcma | Self::G722)
+    }
+}
+
+/// Why a frame or payload was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// The frame is empty.
+    #[error("empty frame")]
+    Empty,
+    /// An audio frame does not fit one packet, or the size limit leaves no
+    /// room for data.
+    #[error("frame of {0} bytes does not fit")]
+    TooLarge(usize),
+    /// The payload does not follow the codec's RTP payload format.
+    #[error("malformed payload")]
+    Malformed,
+}
+
+/// Splits frames into RTP payloads.
+#[derive(Debug, Clone)]
+pub struct Packetizer {
+    kind: CodecKind,
+    /// VP8: the 15-bit PictureID of the next frame (RFC 7741 §4.2).
+    picture_id: u16,
+}
+
+impl Packetizer {
+    /// A packetizer for `kind`.
+    pub fn new(kind: CodecKind) -> Self {
+        Self {
+            kind,
+            picture_id: 0,
+        }
+    }
+
+    /// The payloads of `frame`, each at most `max_payload` bytes; the last
+    /// one carries the end of the frame (set the marker bit on it).
+    pub fn packetize(
+        &mut self,
+        frame: &[u8],
+        max_payload: usize,
+    ) -> Result<Vec<Vec<u8>>, CodecError> {
+        if frame.is_empty() {
+            return Err(CodecError::Empty);
+        }
+        match self.kind {
+            k if k.is_audio() => audio::packetize(frame, max_payload),
+            CodecKind::Vp8 => {
+                let id = self.picture_id;
+                self.picture_id = (self.picture_id + 1) & 0x7fff;
+                vp8::packetize(frame, max_payload, id)
+            }
+            _ => h264::packetize(frame, max_payload),
+        }
+    }
+}
+
+/// A frame put back together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The encoded frame (H.264: Annex-B, each NAL unit after a 4-byte
+    /// start code).
+    pub data: Vec<u8>,
+    /// Its RTP timestamp.
+    pub timestamp: u32,
+    /// It can be decoded on its own (VP8 key frame, H.264 IDR; every audio
+    /// frame).
+    pub keyframe: bool,
+}
+
+/// What a [`Depacketizer`] dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DepacketizerStats {
+    /// Frames delivered.
+    pub frames: u64,
+    /// Frames dropped because a packet of them was missing or malformed,
+    /// or they grew past [`MAX_FRAME_SIZE`].
+    pub frames_dropped: u64,
+    /// Payloads that did not follow the payload format.
+    pub malformed: u64,
+}
+
+/// Puts payloads back into frames. Give it every packet of one stream in
+/// sequence order (RTX-repaired ones included); a gap in the sequence
+/// drops the frame it falls in.
+#[derive(Debug, Clone)]
+pub struct Depacketizer {
+    kind: CodecKind,
+    frame: Vec<u8>,
+    timestamp: Option<u32>,
+    last_seq: Option<u16>,
+    /// The frame being assembled lost a packet: drop it at its end.
+    broken: bool,
+    /// H.264: a fragmented NAL unit is open.
+    fragment_open: bool,
+    keyframe: bool,
+    stats: DepacketizerStats,
+}
+
+impl Depacketizer {
+    /// A depacketizer for `kind`.
+    pub fn new(kind: CodecKind) -> Self {
+        Self {
+            kind,
+            frame: Vec::new(),
+            timestamp: None,
+            last_seq: None,
+            broken: false,
+            fragment_open: false,
+            keyframe: false,
+            stats: DepacketizerStats::default(),
+        }
+    }
+
+    /// What it delivered and dropped.
+    pub fn stats(&self) -> DepacketizerStats {
+        self.stats
+    }
+
+    /// A packet of `Event::RtpPacket`.
+    pub fn push_packet(&mut self, p: &RtpPacketReceived) -> Option<Frame> {
+        self.push(p.sequence_number, p.timestamp, p.marker, p.payload())
+    }
+
+    /// The next packet: its sequence number, timestamp, marker bit and
+    /// payload. Returns a frame when this packet completed one.
+    pub fn push(
+        &mut self,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &[u8],
+    ) -> Option<Frame> {
+        let gap = self.last_seq.is_some_and(|l| seq != l.wrapping_add(1));
+        self.last_seq = Some(seq);
+        if self.timestamp != Some(timestamp) {
+            // A new frame begins; what was open lost its end.
+            if self.timestamp.is_some() && !self.frame.is_empty() {
+                self.stats.frames_dropped += 1;
+            }
+            self.start(timestamp);
+        } else if gap {
+            self.broken = true;
+        }
+        if gap && self.frame.is_empty() && !self.kind.is_audio() {
+            // The frame's first packets may be what went missing: only a
+            // packet that starts a frame can begin one.
+            self.broken = !self.starts_frame(payload);
+        }
+        let ok = match self.kind {
+            k if k.is_audio() => {
+                self.frame.extend_from_slice(payload);
+                self.keyframe = true;
+                true
+            }
+            CodecKind::Vp8 => vp8::depacketize(payload, &mut self.frame, &mut self.keyframe),
+            _ => h264::depacketize(
+                payload,
+                &mut self.frame,
+                &mut self.keyframe,
+                &mut self.fragment_open,
+            ),
+        };
+        if !ok {
+            self.stats.malformed += 1;
+            self.broken = true;
+        }
+        if self.frame.len() > MAX_FRAME_SIZE {
+            self.broken = true;
+            self.frame.clear();
+        }
+        if !(marker || self.kind.is_audio()) {
+            return None;
+        }
+        let timestamp = self.timestamp.take().unwrap_or(timestamp);
+        let data = std::mem::take(&mut self.frame);
+        if self.broken || data.is_empty() {
+            self.stats.frames_dropped += 1;
+            self.broken = false;
+            return None;
+        }
+        self.stats.frames += 1;
+        Some(Frame {
+            data,
+            timestamp,
+            keyframe: std::mem::take(&mut self.keyframe),
+        })
+    }
+
+    fn start(&mut self, timestamp: u32) {
+        self.timestamp = Some(timestamp);
+        self.frame.clear();
+        self.broken = false;
+        self.fragment_open = false;
+        self.keyframe = false;
+    }
+
+    fn starts_frame(&self, payload: &[u8]) -> bool {
+        match self.kind {
+            CodecKind::Vp8 => vp8::starts_frame(payload),
+            CodecKind::H264 => h264::starts_nal(payload),
+            _ => true,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// Packetizes `frames` at `mtu`, then feeds the payloads back (sequence
+/// numbers from `seq0`, one timestamp per frame, the marker on each
+/// frame's last), skipping the packets `lost` names.
+fn round_trip(
+    kind: CodecKind,
+    frames: &[Vec<u8>],
+    mtu: usize,
+    lost: &[usize],
+) -> (Vec<Frame>, DepacketizerStats) {
+    let mut p = Packetizer::new(kind);
+    let mut d = Depacketizer::new(kind);
+    let mut seq: u16 = 65_530;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let payloads = p.packetize(f, mtu).unwrap();
+        for (k, payload) in payloads.iter().enumerate() {
+            assert!(payload.len() <= mtu, "{} > {mtu}", payload.len());
+            let marker = k + 1 == payloads.len();
+            if !lost.contains(&n) {
+                if let Some(frame) = d.push(seq, 3000 * i as u32, marker, payload) {
+                    out.push(frame);
+                }
+            }
+            seq = seq.wrapping_add(1);
+            n += 1;
+        }
+    }
+    (out, d.stats())
+}
+
+fn annex_b(nals: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for n in nals {
+        v.extend_from_slice(&[0, 0, 0, 1]);
+        v.extend_from_slice(n);
+    }
+    v
+}
+
+#[test]
+fn vp8_frames_cross_with_their_keyframe_flag() {
+    // RFC 7741 §4.3: P = 0 is a key frame.
+    let key = [vec![0x10; 1], vec![0xab; 3000]].concat();
+    let delta = [vec![0x11; 1], vec![0xcd; 700]].concat();
+    let (frames, stats) = round_trip(CodecKind::Vp8, &[key.clone(), delta.clone()], 1200, &[]);
+    assert_eq!(frames.len(), 2);
+    assert_eq!((frames[0].data.clone(), frames[0].keyframe), (key, true));
+    assert_eq!((frames[1].data.clone(), frames[1].keyframe), (delta, false));
+    assert_eq!(stats.frames, 2);
+}
+
+#[test]
+fn a_lost_packet_drops_its_frame_only() {
+    let frames: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i * 2; 2500]).collect();
+    // Frame 1 has packets 3, 4, 5 at this MTU: lose its middle one.
+    let (out, stats) = round_trip(CodecKind::Vp8, &frames, 1000, &[4]);
+    assert_eq!(
+        out.iter().map(|f| f.timestamp).collect::<Vec<_>>(),
+        vec![0, 6000]
+    );
+    assert_eq!(stats.frames_dropped, 1);
+    // Its first packet lost: the rest cannot start a frame.
+    let (out, stats) = round_trip(CodecKind::Vp8, &frames, 1000, &[3]);
+    assert_eq!(out.len(), 2);
+    assert_eq!(stats.frames_dropped, 1);
+    // Its last (marker) lost: dropped when the next frame begins.
+    let (out, stats) = round_trip(CodecKind::Vp8, &frames, 1000, &[5]);
+    assert_eq!(out.len(), 2);
+    assert_eq!(stats.frames_dropped, 1);
+}
+
+#[test]
+fn h264_small_units_are_aggregated_and_large_ones_fragmented() {
+    // SPS, PPS, an IDR slice of 4000 bytes.
+    let sps = vec![0x67, 0x42, 0xe0, 0x1f, 0x8c];
+    let pps = vec![0x68, 0xce, 0x3c, 0x80];
+    let mut idr = vec![0x65];
+    idr.extend((0..4000u32).map(|i| (i * 7 % 251) as u8 | 1));
+    let frame = annex_b(&[sps.clone(), pps.clone(), idr.clone()]);
+    let mut p = Packetizer::new(CodecKind::H264);
+    let payloads = p.packetize(&frame, 1200).unwrap();
+    // STAP-A of SPS+PPS, then the IDR in four FU-As.
+    assert_eq!(payloads[0][0] & 0x1f, 24);
+    assert!(payloads[1..].iter().all(|p| p[0] & 0x1f == 28));
+    assert_eq!(payloads.len(), 1 + 4);
+    let (frames, _) = round_trip(CodecKind::H264, std::slice::from_ref(&frame), 1200, &[]);
+    assert_eq!(frames[0].data, frame);
+    assert!(frames[0].keyframe);
+    // A 3-byte start code in, 4-byte ones out.
+    let three = [&[0, 0, 1][..], &sps, &[0, 0, 1], &pps].concat();
+    let (frames, _) = round_trip(CodecKind::H264, &[three], 1200, &[]);
+    assert_eq!(frames[0].data, annex_b(&[sps, pps]));
+    assert!(!frames[0].keyframe);
+}
+
+#[test]
+fn audio_is_one_frame_per_packet() {
+    let (frames, _) = round_trip(
+        CodecKind::Opus,
+        &[vec![0xf8, 0xff, 0xfe], vec![1; 160]],
+        1200,
+        &[],
+    );
+    assert_eq!(frames.len(), 2);
+    assert!(frames.iter().all(|f| f.keyframe));
+    assert_eq!(
+        Packetizer::new(CodecKind::Pcmu).packetize(&[0; 2000], 1200),
+        Err(CodecError::TooLarge(2000))
+    );
+    assert_eq!(CodecKind::from_mime("AUDIO/OPUS"), Some(CodecKind::Opus));
+    assert_eq!(CodecKind::from_mime("video/AV1"), None);
+}
+
+#[test]
+fn hostile_payloads_are_counted_not_delivered() {
+    let mut d = Depacketizer::new(CodecKind::H264);
+    // FU-A middle without a start, STAP-A with a length past the end, F set,
+    // a reserved type.
+    for (i, p) in [
+        &[0x7c, 0x05, 1, 2][..],
+        &[0x78, 0x00, 0x09, 0x67],
+        &[0x85, 1],
+        &[0x1e, 1],
+        &[],
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(d.push(i as u16, i as u32, true, p), None);
+    }
+    assert!(d.stats().malformed >= 4);
+    let mut v = Depacketizer::new(CodecKind::Vp8);
+    assert_eq!(v.push(0, 0, true, &[0x90, 0x80]), None);
+    assert_eq!(v.stats().malformed, 1);
+}
+
+proptest! {
+    #[test]
+    fn every_frame_crosses_at_every_mtu(
+        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::H264)],
+        mtu in 300usize..=1500,
+        sizes in proptest::collection::vec(1usize..20_000, 1..6),
+        seed in any::<u8>(),
+    ) {
+        let frames: Vec<Vec<u8>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let body: Vec<u8> = (0..n).map(|k| ((k * 31 + i * 7) as u8 ^ seed) | 1).collect();
+                match kind {
+                    // An H.264 frame: a few NAL units of the body's bytes.
+                    CodecKind::H264 => {
+                        let cuts = [n / 3, n / 2, n];
+                        let mut nals = Vec::new();
+                        let mut at = 0;
+                        for c in cuts {
+                            if c > at {
+                                let mut nal = vec![0x41];
+                                nal.extend_from_slice(&body[at..c]);
+                                nals.push(nal);
+                                at = c;
+                            }
+                        }
+                        annex_b(&nals)
+                    }
+                    _ => body,
+                }
+            })
+            .collect();
+        let (out, stats) = round_trip(kind, &frames, mtu, &[]);
+        prop_assert_eq!(stats.frames_dropped, 0);
+        prop_assert_eq!(out.len(), frames.len());
+        for (got, want) in out.iter().zip(&frames) {
+            prop_assert_eq!(&got.data, want);
+        }
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic(
+        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::H264), Just(CodecKind::Opus)],
+        packets in proptest::collection::vec(
+            (any::<u16>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)),
+            0..40,
+        ),
+    ) {
+        let mut d = Depacketizer::new(kind);
+        for (seq, ts, marker, payload) in packets {
+            let _ = d.push(seq, ts % 4, marker, &payload);
+        }
+    }
+}
