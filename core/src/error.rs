@@ -108,4 +108,8 @@ pub enum MediaSendError {
     /// SRTP refused to protect it.
     #[error("SRTP: {0}")]
     Srtp(crate::srtp::SrtpError),
+    /// `write_frame` with a codec eddy has no packetizer for (the MIME
+    /// type), or a frame the packetizer refused.
+    #[error("frame not packetized: {0}")]
+    Frame(String),
 }

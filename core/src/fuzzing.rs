@@ -326,3 +326,22 @@ pub fn mdns(data: &[u8], now: Instant) {
         while resolver.poll_result().is_some() {}
     }
 }
+
+/// Feeds arbitrary RTP payloads to a depacketizer of the codec the first
+/// byte picks, with sequence numbers, timestamps and marker bits taken
+/// from each datagram's first bytes.
+pub fn depacketize(data: &[u8]) {
+    use crate::codec::{CodecKind, Depacketizer};
+    let (&pick, data) = data.split_first().unwrap_or((&0, &[]));
+    let kind = match pick % 3 {
+        0 => CodecKind::Vp8,
+        1 => CodecKind::H264,
+        _ => CodecKind::Opus,
+    };
+    let mut d = Depacketizer::new(kind);
+    for p in datagrams(data) {
+        let [a, b, c, rest @ ..] = p else { continue };
+        let seq = u16::from_be_bytes([*a, *b]);
+        let _ = d.push(seq, u32::from(*c >> 1), c & 1 == 1, rest);
+    }
+}

@@ -222,3 +222,91 @@ fn packets_cross_intact_with_tracks_keyframe_requests_and_sources() {
     assert_eq!(stats.srtp_receive.rtp_packets, 100);
     assert_eq!(stats.srtp_receive.auth_failures, 0);
 }
+
+/// The frame API (issue 16): A writes VP8 and Opus frames with
+/// `write_frame` (packetized at the MTU, numbered, the marker on each
+/// frame's last packet); B's `Depacketizer` on `Event::RtpPacket` gives
+/// back every frame byte for byte, with the key frame flagged.
+#[test]
+fn frames_written_whole_arrive_whole() {
+    use eddy::codec::{CodecKind, Depacketizer};
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    let b_tracks = tracks(&w.sim.take_events(b));
+    let (b_audio, b_video) = (b_tracks[0].0, b_tracks[1].0);
+    let codec = |sim: &mut Sim, t, mime: &str| {
+        pc(sim, a)
+            .sender(t)
+            .unwrap()
+            .get_parameters()
+            .codecs
+            .iter()
+            .find(|c| c.mime_type.eq_ignore_ascii_case(mime))
+            .map(|c| c.payload_type)
+            .unwrap()
+    };
+    let vp8 = codec(&mut w.sim, w.a_video, "video/VP8");
+    let opus = codec(&mut w.sim, w.a_audio, "audio/opus");
+    // A key frame (P bit 0) of 6,000 bytes, then deltas of 300 to 2,400.
+    let frames: Vec<Vec<u8>> = (0..30u32)
+        .map(|i| {
+            let size = if i == 0 {
+                6000
+            } else {
+                300 + (i as usize * 97) % 2100
+            };
+            let mut f: Vec<u8> = (0..size).map(|k| (k as u32 * 13 + i) as u8).collect();
+            f[0] = if i == 0 { 0x10 } else { 0x11 };
+            f
+        })
+        .collect();
+    for (i, f) in frames.iter().enumerate() {
+        let ts = 3000 * i as u32;
+        let p = pc(&mut w.sim, a);
+        p.sender(w.a_video)
+            .unwrap()
+            .write_frame(vp8, ts, f)
+            .unwrap();
+        p.sender(w.a_audio)
+            .unwrap()
+            .write_frame(opus, 960 * i as u32, &[0xF8, 0xFF, 0xFE])
+            .unwrap();
+        w.sim.run_for(Duration::from_millis(33));
+    }
+    // An unknown payload type and an oversized audio frame are refused.
+    let p = pc(&mut w.sim, a);
+    assert!(p
+        .sender(w.a_video)
+        .unwrap()
+        .write_frame(1, 0, &[1])
+        .is_err());
+    assert!(p
+        .sender(w.a_audio)
+        .unwrap()
+        .write_frame(opus, 0, &[0; 5000])
+        .is_err());
+    w.sim.run_for(Duration::from_millis(200));
+    let mut video = Depacketizer::new(CodecKind::Vp8);
+    let mut audio = Depacketizer::new(CodecKind::Opus);
+    let (mut got_video, mut got_audio) = (Vec::new(), 0);
+    for (_, e) in w.sim.take_events(b) {
+        if let Event::RtpPacket {
+            transceiver,
+            packet,
+        } = e
+        {
+            if transceiver == b_video {
+                got_video.extend(video.push_packet(&packet));
+            } else if transceiver == b_audio && audio.push_packet(&packet).is_some() {
+                got_audio += 1;
+            }
+        }
+    }
+    assert_eq!(got_video.len(), frames.len(), "{:?}", video.stats());
+    for (i, (got, want)) in got_video.iter().zip(&frames).enumerate() {
+        assert_eq!(&got.data, want, "frame {i}");
+        assert_eq!(got.keyframe, i == 0);
+        assert_eq!(got.timestamp, 3000 * i as u32);
+    }
+    assert_eq!(got_audio, frames.len());
+}

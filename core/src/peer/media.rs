@@ -115,6 +115,8 @@ pub(crate) struct SenderState {
     pub(crate) firs_received: u64,
     /// RTP header bytes sent (W3C `headerBytesSent`).
     pub(crate) header_bytes_sent: u64,
+    /// `write_frame`'s packetizer, for the payload type it was made for.
+    pub(crate) packetizer: Option<(u8, crate::media::codec::Packetizer)>,
 }
 
 /// All media state of a connection.
@@ -417,6 +419,7 @@ impl PeerConnection {
                     plis_received: 0,
                     firs_received: 0,
                     header_bytes_sent: 0,
+                    packetizer: None,
                 });
             }
         }

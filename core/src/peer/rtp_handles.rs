@@ -222,6 +222,69 @@ impl RtpSender<'_> {
     }
 }
 
+impl RtpSender<'_> {
+    /// Sends one encoded frame (issue 16's frame API): eddy packetizes it
+    /// for the codec of `payload_type` (see [`crate::codec`]: Opus,
+    /// PCMU/PCMA, G.722, VP8, H.264 as Annex-B) into packets that fit the
+    /// configured MTU, numbers them after the sender's last packet, sets
+    /// the marker bit on the last, and sends them as
+    /// [`write_rtp`](Self::write_rtp) does. `timestamp` is the frame's RTP
+    /// timestamp (the codec's clock).
+    pub fn write_frame(
+        &mut self,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), MediaSendError> {
+        use crate::media::codec::{CodecKind, Packetizer};
+        let pc = &mut *self.pc;
+        let n = pc
+            .media
+            .section(self.id)
+            .ok_or(MediaSendError::NotSending)?;
+        if !n.direction.sends() {
+            return Err(MediaSendError::NotSending);
+        }
+        let codec = n
+            .codec(payload_type)
+            .ok_or(MediaSendError::PayloadType(payload_type))?;
+        let kind = CodecKind::from_mime(&codec.mime_type).ok_or_else(|| {
+            MediaSendError::Frame(format!("no packetizer for {}", codec.mime_type))
+        })?;
+        // Room for IP/UDP (48 with IPv6), the RTP header with eddy's
+        // extensions, and SRTP's tag.
+        let max_payload = pc.config.mtu.saturating_sub(48 + 12 + 32 + 16);
+        let first = pc.rng.u32() as u16;
+        let s = pc
+            .media
+            .sender_mut(self.id)
+            .ok_or(MediaSendError::NotSending)?;
+        if s.track.is_none() || !s.active {
+            return Err(MediaSendError::NotSending);
+        }
+        let packetizer = match &mut s.packetizer {
+            Some((pt, p)) if *pt == payload_type => p,
+            slot => &mut slot.insert((payload_type, Packetizer::new(kind))).1,
+        };
+        let payloads = packetizer
+            .packetize(frame, max_payload)
+            .map_err(|e| MediaSendError::Frame(e.to_string()))?;
+        // RFC 3550 §5.1: the sequence number "increments by one for each RTP
+        // data packet sent"; a random start when nothing was sent yet.
+        let mut seq = s.last_sequence.map_or(first, |l| l.wrapping_add(1));
+        let last = payloads.len() - 1;
+        for (i, payload) in payloads.iter().enumerate() {
+            let w = RtpWrite {
+                marker: i == last,
+                ..RtpWrite::new(payload_type, seq, timestamp, payload)
+            };
+            pc.send_rtp(self.id, &w)?;
+            seq = seq.wrapping_add(1);
+        }
+        Ok(())
+    }
+}
+
 impl PeerConnection {
     /// Writes one RTP packet of transceiver `t`'s sender as `w` says (its
     /// sequence number is the one on the wire), keeps it for RTX, protects

@@ -1,0 +1,7 @@
+//! RTP payloads of any shape into the VP8, H.264 and Opus depacketizers:
+//! never a panic, frames bounded.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| eddy::fuzzing::depacketize(data));
