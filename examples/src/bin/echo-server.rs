@@ -29,6 +29,7 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
+use eddy::codec::{CodecKind, Depacketizer};
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{
     ChannelId, Direction, DtlsTransportState, Event, IceGatheringState, PeerConnection,
@@ -59,6 +60,20 @@ struct Args {
     /// Most signaling connections at once from one IP address (then 503).
     #[arg(long, default_value_t = 256)]
     max_per_ip: usize,
+    /// Echo media frame by frame instead of packet by packet: each
+    /// received frame is put back together (`eddy::codec::Depacketizer`)
+    /// and sent with `write_frame`, packetized anew (Opus, VP8, H.264;
+    /// other codecs are echoed as packets).
+    #[arg(long)]
+    frames: bool,
+}
+
+/// Per peer: its first channel (for the DTMF reports) and, with
+/// `--frames`, a depacketizer per receiving transceiver.
+#[derive(Default)]
+struct Echo {
+    channels: HashMap<PeerId, ChannelId>,
+    frames: Option<HashMap<(PeerId, TransceiverId), (u8, Depacketizer)>>,
 }
 
 const PAGE: &str = r#"<!doctype html>
@@ -327,9 +342,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         pages,
         Some(send_back),
     )?;
-    // Each peer's first channel, for the DTMF reports.
-    let mut channels = HashMap::new();
-    driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer, &mut channels))?;
+    let mut echo = Echo {
+        frames: args.frames.then(HashMap::new),
+        ..Echo::default()
+    };
+    driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer, &mut echo))?;
     Ok(())
 }
 
@@ -365,15 +382,48 @@ fn echo_rtp(pc: &mut PeerConnection, t: TransceiverId, p: &RtpPacketReceived) {
     }
 }
 
+/// `--frames`: puts the packet's frame back together and, once whole,
+/// sends it with `write_frame`; false if its codec has no depacketizer
+/// (the caller echoes the packet itself).
+fn echo_frame(
+    pc: &mut PeerConnection,
+    key: (PeerId, TransceiverId),
+    p: &RtpPacketReceived,
+    frames: &mut HashMap<(PeerId, TransceiverId), (u8, Depacketizer)>,
+) -> bool {
+    let t = key.1;
+    if frames.get(&key).is_none_or(|(pt, _)| *pt != p.payload_type) {
+        let Some(receiver) = pc.receiver(t) else {
+            return false;
+        };
+        let kind = receiver
+            .get_parameters()
+            .codecs
+            .iter()
+            .find(|c| c.payload_type == p.payload_type)
+            .and_then(|c| CodecKind::from_mime(&c.mime_type));
+        let Some(kind) = kind else {
+            return false;
+        };
+        frames.insert(key, (p.payload_type, Depacketizer::new(kind)));
+    }
+    let Some((_, d)) = frames.get_mut(&key) else {
+        return false;
+    };
+    if let Some(frame) = d.push_packet(p) {
+        if let Some(mut sender) = pc.sender(t) {
+            if let Err(e) = sender.write_frame(p.payload_type, frame.timestamp, &frame.data) {
+                tracing::debug!("frame not echoed: {e}");
+            }
+        }
+    }
+    true
+}
+
 /// Reacts to one peer's event: answers pending offers, echoes messages and
 /// media, forwards keyframe requests, forgets dead peers.
-fn on_event(
-    ep: &mut Endpoint,
-    peer: PeerId,
-    event: Event,
-    answerer: &Answerer,
-    channels: &mut HashMap<PeerId, ChannelId>,
-) {
+fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, echo: &mut Echo) {
+    let channels = &mut echo.channels;
     match event {
         Event::DataChannel(channel) => {
             channels.entry(peer).or_insert(channel);
@@ -399,7 +449,13 @@ fn on_event(
             packet,
         } => {
             if let Some(pc) = ep.peer_mut(peer) {
-                echo_rtp(pc, transceiver, &packet);
+                let framed = echo
+                    .frames
+                    .as_mut()
+                    .is_some_and(|frames| echo_frame(pc, (peer, transceiver), &packet, frames));
+                if !framed {
+                    echo_rtp(pc, transceiver, &packet);
+                }
             }
         }
         // Tell the page which tones arrived, on its channel.
@@ -439,6 +495,9 @@ fn on_event(
             ) {
                 answerer.forget(ep, peer);
                 channels.remove(&peer);
+                if let Some(f) = echo.frames.as_mut() {
+                    f.retain(|(p, _), _| *p != peer);
+                }
             }
         }
         // The peer said goodbye (DTLS close_notify): nothing more can come.
@@ -446,6 +505,9 @@ fn on_event(
             tracing::info!("peer {peer:?}: DTLS closed");
             answerer.forget(ep, peer);
             channels.remove(&peer);
+            if let Some(f) = echo.frames.as_mut() {
+                f.retain(|(p, _), _| *p != peer);
+            }
         }
         _ => {}
     }
