@@ -310,3 +310,84 @@ fn frames_written_whole_arrive_whole() {
     }
     assert_eq!(got_audio, frames.len());
 }
+
+/// Frames over 5% loss: NACK and RTX repair the stream a round trip late,
+/// and a `JitterBuffer` in front of the `Depacketizer` waits for them, so
+/// almost every frame arrives whole; fed straight in, the depacketizer
+/// drops each frame that lost a packet.
+#[test]
+fn a_jitter_buffer_waits_for_the_repairs() {
+    use eddy::codec::{CodecKind, Depacketizer, JitterBuffer};
+    use eddy::sim::Loss;
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    let vp8 = pc(&mut w.sim, a)
+        .sender(w.a_video)
+        .unwrap()
+        .get_parameters()
+        .codecs
+        .iter()
+        .find(|c| c.mime_type == "video/VP8")
+        .map(|c| c.payload_type)
+        .unwrap();
+    w.sim.set_link(
+        a,
+        Link::symmetric(LinkConfig {
+            delay: Duration::from_millis(10),
+            loss: Loss::Random(0.05),
+            ..LinkConfig::default()
+        }),
+    );
+    let frames = 300u32;
+    for i in 0..frames {
+        let mut f = vec![(i % 251) as u8; 2500];
+        f[0] = if i % 60 == 0 { 0x10 } else { 0x11 };
+        pc(&mut w.sim, a)
+            .sender(w.a_video)
+            .unwrap()
+            .write_frame(vp8, 3000 * i, &f)
+            .unwrap();
+        w.sim.run_for(Duration::from_millis(33));
+    }
+    w.sim.run_for(Duration::from_millis(500));
+    let mut jitter = JitterBuffer::new(Duration::from_millis(150));
+    let (mut buffered, mut direct) = (
+        Depacketizer::new(CodecKind::Vp8),
+        Depacketizer::new(CodecKind::Vp8),
+    );
+    let (mut whole, mut whole_direct) = (0u32, 0u32);
+    let mut last = None;
+    for (_, e) in w.sim.take_events(b) {
+        let Event::RtpPacket {
+            transceiver,
+            packet,
+        } = e
+        else {
+            continue;
+        };
+        if transceiver != b_video {
+            continue;
+        }
+        let now = packet.arrival;
+        last = Some(now);
+        whole_direct += u32::from(direct.push_packet(&packet).is_some());
+        jitter.push(packet);
+        while let Some(p) = jitter.poll(now) {
+            whole += u32::from(buffered.push_packet(&p).is_some());
+        }
+    }
+    let end = last.unwrap() + Duration::from_secs(1);
+    while let Some(p) = jitter.poll(end) {
+        whole += u32::from(buffered.push_packet(&p).is_some());
+    }
+    let js = jitter.stats();
+    eprintln!(
+        "{frames} frames: {whole} whole through the jitter buffer ({js:?}), {whole_direct} without"
+    );
+    assert!(whole * 100 >= frames * 98, "{whole} of {frames}");
+    assert!(
+        whole > whole_direct + frames / 20,
+        "{whole} vs {whole_direct}"
+    );
+}

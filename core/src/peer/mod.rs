@@ -28,6 +28,8 @@ mod media_rtcp;
 mod media_tests;
 mod rtp_handles;
 mod rtp_types;
+#[cfg(test)]
+pub(crate) use rtp_types::fixed_for_test as rtp_types_fixed;
 mod stack;
 mod stack_turn;
 mod transceiver;

@@ -287,3 +287,18 @@ pub struct RtpContributingSource {
     /// The RTP timestamp of its latest packet.
     pub rtp_timestamp: u32,
 }
+
+/// The fixed fields of a 13-byte packet with sequence number `seq` and a
+/// 1-byte payload (codec tests).
+#[cfg(test)]
+pub(crate) fn fixed_for_test(seq: u16) -> Fixed {
+    Fixed {
+        ssrc: 1,
+        timestamp: 0,
+        sequence: seq,
+        payload_type: 96,
+        marker: false,
+        header_len: 12,
+        payload_len: 1,
+    }
+}

@@ -7,7 +7,9 @@
 //!   uses it.
 //! - [`Depacketizer`]: payloads, in sequence order, back into frames; a
 //!   frame with a packet missing is dropped and counted, never delivered
-//!   broken. Feed it the packets of `Event::RtpPacket`.
+//!   broken. Feed it the packets of `Event::RtpPacket`, through a
+//!   [`JitterBuffer`] where packets may come out of order (RTX repairs
+//!   arrive a round trip late).
 //!
 //! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
 //! packet), VP8 (RFC 7741), H.264 (RFC 6184, packetization-mode 1: single
@@ -16,9 +18,12 @@
 
 mod audio;
 mod h264;
+mod jitter;
 #[cfg(test)]
 mod tests;
 mod vp8;
+
+pub use jitter::{JitterBuffer, JitterBufferStats, MAX_BUFFERED_PACKETS};
 
 use crate::peer::RtpPacketReceived;
 

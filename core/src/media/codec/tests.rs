@@ -194,3 +194,42 @@ proptest! {
         }
     }
 }
+
+fn packet(seq: u16, at: std::time::Instant) -> RtpPacketReceived {
+    let f = crate::peer::rtp_types_fixed(seq);
+    RtpPacketReceived::new(vec![0; 13], f, None, None, false, at).unwrap()
+}
+
+#[test]
+fn the_jitter_buffer_reorders_waits_for_a_gap_then_skips_it() {
+    use std::time::Duration;
+    let t0 = crate::testutil::epoch();
+    let ms = |n| t0 + Duration::from_millis(n);
+    let mut j = JitterBuffer::new(Duration::from_millis(100));
+    // 65534, 65535 then 1 (0 missing), across the wrap.
+    j.push(packet(65_534, ms(0)));
+    j.push(packet(65_535, ms(1)));
+    j.push(packet(1, ms(2)));
+    let seqs = |j: &mut JitterBuffer, now| {
+        std::iter::from_fn(|| j.poll(now))
+            .map(|p| p.sequence_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(&mut j, ms(2)), vec![65_534, 65_535]);
+    assert_eq!(j.poll_timeout(), Some(ms(102)));
+    // 0 arrives (an RTX repair) in time: everything in order.
+    j.push(packet(0, ms(50)));
+    assert_eq!(seqs(&mut j, ms(50)), vec![0, 1]);
+    // 3 missing: 4 waits 100 ms, then 3 is skipped.
+    j.push(packet(2, ms(60)));
+    j.push(packet(4, ms(61)));
+    assert_eq!(seqs(&mut j, ms(100)), vec![2]);
+    assert!(seqs(&mut j, ms(160)).is_empty());
+    assert_eq!(seqs(&mut j, ms(161)), vec![4]);
+    // 3 after its turn, and a duplicate of 4: dropped.
+    j.push(packet(3, ms(170)));
+    j.push(packet(4, ms(170)));
+    let s = j.stats();
+    assert_eq!((s.emitted, s.skipped, s.late), (6, 1, 2));
+    assert!(j.is_empty());
+}
