@@ -12,9 +12,10 @@
 //!   arrive a round trip late).
 //!
 //! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
-//! packet), VP8 (RFC 7741), H.264 (RFC 6184, packetization-mode 1: single
-//! NAL unit, STAP-A, FU-A; Annex-B frames in and out). VP9, H.265, AV1 and
-//! RED are not yet ([`CodecKind::from_mime`] returns `None` for them).
+//! packet), VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184,
+//! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
+//! and out). H.265, AV1 and RED are not yet ([`CodecKind::from_mime`]
+//! returns `None` for them).
 
 mod audio;
 mod h264;
@@ -22,6 +23,7 @@ mod jitter;
 #[cfg(test)]
 mod tests;
 mod vp8;
+mod vp9;
 
 pub use jitter::{JitterBuffer, JitterBufferStats, MAX_BUFFERED_PACKETS};
 
@@ -45,6 +47,8 @@ pub enum CodecKind {
     G722,
     /// `video/VP8`.
     Vp8,
+    /// `video/VP9` (single layer written; any read).
+    Vp9,
     /// `video/H264` (packetization-mode 1).
     H264,
 }
@@ -60,6 +64,7 @@ impl CodecKind {
             "audio/pcma" => Self::Pcma,
             "audio/g722" => Self::G722,
             "video/vp8" => Self::Vp8,
+            "video/vp9" => Self::Vp9,
             "video/h264" => Self::H264,
             _ => return None,
         })
@@ -115,13 +120,22 @@ impl Packetizer {
         }
         match self.kind {
             k if k.is_audio() => audio::packetize(frame, max_payload),
-            CodecKind::Vp8 => {
-                let id = self.picture_id;
-                self.picture_id = (self.picture_id + 1) & 0x7fff;
-                vp8::packetize(frame, max_payload, id)
+            CodecKind::Vp8 => vp8::packetize(frame, max_payload, self.next_picture_id()),
+            CodecKind::Vp9 => {
+                let id = self.next_picture_id();
+                vp9::packetize(frame, max_payload, id, vp9::is_keyframe(frame))
             }
             _ => h264::packetize(frame, max_payload),
         }
+    }
+}
+
+impl Packetizer {
+    /// VP8 and VP9: the 15-bit picture id of the next frame.
+    fn next_picture_id(&mut self) -> u16 {
+        let id = self.picture_id;
+        self.picture_id = (self.picture_id + 1) & 0x7fff;
+        id
     }
 }
 
@@ -224,6 +238,7 @@ impl Depacketizer {
                 true
             }
             CodecKind::Vp8 => vp8::depacketize(payload, &mut self.frame, &mut self.keyframe),
+            CodecKind::Vp9 => vp9::depacketize(payload, &mut self.frame, &mut self.keyframe),
             _ => h264::depacketize(
                 payload,
                 &mut self.frame,
@@ -268,6 +283,7 @@ impl Depacketizer {
     fn starts_frame(&self, payload: &[u8]) -> bool {
         match self.kind {
             CodecKind::Vp8 => vp8::starts_frame(payload),
+            CodecKind::Vp9 => vp9::starts_frame(payload),
             CodecKind::H264 => h264::starts_nal(payload),
             _ => true,
         }

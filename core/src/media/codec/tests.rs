@@ -142,7 +142,7 @@ fn hostile_payloads_are_counted_not_delivered() {
 proptest! {
     #[test]
     fn every_frame_crosses_at_every_mtu(
-        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::H264)],
+        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::Vp9), Just(CodecKind::H264)],
         mtu in 300usize..=1500,
         sizes in proptest::collection::vec(1usize..20_000, 1..6),
         seed in any::<u8>(),
@@ -182,7 +182,7 @@ proptest! {
 
     #[test]
     fn arbitrary_payloads_never_panic(
-        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::H264), Just(CodecKind::Opus)],
+        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::Vp9), Just(CodecKind::H264), Just(CodecKind::Opus)],
         packets in proptest::collection::vec(
             (any::<u16>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)),
             0..40,
@@ -232,4 +232,44 @@ fn the_jitter_buffer_reorders_waits_for_a_gap_then_skips_it() {
     let s = j.stats();
     assert_eq!((s.emitted, s.skipped, s.late), (6, 1, 2));
     assert!(j.is_empty());
+}
+
+#[test]
+fn vp9_keyframes_are_read_from_the_frame_header_and_flagged() {
+    // Profile 0: 10 0 0 show_existing=0 frame_type=0 (key) ..., then a
+    // non-key frame (frame_type 1).
+    let key = [vec![0x80], vec![7; 2000]].concat();
+    let inter = [vec![0x84], vec![9; 900]].concat();
+    let (frames, _) = round_trip(CodecKind::Vp9, &[key.clone(), inter.clone()], 1000, &[]);
+    assert_eq!(frames.len(), 2);
+    assert!(frames[0].keyframe && !frames[1].keyframe);
+    assert_eq!((&frames[0].data, &frames[1].data), (&key, &inter));
+    // A flexible-mode descriptor with layer indices and a scalability
+    // structure (2 layers, resolutions, one group) reads.
+    let mut d = Depacketizer::new(CodecKind::Vp9);
+    let ss = [
+        0b1011_1110u8, // I, P clear, L, F, B, E, V
+        0x85,
+        0x01,        // picture id
+        0x00,        // layer indices (flexible: one byte)
+        0b0011_1000, // SS: N_S=1 (2 layers), Y, G
+        0,
+        160,
+        0,
+        120,
+        1,
+        64,
+        0,
+        240,         // two widths and heights
+        1,           // N_G = 1
+        0b0001_0100, // TID 0, U 1, R 1
+        1,           // its P_DIFF
+        0x80,        // the frame's first byte (a key frame)
+    ];
+    let got = d.push(1, 9, true, &ss).expect("a frame");
+    assert_eq!(got.data, vec![0x80]);
+    assert!(got.keyframe);
+    // A scalability structure cut short is malformed.
+    assert_eq!(d.push(2, 10, true, &ss[..8]), None);
+    assert_eq!(d.stats().malformed, 1);
 }
