@@ -11,7 +11,7 @@ const FU_A: u8 = 28;
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 /// The NAL units of an Annex-B stream (start codes of 3 or 4 bytes).
-fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
+pub(super) fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
     let mut starts = Vec::new();
     let mut i = 0;
     while i + 3 <= stream.len() {

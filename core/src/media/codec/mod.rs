@@ -14,11 +14,12 @@
 //! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
 //! packet), VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184,
 //! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
-//! and out). H.265, AV1 and RED are not yet ([`CodecKind::from_mime`]
-//! returns `None` for them).
+//! and out), H.265 (RFC 7798: single NAL unit, AP, FU). AV1 and RED are
+//! not yet ([`CodecKind::from_mime`] returns `None` for them).
 
 mod audio;
 mod h264;
+mod h265;
 mod jitter;
 #[cfg(test)]
 mod tests;
@@ -51,6 +52,8 @@ pub enum CodecKind {
     Vp9,
     /// `video/H264` (packetization-mode 1).
     H264,
+    /// `video/H265`.
+    H265,
 }
 
 impl CodecKind {
@@ -66,6 +69,7 @@ impl CodecKind {
             "video/vp8" => Self::Vp8,
             "video/vp9" => Self::Vp9,
             "video/h264" => Self::H264,
+            "video/h265" => Self::H265,
             _ => return None,
         })
     }
@@ -125,6 +129,7 @@ impl Packetizer {
                 let id = self.next_picture_id();
                 vp9::packetize(frame, max_payload, id, vp9::is_keyframe(frame))
             }
+            CodecKind::H265 => h265::packetize(frame, max_payload),
             _ => h264::packetize(frame, max_payload),
         }
     }
@@ -239,6 +244,12 @@ impl Depacketizer {
             }
             CodecKind::Vp8 => vp8::depacketize(payload, &mut self.frame, &mut self.keyframe),
             CodecKind::Vp9 => vp9::depacketize(payload, &mut self.frame, &mut self.keyframe),
+            CodecKind::H265 => h265::depacketize(
+                payload,
+                &mut self.frame,
+                &mut self.keyframe,
+                &mut self.fragment_open,
+            ),
             _ => h264::depacketize(
                 payload,
                 &mut self.frame,
@@ -285,6 +296,7 @@ impl Depacketizer {
             CodecKind::Vp8 => vp8::starts_frame(payload),
             CodecKind::Vp9 => vp9::starts_frame(payload),
             CodecKind::H264 => h264::starts_nal(payload),
+            CodecKind::H265 => h265::starts_nal(payload),
             _ => true,
         }
     }

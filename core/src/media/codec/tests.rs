@@ -142,7 +142,12 @@ fn hostile_payloads_are_counted_not_delivered() {
 proptest! {
     #[test]
     fn every_frame_crosses_at_every_mtu(
-        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::Vp9), Just(CodecKind::H264)],
+        kind in prop_oneof![
+            Just(CodecKind::Vp8),
+            Just(CodecKind::Vp9),
+            Just(CodecKind::H264),
+            Just(CodecKind::H265)
+        ],
         mtu in 300usize..=1500,
         sizes in proptest::collection::vec(1usize..20_000, 1..6),
         seed in any::<u8>(),
@@ -153,14 +158,17 @@ proptest! {
             .map(|(i, &n)| {
                 let body: Vec<u8> = (0..n).map(|k| ((k * 31 + i * 7) as u8 ^ seed) | 1).collect();
                 match kind {
-                    // An H.264 frame: a few NAL units of the body's bytes.
-                    CodecKind::H264 => {
+                    // An H.264 or H.265 frame: a few NAL units of the
+                    // body's bytes.
+                    CodecKind::H264 | CodecKind::H265 => {
                         let cuts = [n / 3, n / 2, n];
                         let mut nals = Vec::new();
                         let mut at = 0;
                         for c in cuts {
                             if c > at {
-                                let mut nal = vec![0x41];
+                                // H.264 type 1; H.265 type 0 (0x01 as the
+                                // second header byte: TID 1).
+                                let mut nal = if kind == CodecKind::H264 { vec![0x41] } else { vec![0x02, 0x01] };
                                 nal.extend_from_slice(&body[at..c]);
                                 nals.push(nal);
                                 at = c;
@@ -182,7 +190,13 @@ proptest! {
 
     #[test]
     fn arbitrary_payloads_never_panic(
-        kind in prop_oneof![Just(CodecKind::Vp8), Just(CodecKind::Vp9), Just(CodecKind::H264), Just(CodecKind::Opus)],
+        kind in prop_oneof![
+            Just(CodecKind::Vp8),
+            Just(CodecKind::Vp9),
+            Just(CodecKind::H264),
+            Just(CodecKind::H265),
+            Just(CodecKind::Opus)
+        ],
         packets in proptest::collection::vec(
             (any::<u16>(), any::<u32>(), any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)),
             0..40,
@@ -272,4 +286,23 @@ fn vp9_keyframes_are_read_from_the_frame_header_and_flagged() {
     // A scalability structure cut short is malformed.
     assert_eq!(d.push(2, 10, true, &ss[..8]), None);
     assert_eq!(d.stats().malformed, 1);
+}
+
+#[test]
+fn h265_aggregates_fragments_and_flags_irap() {
+    // VPS (32), SPS (33), PPS (34), an IDR_W_RADL (19) slice of 3,000 bytes.
+    let vps = vec![0x40, 0x01, 0x0c];
+    let sps = vec![0x42, 0x01, 0x01];
+    let pps = vec![0x44, 0x01, 0xc1];
+    let mut idr = vec![0x26, 0x01];
+    idr.extend((0..3000u32).map(|i| (i % 250) as u8 | 1));
+    let frame = annex_b(&[vps, sps, pps, idr]);
+    let payloads = Packetizer::new(CodecKind::H265)
+        .packetize(&frame, 1200)
+        .unwrap();
+    assert_eq!((payloads[0][0] >> 1) & 0x3f, 48, "an AP first");
+    assert!(payloads[1..].iter().all(|p| (p[0] >> 1) & 0x3f == 49));
+    let (frames, _) = round_trip(CodecKind::H265, std::slice::from_ref(&frame), 1200, &[]);
+    assert_eq!(frames[0].data, frame);
+    assert!(frames[0].keyframe);
 }
