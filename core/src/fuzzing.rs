@@ -333,9 +333,12 @@ pub fn mdns(data: &[u8], now: Instant) {
 pub fn depacketize(data: &[u8]) {
     use crate::codec::{CodecKind, Depacketizer};
     let (&pick, data) = data.split_first().unwrap_or((&0, &[]));
-    let kind = match pick % 3 {
+    let kind = match pick % 6 {
         0 => CodecKind::Vp8,
         1 => CodecKind::H264,
+        2 => CodecKind::Vp9,
+        3 => CodecKind::H265,
+        4 => CodecKind::Av1,
         _ => CodecKind::Opus,
     };
     let mut d = Depacketizer::new(kind);

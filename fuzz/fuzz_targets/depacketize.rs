@@ -1,4 +1,5 @@
-//! RTP payloads of any shape into the VP8, H.264 and Opus depacketizers:
+//! RTP payloads of any shape into the VP8, VP9, H.264, H.265, AV1 and Opus
+//! depacketizers:
 //! never a panic, frames bounded.
 #![no_main]
 

@@ -14,10 +14,12 @@
 //! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
 //! packet), VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184,
 //! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
-//! and out), H.265 (RFC 7798: single NAL unit, AP, FU). AV1 and RED are
-//! not yet ([`CodecKind::from_mime`] returns `None` for them).
+//! and out), H.265 (RFC 7798: single NAL unit, AP, FU), AV1 (the AOM
+//! RTP payload format: OBU elements, fragments across packets). RED and
+//! the AV1 Dependency Descriptor are not yet.
 
 mod audio;
+mod av1;
 mod h264;
 mod h265;
 mod jitter;
@@ -54,6 +56,9 @@ pub enum CodecKind {
     H264,
     /// `video/H265`.
     H265,
+    /// `video/AV1` (frames in the low-overhead bitstream format: OBUs with
+    /// their size fields).
+    Av1,
 }
 
 impl CodecKind {
@@ -70,6 +75,7 @@ impl CodecKind {
             "video/vp9" => Self::Vp9,
             "video/h264" => Self::H264,
             "video/h265" => Self::H265,
+            "video/av1" => Self::Av1,
             _ => return None,
         })
     }
@@ -130,6 +136,7 @@ impl Packetizer {
                 vp9::packetize(frame, max_payload, id, vp9::is_keyframe(frame))
             }
             CodecKind::H265 => h265::packetize(frame, max_payload),
+            CodecKind::Av1 => av1::packetize(frame, max_payload),
             _ => h264::packetize(frame, max_payload),
         }
     }
@@ -180,8 +187,10 @@ pub struct Depacketizer {
     last_seq: Option<u16>,
     /// The frame being assembled lost a packet: drop it at its end.
     broken: bool,
-    /// H.264: a fragmented NAL unit is open.
+    /// H.264 and H.265: a fragmented NAL unit is open.
     fragment_open: bool,
+    /// AV1: the OBU element continuing in the next packet.
+    partial: Vec<u8>,
     keyframe: bool,
     stats: DepacketizerStats,
 }
@@ -196,6 +205,7 @@ impl Depacketizer {
             last_seq: None,
             broken: false,
             fragment_open: false,
+            partial: Vec::new(),
             keyframe: false,
             stats: DepacketizerStats::default(),
         }
@@ -244,6 +254,12 @@ impl Depacketizer {
             }
             CodecKind::Vp8 => vp8::depacketize(payload, &mut self.frame, &mut self.keyframe),
             CodecKind::Vp9 => vp9::depacketize(payload, &mut self.frame, &mut self.keyframe),
+            CodecKind::Av1 => av1::depacketize(
+                payload,
+                &mut self.frame,
+                &mut self.keyframe,
+                &mut self.partial,
+            ),
             CodecKind::H265 => h265::depacketize(
                 payload,
                 &mut self.frame,
@@ -288,6 +304,7 @@ impl Depacketizer {
         self.frame.clear();
         self.broken = false;
         self.fragment_open = false;
+        self.partial.clear();
         self.keyframe = false;
     }
 
@@ -297,6 +314,7 @@ impl Depacketizer {
             CodecKind::Vp9 => vp9::starts_frame(payload),
             CodecKind::H264 => h264::starts_nal(payload),
             CodecKind::H265 => h265::starts_nal(payload),
+            CodecKind::Av1 => av1::starts_frame(payload),
             _ => true,
         }
     }

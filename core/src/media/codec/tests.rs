@@ -113,7 +113,7 @@ fn audio_is_one_frame_per_packet() {
         Err(CodecError::TooLarge(2000))
     );
     assert_eq!(CodecKind::from_mime("AUDIO/OPUS"), Some(CodecKind::Opus));
-    assert_eq!(CodecKind::from_mime("video/AV1"), None);
+    assert_eq!(CodecKind::from_mime("audio/red"), None);
 }
 
 #[test]
@@ -146,7 +146,8 @@ proptest! {
             Just(CodecKind::Vp8),
             Just(CodecKind::Vp9),
             Just(CodecKind::H264),
-            Just(CodecKind::H265)
+            Just(CodecKind::H265),
+            Just(CodecKind::Av1)
         ],
         mtu in 300usize..=1500,
         sizes in proptest::collection::vec(1usize..20_000, 1..6),
@@ -176,6 +177,17 @@ proptest! {
                         }
                         annex_b(&nals)
                     }
+                    // An AV1 frame: a frame header OBU and a tile group
+                    // OBU, each with its size field.
+                    CodecKind::Av1 => {
+                        let mut f = Vec::new();
+                        for (obu, part) in [(3u8, &body[..n / 4]), (4, &body[n / 4..])] {
+                            f.push(obu << 3 | 0x02);
+                            av1_leb128(part.len(), &mut f);
+                            f.extend_from_slice(part);
+                        }
+                        f
+                    }
                     _ => body,
                 }
             })
@@ -195,6 +207,7 @@ proptest! {
             Just(CodecKind::Vp9),
             Just(CodecKind::H264),
             Just(CodecKind::H265),
+            Just(CodecKind::Av1),
             Just(CodecKind::Opus)
         ],
         packets in proptest::collection::vec(
@@ -305,4 +318,41 @@ fn h265_aggregates_fragments_and_flags_irap() {
     let (frames, _) = round_trip(CodecKind::H265, std::slice::from_ref(&frame), 1200, &[]);
     assert_eq!(frames[0].data, frame);
     assert!(frames[0].keyframe);
+}
+
+fn av1_leb128(mut v: usize, out: &mut Vec<u8>) {
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(b);
+            return;
+        }
+        out.push(b | 0x80);
+    }
+}
+
+#[test]
+fn av1_drops_temporal_delimiters_and_restores_size_fields() {
+    // A temporal delimiter, a sequence header, a frame OBU of 2,500 bytes
+    // (with an extension byte), all with size fields.
+    let mut frame = vec![2 << 3 | 0x02, 0];
+    frame.extend([1 << 3 | 0x02, 3, 0xaa, 0xbb, 0xcc]);
+    frame.extend([6 << 3 | 0x06, 0x28]);
+    av1_leb128(2500, &mut frame);
+    frame.extend((0..2500u32).map(|i| i as u8));
+    let payloads = Packetizer::new(CodecKind::Av1)
+        .packetize(&frame, 1000)
+        .unwrap();
+    assert_eq!(payloads[0][0] & 0x08, 0x08, "N: a new coded video sequence");
+    assert_eq!(payloads[1][0] & 0xc0, 0xc0, "Z and Y in the middle");
+    let (frames, stats) = round_trip(CodecKind::Av1, std::slice::from_ref(&frame), 1000, &[]);
+    assert_eq!(stats.frames_dropped, 0);
+    // The same minus the temporal delimiter.
+    assert_eq!(frames[0].data, frame[2..]);
+    assert!(frames[0].keyframe);
+    // A continuation with nothing open is malformed.
+    let mut d = Depacketizer::new(CodecKind::Av1);
+    assert_eq!(d.push(0, 0, true, &payloads[1]), None);
+    assert!(d.stats().malformed >= 1);
 }
