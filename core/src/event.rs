@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::io::{Protocol, Transmit};
 use crate::peer::{
-    IdentityAssertion, IdentityErrorEvent, KeyframeRequestKind, MediaStreamTrack,
+    IdentityAssertion, IdentityErrorEvent, KeyframeRequestKind, MediaFrame, MediaStreamTrack,
     RtpPacketReceived, TransceiverId,
 };
 use crate::sctp::{ChannelId, DataChannelMessage};
@@ -122,6 +122,15 @@ pub enum Event {
         /// PLI or FIR.
         kind: KeyframeRequestKind,
     },
+    /// A frame of a receiver in frame mode
+    /// ([`RtpReceiver::set_frame_mode`](crate::RtpReceiver::set_frame_mode)),
+    /// put back together from its packets in order.
+    MediaFrame {
+        /// The receiving transceiver.
+        transceiver: TransceiverId,
+        /// The frame.
+        frame: MediaFrame,
+    },
     /// The send-side bandwidth estimate changed (by 5% or more): what the
     /// path takes, in bits per second, from the peer's transport-wide
     /// feedback (GCC, `bwe/`) or REMB. Keep the encoders' total at or
@@ -182,6 +191,7 @@ fn cost(event: &Event) -> usize {
         + match event {
             Event::ChannelMessage(_, m) => m.data.len(),
             Event::RtpPacket { packet, .. } => packet.as_bytes().len(),
+            Event::MediaFrame { frame, .. } => frame.frame.data.len(),
             _ => 0,
         }
 }

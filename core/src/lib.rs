@@ -212,7 +212,7 @@ pub use peer::{
     AudioLevel, DataChannel, DtmfError, DtmfSender, IdentityAssertion, IdentityAssertionResult,
     IdentityErrorEvent, IdentityProvider, IdentityProviderDetails, IdentityProviderOptions,
     IdentityValidationResult, IdpError, IdpErrorDetail, InputCounters, KeyframeRequestKind,
-    MediaStreamTrack, PeerConnection, PeerConnectionState, RtpCodecParameters,
+    MediaFrame, MediaStreamTrack, PeerConnection, PeerConnectionState, RtpCodecParameters,
     RtpContributingSource, RtpEncodingParameters, RtpHeaderExtensionParameters, RtpPacketReceived,
     RtpParameters, RtpReceiver, RtpSender, RtpTransceiver, RtpWrite, SignalingState, TransceiverId,
     TransceiverInit, MAX_IDENTITY_ATTRIBUTE_LEN, MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TONE_BUFFER,

@@ -59,6 +59,8 @@ pub(crate) struct ReceiverState {
     /// Keyframe requests sent (W3C inbound-rtp `pliCount`, `firCount`).
     pub(crate) plis_sent: u64,
     pub(crate) firs_sent: u64,
+    /// Frame mode (`media_frames.rs`): packets become `Event::MediaFrame`.
+    pub(crate) frames: Option<Box<super::media_frames::FrameMode>>,
 }
 
 /// One received media stream: RFC 3550 statistics and, when the codec
@@ -390,6 +392,7 @@ impl PeerConnection {
                         stream_ids: Vec::new(),
                     },
                     fired: false,
+                    frames: None,
                     ssrcs: Vec::new(),
                     sources: Vec::new(),
                     streams: Vec::new(),
@@ -513,6 +516,7 @@ impl PeerConnection {
             return;
         };
         let (clock_rate, nack) = (codec.clock_rate, codec.nack);
+        let frame_kind = crate::codec::CodecKind::from_mime(&codec.mime_type);
         let telephone_event = codec
             .mime_type
             .eq_ignore_ascii_case("audio/telephone-event");
@@ -561,7 +565,15 @@ impl PeerConnection {
             return;
         };
         self.note_sources(t, &packet, &csrcs);
+        let packet = if telephone_event {
+            Some(packet)
+        } else {
+            self.frame_packet(t, packet, frame_kind)
+        };
         self.arm_media_timer();
+        let Some(packet) = packet else {
+            return;
+        };
         if self.events.has_room() {
             self.events.push(Event::RtpPacket {
                 transceiver: t,

@@ -96,7 +96,16 @@ impl PeerConnection {
             .filter_map(|s| s.dtmf.next_timeout())
             .min();
         let feedback = self.bwe_timeout();
-        let next = [nack, report, dtmf, feedback].into_iter().flatten().min();
+        let frames = self
+            .media
+            .receivers
+            .iter()
+            .filter_map(|r| r.frames.as_ref()?.next_timeout())
+            .min();
+        let next = [nack, report, dtmf, feedback, frames]
+            .into_iter()
+            .flatten()
+            .min();
         self.timers.set_opt(Timer::Media, next);
     }
 
@@ -107,6 +116,7 @@ impl PeerConnection {
         self.play_dtmf(now);
         self.send_nacks(now);
         self.send_transport_feedback(now);
+        self.release_all_frames();
         let due = match self.media.rtcp.as_mut() {
             Some(s) => s.poll(now, &mut self.rng),
             None => false,

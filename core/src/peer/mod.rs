@@ -22,6 +22,7 @@ mod jsep_strict;
 mod jsep_tests;
 mod media;
 mod media_bwe;
+mod media_frames;
 mod media_params;
 mod media_rtcp;
 #[cfg(all(test, feature = "sim"))]
@@ -46,6 +47,7 @@ pub use identity::{
 };
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use media::KeyframeRequestKind;
+pub use media_frames::MediaFrame;
 pub use rtp_handles::{RtpReceiver, RtpSender};
 pub use rtp_types::{
     AudioLevel, MediaStreamTrack, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,

@@ -382,6 +382,19 @@ impl RtpReceiver<'_> {
         self.id
     }
 
+    /// Frame mode (an eddy extension, issue 16's frame API): with `true`,
+    /// the packets of codecs eddy has a depacketizer for (see
+    /// [`crate::codec`]) go through a jitter buffer that waits about a
+    /// round trip for NACK/RTX repairs, are put back together, and come as
+    /// [`Event::MediaFrame`](crate::Event::MediaFrame) instead of
+    /// `Event::RtpPacket`; a frame that lost a packet for good is dropped.
+    /// `false` returns to packets (what waits in the buffer is dropped).
+    pub fn set_frame_mode(&mut self, enabled: bool) {
+        if let Some(r) = self.pc.media.receiver_mut(self.id) {
+            r.frames = enabled.then(Box::default);
+        }
+    }
+
     /// Its track (W3C `receiver.track`), with the stream ids of the
     /// remote's `a=msid`.
     pub fn track(&self) -> Option<MediaStreamTrack> {

@@ -29,7 +29,6 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
-use eddy::codec::{CodecKind, Depacketizer};
 use eddy::endpoint::{Endpoint, PeerId};
 use eddy::{
     ChannelId, Direction, DtlsTransportState, Event, IceGatheringState, PeerConnection,
@@ -60,20 +59,20 @@ struct Args {
     /// Most signaling connections at once from one IP address (then 503).
     #[arg(long, default_value_t = 256)]
     max_per_ip: usize,
-    /// Echo media frame by frame instead of packet by packet: each
-    /// received frame is put back together (`eddy::codec::Depacketizer`)
-    /// and sent with `write_frame`, packetized anew (Opus, VP8, H.264;
-    /// other codecs are echoed as packets).
+    /// Echo media frame by frame instead of packet by packet: receivers in
+    /// frame mode (`RtpReceiver::set_frame_mode`: jitter buffer, then
+    /// depacketizer) give `Event::MediaFrame`, sent back with
+    /// `write_frame`, packetized anew (codecs without a packetizer are
+    /// echoed as packets).
     #[arg(long)]
     frames: bool,
 }
 
-/// Per peer: its first channel (for the DTMF reports) and, with
-/// `--frames`, a depacketizer per receiving transceiver.
+/// Each peer's first channel (for the DTMF reports), and `--frames`.
 #[derive(Default)]
 struct Echo {
     channels: HashMap<PeerId, ChannelId>,
-    frames: Option<HashMap<(PeerId, TransceiverId), (u8, Depacketizer)>>,
+    frames: bool,
 }
 
 const PAGE: &str = r#"<!doctype html>
@@ -343,7 +342,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(send_back),
     )?;
     let mut echo = Echo {
-        frames: args.frames.then(HashMap::new),
+        frames: args.frames,
         ..Echo::default()
     };
     driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer, &mut echo))?;
@@ -382,44 +381,6 @@ fn echo_rtp(pc: &mut PeerConnection, t: TransceiverId, p: &RtpPacketReceived) {
     }
 }
 
-/// `--frames`: puts the packet's frame back together and, once whole,
-/// sends it with `write_frame`; false if its codec has no depacketizer
-/// (the caller echoes the packet itself).
-fn echo_frame(
-    pc: &mut PeerConnection,
-    key: (PeerId, TransceiverId),
-    p: &RtpPacketReceived,
-    frames: &mut HashMap<(PeerId, TransceiverId), (u8, Depacketizer)>,
-) -> bool {
-    let t = key.1;
-    if frames.get(&key).is_none_or(|(pt, _)| *pt != p.payload_type) {
-        let Some(receiver) = pc.receiver(t) else {
-            return false;
-        };
-        let kind = receiver
-            .get_parameters()
-            .codecs
-            .iter()
-            .find(|c| c.payload_type == p.payload_type)
-            .and_then(|c| CodecKind::from_mime(&c.mime_type));
-        let Some(kind) = kind else {
-            return false;
-        };
-        frames.insert(key, (p.payload_type, Depacketizer::new(kind)));
-    }
-    let Some((_, d)) = frames.get_mut(&key) else {
-        return false;
-    };
-    if let Some(frame) = d.push_packet(p) {
-        if let Some(mut sender) = pc.sender(t) {
-            if let Err(e) = sender.write_frame(p.payload_type, frame.timestamp, &frame.data) {
-                tracing::debug!("frame not echoed: {e}");
-            }
-        }
-    }
-    true
-}
-
 /// Reacts to one peer's event: answers pending offers, echoes messages and
 /// media, forwards keyframe requests, forgets dead peers.
 fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, echo: &mut Echo) {
@@ -449,13 +410,16 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
             packet,
         } => {
             if let Some(pc) = ep.peer_mut(peer) {
-                let framed = echo
-                    .frames
-                    .as_mut()
-                    .is_some_and(|frames| echo_frame(pc, (peer, transceiver), &packet, frames));
-                if !framed {
-                    echo_rtp(pc, transceiver, &packet);
-                }
+                echo_rtp(pc, transceiver, &packet);
+            }
+        }
+        Event::MediaFrame { transceiver, frame } => {
+            let Some(mut sender) = ep.peer_mut(peer).and_then(|pc| pc.sender(transceiver)) else {
+                return;
+            };
+            let f = &frame.frame;
+            if let Err(e) = sender.write_frame(frame.payload_type, f.timestamp, &f.data) {
+                tracing::debug!("frame not echoed: {e}");
             }
         }
         // Tell the page which tones arrived, on its channel.
@@ -472,6 +436,11 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
             }
         }
         Event::Track { transceiver, track } => {
+            if echo.frames {
+                if let Some(mut r) = ep.peer_mut(peer).and_then(|pc| pc.receiver(transceiver)) {
+                    r.set_frame_mode(true);
+                }
+            }
             tracing::info!(
                 "peer {peer:?}: {} track on {transceiver:?}",
                 track.kind.as_str()
@@ -495,9 +464,6 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
             ) {
                 answerer.forget(ep, peer);
                 channels.remove(&peer);
-                if let Some(f) = echo.frames.as_mut() {
-                    f.retain(|(p, _), _| *p != peer);
-                }
             }
         }
         // The peer said goodbye (DTLS close_notify): nothing more can come.
@@ -505,9 +471,6 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
             tracing::info!("peer {peer:?}: DTLS closed");
             answerer.forget(ep, peer);
             channels.remove(&peer);
-            if let Some(f) = echo.frames.as_mut() {
-                f.retain(|(p, _), _| *p != peer);
-            }
         }
         _ => {}
     }
