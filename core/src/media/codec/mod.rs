@@ -65,19 +65,22 @@ impl CodecKind {
     /// The kind of a negotiated MIME type (`audio/opus`, `video/VP8`, ...,
     /// case-insensitive); `None` for codecs without a packetizer.
     pub fn from_mime(mime: &str) -> Option<Self> {
-        let m = mime.to_ascii_lowercase();
-        Some(match m.as_str() {
-            "audio/opus" => Self::Opus,
-            "audio/pcmu" => Self::Pcmu,
-            "audio/pcma" => Self::Pcma,
-            "audio/g722" => Self::G722,
-            "video/vp8" => Self::Vp8,
-            "video/vp9" => Self::Vp9,
-            "video/h264" => Self::H264,
-            "video/h265" => Self::H265,
-            "video/av1" => Self::Av1,
-            _ => return None,
-        })
+        const KINDS: [(&str, CodecKind); 9] = [
+            ("audio/opus", CodecKind::Opus),
+            ("audio/pcmu", CodecKind::Pcmu),
+            ("audio/pcma", CodecKind::Pcma),
+            ("audio/g722", CodecKind::G722),
+            ("video/vp8", CodecKind::Vp8),
+            ("video/vp9", CodecKind::Vp9),
+            ("video/h264", CodecKind::H264),
+            ("video/h265", CodecKind::H265),
+            ("video/av1", CodecKind::Av1),
+        ];
+        // No allocation: it runs for every packet of a receiver.
+        KINDS
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(mime))
+            .map(|(_, k)| *k)
     }
 
     fn is_audio(self) -> bool {
