@@ -285,6 +285,19 @@ pub struct InboundRtpStats {
     pub rtx_ssrc: Option<u32>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub remote_id: Option<String>,
+    /// Frame mode only: seconds the packets released waited in the jitter
+    /// buffer, summed.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub jitter_buffer_delay: Option<f64>,
+    /// Frame mode only: packets the jitter buffer released.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub jitter_buffer_emitted_count: Option<u64>,
+    /// Frame mode only: frames put back together.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub frames_received: Option<u64>,
+    /// Frame mode only: frames dropped (a packet lost for good).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub frames_dropped: Option<u64>,
 }
 
 /// `outbound-rtp` (W3C RTCOutboundRtpStreamStats).

@@ -466,6 +466,18 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
     assert!(got
         .windows(2)
         .all(|p| p[0].frame.timestamp < p[1].frame.timestamp));
+    // The jitter buffer's and the frames' counts in inbound-rtp.
+    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
+    let inbound = report
+        .of_type("inbound-rtp")
+        .find_map(|s| match s {
+            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(inbound.frames_received, Some(got.len() as u64));
+    assert!(inbound.jitter_buffer_emitted_count.unwrap() + 10 >= inbound.packets_received);
+    assert!(inbound.jitter_buffer_delay.unwrap() > 0.0);
     eprintln!(
         "frame mode over 5% loss: {} of {} frames",
         got.len(),

@@ -389,6 +389,7 @@ impl PeerConnection {
                 );
             }
             let nack = s.nack.as_ref().map(|g| g.counters());
+            let frames = r.frames.as_ref().and_then(|f| f.stats_of(ssrc));
             report.insert(
                 id.clone(),
                 RtcStats::InboundRtp(InboundRtpStats {
@@ -421,6 +422,10 @@ impl PeerConnection {
                         .find(|(m, _)| *m == ssrc)
                         .and_then(|(_, rtx)| *rtx),
                     remote_id: s.sender_report.map(|_| remote_id),
+                    jitter_buffer_delay: frames.map(|f| f.0.delay.as_secs_f64()),
+                    jitter_buffer_emitted_count: frames.map(|f| f.0.emitted),
+                    frames_received: frames.map(|f| f.1.frames),
+                    frames_dropped: frames.map(|f| f.1.frames_dropped),
                 }),
             );
         }

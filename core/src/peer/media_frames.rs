@@ -57,6 +57,18 @@ fn max_wait(rtt: Option<Duration>) -> Duration {
 }
 
 impl FrameMode {
+    /// The jitter buffer's and depacketizer's counts of the stream `ssrc`.
+    pub(crate) fn stats_of(
+        &self,
+        ssrc: u32,
+    ) -> Option<(
+        crate::codec::JitterBufferStats,
+        crate::codec::DepacketizerStats,
+    )> {
+        let s = self.streams.iter().find(|s| s.ssrc == ssrc)?;
+        Some((s.jitter.stats(), s.depacketizer.stats()))
+    }
+
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
         self.streams
             .iter()
