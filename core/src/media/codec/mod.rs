@@ -15,20 +15,23 @@
 //! packet), VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184,
 //! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
 //! and out), H.265 (RFC 7798: single NAL unit, AP, FU), AV1 (the AOM
-//! RTP payload format: OBU elements, fragments across packets). RED and
-//! the AV1 Dependency Descriptor are not yet.
+//! RTP payload format: OBU elements, fragments across packets); RED (RFC
+//! 2198) with [`red_encode`] and [`red_decode`]. The AV1 Dependency
+//! Descriptor is not yet.
 
 mod audio;
 mod av1;
 mod h264;
 mod h265;
 mod jitter;
+mod red;
 #[cfg(test)]
 mod tests;
 mod vp8;
 mod vp9;
 
 pub use jitter::{JitterBuffer, JitterBufferStats, MAX_BUFFERED_PACKETS};
+pub use red::{red_decode, red_encode, RedBlock, MAX_RED_BLOCKS};
 
 use crate::peer::RtpPacketReceived;
 

@@ -356,3 +356,30 @@ fn av1_drops_temporal_delimiters_and_restores_size_fields() {
     assert_eq!(d.push(0, 0, true, &payloads[1]), None);
     assert!(d.stats().malformed >= 1);
 }
+
+#[test]
+fn red_blocks_round_trip_and_bad_ones_are_refused() {
+    let old = RedBlock {
+        payload_type: 111,
+        timestamp_offset: 960,
+        data: &[1, 2, 3],
+    };
+    let primary = RedBlock {
+        payload_type: 111,
+        timestamp_offset: 0,
+        data: &[9; 40],
+    };
+    let payload = red_encode(&primary, std::slice::from_ref(&old)).unwrap();
+    // RFC 2198 §3's layout: a 4-byte header, the 1-byte primary header.
+    assert_eq!(payload.len(), 4 + 1 + 3 + 40);
+    assert_eq!(red_decode(&payload).unwrap(), vec![old, primary.clone()]);
+    for bad in [&[][..], &[0x80, 0, 0], &[0x80 | 111, 0, 0x04, 0x10, 111]] {
+        assert!(red_decode(bad).is_err(), "{bad:?}");
+    }
+    let too_old = RedBlock {
+        payload_type: 111,
+        timestamp_offset: 1 << 14,
+        data: &[1],
+    };
+    assert!(red_encode(&primary, &[too_old]).is_err());
+}
