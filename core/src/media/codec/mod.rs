@@ -283,9 +283,12 @@ impl Depacketizer {
             self.stats.malformed += 1;
             self.broken = true;
         }
-        if self.frame.len() > MAX_FRAME_SIZE {
+        // The AV1 element still open counts too: a peer that never ends
+        // one must not grow it without bound.
+        if self.frame.len() + self.partial.len() > MAX_FRAME_SIZE {
             self.broken = true;
             self.frame.clear();
+            self.partial.clear();
         }
         if !(marker || self.kind.is_audio()) {
             return None;

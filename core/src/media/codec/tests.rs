@@ -383,3 +383,21 @@ fn red_blocks_round_trip_and_bad_ones_are_refused() {
     };
     assert!(red_encode(&primary, &[too_old]).is_err());
 }
+
+#[test]
+fn an_av1_element_that_never_ends_is_bounded() {
+    let mut d = Depacketizer::new(CodecKind::Av1);
+    // Y set on every packet, each continuing the last (Z), one timestamp.
+    let mut first = vec![0x40u8];
+    first.push(0x7f);
+    first.extend([0x30; 0x7f]);
+    let mut next = vec![0xc0u8, 0x7f];
+    next.extend([0x30; 0x7f]);
+    assert_eq!(d.push(0, 7, false, &first), None);
+    let mut seq = 1u16;
+    for _ in 0..(MAX_FRAME_SIZE / 0x7f + 10) {
+        assert_eq!(d.push(seq, 7, false, &next), None);
+        seq = seq.wrapping_add(1);
+    }
+    assert!(d.partial.len() <= MAX_FRAME_SIZE, "{}", d.partial.len());
+}
