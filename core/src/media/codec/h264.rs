@@ -2,6 +2,7 @@
 //! STAP-A aggregation of small NAL units, FU-A fragmentation of large
 //! ones. Frames are Annex-B byte streams.
 
+use super::nal::{self, nal_units, NalFormat};
 use super::CodecError;
 
 /// RFC 6184 §5.4: NAL unit type 24, STAP-A.
@@ -10,39 +11,27 @@ const STAP_A: u8 = 24;
 const FU_A: u8 = 28;
 const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
-/// The NAL units of an Annex-B stream (start codes of 3 or 4 bytes).
-pub(super) fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= stream.len() {
-        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
+/// RFC 6184's headers.
+struct H264;
+
+impl NalFormat for H264 {
+    const HEADER: usize = 1;
+
+    fn aggregation_header(units: &[&[u8]], out: &mut Vec<u8>) {
+        // RFC 6184 §5.7.1: the STAP-A header's F is the OR of the units'
+        // F bits and NRI their maximum.
+        let f = units.iter().map(|n| n[0] & 0x80).fold(0, |a, b| a | b);
+        let nri = units.iter().map(|n| n[0] & 0x60).max().unwrap_or(0);
+        out.push(f | nri | STAP_A);
     }
-    if starts.is_empty() {
-        // No start code: the whole frame is one NAL unit.
-        return if stream.is_empty() {
-            vec![]
-        } else {
-            vec![stream]
-        };
+
+    fn fragment_header(nal: &[u8], start: bool, end: bool, out: &mut Vec<u8>) {
+        // RFC 6184 §5.8: FU-A, "the FU indicator ... F and NRI ... from the
+        // fragmented NAL unit"; the FU header carries S, E and the unit's
+        // type.
+        out.push((nal[0] & 0xe0) | FU_A);
+        out.push(u8::from(start) << 7 | u8::from(end) << 6 | (nal[0] & 0x1f));
     }
-    let mut out = Vec::with_capacity(starts.len());
-    for (k, &s) in starts.iter().enumerate() {
-        let mut end = starts.get(k + 1).map_or(stream.len(), |&n| n - 3);
-        // A 4-byte start code's leading zero belongs to it, not to the
-        // NAL unit before.
-        if k + 1 < starts.len() && end > s && stream[end - 1] == 0 {
-            end -= 1;
-        }
-        if end > s {
-            out.push(&stream[s..end]);
-        }
-    }
-    out
 }
 
 pub(super) fn packetize(frame: &[u8], max_payload: usize) -> Result<Vec<Vec<u8>>, CodecError> {
@@ -53,63 +42,7 @@ pub(super) fn packetize(frame: &[u8], max_payload: usize) -> Result<Vec<Vec<u8>>
     if nals.is_empty() {
         return Err(CodecError::Empty);
     }
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    // NAL units small enough to aggregate, waiting for the next STAP-A.
-    let mut stap: Vec<&[u8]> = Vec::new();
-    let flush = |stap: &mut Vec<&[u8]>, out: &mut Vec<Vec<u8>>| {
-        match stap.len() {
-            0 => {}
-            1 => out.push(stap[0].to_vec()),
-            _ => {
-                // RFC 6184 §5.7.1: the STAP-A header's F is the OR of the
-                // units' F bits and NRI their maximum.
-                let f = stap.iter().map(|n| n[0] & 0x80).fold(0, |a, b| a | b);
-                let nri = stap.iter().map(|n| n[0] & 0x60).max().unwrap_or(0);
-                let mut p = vec![f | nri | STAP_A];
-                for n in stap.iter() {
-                    p.extend_from_slice(&(n.len() as u16).to_be_bytes());
-                    p.extend_from_slice(n);
-                }
-                out.push(p);
-            }
-        }
-        stap.clear();
-    };
-    for nal in nals {
-        if 1 + 2 + nal.len() <= max_payload {
-            // Small enough to share a STAP-A.
-            let stap_len: usize = 1 + stap.iter().map(|n| 2 + n.len()).sum::<usize>();
-            if stap_len + 2 + nal.len() > max_payload {
-                flush(&mut stap, &mut out);
-            }
-            stap.push(nal);
-            continue;
-        }
-        if nal.len() <= max_payload {
-            flush(&mut stap, &mut out);
-            out.push(nal.to_vec());
-            continue;
-        }
-        flush(&mut stap, &mut out);
-        // RFC 6184 §5.8: FU-A, "the FU indicator ... F and NRI ... from
-        // the fragmented NAL unit"; the FU header carries S, E and the
-        // unit's type.
-        let header = nal[0];
-        let body = &nal[1..];
-        let room = max_payload - 2;
-        let count = body.len().div_ceil(room);
-        for (i, chunk) in body.chunks(room).enumerate() {
-            let s = if i == 0 { 0x80 } else { 0 };
-            let e = if i + 1 == count { 0x40 } else { 0 };
-            let mut p = Vec::with_capacity(2 + chunk.len());
-            p.push((header & 0xe0) | FU_A);
-            p.push(s | e | (header & 0x1f));
-            p.extend_from_slice(chunk);
-            out.push(p);
-        }
-    }
-    flush(&mut stap, &mut out);
-    Ok(out)
+    Ok(nal::packetize::<H264>(&nals, max_payload))
 }
 
 /// Whether the payload begins a NAL unit (not the middle of a FU-A).
@@ -154,24 +87,7 @@ pub(super) fn depacketize(
             push_nal(payload, frame, keyframe);
             true
         }
-        STAP_A => {
-            let mut rest = &payload[1..];
-            if rest.is_empty() {
-                return false;
-            }
-            while !rest.is_empty() {
-                let [a, b, tail @ ..] = rest else {
-                    return false;
-                };
-                let len = usize::from(u16::from_be_bytes([*a, *b]));
-                if len == 0 || len > tail.len() {
-                    return false;
-                }
-                push_nal(&tail[..len], frame, keyframe);
-                rest = &tail[len..];
-            }
-            true
-        }
+        STAP_A => nal::aggregated_units(&payload[1..], 1, |n| push_nal(n, frame, keyframe)),
         FU_A => {
             let Some(&fu) = payload.get(1) else {
                 return false;

@@ -2,7 +2,7 @@
 //! for small NAL units, fragmentation units (FU) for large ones; the NAL
 //! unit header is two bytes. Frames are Annex-B byte streams.
 
-use super::h264::nal_units;
+use super::nal::{self, nal_units, NalFormat};
 use super::CodecError;
 
 /// RFC 7798 §4.4.2: "Type = 48" aggregation packet.
@@ -13,6 +13,35 @@ const START_CODE: [u8; 4] = [0, 0, 0, 1];
 
 fn nal_type(header: u8) -> u8 {
     (header >> 1) & 0x3f
+}
+
+/// RFC 7798's headers.
+struct H265;
+
+impl NalFormat for H265 {
+    const HEADER: usize = 2;
+
+    fn aggregation_header(units: &[&[u8]], out: &mut Vec<u8>) {
+        // RFC 7798 §4.4.2: F is the OR of the units' F bits, the LayerId and
+        // TID their lowest.
+        let f = units.iter().map(|n| n[0] & 0x80).fold(0, |a, b| a | b);
+        let layer = units
+            .iter()
+            .map(|n| (u16::from(n[0] & 1) << 5) | u16::from(n[1] >> 3))
+            .min()
+            .unwrap_or(0);
+        let tid = units.iter().map(|n| n[1] & 7).min().unwrap_or(1);
+        out.push(f | AP << 1 | (layer >> 5) as u8);
+        out.push(((layer as u8 & 0x1f) << 3) | tid);
+    }
+
+    fn fragment_header(nal: &[u8], start: bool, end: bool, out: &mut Vec<u8>) {
+        // RFC 7798 §4.4.3: the payload header copies the NAL unit's with
+        // Type 49; the FU header carries S, E and the unit's type.
+        out.push((nal[0] & 0x81) | FU << 1);
+        out.push(nal[1]);
+        out.push(u8::from(start) << 7 | u8::from(end) << 6 | nal_type(nal[0]));
+    }
 }
 
 pub(super) fn packetize(frame: &[u8], max_payload: usize) -> Result<Vec<Vec<u8>>, CodecError> {
@@ -26,69 +55,7 @@ pub(super) fn packetize(frame: &[u8], max_payload: usize) -> Result<Vec<Vec<u8>>
     if nals.is_empty() {
         return Err(CodecError::Empty);
     }
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut ap: Vec<&[u8]> = Vec::new();
-    let flush = |ap: &mut Vec<&[u8]>, out: &mut Vec<Vec<u8>>| {
-        match ap.len() {
-            0 => {}
-            1 => out.push(ap[0].to_vec()),
-            _ => {
-                // RFC 7798 §4.4.2: F is the OR of the units' F bits, the
-                // LayerId and TID their lowest.
-                let f = ap.iter().map(|n| n[0] & 0x80).fold(0, |a, b| a | b);
-                let layer = ap
-                    .iter()
-                    .map(|n| (u16::from(n[0] & 1) << 5) | u16::from(n[1] >> 3))
-                    .min()
-                    .unwrap_or(0);
-                let tid = ap.iter().map(|n| n[1] & 7).min().unwrap_or(1);
-                let mut p = vec![
-                    f | AP << 1 | (layer >> 5) as u8,
-                    ((layer as u8 & 0x1f) << 3) | tid,
-                ];
-                for n in ap.iter() {
-                    p.extend_from_slice(&(n.len() as u16).to_be_bytes());
-                    p.extend_from_slice(n);
-                }
-                out.push(p);
-            }
-        }
-        ap.clear();
-    };
-    for nal in nals {
-        if 2 + 2 + nal.len() <= max_payload {
-            let len: usize = 2 + ap.iter().map(|n| 2 + n.len()).sum::<usize>();
-            if len + 2 + nal.len() > max_payload {
-                flush(&mut ap, &mut out);
-            }
-            ap.push(nal);
-            continue;
-        }
-        if nal.len() <= max_payload {
-            flush(&mut ap, &mut out);
-            out.push(nal.to_vec());
-            continue;
-        }
-        flush(&mut ap, &mut out);
-        // RFC 7798 §4.4.3: the payload header copies the NAL unit's with
-        // Type 49; the FU header carries S, E and the unit's type.
-        let (h0, h1) = (nal[0], nal[1]);
-        let body = &nal[2..];
-        let room = max_payload - 3;
-        let count = body.len().div_ceil(room);
-        for (i, chunk) in body.chunks(room).enumerate() {
-            let s = if i == 0 { 0x80 } else { 0 };
-            let e = if i + 1 == count { 0x40 } else { 0 };
-            let mut p = Vec::with_capacity(3 + chunk.len());
-            p.push((h0 & 0x81) | FU << 1);
-            p.push(h1);
-            p.push(s | e | nal_type(h0));
-            p.extend_from_slice(chunk);
-            out.push(p);
-        }
-    }
-    flush(&mut ap, &mut out);
-    Ok(out)
+    Ok(nal::packetize::<H265>(&nals, max_payload))
 }
 
 /// Whether the payload begins a NAL unit (not the middle of an FU).
@@ -136,24 +103,7 @@ pub(super) fn depacketize(
             push_nal(payload, frame, keyframe);
             true
         }
-        AP => {
-            let mut rest = rest;
-            if rest.is_empty() {
-                return false;
-            }
-            while !rest.is_empty() {
-                let [a, b, tail @ ..] = rest else {
-                    return false;
-                };
-                let len = usize::from(u16::from_be_bytes([*a, *b]));
-                if len < 2 || len > tail.len() {
-                    return false;
-                }
-                push_nal(&tail[..len], frame, keyframe);
-                rest = &tail[len..];
-            }
-            true
-        }
+        AP => nal::aggregated_units(rest, 2, |n| push_nal(n, frame, keyframe)),
         FU => {
             let [fu, data @ ..] = rest else {
                 return false;

@@ -24,6 +24,7 @@ mod av1;
 mod h264;
 mod h265;
 mod jitter;
+mod nal;
 mod red;
 #[cfg(test)]
 mod tests;
