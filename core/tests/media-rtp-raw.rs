@@ -311,18 +311,10 @@ fn frames_written_whole_arrive_whole() {
     assert_eq!(got_audio, frames.len());
 }
 
-/// Frames over 5% loss: NACK and RTX repair the stream a round trip late,
-/// and a `JitterBuffer` in front of the `Depacketizer` waits for them, so
-/// almost every frame arrives whole; fed straight in, the depacketizer
-/// drops each frame that lost a packet.
-#[test]
-fn a_jitter_buffer_waits_for_the_repairs() {
-    use eddy::codec::{CodecKind, Depacketizer, JitterBuffer};
-    use eddy::sim::Loss;
-    let mut w = connected_pair();
-    let (a, b) = (w.a, w.b);
-    let b_video = tracks(&w.sim.take_events(b))[1].0;
-    let vp8 = pc(&mut w.sim, a)
+/// A's VP8 payload type, after A's link starts losing 5% of packets (10 ms
+/// each way).
+fn vp8_over_lossy_link(w: &mut World) -> u8 {
+    let vp8 = pc(&mut w.sim, w.a)
         .sender(w.a_video)
         .unwrap()
         .get_parameters()
@@ -332,13 +324,27 @@ fn a_jitter_buffer_waits_for_the_repairs() {
         .map(|c| c.payload_type)
         .unwrap();
     w.sim.set_link(
-        a,
+        w.a,
         Link::symmetric(LinkConfig {
             delay: Duration::from_millis(10),
-            loss: Loss::Random(0.05),
+            loss: eddy::sim::Loss::Random(0.05),
             ..LinkConfig::default()
         }),
     );
+    vp8
+}
+
+/// Frames over 5% loss: NACK and RTX repair the stream a round trip late,
+/// and a `JitterBuffer` in front of the `Depacketizer` waits for them, so
+/// almost every frame arrives whole; fed straight in, the depacketizer
+/// drops each frame that lost a packet.
+#[test]
+fn a_jitter_buffer_waits_for_the_repairs() {
+    use eddy::codec::{CodecKind, Depacketizer, JitterBuffer};
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    let vp8 = vp8_over_lossy_link(&mut w);
     let frames = 300u32;
     for i in 0..frames {
         let mut f = vec![(i % 251) as u8; 2500];
@@ -398,7 +404,6 @@ fn a_jitter_buffer_waits_for_the_repairs() {
 /// flagged.
 #[test]
 fn a_receiver_in_frame_mode_gives_whole_frames() {
-    use eddy::sim::Loss;
     let mut w = connected_pair();
     let (a, b) = (w.a, w.b);
     let b_video = tracks(&w.sim.take_events(b))[1].0;
@@ -406,23 +411,7 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
         .receiver(b_video)
         .unwrap()
         .set_frame_mode(true);
-    let vp8 = pc(&mut w.sim, a)
-        .sender(w.a_video)
-        .unwrap()
-        .get_parameters()
-        .codecs
-        .iter()
-        .find(|c| c.mime_type == "video/VP8")
-        .map(|c| c.payload_type)
-        .unwrap();
-    w.sim.set_link(
-        a,
-        Link::symmetric(LinkConfig {
-            delay: Duration::from_millis(10),
-            loss: Loss::Random(0.05),
-            ..LinkConfig::default()
-        }),
-    );
+    let vp8 = vp8_over_lossy_link(&mut w);
     let sent: Vec<Vec<u8>> = (0..300u32)
         .map(|i| {
             let mut f: Vec<u8> = (0..1800 + (i as usize * 37) % 1500)
