@@ -35,7 +35,10 @@ fn names_resolved_over_mdns_connect_host_to_host_and_hide_the_address() {
     a.set_local_description(offer).unwrap();
     let offer = a.local_description().cloned().unwrap();
     assert!(!offer.sdp.contains("192.168.1.10"), "{}", offer.sdp);
-    let names = a.mdns_host_names();
+    let names: Vec<(String, std::net::IpAddr)> = a
+        .mdns_host_names()
+        .map(|(n, ip)| (n.to_owned(), ip))
+        .collect();
     assert_eq!(names.len(), 1);
     let (name, ip) = names[0].clone();
     assert_eq!(ip, a_addr.ip());
@@ -51,7 +54,7 @@ fn names_resolved_over_mdns_connect_host_to_host_and_hide_the_address() {
     let mut resolver = MdnsResolver::new();
     let mut responder = MdnsResponder::new();
     for (n, ip) in a.mdns_host_names() {
-        assert!(responder.publish(&n, ip));
+        assert!(responder.publish(n, ip));
     }
     for n in b.pending_mdns_names() {
         assert!(resolver.resolve(sim.now(), &n));

@@ -81,10 +81,11 @@ impl DriverMdns {
             }
         }
         if pc.configuration().mdns_host_candidates {
-            let names = pc.mdns_host_names();
-            if names.len() != self.responder.names().len() {
-                for (name, ip) in &names {
-                    self.responder.publish(name, *ip);
+            // Names are only ever added: a new count means a new name (no
+            // allocation on this per-drain path otherwise).
+            if pc.mdns_host_names().count() != self.responder.names().len() {
+                for (name, ip) in pc.mdns_host_names() {
+                    self.responder.publish(name, ip);
                 }
                 self.open_responder();
             }

@@ -60,7 +60,7 @@ impl Mdns {
             }
             if pc.configuration().mdns_host_candidates {
                 for (name, ip) in pc.mdns_host_names() {
-                    published.publish(&name, ip);
+                    published.publish(name, ip);
                 }
             }
         }

@@ -113,11 +113,8 @@ impl PeerConnection {
     /// [`Configuration::mdns_host_candidates`](crate::Configuration::mdns_host_candidates)
     /// is on: what the runtime's [`MdnsResponder`](crate::mdns::MdnsResponder)
     /// publishes.
-    pub fn mdns_host_names(&self) -> Vec<(String, IpAddr)> {
-        self.mdns_names
-            .iter()
-            .map(|(ip, n)| (n.clone(), *ip))
-            .collect()
+    pub fn mdns_host_names(&self) -> impl Iterator<Item = (&str, IpAddr)> + '_ {
+        self.mdns_names.iter().map(|(ip, n)| (n.as_str(), *ip))
     }
 
     /// The `.local` names of remote candidates waiting to be resolved: the
