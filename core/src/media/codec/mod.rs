@@ -16,11 +16,15 @@
 //! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
 //! and out), H.265 (RFC 7798: single NAL unit, AP, FU), AV1 (the AOM
 //! RTP payload format: OBU elements, fragments across packets); RED (RFC
-//! 2198) with [`red_encode`] and [`red_decode`]. The AV1 Dependency
-//! Descriptor is not yet.
+//! 2198) with [`red_encode`] and [`red_decode`]; the AV1 Dependency
+//! Descriptor header extension ([`DependencyDescriptor`]: parse and write,
+//! the template structure included, and a frame's layers and references
+//! resolved from it).
 
 mod audio;
 mod av1;
+mod bits;
+mod dependency_descriptor;
 mod h264;
 mod h265;
 mod jitter;
@@ -31,6 +35,10 @@ mod tests;
 mod vp8;
 mod vp9;
 
+pub use dependency_descriptor::{
+    DependencyDescriptor, DependencyDescriptorError, FrameDependency, FrameTemplate,
+    TemplateStructure, MAX_DECODE_TARGETS, MAX_TEMPLATES,
+};
 pub use jitter::{JitterBuffer, JitterBufferStats, MAX_BUFFERED_PACKETS};
 pub use red::{red_decode, red_encode, RedBlock, MAX_RED_BLOCKS};
 
@@ -87,7 +95,8 @@ impl CodecKind {
             .map(|(_, k)| *k)
     }
 
-    fn is_audio(self) -> bool {
+    /// An audio codec (one frame per packet, every frame decodable alone).
+    pub fn is_audio(self) -> bool {
         matches!(self, Self::Opus | Self::Pcmu | Self::Pcma | Self::G722)
     }
 }
@@ -169,6 +178,12 @@ pub struct Frame {
     /// It can be decoded on its own (VP8 key frame, H.264 IDR; every audio
     /// frame).
     pub keyframe: bool,
+    /// Something was lost just before it: packets missing from the
+    /// sequence, or a frame dropped. An audio decoder conceals the gap
+    /// (packet loss concealment) instead of playing on as if nothing was
+    /// missing; a video frame that is not a key frame may refer to what
+    /// was lost.
+    pub after_loss: bool,
 }
 
 /// What a [`Depacketizer`] dropped.
@@ -199,6 +214,8 @@ pub struct Depacketizer {
     /// AV1: the OBU element continuing in the next packet.
     partial: Vec<u8>,
     keyframe: bool,
+    /// Lost since the last frame delivered (told on the next one).
+    lost: bool,
     stats: DepacketizerStats,
 }
 
@@ -214,8 +231,14 @@ impl Depacketizer {
             fragment_open: false,
             partial: Vec::new(),
             keyframe: false,
+            lost: false,
             stats: DepacketizerStats::default(),
         }
+    }
+
+    /// The codec it reads.
+    pub fn kind(&self) -> CodecKind {
+        self.kind
     }
 
     /// What it delivered and dropped.
@@ -239,10 +262,12 @@ impl Depacketizer {
     ) -> Option<Frame> {
         let gap = self.last_seq.is_some_and(|l| seq != l.wrapping_add(1));
         self.last_seq = Some(seq);
+        self.lost |= gap;
         if self.timestamp != Some(timestamp) {
             // A new frame begins; what was open lost its end.
             if self.timestamp.is_some() && !self.frame.is_empty() {
                 self.stats.frames_dropped += 1;
+                self.lost = true;
             }
             self.start(timestamp);
         } else if gap {
@@ -299,6 +324,7 @@ impl Depacketizer {
         if self.broken || data.is_empty() {
             self.stats.frames_dropped += 1;
             self.broken = false;
+            self.lost = true;
             return None;
         }
         self.stats.frames += 1;
@@ -306,6 +332,7 @@ impl Depacketizer {
             data,
             timestamp,
             keyframe: std::mem::take(&mut self.keyframe),
+            after_loss: std::mem::take(&mut self.lost),
         })
     }
 

@@ -72,6 +72,28 @@ fn a_lost_packet_drops_its_frame_only() {
     let (out, stats) = round_trip(CodecKind::Vp8, &frames, 1000, &[5]);
     assert_eq!(out.len(), 2);
     assert_eq!(stats.frames_dropped, 1);
+    // The frame after the loss says so; the others do not.
+    assert_eq!(
+        out.iter().map(|f| f.after_loss).collect::<Vec<_>>(),
+        vec![false, true]
+    );
+    let (out, _) = round_trip(CodecKind::Vp8, &frames, 1000, &[]);
+    assert!(out.iter().all(|f| !f.after_loss));
+}
+
+/// Audio: a lost packet is a lost frame; the next frame is marked so that
+/// the decoder conceals the gap.
+#[test]
+fn audio_after_a_lost_frame_is_marked() {
+    let frames: Vec<Vec<u8>> = (0..4u8).map(|i| vec![i; 80]).collect();
+    let (out, stats) = round_trip(CodecKind::Opus, &frames, 1200, &[1]);
+    assert_eq!(
+        out.iter()
+            .map(|f| (f.data[0], f.after_loss))
+            .collect::<Vec<_>>(),
+        vec![(0, false), (2, true), (3, false)]
+    );
+    assert_eq!(stats.frames_dropped, 0);
 }
 
 #[test]
