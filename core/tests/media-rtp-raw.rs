@@ -473,3 +473,95 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
         sent.len()
     );
 }
+
+/// Frame mode after a loss nothing can repair (a 1 s outage, longer than
+/// the jitter buffer waits): the frames that follow refer to lost ones, so
+/// none is delivered until a key frame; B asks A for one (PLI), A's
+/// application answers with a key frame, and frames flow again from it,
+/// the first flagged `after_loss`.
+#[test]
+fn frame_mode_waits_for_a_key_frame_after_an_outage() {
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .set_frame_mode(true);
+    let vp8 = vp8_over_lossy_link(&mut w);
+    let link = |loss| {
+        Link::symmetric(LinkConfig {
+            delay: Duration::from_millis(10),
+            loss: eddy::sim::Loss::Random(loss),
+            ..LinkConfig::default()
+        })
+    };
+    w.sim.set_link(a, link(0.0));
+    w.sim.take_events(a);
+    let (mut key_next, mut requests, mut keys_sent) = (true, 0, Vec::new());
+    for i in 0..150u32 {
+        match i {
+            50 => w.sim.set_link(a, link(1.0)),
+            80 => w.sim.set_link(a, link(0.0)),
+            _ => {}
+        }
+        let key = std::mem::take(&mut key_next);
+        if key {
+            keys_sent.push(i);
+        }
+        let mut f = vec![i as u8; 2000];
+        f[0] = if key { 0x10 } else { 0x11 };
+        pc(&mut w.sim, a)
+            .sender(w.a_video)
+            .unwrap()
+            .write_frame(vp8, 3000 * i, &f)
+            .unwrap();
+        w.sim.run_for(Duration::from_millis(33));
+        for (_, e) in w.sim.take_events(a) {
+            if matches!(e, Event::KeyframeRequest { transceiver, .. } if transceiver == w.a_video) {
+                requests += 1;
+                key_next = true;
+            }
+        }
+    }
+    w.sim.run_for(Duration::from_secs(1));
+    let got: Vec<_> = w
+        .sim
+        .take_events(b)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
+            _ => None,
+        })
+        .collect();
+    let index = |f: &eddy::MediaFrame| f.frame.timestamp / 3000;
+    eprintln!(
+        "{} frames delivered, key frames sent at {keys_sent:?}, {requests} requests",
+        got.len()
+    );
+    assert!(requests >= 1, "no keyframe request after the outage");
+    let after: Vec<_> = got.iter().filter(|f| index(f) >= 50).collect();
+    let first = after.first().expect("frames after the outage");
+    assert!(
+        first.frame.keyframe && first.frame.after_loss,
+        "first frame after the outage: {} key {} after_loss {}",
+        index(first),
+        first.frame.keyframe,
+        first.frame.after_loss
+    );
+    assert!(keys_sent.contains(&index(first)), "{}", index(first));
+    // From that key frame on, every frame arrives.
+    let resumed = index(first);
+    assert_eq!(after.len() as u32, 150 - resumed, "frames after {resumed}");
+    assert!(got.iter().filter(|f| index(f) < 50).count() >= 48);
+    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
+    let inbound = report
+        .of_type("inbound-rtp")
+        .find_map(|s| match s {
+            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(inbound.pli_count >= 1);
+    assert!(inbound.frames_dropped.unwrap_or(0) >= 1);
+}

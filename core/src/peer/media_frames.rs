@@ -20,6 +20,10 @@ const MAX_FRAME_STREAMS: usize = 4;
 /// retries every 100 ms, so this covers a lost NACK or repair and its
 /// retry.
 const DEFAULT_WAIT: Duration = Duration::from_millis(250);
+/// The shortest time between two keyframe requests of one stream while it
+/// waits for a key frame (about a round trip for the request and the key
+/// frame's first packets; the sender's encoder may take longer).
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
 
 /// A frame of a receiver in frame mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,14 +34,27 @@ pub struct MediaFrame {
     pub ssrc: u32,
     /// Its payload type (the codec negotiated for it).
     pub payload_type: u8,
+    /// The RID of its stream (RFC 8852), for a simulcast layer: the
+    /// remote's `a=rid`, seen on the stream's packets.
+    pub rid: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 struct FrameStream {
     ssrc: u32,
     payload_type: u8,
+    /// The RID its packets carried (senders stop sending it once the
+    /// stream is known).
+    rid: Option<String>,
     jitter: JitterBuffer,
     depacketizer: Depacketizer,
+    /// Video: a frame was lost, so frames that are not key frames may not
+    /// decode; they are dropped until a key frame comes.
+    awaiting_keyframe: bool,
+    /// Frames dropped while waiting for a key frame.
+    dropped_waiting: u64,
+    /// When the last keyframe request for this stream went out.
+    last_request: Option<Instant>,
 }
 
 /// A receiver's frame mode.
@@ -66,7 +83,10 @@ impl FrameMode {
         crate::codec::DepacketizerStats,
     )> {
         let s = self.streams.iter().find(|s| s.ssrc == ssrc)?;
-        Some((s.jitter.stats(), s.depacketizer.stats()))
+        let mut d = s.depacketizer.stats();
+        d.frames = d.frames.saturating_sub(s.dropped_waiting);
+        d.frames_dropped += s.dropped_waiting;
+        Some((s.jitter.stats(), d))
     }
 
     pub(crate) fn next_timeout(&self) -> Option<Instant> {
@@ -111,38 +131,86 @@ impl PeerConnection {
                 mode.streams.push(FrameStream {
                     ssrc,
                     payload_type: pt,
+                    rid: None,
                     jitter: JitterBuffer::new(wait),
                     depacketizer: Depacketizer::new(kind),
+                    awaiting_keyframe: false,
+                    dropped_waiting: 0,
+                    last_request: None,
                 });
                 mode.streams.len() - 1
             }
         };
-        mode.streams[i].jitter.set_max_wait(wait);
-        mode.streams[i].jitter.push(packet);
+        let stream = &mut mode.streams[i];
+        if stream.rid.is_none() {
+            stream.rid = packet.rid().map(str::to_owned);
+        }
+        stream.jitter.set_max_wait(wait);
+        stream.jitter.push(packet);
         self.release_frames(t);
         None
     }
 
     /// Moves what the receiver's jitter buffers release through their
-    /// depacketizers, queueing the frames.
+    /// depacketizers, queueing the frames. A video stream that lost a frame
+    /// delivers no more until a key frame, and asks for one.
     pub(crate) fn release_frames(&mut self, t: TransceiverId) {
         let now = self.now;
         let mut out: Vec<MediaFrame> = Vec::new();
+        let mut want_keyframe: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
         if let Some(mode) = self
             .media
             .receiver_mut(t)
             .and_then(|r| r.frames.as_deref_mut())
         {
             for s in &mut mode.streams {
+                let video = !s.depacketizer.kind().is_audio();
+                let dropped_before = s.depacketizer.stats().frames_dropped;
                 while let Some(p) = s.jitter.poll(now) {
-                    if let Some(frame) = s.depacketizer.push_packet(&p) {
-                        out.push(MediaFrame {
-                            frame,
-                            ssrc: s.ssrc,
-                            payload_type: s.payload_type,
-                        });
+                    let Some(mut frame) = s.depacketizer.push_packet(&p) else {
+                        continue;
+                    };
+                    if video && frame.after_loss && !frame.keyframe {
+                        s.awaiting_keyframe = true;
                     }
+                    if frame.keyframe && s.awaiting_keyframe {
+                        // The frames dropped while waiting were lost to
+                        // the application too.
+                        s.awaiting_keyframe = false;
+                        frame.after_loss = true;
+                    }
+                    if s.awaiting_keyframe {
+                        s.dropped_waiting += 1;
+                        continue;
+                    }
+                    out.push(MediaFrame {
+                        frame,
+                        ssrc: s.ssrc,
+                        payload_type: s.payload_type,
+                        rid: s.rid.clone(),
+                    });
                 }
+                // A frame dropped at its end (its last packets lost) is
+                // known before the next one arrives: wait from now.
+                if video && s.depacketizer.stats().frames_dropped > dropped_before {
+                    s.awaiting_keyframe = true;
+                }
+                let due = s.last_request.is_none_or(|at| {
+                    now.saturating_duration_since(at) >= KEYFRAME_REQUEST_INTERVAL
+                });
+                if s.awaiting_keyframe && due {
+                    s.last_request = Some(now);
+                    want_keyframe.push(s.ssrc);
+                }
+            }
+        }
+        if !want_keyframe.is_empty() {
+            // RFC 4585 §6.3.1: "With the Picture Loss Indication message, a
+            // decoder informs the encoder about the loss of an undefined
+            // amount of coded video data belonging to one or more
+            // pictures." Counted in pliCount (or firCount).
+            if let Err(e) = self.request_keyframe_of(t, &want_keyframe) {
+                tracing::debug!("keyframe request not sent: {e}");
             }
         }
         for frame in out {

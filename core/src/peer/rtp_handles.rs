@@ -471,34 +471,47 @@ impl RtpReceiver<'_> {
     /// negotiated, else a FIR (RFC 5104 §4.3.1), for each media SSRC
     /// received.
     pub fn request_keyframe(&mut self) -> Result<KeyframeRequestKind, MediaSendError> {
-        let n = self
-            .pc
-            .media
-            .section(self.id)
-            .ok_or(MediaSendError::NotSending)?;
+        let mut ssrcs = self.ssrcs();
+        if ssrcs.is_empty() {
+            let n = self
+                .pc
+                .media
+                .section(self.id)
+                .ok_or(MediaSendError::NotSending)?;
+            ssrcs = n.remote.ssrcs.iter().map(|(m, _)| *m).collect();
+        }
+        self.pc.request_keyframe_of(self.id, &ssrcs)
+    }
+}
+
+impl PeerConnection {
+    /// A keyframe request for the media SSRCs `ssrcs` of transceiver `id`'s
+    /// receiver: a PLI if negotiated, else a FIR.
+    pub(crate) fn request_keyframe_of(
+        &mut self,
+        id: TransceiverId,
+        ssrcs: &[u32],
+    ) -> Result<KeyframeRequestKind, MediaSendError> {
+        let n = self.media.section(id).ok_or(MediaSendError::NotSending)?;
         if !n.direction.receives() {
             return Err(MediaSendError::NotSending);
         }
         let pli = n.codecs.iter().any(|c| c.pli);
         let fir = n.codecs.iter().any(|c| c.fir);
         let rsize = n.rtcp_rsize;
-        let mut ssrcs = self.ssrcs();
-        if ssrcs.is_empty() {
-            ssrcs = n.remote.ssrcs.iter().map(|(m, _)| *m).collect();
-        }
-        let sender_ssrc = self.pc.jsep.transceiver(self.id).map_or(0, |t| t.ssrc);
+        let sender_ssrc = self.jsep.transceiver(id).map_or(0, |t| t.ssrc);
         let kind = if pli || !fir {
             KeyframeRequestKind::Pli
         } else {
             KeyframeRequestKind::Fir
         };
-        if let Some(r) = self.pc.media.receiver_mut(self.id) {
+        if let Some(r) = self.media.receiver_mut(id) {
             match kind {
                 KeyframeRequestKind::Pli => r.plis_sent += 1,
                 KeyframeRequestKind::Fir => r.firs_sent += 1,
             }
         }
-        for media_ssrc in ssrcs {
+        for &media_ssrc in ssrcs {
             match kind {
                 KeyframeRequestKind::Pli => {
                     let p = Pli {
@@ -507,10 +520,10 @@ impl RtpReceiver<'_> {
                     };
                     let mut b = [0u8; 12];
                     let len = p.write(&mut b).map_err(|_| MediaSendError::TooLarge(12))?;
-                    self.pc.send_rtcp_feedback(rsize, &b[..len])?;
+                    self.send_rtcp_feedback(rsize, &b[..len])?;
                 }
                 KeyframeRequestKind::Fir => {
-                    let seq = self.pc.media.next_fir_sequence(self.id);
+                    let seq = self.media.next_fir_sequence(id);
                     let entries = [FirEntry {
                         ssrc: media_ssrc,
                         sequence: seq,
@@ -518,7 +531,7 @@ impl RtpReceiver<'_> {
                     let mut b = [0u8; 20];
                     let len = Fir::write(sender_ssrc, &entries, &mut b)
                         .map_err(|_| MediaSendError::TooLarge(20))?;
-                    self.pc.send_rtcp_feedback(rsize, &b[..len])?;
+                    self.send_rtcp_feedback(rsize, &b[..len])?;
                 }
             }
         }
