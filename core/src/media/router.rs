@@ -7,6 +7,8 @@
 //! extension, then the incoming SSRC table (learned from the MID, or from
 //! a signaled `a=ssrc`), then a payload type used by one description only.
 
+use std::sync::Arc;
+
 use crate::rtp::RtpPacket;
 
 /// Most receivers a router knows (media descriptions times their RIDs).
@@ -87,7 +89,8 @@ pub(crate) struct RouterCounters {
 #[derive(Debug, Clone)]
 struct Receiver {
     mid: Box<[u8]>,
-    rid: Option<Box<[u8]>>,
+    /// Shared with every packet routed here (`RtpPacketReceived::rid`).
+    rid: Option<Arc<str>>,
     /// Bit `pt` set when the payload type belongs to the receiver.
     payload_types: u128,
 }
@@ -129,6 +132,21 @@ impl Router {
         self.counters
     }
 
+    /// The RID of receiver `i` (a simulcast layer's), if it has one.
+    pub(crate) fn rid_of(&self, i: usize) -> Option<&Arc<str>> {
+        self.receivers.get(i)?.rid.as_ref()
+    }
+
+    /// The media SSRC last routed to receiver `i`: what an RTX packet
+    /// routed there by its repaired RID repairs (RFC 8852 §3.2).
+    pub(crate) fn media_ssrc_of(&self, i: usize) -> Option<u32> {
+        self.ssrcs
+            .iter()
+            .filter(|e| e.receiver == i && !e.repair)
+            .max_by_key(|e| e.last_used)
+            .map(|e| e.ssrc)
+    }
+
     /// Adds a receiver for `mid` (and `rid` for one simulcast layer) taking
     /// `payload_types` (its media description's, RTX's included); returns
     /// its index, or `None` past [`MAX_RECEIVERS`].
@@ -147,7 +165,7 @@ impl Router {
             .fold(0u128, |m, &pt| m | 1 << pt);
         self.receivers.push(Receiver {
             mid: mid.as_bytes().into(),
-            rid: rid.map(|r| r.as_bytes().into()),
+            rid: rid.map(Arc::from),
             payload_types,
         });
         Some(self.receivers.len() - 1)
@@ -265,7 +283,7 @@ impl Router {
         };
         if let Some(rid) = rid {
             return of_mid
-                .find(|(_, r)| r.rid.as_deref() == Some(rid))
+                .find(|(_, r)| r.rid.as_deref().map(str::as_bytes) == Some(rid))
                 .map(|(i, _)| (i, repair))
                 .ok_or(Unroutable::UnknownRid);
         }
@@ -440,6 +458,11 @@ mod tests {
             ok(2, false, RouteVia::Mid)
         );
         assert_eq!(route(&mut r, 21, 97, &[]), ok(2, true, RouteVia::Ssrc));
+        // Each layer's RID, and the media stream its RTX repairs.
+        assert_eq!(r.rid_of(2).map(|r| &**r), Some("hi"));
+        assert_eq!(r.rid_of(0), None);
+        assert_eq!(r.media_ssrc_of(2), Some(20));
+        assert_eq!(r.media_ssrc_of(1), Some(22));
         // Unknown RID, unknown MID, an ambiguous MID alone.
         assert_eq!(
             route(&mut r, 23, 96, &[(MID, b"1"), (RID, b"mid")]),

@@ -238,10 +238,22 @@ impl Media {
                 .iter()
                 .flat_map(|c| std::iter::once(c.payload_type).chain(c.rtx_payload_type))
                 .collect();
-            let Some(i) = router.add_receiver(&n.mid, None, &pts) else {
+            // RFC 8853 §5.2 / RFC 8852 §3.3: a simulcast sender's layers
+            // share the m-section and are told apart by their RID; each
+            // gets a route of its own to the one receiver (a track with
+            // layers, as an SFU forwards them), the RID on every packet.
+            let first = routed_to.len();
+            let rids = n.remote.rids.iter().map(|r| Some(r.as_str()));
+            for rid in rids.chain(n.remote.rids.is_empty().then_some(None)) {
+                if router.add_receiver(&n.mid, rid, &pts).is_none() {
+                    break;
+                }
+                routed_to.push(*t);
+            }
+            if routed_to.len() == first {
                 break;
-            };
-            routed_to.push(*t);
+            }
+            let i = first;
             for &(media, rtx) in &n.remote.ssrcs {
                 router.add_ssrc(media, i, false);
                 if let Some(rtx) = rtx {
@@ -445,6 +457,8 @@ impl PeerConnection {
             return;
         };
         let repair = routed.is_ok_and(|r| r.repair);
+        let route = routed.ok().map(|r| r.receiver);
+        let rid = route.and_then(|i| self.media.router.rid_of(i)).cloned();
         // draft-holmer-rmcat-transport-wide-cc-extensions-01: every packet
         // (RTX too) counts in the feedback.
         let transport_seq = self
@@ -468,11 +482,17 @@ impl PeerConnection {
                 .iter()
                 .filter_map(|c| c.rtx_payload_type.map(|r| (r, c.payload_type)))
                 .collect();
-            let Some(media_ssrc) = self
-                .media
-                .receiver(t)
-                .and_then(|r| repaired_ssrc(n, r, ssrc))
-            else {
+            // A simulcast layer's RTX stream, routed by its repaired RID,
+            // repairs the media stream routed by the same RID.
+            let by_rid = rid
+                .is_some()
+                .then(|| route.and_then(|i| self.media.router.media_ssrc_of(i)))
+                .flatten();
+            let Some(media_ssrc) = by_rid.or_else(|| {
+                self.media
+                    .receiver(t)
+                    .and_then(|r| repaired_ssrc(n, r, ssrc))
+            }) else {
                 self.stack.counters.count_drop(Dropped::MediaUnrouted);
                 return;
             };
@@ -492,13 +512,19 @@ impl PeerConnection {
             self.stack.counters.count_drop(Dropped::MediaUnrouted);
             return;
         };
-        self.deliver_rtp(t, data, repaired);
+        self.deliver_rtp(t, data, repaired, rid);
     }
 
     /// Counts a routed packet in its stream and queues it as an event
     /// (not twice: a duplicate, such as a retransmission that raced the
     /// original, is dropped and counted).
-    fn deliver_rtp(&mut self, t: TransceiverId, data: Vec<u8>, repaired: bool) {
+    fn deliver_rtp(
+        &mut self,
+        t: TransceiverId,
+        data: Vec<u8>,
+        repaired: bool,
+        rid: Option<std::sync::Arc<str>>,
+    ) {
         let now = self.now;
         let Ok(p) = RtpPacket::parse(&data) else {
             self.stack.counters.count_drop(Dropped::MediaMalformed);
@@ -520,7 +546,7 @@ impl PeerConnection {
         let telephone_event = codec
             .mime_type
             .eq_ignore_ascii_case("audio/telephone-event");
-        let (rid_id, level_id) = (n.recv_ext.rid, n.recv_ext.audio_level);
+        let level_id = n.recv_ext.audio_level;
         let rtt = self.media.rtt;
         let Some(r) = self.media.receiver_mut(t) else {
             return;
@@ -559,7 +585,7 @@ impl PeerConnection {
             });
         let csrcs: smallvec::SmallVec<[u32; 4]> = p.csrcs().collect();
         let fixed = Fixed::of(&p);
-        let Some(packet) = RtpPacketReceived::new(data, fixed, rid_id, audio_level, repaired, now)
+        let Some(packet) = RtpPacketReceived::new(data, fixed, rid, audio_level, repaired, now)
         else {
             self.stack.counters.count_drop(Dropped::MediaMalformed);
             return;

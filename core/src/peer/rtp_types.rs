@@ -2,6 +2,7 @@
 //! `RTCRtpParameters` and its parts, `RTCRtpContributingSource`, and the
 //! packets an application writes and receives in raw mode.
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::rtp::RtpPacket;
@@ -113,8 +114,8 @@ pub struct RtpPacketReceived {
     pub marker: bool,
     /// It came as an RTX retransmission.
     pub repaired: bool,
-    /// The negotiated id of the rid extension, to read [`rid`](Self::rid).
-    rid_id: Option<u8>,
+    /// The RID of its stream (RFC 8852), from the route it took.
+    rid: Option<Arc<str>>,
     /// The RFC 6464 audio level, if the extension was negotiated and sent.
     pub audio_level: Option<AudioLevel>,
     /// When it arrived.
@@ -127,7 +128,7 @@ impl RtpPacketReceived {
     pub(crate) fn new(
         data: Vec<u8>,
         f: Fixed,
-        rid_id: Option<u8>,
+        rid: Option<Arc<str>>,
         audio_level: Option<AudioLevel>,
         repaired: bool,
         arrival: Instant,
@@ -143,7 +144,7 @@ impl RtpPacketReceived {
             payload_type: f.payload_type,
             marker: f.marker,
             repaired,
-            rid_id,
+            rid,
             audio_level,
             arrival,
             data,
@@ -178,11 +179,11 @@ impl RtpPacketReceived {
         RtpPacket::parse(&self.data).ok()?.extension(id)
     }
 
-    /// The RTP stream id (RFC 8852), if the extension was negotiated and
-    /// sent.
+    /// The RTP stream id (RFC 8852) of its stream: a simulcast layer's
+    /// `a=rid`, on every packet of the layer (the sender puts it only on
+    /// the first ones; the route remembers it).
     pub fn rid(&self) -> Option<&str> {
-        let v = self.extension(self.rid_id?)?;
-        std::str::from_utf8(v).ok()
+        self.rid.as_deref()
     }
 }
 

@@ -15,7 +15,10 @@
 //! the browser sends comes back on the same transceiver (raw RTP: eddy
 //! gives it the transceiver's own SSRC and protects it again), and the
 //! browser's keyframe requests are forwarded to its own sender. DTMF the
-//! browser sends is reported back on its data channel as `dtmf:<tone>:<ms>`. ICE uses UDP on the IP of
+//! browser sends is reported back on its data channel as `dtmf:<tone>:<ms>`.
+//! A simulcast sender's layers (RFC 8853) all arrive, each with its RID on
+//! every packet; only the `--layer` one is echoed, as an SFU forwards one
+//! layer to a viewer (`?simulcast=1` sends three). ICE uses UDP on the IP of
 //! `--listen` (`0.0.0.0`: every interface). Signaling runs on axum with the
 //! limits of [`eddy_examples::signaling::Limits`] (slow clients, big
 //! bodies and connection floods are cut off).
@@ -66,13 +69,19 @@ struct Args {
     /// echoed as packets).
     #[arg(long)]
     frames: bool,
+    /// Of a simulcast sender's layers, the RID echoed (the others are
+    /// received and counted, not sent back: an SFU's choice for a viewer).
+    #[arg(long, default_value = "h")]
+    layer: String,
 }
 
-/// Each peer's first channel (for the DTMF reports), and `--frames`.
+/// Each peer's first channel (for the DTMF reports), `--frames` and
+/// `--layer`.
 #[derive(Default)]
 struct Echo {
     channels: HashMap<PeerId, ChannelId>,
     frames: bool,
+    layer: String,
 }
 
 const PAGE: &str = r#"<!doctype html>
@@ -102,6 +111,7 @@ window.__echoes = [];
 // and the echoed microphone arrives, and reports getStats() values.
 const params = new URLSearchParams(location.search);
 const selftest = params.has('selftest');
+const simulcast = params.get('simulcast') === '1';
 const SELFTEST = 'selftest \u2713';
 let pc, dc;
 const done = (ok, detail) => { if (selftest && !window.__result) window.__result = { ok, detail }; };
@@ -138,6 +148,32 @@ async function checkMedia() {
     }
   }
   done(false, 'echoed media did not decode in 30 s: ' + JSON.stringify(await mediaStats()));
+}
+
+// Simulcast: Chromium's three layers each reach eddy (three inbound-rtp
+// video streams in eddy's getStats, each with packets), and the one layer
+// echoed decodes here at its own size.
+async function checkSimulcast() {
+  const deadline = Date.now() + 30000;
+  let last = '';
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const eddy = Object.values(await fetch('/stats').then((r) => r.json()))[0] || {};
+    const layers = Object.values(eddy).filter((s) => s.type === 'inbound-rtp' && s.kind === 'video');
+    const mine = [...(await pc.getStats()).values()];
+    const sent = mine.filter((s) => s.type === 'outbound-rtp' && s.kind === 'video')
+      .map((s) => ({ rid: s.rid, packetsSent: s.packetsSent, frameWidth: s.frameWidth }));
+    const back = mine.find((s) => s.type === 'inbound-rtp' && s.kind === 'video') || {};
+    last = JSON.stringify({ eddyInbound: layers.map((s) => ({ ssrc: s.ssrc, packetsReceived: s.packetsReceived })),
+      chromiumSent: sent, echoed: { framesDecoded: back.framesDecoded, frameWidth: back.frameWidth } });
+    const arriving = layers.filter((s) => s.packetsReceived > 50).length;
+    if (arriving >= 3 && back.framesDecoded > 30) {
+      log('simulcast: ' + last);
+      if (back.frameWidth !== 640) return done(false, 'echoed layer is not h (640 wide): ' + last);
+      return done(true, 'three simulcast layers reached eddy, layer h echoed and decoded: ' + last);
+    }
+  }
+  done(false, 'simulcast layers did not all arrive in 30 s: ' + last);
 }
 
 // Chromium's DTMF sender plays "123#"; echo-server reports each tone it
@@ -287,10 +323,23 @@ async function connect(withMedia) {
     log('echo: ' + text);
     if (!selftest) return;
     if (text !== SELFTEST) return done(false, 'unexpected echo: ' + text);
-    if (withMedia) checkMedia(); else done(true, 'the page echoed through echo-server');
+    if (simulcast) checkSimulcast();
+    else if (withMedia) checkMedia(); else done(true, 'the page echoed through echo-server');
   };
   pc.onconnectionstatechange = () => log('connection: ' + pc.connectionState);
-  if (withMedia) {
+  if (simulcast) {
+    // Three layers of a 1280x720 camera (RFC 8853); echo-server sends back
+    // the "h" one (640x360).
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 } });
+    pc.addTransceiver(stream.getVideoTracks()[0], { direction: 'sendrecv', streams: [stream],
+      sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 },
+        { rid: 'f' }] });
+    document.getElementById('local').srcObject = stream;
+    const back = new MediaStream();
+    document.getElementById('remote').srcObject = back;
+    pc.ontrack = (e) => { back.addTrack(e.track); log('track back: ' + e.track.kind); };
+    document.getElementById('videos').hidden = false;
+  } else if (withMedia) {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
     for (const t of stream.getTracks()) pc.addTrack(t, stream);
     document.getElementById('local').srcObject = stream;
@@ -312,7 +361,7 @@ document.getElementById('form').onsubmit = (e) => {
 };
 const start = (withMedia) => connect(withMedia).catch((e) => { log('error: ' + e); done(false, String(e)); });
 document.getElementById('camera').onclick = () => start(true);
-start(params.get('media') === '1');
+start(params.get('media') === '1' || simulcast);
 </script>
 </body></html>
 "#;
@@ -343,6 +392,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut echo = Echo {
         frames: args.frames,
+        layer: args.layer.clone(),
         ..Echo::default()
     };
     driver.run(|ep, peer, event| on_event(ep, peer, event, &answerer, &mut echo))?;
@@ -409,11 +459,18 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
             transceiver,
             packet,
         } => {
+            // One layer of a simulcast sender goes back.
+            if packet.rid().is_some_and(|rid| rid != echo.layer) {
+                return;
+            }
             if let Some(pc) = ep.peer_mut(peer) {
                 echo_rtp(pc, transceiver, &packet);
             }
         }
         Event::MediaFrame { transceiver, frame } => {
+            if frame.rid.as_ref().is_some_and(|rid| *rid != echo.layer) {
+                return;
+            }
             let Some(mut sender) = ep.peer_mut(peer).and_then(|pc| pc.sender(transceiver)) else {
                 return;
             };
