@@ -565,3 +565,99 @@ fn frame_mode_waits_for_a_key_frame_after_an_outage() {
     assert!(inbound.pli_count >= 1);
     assert!(inbound.frames_dropped.unwrap_or(0) >= 1);
 }
+
+/// Issue 16's simulator call: 30 s of 30 fps video over 3% loss and 40 ms
+/// of jitter (2% reordered), B in frame mode. Every frame A wrote is either delivered
+/// whole, in order, or reported lost (the next delivered frame is marked
+/// `after_loss`); the jitter buffer's mean delay stays within its 400 ms
+/// bound.
+#[test]
+fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
+    let mut w = connected_pair();
+    let (a, b) = (w.a, w.b);
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .set_frame_mode(true);
+    let vp8 = vp8_over_lossy_link(&mut w);
+    w.sim.set_link(
+        a,
+        Link::symmetric(LinkConfig {
+            delay: Duration::from_millis(25),
+            jitter: Duration::from_millis(40),
+            loss: eddy::sim::Loss::Random(0.03),
+            reorder: 0.02,
+            reorder_delay: Duration::from_millis(30),
+            ..LinkConfig::default()
+        }),
+    );
+    w.sim.take_events(a);
+    let frames = 900u32;
+    let mut sent = Vec::new();
+    let mut key_next = true;
+    for i in 0..frames {
+        let key = std::mem::take(&mut key_next) || i % 60 == 0;
+        let mut f: Vec<u8> = (0..1500 + (i as usize * 53) % 2500)
+            .map(|k| (k as u32 ^ i) as u8)
+            .collect();
+        f[0] = if key { 0x10 } else { 0x11 };
+        pc(&mut w.sim, a)
+            .sender(w.a_video)
+            .unwrap()
+            .write_frame(vp8, 3000 * i, &f)
+            .unwrap();
+        sent.push(f);
+        w.sim.run_for(Duration::from_millis(33));
+        key_next = w.sim.take_events(a).iter().any(
+            |(_, e)| matches!(e, Event::KeyframeRequest { transceiver, .. } if *transceiver == w.a_video),
+        );
+    }
+    w.sim.run_for(Duration::from_secs(1));
+    let got: Vec<_> = w
+        .sim
+        .take_events(b)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
+            _ => None,
+        })
+        .collect();
+    let mut expected = 0usize;
+    let mut unreported = Vec::new();
+    for f in &got {
+        let i = (f.frame.timestamp / 3000) as usize;
+        assert!(i >= expected, "frame {i} out of order (after {expected})");
+        assert_eq!(f.frame.data, sent[i], "frame {i} not whole");
+        if i > expected && !f.frame.after_loss {
+            unreported.push(i);
+        }
+        expected = i + 1;
+    }
+    assert!(
+        unreported.is_empty(),
+        "losses not reported before {unreported:?}"
+    );
+    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
+    let inbound = report
+        .of_type("inbound-rtp")
+        .find_map(|s| match s {
+            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let mean = inbound.jitter_buffer_delay.unwrap()
+        / inbound.jitter_buffer_emitted_count.unwrap().max(1) as f64;
+    eprintln!(
+        "30 s over 3% loss, 40 ms jitter: {} of {frames} frames delivered whole, mean jitter-buffer delay {:.1} ms, {} PLIs",
+        got.len(),
+        mean * 1000.0,
+        inbound.pli_count
+    );
+    assert!(mean <= 0.4, "mean jitter-buffer delay {mean} s");
+    assert!(
+        got.len() * 100 >= frames as usize * 90,
+        "{} of {frames}",
+        got.len()
+    );
+}
