@@ -121,6 +121,8 @@ pub enum Event {
         transceiver: TransceiverId,
         /// PLI or FIR.
         kind: KeyframeRequestKind,
+        /// The encoding asked for, by RID, when the sender is simulcast.
+        rid: Option<String>,
     },
     /// A frame of a receiver in frame mode
     /// ([`RtpReceiver::set_frame_mode`](crate::RtpReceiver::set_frame_mode)),
@@ -201,9 +203,18 @@ fn same_kind(a: &Event, b: &Event) -> bool {
     use Event as E;
     match (a, b) {
         (E::ChannelBufferedAmountLow(x), E::ChannelBufferedAmountLow(y)) => x == y,
-        (E::KeyframeRequest { transceiver: x, .. }, E::KeyframeRequest { transceiver: y, .. }) => {
-            x == y
-        }
+        (
+            E::KeyframeRequest {
+                transceiver: x,
+                rid: r,
+                ..
+            },
+            E::KeyframeRequest {
+                transceiver: y,
+                rid: s,
+                ..
+            },
+        ) => x == y && r == s,
         (
             E::ConnectionStateChange(_)
             | E::SignalingStateChange(_)

@@ -319,6 +319,9 @@ pub struct OutboundRtpStats {
     pub header_bytes_sent: u64,
     /// The encoding's index in the sender's parameters (one: 0).
     pub encoding_index: u32,
+    /// A simulcast encoding's RID.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub rid: Option<String>,
     pub retransmitted_packets_sent: u64,
     pub retransmitted_bytes_sent: u64,
     pub nack_count: u64,

@@ -41,6 +41,11 @@ fn tracks(events: &[(Duration, Event)]) -> Vec<(TransceiverId, MediaKind)> {
 }
 
 fn connected_pair() -> World {
+    connected_pair_with(TransceiverInit::default())
+}
+
+/// A and B connected, A's video transceiver made with `video`.
+fn connected_pair_with(video: TransceiverInit) -> World {
     #[allow(clippy::disallowed_methods)]
     let mut sim = Sim::new(7, Instant::now());
     let internet = sim.internet();
@@ -53,9 +58,7 @@ fn connected_pair() -> World {
     let a_audio = a
         .add_transceiver(MediaKind::Audio, TransceiverInit::default())
         .unwrap();
-    let a_video = a
-        .add_transceiver(MediaKind::Video, TransceiverInit::default())
-        .unwrap();
+    let a_video = a.add_transceiver(MediaKind::Video, video).unwrap();
     let offer = a.create_offer().unwrap();
     a.set_local_description(offer).unwrap();
     b.set_remote_description(a.local_description().cloned().unwrap())
@@ -215,7 +218,8 @@ fn packets_cross_intact_with_tracks_keyframe_requests_and_sources() {
         requests,
         vec![Event::KeyframeRequest {
             transceiver: w.a_video,
-            kind: KeyframeRequestKind::Pli
+            kind: KeyframeRequestKind::Pli,
+            rid: None,
         }]
     );
     let stats = pc(&mut w.sim, b).connection_stats();
@@ -348,7 +352,7 @@ fn a_jitter_buffer_waits_for_the_repairs() {
     let frames = 300u32;
     for i in 0..frames {
         let mut f = vec![(i % 251) as u8; 2500];
-        f[0] = if i % 60 == 0 { 0x10 } else { 0x11 };
+        f[0] = if i.is_multiple_of(60) { 0x10 } else { 0x11 };
         pc(&mut w.sim, a)
             .sender(w.a_video)
             .unwrap()
@@ -417,7 +421,7 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
             let mut f: Vec<u8> = (0..1800 + (i as usize * 37) % 1500)
                 .map(|k| (k as u32 ^ i) as u8)
                 .collect();
-            f[0] = if i % 60 == 0 { 0x10 } else { 0x11 };
+            f[0] = if i.is_multiple_of(60) { 0x10 } else { 0x11 };
             f
         })
         .collect();
@@ -597,7 +601,7 @@ fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
     let mut sent = Vec::new();
     let mut key_next = true;
     for i in 0..frames {
-        let key = std::mem::take(&mut key_next) || i % 60 == 0;
+        let key = std::mem::take(&mut key_next) || i.is_multiple_of(60);
         let mut f: Vec<u8> = (0..1500 + (i as usize * 53) % 2500)
             .map(|k| (k as u32 ^ i) as u8)
             .collect();
@@ -660,4 +664,161 @@ fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
         "{} of {frames}",
         got.len()
     );
+}
+
+/// Simulcast sent by eddy (RFC 8853): A's video sender has three
+/// encodings (q, h, f); the offer says `a=simulcast:send q;h;f`, B's answer
+/// takes all three, and each encoding is a stream of its own — frames
+/// written per RID arrive per RID at B (in frame mode, NACK/RTX repairing
+/// each over 5% loss, the repairs carrying the repaired RID), with an
+/// outbound-rtp per encoding at A and keyframe requests naming the RID.
+#[test]
+fn a_simulcast_sender_s_encodings_arrive_apart() {
+    use eddy::SendEncoding;
+    let rids = ["q", "h", "f"];
+    let init = TransceiverInit::default()
+        .with_send_encodings(rids.iter().map(|r| SendEncoding::new(*r)).collect());
+    let mut w = connected_pair_with(init);
+    let (a, b) = (w.a, w.b);
+    let offer = pc(&mut w.sim, a).local_description().unwrap().sdp.clone();
+    let answer = pc(&mut w.sim, b).local_description().unwrap().sdp.clone();
+    assert!(offer.contains("a=simulcast:send q;h;f"), "{offer}");
+    assert!(offer.contains("a=rid:h send"));
+    assert!(answer.contains("a=simulcast:recv q;h;f"), "{answer}");
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .set_frame_mode(true);
+    let vp8 = vp8_over_lossy_link(&mut w);
+    let frame = |i: u32, k: usize| -> Vec<u8> {
+        let mut f: Vec<u8> = (0..700 * (k + 1) + (i as usize * 13) % 900)
+            .map(|x| (x as u32 ^ i ^ (k as u32 * 77)) as u8)
+            .collect();
+        f[0] = if i.is_multiple_of(60) { 0x10 } else { 0x11 };
+        f
+    };
+    let frames = 150u32;
+    for i in 0..frames {
+        for (k, rid) in rids.iter().enumerate() {
+            pc(&mut w.sim, a)
+                .sender(w.a_video)
+                .unwrap()
+                .write_layer_frame(rid, vp8, 3000 * i, &frame(i, k))
+                .unwrap();
+        }
+        w.sim.run_for(Duration::from_millis(33));
+    }
+    w.sim.run_for(Duration::from_secs(1));
+    let got: Vec<_> = w
+        .sim
+        .take_events(b)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
+            _ => None,
+        })
+        .collect();
+    let by_rid = got
+        .iter()
+        .fold(std::collections::BTreeMap::new(), |mut m, f| {
+            *m.entry(f.rid.clone()).or_insert(0) += 1;
+            m
+        });
+    eprintln!("simulcast over 5% loss, frames at B by rid: {by_rid:?}");
+    for (k, rid) in rids.iter().enumerate() {
+        let mine: Vec<_> = got
+            .iter()
+            .filter(|f| f.rid.as_deref() == Some(*rid))
+            .collect();
+        assert!(
+            mine.len() * 100 >= frames as usize * 98,
+            "{rid}: {} of {frames}",
+            mine.len()
+        );
+        for f in &mine {
+            assert_eq!(f.frame.data, frame(f.frame.timestamp / 3000, k), "{rid}");
+        }
+        let ssrcs: std::collections::BTreeSet<u32> = mine.iter().map(|f| f.ssrc).collect();
+        assert_eq!(ssrcs.len(), 1, "{rid}: one stream");
+    }
+    assert_eq!(got.iter().filter(|f| f.rid.is_none()).count(), 0);
+    // A: three encodings, an outbound-rtp each, repairs sent on each.
+    let params = pc(&mut w.sim, a)
+        .sender(w.a_video)
+        .unwrap()
+        .get_parameters();
+    assert_eq!(
+        params
+            .encodings
+            .iter()
+            .map(|e| e.rid.as_deref())
+            .collect::<Vec<_>>(),
+        vec![Some("q"), Some("h"), Some("f")]
+    );
+    let report = pc(&mut w.sim, a).sender(w.a_video).unwrap().get_stats();
+    let outbound: Vec<_> = report
+        .of_type("outbound-rtp")
+        .filter_map(|s| match s {
+            eddy::stats_report::RtcStats::OutboundRtp(o) => Some(o.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outbound.len(), 3);
+    for o in &outbound {
+        let i = o.encoding_index as usize;
+        assert_eq!(o.rid.as_deref(), Some(rids[i]));
+        assert!(o.packets_sent >= u64::from(frames), "{o:?}");
+        assert!(o.retransmitted_packets_sent > 0, "{o:?}");
+    }
+    // B asks for key frames: A hears which encodings.
+    w.sim.take_events(a);
+    pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .request_keyframe()
+        .unwrap();
+    w.sim.run_for(Duration::from_millis(100));
+    let mut asked: Vec<_> = w
+        .sim
+        .take_events(a)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::KeyframeRequest { rid, .. } => rid,
+            _ => None,
+        })
+        .collect();
+    asked.sort();
+    assert_eq!(asked, ["f", "h", "q"]);
+}
+
+/// `sendEncodings` are checked as the W3C API does: RIDs by the RFC 8851
+/// grammar and unique; simulcast is for video, at most four encodings.
+#[test]
+fn bad_send_encodings_are_refused() {
+    use eddy::SendEncoding;
+    #[allow(clippy::disallowed_methods)]
+    let mut pc =
+        PeerConnection::new(Configuration::default().with_seed(1), Instant::now()).unwrap();
+    let enc = |rids: &[&str]| {
+        TransceiverInit::default()
+            .with_send_encodings(rids.iter().map(|r| SendEncoding::new(*r)).collect())
+    };
+    for (kind, rids) in [
+        (MediaKind::Audio, &["a", "b"][..]),
+        (MediaKind::Video, &["a", "a"]),
+        (MediaKind::Video, &["a", "b c"]),
+        (MediaKind::Video, &["a", ""]),
+        (MediaKind::Video, &["a", "b", "c", "d", "e"]),
+        (MediaKind::Video, &["a", "abcdefghijklmnopq"]),
+    ] {
+        assert!(
+            pc.add_transceiver(kind, enc(rids)).is_err(),
+            "{kind:?} {rids:?}"
+        );
+    }
+    assert!(pc
+        .add_transceiver(MediaKind::Video, enc(&["lo", "hi-1", "x_2"]))
+        .is_ok());
+    assert_eq!(pc.transceivers().len(), 1);
 }

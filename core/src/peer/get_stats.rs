@@ -431,78 +431,95 @@ impl PeerConnection {
         }
     }
 
-    /// `outbound-rtp` and `remote-inbound-rtp` of sender `t`'s stream.
+    /// `outbound-rtp` and `remote-inbound-rtp` of sender `t`'s streams
+    /// (one per simulcast encoding).
     fn outbound_stats_into(&self, report: &mut StatsReport, timestamp: f64, t: TransceiverId) {
-        let (Some(s), Some(n), Some(tr)) = (
-            self.media.sender(t),
-            self.media.section(t),
-            self.jsep.transceiver(t),
-        ) else {
+        let (Some(n), Some(tr)) = (self.media.section(t), self.jsep.transceiver(t)) else {
             return;
         };
-        let Some(stats) = s.stats.as_ref() else {
-            return;
-        };
-        let k = kind_letter(n.kind);
-        let ssrc = tr.ssrc;
-        let id = format!("O{TRANSPORT_ID}{k}{ssrc}");
-        let remote_id = format!("RI{k}{ssrc}");
-        let codec = n
-            .codecs
-            .first()
-            .map(|c| codec_id(&n.mid, c.payload_type))
-            .unwrap_or_default();
-        let clock = n.codecs.first().map_or(90_000, |c| c.clock_rate);
-        let (packets, bytes) = stats.counts();
-        let history = s.history.as_ref().map(|h| h.counters());
-        let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
-        if let Some(block) = stats.last_report() {
-            report.insert(
-                remote_id.clone(),
-                RtcStats::RemoteInboundRtp(RemoteInboundRtpStats {
-                    id: remote_id.clone(),
-                    timestamp,
-                    ssrc,
-                    kind: n.kind.as_str().into(),
-                    media_type: n.kind.as_str().into(),
-                    transport_id: TRANSPORT_ID.into(),
-                    codec_id: codec.clone(),
-                    local_id: id.clone(),
-                    packets_lost: i64::from(block.cumulative_lost),
-                    fraction_lost: f64::from(block.fraction_lost) / 256.0,
-                    jitter: f64::from(block.jitter) / f64::from(clock.max(1)),
-                    round_trip_time: stats.rtt().map(|d| d.as_secs_f64()),
-                    total_round_trip_time: stats.total_rtt().as_secs_f64(),
-                    round_trip_time_measurements: stats.rtt_samples(),
-                }),
-            );
+        for s in self.media.senders.iter().filter(|s| s.transceiver == t) {
+            let index = tr
+                .layers
+                .iter()
+                .position(|l| Some(&l.rid) == s.rid.as_ref())
+                .unwrap_or(0);
+            encoding_stats_into(report, timestamp, n, s, index as u32);
         }
+    }
+}
+
+/// `outbound-rtp` and `remote-inbound-rtp` of one encoding `s` of a sender
+/// whose negotiated media is `n`.
+fn encoding_stats_into(
+    report: &mut StatsReport,
+    timestamp: f64,
+    n: &super::media_params::NegotiatedMedia,
+    s: &super::media::SenderState,
+    encoding_index: u32,
+) {
+    let Some(stats) = s.stats.as_ref() else {
+        return;
+    };
+    let k = kind_letter(n.kind);
+    let ssrc = s.ssrc;
+    let id = format!("O{TRANSPORT_ID}{k}{ssrc}");
+    let remote_id = format!("RI{k}{ssrc}");
+    let codec = n
+        .codecs
+        .first()
+        .map(|c| codec_id(&n.mid, c.payload_type))
+        .unwrap_or_default();
+    let clock = n.codecs.first().map_or(90_000, |c| c.clock_rate);
+    let (packets, bytes) = stats.counts();
+    let history = s.history.as_ref().map(|h| h.counters());
+    let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
+    if let Some(block) = stats.last_report() {
         report.insert(
-            id.clone(),
-            RtcStats::OutboundRtp(OutboundRtpStats {
-                id,
+            remote_id.clone(),
+            RtcStats::RemoteInboundRtp(RemoteInboundRtpStats {
+                id: remote_id.clone(),
                 timestamp,
                 ssrc,
                 kind: n.kind.as_str().into(),
                 media_type: n.kind.as_str().into(),
                 transport_id: TRANSPORT_ID.into(),
-                codec_id: codec,
-                mid: n.mid.clone(),
-                packets_sent: packets,
-                bytes_sent: bytes,
-                header_bytes_sent: s.header_bytes_sent,
-                encoding_index: 0,
-                retransmitted_packets_sent: history.map_or(0, |h| h.resent),
-                retransmitted_bytes_sent: history.map_or(0, |h| h.resent_bytes),
-                nack_count: s.nacks_received,
-                pli_count: s.plis_received,
-                fir_count: s.firs_received,
-                active: s.active,
-                rtx_ssrc: rtx.then_some(tr.rtx_ssrc),
-                remote_id: stats.last_report().map(|_| remote_id),
+                codec_id: codec.clone(),
+                local_id: id.clone(),
+                packets_lost: i64::from(block.cumulative_lost),
+                fraction_lost: f64::from(block.fraction_lost) / 256.0,
+                jitter: f64::from(block.jitter) / f64::from(clock.max(1)),
+                round_trip_time: stats.rtt().map(|d| d.as_secs_f64()),
+                total_round_trip_time: stats.total_rtt().as_secs_f64(),
+                round_trip_time_measurements: stats.rtt_samples(),
             }),
         );
     }
+    report.insert(
+        id.clone(),
+        RtcStats::OutboundRtp(OutboundRtpStats {
+            id,
+            timestamp,
+            ssrc,
+            kind: n.kind.as_str().into(),
+            media_type: n.kind.as_str().into(),
+            transport_id: TRANSPORT_ID.into(),
+            codec_id: codec,
+            mid: n.mid.clone(),
+            packets_sent: packets,
+            bytes_sent: bytes,
+            header_bytes_sent: s.header_bytes_sent,
+            encoding_index,
+            rid: s.rid.as_deref().map(str::to_owned),
+            retransmitted_packets_sent: history.map_or(0, |h| h.resent),
+            retransmitted_bytes_sent: history.map_or(0, |h| h.resent_bytes),
+            nack_count: s.nacks_received,
+            pli_count: s.plis_received,
+            fir_count: s.firs_received,
+            active: s.active,
+            rtx_ssrc: rtx.then_some(s.rtx_ssrc),
+            remote_id: stats.last_report().map(|_| remote_id),
+        }),
+    );
 }
 
 /// A 64-bit NTP timestamp as milliseconds since the Unix epoch.

@@ -13,7 +13,7 @@ use crate::sdp::codec::{answer_codecs, answer_extmaps, offer_codecs, offer_extma
 use crate::sdp::{
     Attribute, Connection, Direction, Fingerprint, Group, IceAttributes, MediaDescription,
     MediaKind, MediaType, Msid, MsidSemantic, Origin, Rid, RidDirection, Sdp, SessionAttributes,
-    SessionDescription, Setup, Simulcast, SsrcAttribute, SsrcGroup, Timing,
+    SessionDescription, Setup, Simulcast, SimulcastRid, SsrcAttribute, SsrcGroup, Timing,
 };
 
 /// The result of `create_offer`, applied by `set_local_description`.
@@ -176,6 +176,9 @@ impl PeerConnection {
                     }
                     m.extmaps = offer_extmaps(t.kind);
                     self.add_sender(&mut m, t, t.direction);
+                    if t.layers.len() > 1 && t.direction.sends() {
+                        offer_simulcast(&mut m, t);
+                    }
                     m
                 }
                 Some(t) => rejected_section(media_type(t.kind), RTP_PROTOCOL, vec!["0".into()]),
@@ -509,6 +512,37 @@ impl PeerConnection {
         self.add_sender(&mut m, t, direction);
         Some(m)
     }
+}
+
+/// A simulcast sender's offer (RFC 8853 §5.2): `a=rid:<rid> send` per
+/// encoding and `a=simulcast:send <rid>;<rid>;...`, each a stream of its
+/// own. Its streams are told apart by RID, so no SSRCs are signaled (as
+/// browsers do).
+fn offer_simulcast(m: &mut MediaDescription, t: &Transceiver) {
+    m.rids = t
+        .layers
+        .iter()
+        .map(|l| Rid {
+            id: l.rid.to_string(),
+            direction: RidDirection::Send,
+            params: None,
+        })
+        .collect();
+    m.simulcast = Some(Simulcast {
+        send: t
+            .layers
+            .iter()
+            .map(|l| {
+                vec![SimulcastRid {
+                    id: l.rid.to_string(),
+                    paused: !l.active,
+                }]
+            })
+            .collect(),
+        recv: Vec::new(),
+    });
+    m.ssrcs.clear();
+    m.ssrc_groups.clear();
 }
 
 /// A rejected section (port 0) with the given `m=` line.

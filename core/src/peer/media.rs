@@ -93,6 +93,14 @@ pub(crate) struct SourceSeen {
 #[derive(Debug, Clone)]
 pub(crate) struct SenderState {
     pub(crate) transceiver: TransceiverId,
+    /// Its encoding: 0 for the transceiver's own stream, 1.. for a
+    /// simulcast sender's further ones.
+    pub(crate) layer: u8,
+    /// A simulcast encoding's RID.
+    pub(crate) rid: Option<std::sync::Arc<str>>,
+    /// Its SSRC and its RTX stream's.
+    pub(crate) ssrc: u32,
+    pub(crate) rtx_ssrc: u32,
     /// `None` after `replace_track(None)`: nothing is sent.
     pub(crate) track: Option<MediaStreamTrack>,
     pub(crate) active: bool,
@@ -205,28 +213,57 @@ impl Media {
         self.receivers.iter().find(|r| r.transceiver == id)
     }
 
+    /// Transceiver `id`'s sender (its first encoding).
     pub(crate) fn sender_mut(&mut self, id: TransceiverId) -> Option<&mut SenderState> {
-        self.senders.iter_mut().find(|s| s.transceiver == id)
+        self.senders
+            .iter_mut()
+            .find(|s| s.transceiver == id && s.layer == 0)
     }
 
     pub(crate) fn sender(&self, id: TransceiverId) -> Option<&SenderState> {
-        self.senders.iter().find(|s| s.transceiver == id)
+        self.senders
+            .iter()
+            .find(|s| s.transceiver == id && s.layer == 0)
+    }
+
+    /// Every encoding of transceiver `id`'s sender (one unless simulcast).
+    pub(crate) fn encodings_mut(
+        &mut self,
+        id: TransceiverId,
+    ) -> impl Iterator<Item = &mut SenderState> {
+        self.senders.iter_mut().filter(move |s| s.transceiver == id)
+    }
+
+    /// The encoding of transceiver `id` with RID `rid` (`None`: the first).
+    pub(crate) fn encoding_mut(
+        &mut self,
+        id: TransceiverId,
+        rid: Option<&str>,
+    ) -> Option<&mut SenderState> {
+        match rid {
+            None => self.sender_mut(id),
+            Some(rid) => self
+                .senders
+                .iter_mut()
+                .find(|s| s.transceiver == id && s.rid.as_deref() == Some(rid)),
+        }
     }
 
     /// Rebuilds the RFC 8843 §9.2 router from what was negotiated: a
     /// receiver per receiving m-section with its payload types (RTX's
     /// included), the SSRCs the remote signaled, and those already seen.
     fn rebuild_router(&mut self) {
+        // RFC 8843 §9.1: in a BUNDLE group an extension id means the same
+        // thing in every section, so each id is taken from the first
+        // section that has it (audio sections carry no RID, say).
         let extensions = self
             .sections
             .iter()
-            .map(|(_, n)| RouteExtensions {
-                mid: n.recv_ext.mid,
-                rid: n.recv_ext.rid,
-                repaired_rid: n.recv_ext.repaired_rid,
-            })
-            .find(|e| e.mid.is_some())
-            .unwrap_or_default();
+            .fold(RouteExtensions::default(), |e, (_, n)| RouteExtensions {
+                mid: e.mid.or(n.recv_ext.mid),
+                rid: e.rid.or(n.recv_ext.rid),
+                repaired_rid: e.repaired_rid.or(n.recv_ext.repaired_rid),
+            });
         let mut router = Router::new(extensions);
         let mut routed_to = Vec::new();
         for (t, n) in &self.sections {
@@ -278,17 +315,14 @@ impl Media {
         })
     }
 
-    /// The sender whose SSRC (or RTX SSRC) is `ssrc`.
-    pub(crate) fn sender_of_ssrc(
-        &self,
-        ssrc: u32,
-        transceivers: &[super::transceiver::Transceiver],
-    ) -> Option<TransceiverId> {
-        transceivers
+    /// The sender encoding whose SSRC (or RTX SSRC) is `ssrc`: its
+    /// transceiver and index in `senders`.
+    pub(crate) fn sender_of_ssrc(&self, ssrc: u32) -> Option<(TransceiverId, usize)> {
+        self.senders
             .iter()
-            .find(|t| t.ssrc == ssrc || t.rtx_ssrc == ssrc)
-            .map(|t| t.id)
-            .filter(|id| self.section(*id).is_some())
+            .position(|s| s.ssrc == ssrc || s.rtx_ssrc == ssrc)
+            .map(|i| (self.senders[i].transceiver, i))
+            .filter(|(id, _)| self.section(*id).is_some())
     }
 }
 
@@ -390,9 +424,15 @@ impl PeerConnection {
     /// the transceiver's creation).
     pub(crate) fn ensure_media_states(&mut self) {
         for i in 0..self.jsep.n.transceivers.len() {
-            let (id, kind, track_id) = {
+            let (id, kind, track_id, ssrcs, layers) = {
                 let t = &self.jsep.n.transceivers[i];
-                (t.id, t.kind, t.track_id.clone())
+                (
+                    t.id,
+                    t.kind,
+                    t.track_id.clone(),
+                    (t.ssrc, t.rtx_ssrc),
+                    t.layers.clone(),
+                )
             };
             if self.media.receiver(id).is_none() {
                 let rid = self.rng.ice_chars(16).replace(['+', '/'], "x");
@@ -415,31 +455,64 @@ impl PeerConnection {
                 });
             }
             if self.media.sender(id).is_none() {
-                self.media.senders.push(SenderState {
-                    transceiver: id,
-                    track: Some(MediaStreamTrack {
-                        id: track_id,
-                        kind,
-                        stream_ids: Vec::new(),
-                    }),
-                    active: true,
-                    max_bitrate: None,
-                    stats: None,
-                    history: None,
-                    rtx_sequence: 0,
-                    last_sequence: None,
-                    sequence_offset: 0,
-                    dtmf: super::dtmf::DtmfPlayout::default(),
-                    nacks_received: 0,
-                    plis_received: 0,
-                    firs_received: 0,
-                    header_bytes_sent: 0,
-                    packetizer: None,
-                });
+                let track = MediaStreamTrack {
+                    id: track_id,
+                    kind,
+                    stream_ids: Vec::new(),
+                };
+                // A simulcast sender's encodings beyond the first: a state
+                // each (SSRCs, sequence, history, statistics).
+                for (k, l) in layers.iter().enumerate().skip(1) {
+                    let mut state = SenderState::new(id, track.clone(), (l.ssrc, l.rtx_ssrc));
+                    state.layer = k as u8;
+                    state.rid = Some(l.rid.clone());
+                    state.active = l.active;
+                    state.max_bitrate = l.max_bitrate;
+                    self.media.senders.push(state);
+                }
+                let mut first = SenderState::new(id, track, ssrcs);
+                if let Some(l) = layers.first() {
+                    first.rid = Some(l.rid.clone());
+                    first.active = l.active;
+                    first.max_bitrate = l.max_bitrate;
+                }
+                self.media.senders.push(first);
             }
         }
     }
+}
 
+impl SenderState {
+    fn new(
+        transceiver: TransceiverId,
+        track: MediaStreamTrack,
+        (ssrc, rtx_ssrc): (u32, u32),
+    ) -> Self {
+        Self {
+            transceiver,
+            layer: 0,
+            rid: None,
+            ssrc,
+            rtx_ssrc,
+            track: Some(track),
+            active: true,
+            max_bitrate: None,
+            stats: None,
+            history: None,
+            rtx_sequence: 0,
+            last_sequence: None,
+            sequence_offset: 0,
+            dtmf: super::dtmf::DtmfPlayout::default(),
+            nacks_received: 0,
+            plis_received: 0,
+            firs_received: 0,
+            header_bytes_sent: 0,
+            packetizer: None,
+        }
+    }
+}
+
+impl PeerConnection {
     /// An SRTP-unprotected RTP packet from the selected pair: routed
     /// (RFC 8843 §9.2), RTX undone (RFC 4588), counted in its stream's
     /// statistics and NACK state, and queued as an event.

@@ -86,6 +86,24 @@ impl ExtensionIds {
     }
 }
 
+/// RFC 8853 §5.3: the answerer "reverses" the simulcast lists; a stream of
+/// our `a=simulcast:send` is sent when the remote's `recv` list keeps its
+/// RID (first alternative of each stream; a paused one is still sent).
+fn simulcast_taken(
+    local: &MediaDescription,
+    remote: &MediaDescription,
+) -> Vec<std::sync::Arc<str>> {
+    let (Some(ours), Some(theirs)) = (&local.simulcast, &remote.simulcast) else {
+        return Vec::new();
+    };
+    ours.send
+        .iter()
+        .filter_map(|alternatives| alternatives.first())
+        .filter(|r| theirs.recv.iter().flatten().any(|t| t.id == r.id))
+        .map(|r| std::sync::Arc::from(r.id.as_str()))
+        .collect()
+}
+
 /// What the remote's m-section says about the stream it sends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RemoteSender {
@@ -116,6 +134,10 @@ pub(crate) struct NegotiatedMedia {
     pub(crate) remote: RemoteSender,
     /// The remote accepts reduced-size RTCP (RFC 5506 `a=rtcp-rsize`).
     pub(crate) rtcp_rsize: bool,
+    /// Our simulcast streams the remote takes (RFC 8853: the RIDs of our
+    /// `a=simulcast:send` its description lists to receive), in our
+    /// order; empty without simulcast.
+    pub(crate) send_rids: Vec<std::sync::Arc<str>>,
 }
 
 impl NegotiatedMedia {
@@ -138,6 +160,7 @@ impl NegotiatedMedia {
             direction,
             remote: remote_sender(remote),
             rtcp_rsize: remote.rtcp_rsize && local.rtcp_rsize,
+            send_rids: simulcast_taken(local, remote),
         })
     }
 

@@ -256,7 +256,7 @@ impl PeerConnection {
             s.on_received(data.len());
         }
         let ntp = ntp_time(self.wall_clock_at(now));
-        let mut requests: smallvec::SmallVec<[(TransceiverId, KeyframeRequestKind); 2]> =
+        let mut requests: smallvec::SmallVec<[(TransceiverId, usize, KeyframeRequestKind); 2]> =
             smallvec::SmallVec::new();
         for packet in compound.packets() {
             match packet {
@@ -270,53 +270,48 @@ impl PeerConnection {
                         .for_each(|b| self.on_report_block(&b, ntp));
                 }
                 RtcpPacket::Nack(nack) => {
-                    let Some(t) = self
-                        .media
-                        .sender_of_ssrc(nack.media_ssrc, &self.jsep.n.transceivers)
-                    else {
+                    let Some((t, i)) = self.media.sender_of_ssrc(nack.media_ssrc) else {
                         continue;
                     };
-                    if let Some(s) = self.media.sender_mut(t) {
+                    if let Some(s) = self.media.senders.get_mut(i) {
                         s.nacks_received += 1;
                     }
                     for seq in nack.sequences() {
-                        self.resend(now, t, seq);
+                        self.resend(now, t, i, seq);
                     }
                 }
                 RtcpPacket::Pli(pli) => {
-                    if let Some(t) = self
-                        .media
-                        .sender_of_ssrc(pli.media_ssrc, &self.jsep.n.transceivers)
-                    {
-                        requests.push((t, KeyframeRequestKind::Pli));
+                    if let Some((t, i)) = self.media.sender_of_ssrc(pli.media_ssrc) {
+                        requests.push((t, i, KeyframeRequestKind::Pli));
                     }
                 }
                 RtcpPacket::TransportCc(fb) => self.on_transport_feedback(&fb),
                 RtcpPacket::Remb(remb) => self.on_remb(remb.bitrate),
                 RtcpPacket::Fir(fir) => {
                     for e in fir.entries() {
-                        if let Some(t) =
-                            self.media.sender_of_ssrc(e.ssrc, &self.jsep.n.transceivers)
-                        {
-                            requests.push((t, KeyframeRequestKind::Fir));
+                        if let Some((t, i)) = self.media.sender_of_ssrc(e.ssrc) {
+                            requests.push((t, i, KeyframeRequestKind::Fir));
                         }
                     }
                 }
                 _ => {}
             }
         }
-        for &(t, kind) in &requests {
-            if let Some(s) = self.media.sender_mut(t) {
-                match kind {
-                    KeyframeRequestKind::Pli => s.plis_received += 1,
-                    KeyframeRequestKind::Fir => s.firs_received += 1,
-                }
+        for (transceiver, i, kind) in requests {
+            let Some(s) = self.media.senders.get_mut(i) else {
+                continue;
+            };
+            match kind {
+                KeyframeRequestKind::Pli => s.plis_received += 1,
+                KeyframeRequestKind::Fir => s.firs_received += 1,
             }
-        }
-        for (transceiver, kind) in requests {
-            // Coalesced in the queue: one pending request per sender.
-            self.events
-                .push(Event::KeyframeRequest { transceiver, kind });
+            let rid = s.rid.as_deref().map(str::to_owned);
+            // Coalesced in the queue: one pending request per encoding.
+            self.events.push(Event::KeyframeRequest {
+                transceiver,
+                kind,
+                rid,
+            });
         }
     }
 
@@ -372,7 +367,7 @@ impl PeerConnection {
     /// RFC 4588 retransmission from the history (its limits keep a NACK
     /// storm from amplifying: one resend per packet per half RTT, and a
     /// byte budget).
-    fn resend(&mut self, now: Instant, t: TransceiverId, seq: u16) {
+    fn resend(&mut self, now: Instant, t: TransceiverId, i: usize, seq: u16) {
         let Some(n) = self.media.section(t) else {
             return;
         };
@@ -385,11 +380,12 @@ impl PeerConnection {
         if apt.is_empty() {
             return;
         }
-        let rtx_ssrc = self.jsep.transceiver(t).map_or(0, |x| x.rtx_ssrc);
+        let (rid_id, repaired_id) = (n.send_ext.rid, n.send_ext.repaired_rid);
         let rtt = self.media.rtt.unwrap_or_default();
-        let Some(s) = self.media.sender_mut(t) else {
+        let Some(s) = self.media.senders.get_mut(i) else {
             return;
         };
+        let rtx_ssrc = s.rtx_ssrc;
         let Some(history) = s.history.as_mut() else {
             return;
         };
@@ -409,6 +405,12 @@ impl PeerConnection {
         match history.resend_rtx(now, seq, rtt, rtx_ssrc, rtx_pt, rtx_seq, &mut out) {
             Ok(_) => {
                 s.rtx_sequence = s.rtx_sequence.wrapping_add(1);
+                // RFC 8852 §3.2: a simulcast stream's repairs carry its RID
+                // as RepairedRtpStreamId (the copied header had it as
+                // RtpStreamId).
+                if let (Some(_), Some(from), Some(to)) = (&s.rid, rid_id, repaired_id) {
+                    crate::rtp::ext::retag_extension(&mut out, from, to);
+                }
                 if let Err(e) = self.stack.send_srtp(true, out) {
                     tracing::debug!(%e, "RTX not sent");
                 }

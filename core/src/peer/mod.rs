@@ -53,7 +53,10 @@ pub use rtp_types::{
     AudioLevel, MediaStreamTrack, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,
     RtpHeaderExtensionParameters, RtpPacketReceived, RtpParameters, RtpWrite,
 };
-pub use transceiver::{RtpTransceiver, TransceiverId, TransceiverInit};
+pub use transceiver::{
+    RtpTransceiver, SendEncoding, TransceiverId, TransceiverInit, MAX_RID_LEN,
+    MAX_SIMULCAST_ENCODINGS,
+};
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
 ///

@@ -115,8 +115,8 @@ impl RtpSender<'_> {
                 ));
             }
         }
-        if let Some(s) = self.pc.media.sender_mut(self.id) {
-            s.track = track;
+        for s in self.pc.media.encodings_mut(self.id) {
+            s.track = track.clone();
         }
         Ok(())
     }
@@ -140,44 +140,67 @@ impl RtpSender<'_> {
     }
 
     /// W3C `getParameters`: the negotiated codecs and header extensions,
-    /// and the one encoding (SSRC, RTX SSRC, active, max bitrate).
+    /// and the encodings (SSRC, RTX SSRC, RID, active, max bitrate): one,
+    /// or a simulcast sender's each.
     pub fn get_parameters(&self) -> RtpParameters {
         let n = self.pc.media.section(self.id);
         let t = self.pc.jsep.transceiver(self.id);
-        let s = self.pc.media.sender(self.id);
         let has_rtx = n.is_some_and(|n| n.codecs.iter().any(|c| c.rtx_payload_type.is_some()));
+        let mut encodings: Vec<RtpEncodingParameters> = self
+            .pc
+            .media
+            .senders
+            .iter()
+            .filter(|s| s.transceiver == self.id)
+            .map(|s| RtpEncodingParameters {
+                ssrc: s.ssrc,
+                rtx_ssrc: has_rtx.then_some(s.rtx_ssrc),
+                rid: s.rid.as_deref().map(str::to_owned),
+                active: s.active,
+                max_bitrate: s.max_bitrate,
+            })
+            .collect();
+        encodings.sort_by_key(|e| {
+            t.and_then(|t| {
+                t.layers
+                    .iter()
+                    .position(|l| Some(&*l.rid) == e.rid.as_deref())
+            })
+        });
+        if encodings.is_empty() {
+            encodings.extend(t.map(|t| RtpEncodingParameters {
+                ssrc: t.ssrc,
+                rtx_ssrc: has_rtx.then_some(t.rtx_ssrc),
+                rid: None,
+                active: true,
+                max_bitrate: None,
+            }));
+        }
         RtpParameters {
             codecs: n.map(codec_list).unwrap_or_default(),
             header_extensions: n.map(|n| extension_list(&n.send_ext)).unwrap_or_default(),
-            encodings: t
-                .map(|t| RtpEncodingParameters {
-                    ssrc: t.ssrc,
-                    rtx_ssrc: has_rtx.then_some(t.rtx_ssrc),
-                    active: s.is_none_or(|s| s.active),
-                    max_bitrate: s.and_then(|s| s.max_bitrate),
-                })
-                .into_iter()
-                .collect(),
+            encodings,
             rtcp_cname: self.pc.jsep.cname.clone(),
             rtcp_reduced_size: n.is_some_and(|n| n.rtcp_rsize),
         }
     }
 
-    /// W3C `setParameters`: changes `active` and `max_bitrate` of the
+    /// W3C `setParameters`: changes `active` and `max_bitrate` of each
     /// encoding; anything else must be as `get_parameters` returned it
     /// (W3C: InvalidModificationError).
     pub fn set_parameters(&mut self, params: &RtpParameters) -> Result<(), JsepError> {
         self.pc.check_open()?;
         let current = self.get_parameters();
-        let [new] = params.encodings.as_slice() else {
+        if params.encodings.len() != current.encodings.len() {
             return Err(JsepError::InvalidModification(
                 "encodings cannot be added or removed",
             ));
-        };
+        }
         let unchanged = current
             .encodings
-            .first()
-            .is_some_and(|c| c.ssrc == new.ssrc && c.rtx_ssrc == new.rtx_ssrc)
+            .iter()
+            .zip(&params.encodings)
+            .all(|(c, n)| c.ssrc == n.ssrc && c.rtx_ssrc == n.rtx_ssrc && c.rid == n.rid)
             && current.codecs == params.codecs
             && current.header_extensions == params.header_extensions;
         if !unchanged {
@@ -185,9 +208,12 @@ impl RtpSender<'_> {
                 "only active and max_bitrate may change",
             ));
         }
-        if let Some(s) = self.pc.media.sender_mut(self.id) {
-            s.active = new.active;
-            s.max_bitrate = new.max_bitrate;
+        for new in &params.encodings {
+            let rid = new.rid.as_deref();
+            if let Some(s) = self.pc.media.encoding_mut(self.id, rid) {
+                s.active = new.active;
+                s.max_bitrate = new.max_bitrate;
+            }
         }
         Ok(())
     }
@@ -208,7 +234,10 @@ impl RtpSender<'_> {
         if n.codec(w.payload_type).is_none() {
             return Err(MediaSendError::PayloadType(w.payload_type));
         }
-        let s = pc.media.sender(self.id).ok_or(MediaSendError::NotSending)?;
+        let s = pc
+            .media
+            .encoding_mut(self.id, w.rid)
+            .ok_or(MediaSendError::NotSending)?;
         if s.track.is_none() || !s.active {
             return Err(MediaSendError::NotSending);
         }
@@ -236,6 +265,33 @@ impl RtpSender<'_> {
         timestamp: u32,
         frame: &[u8],
     ) -> Result<(), MediaSendError> {
+        self.write_frame_on(None, payload_type, timestamp, frame)
+    }
+
+    /// [`write_frame`](Self::write_frame) on the simulcast encoding with
+    /// RID `rid` (one of [`TransceiverInit::send_encodings`](crate::TransceiverInit)):
+    /// each encoding is a stream of its own (SSRC, sequence numbers, RTX,
+    /// statistics), its packets carrying the RID (RFC 8852). The
+    /// application writes each encoding's frames (its own scaled encoder
+    /// output). An encoding the remote did not accept is refused
+    /// ([`MediaSendError::NotSending`]).
+    pub fn write_layer_frame(
+        &mut self,
+        rid: &str,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), MediaSendError> {
+        self.write_frame_on(Some(rid), payload_type, timestamp, frame)
+    }
+
+    fn write_frame_on(
+        &mut self,
+        rid: Option<&str>,
+        payload_type: u8,
+        timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), MediaSendError> {
         use crate::media::codec::{CodecKind, Packetizer};
         let pc = &mut *self.pc;
         let n = pc
@@ -257,7 +313,7 @@ impl RtpSender<'_> {
         let first = pc.rng.u32() as u16;
         let s = pc
             .media
-            .sender_mut(self.id)
+            .encoding_mut(self.id, rid)
             .ok_or(MediaSendError::NotSending)?;
         if s.track.is_none() || !s.active {
             return Err(MediaSendError::NotSending);
@@ -276,6 +332,7 @@ impl RtpSender<'_> {
         for (i, payload) in payloads.iter().enumerate() {
             let w = RtpWrite {
                 marker: i == last,
+                rid,
                 ..RtpWrite::new(payload_type, seq, timestamp, payload)
             };
             pc.send_rtp(self.id, &w)?;
@@ -306,12 +363,36 @@ impl PeerConnection {
         let transport_seq = self.next_transport_seq(t);
         let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
         let kind = n.kind;
-        let ssrc = self.jsep.transceiver(t).map_or(0, |t| t.ssrc);
+        let i = self
+            .media
+            .senders
+            .iter()
+            .position(|s| {
+                s.transceiver == t
+                    && match w.rid {
+                        None => s.layer == 0,
+                        Some(rid) => s.rid.as_deref() == Some(rid),
+                    }
+            })
+            .ok_or(MediaSendError::NotSending)?;
+        let (ssrc, rid) = (self.media.senders[i].ssrc, &self.media.senders[i].rid);
+        // RFC 8853 §5.3: only the streams the remote's answer kept are
+        // sent; without simulcast negotiated, only the first encoding.
+        let rid = match rid {
+            Some(r) if n.send_rids.contains(r) => Some(r.clone()),
+            _ if self.media.senders[i].layer == 0 => None,
+            _ => return Err(MediaSendError::NotSending),
+        };
         let mut level = [0u8; 1];
         let twcc = transport_seq.map(|(_, seq)| seq.to_be_bytes());
-        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 3]> = smallvec::SmallVec::new();
+        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
         if let Some(id) = n.send_ext.mid {
             ext.push((id, n.mid.as_bytes()));
+        }
+        // RFC 8852 §3.1: the RtpStreamId tells a simulcast stream apart
+        // (on every packet: eddy does not track which the receiver knows).
+        if let (Some(id), Some(r)) = (n.send_ext.rid, rid.as_deref()) {
+            ext.push((id, r.as_bytes()));
         }
         if let (Some((id, _)), Some(bytes)) = (transport_seq, twcc.as_ref()) {
             ext.push((id, bytes));
@@ -344,7 +425,7 @@ impl PeerConnection {
         let clock_rate = n.codec(w.payload_type).map_or(90_000, |c| c.clock_rate);
         let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
         let now = self.now;
-        if let Some(s) = self.media.sender_mut(t) {
+        if let Some(s) = self.media.senders.get_mut(i) {
             // RFC 4588: what was sent stays a while for NACKs.
             if rtx {
                 s.history
@@ -358,7 +439,7 @@ impl PeerConnection {
             // The size on the wire: SRTP's tag included.
             self.on_transport_seq_sent(seq, len + SRTP_ROOM, kind, false);
         }
-        if let Some(s) = self.media.sender_mut(t) {
+        if let Some(s) = self.media.senders.get_mut(i) {
             s.last_sequence = Some(w.sequence_number);
             s.header_bytes_sent += header_len;
             s.stats

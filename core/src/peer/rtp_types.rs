@@ -59,6 +59,9 @@ pub struct RtpWrite<'a> {
     pub csrcs: &'a [u32],
     /// The RFC 6464 audio level, written if the extension was negotiated.
     pub audio_level: Option<AudioLevel>,
+    /// The simulcast encoding it belongs to, by RID (`None`: the first
+    /// encoding, or the only one).
+    pub rid: Option<&'a str>,
 }
 
 impl<'a> RtpWrite<'a> {
@@ -72,7 +75,15 @@ impl<'a> RtpWrite<'a> {
             payload,
             csrcs: &[],
             audio_level: None,
+            rid: None,
         }
+    }
+
+    /// On the simulcast encoding `rid` (one of
+    /// [`TransceiverInit::send_encodings`](crate::TransceiverInit)).
+    pub fn with_rid(mut self, rid: &'a str) -> Self {
+        self.rid = Some(rid);
+        self
     }
 
     /// With the marker bit set to `marker`.
@@ -249,6 +260,8 @@ pub struct RtpEncodingParameters {
     pub ssrc: u32,
     /// The SSRC of its RTX stream, if RTX was negotiated.
     pub rtx_ssrc: Option<u32>,
+    /// A simulcast encoding's RID.
+    pub rid: Option<String>,
     /// Whether it is sent; an inactive encoding's packets are refused.
     pub active: bool,
     /// The most bits per second the application means to send (eddy

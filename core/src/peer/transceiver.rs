@@ -18,12 +18,17 @@ pub struct TransceiverId(u32);
 pub struct TransceiverInit {
     /// The direction. Defaults to sendrecv.
     pub direction: Direction,
+    /// W3C `sendEncodings`: two or more make a simulcast sender (RFC 8853),
+    /// one RTP stream per encoding told apart by its RID; empty (the
+    /// default) or one is a single stream.
+    pub send_encodings: Vec<SendEncoding>,
 }
 
 impl Default for TransceiverInit {
     fn default() -> Self {
         Self {
             direction: Direction::SendRecv,
+            send_encodings: Vec::new(),
         }
     }
 }
@@ -31,8 +36,95 @@ impl Default for TransceiverInit {
 impl TransceiverInit {
     /// With `direction`.
     pub fn with_direction(direction: Direction) -> Self {
-        Self { direction }
+        Self {
+            direction,
+            ..Self::default()
+        }
     }
+
+    /// With `encodings` as `sendEncodings` (simulcast with two or more).
+    pub fn with_send_encodings(mut self, encodings: Vec<SendEncoding>) -> Self {
+        self.send_encodings = encodings;
+        self
+    }
+}
+
+/// Most simulcast encodings of one sender (as in libwebrtc).
+pub const MAX_SIMULCAST_ENCODINGS: usize = 4;
+/// Longest RID: it fits one one-byte header extension element (RFC 8285
+/// §4.2: at most 16 bytes of data).
+pub const MAX_RID_LEN: usize = 16;
+
+/// One encoding of a simulcast sender (W3C RTCRtpEncodingParameters in
+/// `sendEncodings`). eddy does not encode: the application writes each
+/// encoding's frames or packets with its RID (`RtpSender::write_layer_frame`,
+/// `RtpWrite::with_rid`), scaled and rate-limited as it chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendEncoding {
+    /// Its RID (RFC 8851 `rid-id`: letters, digits, `-`, `_`; at most
+    /// [`MAX_RID_LEN`]).
+    pub rid: String,
+    /// Whether it is sent.
+    pub active: bool,
+    /// The most bits per second the application means to send on it.
+    pub max_bitrate: Option<u32>,
+}
+
+impl SendEncoding {
+    /// An active encoding with RID `rid`.
+    pub fn new(rid: impl Into<String>) -> Self {
+        Self {
+            rid: rid.into(),
+            active: true,
+            max_bitrate: None,
+        }
+    }
+
+    /// With `max_bitrate` bits per second.
+    pub fn with_max_bitrate(mut self, bps: u32) -> Self {
+        self.max_bitrate = Some(bps);
+        self
+    }
+}
+
+/// Checks `sendEncodings` (W3C addTransceiver: RIDs by the RFC 8851
+/// grammar, unique; eddy's bounds) for a transceiver of `kind`.
+fn check_send_encodings(kind: MediaKind, encodings: &[SendEncoding]) -> Result<(), JsepError> {
+    let err = |m: String| Err(JsepError::Operation(m));
+    if encodings.len() > 1 && kind != MediaKind::Video {
+        return err("simulcast (more than one send encoding) is for video".into());
+    }
+    if encodings.len() > MAX_SIMULCAST_ENCODINGS {
+        return err(format!(
+            "more than {MAX_SIMULCAST_ENCODINGS} send encodings"
+        ));
+    }
+    for (i, e) in encodings.iter().enumerate() {
+        // RFC 8851 §10: "rid-id = 1*(alpha-numeric / "-" / "_")".
+        let ok = (1..=MAX_RID_LEN).contains(&e.rid.len())
+            && e.rid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if encodings.len() > 1 && !ok {
+            return err(format!("invalid rid {:?}", e.rid));
+        }
+        if encodings[..i].iter().any(|o| o.rid == e.rid) {
+            return err(format!("rid {:?} given twice", e.rid));
+        }
+    }
+    Ok(())
+}
+
+/// A simulcast sender's encoding beyond the first (whose SSRCs are the
+/// transceiver's own).
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub(crate) rid: std::sync::Arc<str>,
+    pub(crate) ssrc: u32,
+    pub(crate) rtx_ssrc: u32,
+    pub(crate) active: bool,
+    pub(crate) max_bitrate: Option<u32>,
 }
 
 /// One transceiver (W3C RTCRtpTransceiver) and its sender's identity.
@@ -51,6 +143,9 @@ pub(crate) struct Transceiver {
     pub(crate) ssrc: u32,
     pub(crate) rtx_ssrc: u32,
     pub(crate) track_id: String,
+    /// Simulcast: every encoding of `sendEncodings` (the first with the
+    /// SSRCs above); empty for a single stream.
+    pub(crate) layers: Vec<Layer>,
 }
 
 impl PeerConnection {
@@ -69,7 +164,32 @@ impl PeerConnection {
                 "more than {MAX_TRANSCEIVERS} transceivers"
             )));
         }
+        check_send_encodings(kind, &init.send_encodings)?;
         let id = self.new_transceiver(kind, init.direction, None, false);
+        if init.send_encodings.len() > 1 {
+            let first = self
+                .jsep
+                .transceiver(id)
+                .map_or((0, 0), |t| (t.ssrc, t.rtx_ssrc));
+            let mut layers = Vec::with_capacity(init.send_encodings.len());
+            for (i, e) in init.send_encodings.iter().enumerate() {
+                let (ssrc, rtx_ssrc) = if i == 0 {
+                    first
+                } else {
+                    (self.rng.u32(), self.rng.u32())
+                };
+                layers.push(Layer {
+                    rid: e.rid.as_str().into(),
+                    ssrc,
+                    rtx_ssrc,
+                    active: e.active,
+                    max_bitrate: e.max_bitrate,
+                });
+            }
+            if let Some(t) = self.jsep.n.transceivers.iter_mut().find(|t| t.id == id) {
+                t.layers = layers;
+            }
+        }
         self.update_negotiation_needed();
         Ok(id)
     }
@@ -99,6 +219,7 @@ impl PeerConnection {
             ssrc,
             rtx_ssrc,
             track_id,
+            layers: Vec::new(),
         });
         id
     }

@@ -216,3 +216,98 @@ pub(crate) fn write_block(elements: &[(u8, &[u8])], w: &mut Writer<'_>) -> Resul
         .map_err(|_| WriteError::Invalid("header extension too long"))?;
     w.patch_u16(start + 2, words)
 }
+
+/// Gives the element with id `from` of a whole RTP packet's header
+/// extension the id `to` (same data): an RTX copy of a simulcast packet
+/// turns its RtpStreamId into a RepairedRtpStreamId (RFC 8852 §3.2) this
+/// way. False when the packet has no such element or `to` does not fit
+/// the block's form.
+pub(crate) fn retag_extension(packet: &mut [u8], from: u8, to: u8) -> bool {
+    let Some(&b0) = packet.first() else {
+        return false;
+    };
+    // RFC 3550 §5.3.1: the extension follows the CSRC list when X is set.
+    if b0 & 0x10 == 0 {
+        return false;
+    }
+    let start = 12 + 4 * usize::from(b0 & 0x0F);
+    let Some(head) = packet.get(start..start + 4) else {
+        return false;
+    };
+    let profile = u16::from_be_bytes([head[0], head[1]]);
+    let words = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    let Some(form) = ExtensionForm::from_profile(profile) else {
+        return false;
+    };
+    if form == ExtensionForm::OneByte && !(1..=ONE_BYTE_MAX_ID).contains(&to) {
+        return false;
+    }
+    let (mut at, end) = (start + 4, (start + 4 + 4 * words).min(packet.len()));
+    while at < end {
+        let first = packet[at];
+        if first == 0 {
+            at += 1;
+            continue;
+        }
+        let (id, len, data_at) = match form {
+            ExtensionForm::OneByte => {
+                if first >> 4 == 15 {
+                    return false;
+                }
+                (first >> 4, usize::from(first & 0x0F) + 1, at + 1)
+            }
+            ExtensionForm::TwoByte => match packet.get(at + 1) {
+                Some(&len) => (first, usize::from(len), at + 2),
+                None => return false,
+            },
+        };
+        if id == from {
+            packet[at] = match form {
+                ExtensionForm::OneByte => (to << 4) | (first & 0x0F),
+                ExtensionForm::TwoByte => to,
+            };
+            return true;
+        }
+        at = data_at + len;
+    }
+    false
+}
+
+#[cfg(test)]
+mod retag_tests {
+    use super::*;
+    use crate::rtp::{RtpHeader, RtpPacket};
+
+    #[test]
+    fn an_element_changes_id_and_keeps_its_data() {
+        for (ext, to) in [
+            (&[(4u8, &b"1"[..]), (10, &b"hi"[..])][..], 11u8),
+            // Two-byte form (an empty element forces it).
+            (
+                &[(4u8, &b"1"[..]), (10, &b""[..]), (12, &b"hi"[..])][..],
+                200u8,
+            ),
+        ] {
+            let from = ext.last().unwrap().0;
+            let mut buf = [0u8; 128];
+            let n = RtpHeader {
+                payload_type: 96,
+                csrc: &[7, 8],
+                extensions: ext,
+                ..RtpHeader::default()
+            }
+            .write(b"payload", 0, &mut buf)
+            .unwrap();
+            assert!(retag_extension(&mut buf[..n], from, to));
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            assert_eq!(p.extension(to), Some(&b"hi"[..]));
+            assert_eq!(p.extension(from), None);
+            assert_eq!(p.extension(4), Some(&b"1"[..]));
+            assert_eq!(p.payload, b"payload");
+            assert!(!retag_extension(&mut buf[..n], 9, 3), "no element 9");
+        }
+        // No extension, a truncated one: false, no panic.
+        assert!(!retag_extension(&mut [0x80, 96, 0, 0], 1, 2));
+        assert!(!retag_extension(&mut [0x90; 14], 1, 2));
+    }
+}
