@@ -65,12 +65,12 @@ pub(crate) struct FrameMode {
 
 /// The jitter buffer's wait: two round trips (a NACK, its repair, and a
 /// second try when one of them is lost) plus the NACK generator's own
-/// delay, between 50 and 400 ms.
-fn max_wait(rtt: Option<Duration>) -> Duration {
-    rtt.map_or(DEFAULT_WAIT, |r| {
-        (2 * r + Duration::from_millis(50))
-            .clamp(Duration::from_millis(50), Duration::from_millis(400))
-    })
+/// delay, plus three times the stream's measured interarrival jitter (RFC
+/// 3550 A.8: a repair, or a packet overtaken, comes that much later too),
+/// between 50 and 400 ms.
+fn max_wait(rtt: Option<Duration>, jitter: Duration) -> Duration {
+    let repair = rtt.map_or(DEFAULT_WAIT, |r| 2 * r + Duration::from_millis(50));
+    (repair + 3 * jitter).clamp(Duration::from_millis(50), Duration::from_millis(400))
 }
 
 impl FrameMode {
@@ -109,7 +109,12 @@ impl PeerConnection {
         let Some(kind) = kind else {
             return Some(packet);
         };
-        let wait = max_wait(self.media.rtt);
+        let jitter = self
+            .media
+            .receiver(t)
+            .and_then(|r| r.streams.iter().find(|s| s.stats.ssrc() == packet.ssrc))
+            .map_or(Duration::ZERO, |s| s.stats.jitter_duration());
+        let wait = max_wait(self.media.rtt, jitter);
         let Some(mode) = self
             .media
             .receiver_mut(t)
@@ -238,5 +243,22 @@ impl PeerConnection {
         for t in ids {
             self.release_frames(t);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_follows_round_trip_and_jitter_within_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(max_wait(Some(ms(50)), ms(0)), ms(150));
+        assert_eq!(max_wait(Some(ms(50)), ms(40)), ms(270));
+        assert_eq!(max_wait(Some(ms(1)), ms(0)), ms(52));
+        assert_eq!(max_wait(Some(ms(0)), ms(0)), ms(50));
+        assert_eq!(max_wait(Some(ms(300)), ms(0)), ms(400));
+        assert_eq!(max_wait(None, ms(0)), DEFAULT_WAIT);
+        assert_eq!(max_wait(None, ms(100)), ms(400));
     }
 }
