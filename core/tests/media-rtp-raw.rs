@@ -431,7 +431,8 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
             .unwrap()
             .write_frame(vp8, 3000 * i as u32, f)
             .unwrap();
-        w.sim.run_for(Duration::from_millis(33));
+        // A frame every 1/30 s, as its 3,000-tick timestamps say.
+        w.sim.run_for(Duration::from_nanos(33_333_333));
     }
     w.sim.run_for(Duration::from_secs(1));
     let mut got = Vec::new();
@@ -459,6 +460,26 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
     assert!(got
         .windows(2)
         .all(|p| p[0].frame.timestamp < p[1].frame.timestamp));
+    // Capture times from A's sender reports, once one came: as far apart
+    // as the RTP timestamps say (A wrote a frame every 1/30 s, 3,000 ticks
+    // apart).
+    let timed: Vec<_> = got
+        .iter()
+        .filter_map(|f| Some((f.frame.timestamp, f.capture_time?)))
+        .collect();
+    assert!(
+        timed.len() * 10 >= got.len() * 9,
+        "{} of {}",
+        timed.len(),
+        got.len()
+    );
+    let (first, last) = (timed[0], timed[timed.len() - 1]);
+    let wall = last.1.duration_since(first.1).unwrap().as_secs_f64();
+    let rtp = f64::from(last.0 - first.0) / 90_000.0;
+    // Within 50 ms over the call's ~10 s: A's SR places its latest packet's
+    // timestamp at the instant A last handled input (write_frame takes no
+    // clock), up to a frame interval stale in the simulator.
+    assert!(rtp > 8.0 && (wall - rtp).abs() < 0.05, "{wall} vs {rtp}");
     // The jitter buffer's and the frames' counts in inbound-rtp.
     let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
     let inbound = report

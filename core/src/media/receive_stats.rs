@@ -110,6 +110,11 @@ impl ReceiveStats {
         }
     }
 
+    /// The clock rate of its payload format, Hz.
+    pub(crate) fn clock_rate(&self) -> u32 {
+        self.clock_rate
+    }
+
     /// The remote SSRC.
     pub(crate) fn ssrc(&self) -> u32 {
         self.ssrc

@@ -4,7 +4,9 @@
 //! their codec, and come out as [`Event::MediaFrame`]. Codecs without a
 //! depacketizer, and telephone-events, stay packets.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::rtp::rtcp::SenderInfo;
 
 use crate::codec::{CodecKind, Depacketizer, Frame, JitterBuffer};
 use crate::event::Event;
@@ -37,6 +39,32 @@ pub struct MediaFrame {
     /// The RID of its stream (RFC 8852), for a simulcast layer: the
     /// remote's `a=rid`, seen on the stream's packets.
     pub rid: Option<String>,
+    /// When the sender captured it, on the sender's wall clock: its RTP
+    /// timestamp placed by the stream's latest RTCP sender report (RFC 3550
+    /// §6.4.1); `None` before the first SR. Frames of the streams of one
+    /// sender (audio and video) line up on it for lip sync.
+    pub capture_time: Option<SystemTime>,
+}
+
+/// The wall-clock time of RTP timestamp `ts` on a stream whose latest SR
+/// said `info`, at `clock_rate` Hz: the SR's NTP time moved by the
+/// timestamps' (signed, wrapping) difference.
+fn capture_time(info: &SenderInfo, clock_rate: u32, ts: u32) -> Option<SystemTime> {
+    // RFC 5905: NTP seconds count from 1900; Unix time from 1970.
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    if clock_rate == 0 {
+        return None;
+    }
+    let secs = (info.ntp_time >> 32).checked_sub(NTP_UNIX_OFFSET)?;
+    let nanos = ((info.ntp_time & 0xFFFF_FFFF) * 1_000_000_000) >> 32;
+    let at = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos as u32);
+    let diff = i64::from(ts.wrapping_sub(info.rtp_time) as i32);
+    let offset = Duration::from_nanos(diff.unsigned_abs() * 1_000_000_000 / u64::from(clock_rate));
+    if diff >= 0 {
+        at.checked_add(offset)
+    } else {
+        at.checked_sub(offset)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -163,12 +191,18 @@ impl PeerConnection {
         let now = self.now;
         let mut out: Vec<MediaFrame> = Vec::new();
         let mut want_keyframe: smallvec::SmallVec<[u32; 4]> = smallvec::SmallVec::new();
-        if let Some(mode) = self
-            .media
-            .receiver_mut(t)
-            .and_then(|r| r.frames.as_deref_mut())
-        {
+        if let Some(r) = self.media.receiver_mut(t) {
+            let Some(mode) = r.frames.as_deref_mut() else {
+                return;
+            };
+            let received = &r.streams;
             for s in &mut mode.streams {
+                // RFC 3550 §6.4.1: the SR relates the stream's RTP
+                // timestamps to the sender's wall clock.
+                let sr = received
+                    .iter()
+                    .find(|x| x.stats.ssrc() == s.ssrc)
+                    .and_then(|x| Some((x.sender_report?.0, x.stats.clock_rate())));
                 let video = !s.depacketizer.kind().is_audio();
                 let dropped_before = s.depacketizer.stats().frames_dropped;
                 while let Some(p) = s.jitter.poll(now) {
@@ -189,6 +223,8 @@ impl PeerConnection {
                         continue;
                     }
                     out.push(MediaFrame {
+                        capture_time: sr
+                            .and_then(|(info, clock)| capture_time(&info, clock, frame.timestamp)),
                         frame,
                         ssrc: s.ssrc,
                         payload_type: s.payload_type,
@@ -260,5 +296,32 @@ mod tests {
         assert_eq!(max_wait(Some(ms(300)), ms(0)), ms(400));
         assert_eq!(max_wait(None, ms(0)), DEFAULT_WAIT);
         assert_eq!(max_wait(None, ms(100)), ms(400));
+    }
+
+    #[test]
+    fn capture_times_come_from_the_sender_report() {
+        // An SR at Unix time 1,000,000,000.5 s with RTP time 90,000.
+        let ntp = ((1_000_000_000u64 + 2_208_988_800) << 32) | (1u64 << 31);
+        let info = SenderInfo {
+            ntp_time: ntp,
+            rtp_time: 90_000,
+            ..SenderInfo::default()
+        };
+        let unix = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+        let at = |ts| unix(capture_time(&info, 90_000, ts).unwrap());
+        assert_eq!(at(90_000), Duration::from_millis(1_000_000_000_500));
+        assert_eq!(at(180_000), Duration::from_millis(1_000_000_001_500));
+        assert_eq!(at(45_000), Duration::from_millis(1_000_000_000_000));
+        // Across the timestamp wrap.
+        let wrapped = SenderInfo {
+            rtp_time: u32::MAX - 8_999,
+            ..info
+        };
+        assert_eq!(
+            unix(capture_time(&wrapped, 90_000, 81_000).unwrap()),
+            Duration::from_millis(1_000_000_001_500)
+        );
+        assert_eq!(capture_time(&info, 0, 1), None);
+        assert_eq!(capture_time(&SenderInfo::default(), 90_000, 1), None);
     }
 }
