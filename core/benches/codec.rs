@@ -12,19 +12,10 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use eddy::codec::{CodecKind, Depacketizer, Packetizer};
 
-const MTU: usize = 1200;
+mod common;
+use common::cpu_time;
 
-/// The CPU time this process has used.
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into memory we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+const MTU: usize = 1200;
 
 /// One codec's frame going round: packetizer, payloads, depacketizer.
 struct RoundTrip {

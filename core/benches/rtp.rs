@@ -18,21 +18,12 @@ use eddy::{
     Protocol, Receive, RtpWrite, TransceiverId, TransceiverInit,
 };
 
+mod common;
+use common::cpu_time;
+
 /// The packet on the wire before SRTP: 12 bytes of header, 8 of the mid
 /// extension, the payload.
 const PAYLOAD_LEN: usize = 1200 - 20;
-
-/// The CPU time this process has used.
-fn cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into memory we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
 
 struct Call {
     a: PeerConnection,

@@ -101,6 +101,31 @@ fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
     sim.node_mut::<PeerConnection>(n).unwrap()
 }
 
+/// The frames node `n`'s receiver `t` gave (frame mode), taking its events.
+fn frames_of(sim: &mut Sim, n: NodeId, t: TransceiverId) -> Vec<eddy::MediaFrame> {
+    sim.take_events(n)
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::MediaFrame { transceiver, frame } if transceiver == t => Some(frame),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The inbound-rtp stats of node `n`'s receiver `t`.
+fn inbound_of(sim: &mut Sim, n: NodeId, t: TransceiverId) -> eddy::stats_report::InboundRtpStats {
+    pc(sim, n)
+        .receiver(t)
+        .unwrap()
+        .get_stats()
+        .of_type("inbound-rtp")
+        .find_map(|s| match s {
+            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
 #[test]
 fn packets_cross_intact_with_tracks_keyframe_requests_and_sources() {
     let mut w = connected_pair();
@@ -338,6 +363,21 @@ fn vp8_over_lossy_link(w: &mut World) -> u8 {
     vp8
 }
 
+/// A connected pair (A's video made with `video`), B's video receiver in
+/// frame mode, the link at 5% loss; B's video transceiver and VP8's
+/// payload type.
+fn frame_mode_pair(video: TransceiverInit) -> (World, TransceiverId, u8) {
+    let mut w = connected_pair_with(video);
+    let b = w.b;
+    let b_video = tracks(&w.sim.take_events(b))[1].0;
+    pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .set_frame_mode(true);
+    let vp8 = vp8_over_lossy_link(&mut w);
+    (w, b_video, vp8)
+}
+
 /// Frames over 5% loss: NACK and RTX repair the stream a round trip late,
 /// and a `JitterBuffer` in front of the `Depacketizer` waits for them, so
 /// almost every frame arrives whole; fed straight in, the depacketizer
@@ -408,14 +448,8 @@ fn a_jitter_buffer_waits_for_the_repairs() {
 /// flagged.
 #[test]
 fn a_receiver_in_frame_mode_gives_whole_frames() {
-    let mut w = connected_pair();
+    let (mut w, b_video, vp8) = frame_mode_pair(TransceiverInit::default());
     let (a, b) = (w.a, w.b);
-    let b_video = tracks(&w.sim.take_events(b))[1].0;
-    pc(&mut w.sim, b)
-        .receiver(b_video)
-        .unwrap()
-        .set_frame_mode(true);
-    let vp8 = vp8_over_lossy_link(&mut w);
     let sent: Vec<Vec<u8>> = (0..300u32)
         .map(|i| {
             let mut f: Vec<u8> = (0..1800 + (i as usize * 37) % 1500)
@@ -481,14 +515,7 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
     // clock), up to a frame interval stale in the simulator.
     assert!(rtp > 8.0 && (wall - rtp).abs() < 0.05, "{wall} vs {rtp}");
     // The jitter buffer's and the frames' counts in inbound-rtp.
-    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
-    let inbound = report
-        .of_type("inbound-rtp")
-        .find_map(|s| match s {
-            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let inbound = inbound_of(&mut w.sim, b, b_video);
     assert_eq!(inbound.frames_received, Some(got.len() as u64));
     assert!(inbound.jitter_buffer_emitted_count.unwrap() + 10 >= inbound.packets_received);
     assert!(inbound.jitter_buffer_delay.unwrap() > 0.0);
@@ -506,14 +533,8 @@ fn a_receiver_in_frame_mode_gives_whole_frames() {
 /// the first flagged `after_loss`.
 #[test]
 fn frame_mode_waits_for_a_key_frame_after_an_outage() {
-    let mut w = connected_pair();
+    let (mut w, b_video, vp8) = frame_mode_pair(TransceiverInit::default());
     let (a, b) = (w.a, w.b);
-    let b_video = tracks(&w.sim.take_events(b))[1].0;
-    pc(&mut w.sim, b)
-        .receiver(b_video)
-        .unwrap()
-        .set_frame_mode(true);
-    let vp8 = vp8_over_lossy_link(&mut w);
     let link = |loss| {
         Link::symmetric(LinkConfig {
             delay: Duration::from_millis(10),
@@ -550,15 +571,7 @@ fn frame_mode_waits_for_a_key_frame_after_an_outage() {
         }
     }
     w.sim.run_for(Duration::from_secs(1));
-    let got: Vec<_> = w
-        .sim
-        .take_events(b)
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
-            _ => None,
-        })
-        .collect();
+    let got = frames_of(&mut w.sim, b, b_video);
     let index = |f: &eddy::MediaFrame| f.frame.timestamp / 3000;
     eprintln!(
         "{} frames delivered, key frames sent at {keys_sent:?}, {requests} requests",
@@ -579,14 +592,7 @@ fn frame_mode_waits_for_a_key_frame_after_an_outage() {
     let resumed = index(first);
     assert_eq!(after.len() as u32, 150 - resumed, "frames after {resumed}");
     assert!(got.iter().filter(|f| index(f) < 50).count() >= 48);
-    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
-    let inbound = report
-        .of_type("inbound-rtp")
-        .find_map(|s| match s {
-            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let inbound = inbound_of(&mut w.sim, b, b_video);
     assert!(inbound.pli_count >= 1);
     assert!(inbound.frames_dropped.unwrap_or(0) >= 1);
 }
@@ -598,14 +604,8 @@ fn frame_mode_waits_for_a_key_frame_after_an_outage() {
 /// bound.
 #[test]
 fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
-    let mut w = connected_pair();
+    let (mut w, b_video, vp8) = frame_mode_pair(TransceiverInit::default());
     let (a, b) = (w.a, w.b);
-    let b_video = tracks(&w.sim.take_events(b))[1].0;
-    pc(&mut w.sim, b)
-        .receiver(b_video)
-        .unwrap()
-        .set_frame_mode(true);
-    let vp8 = vp8_over_lossy_link(&mut w);
     w.sim.set_link(
         a,
         Link::symmetric(LinkConfig {
@@ -639,15 +639,7 @@ fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
         );
     }
     w.sim.run_for(Duration::from_secs(1));
-    let got: Vec<_> = w
-        .sim
-        .take_events(b)
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
-            _ => None,
-        })
-        .collect();
+    let got = frames_of(&mut w.sim, b, b_video);
     let mut expected = 0usize;
     let mut unreported = Vec::new();
     for f in &got {
@@ -663,14 +655,7 @@ fn a_30_s_call_over_loss_and_jitter_delivers_or_reports_every_frame() {
         unreported.is_empty(),
         "losses not reported before {unreported:?}"
     );
-    let report = pc(&mut w.sim, b).receiver(b_video).unwrap().get_stats();
-    let inbound = report
-        .of_type("inbound-rtp")
-        .find_map(|s| match s {
-            eddy::stats_report::RtcStats::InboundRtp(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let inbound = inbound_of(&mut w.sim, b, b_video);
     let mean = inbound.jitter_buffer_delay.unwrap()
         / inbound.jitter_buffer_emitted_count.unwrap().max(1) as f64;
     eprintln!(
@@ -699,19 +684,13 @@ fn a_simulcast_sender_s_encodings_arrive_apart() {
     let rids = ["q", "h", "f"];
     let init = TransceiverInit::default()
         .with_send_encodings(rids.iter().map(|r| SendEncoding::new(*r)).collect());
-    let mut w = connected_pair_with(init);
+    let (mut w, b_video, vp8) = frame_mode_pair(init);
     let (a, b) = (w.a, w.b);
     let offer = pc(&mut w.sim, a).local_description().unwrap().sdp.clone();
     let answer = pc(&mut w.sim, b).local_description().unwrap().sdp.clone();
     assert!(offer.contains("a=simulcast:send q;h;f"), "{offer}");
     assert!(offer.contains("a=rid:h send"));
     assert!(answer.contains("a=simulcast:recv q;h;f"), "{answer}");
-    let b_video = tracks(&w.sim.take_events(b))[1].0;
-    pc(&mut w.sim, b)
-        .receiver(b_video)
-        .unwrap()
-        .set_frame_mode(true);
-    let vp8 = vp8_over_lossy_link(&mut w);
     let frame = |i: u32, k: usize| -> Vec<u8> {
         let mut f: Vec<u8> = (0..700 * (k + 1) + (i as usize * 13) % 900)
             .map(|x| (x as u32 ^ i ^ (k as u32 * 77)) as u8)
@@ -731,15 +710,7 @@ fn a_simulcast_sender_s_encodings_arrive_apart() {
         w.sim.run_for(Duration::from_millis(33));
     }
     w.sim.run_for(Duration::from_secs(1));
-    let got: Vec<_> = w
-        .sim
-        .take_events(b)
-        .into_iter()
-        .filter_map(|(_, e)| match e {
-            Event::MediaFrame { transceiver, frame } if transceiver == b_video => Some(frame),
-            _ => None,
-        })
-        .collect();
+    let got = frames_of(&mut w.sim, b, b_video);
     let by_rid = got
         .iter()
         .fold(std::collections::BTreeMap::new(), |mut m, f| {
