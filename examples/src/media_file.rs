@@ -184,7 +184,9 @@ fn read_ivf(b: &[u8]) -> io::Result<MediaFile> {
         at += 12 + size;
     }
     if let Some(first) = frames.first().map(|f| f.timestamp) {
-        frames.iter_mut().for_each(|f| f.timestamp -= first.min(f.timestamp));
+        frames
+            .iter_mut()
+            .for_each(|f| f.timestamp -= first.min(f.timestamp));
     }
     let duration = pass_duration(&frames, 3000);
     Ok(MediaFile {
@@ -624,7 +626,8 @@ mod tests {
         let mut w = FileWriter::create(&ivf, FileCodec::Vp8).expect("create");
         w.write_frame(&[1, 2, 3], 100, false).expect("skipped");
         w.write_frame(&key, u32::MAX - 1000, true).expect("write");
-        w.write_frame(&[0x11, 5], 1970, false).expect("write (wrapped)");
+        w.write_frame(&[0x11, 5], 1970, false)
+            .expect("write (wrapped)");
         assert_eq!((w.frames(), w.skipped()), (2, 1));
         w.finish().expect("finish");
         let f = MediaFile::read(&ivf, 30).expect("read");
@@ -632,12 +635,16 @@ mod tests {
         assert_eq!(f.frames[0].data, key);
         assert_eq!(f.frames[1].timestamp, 3000);
         let bytes = std::fs::read(&ivf).expect("bytes");
-        assert_eq!((le16(&bytes, 12), le16(&bytes, 14), le32(&bytes, 24)), (320, 240, 2));
+        assert_eq!(
+            (le16(&bytes, 12), le16(&bytes, 14), le32(&bytes, 24)),
+            (320, 240, 2)
+        );
 
         let ogg = dir.join("a.ogg");
         let mut w = FileWriter::create(&ogg, FileCodec::Opus).expect("create");
         for i in 0..120u32 {
-            w.write_frame(&[0xF8, 0xFF, 0xFE], i * 960, true).expect("write");
+            w.write_frame(&[0xF8, 0xFF, 0xFE], i * 960, true)
+                .expect("write");
         }
         w.finish().expect("finish");
         let f = MediaFile::read(&ogg, 30).expect("read");

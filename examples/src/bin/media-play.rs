@@ -86,8 +86,7 @@ fn main() -> ExitCode {
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     for path in &args.files {
-        let f = MediaFile::read(path, args.fps)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let f = MediaFile::read(path, args.fps).map_err(|e| format!("{}: {e}", path.display()))?;
         println!(
             "media-play: {} is {}, {} frames, {:.2} s a pass",
             path.display(),
@@ -95,7 +94,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             f.frames.len(),
             f.duration as f64 / f64::from(f.codec.clock_rate())
         );
-        if files.iter().any(|g: &MediaFile| g.codec.is_video() == f.codec.is_video()) {
+        if files
+            .iter()
+            .any(|g: &MediaFile| g.codec.is_video() == f.codec.is_video())
+        {
             return Err("give at most one video file and one audio file".into());
         }
         files.push(f);
@@ -153,7 +155,13 @@ fn send_only(pc: &mut PeerConnection) {
     }
 }
 
-fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, player: &mut Player) {
+fn on_event(
+    ep: &mut Endpoint,
+    peer: PeerId,
+    event: Event,
+    answerer: &Answerer,
+    player: &mut Player,
+) {
     match event {
         Event::IceGatheringStateChange(IceGatheringState::Complete) => {
             answerer.gathering_complete(ep, peer);
@@ -164,8 +172,9 @@ fn on_event(ep: &mut Endpoint, peer: PeerId, event: Event, answerer: &Answerer, 
                 player.start(peer, pc);
             }
         }
-        Event::ConnectionStateChange(state @ (PeerConnectionState::Failed | PeerConnectionState::Closed))
-        => {
+        Event::ConnectionStateChange(
+            state @ (PeerConnectionState::Failed | PeerConnectionState::Closed),
+        ) => {
             tracing::info!("peer {peer:?}: {state:?}");
             player.stop(peer);
             answerer.forget(ep, peer);
@@ -281,7 +290,8 @@ impl Player {
                     let f = &self.files[s.file];
                     let timestamp = s.base.wrapping_add(self.media_time(s) as u32);
                     let data = &f.frames[s.next].data;
-                    let Some(mut sender) = ep.peer_mut(*peer).and_then(|pc| pc.sender(s.transceiver))
+                    let Some(mut sender) =
+                        ep.peer_mut(*peer).and_then(|pc| pc.sender(s.transceiver))
                     else {
                         break;
                     };

@@ -205,7 +205,11 @@ impl Recorder {
                 tracing::warn!("peer {peer:?}: {mime:?} is not recorded");
                 return None;
             };
-            let name = format!("{number}-{}.{}", codec.name().to_lowercase(), codec.extension());
+            let name = format!(
+                "{number}-{}.{}",
+                codec.name().to_lowercase(),
+                codec.extension()
+            );
             let path = self.out.join(name);
             match FileWriter::create(&path, codec) {
                 Ok(writer) => {
@@ -217,7 +221,11 @@ impl Recorder {
                         skipped: 0,
                         finished: false,
                     });
-                    tracing::info!("peer {peer:?}: recording {} to {}", codec.name(), path.display());
+                    tracing::info!(
+                        "peer {peer:?}: recording {} to {}",
+                        codec.name(),
+                        path.display()
+                    );
                     Some(Track {
                         writer,
                         row: rows.len() - 1,
@@ -242,7 +250,12 @@ impl Recorder {
 
     /// Finishes every file of `peer`.
     fn finish(&mut self, peer: PeerId) {
-        let keys: Vec<_> = self.tracks.keys().filter(|k| k.0 == peer).copied().collect();
+        let keys: Vec<_> = self
+            .tracks
+            .keys()
+            .filter(|k| k.0 == peer)
+            .copied()
+            .collect();
         for key in keys {
             let Some(Some(track)) = self.tracks.remove(&key) else {
                 continue;
