@@ -594,7 +594,7 @@ mod tests {
     fn opus_durations_follow_the_toc() {
         assert_eq!(opus_samples(&[0xF8, 0xFF, 0xFE]), Some(960)); // CELT 20 ms
         assert_eq!(opus_samples(&[0x78 | 1, 0, 0]), Some(1920)); // 2 × 20 ms
-        assert_eq!(opus_samples(&[0x0B, 3]), Some(2880 * 3)); // SILK 60 ms × 3
+        assert_eq!(opus_samples(&[0x1B, 3]), Some(2880 * 3)); // SILK 60 ms × 3
         assert_eq!(opus_samples(&[]), None);
     }
 
@@ -626,7 +626,7 @@ mod tests {
         let mut w = FileWriter::create(&ivf, FileCodec::Vp8).expect("create");
         w.write_frame(&[1, 2, 3], 100, false).expect("skipped");
         w.write_frame(&key, u32::MAX - 1000, true).expect("write");
-        w.write_frame(&[0x11, 5], 1970, false)
+        w.write_frame(&[0x11, 5], 1999, false)
             .expect("write (wrapped)");
         assert_eq!((w.frames(), w.skipped()), (2, 1));
         w.finish().expect("finish");
