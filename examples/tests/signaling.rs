@@ -181,6 +181,8 @@ fn every_binary_answers_help() {
         env!("CARGO_BIN_EXE_game-loop"),
         env!("CARGO_BIN_EXE_sim-lab"),
         env!("CARGO_BIN_EXE_sfu"),
+        env!("CARGO_BIN_EXE_media-play"),
+        env!("CARGO_BIN_EXE_media-record"),
     ];
     for binary in binaries {
         let out = Command::new(binary)
