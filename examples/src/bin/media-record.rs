@@ -13,7 +13,8 @@
 //! Each received track is put in frame mode
 //! (`RtpReceiver::set_frame_mode`: jitter buffer, then depacketizer) and
 //! every `Event::MediaFrame` is appended to the track's file, named
-//! `<peer>-<codec>.<ext>` in `--out`. Video before the first key frame is
+//! `<peer>-<codec>.<ext>` in `--out` (a simulcast layer's
+//! `<peer>-<rid>-<codec>.<ext>`: `?simulcast=1` sends three). Video before the first key frame is
 //! skipped (nothing could decode it). A file is finished (IVF frame count,
 //! the Ogg stream's last page) when its peer closes or fails; until then
 //! it is flushed frame by frame (Ogg: page by page, a second each) and
@@ -60,6 +61,8 @@ struct Args {
 struct Summary {
     path: String,
     codec: &'static str,
+    /// The simulcast layer, when the track is one.
+    rid: Option<String>,
     frames: u64,
     skipped: u64,
     finished: bool,
@@ -86,7 +89,8 @@ struct Recorder {
     /// Each peer's number (for file names) in order of arrival.
     numbers: HashMap<PeerId, usize>,
     /// Tracks by peer and transceiver; `None`: a codec not recorded.
-    tracks: HashMap<(PeerId, TransceiverId), Option<Track>>,
+    /// Per track and simulcast layer (RID).
+    tracks: HashMap<(PeerId, TransceiverId, Option<String>), Option<Track>>,
 }
 
 const PAGE: &str = include_str!("media-record.html");
@@ -189,7 +193,8 @@ impl Recorder {
     ) {
         let next = self.numbers.len() + 1;
         let number = *self.numbers.entry(peer).or_insert(next);
-        let track = self.tracks.entry((peer, transceiver)).or_insert_with(|| {
+        let key = (peer, transceiver, frame.rid.clone());
+        let track = self.tracks.entry(key).or_insert_with(|| {
             let mime = ep
                 .peer_mut(peer)
                 .and_then(|pc| pc.receiver(transceiver))
@@ -205,8 +210,13 @@ impl Recorder {
                 tracing::warn!("peer {peer:?}: {mime:?} is not recorded");
                 return None;
             };
+            // A simulcast layer's file is named with its RID too.
+            let layer = frame
+                .rid
+                .as_deref()
+                .map_or(String::new(), |r| format!("{r}-"));
             let name = format!(
-                "{number}-{}.{}",
+                "{number}-{layer}{}.{}",
                 codec.name().to_lowercase(),
                 codec.extension()
             );
@@ -217,6 +227,7 @@ impl Recorder {
                     rows.push(Summary {
                         path: path.display().to_string(),
                         codec: codec.name(),
+                        rid: frame.rid.clone(),
                         frames: 0,
                         skipped: 0,
                         finished: false,
@@ -254,7 +265,7 @@ impl Recorder {
             .tracks
             .keys()
             .filter(|k| k.0 == peer)
-            .copied()
+            .cloned()
             .collect();
         for key in keys {
             let Some(Some(track)) = self.tracks.remove(&key) else {
