@@ -342,7 +342,17 @@ pub fn depacketize(data: &[u8]) {
         _ => CodecKind::Opus,
     };
     let mut d = Depacketizer::new(kind);
+    // The AV1 Dependency Descriptor too: each datagram parsed with the
+    // template structure the last one that carried one left.
+    let mut structure = None;
     for p in datagrams(data) {
+        if let Ok(dd) = crate::codec::DependencyDescriptor::parse(p, structure.as_ref()) {
+            let _ = dd.frame_dependency(structure.as_ref());
+            let _ = dd.write(structure.as_ref());
+            if dd.structure.is_some() {
+                structure = dd.structure;
+            }
+        }
         let [a, b, c, rest @ ..] = p else { continue };
         let seq = u16::from_be_bytes([*a, *b]);
         let _ = d.push(seq, u32::from(*c >> 1), c & 1 == 1, rest);

@@ -184,6 +184,11 @@ pub struct Frame {
     /// missing; a video frame that is not a key frame may refer to what
     /// was lost.
     pub after_loss: bool,
+    /// VP9: the highest spatial layer (SID) in the picture and its
+    /// temporal layer (TID), from the payload descriptors' layer indices
+    /// when the sender writes them. (AV1 carries its layers in the
+    /// Dependency Descriptor header extension: [`DependencyDescriptor`].)
+    pub layer: Option<(u8, u8)>,
 }
 
 /// What a [`Depacketizer`] dropped.
@@ -216,6 +221,8 @@ pub struct Depacketizer {
     keyframe: bool,
     /// Lost since the last frame delivered (told on the next one).
     lost: bool,
+    /// VP9: the frame's (SID, TID) so far.
+    layer: Option<(u8, u8)>,
     stats: DepacketizerStats,
 }
 
@@ -232,6 +239,7 @@ impl Depacketizer {
             partial: Vec::new(),
             keyframe: false,
             lost: false,
+            layer: None,
             stats: DepacketizerStats::default(),
         }
     }
@@ -285,7 +293,13 @@ impl Depacketizer {
                 true
             }
             CodecKind::Vp8 => vp8::depacketize(payload, &mut self.frame, &mut self.keyframe),
-            CodecKind::Vp9 => vp9::depacketize(payload, &mut self.frame, &mut self.keyframe),
+            CodecKind::Vp9 => {
+                if let Some((sid, tid)) = vp9::layer_ids(payload) {
+                    let top = self.layer.map_or(sid, |(s, _)| s.max(sid));
+                    self.layer = Some((top, tid));
+                }
+                vp9::depacketize(payload, &mut self.frame, &mut self.keyframe)
+            }
             CodecKind::Av1 => av1::depacketize(
                 payload,
                 &mut self.frame,
@@ -333,6 +347,7 @@ impl Depacketizer {
             timestamp,
             keyframe: std::mem::take(&mut self.keyframe),
             after_loss: std::mem::take(&mut self.lost),
+            layer: self.layer.take(),
         })
     }
 
@@ -343,6 +358,7 @@ impl Depacketizer {
         self.fragment_open = false;
         self.partial.clear();
         self.keyframe = false;
+        self.layer = None;
     }
 
     fn starts_frame(&self, payload: &[u8]) -> bool {

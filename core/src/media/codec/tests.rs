@@ -318,6 +318,15 @@ fn vp9_keyframes_are_read_from_the_frame_header_and_flagged() {
     let got = d.push(1, 9, true, &ss).expect("a frame");
     assert_eq!(got.data, vec![0x80]);
     assert!(got.keyframe);
+    assert_eq!(got.layer, Some((0, 0)));
+    // Non-flexible, layer indices TID 2, SID 1 (then TL0PICIDX): the
+    // frame says so; a descriptor without L says nothing.
+    let mut d = Depacketizer::new(CodecKind::Vp9);
+    let layered = d
+        .push(1, 9, true, &[0xAC, 0x05, 0x42, 0x00, 0x84, 1, 2])
+        .unwrap();
+    assert_eq!(layered.layer, Some((1, 2)));
+    assert_eq!(frames[1].layer, None);
     // A scalability structure cut short is malformed.
     assert_eq!(d.push(2, 10, true, &ss[..8]), None);
     assert_eq!(d.stats().malformed, 1);

@@ -105,6 +105,22 @@ pub(super) fn starts_frame(payload: &[u8]) -> bool {
 }
 
 /// Appends the payload's VP9 data to `frame`; false if malformed.
+/// The layer indices of a packet (RFC 9628 §4.2: with L set, the byte
+/// after the picture ID is "TID (3 bits) U (1) SID (3) D (1)"): `(SID,
+/// TID)`.
+pub(super) fn layer_ids(payload: &[u8]) -> Option<(u8, u8)> {
+    let b0 = *payload.first()?;
+    if b0 & 0x20 == 0 {
+        return None;
+    }
+    let mut n = 1;
+    if b0 & 0x80 != 0 {
+        n += if payload.get(1)? & 0x80 != 0 { 2 } else { 1 };
+    }
+    let b = *payload.get(n)?;
+    Some(((b >> 1) & 0x07, b >> 5))
+}
+
 pub(super) fn depacketize(payload: &[u8], frame: &mut Vec<u8>, keyframe: &mut bool) -> bool {
     let Some(n) = descriptor_len(payload) else {
         return false;
