@@ -408,6 +408,16 @@ fn a_jitter_buffer_waits_for_the_repairs() {
     );
     let (mut whole, mut whole_direct) = (0u32, 0u32);
     let mut last = None;
+    let twcc = pc(&mut w.sim, b)
+        .receiver(b_video)
+        .unwrap()
+        .get_parameters()
+        .header_extensions
+        .iter()
+        .find(|e| e.uri.contains("transport-wide-cc"))
+        .map(|e| e.id)
+        .expect("transport-wide cc negotiated");
+    let mut transport = Vec::new();
     for (_, e) in w.sim.take_events(b) {
         let Event::RtpPacket {
             transceiver,
@@ -422,6 +432,10 @@ fn a_jitter_buffer_waits_for_the_repairs() {
         let now = packet.arrival;
         last = Some(now);
         whole_direct += u32::from(direct.push_packet(&packet).is_some());
+        if let Some(v) = packet.extension(twcc).and_then(|v| v.get(..2)) {
+            let t = u16::from_be_bytes([v[0], v[1]]);
+            transport.push((packet.sequence_number, packet.repaired, t));
+        }
         jitter.push(packet);
         while let Some(p) = jitter.poll(now) {
             whole += u32::from(buffered.push_packet(&p).is_some());
@@ -435,6 +449,21 @@ fn a_jitter_buffer_waits_for_the_repairs() {
     eprintln!(
         "{frames} frames: {whole} whole through the jitter buffer ({js:?}), {whole_direct} without"
     );
+    // Each retransmission has a transport-wide sequence number of its own,
+    // later than that of the packet sent after its original.
+    let repairs: Vec<_> = transport.iter().filter(|x| x.1).collect();
+    assert!(!repairs.is_empty());
+    for &&(seq, _, t) in &repairs {
+        if let Some(&(_, _, next)) = transport
+            .iter()
+            .find(|x| !x.1 && x.0 == seq.wrapping_add(1))
+        {
+            assert!(
+                (t.wrapping_sub(next) as i16) > 0,
+                "RTX of {seq}: {t} vs {next}"
+            );
+        }
+    }
     assert!(whole * 100 >= frames * 98, "{whole} of {frames}");
     assert!(
         whole > whole_direct + frames / 20,

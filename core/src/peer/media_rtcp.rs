@@ -380,7 +380,7 @@ impl PeerConnection {
         if apt.is_empty() {
             return;
         }
-        let (rid_id, repaired_id) = (n.send_ext.rid, n.send_ext.repaired_rid);
+        let (rid_id, repaired_id, kind) = (n.send_ext.rid, n.send_ext.repaired_rid, n.kind);
         let rtt = self.media.rtt.unwrap_or_default();
         let Some(s) = self.media.senders.get_mut(i) else {
             return;
@@ -410,6 +410,16 @@ impl PeerConnection {
                 // RtpStreamId).
                 if let (Some(_), Some(from), Some(to)) = (&s.rid, rid_id, repaired_id) {
                     crate::rtp::ext::retag_extension(&mut out, from, to);
+                }
+                // draft-holmer-rmcat-transport-wide-cc-extensions-01: a
+                // retransmission is a packet of its own on the transport,
+                // with the next transport-wide sequence number (the copied
+                // header had the original's).
+                if let Some((id, seq)) = self.next_transport_seq(t) {
+                    if crate::rtp::ext::overwrite_extension(&mut out, id, &seq.to_be_bytes()) {
+                        let size = out.len() + super::rtp_handles::SRTP_ROOM;
+                        self.on_transport_seq_sent(seq, size, kind, true);
+                    }
                 }
                 if let Err(e) = self.stack.send_srtp(true, out) {
                     tracing::debug!(%e, "RTX not sent");

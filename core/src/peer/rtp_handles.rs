@@ -20,7 +20,7 @@ use crate::rtp::RtpHeader;
 
 /// Room for the SRTP tag and MKI beyond the packet (AES-GCM: 16 bytes;
 /// HMAC-SHA1-80: 10).
-const SRTP_ROOM: usize = 16;
+pub(crate) const SRTP_ROOM: usize = 16;
 /// The largest SRTP packet sent: an Ethernet MTU of 1500 less IPv6 and UDP
 /// headers. Browsers send RTP packets up to about 1,250 bytes; the
 /// connection's `mtu` (which sizes DTLS and SCTP datagrams) is not applied

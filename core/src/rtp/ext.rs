@@ -217,31 +217,20 @@ pub(crate) fn write_block(elements: &[(u8, &[u8])], w: &mut Writer<'_>) -> Resul
     w.patch_u16(start + 2, words)
 }
 
-/// Gives the element with id `from` of a whole RTP packet's header
-/// extension the id `to` (same data): an RTX copy of a simulcast packet
-/// turns its RtpStreamId into a RepairedRtpStreamId (RFC 8852 §3.2) this
-/// way. False when the packet has no such element or `to` does not fit
-/// the block's form.
-pub(crate) fn retag_extension(packet: &mut [u8], from: u8, to: u8) -> bool {
-    let Some(&b0) = packet.first() else {
-        return false;
-    };
+/// Where the element with id `id` of a whole RTP packet's header
+/// extension sits: its form, the offset of its element header and the range
+/// of its data. `None` when the packet has no such element.
+fn find_element(packet: &[u8], id: u8) -> Option<(ExtensionForm, usize, std::ops::Range<usize>)> {
+    let &b0 = packet.first()?;
     // RFC 3550 §5.3.1: the extension follows the CSRC list when X is set.
     if b0 & 0x10 == 0 {
-        return false;
+        return None;
     }
     let start = 12 + 4 * usize::from(b0 & 0x0F);
-    let Some(head) = packet.get(start..start + 4) else {
-        return false;
-    };
+    let head = packet.get(start..start + 4)?;
     let profile = u16::from_be_bytes([head[0], head[1]]);
     let words = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let Some(form) = ExtensionForm::from_profile(profile) else {
-        return false;
-    };
-    if form == ExtensionForm::OneByte && !(1..=ONE_BYTE_MAX_ID).contains(&to) {
-        return false;
-    }
+    let form = ExtensionForm::from_profile(profile)?;
     let (mut at, end) = (start + 4, (start + 4 + 4 * words).min(packet.len()));
     while at < end {
         let first = packet[at];
@@ -249,28 +238,55 @@ pub(crate) fn retag_extension(packet: &mut [u8], from: u8, to: u8) -> bool {
             at += 1;
             continue;
         }
-        let (id, len, data_at) = match form {
+        let (this, len, data_at) = match form {
             ExtensionForm::OneByte => {
                 if first >> 4 == 15 {
-                    return false;
+                    return None;
                 }
                 (first >> 4, usize::from(first & 0x0F) + 1, at + 1)
             }
-            ExtensionForm::TwoByte => match packet.get(at + 1) {
-                Some(&len) => (first, usize::from(len), at + 2),
-                None => return false,
-            },
+            ExtensionForm::TwoByte => (first, usize::from(*packet.get(at + 1)?), at + 2),
         };
-        if id == from {
-            packet[at] = match form {
-                ExtensionForm::OneByte => (to << 4) | (first & 0x0F),
-                ExtensionForm::TwoByte => to,
-            };
-            return true;
+        if data_at + len > end {
+            return None;
+        }
+        if this == id {
+            return Some((form, at, data_at..data_at + len));
         }
         at = data_at + len;
     }
-    false
+    None
+}
+
+/// Gives the element with id `from` of a whole RTP packet's header
+/// extension the id `to` (same data): an RTX copy of a simulcast packet
+/// turns its RtpStreamId into a RepairedRtpStreamId (RFC 8852 §3.2) this
+/// way. False when the packet has no such element or `to` does not fit
+/// the block's form.
+pub(crate) fn retag_extension(packet: &mut [u8], from: u8, to: u8) -> bool {
+    let Some((form, at, _)) = find_element(packet, from) else {
+        return false;
+    };
+    match form {
+        ExtensionForm::OneByte if !(1..=ONE_BYTE_MAX_ID).contains(&to) => return false,
+        ExtensionForm::OneByte => packet[at] = (to << 4) | (packet[at] & 0x0F),
+        ExtensionForm::TwoByte => packet[at] = to,
+    }
+    true
+}
+
+/// Overwrites the data of the element with id `id` of a whole RTP packet
+/// with `value` of the same length (an RTX copy gets a transport-wide
+/// sequence number of its own this way). False when there is no such
+/// element or the lengths differ.
+pub(crate) fn overwrite_extension(packet: &mut [u8], id: u8, value: &[u8]) -> bool {
+    match find_element(packet, id) {
+        Some((_, _, data)) if data.len() == value.len() => {
+            packet[data].copy_from_slice(value);
+            true
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +321,13 @@ mod retag_tests {
             assert_eq!(p.extension(4), Some(&b"1"[..]));
             assert_eq!(p.payload, b"payload");
             assert!(!retag_extension(&mut buf[..n], 9, 3), "no element 9");
+            assert!(overwrite_extension(&mut buf[..n], 4, b"7"));
+            assert!(
+                !overwrite_extension(&mut buf[..n], 4, b"77"),
+                "length differs"
+            );
+            let p = RtpPacket::parse(&buf[..n]).unwrap();
+            assert_eq!(p.extension(4), Some(&b"7"[..]));
         }
         // No extension, a truncated one: false, no panic.
         assert!(!retag_extension(&mut [0x80, 96, 0, 0], 1, 2));
