@@ -162,10 +162,13 @@ fn jsep_answer_to_chromium_picks_codecs_like_a_browser() {
     let pts = |i: usize| -> Vec<u8> { answer.media[i].payload_types().collect() };
     // Audio: opus, G722, PCMU, PCMA, telephone-event x2; not red (63) or CN (13).
     assert_eq!(pts(0), vec![111, 9, 0, 8, 110, 126]);
-    // Video: VP8+rtx, H.264 pm=1 baseline (102) and constrained baseline
-    // (108) with rtx, AV1+rtx, VP9 profile 0+rtx. Not pm=0, Main, VP9
-    // profile 2, red, ulpfec.
-    assert_eq!(pts(1), vec![96, 97, 102, 103, 108, 109, 45, 46, 98, 99]);
+    // Video: VP8+rtx, H.264 baseline (102 pm=1, 104 pm=0) and constrained
+    // baseline (108 pm=1, 114 pm=0) with rtx, AV1+rtx, VP9 profile 0+rtx.
+    // Not Main, VP9 profile 2, red, ulpfec.
+    assert_eq!(
+        pts(1),
+        vec![96, 97, 102, 103, 104, 107, 108, 109, 114, 115, 45, 46, 98, 99]
+    );
     let video = &answer.media[1];
     assert_eq!(video.rtcp_fbs_for(96).count(), 5);
     assert!(video

@@ -307,6 +307,14 @@ impl RtpSender<'_> {
         let kind = CodecKind::from_mime(&codec.mime_type).ok_or_else(|| {
             MediaSendError::Frame(format!("no packetizer for {}", codec.mime_type))
         })?;
+        // RFC 6184 §8.1: "When the value of packetization-mode is equal to
+        // 0 or packetization-mode is not present, the single NAL mode MUST
+        // be used."
+        let single_nal = kind == CodecKind::H264
+            && !codec.fmtp.as_deref().is_some_and(|f| {
+                f.split(';')
+                    .any(|p| matches!(p.trim().split_once('='), Some((k, v)) if k.trim().eq_ignore_ascii_case("packetization-mode") && v.trim() != "0"))
+            });
         // Room for IP/UDP (48 with IPv6), the RTP header with eddy's
         // extensions, and SRTP's tag.
         let max_payload = pc.config.mtu.saturating_sub(48 + 12 + 32 + 16);
@@ -320,7 +328,14 @@ impl RtpSender<'_> {
         }
         let packetizer = match &mut s.packetizer {
             Some((pt, p)) if *pt == payload_type => p,
-            slot => &mut slot.insert((payload_type, Packetizer::new(kind))).1,
+            slot => {
+                let p = if single_nal {
+                    Packetizer::h264_single_nal_unit()
+                } else {
+                    Packetizer::new(kind)
+                };
+                &mut slot.insert((payload_type, p)).1
+            }
         };
         let payloads = packetizer
             .packetize(frame, max_payload)

@@ -189,6 +189,28 @@ pub(crate) const LOCAL_CODECS: &[LocalCodec] = &[
         VIDEO_FB,
         Some(109)
     ),
+    // RFC 6184 §6.2 packetization-mode 0 (single NAL units), for peers
+    // that take only it.
+    codec!(
+        Video,
+        104,
+        "H264",
+        90_000,
+        None,
+        "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f",
+        VIDEO_FB,
+        Some(105)
+    ),
+    codec!(
+        Video,
+        106,
+        "H264",
+        90_000,
+        None,
+        "level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f",
+        VIDEO_FB,
+        Some(107)
+    ),
     codec!(Video, 45, "AV1", 90_000, None, "", VIDEO_FB, Some(46)),
 ];
 
@@ -555,15 +577,16 @@ mod tests {
         ]);
         let a = answer_codecs(&m, MediaKind::Video, &[]);
         let pts: Vec<u8> = a.iter().map(|c| c.rtpmap.payload_type).collect();
-        // 42e034 is constrained baseline at a higher level: accepted with the
-        // offerer's fmtp; its rtx follows; pm=0 and Main are refused.
-        assert_eq!(pts, vec![101, 103]);
+        // pm=0 constrained baseline is taken (single NAL units); 42e034 is
+        // constrained baseline at a higher level: accepted with the
+        // offerer's fmtp; each rtx follows its codec; Main is refused.
+        assert_eq!(pts, vec![100, 104, 101, 103]);
         assert_eq!(
-            a[0].fmtp.as_ref().unwrap().params,
+            a[2].fmtp.as_ref().unwrap().params,
             "packetization-mode=1;profile-level-id=42e034"
         );
-        assert_eq!(a[0].rtcp_fb.len(), 1);
-        assert_eq!(a[0].rtcp_fb[0].payload_type, Some(101));
+        assert_eq!(a[2].rtcp_fb.len(), 1);
+        assert_eq!(a[2].rtcp_fb[0].payload_type, Some(101));
     }
 
     #[test]

@@ -197,7 +197,8 @@ fn payload_type(pc: &mut PeerConnection, t: TransceiverId, codec: FileCodec) -> 
         .codecs
         .iter()
         .filter(|c| FileCodec::from_mime(&c.mime_type) == Some(codec))
-        // eddy packetizes H.264 in packetization-mode 1 (RFC 6184 §6.3).
+        // H.264 in packetization-mode 1 (RFC 6184 §6.3): mode 0 cannot carry
+        // a NAL unit larger than a packet, and key frames have them.
         .find(|c| {
             codec != FileCodec::H264
                 || c.sdp_fmtp_line

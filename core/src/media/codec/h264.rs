@@ -45,6 +45,24 @@ pub(super) fn packetize(frame: &[u8], max_payload: usize) -> Result<Vec<Vec<u8>>
     Ok(nal::packetize::<H264>(&nals, max_payload))
 }
 
+/// Packetization-mode 0 (RFC 6184 §6.2: "Only single NAL unit packets
+/// MAY be used in this mode. STAP-As, STAP-Bs, MTAPs, FU-As, and FU-Bs
+/// MUST NOT be used."): one NAL unit a packet; a unit larger than
+/// `max_payload` cannot be sent.
+pub(super) fn packetize_single(
+    frame: &[u8],
+    max_payload: usize,
+) -> Result<Vec<Vec<u8>>, CodecError> {
+    let nals = nal_units(frame);
+    if nals.is_empty() {
+        return Err(CodecError::Empty);
+    }
+    match nals.iter().find(|n| n.len() > max_payload) {
+        Some(big) => Err(CodecError::TooLarge(big.len())),
+        None => Ok(nals.iter().map(|n| n.to_vec()).collect()),
+    }
+}
+
 /// Whether the payload begins a NAL unit (not the middle of a FU-A).
 pub(super) fn starts_nal(payload: &[u8]) -> bool {
     match payload {

@@ -13,8 +13,8 @@
 //!
 //! Built: Opus (RFC 7587), PCMU/PCMA and G.722 (RFC 3551: one frame per
 //! packet), VP8 (RFC 7741), VP9 (RFC 9628), H.264 (RFC 6184,
-//! packetization-mode 1: single NAL unit, STAP-A, FU-A; Annex-B frames in
-//! and out), H.265 (RFC 7798: single NAL unit, AP, FU), AV1 (the AOM
+//! packetization-mode 1: single NAL unit, STAP-A, FU-A; mode 0: single NAL
+//! units only; Annex-B frames in and out), H.265 (RFC 7798: single NAL unit, AP, FU), AV1 (the AOM
 //! RTP payload format: OBU elements, fragments across packets); RED (RFC
 //! 2198) with [`red_encode`] and [`red_decode`]; the AV1 Dependency
 //! Descriptor header extension ([`DependencyDescriptor`]: parse and write,
@@ -64,7 +64,8 @@ pub enum CodecKind {
     Vp8,
     /// `video/VP9` (single layer written; any read).
     Vp9,
-    /// `video/H264` (packetization-mode 1).
+    /// `video/H264` (packetization-mode 1; mode 0 with
+    /// [`Packetizer::h264_single_nal_unit`]).
     H264,
     /// `video/H265`.
     H265,
@@ -123,6 +124,8 @@ pub struct Packetizer {
     kind: CodecKind,
     /// VP8: the 15-bit PictureID of the next frame (RFC 7741 §4.2).
     picture_id: u16,
+    /// H.264 packetization-mode 0: single NAL unit packets only.
+    single_nal: bool,
 }
 
 impl Packetizer {
@@ -131,6 +134,17 @@ impl Packetizer {
         Self {
             kind,
             picture_id: 0,
+            single_nal: false,
+        }
+    }
+
+    /// H.264 in packetization-mode 0 (RFC 6184 §6.2): a NAL unit a packet,
+    /// no aggregation or fragmentation, so a unit over the payload size is
+    /// refused ([`CodecError::TooLarge`]).
+    pub fn h264_single_nal_unit() -> Self {
+        Self {
+            single_nal: true,
+            ..Self::new(CodecKind::H264)
         }
     }
 
@@ -153,6 +167,7 @@ impl Packetizer {
             }
             CodecKind::H265 => h265::packetize(frame, max_payload),
             CodecKind::Av1 => av1::packetize(frame, max_payload),
+            _ if self.single_nal => h264::packetize_single(frame, max_payload),
             _ => h264::packetize(frame, max_payload),
         }
     }

@@ -432,3 +432,33 @@ fn an_av1_element_that_never_ends_is_bounded() {
     }
     assert!(d.partial.len() <= MAX_FRAME_SIZE, "{}", d.partial.len());
 }
+
+/// H.264 packetization-mode 0 (RFC 6184 §6.2): single NAL unit packets
+/// only, a unit over the payload size refused; the depacketizer takes them
+/// as it takes mode 1's.
+#[test]
+fn h264_mode_0_sends_single_nal_units_only() {
+    let sps = vec![0x67, 0x42, 0xe0, 0x1f, 0x8c];
+    let pps = vec![0x68, 0xce, 0x3c, 0x80];
+    let mut idr = vec![0x65];
+    idr.extend((0..900u32).map(|i| (i * 7 % 251) as u8 | 1));
+    let frame = annex_b(&[sps.clone(), pps.clone(), idr.clone()]);
+    let mut p = Packetizer::h264_single_nal_unit();
+    let payloads = p.packetize(&frame, 1200).unwrap();
+    assert_eq!(payloads, vec![sps, pps, idr.clone()]);
+    let mut d = Depacketizer::new(CodecKind::H264);
+    let last = payloads.len() - 1;
+    let got: Vec<_> = payloads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, pl)| d.push(i as u16, 0, i == last, pl))
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].data, frame);
+    assert!(got[0].keyframe);
+    // A unit larger than the payload size cannot be sent in this mode.
+    assert_eq!(
+        p.packetize(&frame, 500),
+        Err(CodecError::TooLarge(idr.len()))
+    );
+}
