@@ -376,6 +376,20 @@ impl DtlsTransport {
     }
 
     /// Time passed.
+    /// Gives back the storage of its empty queues (on timer wakeups: an
+    /// idle connection keeps no room for its setup's bursts).
+    pub(crate) fn trim(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits.shrink_to_fit();
+        }
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+        if self.held.is_empty() {
+            self.held.shrink_to_fit();
+        }
+    }
+
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.is_done() || self.state == DtlsTransportState::New {
             return;
