@@ -379,6 +379,12 @@ impl DtlsTransport {
     /// Gives back the storage of its empty queues (on timer wakeups: an
     /// idle connection keeps no room for its setup's bursts).
     pub(crate) fn trim(&mut self) {
+        // Once verified, the output buffer is only a datagram's room, and
+        // an idle connection needs none: the next output asks for it again
+        // (`Step::Grow`).
+        if self.verified && self.transmits.is_empty() {
+            self.buf = Vec::new();
+        }
         if self.transmits.is_empty() {
             self.transmits.shrink_to_fit();
         }
