@@ -271,7 +271,14 @@ impl EventQueue {
     }
 
     pub(crate) fn pop(&mut self) -> Option<Event> {
-        let e = self.queue.pop_front()?;
+        let Some(e) = self.queue.pop_front() else {
+            // Drained after a burst: give the room back at once; small
+            // queues wait for `trim`.
+            if self.queue.capacity() > 16 {
+                self.queue.shrink_to_fit();
+            }
+            return None;
+        };
         self.bytes -= cost(&e);
         Some(e)
     }

@@ -574,7 +574,13 @@ impl DtlsTransport {
 
     /// The next event.
     pub(crate) fn poll_event(&mut self) -> Option<DtlsEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// When to call `handle_timeout` next.

@@ -635,7 +635,13 @@ impl Stack {
 
     /// The next thing the connection must know.
     pub(crate) fn poll_event(&mut self) -> Option<TransportEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// ICE selected a pair: DTLS may start, and the records that raced

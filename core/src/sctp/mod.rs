@@ -332,7 +332,13 @@ impl SctpTransport {
 
     /// The next event.
     pub(crate) fn poll_event(&mut self) -> Option<SctpEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// When to call `handle_timeout` next.
