@@ -271,8 +271,25 @@ impl EventQueue {
     }
 
     /// The oldest event.
+    /// Gives back the queue's storage once it is empty: a connection's
+    /// setup fills it with a burst of state changes, and an idle connection
+    /// should not keep room for them (issue 13: heap per idle peer). Called
+    /// on timer wakeups, not per event, so a busy queue keeps its room.
+    pub(crate) fn trim(&mut self) {
+        if self.queue.is_empty() {
+            self.queue.shrink_to_fit();
+        }
+    }
+
     pub(crate) fn pop(&mut self) -> Option<Event> {
-        let e = self.queue.pop_front()?;
+        let Some(e) = self.queue.pop_front() else {
+            // Drained after a burst: give the room back at once; small
+            // queues wait for `trim`.
+            if self.queue.capacity() > 16 {
+                self.queue.shrink_to_fit();
+            }
+            return None;
+        };
         self.bytes -= cost(&e);
         Some(e)
     }

@@ -376,6 +376,26 @@ impl DtlsTransport {
     }
 
     /// Time passed.
+    /// Gives back the storage of its empty queues (on timer wakeups: an
+    /// idle connection keeps no room for its setup's bursts).
+    pub(crate) fn trim(&mut self) {
+        // Once verified, the output buffer is only a datagram's room, and
+        // an idle connection needs none: the next output asks for it again
+        // (`Step::Grow`).
+        if self.verified && self.transmits.is_empty() {
+            self.buf = Vec::new();
+        }
+        if self.transmits.is_empty() {
+            self.transmits.shrink_to_fit();
+        }
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+        if self.held.is_empty() {
+            self.held.shrink_to_fit();
+        }
+    }
+
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         if self.is_done() || self.state == DtlsTransportState::New {
             return;
@@ -554,7 +574,13 @@ impl DtlsTransport {
 
     /// The next event.
     pub(crate) fn poll_event(&mut self) -> Option<DtlsEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// When to call `handle_timeout` next.

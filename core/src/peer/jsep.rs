@@ -137,7 +137,9 @@ pub(crate) struct Negotiable {
 pub(crate) struct Applied {
     /// The description as applied.
     desc: SessionDescription,
-    pub(crate) sdp: Sdp,
+    /// Boxed: a connection has room for four descriptions (current and
+    /// pending, local and remote) and uses two once stable.
+    pub(crate) sdp: Box<Sdp>,
     /// The model changed since `desc`: the text is `rendered`.
     changed: bool,
     rendered: OnceLock<SessionDescription>,
@@ -147,7 +149,7 @@ impl Applied {
     pub(crate) fn new(desc: SessionDescription, sdp: Sdp) -> Self {
         Self {
             desc,
-            sdp,
+            sdp: Box::new(sdp),
             changed: false,
             rendered: OnceLock::new(),
         }
@@ -538,8 +540,8 @@ impl PeerConnection {
         if j.ice_restart_requested {
             return true;
         }
-        let local = j.current_local.as_ref().map(|a| &a.sdp);
-        let remote = j.current_remote.as_ref().map(|a| &a.sdp);
+        let local = j.current_local.as_ref().map(|a| &*a.sdp);
+        let remote = j.current_remote.as_ref().map(|a| &*a.sdp);
         // "If the length of the [[DataChannels]] slot of connection is
         // greater than 0, and no m= section in description has been
         // negotiated yet for RTCDataChannels, return true."

@@ -191,6 +191,10 @@ impl PeerConnection {
     }
 
     fn handle_timeout(&mut self) {
+        // A timer wakeup is where an idle connection ends up: give back
+        // the room its queues grew to during setup (issue 13).
+        self.events.trim();
+        self.stack.trim();
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");

@@ -319,6 +319,25 @@ impl Stack {
         })
     }
 
+    /// Gives back the storage of the stack's queues that are empty (called
+    /// on timer wakeups, so an idle connection does not keep the room
+    /// its setup needed).
+    pub(crate) fn trim(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits.shrink_to_fit();
+        }
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+        if self.early_dtls.is_empty() {
+            self.early_dtls.shrink_to_fit();
+        }
+        if let Some(dtls) = self.dtls.as_mut() {
+            dtls.trim();
+        }
+        self.sctp.trim();
+    }
+
     /// Routes a received datagram (ARCHITECTURE.md §3).
     pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) {
         self.traffic.packets_received += 1;
@@ -616,7 +635,13 @@ impl Stack {
 
     /// The next thing the connection must know.
     pub(crate) fn poll_event(&mut self) -> Option<TransportEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// ICE selected a pair: DTLS may start, and the records that raced

@@ -294,6 +294,20 @@ impl SctpTransport {
     }
 
     /// Time passed.
+    /// Gives back the storage of its empty queues (on timer wakeups: an
+    /// idle connection keeps no room for its setup's bursts).
+    pub(crate) fn trim(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits.shrink_to_fit();
+        }
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+        if self.deferred.is_empty() {
+            self.deferred.shrink_to_fit();
+        }
+    }
+
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let base = self.base;
         self.reseed();
@@ -318,7 +332,13 @@ impl SctpTransport {
 
     /// The next event.
     pub(crate) fn poll_event(&mut self) -> Option<SctpEvent> {
-        self.events.pop_front()
+        let e = self.events.pop_front();
+        // Drained after a burst (a thousand channels opening): give
+        // the room back at once, small queues wait for `trim`.
+        if e.is_none() && self.events.capacity() > 16 {
+            self.events.shrink_to_fit();
+        }
+        e
     }
 
     /// When to call `handle_timeout` next.

@@ -489,6 +489,26 @@ pub struct MediaDescription {
 }
 
 impl MediaDescription {
+    /// Gives back the spare capacity of its lists.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.formats.shrink_to_fit();
+        self.bandwidths.shrink_to_fit();
+        self.extra_lines.shrink_to_fit();
+        self.candidates.shrink_to_fit();
+        self.fingerprints.shrink_to_fit();
+        self.rtpmaps.shrink_to_fit();
+        self.fmtps.shrink_to_fit();
+        self.rtcp_fbs.shrink_to_fit();
+        self.extmaps.shrink_to_fit();
+        self.ssrc_groups.shrink_to_fit();
+        self.ssrcs.shrink_to_fit();
+        self.msids.shrink_to_fit();
+        self.rids.shrink_to_fit();
+        self.other.shrink_to_fit();
+    }
+}
+
+impl MediaDescription {
     /// An empty section with the given `m=` line.
     pub fn new(media_type: MediaType, port: u16, protocol: &str, formats: Vec<String>) -> Self {
         Self {

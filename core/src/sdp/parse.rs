@@ -235,6 +235,14 @@ impl Parser {
             // Lenient: RFC 8866 requires t=, WebRTC always means `t=0 0`.
             timing.push(Timing { start: 0, stop: 0 });
         }
+        let mut media = self.media;
+        // The model outlives the parse (a connection keeps its current
+        // local and remote descriptions): capacity left over by growth is
+        // idle heap, ~2 KB per description for one m-line (issue 13).
+        media.shrink_to_fit();
+        for m in &mut media {
+            m.shrink_to_fit();
+        }
         Ok(Sdp {
             origin,
             session_name: self.session_name.unwrap_or_else(|| "-".to_owned()),
@@ -244,7 +252,7 @@ impl Parser {
             timing,
             extra_lines: self.extra_lines,
             attributes: self.attributes,
-            media: self.media,
+            media,
         })
     }
 }
