@@ -9,15 +9,14 @@
 //! application's own: the `Vec` of each delivered message (one per 16 KiB,
 //! ~1/14 per datagram).
 
+mod perf_common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use eddy::{
-    ChannelId, Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol,
-    Receive,
-};
+use eddy::{ChannelId, Event, Input, Output, PeerConnection, Receive};
 
 /// Allocations per datagram this test accepts. Measured: 1.89 (the
 /// `Transmit`'s own `Vec`, 1; the received DATA chunk's payload, ~0.71; per
@@ -74,24 +73,7 @@ impl Pair {
             "127.0.0.1:10000".parse().expect("literal"),
             "127.0.0.1:20000".parse().expect("literal"),
         ];
-        let peer = |addr| {
-            let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
-            pc.add_local_candidate(addr, Protocol::Udp)
-                .expect("candidate");
-            pc.end_of_local_candidates();
-            pc
-        };
-        let (mut a, mut b) = (peer(addrs[0]), peer(addrs[1]));
-        a.create_data_channel("guard", &DataChannelInit::default())
-            .expect("channel");
-        let offer = a.create_offer().expect("offer");
-        a.set_local_description(offer).expect("set offer");
-        b.set_remote_description(a.local_description().cloned().expect("offer"))
-            .expect("apply offer");
-        let answer = b.create_answer().expect("answer");
-        b.set_local_description(answer).expect("set answer");
-        a.set_remote_description(b.local_description().cloned().expect("answer"))
-            .expect("apply answer");
+        let [a, b] = perf_common::negotiated_pair(now, addrs, "guard");
         let mut pair = Self {
             peers: [a, b],
             addrs,

@@ -12,14 +12,14 @@
 //! first, so that what a process builds once (the shared DTLS
 //! configuration) is not counted.
 
+mod perf_common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use eddy::{
-    Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol, Receive,
-};
+use eddy::{Event, Input, Output, PeerConnection, Receive};
 
 /// Live heap bytes per idle connected peer that this test accepts.
 /// Measured: 35,886 to 36,318 bytes (unseeded runs differ a little),
@@ -76,24 +76,7 @@ impl Pair {
             SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 5000)),
             SocketAddr::from(([10, 1, (n >> 8) as u8, n as u8], 5000)),
         ];
-        let peer = |addr| {
-            let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
-            pc.add_local_candidate(addr, Protocol::Udp)
-                .expect("candidate");
-            pc.end_of_local_candidates();
-            pc
-        };
-        let (mut a, mut b) = (peer(addrs[0]), peer(addrs[1]));
-        a.create_data_channel("idle", &DataChannelInit::default())
-            .expect("channel");
-        let offer = a.create_offer().expect("offer");
-        a.set_local_description(offer).expect("set offer");
-        b.set_remote_description(a.local_description().cloned().expect("offer"))
-            .expect("apply offer");
-        let answer = b.create_answer().expect("answer");
-        b.set_local_description(answer).expect("set answer");
-        a.set_remote_description(b.local_description().cloned().expect("answer"))
-            .expect("apply answer");
+        let [a, b] = perf_common::negotiated_pair(now, addrs, "idle");
         Self {
             peers: [a, b],
             addrs,
