@@ -411,19 +411,21 @@ impl TurnClient {
         chunk: &[u8],
         deliver: &mut impl FnMut(SocketAddr, &[u8]),
     ) {
-        if self.stream.len() + chunk.len() > MAX_STREAM_BUFFER {
-            // A message longer than any TURN message: the stream is not
-            // TURN (or lost its framing). Nothing can be read from it.
-            self.stats.dropped += 1;
-            self.stream.clear();
-            self.fail(ErrorCode::SERVER_ERROR, "TURN stream framing lost");
-            return;
-        }
         let mut buf = std::mem::take(&mut self.stream);
         buf.extend_from_slice(chunk);
         let mut at = 0;
         while let Some(len) = stream_message_len(&buf[at..]) {
             if buf.len() - at < len {
+                // What stays buffered is the start of one message: longer
+                // than any TURN message, the stream is not TURN (or lost
+                // its framing) and nothing more can be read from it. (A
+                // chunk may hold many whole messages: only the remainder
+                // is bounded.)
+                if len > MAX_STREAM_BUFFER {
+                    self.stats.dropped += 1;
+                    self.fail(ErrorCode::SERVER_ERROR, "TURN stream framing lost");
+                    return;
+                }
                 break;
             }
             if let Some((peer, data)) = self.handle_receive(now, &buf[at..at + len]) {

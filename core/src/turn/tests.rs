@@ -569,13 +569,29 @@ fn over_tcp_messages_are_framed_by_their_lengths_and_not_retransmitted() {
             (addr(PEER), b"ok".to_vec())
         ]
     );
-    // Not TURN: the allocation fails once the buffer bound is reached,
-    // with nothing held beyond it.
-    c.handle_stream(now, &[0xff; 1000], |_, _| panic!("not data"));
-    assert!(!c.is_done());
-    for _ in 0..70 {
-        c.handle_stream(now, &[0xff; 1000], |_, _| panic!("not data"));
+    // One read may hold far more than the longest message: 100 whole
+    // ChannelData messages of 1,000 bytes (100 KB) in one chunk, and the
+    // start of one more, all taken.
+    let mut burst = Vec::new();
+    for i in 0..101u8 {
+        let mut one = vec![0u8; 1004];
+        channel_data::write(0x4000, &[i; 1000], true, &mut one).unwrap();
+        burst.extend(one);
     }
+    delivered.clear();
+    c.handle_stream(now, &burst[..burst.len() - 500], |p, d| {
+        delivered.push((p, d.to_vec()))
+    });
+    assert!(!c.is_done());
+    assert_eq!(delivered.len(), 100);
+    assert_eq!(delivered[99].1, vec![99u8; 1000]);
+    c.handle_stream(now, &burst[burst.len() - 500..], |p, d| {
+        delivered.push((p, d.to_vec()))
+    });
+    assert_eq!(delivered.len(), 101);
+    // Not TURN: a first byte no TURN message has fails the allocation at
+    // once, with nothing held.
+    c.handle_stream(now, &[0xff; 1000], |_, _| panic!("not data"));
     assert!(c.is_done());
     assert!(c.stream.is_empty());
 }
