@@ -147,6 +147,13 @@ pub struct Configuration {
     /// certificate. The server's certificate must also name its IP
     /// address. Defaults to none.
     pub turns_trusted_certificates: Vec<Vec<u8>>,
+    /// Whether RTP leaves through the pacer where transport-wide feedback
+    /// was negotiated (as a browser's does): spread at 2.5 times the
+    /// bandwidth estimate, audio first, with probes. With `false` a packet
+    /// leaves when it is written (an application that paces itself, or
+    /// forwards over a link it knows); the estimate is computed either
+    /// way. Defaults to `true`.
+    pub pacing: bool,
 }
 
 /// Default of [`Configuration::max_queued_events`]: 10,000 events.
@@ -178,6 +185,7 @@ impl Default for Configuration {
             peer_identity: None,
             mdns_host_candidates: false,
             turns_trusted_certificates: Vec::new(),
+            pacing: true,
         }
     }
 }

@@ -212,11 +212,12 @@ pub use peer::{
     AudioLevel, DataChannel, DtmfError, DtmfSender, IdentityAssertion, IdentityAssertionResult,
     IdentityErrorEvent, IdentityProvider, IdentityProviderDetails, IdentityProviderOptions,
     IdentityValidationResult, IdpError, IdpErrorDetail, InputCounters, KeyframeRequestKind,
-    MediaFrame, MediaStreamTrack, PeerConnection, PeerConnectionState, RtpCodecParameters,
-    RtpContributingSource, RtpEncodingParameters, RtpHeaderExtensionParameters, RtpPacketReceived,
-    RtpParameters, RtpReceiver, RtpSender, RtpTransceiver, RtpWrite, SendEncoding, SignalingState,
-    TransceiverId, TransceiverInit, MAX_IDENTITY_ATTRIBUTE_LEN, MAX_REMOTE_CANDIDATES_PER_MLINE,
-    MAX_RID_LEN, MAX_SIMULCAST_ENCODINGS, MAX_TONE_BUFFER, MAX_TRANSCEIVERS,
+    MediaFrame, MediaStreamTrack, PacerStats, PeerConnection, PeerConnectionState,
+    RtpCodecParameters, RtpContributingSource, RtpEncodingParameters, RtpHeaderExtensionParameters,
+    RtpPacketReceived, RtpParameters, RtpReceiver, RtpSender, RtpTransceiver, RtpWrite,
+    SendEncoding, SignalingState, TransceiverId, TransceiverInit, MAX_IDENTITY_ATTRIBUTE_LEN,
+    MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_RID_LEN, MAX_SIMULCAST_ENCODINGS, MAX_TONE_BUFFER,
+    MAX_TRANSCEIVERS,
 };
 pub use sctp::{
     ChannelId, DataChannelError, DataChannelInit, DataChannelMessage, DataChannelState,

@@ -167,6 +167,9 @@ pub struct ConnectionStats {
     /// SRTP unprotection of what is received (zero before DTLS exported
     /// keys).
     pub srtp_receive: SrtpCounters,
+    /// The pacer on the media send path (zero until media is sent with
+    /// transport-wide feedback).
+    pub pacer: crate::PacerStats,
     /// How full the event queue is and has been.
     pub event_queue: EventQueueUsage,
 }

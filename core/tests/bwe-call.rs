@@ -1,9 +1,10 @@
 //! Congestion control on a call (GCC over transport-wide feedback): eddy
 //! sends video over a 1 Mbit/s bottleneck with 50 ms of round trip, its
 //! encoder (here: a loop writing packets) following
-//! `Event::BandwidthEstimate`. The estimate climbs to the capacity without
-//! filling the queue, follows it down when it drops to 300 kbit/s, and
-//! shows as `availableOutgoingBitrate`. Set `EDDY_BWE_CSV=1` for
+//! `Event::BandwidthEstimate`, the pacer spreading what it writes and
+//! probing with padding. The estimate reaches the capacity within 5 s
+//! without filling the queue, follows it down when it drops to 300 kbit/s,
+//! and shows as `availableOutgoingBitrate`. Set `EDDY_BWE_CSV=1` for
 //! `target/bwe-call.csv`.
 #![cfg(feature = "sim")]
 
@@ -72,7 +73,7 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
         .unwrap();
     let pt = a.sender(video).unwrap().get_parameters().codecs[0].payload_type;
     let na = sim.add_node(internet, a_addr.ip(), a, link(1_000_000));
-    sim.add_node(
+    let nb = sim.add_node(
         internet,
         b_addr.ip(),
         b,
@@ -104,6 +105,7 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
             })
     };
     let mut rtt_before_drop = None;
+    let mut rtts: Vec<(f64, f64)> = Vec::new();
     for tick in 0..5000u32 {
         let t = (sim.elapsed() - start).as_secs_f64();
         if tick == 3000 {
@@ -128,6 +130,9 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
                 estimates += 1;
             }
         }
+        if tick % 50 == 0 {
+            rtts.push((t, round_trip(&mut sim).unwrap_or(0.0)));
+        }
         trace.push((t, capacity, estimate));
         if reached_85.is_none() && estimate >= 850_000 {
             reached_85 = Some(t);
@@ -143,6 +148,11 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
         }
         let _ = std::fs::create_dir_all("../target");
         std::fs::write("../target/bwe-call.csv", csv).unwrap();
+        let mut csv = String::from("time_s,rtt_s\n");
+        for (t, r) in &rtts {
+            let _ = writeln!(csv, "{t:.2},{r:.4}");
+        }
+        std::fs::write("../target/bwe-call-rtt.csv", csv).unwrap();
     }
     let mean = |from: f64, to: f64| {
         let v: Vec<u64> = trace
@@ -168,8 +178,10 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
         mean(20.0, 30.0),
         mean(35.0, 50.0),
     );
+    // Issue 18: "the estimate reaches ≥ 85% of capacity within 5 s" (the
+    // pacer's start-up probes find it; without them AIMD took 14 s).
     let reached = reached_85.expect("the estimate reached 85% of the capacity");
-    assert!(reached < 20.0, "85% only at {reached} s");
+    assert!(reached < 5.0, "85% only at {reached} s");
     let m = mean(20.0, 30.0);
     assert!((800_000.0..=1_150_000.0).contains(&m), "mean {m}");
     let drop = after_drop.expect("the estimate followed the capacity down");
@@ -186,9 +198,25 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
     // After the drop the queue the old rate left drains only slowly: the
     // detector's adaptive threshold rose with the spike (draft-ietf-rmcat-gcc
     // §5.4's k_d makes it come down over tens of seconds), so a standing
-    // queue of about 150 ms is left 20 s later. Bounded here; a faster
+    // queue of about 100–150 ms is left 15–20 s later. Bounded here (the
+    // mean of the last 5 s, sampled every 0.5 s); a faster
     // recovery is future work (README, congestion control row).
-    let rtt = rtt.expect("an RTT");
-    assert!(rtt < 0.250, "RTT at the end {rtt}");
+    assert!(rtt.is_some(), "an RTT at the end");
+    let tail: Vec<f64> = rtts
+        .iter()
+        .filter(|(t, _)| *t >= 45.0)
+        .map(|(_, r)| *r)
+        .collect();
+    let tail = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+    assert!(tail < 0.250, "mean RTT over the last 5 s {tail}");
     assert!(available.is_some_and(|b| b > 0.0));
+    // The pacer probed with padding on the RTX stream, and B took it as
+    // such (counted in its feedback, dropped without complaint).
+    let pacer = pc(&mut sim, na).connection_stats().pacer;
+    eprintln!("{pacer:?}");
+    assert!(pacer.padding_bytes_sent > 0, "{pacer:?}");
+    assert_eq!(pacer.packets_dropped, 0, "{pacer:?}");
+    let input = pc(&mut sim, nb).connection_stats().input;
+    assert_eq!(input.dropped(eddy::Dropped::MediaMalformed), 0);
+    assert_eq!(input.dropped(eddy::Dropped::MediaUnrouted), 0);
 }

@@ -38,8 +38,9 @@
 //! `EDDY_BWE_CSV=1` for traces in `target/bwe-*.csv`) and covers the bad
 //! input; `proptests.rs` feeds arbitrary input to each machine.
 //!
-//! Not wired into `peer/` yet: the peer wiring (the TWCC header extension
-//! on every packet, `Event::BandwidthEstimate`) is the next step.
+//! The peer wires them in `peer/media_bwe.rs` (feedback, the estimate,
+//! `Event::BandwidthEstimate`) and `peer/media_pacing.rs` (the pacer on
+//! the send path, probes, data-channel bytes charged to the budget).
 
 pub(crate) mod acked;
 pub(crate) mod aimd;
@@ -54,13 +55,10 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-// The names the peer wiring will use; only the tests use them yet.
-#[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use estimator::{BandwidthEstimator, BweConfig};
 #[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use feedback::{SendHistory, TwccReceiver};
-#[cfg_attr(not(test), allow(unused_imports))]
-pub(crate) use pacer::{PacedPacket, Pacer, PacerConfig};
+pub(crate) use pacer::{PacedPacket, Pacer, PacerConfig, QueuedPacket};
 
 /// What a sent packet carries: the pacer's priority classes and what the
 /// estimator must know about a packet it gets feedback for.

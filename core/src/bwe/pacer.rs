@@ -111,6 +111,17 @@ pub(crate) enum PacedPacket {
     },
 }
 
+/// What [`Pacer::enqueue_evicting`] did with a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Enqueued {
+    /// It waits in the queue.
+    Queued,
+    /// It waits; this older packet of a lower class left to make room.
+    Evicted(QueuedPacket),
+    /// The queue was full: it was dropped.
+    Dropped,
+}
+
 /// What the pacer dropped and sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PacerCounters {
@@ -253,24 +264,33 @@ impl Pacer {
     }
 
     /// Queues a packet; returns false if it was dropped (queue full).
+    #[cfg(test)]
     pub(crate) fn enqueue(&mut self, now: Instant, packet: QueuedPacket) -> bool {
+        self.enqueue_evicting(now, packet) != Enqueued::Dropped
+    }
+
+    /// Queues a packet and says what became of it: queued, queued in the
+    /// place of an older packet of a lower class (which the caller then
+    /// forgets), or dropped because the queue is full of its class and
+    /// higher ones.
+    pub(crate) fn enqueue_evicting(&mut self, now: Instant, packet: QueuedPacket) -> Enqueued {
         self.advance(now);
         let class = class(packet.kind);
+        let mut result = Enqueued::Queued;
         if self.queued >= self.config.max_queue_packets {
             // Push out the oldest of the lowest class below this one.
             let victim = (class + 1..self.queues.len())
                 .rev()
                 .find(|&c| !self.queues[c].is_empty());
-            match victim {
-                Some(c) => {
-                    if let Some((dropped, _)) = self.queues[c].pop_front() {
-                        self.forget(dropped);
-                    }
+            match victim.and_then(|c| self.queues[c].pop_front()) {
+                Some((evicted, _)) => {
+                    self.forget(evicted);
                     self.counters.dropped += 1;
+                    result = Enqueued::Evicted(evicted);
                 }
                 None => {
                     self.counters.dropped += 1;
-                    return false;
+                    return Enqueued::Dropped;
                 }
             }
         }
@@ -279,7 +299,7 @@ impl Pacer {
         if class > 0 {
             self.queued_bytes += packet.size as u64;
         }
-        true
+        result
     }
 
     /// Data-channel bytes went out at `now`: they spend the budget.
@@ -324,7 +344,15 @@ impl Pacer {
             .map(|c| c.next_send.unwrap_or(self.last));
         let paced = (self.queued > 0).then(|| {
             let rate = self.pacing_rate() / 8.0;
-            self.last + Duration::from_secs_f64((self.debt / rate).min(10.0))
+            // Rounded up to the next microsecond: a debt that rounds to
+            // no time at all would wake the caller at `last` for nothing.
+            let wait = Duration::from_secs_f64((self.debt / rate).min(10.0));
+            let micro = Duration::from_micros(1);
+            if self.debt > 0.0 {
+                self.last + wait + micro
+            } else {
+                self.last
+            }
         });
         match (probe, paced) {
             (Some(a), Some(b)) => Some(a.min(b)),

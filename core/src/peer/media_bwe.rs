@@ -6,16 +6,16 @@
 //! to the application as [`Event::BandwidthEstimate`] and W3C
 //! `availableOutgoingBitrate`.
 //!
-//! eddy sends what the application writes when it writes it: there is no
-//! pacer on the send path yet, so the application keeps its encoder at
-//! the estimate (as a browser's encoder follows its target).
+//! What the application writes leaves through the pacer
+//! (`media_pacing.rs`) at a multiple of the estimate; the application
+//! still keeps its encoder at the estimate (as a browser's encoder follows
+//! its target), or the pacer's queue grows to its 2 s bound.
 
 use std::time::{Duration, Instant};
 
-use crate::bwe::{BandwidthEstimator, BweConfig, PacketKind, TwccReceiver};
+use crate::bwe::{BandwidthEstimator, BweConfig, TwccReceiver};
 use crate::event::Event;
 use crate::rtp::twcc::TransportCc;
-use crate::sdp::MediaKind;
 
 use super::PeerConnection;
 
@@ -28,18 +28,28 @@ const FEEDBACK_BUFFER: usize = 1200;
 pub(crate) struct Bwe {
     /// The next transport-wide sequence number we send.
     next_seq: u16,
-    estimator: BandwidthEstimator,
+    pub(crate) estimator: BandwidthEstimator,
     /// Feedback for what we receive (the peer's sender estimates from it).
     receiver: Option<TwccReceiver>,
+    /// The pacer, from the first packet sent with transport-wide feedback.
+    pub(crate) pacing: Option<Box<super::media_pacing::Pacing>>,
 }
 
 impl Bwe {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             next_seq: 0,
             estimator: BandwidthEstimator::new(BweConfig::default()),
             receiver: None,
+            pacing: None,
         }
+    }
+
+    /// The next transport-wide sequence number.
+    pub(crate) fn take_transport_seq(&mut self) -> u16 {
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        seq
     }
 
     /// The estimate, bits per second.
@@ -49,35 +59,11 @@ impl Bwe {
 }
 
 impl PeerConnection {
-    /// The transport-wide sequence number of the next packet of `kind`
-    /// that transceiver `t` sends, if the extension was negotiated there:
-    /// (extension id, sequence number).
-    pub(crate) fn next_transport_seq(&mut self, t: super::TransceiverId) -> Option<(u8, u16)> {
-        let id = self.media.section(t)?.send_ext.transport_cc?;
-        let bwe = self.media.bwe.get_or_insert_with(|| Box::new(Bwe::new()));
-        let seq = bwe.next_seq;
-        bwe.next_seq = seq.wrapping_add(1);
-        Some((id, seq))
-    }
-
-    /// A packet with transport-wide sequence number `seq` went out: the
-    /// estimator keeps it until its feedback.
-    pub(crate) fn on_transport_seq_sent(
-        &mut self,
-        seq: u16,
-        size: usize,
-        kind: MediaKind,
-        rtx: bool,
-    ) {
-        let now = self.now;
-        if let Some(bwe) = self.media.bwe.as_mut() {
-            let kind = match (rtx, kind) {
-                (true, _) => PacketKind::Retransmission,
-                (false, MediaKind::Audio) => PacketKind::Audio,
-                (false, _) => PacketKind::Video,
-            };
-            bwe.estimator.on_packet_sent(now, seq, size, kind);
-        }
+    /// The id of the transport-wide sequence number extension in what
+    /// transceiver `t` sends, if it was negotiated there (its packets then
+    /// go through the pacer).
+    pub(crate) fn transport_cc_id(&self, t: super::TransceiverId) -> Option<u8> {
+        self.media.section(t)?.send_ext.transport_cc
     }
 
     /// A packet of `size` bytes from `ssrc` arrived with transport-wide
@@ -90,9 +76,12 @@ impl PeerConnection {
             .on_packet(now, seq, size);
     }
 
-    /// When our next feedback is due.
+    /// When our next feedback is due, or the pacer has something to send.
     pub(crate) fn bwe_timeout(&self) -> Option<Instant> {
-        self.media.bwe.as_ref()?.receiver.as_ref()?.poll_timeout()
+        let bwe = self.media.bwe.as_ref()?;
+        let feedback = bwe.receiver.as_ref().and_then(TwccReceiver::poll_timeout);
+        let pacer = bwe.pacing.as_ref().and_then(|p| p.poll_timeout());
+        feedback.into_iter().chain(pacer).min()
     }
 
     /// Sends the feedback that is due (RTCP transport-wide feedback, alone
@@ -138,6 +127,15 @@ impl PeerConnection {
     }
 
     fn report_estimate(&mut self) {
+        let now = self.now;
+        if let Some(bwe) = self.media.bwe.as_mut() {
+            let target = bwe.estimator.target_bitrate();
+            if let Some(p) = bwe.pacing.as_mut() {
+                p.set_target(now, target);
+            }
+        }
+        // The estimator may ask for a probe after feedback.
+        self.pace();
         if let Some(bitrate) = self
             .media
             .bwe

@@ -8,6 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::media::KeyframeRequestKind;
 use super::transceiver::TransceiverId;
+use crate::bwe::PacketKind;
 use crate::event::Event;
 use crate::media::history::{HistoryConfig, PacketHistory};
 use crate::media::rtcp_interval::{RtcpIntervalConfig, RtcpScheduler};
@@ -113,6 +114,7 @@ impl PeerConnection {
     /// the RTCP report if its time came.
     pub(crate) fn on_media_timeout(&mut self) {
         let now = self.now;
+        self.pace();
         self.play_dtmf(now);
         self.send_nacks(now);
         self.send_transport_feedback(now);
@@ -380,7 +382,7 @@ impl PeerConnection {
         if apt.is_empty() {
             return;
         }
-        let (rid_id, repaired_id, kind) = (n.send_ext.rid, n.send_ext.repaired_rid, n.kind);
+        let (rid_id, repaired_id) = (n.send_ext.rid, n.send_ext.repaired_rid);
         let rtt = self.media.rtt.unwrap_or_default();
         let Some(s) = self.media.senders.get_mut(i) else {
             return;
@@ -415,13 +417,10 @@ impl PeerConnection {
                 // retransmission is a packet of its own on the transport,
                 // with the next transport-wide sequence number (the copied
                 // header had the original's).
-                if let Some((id, seq)) = self.next_transport_seq(t) {
-                    if crate::rtp::ext::overwrite_extension(&mut out, id, &seq.to_be_bytes()) {
-                        let size = out.len() + super::rtp_handles::SRTP_ROOM;
-                        self.on_transport_seq_sent(seq, size, kind, true);
-                    }
-                }
-                if let Err(e) = self.stack.send_srtp(true, out) {
+                // It waits in the pacer, ahead of video, which writes the
+                // number when it leaves.
+                let twcc = self.transport_cc_id(t);
+                if let Err(e) = self.send_rtp_out(out, twcc, PacketKind::Retransmission, false) {
                     tracing::debug!(%e, "RTX not sent");
                 }
             }

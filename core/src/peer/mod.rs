@@ -23,6 +23,7 @@ mod jsep_tests;
 mod media;
 mod media_bwe;
 mod media_frames;
+mod media_pacing;
 mod media_params;
 mod media_rtcp;
 #[cfg(all(test, feature = "sim"))]
@@ -48,6 +49,7 @@ pub use identity::{
 pub use jsep::{MAX_REMOTE_CANDIDATES_PER_MLINE, MAX_TRANSCEIVERS};
 pub use media::KeyframeRequestKind;
 pub use media_frames::MediaFrame;
+pub use media_pacing::PacerStats;
 pub use rtp_handles::{RtpReceiver, RtpSender};
 pub use rtp_types::{
     AudioLevel, MediaStreamTrack, RtpCodecParameters, RtpContributingSource, RtpEncodingParameters,

@@ -10,6 +10,7 @@ use super::rtp_types::{
     RtpHeaderExtensionParameters, RtpParameters, RtpWrite,
 };
 use super::transceiver::TransceiverId;
+use crate::bwe::PacketKind;
 use crate::error::{JsepError, MediaSendError};
 use crate::media::send_stats::SendStats;
 use crate::peer::PeerConnection;
@@ -374,8 +375,9 @@ impl PeerConnection {
         }
         // draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: "a
         // transport-wide sequence number ... incremented by one for each
-        // packet" (where negotiated).
-        let transport_seq = self.next_transport_seq(t);
+        // packet" (where negotiated): the pacer writes it when the packet
+        // leaves (`media_pacing.rs`); a placeholder holds its place.
+        let transport_cc = self.transport_cc_id(t);
         let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
         let kind = n.kind;
         let i = self
@@ -399,7 +401,7 @@ impl PeerConnection {
             _ => return Err(MediaSendError::NotSending),
         };
         let mut level = [0u8; 1];
-        let twcc = transport_seq.map(|(_, seq)| seq.to_be_bytes());
+        let placeholder = [0u8; 2];
         let mut ext: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
         if let Some(id) = n.send_ext.mid {
             ext.push((id, n.mid.as_bytes()));
@@ -409,8 +411,8 @@ impl PeerConnection {
         if let (Some(id), Some(r)) = (n.send_ext.rid, rid.as_deref()) {
             ext.push((id, r.as_bytes()));
         }
-        if let (Some((id, _)), Some(bytes)) = (transport_seq, twcc.as_ref()) {
-            ext.push((id, bytes));
+        if let Some(id) = transport_cc {
+            ext.push((id, &placeholder));
         }
         if let (Some(id), Some(l)) = (n.send_ext.audio_level, w.audio_level) {
             let v = hdrext::SsrcAudioLevel {
@@ -440,20 +442,13 @@ impl PeerConnection {
         let clock_rate = n.codec(w.payload_type).map_or(90_000, |c| c.clock_rate);
         let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
         let now = self.now;
-        if let Some(s) = self.media.senders.get_mut(i) {
-            // RFC 4588: what was sent stays a while for NACKs.
-            if rtx {
-                s.history
-                    .get_or_insert_with(super::media_rtcp::new_history)
-                    .insert(now, &buf);
-            }
-        }
         let header_len = (len - w.payload.len()) as u64;
-        self.stack.send_srtp(true, buf)?;
-        if let Some((_, seq)) = transport_seq {
-            // The size on the wire: SRTP's tag included.
-            self.on_transport_seq_sent(seq, len + SRTP_ROOM, kind, false);
-        }
+        let class = match kind {
+            crate::sdp::MediaKind::Audio => PacketKind::Audio,
+            _ => PacketKind::Video,
+        };
+        // RFC 4588: what was sent stays a while for NACKs.
+        self.send_rtp_out(buf, transport_cc, class, rtx)?;
         if let Some(s) = self.media.senders.get_mut(i) {
             s.last_sequence = Some(w.sequence_number);
             s.header_bytes_sent += header_len;

@@ -615,11 +615,12 @@ impl Stack {
         true
     }
 
-    /// Hands SCTP's packets to DTLS. Returns whether there were any.
-    pub(crate) fn flush_sctp(&mut self) -> bool {
-        let mut moved = false;
+    /// Hands SCTP's packets to DTLS. Returns their bytes (the pacer's
+    /// budget is charged with them), `None` if there were none.
+    pub(crate) fn flush_sctp(&mut self) -> Option<usize> {
+        let mut moved = None;
         while let Some(p) = self.sctp.poll_transmit() {
-            moved = true;
+            *moved.get_or_insert(0) += p.len();
             match self.dtls.as_mut() {
                 Some(d) => {
                     if let Err(e) = d.send(&p) {

@@ -199,6 +199,7 @@ impl PeerConnection {
             sctp: self.stack.sctp.counters(),
             srtp_send,
             srtp_receive,
+            pacer: self.pacer_stats(),
             event_queue: self.event_queue_usage(),
         }
     }
@@ -434,7 +435,10 @@ impl PeerConnection {
                     self.on_transport_event(e);
                 }
             }
-            moved |= self.stack.flush_sctp();
+            if let Some(bytes) = self.stack.flush_sctp() {
+                moved = true;
+                self.on_data_sent(bytes);
+            }
             if !moved {
                 break;
             }
