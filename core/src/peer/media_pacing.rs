@@ -62,7 +62,9 @@ pub struct PacerStats {
     /// Packets dropped because the queue was full (an application writing
     /// far above the estimate).
     pub packets_dropped: u64,
-    /// Padding bytes sent for probes.
+    /// Padding-only packets sent for probes.
+    pub padding_packets_sent: u64,
+    /// Padding bytes asked for by probes (what was charged to the budget).
     pub padding_bytes_sent: u64,
     /// Data-channel bytes charged to the budget.
     pub data_bytes_charged: u64,
@@ -70,6 +72,16 @@ pub struct PacerStats {
     pub probes_dropped: u64,
     /// The pacing rate, bit/s (0 before the first paced packet).
     pub pacing_bitrate: u64,
+}
+
+/// Where padding goes and what its header carries.
+struct PaddingStream {
+    sender: usize,
+    rtx_pt: u8,
+    mid_id: Option<u8>,
+    mid: String,
+    repaired_rid: Option<(u8, std::sync::Arc<str>)>,
+    transport_cc: u8,
 }
 
 /// A packet waiting in the pacer: its plaintext RTP bytes and where its
@@ -89,6 +101,7 @@ pub(crate) struct Pacing {
     pacer: Pacer,
     waiting: BTreeMap<u64, Waiting>,
     next_id: u64,
+    padding_packets: u64,
 }
 
 impl Pacing {
@@ -101,6 +114,7 @@ impl Pacing {
             pacer: Pacer::new(config, now, target_bps),
             waiting: BTreeMap::new(),
             next_id: 0,
+            padding_packets: 0,
         }
     }
 
@@ -110,6 +124,7 @@ impl Pacing {
             queued_packets: self.waiting.len() as u64,
             packets_sent: c.sent,
             packets_dropped: c.dropped,
+            padding_packets_sent: self.padding_packets,
             padding_bytes_sent: c.padding_bytes,
             data_bytes_charged: c.data_bytes,
             probes_dropped: c.probes_dropped,
@@ -303,9 +318,10 @@ impl PeerConnection {
     /// sender with an RTX stream and transport-wide feedback; nothing if
     /// there is none.
     fn send_padding(&mut self, probe: ProbeId) {
-        let Some((i, rtx_pt, mid_id, mid, twcc_id)) = self.padding_stream() else {
+        let Some(pad) = self.padding_stream() else {
             return;
         };
+        let i = pad.sender;
         let s = &mut self.media.senders[i];
         let sequence = s.rtx_sequence;
         s.rtx_sequence = s.rtx_sequence.wrapping_add(1);
@@ -316,14 +332,19 @@ impl PeerConnection {
             .map_or(0, |(ts, _)| ts);
         let ssrc = s.rtx_ssrc;
         let placeholder = [0u8; 2];
-        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 2]> = smallvec::SmallVec::new();
-        if let Some(id) = mid_id {
-            ext.push((id, mid.as_bytes()));
+        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 3]> = smallvec::SmallVec::new();
+        if let Some(id) = pad.mid_id {
+            ext.push((id, pad.mid.as_bytes()));
         }
-        ext.push((twcc_id, &placeholder));
+        // RFC 8852 §3.2: a simulcast stream's RTX packets carry its RID as
+        // RepairedRtpStreamId (the receiver ties the RTX SSRC to it).
+        if let Some((id, rid)) = &pad.repaired_rid {
+            ext.push((*id, rid.as_bytes()));
+        }
+        ext.push((pad.transport_cc, &placeholder));
         let header = RtpHeader {
             marker: false,
-            payload_type: rtx_pt,
+            payload_type: pad.rtx_pt,
             sequence,
             timestamp,
             ssrc,
@@ -337,25 +358,45 @@ impl PeerConnection {
         buf.truncate(len);
         let w = Waiting {
             packet: buf,
-            transport_cc: twcc_id,
+            transport_cc: pad.transport_cc,
             keep: false,
         };
-        if let Err(e) = self.send_stamped(w, PacketKind::Padding, Some(probe)) {
-            tracing::debug!(%e, "probe padding not sent");
+        match self.send_stamped(w, PacketKind::Padding, Some(probe)) {
+            Ok(()) => {
+                if let Some(p) = self.media.bwe.as_mut().and_then(|b| b.pacing.as_mut()) {
+                    p.padding_packets += 1;
+                }
+            }
+            Err(e) => tracing::debug!(%e, "probe padding not sent"),
         }
     }
 
-    /// The sender that carries padding: (index, RTX payload type, mid
-    /// extension id, mid, transport-wide extension id).
-    fn padding_stream(&self) -> Option<(usize, u8, Option<u8>, String, u8)> {
+    /// The RTX stream that carries padding: the first sending video
+    /// encoding's that negotiated RTX and transport-wide feedback.
+    fn padding_stream(&self) -> Option<PaddingStream> {
         self.media.senders.iter().enumerate().find_map(|(i, s)| {
             let n = self.media.section(s.transceiver)?;
-            if n.kind != crate::sdp::MediaKind::Video || !n.direction.sends() || s.layer != 0 {
+            if n.kind != crate::sdp::MediaKind::Video || !n.direction.sends() {
                 return None;
             }
-            let twcc = n.send_ext.transport_cc?;
-            let rtx_pt = n.codecs.iter().find_map(|c| c.rtx_payload_type)?;
-            Some((i, rtx_pt, n.send_ext.mid, n.mid.clone(), twcc))
+            let repaired_rid = match &s.rid {
+                // A simulcast encoding: only one the answer kept, and only
+                // with the RID on its packets.
+                Some(rid) if n.send_rids.contains(rid) => {
+                    Some((n.send_ext.repaired_rid?, rid.clone()))
+                }
+                Some(_) => return None,
+                None if s.layer == 0 => None,
+                None => return None,
+            };
+            Some(PaddingStream {
+                sender: i,
+                rtx_pt: n.codecs.iter().find_map(|c| c.rtx_payload_type)?,
+                mid_id: n.send_ext.mid,
+                mid: n.mid.clone(),
+                repaired_rid,
+                transport_cc: n.send_ext.transport_cc?,
+            })
         })
     }
 
