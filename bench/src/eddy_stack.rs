@@ -22,7 +22,10 @@ impl Stack for Eddy {
 
     fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
         let peer = |addr| {
-            let mut pc = PeerConnection::new(Configuration::default(), now).expect("peer");
+            // The raw RTP path: the pacer off, as str0m's is without BWE.
+            let mut config = Configuration::default();
+            config.pacing = false;
+            let mut pc = PeerConnection::new(config, now).expect("peer");
             pc.add_local_candidate(addr, Protocol::Udp)
                 .expect("candidate");
             pc.end_of_local_candidates();

@@ -99,8 +99,12 @@ fn connected_call() -> Call {
     let now = Instant::now();
     let a_addr: SocketAddr = "127.0.0.1:10000".parse().expect("literal");
     let b_addr: SocketAddr = "127.0.0.1:20000".parse().expect("literal");
-    let mut a = PeerConnection::new(Configuration::default(), now).expect("pc");
-    let mut b = PeerConnection::new(Configuration::default(), now).expect("pc");
+    // The raw path: the pacer off (it would hold this 96 Mbit/s of
+    // virtual time to the bandwidth estimate), as str0m's is without BWE.
+    let mut config = Configuration::default();
+    config.pacing = false;
+    let mut a = PeerConnection::new(config.clone(), now).expect("pc");
+    let mut b = PeerConnection::new(config, now).expect("pc");
     a.add_local_candidate(a_addr, Protocol::Udp)
         .expect("candidate");
     a.end_of_local_candidates();
