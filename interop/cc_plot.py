@@ -5,8 +5,9 @@
 Each CSV has the header time_s,estimate_bps,rtt_ms,sent_bps (empty fields
 allowed: no estimate or no round trip yet). For each series it prints one
 line: the time the estimate first reached 85% of the capacity (or
-"never"), the mean queueing delay (the mean round trip minus the least
-seen), the mean estimate and sending rate over the second half. With
+"never"; and the first time from which it stayed there for 2 s: a
+start-up probe may overshoot once), the mean queueing delay (the mean round trip minus the least
+seen; also from the held time on), the mean estimate and sending rate over the second half. With
 --out it draws the estimates over the capacity line and the round trips
 below them into an SVG. Standard library only. Exit status 1 on a file it
 cannot read or a malformed row.
@@ -15,6 +16,7 @@ cannot read or a malformed row.
 import argparse
 import sys
 
+HOLD = 2.0
 COLORS = ["#1f5fbf", "#d9480f", "#2b8a3e", "#862e9c"]
 
 
@@ -63,23 +65,35 @@ def mean(values):
 
 
 def summary(rows, capacity):
-    """(time to 85% or None, mean queueing delay ms, mean RTT, min RTT, RTT samples,
+    """(time to 85% or None, the same held for HOLD s, mean queueing delay ms (all, and from then on), mean RTT, min RTT, RTT samples,
     mean estimate and mean sent over the second half)."""
     reached = next((t for t, e, _, _ in rows if e is not None and e >= 0.85 * capacity), None)
+    held = None  # the first time from which it stays at 85% or more for HOLD seconds
+    for i, (t, _, _, _) in enumerate(rows):
+        span = [e for u, e, _, _ in rows[i:] if u <= t + HOLD]
+        if rows[-1][0] >= t + HOLD and all(e is not None and e >= 0.85 * capacity for e in span):
+            held = t
+            break
     rtts = [r for _, _, r, _ in rows if r is not None]
     queue = mean(rtts) - min(rtts) if rtts else None
+    after = [r for t, _, r, _ in rows if r is not None and held is not None and t >= held]
+    queue_after = mean(after) - min(rtts) if after else None
     end = rows[-1][0] if rows else 0
     late = [r for r in rows if r[0] >= end / 2]
     est = mean([e for _, e, _, _ in late if e is not None])
     sent = mean([s for _, _, _, s in late if s is not None])
-    return reached, queue, mean(rtts), min(rtts) if rtts else None, len(rtts), est, sent
+    return reached, held, queue, queue_after, mean(rtts), min(rtts) if rtts else None, len(rtts), est, sent
 
 
 def line(name, rows, capacity):
-    reached, queue, rtt, least, n, est, sent = summary(rows, capacity)
+    reached, held, queue, queue_after, rtt, least, n, est, sent = summary(rows, capacity)
     k = lambda v: "-" if v is None else f"{v / 1000:.0f}"
     when = "never" if reached is None else f"{reached:.1f} s"
-    q = "no RTT" if queue is None else f"{queue:.1f} ms (RTT mean {rtt:.1f}, min {least:.1f} ms, {n} samples)"
+    when += " (held for 2 s: " + ("never" if held is None else f"from {held:.1f} s") + ")"
+    q = "no RTT" if queue is None else f"{queue:.1f} ms (RTT mean {rtt:.1f}, min {least:.1f} ms, {n} samples"
+    if queue_after is not None:
+        q += f"; {queue_after:.1f} ms once held at 85%"
+    q += ")" if queue is not None else ""
     end = rows[-1][0] if rows else 0
     return (f"{name}: time to 85% of {capacity / 1000:.0f} kbit/s: {when}; mean queueing delay {q}; "
             f"second half ({end / 2:.0f}-{end:.0f} s): estimate {k(est)} kbit/s, sent {k(sent)} kbit/s")
