@@ -8,8 +8,8 @@ line: the time the estimate first reached 85% of the capacity (or
 "never"; and the first time from which it stayed there for 2 s: a
 start-up probe may overshoot once), the mean queueing delay (the mean round trip minus the least
 seen; also from the held time on), the mean estimate and sending rate over the second half. With
---out it draws the estimates over the capacity line and the round trips
-below them into an SVG. Standard library only. Exit status 1 on a file it
+--out it draws the estimates (thick) and the rates sent (dotted) over the
+capacity line, and the round trips below them, into an SVG. Standard library only. Exit status 1 on a file it
 cannot read or a malformed row.
 """
 
@@ -143,12 +143,16 @@ def svg(series, capacity, title):
         pts = " ".join(f"{x(t):.1f},{ye(e):.1f}" for t, e, _, _ in rows if e is not None)
         if pts:
             out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="2"/>')
+        pts = " ".join(f"{x(t):.1f},{ye(v):.1f}" for t, _, _, v in rows if v is not None)
+        if pts:  # what it sent: thin, dotted
+            out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1" stroke-dasharray="2 2" opacity="0.6"/>')
         pts = " ".join(f"{x(t):.1f},{yr(r):.1f}" for t, _, r, _ in rows if r is not None)
         if pts:
             out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        ly = top + 18 + 18 * i
-        out.append(f'<line x1="{left + 12}" x2="{left + 36}" y1="{ly - 4}" y2="{ly - 4}" stroke="{color}" stroke-width="3"/>')
-        out.append(f'<text x="{left + 42}" y="{ly}">{esc(name)}</text>')
+        ly = top + est_h - 12 - 18 * (len(series) - 1 - i)  # the legend: lower right
+        lx = left + pw - 300
+        out.append(f'<line x1="{lx}" x2="{lx + 24}" y1="{ly - 4}" y2="{ly - 4}" stroke="{color}" stroke-width="3"/>')
+        out.append(f'<text x="{lx + 30}" y="{ly}">{esc(name)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 

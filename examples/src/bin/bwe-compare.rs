@@ -6,7 +6,7 @@
 //! `?dir=chromium-sends`, `&seconds=N` for the page's run.
 //!
 //! - `GET /`: a page that either receives eddy's video, or sends video
-//!   that wants far more than any link (a canvas of random noise,
+//!   that wants far more than any link (a canvas of faint random noise,
 //!   `captureStream()`, `maxBitrate` 5 Mbit/s), polling its own
 //!   `getStats()` every 250 ms: the candidate pair's
 //!   `availableOutgoingBitrate`, the round trip
