@@ -148,11 +148,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .write_all(b"time_s,estimate_bps,rtt_ms,sent_bps\n")?;
     rec.out.flush()?;
     while !driver.is_stopped() {
-        let wait = rec
-            .next_due()
-            .map_or(Duration::from_millis(100), |at| {
-                at.saturating_duration_since(Instant::now())
-            });
+        let wait = rec.next_due().map_or(Duration::from_millis(100), |at| {
+            at.saturating_duration_since(Instant::now())
+        });
         driver.poll(Some(wait))?;
         while let Some((peer, event)) = driver.poll_event() {
             rec.on_event(driver.endpoint_mut(), peer, event, &answerer);
