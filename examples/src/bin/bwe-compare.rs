@@ -71,10 +71,10 @@ struct Args {
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(100..=1000))]
     interval_ms: u64,
     /// The encoder's floor, kbit/s.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     min_kbps: u64,
     /// The encoder's ceiling, kbit/s.
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_kbps: u64,
     /// Seconds an offer waits for its answer's candidates.
     #[arg(long, default_value_t = 10)]
@@ -120,8 +120,8 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    if args.min_kbps == 0 || args.min_kbps > args.max_kbps {
-        return Err("--min-kbps must be over 0 and at most --max-kbps".into());
+    if args.min_kbps > args.max_kbps {
+        return Err("--min-kbps must be at most --max-kbps".into());
     }
     let out: Box<dyn Write> = match &args.csv {
         Some(path) => Box::new(File::create(path).map_err(|e| format!("{}: {e}", path.display()))?),
