@@ -104,6 +104,10 @@ struct Session {
     bytes: u64,
     last_row: Instant,
     rows: u64,
+    /// Frames written over 20 ms after their time (the process was not
+    /// scheduled in time), and the most late.
+    late: u64,
+    latest: Duration,
     done: bool,
 }
 
@@ -249,6 +253,8 @@ impl Recorder {
                     bytes: 0,
                     last_row: now,
                     rows: 0,
+                    late: 0,
+                    latest: Duration::ZERO,
                     done: false,
                 });
             }
@@ -310,9 +316,11 @@ impl Recorder {
         if !limit.is_zero() && now >= s.connected + limit {
             s.done = true;
             println!(
-                "bwe-compare: {} s done: {} frames written, {} rows",
+                "bwe-compare: {} s done: {} frames written ({} over 20 ms late, the latest by {} ms), {} rows",
                 limit.as_secs(),
                 s.frames,
+                s.late,
+                s.latest.as_millis(),
                 s.rows
             );
             return Ok(());
@@ -343,6 +351,11 @@ impl Recorder {
             s.next_frame = now;
         }
         while s.next_frame <= now {
+            let late = now - s.next_frame;
+            if late > Duration::from_millis(20) {
+                s.late += 1;
+                s.latest = s.latest.max(late);
+            }
             let estimate = s
                 .event_estimate
                 .or_else(|| estimate_and_rtt(pc).0.map(|b| b as u64))
