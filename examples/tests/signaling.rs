@@ -183,6 +183,7 @@ fn every_binary_answers_help() {
         env!("CARGO_BIN_EXE_sfu"),
         env!("CARGO_BIN_EXE_media-play"),
         env!("CARGO_BIN_EXE_media-record"),
+        env!("CARGO_BIN_EXE_bwe-compare"),
     ];
     for binary in binaries {
         let out = Command::new(binary)
