@@ -280,6 +280,8 @@ pub struct InboundRtpStats {
     pub fir_count: u64,
     pub packets_discarded: u64,
     pub retransmitted_packets_received: u64,
+    /// Payload bytes of the packets that came by RTX.
+    pub retransmitted_bytes_received: u64,
     /// The SSRC of the RTX stream repairing it, if known.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub rtx_ssrc: Option<u32>,

@@ -415,6 +415,7 @@ impl PeerConnection {
                     fir_count: r.firs_sent,
                     packets_discarded: counters.duplicates,
                     retransmitted_packets_received: s.repaired_packets,
+                    retransmitted_bytes_received: s.repaired_bytes,
                     rtx_ssrc: n
                         .remote
                         .ssrcs

@@ -71,8 +71,9 @@ pub(crate) struct ReceiveStream {
     pub(crate) nack: Option<NackGenerator>,
     /// The payload type of its latest packet.
     pub(crate) payload_type: u8,
-    /// Packets that came by RTX, and their bytes.
+    /// Packets that came by RTX, and their payload bytes.
     pub(crate) repaired_packets: u64,
+    pub(crate) repaired_bytes: u64,
     /// The latest SR from its sender: the sender info, when it arrived,
     /// and how many SRs came.
     pub(crate) sender_report: Option<(crate::rtp::rtcp::SenderInfo, Instant)>,
@@ -190,6 +191,7 @@ impl ReceiverState {
                     nack: g,
                     payload_type: 0,
                     repaired_packets: 0,
+                    repaired_bytes: 0,
                     sender_report: None,
                     sender_reports: 0,
                 });
@@ -628,6 +630,7 @@ impl PeerConnection {
         stream.payload_type = p.payload_type;
         let arrival = if repaired {
             stream.repaired_packets += 1;
+            stream.repaired_bytes += p.payload.len() as u64;
             stream.stats.on_repaired_rtp(now, &p)
         } else {
             stream.stats.on_rtp(now, &p)

@@ -494,6 +494,8 @@ fn stats_reports_link_their_objects_and_agree_across_the_call() {
         rx <= tx && rx * 10 >= tx * 9,
         "{rx} of {tx} retransmissions"
     );
+    // Each a 1,000-byte payload.
+    assert_eq!(inb.retransmitted_bytes_received, rx * 1000);
     let Some(RtcStats::RemoteInboundRtp(ri)) = a.of_type("remote-inbound-rtp").next() else {
         panic!("A has no remote-inbound-rtp");
     };
