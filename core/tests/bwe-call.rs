@@ -9,86 +9,20 @@
 #![cfg(feature = "sim")]
 
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
-use eddy::sim::{Link, LinkConfig, NodeId, Sim};
+use eddy::sim::Sim;
 use eddy::stats_report::RtcStats;
-use eddy::{
-    Configuration, Direction, DtlsTransportState, Event, MediaKind, PeerConnection, Protocol,
-    RtpWrite, TransceiverId, TransceiverInit,
-};
+use eddy::Event;
 
-const PAYLOAD: usize = 1000;
-const TICK: Duration = Duration::from_millis(10);
-
-fn link(bandwidth: u64) -> Link {
-    // The bottleneck is A's uplink; 25 ms each way.
-    Link {
-        up: LinkConfig {
-            delay: Duration::from_millis(25),
-            bandwidth_bps: Some(bandwidth),
-            queue_bytes: 100_000,
-            ..LinkConfig::default()
-        },
-        down: LinkConfig {
-            delay: Duration::from_millis(25),
-            ..LinkConfig::default()
-        },
-    }
-}
-
-fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
-    sim.node_mut::<PeerConnection>(n).unwrap()
-}
+mod bwe_common;
+use bwe_common::{call, link, pc, Encoder, TICK};
 
 #[test]
 fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
-    #[allow(clippy::disallowed_methods)]
-    let mut sim = Sim::new(9, Instant::now());
-    let internet = sim.internet();
-    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
-        "198.51.100.1:5000".parse().unwrap(),
-        "198.51.100.2:5000".parse().unwrap(),
-    );
-    let mut a = PeerConnection::new(Configuration::default().with_seed(1), sim.now()).unwrap();
-    let mut b = PeerConnection::new(Configuration::default().with_seed(2), sim.now()).unwrap();
-    for (p, addr) in [(&mut a, a_addr), (&mut b, b_addr)] {
-        p.add_local_candidate(addr, Protocol::Udp).unwrap();
-        p.end_of_local_candidates();
-    }
-    let video: TransceiverId = a
-        .add_transceiver(
-            MediaKind::Video,
-            TransceiverInit::with_direction(Direction::SendOnly),
-        )
-        .unwrap();
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(offer).unwrap();
-    b.set_remote_description(a.local_description().cloned().unwrap())
-        .unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(answer).unwrap();
-    a.set_remote_description(b.local_description().cloned().unwrap())
-        .unwrap();
-    let pt = a.sender(video).unwrap().get_parameters().codecs[0].payload_type;
-    let na = sim.add_node(internet, a_addr.ip(), a, link(1_000_000));
-    let nb = sim.add_node(
-        internet,
-        b_addr.ip(),
-        b,
-        Link::symmetric(LinkConfig::default()),
-    );
-    let connected = |s: &Sim| {
-        s.events(na)
-            .any(|(_, e)| *e == Event::DtlsStateChange(DtlsTransportState::Connected))
-    };
-    sim.run_until(connected, Duration::from_secs(5));
-    assert!(connected(&sim));
-
+    let c = call(false);
+    let mut encoder = Encoder::new(&c);
+    let (mut sim, na, nb) = (c.sim, c.a, c.b);
     let mut estimate = 300_000u64;
-    let mut budget = 0.0f64;
-    let (mut seq, mut ts) = (0u16, 0u32);
     let mut trace: Vec<(f64, u64, u64)> = Vec::new();
     let mut capacity = 1_000_000u64;
     let start = sim.elapsed();
@@ -113,16 +47,7 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
             capacity = 300_000;
             sim.set_link(na, link(capacity));
         }
-        budget += estimate as f64 * TICK.as_secs_f64() / 8.0;
-        let p = pc(&mut sim, na);
-        while budget >= PAYLOAD as f64 {
-            let payload = [0u8; PAYLOAD];
-            let w = RtpWrite::new(pt, seq, ts, &payload);
-            p.sender(video).unwrap().write_rtp(w).unwrap();
-            seq = seq.wrapping_add(1);
-            budget -= PAYLOAD as f64;
-        }
-        ts = ts.wrapping_add(900);
+        encoder.tick(&mut sim, estimate);
         sim.run_for(TICK);
         for (_, e) in sim.take_events(na) {
             if let Event::BandwidthEstimate { bitrate } = e {
