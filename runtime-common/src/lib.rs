@@ -45,14 +45,16 @@
 
 mod driver;
 mod driver_mdns;
+mod driver_tcp;
 mod handle;
 pub mod mdns;
 pub mod net;
 mod state;
 pub mod udp;
 
-pub use driver::{Interest, Runtime, Timer, UdpIo};
-pub use handle::{Connection, DataChannel, Error, Events};
+pub use driver::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo};
+pub use driver_tcp::{MAX_TCP_BACKLOG, MAX_TCP_CONNECTIONS};
+pub use handle::{Builder, Connection, DataChannel, Error, Events};
 pub use state::{
     MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER, SEND_LOW_WATER,
 };
