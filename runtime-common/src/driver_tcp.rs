@@ -352,3 +352,83 @@ fn flush_conn(c: &mut Conn, mut cx: Option<&mut Context<'_>>) -> io::Result<()> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connection that never completes its connect.
+    struct Stuck;
+
+    impl TcpIo for Stuck {
+        fn poll_read_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+        fn poll_write_ready(&self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Pending
+        }
+        fn try_read(&self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn try_write(&self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
+    fn stuck(_: TcpStream) -> io::Result<Box<dyn TcpIo>> {
+        Ok(Box::new(Stuck))
+    }
+
+    #[test]
+    fn a_connecting_connection_holds_whole_transmits_up_to_its_bound() {
+        // A listener that never accepts: the connect may complete in the
+        // kernel, the driver's connection stays "connecting" (Stuck).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let server = listener.local_addr().expect("address");
+        let ours: SocketAddr = "127.0.0.1:40000".parse().expect("literal");
+        let mut tcp = DriverTcp::new(stuck, Vec::new());
+        let transmit = |len: usize| Transmit {
+            proto: Protocol::Tcp,
+            source: ours,
+            destination: server,
+            contents: vec![7; len],
+        };
+        let fit = MAX_TCP_BACKLOG / 1000;
+        for _ in 0..fit + 10 {
+            tcp.send(transmit(1000), |a| a == ours);
+        }
+        assert_eq!(tcp.stats.opened, 1, "one connection for all");
+        assert_eq!(tcp.stats.dropped_transmits, 10);
+        assert_eq!(tcp.conns.len(), 1);
+        assert_eq!(tcp.conns[0].out.len(), fit * 1000, "whole transmits only");
+        // A source that is not ours and has no connection: dropped.
+        tcp.send(
+            Transmit {
+                source: "127.0.0.1:1".parse().expect("literal"),
+                ..transmit(10)
+            },
+            |a| a == ours,
+        );
+        assert_eq!(tcp.stats.dropped_transmits, 11);
+        assert_eq!(tcp.stats.opened, 1);
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let server = listener.local_addr().expect("address");
+        let mut tcp = DriverTcp::new(stuck, Vec::new());
+        for port in 0..MAX_TCP_CONNECTIONS as u16 + 5 {
+            let source = SocketAddr::from(([127, 0, 0, 1], 40000 + port));
+            let t = Transmit {
+                proto: Protocol::Tcp,
+                source,
+                destination: server,
+                contents: vec![1; 10],
+            };
+            tcp.send(t, |_| true);
+        }
+        assert_eq!(tcp.conns.len(), MAX_TCP_CONNECTIONS);
+        assert_eq!(tcp.stats.dropped_transmits, 5);
+    }
+}

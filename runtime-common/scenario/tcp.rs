@@ -264,3 +264,77 @@ async fn connect_and_echo<R: Runtime>(port: u16) -> Result {
     b.close().await;
     Ok(())
 }
+
+/// ICE over TCP only (RFC 6544): two connections built with
+/// `ice_tcp(true).tcp_only(true)` have active and passive TCP host
+/// candidates and no UDP ones; the active side's driver connects to the
+/// other's listener, which accepts, and a data channel echoes over the
+/// pair.
+pub(crate) async fn ice_tcp_only<R: Runtime>() -> Result {
+    let build = || {
+        Connection::<R>::builder(Configuration::default())
+            .ip(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            .ice_tcp(true)
+            .tcp_only(true)
+            .build()
+    };
+    let (a, b) = (build()?, build()?);
+    let mut chat = a
+        .create_data_channel("chat", DataChannelInit::default())
+        .await?;
+    let offer = a.create_offer().await?;
+    a.set_local_description(offer).await?;
+    a.gathering_complete().await?;
+    let offer = a.local_description().await?.ok_or("no offer")?;
+    let candidates: Vec<String> = offer
+        .sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate"))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let tcp = |kind: &str| {
+        candidates
+            .iter()
+            .any(|l| l.contains(" tcp ") && l.contains(kind))
+    };
+    if !tcp("tcptype active")
+        || !tcp("tcptype passive")
+        || candidates.iter().any(|l| l.contains(" udp "))
+    {
+        return Err(format!("the offer's candidates: {candidates:?}").into());
+    }
+    b.set_remote_description(offer).await?;
+    let answer = b.create_answer().await?;
+    b.set_local_description(answer).await?;
+    b.gathering_complete().await?;
+    let answer = b.local_description().await?.ok_or("no answer")?;
+    a.set_remote_description(answer).await?;
+    let mut remote = b
+        .accept_data_channel()
+        .await
+        .ok_or("no channel from the peer")?;
+    for i in 0..20u8 {
+        let data = vec![i; 1000 + usize::from(i) * 100];
+        chat.send(&data).await?;
+        let m = remote.recv().await.ok_or("the channel closed")?;
+        remote.send(&m.data).await?;
+        let back = chat.recv().await.ok_or("the channel closed")?;
+        if back
+            != (DataChannelMessage {
+                is_text: false,
+                data,
+            })
+        {
+            return Err(format!("message {i} came back changed").into());
+        }
+    }
+    for pc in [&a, &b] {
+        let pair = pc.with(|pc| pc.selected_candidate_pair()).await?;
+        if !matches!(pair, Some((_, _, Protocol::Tcp))) {
+            return Err(format!("selected pair {pair:?}").into());
+        }
+    }
+    a.close().await;
+    b.close().await;
+    Ok(())
+}
