@@ -12,7 +12,11 @@
 //!   `async` methods, [`DataChannel`]s with `send(..).await` and
 //!   `recv().await`, and [`Events`]; behind them a driver written once
 //!   against the small [`Runtime`] trait (spawn a task, UDP sockets, a
-//!   timer), as quinn does.
+//!   timer, TCP streams and listeners), as quinn does. The driver opens
+//!   TCP connections when the core sends to a new TCP destination (TURN
+//!   over TCP and TLS, active ICE-TCP) and, with [`Builder::ice_tcp`],
+//!   accepts them on listeners (passive ICE-TCP); see `driver_tcp.rs` for
+//!   its bounds ([`MAX_TCP_CONNECTIONS`], [`MAX_TCP_BACKLOG`]).
 //!
 //! ## Drivers are tasks on the application's runtime
 //!

@@ -500,10 +500,11 @@ mod async_client {
         ))
     }
 
+    /// A channel's echo loop.
+    type EchoFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
     /// Runs every future to its end; the first error wins.
-    async fn join_all(
-        mut futures: Vec<Pin<Box<dyn Future<Output = Result<(), String>> + '_>>>,
-    ) -> Result<(), String> {
+    async fn join_all(mut futures: Vec<EchoFuture<'_>>) -> Result<(), String> {
         std::future::poll_fn(|cx| {
             let mut i = 0;
             while i < futures.len() {
@@ -621,7 +622,7 @@ mod async_client {
             channels
                 .into_iter()
                 .enumerate()
-                .map(|(i, c)| Box::pin(echo(o, i, c, window)) as Pin<Box<dyn Future<Output = _>>>)
+                .map(|(i, c)| Box::pin(echo(o, i, c, window)) as EchoFuture<'_>)
                 .collect(),
         );
         let mut events = pc.events();
