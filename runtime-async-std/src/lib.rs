@@ -48,25 +48,30 @@
 
 use std::future::Future;
 use std::io;
-use std::net::UdpSocket;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Async;
 use eddy_runtime_common::udp::SockRef;
-use eddy_runtime_common::{Interest, Runtime, Timer, UdpIo};
+use eddy_runtime_common::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo};
 
 pub use async_io;
 pub use eddy;
 pub use eddy_runtime_common::{
-    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
-    SEND_LOW_WATER,
+    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, MAX_TCP_BACKLOG,
+    MAX_TCP_CONNECTIONS, SEND_HIGH_WATER, SEND_LOW_WATER,
 };
 
 /// A peer connection driven by `async-io`. See
 /// [`eddy_runtime_common::Connection`].
 pub type Connection = eddy_runtime_common::Connection<AsyncIo>;
+
+/// Builds a [`Connection`] with ICE-TCP candidates (`Connection::builder`).
+/// See [`eddy_runtime_common::Builder`].
+pub type Builder = eddy_runtime_common::Builder<AsyncIo>;
 
 /// The `async-io` runtime for the driver: each connection is a task on the
 /// global executor async-std spawns on, the global `async-io` reactor
@@ -84,6 +89,14 @@ impl Runtime for AsyncIo {
 
     fn wrap_socket(socket: UdpSocket) -> io::Result<Box<dyn UdpIo>> {
         Ok(Box::new(Socket(Async::new(socket)?)))
+    }
+
+    fn wrap_tcp(stream: TcpStream) -> io::Result<Box<dyn TcpIo>> {
+        Ok(Box::new(Stream(Async::new(stream)?)))
+    }
+
+    fn wrap_tcp_listener(listener: TcpListener) -> io::Result<Box<dyn TcpListenerIo>> {
+        Ok(Box::new(Listener(Async::new(listener)?)))
     }
 
     fn timer() -> io::Result<Box<dyn Timer>> {
@@ -110,6 +123,51 @@ impl UdpIo for Socket {
         // async-io keeps no readiness to clear: `poll_readable` and
         // `poll_writable` wait for the next event.
         op(SockRef::from(self.0.get_ref()))
+    }
+}
+
+struct Stream(Async<TcpStream>);
+
+impl TcpIo for Stream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_readable(cx)
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_writable(cx)
+    }
+
+    // async-io keeps no readiness to clear (see `Socket::try_io`).
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut self.0.get_ref()).read(buf)
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        (&mut self.0.get_ref()).write(buf)
+    }
+}
+
+struct Listener(Async<TcpListener>);
+
+impl TcpListenerIo for Listener {
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Box<dyn TcpIo>, SocketAddr)>> {
+        loop {
+            match self.0.get_ref().accept() {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    // `Async::new` makes it non-blocking.
+                    return Poll::Ready(
+                        Async::new(stream).map(|s| (Box::new(Stream(s)) as Box<dyn TcpIo>, remote)),
+                    );
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.0.poll_readable(cx) {
+                    Poll::Ready(Ok(())) => continue,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                },
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -15,6 +15,7 @@ use eddy::{Configuration, Event, Input, Output, Protocol, Receive, Transmit};
 use futures_core::Stream;
 
 use crate::driver_mdns::DriverMdns;
+use crate::driver_tcp::{DriverTcp, TcpOptions};
 use crate::net;
 use crate::state::{Command, Incoming, State};
 use crate::udp::{self, RecvBuffer, SockRef, UdpState};
@@ -33,6 +34,54 @@ pub trait Runtime: 'static {
     fn wrap_socket(socket: UdpSocket) -> io::Result<Box<dyn UdpIo>>;
     /// A timer; called from `Connection::new`, before [`Runtime::spawn`].
     fn timer() -> io::Result<Box<dyn Timer>>;
+    /// Registers a non-blocking TCP stream (one still connecting, or one a
+    /// listener accepted) with the reactor; called from the driver task,
+    /// when the core sends over TCP to a destination it has no connection
+    /// to (TURN over TCP or TLS, active ICE-TCP). The default: TCP is not
+    /// supported, and such transmits are dropped.
+    fn wrap_tcp(stream: TcpStream) -> io::Result<Box<dyn TcpIo>> {
+        drop(stream);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime has no TCP",
+        ))
+    }
+    /// Registers a bound, listening, non-blocking TCP socket with the
+    /// reactor (passive ICE-TCP); called from `Connection::new`. The
+    /// default: not supported, a connection asking for ICE-TCP fails.
+    fn wrap_tcp_listener(listener: TcpListener) -> io::Result<Box<dyn TcpListenerIo>> {
+        drop(listener);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime has no TCP listener",
+        ))
+    }
+}
+
+/// A TCP stream registered with a reactor (see [`Runtime::wrap_tcp`]);
+/// `Send`, as [`UdpIo`].
+pub trait TcpIo: Send {
+    /// Ready when a read may succeed (it may still would-block), or the
+    /// connection failed or closed.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Ready when a write may succeed (it may still would-block): once a
+    /// connect completed, or failed.
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Reads without waiting; `WouldBlock` clears the read readiness, so
+    /// the next [`TcpIo::poll_read_ready`] waits for a new event. `Ok(0)`:
+    /// the peer closed the connection.
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Writes without waiting; `WouldBlock` (the send buffer is full, or
+    /// the connect has not completed) clears the write readiness.
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+}
+
+/// A TCP listener registered with a reactor (see
+/// [`Runtime::wrap_tcp_listener`]).
+pub trait TcpListenerIo: Send {
+    /// The next connection, registered as [`Runtime::wrap_tcp`] does, with
+    /// the remote address; `Pending` (and a wake-up) while there is none.
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Box<dyn TcpIo>, SocketAddr)>>;
 }
 
 /// The readiness a socket operation needs.
@@ -109,6 +158,8 @@ pub(crate) struct Driver {
     buf: RecvBuffer,
     /// Resolving the peer's `.local` candidates, answering for ours.
     mdns: DriverMdns,
+    /// TCP connections: TURN over TCP/TLS, ICE-TCP.
+    tcp: DriverTcp,
 }
 
 impl Driver {
@@ -117,6 +168,7 @@ impl Driver {
     pub(crate) fn new<R: Runtime>(
         config: Configuration,
         sockets: Vec<UdpSocket>,
+        tcp: TcpOptions,
         channels: Channels,
     ) -> io::Result<Self> {
         // The runtime first: without one, fail before the slow part (the
@@ -133,9 +185,32 @@ impl Driver {
             });
         }
         let timer = R::timer()?;
-        let mut pc = net::new_peer(config)?;
         let locals: Vec<SocketAddr> = wrapped.iter().map(|s| s.local).collect();
-        net::add_host_candidates(&mut pc, &locals)?;
+        // Passive ICE-TCP: a listener at each socket's IP (a free port).
+        let mut listeners = Vec::new();
+        if tcp.ice_tcp && tcp.passive {
+            for local in &locals {
+                let listener = TcpListener::bind(SocketAddr::new(local.ip(), 0))?;
+                listener.set_nonblocking(true)?;
+                let addr = listener.local_addr()?;
+                listeners.push((R::wrap_tcp_listener(listener)?, addr));
+            }
+        }
+        let mut pc = net::new_peer(config)?;
+        if tcp.ice_tcp {
+            // Active ICE-TCP: connections open from each socket's IP when
+            // the first check goes out (see `DriverTcp::send`).
+            for &local in &locals {
+                pc.add_local_active_tcp_candidate(local)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            }
+        }
+        let udp = locals
+            .iter()
+            .filter(|_| !(tcp.ice_tcp && tcp.tcp_only))
+            .map(|&a| (a, Protocol::Udp));
+        let passive = listeners.iter().map(|&(_, a)| (a, Protocol::Tcp));
+        net::add_candidates(&mut pc, udp.chain(passive))?;
         Ok(Self {
             state: State::new(pc, channels.events, channels.incoming),
             sockets: wrapped,
@@ -145,6 +220,7 @@ impl Driver {
             armed: None,
             buf: RecvBuffer::new(),
             mdns: DriverMdns::new(R::wrap_socket),
+            tcp: DriverTcp::new(R::wrap_tcp, listeners),
         })
     }
 
@@ -152,6 +228,7 @@ impl Driver {
     /// dropped: the task [`Runtime::spawn`] runs.
     pub(crate) async fn run(mut self) {
         std::future::poll_fn(|cx| self.poll(cx)).await;
+        tracing::debug!(tcp = ?self.tcp.stats, "driver stopped");
         // Commands queued meanwhile would keep their reply senders in the
         // channel (which the handles keep alive): drop them, so every
         // waiting call ends with `Error::Closed`.
@@ -163,6 +240,8 @@ impl Driver {
         for _ in 0..TURNS_PER_POLL {
             let mut busy = self.run_commands(cx);
             busy |= self.receive(cx);
+            busy |= self.tcp.accept(cx);
+            busy |= self.tcp.receive(cx, &mut self.state.pc);
             busy |= self.mdns.poll(cx, &mut self.state.pc);
             self.drain();
             if self.state.closed {
@@ -292,6 +371,7 @@ impl Driver {
                     for socket in &mut self.sockets {
                         flush_socket(socket, None);
                     }
+                    self.tcp.flush(None);
                     self.mdns.sync(&self.state.pc, Instant::now());
                     return;
                 }
@@ -302,6 +382,12 @@ impl Driver {
     /// Queues `t` on the socket bound to its source; a full batch goes out
     /// at once, the rest when the peer's output is drained.
     fn send(&mut self, t: Transmit) {
+        if t.proto != Protocol::Udp {
+            let sockets = &self.sockets;
+            self.tcp
+                .send(t, |source| sockets.iter().any(|s| s.local == source));
+            return;
+        }
         let Some(socket) = self
             .sockets
             .iter_mut()
@@ -324,6 +410,7 @@ impl Driver {
         for socket in &mut self.sockets {
             flush_socket(socket, Some(cx));
         }
+        self.tcp.flush(Some(cx));
     }
 }
 

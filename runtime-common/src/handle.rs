@@ -16,6 +16,7 @@ use eddy::{
 use futures_core::Stream;
 
 use crate::driver::{Channels, Driver, Runtime};
+use crate::driver_tcp::TcpOptions;
 use crate::net;
 use crate::state::{Command, Incoming, Outgoing, State, MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS};
 
@@ -108,6 +109,27 @@ impl<R: Runtime> Connection<R> {
     /// hostnames of `config` and generates the DTLS certificate
     /// (milliseconds, unless DNS is slow).
     pub fn new(config: Configuration, bind: &[IpAddr]) -> io::Result<Self> {
+        bind.iter()
+            .fold(Self::builder(config), |b, &ip| b.ip(ip))
+            .build()
+    }
+
+    /// A [`Builder`], for more than [`new`](Self::new) offers: ICE-TCP
+    /// candidates (RFC 6544).
+    pub fn builder(config: Configuration) -> Builder<R> {
+        Builder {
+            config,
+            ips: Vec::new(),
+            tcp: TcpOptions {
+                ice_tcp: false,
+                passive: true,
+                tcp_only: false,
+            },
+            runtime: PhantomData,
+        }
+    }
+
+    fn build(config: Configuration, bind: &[IpAddr], tcp: TcpOptions) -> io::Result<Self> {
         let sockets = net::local_addresses(bind, 0, false)?
             .into_iter()
             .map(|addr| net::bind_udp(addr, net::DEFAULT_SOCKET_BUFFER))
@@ -124,7 +146,7 @@ impl<R: Runtime> Connection<R> {
             events,
             incoming,
         };
-        let driver = Driver::new::<R>(config, sockets, channels)?;
+        let driver = Driver::new::<R>(config, sockets, tcp, channels)?;
         R::spawn(driver.run())?;
         Ok(Self {
             commands: commands_tx,
@@ -133,6 +155,69 @@ impl<R: Runtime> Connection<R> {
             local_addrs,
             runtime: PhantomData,
         })
+    }
+}
+
+/// Builds a [`Connection`] (from [`Connection::builder`]): the addresses
+/// to bind and the ICE-TCP candidates, as `eddy_mio::Builder` does.
+///
+/// TURN over TCP and TLS (`turn:...?transport=tcp`, `turns:`) needs no
+/// switch: the driver opens the connection to the server when the core
+/// first sends to it.
+pub struct Builder<R> {
+    config: Configuration,
+    ips: Vec<IpAddr>,
+    tcp: TcpOptions,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<R> fmt::Debug for Builder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("ips", &self.ips)
+            .field("tcp", &self.tcp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> Builder<R> {
+    /// Binds a UDP socket on this IP (an unspecified one stands for every
+    /// interface address of its family). Defaults to none given: every
+    /// interface address.
+    pub fn ip(mut self, ip: IpAddr) -> Self {
+        self.ips.push(ip);
+        self
+    }
+
+    /// Also gives the peer ICE-TCP host candidates (RFC 6544): an active
+    /// one per UDP socket's address (the driver connects to the remote's
+    /// passive candidates from that IP) and, unless
+    /// [`tcp_passive(false)`](Self::tcp_passive), a passive one on a TCP
+    /// listener at each address (its own free port). Defaults to `false`.
+    pub fn ice_tcp(mut self, yes: bool) -> Self {
+        self.tcp.ice_tcp = yes;
+        self
+    }
+
+    /// With [`ice_tcp`](Self::ice_tcp): whether to listen and offer passive
+    /// TCP candidates (`false`: active ones only). Defaults to `true`.
+    pub fn tcp_passive(mut self, yes: bool) -> Self {
+        self.tcp.passive = yes;
+        self
+    }
+
+    /// With [`ice_tcp`](Self::ice_tcp): no UDP host candidates, only TCP
+    /// ones (a network that blocks UDP, or a test of ICE-TCP). Defaults to
+    /// `false`.
+    pub fn tcp_only(mut self, yes: bool) -> Self {
+        self.tcp.tcp_only = yes;
+        self
+    }
+
+    /// Binds the sockets (and listeners), creates the peer and spawns its
+    /// driver: [`Connection::new`] with these choices.
+    pub fn build(self) -> io::Result<Connection<R>> {
+        Connection::build(self.config, &self.ips, self.tcp)
     }
 }
 

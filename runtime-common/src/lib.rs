@@ -12,7 +12,11 @@
 //!   `async` methods, [`DataChannel`]s with `send(..).await` and
 //!   `recv().await`, and [`Events`]; behind them a driver written once
 //!   against the small [`Runtime`] trait (spawn a task, UDP sockets, a
-//!   timer), as quinn does.
+//!   timer, TCP streams and listeners), as quinn does. The driver opens
+//!   TCP connections when the core sends to a new TCP destination (TURN
+//!   over TCP and TLS, active ICE-TCP) and, with [`Builder::ice_tcp`],
+//!   accepts them on listeners (passive ICE-TCP); see `driver_tcp.rs` for
+//!   its bounds ([`MAX_TCP_CONNECTIONS`], [`MAX_TCP_BACKLOG`]).
 //!
 //! ## Drivers are tasks on the application's runtime
 //!
@@ -45,14 +49,16 @@
 
 mod driver;
 mod driver_mdns;
+mod driver_tcp;
 mod handle;
 pub mod mdns;
 pub mod net;
 mod state;
 pub mod udp;
 
-pub use driver::{Interest, Runtime, Timer, UdpIo};
-pub use handle::{Connection, DataChannel, Error, Events};
+pub use driver::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo};
+pub use driver_tcp::{MAX_TCP_BACKLOG, MAX_TCP_CONNECTIONS};
+pub use handle::{Builder, Connection, DataChannel, Error, Events};
 pub use state::{
     MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER, SEND_LOW_WATER,
 };

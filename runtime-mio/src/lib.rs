@@ -27,7 +27,9 @@
 //! gives peers passive ICE-TCP host candidates (RFC 6544); connections
 //! browsers open to them carry RFC 4571 frames, which the core reassembles.
 //!
-//! Not done here: TURN over TCP/TLS.
+//! A TCP transmit from a UDP socket's address to a destination with no
+//! connection (a TURN client reaching its server over TCP or TLS, an active
+//! ICE-TCP candidate) opens one from that socket's IP.
 //!
 //! ## Example
 //!

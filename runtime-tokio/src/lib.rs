@@ -60,17 +60,21 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use eddy_runtime_common::udp::SockRef;
-use eddy_runtime_common::{Interest, Runtime, Timer, UdpIo};
+use eddy_runtime_common::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo};
 
 pub use eddy;
 pub use eddy_runtime_common::{
-    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
-    SEND_LOW_WATER,
+    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, MAX_TCP_BACKLOG,
+    MAX_TCP_CONNECTIONS, SEND_HIGH_WATER, SEND_LOW_WATER,
 };
 pub use tokio;
 
 /// A peer connection driven by tokio. See [`eddy_runtime_common::Connection`].
 pub type Connection = eddy_runtime_common::Connection<Tokio>;
+
+/// Builds a [`Connection`] with ICE-TCP candidates (`Connection::builder`).
+/// See [`eddy_runtime_common::Builder`].
+pub type Builder = eddy_runtime_common::Builder<Tokio>;
 
 /// The tokio runtime for the driver: each connection is a task on the
 /// current tokio runtime, with its I/O and timers.
@@ -112,6 +116,21 @@ impl Runtime for Tokio {
         })
     }
 
+    fn wrap_tcp(stream: std::net::TcpStream) -> io::Result<Box<dyn TcpIo>> {
+        with_driver("I/O", || {
+            Ok(Box::new(Stream(tokio::net::TcpStream::from_std(stream)?)) as Box<dyn TcpIo>)
+        })
+    }
+
+    fn wrap_tcp_listener(listener: std::net::TcpListener) -> io::Result<Box<dyn TcpListenerIo>> {
+        with_driver("I/O", || {
+            Ok(
+                Box::new(Listener(tokio::net::TcpListener::from_std(listener)?))
+                    as Box<dyn TcpListenerIo>,
+            )
+        })
+    }
+
     fn timer() -> io::Result<Box<dyn Timer>> {
         with_driver("time", || {
             Ok(Box::new(Sleep(Box::pin(tokio::time::sleep_until(
@@ -142,6 +161,40 @@ impl UdpIo for Socket {
             Interest::Writable => tokio::io::Interest::WRITABLE,
         };
         self.0.try_io(interest, || op(SockRef::from(&self.0)))
+    }
+}
+
+struct Stream(tokio::net::TcpStream);
+
+impl TcpIo for Stream {
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_read_ready(cx)
+    }
+
+    fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.0.poll_write_ready(cx)
+    }
+
+    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+}
+
+struct Listener(tokio::net::TcpListener);
+
+impl TcpListenerIo for Listener {
+    fn poll_accept(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Box<dyn TcpIo>, std::net::SocketAddr)>> {
+        self.0.poll_accept(cx).map_ok(|(stream, remote)| {
+            let _ = stream.set_nodelay(true);
+            (Box::new(Stream(stream)) as Box<dyn TcpIo>, remote)
+        })
     }
 }
 

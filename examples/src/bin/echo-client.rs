@@ -12,6 +12,12 @@
 //! stdout it prints one line, `echo-client: OK ...` (exit 0) or
 //! `echo-client: FAIL <reason>` (exit 1).
 //!
+//! With `--runtime tokio` or `--runtime async-std` the connection is an
+//! `eddy_tokio::Connection` or `eddy_async_std::Connection` (the shared
+//! async driver, a task on that runtime) instead of a peer on an
+//! `eddy_mio::Driver` (the default): the same checks and the same line,
+//! without `--audio`, `--hold` and `--mdns`.
+//!
 //! With `--audio`, the offer also has an audio transceiver on which the
 //! client sends Opus silence (a packet each 20 ms, raw RTP) for as long as
 //! it runs, and it succeeds only once at least `--audio-back` RTP packets
@@ -101,6 +107,19 @@ struct Options {
     /// answer mDNS queries for them.
     #[arg(long)]
     mdns: bool,
+    /// The runtime that drives the connection: mio (an `eddy_mio::Driver`
+    /// stepped by this program), or tokio or async-std (the async driver
+    /// of `eddy-tokio` / `eddy-async-std`, a task on that runtime).
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Mio)]
+    runtime: RuntimeKind,
+}
+
+/// `--runtime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RuntimeKind {
+    Mio,
+    Tokio,
+    AsyncStd,
 }
 
 /// The peer's configuration: `--turn`, `--relay-only` and `--mdns`.
@@ -193,7 +212,12 @@ fn main() -> ExitCode {
         eprintln!("echo-client: --size must be at least {header}");
         return ExitCode::from(2);
     }
-    match run(&options) {
+    let result = match options.runtime {
+        RuntimeKind::Mio => run(&options),
+        RuntimeKind::Tokio => async_client::run_tokio(&options),
+        RuntimeKind::AsyncStd => async_client::run_async_std(&options),
+    };
+    match result {
         Ok(line) => {
             println!("echo-client: OK {line}");
             ExitCode::SUCCESS
@@ -438,4 +462,215 @@ fn run(o: &Options) -> Result<String, String> {
         o.size,
         total as f64 / secs / 1e6
     ))
+}
+
+/// `--runtime tokio` and `--runtime async-std`: the same run on the shared
+/// async driver (`eddy_runtime_common::Connection<R>`).
+mod async_client {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+    use std::time::{Duration, Instant};
+
+    use eddy::{DataChannelInit, Event, PeerConnectionState};
+    use eddy_examples::client;
+    use eddy_runtime_common::{Connection, DataChannel, Runtime};
+
+    use super::{configuration, fill, local_candidate_kind, Options, WINDOW};
+
+    pub(super) fn run_tokio(o: &Options) -> Result<String, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(o.timeout), run::<eddy_tokio::Tokio>(o))
+                .await
+                .unwrap_or_else(|_| Err("timed out".into()))
+        })
+    }
+
+    pub(super) fn run_async_std(o: &Options) -> Result<String, String> {
+        eddy_async_std::async_io::block_on(futures_lite::future::or(
+            run::<eddy_async_std::AsyncIo>(o),
+            async {
+                eddy_async_std::async_io::Timer::after(Duration::from_secs(o.timeout)).await;
+                Err("timed out".into())
+            },
+        ))
+    }
+
+    /// A channel's echo loop.
+    type EchoFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
+
+    /// Runs every future to its end; the first error wins.
+    async fn join_all(mut futures: Vec<EchoFuture<'_>>) -> Result<(), String> {
+        std::future::poll_fn(|cx| {
+            let mut i = 0;
+            while i < futures.len() {
+                match futures[i].as_mut().poll(cx) {
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => drop(futures.swap_remove(i)),
+                    Poll::Pending => i += 1,
+                }
+            }
+            if futures.is_empty() {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// Sends `--messages` on channel `index`, at most `window` unanswered,
+    /// and checks every echo.
+    async fn echo(
+        o: &Options,
+        index: usize,
+        mut channel: DataChannel,
+        window: u64,
+    ) -> Result<(), String> {
+        let (mut sent, mut echoed) = (0u64, 0u64);
+        let mut message = vec![0u8; o.size];
+        let mut expected = vec![0u8; o.size];
+        while echoed < o.messages {
+            while sent < o.messages && sent - echoed < window {
+                fill(&mut message, index, sent, o.text);
+                let result = match std::str::from_utf8(&message) {
+                    Ok(text) if o.text => channel.send_text(text).await,
+                    _ => channel.send(&message).await,
+                };
+                result.map_err(|e| format!("echo-{index}: send {sent}: {e}"))?;
+                sent += 1;
+            }
+            let echo = channel.recv().await.ok_or(format!(
+                "echo-{index}: the channel closed before its echoes"
+            ))?;
+            if echo.is_text != o.text {
+                return Err(format!(
+                    "echo-{index}: echo {echoed} came back as the other kind"
+                ));
+            }
+            fill(&mut expected, index, echoed, o.text);
+            if echo.data != expected {
+                return Err(format!(
+                    "echo-{index}: echo {echoed} differs ({} bytes back, {} sent)",
+                    echo.data.len(),
+                    o.size
+                ));
+            }
+            echoed += 1;
+        }
+        Ok(())
+    }
+
+    async fn run<R: Runtime>(o: &Options) -> Result<String, String> {
+        if o.audio || o.hold > 0 || o.mdns {
+            return Err("--audio, --hold and --mdns need --runtime mio".into());
+        }
+        if o.relay_only && o.turn.is_none() {
+            return Err("--relay-only needs --turn".into());
+        }
+        let server = client::server_ip(&o.url)?;
+        let mut builder = Connection::<R>::builder(configuration(o));
+        if server.is_loopback() {
+            builder = builder.ip(server);
+        }
+        if o.ice_tcp_only {
+            builder = builder
+                .ice_tcp(true)
+                .tcp_only(true)
+                .tcp_passive(!o.ice_tcp_active_only);
+        }
+        let pc = builder.build().map_err(|e| format!("cannot bind: {e}"))?;
+        let mut channels = Vec::new();
+        for i in 0..o.channels {
+            let channel = pc
+                .create_data_channel(&format!("echo-{i}"), DataChannelInit::default())
+                .await
+                .map_err(|e| format!("create_data_channel: {e}"))?;
+            channels.push(channel);
+        }
+        let offer = pc
+            .create_offer()
+            .await
+            .map_err(|e| format!("create_offer: {e}"))?;
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| format!("set_local_description: {e}"))?;
+        pc.gathering_complete().await.map_err(|e| e.to_string())?;
+        let offer = pc
+            .local_description()
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no local description")?;
+        let url = o.url.clone();
+        let timeout = Duration::from_secs(o.timeout);
+        // ureq blocks: on a thread of its own, so the runtime runs on.
+        let (tx, rx) = async_channel::bounded(1);
+        std::thread::spawn(move || {
+            let _ = tx.send_blocking(client::post_offer(&url, &offer, timeout));
+        });
+        let answer = rx.recv().await.map_err(|e| e.to_string())??;
+        pc.set_remote_description(answer)
+            .await
+            .map_err(|e| format!("bad answer: {e}"))?;
+        let started = Instant::now();
+        let window = (WINDOW / channels.len() / o.size).max(2) as u64;
+        let echoes = join_all(
+            channels
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| Box::pin(echo(o, i, c, window)) as EchoFuture<'_>)
+                .collect(),
+        );
+        let mut events = pc.events();
+        let watch = async move {
+            while let Some(event) = events.recv().await {
+                match event {
+                    Event::IceCandidateError {
+                        url, code, text, ..
+                    } => {
+                        eprintln!("echo-client: icecandidateerror {url}: {code} {text}");
+                    }
+                    Event::ConnectionStateChange(
+                        state @ (PeerConnectionState::Failed | PeerConnectionState::Closed),
+                    ) => return Err(format!("connection {state:?}")),
+                    _ => {}
+                }
+            }
+            std::future::pending().await
+        };
+        futures_lite::future::or(echoes, watch).await?;
+        let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let selected = pc
+            .with(|pc| {
+                let (local, remote, proto) = pc.selected_candidate_pair()?;
+                let kind = local_candidate_kind(pc, local);
+                let over = match proto {
+                    eddy::Protocol::Udp => "",
+                    _ => " over TCP",
+                };
+                Some(format!(
+                    "; selected pair {local} ({kind}) -> {remote}{over}"
+                ))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        pc.close().await;
+        let total = u64::from(o.channels) * o.messages * o.size as u64;
+        let runtime = match o.runtime {
+            super::RuntimeKind::Tokio => "tokio",
+            _ => "async-std",
+        };
+        Ok(format!(
+            "{} channels x {} messages of {} B = {total} B in {secs:.2} s ({:.1} MB/s); runtime {runtime}{selected}",
+            o.channels,
+            o.messages,
+            o.size,
+            total as f64 / secs / 1e6
+        ))
+    }
 }
