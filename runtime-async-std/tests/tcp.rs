@@ -14,19 +14,12 @@ use futures_lite::future;
 #[path = "../../runtime-common/scenario/tcp.rs"]
 mod scenario;
 
-#[async_std::test]
-async fn relay_only_connections_reach_the_turn_server_over_tcp() {
-    let result = future::or(
-        async {
-            scenario::run::<AsyncIo>(Ipv4Addr::new(127, 0, 0, 3))
-                .await
-                .map_err(|e| e.to_string())
-        },
-        async {
-            async_io::Timer::after(Duration::from_secs(60)).await;
-            Err("timed out".to_owned())
-        },
-    )
+/// Runs `scenario` with a 60 s limit; panics with its error.
+async fn within_a_minute(scenario: impl std::future::Future<Output = scenario::Result>) {
+    let result = future::or(async { scenario.await.map_err(|e| e.to_string()) }, async {
+        async_io::Timer::after(Duration::from_secs(60)).await;
+        Err("timed out".to_owned())
+    })
     .await;
     if let Err(e) = result {
         panic!("{e}");
@@ -34,20 +27,11 @@ async fn relay_only_connections_reach_the_turn_server_over_tcp() {
 }
 
 #[async_std::test]
+async fn relay_only_connections_reach_the_turn_server_over_tcp() {
+    within_a_minute(scenario::run::<AsyncIo>(Ipv4Addr::new(127, 0, 0, 3))).await;
+}
+
+#[async_std::test]
 async fn ice_over_tcp_only_connects_and_echoes() {
-    let result = future::or(
-        async {
-            scenario::ice_tcp_only::<AsyncIo>()
-                .await
-                .map_err(|e| e.to_string())
-        },
-        async {
-            async_io::Timer::after(Duration::from_secs(60)).await;
-            Err("timed out".to_owned())
-        },
-    )
-    .await;
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    within_a_minute(scenario::ice_tcp_only::<AsyncIo>()).await;
 }

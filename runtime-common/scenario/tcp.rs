@@ -23,11 +23,11 @@ use eddy::sim::turn_server::{TurnServer, TurnServerConfig};
 use eddy::sim::Node;
 use eddy::{
     Configuration, DataChannelInit, DataChannelMessage, IceServer, IceTransportPolicy, Input,
-    Output, Protocol, Receive,
+    Output, Protocol, Receive, SessionDescription,
 };
-use eddy_runtime_common::{Connection, Runtime};
+use eddy_runtime_common::{Connection, DataChannel, Runtime};
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The TURN server's loop; [`Server::stop`] ends it and gives the server
 /// back (for its counters).
@@ -235,6 +235,20 @@ async fn connect_and_echo<R: Runtime>(port: u16) -> Result {
     if candidates.is_empty() || candidates.iter().any(|l| !l.contains(" typ relay")) {
         return Err(format!("the offer's candidates: {candidates:?}").into());
     }
+    answer_and_echo(&a, &b, offer, &mut chat).await?;
+    a.close().await;
+    b.close().await;
+    Ok(())
+}
+
+/// B answers `offer`, A takes the answer, and 20 messages of growing
+/// size go from A to B over `chat` and back, unchanged.
+async fn answer_and_echo<R: Runtime>(
+    a: &Connection<R>,
+    b: &Connection<R>,
+    offer: SessionDescription,
+    chat: &mut DataChannel,
+) -> Result {
     b.set_remote_description(offer).await?;
     let answer = b.create_answer().await?;
     b.set_local_description(answer).await?;
@@ -260,8 +274,6 @@ async fn connect_and_echo<R: Runtime>(port: u16) -> Result {
             return Err(format!("message {i} came back changed").into());
         }
     }
-    a.close().await;
-    b.close().await;
     Ok(())
 }
 
@@ -303,31 +315,7 @@ pub(crate) async fn ice_tcp_only<R: Runtime>() -> Result {
     {
         return Err(format!("the offer's candidates: {candidates:?}").into());
     }
-    b.set_remote_description(offer).await?;
-    let answer = b.create_answer().await?;
-    b.set_local_description(answer).await?;
-    b.gathering_complete().await?;
-    let answer = b.local_description().await?.ok_or("no answer")?;
-    a.set_remote_description(answer).await?;
-    let mut remote = b
-        .accept_data_channel()
-        .await
-        .ok_or("no channel from the peer")?;
-    for i in 0..20u8 {
-        let data = vec![i; 1000 + usize::from(i) * 100];
-        chat.send(&data).await?;
-        let m = remote.recv().await.ok_or("the channel closed")?;
-        remote.send(&m.data).await?;
-        let back = chat.recv().await.ok_or("the channel closed")?;
-        if back
-            != (DataChannelMessage {
-                is_text: false,
-                data,
-            })
-        {
-            return Err(format!("message {i} came back changed").into());
-        }
-    }
+    answer_and_echo(&a, &b, offer, &mut chat).await?;
     for pc in [&a, &b] {
         let pair = pc.with(|pc| pc.selected_candidate_pair()).await?;
         if !matches!(pair, Some((_, _, Protocol::Tcp))) {
