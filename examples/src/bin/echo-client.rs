@@ -147,6 +147,19 @@ fn configuration(o: &Options) -> Configuration {
 
 /// The kind (`host`, `srflx`, `prflx`, `relay`) of our candidate at
 /// `local`, from the local description's candidates.
+/// "; selected pair LOCAL (KIND) -> REMOTE[ over TCP]", for the OK line.
+fn selected_pair(pc: &mut eddy::PeerConnection) -> Option<String> {
+    let (local, remote, proto) = pc.selected_candidate_pair()?;
+    let kind = local_candidate_kind(pc, local);
+    let over = match proto {
+        eddy::Protocol::Udp => "",
+        _ => " over TCP",
+    };
+    Some(format!(
+        "; selected pair {local} ({kind}) -> {remote}{over}"
+    ))
+}
+
 fn local_candidate_kind(pc: &eddy::PeerConnection, local: std::net::SocketAddr) -> String {
     let Some(desc) = pc.local_description() else {
         return "unknown".into();
@@ -428,17 +441,7 @@ fn run(o: &Options) -> Result<String, String> {
     let selected = driver
         .endpoint_mut()
         .peer_mut(peer)
-        .and_then(|pc| {
-            let (local, remote, proto) = pc.selected_candidate_pair()?;
-            let kind = local_candidate_kind(pc, local);
-            let over = match proto {
-                eddy::Protocol::Udp => "",
-                _ => " over TCP",
-            };
-            Some(format!(
-                "; selected pair {local} ({kind}) -> {remote}{over}"
-            ))
-        })
+        .and_then(selected_pair)
         .unwrap_or_default();
     // Say goodbye so the server forgets the peer now, not at consent loss.
     if let Some(pc) = driver.endpoint_mut().peer_mut(peer) {
@@ -476,7 +479,7 @@ mod async_client {
     use eddy_examples::client;
     use eddy_runtime_common::{Connection, DataChannel, Runtime};
 
-    use super::{configuration, fill, local_candidate_kind, Options, WINDOW};
+    use super::{configuration, fill, selected_pair, Options, WINDOW};
 
     pub(super) fn run_tokio(o: &Options) -> Result<String, String> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -645,17 +648,7 @@ mod async_client {
         futures_lite::future::or(echoes, watch).await?;
         let secs = started.elapsed().as_secs_f64().max(1e-9);
         let selected = pc
-            .with(|pc| {
-                let (local, remote, proto) = pc.selected_candidate_pair()?;
-                let kind = local_candidate_kind(pc, local);
-                let over = match proto {
-                    eddy::Protocol::Udp => "",
-                    _ => " over TCP",
-                };
-                Some(format!(
-                    "; selected pair {local} ({kind}) -> {remote}{over}"
-                ))
-            })
+            .with(selected_pair)
             .await
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
