@@ -219,13 +219,7 @@ async fn connect_and_echo<R: Runtime>(port: u16) -> Result {
     let lo = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
     let a = Connection::<R>::new(relay_config(port), &lo)?;
     let b = Connection::<R>::new(relay_config(port), &lo)?;
-    let mut chat = a
-        .create_data_channel("chat", DataChannelInit::default())
-        .await?;
-    let offer = a.create_offer().await?;
-    a.set_local_description(offer).await?;
-    a.gathering_complete().await?;
-    let offer = a.local_description().await?.ok_or("no offer")?;
+    let (mut chat, offer) = offer_with_chat(&a).await?;
     // Relay candidates only, and at least one.
     let candidates: Vec<&str> = offer
         .sdp
@@ -239,6 +233,20 @@ async fn connect_and_echo<R: Runtime>(port: u16) -> Result {
     a.close().await;
     b.close().await;
     Ok(())
+}
+
+/// A's data channel "chat", and A's offer once gathering completed.
+async fn offer_with_chat<R: Runtime>(
+    a: &Connection<R>,
+) -> Result<(DataChannel, SessionDescription)> {
+    let chat = a
+        .create_data_channel("chat", DataChannelInit::default())
+        .await?;
+    let offer = a.create_offer().await?;
+    a.set_local_description(offer).await?;
+    a.gathering_complete().await?;
+    let offer = a.local_description().await?.ok_or("no offer")?;
+    Ok((chat, offer))
 }
 
 /// B answers `offer`, A takes the answer, and 20 messages of growing
@@ -291,13 +299,7 @@ pub(crate) async fn ice_tcp_only<R: Runtime>() -> Result {
             .build()
     };
     let (a, b) = (build()?, build()?);
-    let mut chat = a
-        .create_data_channel("chat", DataChannelInit::default())
-        .await?;
-    let offer = a.create_offer().await?;
-    a.set_local_description(offer).await?;
-    a.gathering_complete().await?;
-    let offer = a.local_description().await?.ok_or("no offer")?;
+    let (mut chat, offer) = offer_with_chat(&a).await?;
     let candidates: Vec<String> = offer
         .sdp
         .lines()
