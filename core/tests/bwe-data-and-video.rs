@@ -4,7 +4,7 @@
 //! fast as SCTP lets it. SCTP's bytes are charged to the pacer's budget,
 //! so media and data together stay near the pacing rate; SCTP itself is
 //! not held back by the estimate. Over 10–30 s the call keeps about half
-//! the link (video ≈ 500 kbit/s, data ≈ 430 kbit/s at seed 9).
+//! the link (video ≈ 540 kbit/s, data ≈ 380 kbit/s at seed 9).
 #![cfg(feature = "sim")]
 
 use eddy::Event;

@@ -39,6 +39,7 @@ use crate::bwe::pacer::Enqueued;
 use crate::bwe::{PacedPacket, Pacer, PacerConfig, PacketKind, ProbeId, QueuedPacket};
 use crate::error::MediaSendError;
 use crate::rtp::RtpHeader;
+use crate::timer::Timer;
 
 use super::rtp_handles::SRTP_ROOM;
 use super::PeerConnection;
@@ -239,7 +240,20 @@ impl PeerConnection {
     pub(crate) fn pace(&mut self) {
         if self.media.bwe.as_ref().is_some_and(|b| b.pacing.is_some()) {
             self.release_paced();
-            self.arm_media_timer();
+            // Only ever earlier: a later pacer deadline waits for the
+            // armed one, whose handler re-arms from every source (no scan
+            // of all streams per packet written).
+            let next = self
+                .media
+                .bwe
+                .as_ref()
+                .and_then(|b| b.pacing.as_ref())
+                .and_then(|p| p.poll_timeout());
+            if let Some(at) = next {
+                if self.timers.get(Timer::Media).is_none_or(|armed| at < armed) {
+                    self.timers.set_opt(Timer::Media, Some(at));
+                }
+            }
         }
     }
 
