@@ -141,6 +141,7 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
     eprintln!("{pacer:?}");
     assert!(pacer.padding_bytes_sent > 0, "{pacer:?}");
     assert_eq!(pacer.packets_dropped, 0, "{pacer:?}");
+    assert_eq!(pacer.send_failures, 0, "{pacer:?}");
     let input = pc(&mut sim, nb).connection_stats().input;
     assert_eq!(input.dropped(eddy::Dropped::MediaMalformed), 0);
     assert_eq!(input.dropped(eddy::Dropped::MediaUnrouted), 0);

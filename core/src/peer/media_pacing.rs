@@ -71,6 +71,9 @@ pub struct PacerStats {
     pub data_bytes_charged: u64,
     /// Probe requests dropped (too many waiting).
     pub probes_dropped: u64,
+    /// Packets released that could not be sent (no selected pair or SRTP
+    /// refused them at that moment), padding included.
+    pub send_failures: u64,
     /// The pacing rate, bit/s (0 before the first paced packet).
     pub pacing_bitrate: u64,
 }
@@ -103,6 +106,7 @@ pub(crate) struct Pacing {
     waiting: BTreeMap<u64, Waiting>,
     next_id: u64,
     padding_packets: u64,
+    send_failures: u64,
 }
 
 impl Pacing {
@@ -116,6 +120,7 @@ impl Pacing {
             waiting: BTreeMap::new(),
             next_id: 0,
             padding_packets: 0,
+            send_failures: 0,
         }
     }
 
@@ -129,6 +134,7 @@ impl Pacing {
             padding_bytes_sent: c.padding_bytes,
             data_bytes_charged: c.data_bytes,
             probes_dropped: c.probes_dropped,
+            send_failures: self.send_failures,
             pacing_bitrate: self.pacer.pacing_bps(),
         }
     }
@@ -189,7 +195,7 @@ impl PeerConnection {
     /// Queues a plaintext RTP packet whose extension `transport_cc` will
     /// carry the transport-wide sequence number, then sends what the pacer
     /// lets go now. `Err` only if the connection has no SRTP keys yet (what
-    /// fails later, at release, is logged and counted by SRTP).
+    /// fails later, at release, is counted in [`PacerStats::send_failures`]).
     fn enqueue_paced(
         &mut self,
         packet: Vec<u8>,
@@ -277,6 +283,7 @@ impl PeerConnection {
                     if let Some(w) = pacing.waiting.remove(&packet.id) {
                         if let Err(e) = self.send_stamped(w, packet.kind, probe) {
                             tracing::debug!(%e, "paced packet not sent");
+                            self.count_send_failure();
                         }
                     }
                 }
@@ -381,7 +388,16 @@ impl PeerConnection {
                     p.padding_packets += 1;
                 }
             }
-            Err(e) => tracing::debug!(%e, "probe padding not sent"),
+            Err(e) => {
+                tracing::debug!(%e, "probe padding not sent");
+                self.count_send_failure();
+            }
+        }
+    }
+
+    fn count_send_failure(&mut self) {
+        if let Some(p) = self.media.bwe.as_mut().and_then(|b| b.pacing.as_mut()) {
+            p.send_failures += 1;
         }
     }
 
