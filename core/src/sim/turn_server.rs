@@ -347,144 +347,17 @@ impl TurnServer {
 
     fn request(&mut self, now: Instant, r: &crate::io::Receive<'_>, msg: &StunMessage<'_>) {
         let (method, tid) = (msg.method(), msg.transaction_id());
-        let nonce = self.nonce(now);
-        let username = msg.username();
-        let key = username.and_then(|u| {
-            self.config
-                .users
-                .iter()
-                .find(|(name, _)| name == u)
-                .map(|(name, pass)| long_term_key(name, &self.config.realm, pass))
-        });
-        // RFC 8489 §9.2.4: no MESSAGE-INTEGRITY, or it does not verify:
-        // 401 with REALM and NONCE.
-        let Some(key) = key.filter(|k| msg.check_integrity(k) == Integrity::Valid) else {
-            self.stats.unauthorized += 1;
-            let realm = self.config.realm.clone();
-            self.reply_error(
-                r,
-                method,
-                tid,
-                401,
-                "Unauthorized",
-                &[Attribute::Realm(&realm), Attribute::Nonce(&nonce)],
-                None,
-            );
+        let Some(key) = self.authenticate(now, r, msg) else {
             return;
         };
-        let their_nonce = msg.attributes().find_map(|a| match a {
-            Attribute::Nonce(n) => Some(n),
-            _ => None,
-        });
-        if their_nonce != Some(nonce.as_str()) {
-            self.stats.stale_nonces += 1;
-            let realm = self.config.realm.clone();
-            self.reply_error(
-                r,
-                method,
-                tid,
-                438,
-                "Stale Nonce",
-                &[Attribute::Realm(&realm), Attribute::Nonce(&nonce)],
-                None,
-            );
-            return;
-        }
-        let lifetime = msg.attributes().find_map(|a| match a {
-            Attribute::Lifetime(l) => Some(l),
-            _ => None,
-        });
-        let peers: Vec<SocketAddr> = msg
-            .attributes()
-            .filter_map(|a| match a {
-                Attribute::XorPeerAddress(p) => Some(p),
-                _ => None,
-            })
-            .collect();
         let existing = self.allocation(r.source, now);
-        match method {
-            Method::ALLOCATE => {
-                if let Some(i) = existing {
-                    let a = &self.allocations[i];
-                    if a.tid == tid {
-                        // A retransmission: the same answer.
-                        let (relayed, left) =
-                            (a.relayed, a.expires.duration_since(now).as_secs() as u32);
-                        self.reply_ok(
-                            r,
-                            method,
-                            tid,
-                            &[
-                                Attribute::XorRelayedAddress(relayed),
-                                Attribute::Lifetime(left),
-                                Attribute::XorMappedAddress(r.source),
-                            ],
-                            &key,
-                        );
-                    } else {
-                        self.reply_error(
-                            r,
-                            method,
-                            tid,
-                            437,
-                            "Allocation Mismatch",
-                            &[],
-                            Some(&key),
-                        );
-                    }
-                    return;
-                }
-                let transport = msg.attributes().find_map(|a| match a {
-                    Attribute::RequestedTransport(t) => Some(t),
-                    _ => None,
-                });
-                if transport != Some(17) {
-                    self.reply_error(
-                        r,
-                        method,
-                        tid,
-                        442,
-                        "Unsupported Transport Protocol",
-                        &[],
-                        Some(&key),
-                    );
-                    return;
-                }
-                let life = lifetime
-                    .unwrap_or(self.config.default_lifetime)
-                    .min(self.config.max_lifetime);
-                let relayed = SocketAddr::new(r.destination.ip(), self.next_port);
-                self.next_port = self.next_port.wrapping_add(1).max(49152);
-                self.allocations.push(Allocation {
-                    client: r.source,
-                    listen: r.destination,
-                    relayed,
-                    tid,
-                    expires: now + Duration::from_secs(u64::from(life)),
-                    permissions: Vec::new(),
-                    channels: Vec::new(),
-                });
-                self.stats.allocations += 1;
-                self.reply_ok(
-                    r,
-                    method,
-                    tid,
-                    &[
-                        Attribute::XorRelayedAddress(relayed),
-                        Attribute::Lifetime(life),
-                        Attribute::XorMappedAddress(r.source),
-                    ],
-                    &key,
-                );
-            }
-            _ if existing.is_none() => {
+        match (method, existing) {
+            (Method::ALLOCATE, _) => self.allocate(now, r, msg, &key, existing),
+            (_, None) => {
                 self.reply_error(r, method, tid, 437, "Allocation Mismatch", &[], Some(&key));
             }
-            Method::REFRESH => {
-                let Some(i) = existing else { return };
-                let life = lifetime
-                    .unwrap_or(self.config.default_lifetime)
-                    .min(self.config.max_lifetime);
+            (Method::REFRESH, Some(i)) => {
+                let life = self.lifetime(msg);
                 if life == 0 {
                     self.allocations.remove(i);
                     self.stats.deallocations += 1;
@@ -494,8 +367,8 @@ impl TurnServer {
                 }
                 self.reply_ok(r, method, tid, &[Attribute::Lifetime(life)], &key);
             }
-            Method::CREATE_PERMISSION => {
-                let Some(i) = existing else { return };
+            (Method::CREATE_PERMISSION, Some(i)) => {
+                let peers = peers(msg);
                 if peers.is_empty() {
                     self.reply_error(r, method, tid, 400, "Bad Request", &[], Some(&key));
                     return;
@@ -506,38 +379,158 @@ impl TurnServer {
                 self.stats.permissions += 1;
                 self.reply_ok(r, method, tid, &[], &key);
             }
-            Method::CHANNEL_BIND => {
-                let Some(i) = existing else { return };
-                let number = msg.attributes().find_map(|a| match a {
-                    Attribute::ChannelNumber(n) => Some(n),
-                    _ => None,
-                });
-                let a = &mut self.allocations[i];
-                let ok = match (number, peers.first()) {
-                    (Some(n), Some(&p)) if channel_data::is_channel_number(n) => {
-                        // RFC 8656 §12.2: the number must not be bound to
-                        // another peer, nor the peer to another number.
-                        let clash = a
-                            .channels
-                            .iter()
-                            .any(|(cn, cp, _)| (*cn == n) != (*cp == p));
-                        if !clash {
-                            a.channels.retain(|(cn, ..)| *cn != n);
-                            a.channels.push((n, p, now + CHANNEL_LIFETIME));
-                            permit(a, p.ip(), now);
-                        }
-                        !clash
-                    }
-                    _ => false,
-                };
-                if ok {
-                    self.stats.channel_binds += 1;
-                    self.reply_ok(r, method, tid, &[], &key);
-                } else {
-                    self.reply_error(r, method, tid, 400, "Bad Request", &[], Some(&key));
-                }
-            }
+            (Method::CHANNEL_BIND, Some(i)) => self.channel_bind(now, r, msg, &key, i),
             _ => self.reply_error(r, method, tid, 400, "Bad Request", &[], Some(&key)),
+        }
+    }
+
+    /// The long-term key of a request whose MESSAGE-INTEGRITY verifies and
+    /// whose nonce is current; otherwise the error is sent and `None`.
+    fn authenticate(
+        &mut self,
+        now: Instant,
+        r: &crate::io::Receive<'_>,
+        msg: &StunMessage<'_>,
+    ) -> Option<[u8; 16]> {
+        let (method, tid) = (msg.method(), msg.transaction_id());
+        let nonce = self.nonce(now);
+        let key = msg.username().and_then(|u| {
+            self.config
+                .users
+                .iter()
+                .find(|(name, _)| name == u)
+                .map(|(name, pass)| long_term_key(name, &self.config.realm, pass))
+        });
+        let their_nonce = msg.attributes().find_map(|a| match a {
+            Attribute::Nonce(n) => Some(n),
+            _ => None,
+        });
+        // RFC 8489 §9.2.4: no MESSAGE-INTEGRITY, or it does not verify:
+        // 401 with REALM and NONCE; a nonce that is not the current one:
+        // 438 with a new one.
+        let (code, reason) = match key.filter(|k| msg.check_integrity(k) == Integrity::Valid) {
+            Some(key) if their_nonce == Some(nonce.as_str()) => return Some(key),
+            Some(_) => {
+                self.stats.stale_nonces += 1;
+                (438, "Stale Nonce")
+            }
+            None => {
+                self.stats.unauthorized += 1;
+                (401, "Unauthorized")
+            }
+        };
+        let realm = self.config.realm.clone();
+        let attrs = [Attribute::Realm(&realm), Attribute::Nonce(&nonce)];
+        self.reply_error(r, method, tid, code, reason, &attrs, None);
+        None
+    }
+
+    /// The LIFETIME asked for, bounded; the default without one.
+    fn lifetime(&self, msg: &StunMessage<'_>) -> u32 {
+        msg.attributes()
+            .find_map(|a| match a {
+                Attribute::Lifetime(l) => Some(l),
+                _ => None,
+            })
+            .unwrap_or(self.config.default_lifetime)
+            .min(self.config.max_lifetime)
+    }
+
+    /// ALLOCATE (RFC 8656 §7.2): a retransmission gets the same answer, a
+    /// new transaction from a client with an allocation 437, and only UDP
+    /// relaying is offered.
+    fn allocate(
+        &mut self,
+        now: Instant,
+        r: &crate::io::Receive<'_>,
+        msg: &StunMessage<'_>,
+        key: &[u8; 16],
+        existing: Option<usize>,
+    ) {
+        let (method, tid) = (msg.method(), msg.transaction_id());
+        if let Some(i) = existing {
+            let a = &self.allocations[i];
+            if a.tid == tid {
+                // A retransmission: the same answer.
+                let (relayed, left) = (a.relayed, a.expires.duration_since(now).as_secs() as u32);
+                let attrs = [
+                    Attribute::XorRelayedAddress(relayed),
+                    Attribute::Lifetime(left),
+                    Attribute::XorMappedAddress(r.source),
+                ];
+                self.reply_ok(r, method, tid, &attrs, key);
+            } else {
+                self.reply_error(r, method, tid, 437, "Allocation Mismatch", &[], Some(key));
+            }
+            return;
+        }
+        let transport = msg.attributes().find_map(|a| match a {
+            Attribute::RequestedTransport(t) => Some(t),
+            _ => None,
+        });
+        if transport != Some(17) {
+            let reason = "Unsupported Transport Protocol";
+            self.reply_error(r, method, tid, 442, reason, &[], Some(key));
+            return;
+        }
+        let life = self.lifetime(msg);
+        let relayed = SocketAddr::new(r.destination.ip(), self.next_port);
+        self.next_port = self.next_port.wrapping_add(1).max(49152);
+        self.allocations.push(Allocation {
+            client: r.source,
+            listen: r.destination,
+            relayed,
+            tid,
+            expires: now + Duration::from_secs(u64::from(life)),
+            permissions: Vec::new(),
+            channels: Vec::new(),
+        });
+        self.stats.allocations += 1;
+        let attrs = [
+            Attribute::XorRelayedAddress(relayed),
+            Attribute::Lifetime(life),
+            Attribute::XorMappedAddress(r.source),
+        ];
+        self.reply_ok(r, method, tid, &attrs, key);
+    }
+
+    /// CHANNEL-BIND on allocation `i` (RFC 8656 §12.2).
+    fn channel_bind(
+        &mut self,
+        now: Instant,
+        r: &crate::io::Receive<'_>,
+        msg: &StunMessage<'_>,
+        key: &[u8; 16],
+        i: usize,
+    ) {
+        let (method, tid) = (msg.method(), msg.transaction_id());
+        let number = msg.attributes().find_map(|a| match a {
+            Attribute::ChannelNumber(n) => Some(n),
+            _ => None,
+        });
+        let a = &mut self.allocations[i];
+        let ok = match (number, peers(msg).first()) {
+            (Some(n), Some(&p)) if channel_data::is_channel_number(n) => {
+                // RFC 8656 §12.2: the number must not be bound to another
+                // peer, nor the peer to another number.
+                let clash = a
+                    .channels
+                    .iter()
+                    .any(|(cn, cp, _)| (*cn == n) != (*cp == p));
+                if !clash {
+                    a.channels.retain(|(cn, ..)| *cn != n);
+                    a.channels.push((n, p, now + CHANNEL_LIFETIME));
+                    permit(a, p.ip(), now);
+                }
+                !clash
+            }
+            _ => false,
+        };
+        if ok {
+            self.stats.channel_binds += 1;
+            self.reply_ok(r, method, tid, &[], key);
+        } else {
+            self.reply_error(r, method, tid, 400, "Bad Request", &[], Some(key));
         }
     }
 
@@ -592,6 +585,16 @@ impl TurnServer {
             self.push(r.destination, r.source, buf[..n].to_vec());
         }
     }
+}
+
+/// The XOR-PEER-ADDRESS attributes of a request.
+fn peers(msg: &StunMessage<'_>) -> Vec<SocketAddr> {
+    msg.attributes()
+        .filter_map(|a| match a {
+            Attribute::XorPeerAddress(p) => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Installs or refreshes a permission.
