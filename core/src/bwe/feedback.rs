@@ -498,17 +498,7 @@ impl SendHistory {
             if let Some(delta) = status.delta {
                 arrival += i64::from(delta) * TICK_US;
             }
-            let index = if seq >= first_seq {
-                usize::try_from(seq - first_seq).ok()
-            } else {
-                None
-            };
-            // Sequence numbers are mostly consecutive: try the direct slot,
-            // then search.
-            let found = index
-                .filter(|&i| self.packets.get(i).is_some_and(|p| p.seq == seq))
-                .or_else(|| self.packets.binary_search_by_key(&seq, |p| p.seq).ok());
-            let Some(i) = found else {
+            let Some(i) = self.find(seq, first_seq) else {
                 self.counters.unknown += 1;
                 continue;
             };
@@ -540,6 +530,29 @@ impl SendHistory {
                 }
             }
         }
+        self.settle_offset(accepted, absurd, last_accepted);
+    }
+
+    /// The history's index of `seq`; `first_seq` is the oldest's.
+    fn find(&self, seq: i64, first_seq: i64) -> Option<usize> {
+        let index = if seq >= first_seq {
+            usize::try_from(seq - first_seq).ok()
+        } else {
+            None
+        };
+        // Sequence numbers are mostly consecutive: try the direct slot,
+        // then search.
+        index
+            .filter(|&i| self.packets.get(i).is_some_and(|p| p.seq == seq))
+            .or_else(|| self.packets.binary_search_by_key(&seq, |p| p.seq).ok())
+    }
+
+    /// After a message: `accepted` arrivals (the last at offset
+    /// `last_accepted`) and `absurd` ones refused. The offset the next
+    /// message is judged by follows the accepted ones, or after
+    /// [`ABSURD_FEEDBACK_REBASE`] messages of absurd ones only, is
+    /// forgotten.
+    fn settle_offset(&mut self, accepted: u32, absurd: u32, last_accepted: i64) {
         self.counters.absurd += u64::from(absurd);
         if accepted > 0 {
             self.absurd_run = 0;

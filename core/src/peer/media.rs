@@ -622,32 +622,8 @@ impl PeerConnection {
             .mime_type
             .eq_ignore_ascii_case("audio/telephone-event");
         let level_id = n.recv_ext.audio_level;
-        let rtt = self.media.rtt;
-        let Some(r) = self.media.receiver_mut(t) else {
+        if !self.count_received(t, &p, clock_rate, nack, repaired) {
             return;
-        };
-        let stream = r.stream_mut(p.ssrc, clock_rate, nack, rtt);
-        stream.payload_type = p.payload_type;
-        let arrival = if repaired {
-            stream.repaired_packets += 1;
-            stream.repaired_bytes += p.payload.len() as u64;
-            stream.stats.on_repaired_rtp(now, &p)
-        } else {
-            stream.stats.on_rtp(now, &p)
-        };
-        match arrival {
-            Arrival::Valid {
-                duplicate: true, ..
-            } => {
-                self.stack.counters.count_drop(Dropped::MediaDuplicate);
-                return;
-            }
-            Arrival::Valid { extended, .. } => {
-                if let Some(g) = stream.nack.as_mut() {
-                    g.on_packet(now, extended);
-                }
-            }
-            Arrival::Probation | Arrival::BadJump => {}
         }
         if telephone_event {
             self.on_telephone_event(t, &p, clock_rate);
@@ -684,6 +660,47 @@ impl PeerConnection {
         } else {
             self.stack.counters.count_drop(Dropped::MediaQueueFull);
         }
+    }
+
+    /// Counts `p` in its receive stream (RFC 3550 statistics, the NACK
+    /// generator); false if nothing receives it, or it is a duplicate
+    /// (dropped and counted).
+    fn count_received(
+        &mut self,
+        t: TransceiverId,
+        p: &RtpPacket<'_>,
+        clock_rate: u32,
+        nack: bool,
+        repaired: bool,
+    ) -> bool {
+        let (now, rtt) = (self.now, self.media.rtt);
+        let Some(r) = self.media.receiver_mut(t) else {
+            return false;
+        };
+        let stream = r.stream_mut(p.ssrc, clock_rate, nack, rtt);
+        stream.payload_type = p.payload_type;
+        let arrival = if repaired {
+            stream.repaired_packets += 1;
+            stream.repaired_bytes += p.payload.len() as u64;
+            stream.stats.on_repaired_rtp(now, p)
+        } else {
+            stream.stats.on_rtp(now, p)
+        };
+        match arrival {
+            Arrival::Valid {
+                duplicate: true, ..
+            } => {
+                self.stack.counters.count_drop(Dropped::MediaDuplicate);
+                return false;
+            }
+            Arrival::Valid { extended, .. } => {
+                if let Some(g) = stream.nack.as_mut() {
+                    g.on_packet(now, extended);
+                }
+            }
+            Arrival::Probation | Arrival::BadJump => {}
+        }
+        true
     }
 
     /// Records the packet's SSRC and CSRCs for `get_*_sources`.

@@ -378,67 +378,12 @@ impl PeerConnection {
         // packet" (where negotiated): the pacer writes it when the packet
         // leaves (`media_pacing.rs`); a placeholder holds its place.
         let transport_cc = self.transport_cc_id(t);
+        let (i, rid) = self.sending_encoding(t, w.rid)?;
         let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
         let kind = n.kind;
-        let i = self
-            .media
-            .senders
-            .iter()
-            .position(|s| {
-                s.transceiver == t
-                    && match w.rid {
-                        None => s.layer == 0,
-                        Some(rid) => s.rid.as_deref() == Some(rid),
-                    }
-            })
-            .ok_or(MediaSendError::NotSending)?;
-        let (ssrc, rid) = (self.media.senders[i].ssrc, &self.media.senders[i].rid);
-        // RFC 8853 §5.3: only the streams the remote's answer kept are
-        // sent; without simulcast negotiated, only the first encoding.
-        let rid = match rid {
-            Some(r) if n.send_rids.contains(r) => Some(r.clone()),
-            _ if self.media.senders[i].layer == 0 => None,
-            _ => return Err(MediaSendError::NotSending),
-        };
-        let mut level = [0u8; 1];
-        let placeholder = [0u8; 2];
-        let mut ext: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
-        if let Some(id) = n.send_ext.mid {
-            ext.push((id, n.mid.as_bytes()));
-        }
-        // RFC 8852 §3.1: the RtpStreamId tells a simulcast stream apart
-        // (on every packet: eddy does not track which the receiver knows).
-        if let (Some(id), Some(r)) = (n.send_ext.rid, rid.as_deref()) {
-            ext.push((id, r.as_bytes()));
-        }
-        if let Some(id) = transport_cc {
-            ext.push((id, &placeholder));
-        }
-        if let (Some(id), Some(l)) = (n.send_ext.audio_level, w.audio_level) {
-            let v = hdrext::SsrcAudioLevel {
-                voice: l.voice,
-                level: l.level.min(127),
-            };
-            if v.write(&mut level).is_ok() {
-                ext.push((id, &level));
-            }
-        }
-        let header = RtpHeader {
-            marker: w.marker,
-            payload_type: w.payload_type,
-            sequence: w.sequence_number,
-            timestamp: w.timestamp,
-            ssrc,
-            csrc: w.csrcs,
-            extensions: &ext,
-        };
-        let max = MAX_SRTP_PACKET - SRTP_ROOM;
-        let mut buf = vec![0u8; max + SRTP_ROOM];
-        let len = header
-            .write(w.payload, 0, &mut buf[..max])
-            .map_err(|_| MediaSendError::TooLarge(w.payload.len()))?;
-        buf.truncate(len);
-        drop(ext);
+        let ssrc = self.media.senders[i].ssrc;
+        let buf = write_packet(n, w, ssrc, rid.as_deref(), transport_cc)?;
+        let len = buf.len();
         let clock_rate = n.codec(w.payload_type).map_or(90_000, |c| c.clock_rate);
         let rtx = n.codecs.iter().any(|c| c.rtx_payload_type.is_some());
         let now = self.now;
@@ -458,6 +403,89 @@ impl PeerConnection {
         }
         Ok(())
     }
+}
+
+impl PeerConnection {
+    /// The sender (index) of transceiver `t` for encoding `rid` (the first
+    /// without), and the RID its packets carry. RFC 8853 §5.3: only the
+    /// streams the remote's answer kept are sent; without simulcast
+    /// negotiated, only the first encoding.
+    fn sending_encoding(
+        &self,
+        t: TransceiverId,
+        rid: Option<&str>,
+    ) -> Result<(usize, Option<std::sync::Arc<str>>), MediaSendError> {
+        let n = self.media.section(t).ok_or(MediaSendError::NotSending)?;
+        let i = self
+            .media
+            .senders
+            .iter()
+            .position(|s| {
+                s.transceiver == t
+                    && match rid {
+                        None => s.layer == 0,
+                        Some(rid) => s.rid.as_deref() == Some(rid),
+                    }
+            })
+            .ok_or(MediaSendError::NotSending)?;
+        let s = &self.media.senders[i];
+        match &s.rid {
+            Some(r) if n.send_rids.contains(r) => Ok((i, Some(r.clone()))),
+            _ if s.layer == 0 => Ok((i, None)),
+            _ => Err(MediaSendError::NotSending),
+        }
+    }
+}
+
+/// The plaintext RTP packet `w` asks for on stream `ssrc` of section `n`,
+/// with the header extensions negotiated there: mid, RID, audio level, and
+/// a placeholder for the transport-wide sequence number.
+fn write_packet(
+    n: &NegotiatedMedia,
+    w: &RtpWrite<'_>,
+    ssrc: u32,
+    rid: Option<&str>,
+    transport_cc: Option<u8>,
+) -> Result<Vec<u8>, MediaSendError> {
+    let mut level = [0u8; 1];
+    let placeholder = [0u8; 2];
+    let mut ext: smallvec::SmallVec<[(u8, &[u8]); 4]> = smallvec::SmallVec::new();
+    if let Some(id) = n.send_ext.mid {
+        ext.push((id, n.mid.as_bytes()));
+    }
+    // RFC 8852 §3.1: the RtpStreamId tells a simulcast stream apart (on
+    // every packet: eddy does not track which the receiver knows).
+    if let (Some(id), Some(r)) = (n.send_ext.rid, rid) {
+        ext.push((id, r.as_bytes()));
+    }
+    if let Some(id) = transport_cc {
+        ext.push((id, &placeholder));
+    }
+    if let (Some(id), Some(l)) = (n.send_ext.audio_level, w.audio_level) {
+        let v = hdrext::SsrcAudioLevel {
+            voice: l.voice,
+            level: l.level.min(127),
+        };
+        if v.write(&mut level).is_ok() {
+            ext.push((id, &level));
+        }
+    }
+    let header = RtpHeader {
+        marker: w.marker,
+        payload_type: w.payload_type,
+        sequence: w.sequence_number,
+        timestamp: w.timestamp,
+        ssrc,
+        csrc: w.csrcs,
+        extensions: &ext,
+    };
+    let max = MAX_SRTP_PACKET - SRTP_ROOM;
+    let mut buf = vec![0u8; max + SRTP_ROOM];
+    let len = header
+        .write(w.payload, 0, &mut buf[..max])
+        .map_err(|_| MediaSendError::TooLarge(w.payload.len()))?;
+    buf.truncate(len);
+    Ok(buf)
 }
 
 /// A borrowed handle to a transceiver's receiver (W3C RTCRtpReceiver).

@@ -200,26 +200,7 @@ fn write_structure(s: &TemplateStructure, w: &mut BitWriter) -> Result<(), Error
     }
     w.bits(u32::from(s.template_id_offset), 6);
     w.bits(dt_cnt as u32 - 1, 5);
-    let first = &s.templates[0];
-    if first.spatial_id != 0 || first.temporal_id != 0 {
-        return Err(Error::Invalid("first template not on layer 0/0"));
-    }
-    for pair in s.templates.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        let idc = if (b.spatial_id, b.temporal_id) == (a.spatial_id, a.temporal_id) {
-            0
-        } else if b.spatial_id == a.spatial_id
-            && Some(b.temporal_id) == a.temporal_id.checked_add(1)
-        {
-            1
-        } else if Some(b.spatial_id) == a.spatial_id.checked_add(1) && b.temporal_id == 0 {
-            2
-        } else {
-            return Err(Error::Invalid("templates not in layer order"));
-        };
-        w.bits(idc, 2);
-    }
-    w.bits(3, 2);
+    write_layers(&s.templates, w)?;
     for t in &s.templates {
         if t.dtis.len() != dt_cnt || t.dtis.iter().any(|&d| d > 3) {
             return Err(Error::Invalid("template DTIs"));
@@ -238,26 +219,7 @@ fn write_structure(s: &TemplateStructure, w: &mut BitWriter) -> Result<(), Error
         }
         w.bit(false);
     }
-    w.ns(chain_cnt as u32, dt_cnt as u32 + 1);
-    if chain_cnt > 0 {
-        if s.decode_target_protected_by.len() != dt_cnt {
-            return Err(Error::Invalid("one protecting chain per decode target"));
-        }
-        for &c in &s.decode_target_protected_by {
-            if usize::from(c) >= chain_cnt {
-                return Err(Error::Invalid("protecting chain out of range"));
-            }
-            w.ns(u32::from(c), chain_cnt as u32);
-        }
-        for t in &s.templates {
-            if t.chain_fdiffs.len() != chain_cnt || t.chain_fdiffs.iter().any(|&c| c > 15) {
-                return Err(Error::Invalid("template chain fdiffs"));
-            }
-            for &c in &t.chain_fdiffs {
-                w.bits(u32::from(c), 4);
-            }
-        }
-    }
+    write_chains(s, w)?;
     let max_spatial = s.templates.iter().map(|t| t.spatial_id).max().unwrap_or(0);
     w.bit(!s.resolutions.is_empty());
     if !s.resolutions.is_empty() {
@@ -272,6 +234,84 @@ fn write_structure(s: &TemplateStructure, w: &mut BitWriter) -> Result<(), Error
             w.bits(u32::from(rh - 1), 16);
         }
     }
+    Ok(())
+}
+
+/// "template_layers()": each template's layers after the first's (0/0),
+/// as the step from the one before (same, next temporal, next spatial),
+/// then the end marker.
+fn write_layers(templates: &[FrameTemplate], w: &mut BitWriter) -> Result<(), Error> {
+    let first = &templates[0];
+    if first.spatial_id != 0 || first.temporal_id != 0 {
+        return Err(Error::Invalid("first template not on layer 0/0"));
+    }
+    for pair in templates.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let idc = if (b.spatial_id, b.temporal_id) == (a.spatial_id, a.temporal_id) {
+            0
+        } else if b.spatial_id == a.spatial_id
+            && Some(b.temporal_id) == a.temporal_id.checked_add(1)
+        {
+            1
+        } else if Some(b.spatial_id) == a.spatial_id.checked_add(1) && b.temporal_id == 0 {
+            2
+        } else {
+            return Err(Error::Invalid("templates not in layer order"));
+        };
+        w.bits(idc, 2);
+    }
+    w.bits(3, 2);
+    Ok(())
+}
+
+/// "template_chains()": the chain count, each decode target's protecting
+/// chain and each template's chain fdiffs.
+fn write_chains(s: &TemplateStructure, w: &mut BitWriter) -> Result<(), Error> {
+    let (dt_cnt, chain_cnt) = (
+        usize::from(s.decode_target_count),
+        usize::from(s.chain_count),
+    );
+    w.ns(chain_cnt as u32, dt_cnt as u32 + 1);
+    if chain_cnt == 0 {
+        return Ok(());
+    }
+    if s.decode_target_protected_by.len() != dt_cnt {
+        return Err(Error::Invalid("one protecting chain per decode target"));
+    }
+    for &c in &s.decode_target_protected_by {
+        if usize::from(c) >= chain_cnt {
+            return Err(Error::Invalid("protecting chain out of range"));
+        }
+        w.ns(u32::from(c), chain_cnt as u32);
+    }
+    for t in &s.templates {
+        if t.chain_fdiffs.len() != chain_cnt || t.chain_fdiffs.iter().any(|&c| c > 15) {
+            return Err(Error::Invalid("template chain fdiffs"));
+        }
+        for &c in &t.chain_fdiffs {
+            w.bits(u32::from(c), 4);
+        }
+    }
+    Ok(())
+}
+
+/// "frame_fdiffs()": each custom fdiff in the fewest 4-bit groups, then
+/// the end marker.
+fn write_fdiffs(fdiffs: &[u16], w: &mut BitWriter) -> Result<(), Error> {
+    for &f in fdiffs {
+        let m = u32::from(f)
+            .checked_sub(1)
+            .ok_or(Error::Invalid("fdiff 0"))?;
+        let size = match m {
+            0..=0xF => 1,
+            0x10..=0xFF => 2,
+            0x100..=0xFFF => 3,
+            _ => return Err(Error::Invalid("fdiff over 4096")),
+        };
+        w.bits(size, 2);
+        w.bits(m, 4 * size);
+    }
+    w.bits(0, 2);
     Ok(())
 }
 
@@ -409,20 +449,7 @@ impl DependencyDescriptor {
             }
         }
         if let Some(v) = &self.custom_fdiffs {
-            for &f in v {
-                let m = u32::from(f)
-                    .checked_sub(1)
-                    .ok_or(Error::Invalid("fdiff 0"))?;
-                let size = match m {
-                    0..=0xF => 1,
-                    0x10..=0xFF => 2,
-                    0x100..=0xFFF => 3,
-                    _ => return Err(Error::Invalid("fdiff over 4096")),
-                };
-                w.bits(size, 2);
-                w.bits(m, 4 * size);
-            }
-            w.bits(0, 2);
+            write_fdiffs(v, &mut w)?;
         }
         if let Some(v) = &self.custom_chains {
             if v.len() != chain_cnt {
