@@ -178,13 +178,8 @@ pub fn media_path(data: &[u8], now: Instant) {
 /// the stream). A datagram starting with 0xff 0xff advances the clock by
 /// its third byte x 500 ms instead.
 pub fn turn_client(data: &[u8], now: Instant) {
-    use crate::stun::{long_term_key, Attribute, Class, ErrorCode, MessageWriter, StunMessage};
     use crate::turn::TurnClient;
-    use std::net::SocketAddr;
 
-    let server: SocketAddr = SocketAddr::from(([198, 51, 100, 1], 3478));
-    let local: SocketAddr = SocketAddr::from(([192, 0, 2, 1], 5000));
-    let peer: SocketAddr = SocketAddr::from(([203, 0, 113, 7], 7000));
     let (&mode, data) = data.split_first().unwrap_or((&0, &[]));
     // Bit 2: TCP to the server, each datagram a chunk of the stream.
     let tcp = mode & 4 == 4;
@@ -193,108 +188,157 @@ pub fn turn_client(data: &[u8], now: Instant) {
     } else {
         crate::io::Protocol::Udp
     };
-    let mut c =
-        TurnClient::with_transport(server, local, proto, "user", "pass", Rng::from_seed(1), now);
-    let feed = |c: &mut TurnClient, at: Instant, d: &[u8]| -> Option<(SocketAddr, Vec<u8>)> {
-        if tcp {
-            let mut first = None;
-            c.handle_stream(at, d, |p, data| {
-                first.get_or_insert((p, data.to_vec()));
-            });
-            first
-        } else {
-            c.handle_receive(at, d).map(|(p, data)| (p, data.to_vec()))
-        }
+    let mut f = TurnFuzz {
+        c: TurnClient::with_transport(
+            TURN_SERVER,
+            TURN_LOCAL,
+            proto,
+            "user",
+            "pass",
+            Rng::from_seed(1),
+            now,
+        ),
+        tcp,
+        last_request: None,
     };
-    let mut last_request: Option<Vec<u8>> = None;
-    let drain = |c: &mut TurnClient, last: &mut Option<Vec<u8>>| {
-        while let Some(t) = c.poll_transmit() {
-            assert_eq!((t.source, t.destination), (local, server));
-            if t.contents.first().is_some_and(|b| b & 0xc0 == 0) {
-                *last = Some(t.contents);
-            }
-        }
-        while c.poll_event().is_some() {}
-    };
-    drain(&mut c, &mut last_request);
-    let respond = |req: &[u8], class: Class, attrs: &[Attribute<'_>], key: Option<&[u8]>| {
-        let msg = StunMessage::parse(req).ok()?;
-        let mut buf = [0u8; 256];
-        let mut w = MessageWriter::new(&mut buf, class, msg.method(), msg.transaction_id()).ok()?;
-        for a in attrs {
-            w.add(a).ok()?;
-        }
-        if let Some(k) = key {
-            w.add_integrity(k).ok()?;
-        }
-        let n = w.finish(true).ok()?;
-        Some(buf[..n].to_vec())
-    };
+    f.drain();
     if mode & 1 == 1 {
-        let key = long_term_key("user", "realm", "pass");
-        let challenge = last_request.as_deref().and_then(|r| {
-            respond(
-                r,
-                Class::Error,
-                &[
-                    Attribute::ErrorCode(ErrorCode {
-                        code: 401,
-                        reason: "Unauthorized",
-                    }),
-                    Attribute::Realm("realm"),
-                    Attribute::Nonce("nonce"),
-                ],
-                None,
-            )
-        });
-        if let Some(m) = challenge {
-            let _ = feed(&mut c, now, &m);
-        }
-        drain(&mut c, &mut last_request);
-        let ok = last_request.as_deref().and_then(|r| {
-            respond(
-                r,
-                Class::Success,
-                &[
-                    Attribute::XorRelayedAddress(SocketAddr::from(([198, 51, 100, 1], 50000))),
-                    Attribute::XorMappedAddress(SocketAddr::from(([203, 0, 113, 1], 6000))),
-                    Attribute::Lifetime(600),
-                ],
-                Some(&key),
-            )
-        });
-        if let Some(m) = ok {
-            let _ = feed(&mut c, now, &m);
-        }
-        c.send(peer, b"hello");
-        drain(&mut c, &mut last_request);
+        f.allocate(now);
     }
     let mut t = now;
     for d in datagrams(data) {
         if let [0xff, 0xff, step, ..] = d {
             t += Duration::from_millis(u64::from(*step) * 500);
-            c.handle_timeout(t);
+            f.c.handle_timeout(t);
         } else {
             let mut d = d.to_vec();
             if mode & 2 == 2 && d.len() >= 20 {
-                if let Some(tid) = last_request.as_ref().and_then(|r| r.get(8..20)) {
+                if let Some(tid) = f.last_request.as_ref().and_then(|r| r.get(8..20)) {
                     d[8..20].copy_from_slice(tid);
                 }
             }
-            if let Some((from, echo)) = feed(&mut c, t, &d) {
-                c.send(from, &echo);
+            if let Some((from, echo)) = f.feed(t, &d) {
+                f.c.send(from, &echo);
             } else {
-                c.send(peer, &d);
+                f.c.send(TURN_PEER, &d);
             }
         }
-        drain(&mut c, &mut last_request);
+        f.drain();
         // A finished client has no deadline; a pending one is fired.
-        if let Some(at) = c.poll_timeout() {
-            assert!(!c.is_done());
-            c.handle_timeout(at.max(t));
-            drain(&mut c, &mut last_request);
+        if let Some(at) = f.c.poll_timeout() {
+            assert!(!f.c.is_done());
+            f.c.handle_timeout(at.max(t));
+            f.drain();
         }
     }
+}
+
+const TURN_SERVER: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 1)),
+    3478,
+);
+const TURN_LOCAL: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)),
+    5000,
+);
+const TURN_PEER: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7)),
+    7000,
+);
+
+/// [`turn_client`]'s client, how it reaches the server, and its latest
+/// request (what a response answers).
+struct TurnFuzz {
+    c: crate::turn::TurnClient,
+    tcp: bool,
+    last_request: Option<Vec<u8>>,
+}
+
+impl TurnFuzz {
+    /// Gives `d` to the client as from the server; the first relayed
+    /// datagram it yields, if any.
+    fn feed(&mut self, at: Instant, d: &[u8]) -> Option<(std::net::SocketAddr, Vec<u8>)> {
+        if self.tcp {
+            let mut first = None;
+            self.c.handle_stream(at, d, |p, data| {
+                first.get_or_insert((p, data.to_vec()));
+            });
+            first
+        } else {
+            self.c
+                .handle_receive(at, d)
+                .map(|(p, data)| (p, data.to_vec()))
+        }
+    }
+
+    /// Takes the client's transmits (keeping the latest STUN request) and
+    /// events.
+    fn drain(&mut self) {
+        while let Some(t) = self.c.poll_transmit() {
+            assert_eq!((t.source, t.destination), (TURN_LOCAL, TURN_SERVER));
+            if t.contents.first().is_some_and(|b| b & 0xc0 == 0) {
+                self.last_request = Some(t.contents);
+            }
+        }
+        while self.c.poll_event().is_some() {}
+    }
+
+    /// Walks the client through the 401 dance to an allocation, and sends
+    /// to a peer (a permission follows).
+    fn allocate(&mut self, now: Instant) {
+        use crate::stun::{long_term_key, Attribute, Class, ErrorCode};
+        let challenge = self.last_request.as_deref().and_then(|r| {
+            let error = Attribute::ErrorCode(ErrorCode {
+                code: 401,
+                reason: "Unauthorized",
+            });
+            let attrs = [error, Attribute::Realm("realm"), Attribute::Nonce("nonce")];
+            stun_reply(r, Class::Error, &attrs, None)
+        });
+        if let Some(m) = challenge {
+            let _ = self.feed(now, &m);
+        }
+        self.drain();
+        let key = long_term_key("user", "realm", "pass");
+        let ok = self.last_request.as_deref().and_then(|r| {
+            let attrs = [
+                Attribute::XorRelayedAddress(std::net::SocketAddr::from((
+                    [198, 51, 100, 1],
+                    50000,
+                ))),
+                Attribute::XorMappedAddress(std::net::SocketAddr::from(([203, 0, 113, 1], 6000))),
+                Attribute::Lifetime(600),
+            ];
+            stun_reply(r, Class::Success, &attrs, Some(&key))
+        });
+        if let Some(m) = ok {
+            let _ = self.feed(now, &m);
+        }
+        self.c.send(TURN_PEER, b"hello");
+        self.drain();
+    }
+}
+
+/// A response of `class` to the STUN request `req`, with `attrs` and,
+/// given a key, MESSAGE-INTEGRITY.
+fn stun_reply(
+    req: &[u8],
+    class: crate::stun::Class,
+    attrs: &[crate::stun::Attribute<'_>],
+    key: Option<&[u8]>,
+) -> Option<Vec<u8>> {
+    use crate::stun::{MessageWriter, StunMessage};
+    let msg = StunMessage::parse(req).ok()?;
+    let mut buf = [0u8; 256];
+    let mut w = MessageWriter::new(&mut buf, class, msg.method(), msg.transaction_id()).ok()?;
+    for a in attrs {
+        w.add(a).ok()?;
+    }
+    if let Some(k) = key {
+        w.add_integrity(k).ok()?;
+    }
+    let n = w.finish(true).ok()?;
+    Some(buf[..n].to_vec())
 }
 
 /// Feeds arbitrary datagrams to the mDNS machines: the resolver (waiting
