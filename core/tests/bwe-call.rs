@@ -5,7 +5,7 @@
 //! probing with padding. The estimate reaches the capacity within 5 s
 //! without filling the queue, follows it down when it drops to 300 kbit/s,
 //! and shows as `availableOutgoingBitrate`. Set `EDDY_BWE_CSV=1` for
-//! `target/bwe-call.csv`.
+//! `target/bwe-call.csv` (`bwe-plot` draws it).
 #![cfg(feature = "sim")]
 
 use std::fmt::Write as _;
@@ -67,17 +67,19 @@ fn the_estimate_finds_the_bottleneck_and_follows_it_down() {
         }
     }
     if std::env::var_os("EDDY_BWE_CSV").is_some() {
-        let mut csv = String::from("time_s,capacity_bps,estimate_bps\n");
+        // One row per tick, with the latest RTT sample (every 0.5 s);
+        // `bwe-plot` draws it.
+        let mut csv = String::from("time_s,capacity_bps,estimate_bps,rtt_s\n");
+        let mut rtt = 0.0;
+        let mut samples = rtts.iter().peekable();
         for (t, c, e) in &trace {
-            let _ = writeln!(csv, "{t:.2},{c},{e}");
+            while let Some((_, r)) = samples.next_if(|(at, _)| at <= t) {
+                rtt = *r;
+            }
+            let _ = writeln!(csv, "{t:.2},{c},{e},{rtt:.4}");
         }
         let _ = std::fs::create_dir_all("../target");
         std::fs::write("../target/bwe-call.csv", csv).unwrap();
-        let mut csv = String::from("time_s,rtt_s\n");
-        for (t, r) in &rtts {
-            let _ = writeln!(csv, "{t:.2},{r:.4}");
-        }
-        std::fs::write("../target/bwe-call-rtt.csv", csv).unwrap();
     }
     let mean = |from: f64, to: f64| {
         let v: Vec<u64> = trace

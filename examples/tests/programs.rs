@@ -102,3 +102,55 @@ fn sim_lab_shows_what_bandwidth_does() {
         "5000 kbit/s gave {fast}, 500 gave {slow}"
     );
 }
+
+#[test]
+fn bwe_plot_draws_a_scenario_csv_and_refuses_a_broken_one() {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let (csv, svg) = (
+        dir.join(format!("eddy-bwe-{pid}.csv")),
+        dir.join(format!("eddy-bwe-{pid}.svg")),
+    );
+    // The simulator scenarios' columns (core/src/bwe/tests.rs).
+    let mut rows = String::from(
+        "time_s,capacity_bps,estimate0_bps,estimate1_bps,queue_delay_ms,threshold_ms,trend\n",
+    );
+    for i in 0..50 {
+        let t = f64::from(i) * 0.1;
+        rows.push_str(&format!(
+            "{t:.1},1000000,{},{},{}.0,12.5,0.0\n",
+            300_000 + i * 10_000,
+            250_000 + i * 9_000,
+            i % 7
+        ));
+    }
+    std::fs::write(&csv, rows).expect("write the CSV");
+    let run = |path: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_bwe-plot"))
+            .arg(path)
+            .arg("--out")
+            .arg(&svg)
+            .output()
+            .expect("run bwe-plot")
+    };
+    let out = run(&csv);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("4 series, 50 points each"), "{stdout}");
+    let plot = std::fs::read_to_string(&svg).expect("plot");
+    assert!(
+        plot.starts_with("<svg") && plot.matches("<polyline").count() >= 4,
+        "not a plot"
+    );
+    assert!(plot.contains("estimate0") && plot.contains("queue delay"));
+    // A row that is not numbers: an error, not a panic.
+    std::fs::write(&csv, "time_s,capacity_bps\n0.0,lots\n").expect("write the CSV");
+    let out = run(&csv);
+    let _ = (std::fs::remove_file(&csv), std::fs::remove_file(&svg));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a number"));
+}
