@@ -848,3 +848,31 @@ fn bad_send_encodings_are_refused() {
         .is_ok());
     assert_eq!(pc.transceivers().len(), 1);
 }
+
+/// The pacer's probe padding on a simulcast encoding with a `MAX_RID_LEN`
+/// RID, which every padding packet carries as its repaired RID: it is sent,
+/// and nothing fails.
+#[test]
+fn probe_padding_fits_the_longest_rid() {
+    use eddy::{SendEncoding, MAX_RID_LEN};
+    let rids: Vec<String> = (0..2).map(|i| format!("{i}").repeat(MAX_RID_LEN)).collect();
+    let init = TransceiverInit::default()
+        .with_send_encodings(rids.iter().map(SendEncoding::new).collect());
+    let (mut w, _, vp8) = frame_mode_pair(init);
+    let a = w.a;
+    for i in 0..30u32 {
+        for rid in &rids {
+            let mut f = vec![(i % 251) as u8; 1500];
+            f[0] = if i == 0 { 0x10 } else { 0x11 };
+            pc(&mut w.sim, a)
+                .sender(w.a_video)
+                .unwrap()
+                .write_layer_frame(rid, vp8, 3000 * i, &f)
+                .unwrap();
+        }
+        w.sim.run_for(Duration::from_millis(33));
+    }
+    let pacer = pc(&mut w.sim, a).connection_stats().pacer;
+    assert!(pacer.padding_packets_sent > 0, "{pacer:?}");
+    assert_eq!(pacer.send_failures, 0, "{pacer:?}");
+}

@@ -36,7 +36,7 @@ pub(crate) struct Bwe {
 }
 
 impl Bwe {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Self {
             next_seq: 0,
             estimator: BandwidthEstimator::new(BweConfig::default()),
@@ -59,6 +59,11 @@ impl Bwe {
 }
 
 impl PeerConnection {
+    /// The congestion-control state, made on first use.
+    pub(crate) fn bwe_mut(&mut self) -> &mut Bwe {
+        self.media.bwe.get_or_insert_with(|| Box::new(Bwe::new()))
+    }
+
     /// The id of the transport-wide sequence number extension in what
     /// transceiver `t` sends, if it was negotiated there (its packets then
     /// go through the pacer).
@@ -70,7 +75,7 @@ impl PeerConnection {
     /// sequence number `seq`: it goes into our feedback.
     pub(crate) fn note_transport_seq(&mut self, seq: u16, size: usize, ssrc: u32) {
         let (now, ours) = (self.now, self.rtcp_ssrc());
-        let bwe = self.media.bwe.get_or_insert_with(|| Box::new(Bwe::new()));
+        let bwe = self.bwe_mut();
         bwe.receiver
             .get_or_insert_with(|| TwccReceiver::new(ours, ssrc))
             .on_packet(now, seq, size);
@@ -114,7 +119,7 @@ impl PeerConnection {
 
     /// REMB from the peer: a cap on the estimate.
     pub(crate) fn on_remb(&mut self, bps: u64) {
-        let bwe = self.media.bwe.get_or_insert_with(|| Box::new(Bwe::new()));
+        let bwe = self.bwe_mut();
         bwe.estimator.on_remb(bps);
         self.report_estimate();
     }

@@ -44,8 +44,9 @@ use crate::timer::Timer;
 use super::rtp_handles::SRTP_ROOM;
 use super::PeerConnection;
 
-/// A padding-only packet: the RTP header with its extensions, 255 bytes of
-/// padding (RFC 3550 §5.1: the count is one octet) and the SRTP tag.
+/// A padding-only packet as the pacer charges it: the RTP header with
+/// short extensions, 255 bytes of padding (RFC 3550 §5.1: the count is one
+/// octet) and the SRTP tag (the estimator gets the real size).
 const PADDING: u8 = 255;
 const PADDING_PACKET: usize = 12 + 16 + PADDING as usize + SRTP_ROOM;
 /// Packets sent in one call at most (a probe that fell behind catches up
@@ -173,9 +174,6 @@ impl PeerConnection {
                 if self.stack.srtp_mut().is_none() {
                     return Err(MediaSendError::NotConnected);
                 }
-                self.media
-                    .bwe
-                    .get_or_insert_with(|| Box::new(super::media_bwe::Bwe::new()));
                 let w = Waiting {
                     packet,
                     transport_cc,
@@ -207,10 +205,7 @@ impl PeerConnection {
             return Err(MediaSendError::NotConnected);
         }
         let now = self.now;
-        let bwe = self
-            .media
-            .bwe
-            .get_or_insert_with(|| Box::new(super::media_bwe::Bwe::new()));
+        let bwe = self.bwe_mut();
         let target = bwe.target_bitrate();
         let pacing = bwe
             .pacing
@@ -301,9 +296,7 @@ impl PeerConnection {
         probe: Option<ProbeId>,
     ) -> Result<(), MediaSendError> {
         let now = self.now;
-        let Some(bwe) = self.media.bwe.as_mut() else {
-            return Ok(());
-        };
+        let bwe = self.bwe_mut();
         // draft-holmer-rmcat-transport-wide-cc-extensions-01 §2: "a
         // transport-wide sequence number ... incremented by one for each
         // packet", in the order packets leave.
@@ -372,8 +365,11 @@ impl PeerConnection {
             csrc: &[],
             extensions: &ext,
         };
-        let mut buf = vec![0u8; PADDING_PACKET];
+        // Room for any header: a remote's mid and a RID make it longer
+        // than `PADDING_PACKET` assumes.
+        let mut buf = vec![0u8; super::rtp_handles::MAX_SRTP_PACKET - SRTP_ROOM];
         let Ok(len) = header.write(&[], PADDING, &mut buf) else {
+            self.count_send_failure();
             return;
         };
         buf.truncate(len);

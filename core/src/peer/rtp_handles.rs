@@ -26,7 +26,7 @@ pub(crate) const SRTP_ROOM: usize = 16;
 /// headers. Browsers send RTP packets up to about 1,250 bytes; the
 /// connection's `mtu` (which sizes DTLS and SCTP datagrams) is not applied
 /// to media, so an SFU can forward what a browser sent.
-const MAX_SRTP_PACKET: usize = 1500 - 48;
+pub(crate) const MAX_SRTP_PACKET: usize = 1500 - 48;
 
 impl PeerConnection {
     /// The sender of transceiver `id` (W3C `transceiver.sender`).
