@@ -113,6 +113,10 @@ impl Stack for Eddy {
             .map_or(0, |dc| dc.buffered_amount())
     }
 
+    fn recycle(&mut self, data: Vec<u8>) {
+        self.pc.recycle_transmit(data);
+    }
+
     fn send_rtp(&mut self, _now: Instant, n: u64, payload: &[u8]) -> bool {
         let Some((t, pt)) = self.video else {
             return false;

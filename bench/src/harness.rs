@@ -41,6 +41,8 @@ pub(crate) trait Stack: Sized {
     /// Writes one RTP packet (the `n`th: sequence number and timestamp
     /// derive from it) on the video m-line; false if refused.
     fn send_rtp(&mut self, now: Instant, n: u64, payload: &[u8]) -> bool;
+    /// A sent datagram's buffer, for stacks that reuse them.
+    fn recycle(&mut self, _data: Vec<u8>) {}
 }
 
 /// Two peers on a zero-delay network with a virtual clock.
@@ -107,6 +109,9 @@ impl<S: Stack> Net<S> {
             while let Some((dest, from, to, data)) = self.queue.pop_front() {
                 self.datagrams += 1;
                 self.peers[dest].receive(self.now, from, to, &data);
+                // The sender's buffer, sent: back to it where the stack
+                // takes it (as a driver does after `sendmmsg`).
+                self.peers[1 - dest].recycle(data);
             }
         }
     }

@@ -46,6 +46,7 @@ impl Pair {
                     Output::Transmit(t) => {
                         moved = true;
                         deliver(&mut self.b, self.now, &t);
+                        self.a.recycle_transmit(t.contents);
                     }
                     Output::Event(Event::ChannelOpen(h)) => opened = Some(h),
                     Output::Event(_) => {}
@@ -63,6 +64,7 @@ impl Pair {
                     Output::Transmit(t) => {
                         moved = true;
                         deliver(&mut self.a, self.now, &t);
+                        self.b.recycle_transmit(t.contents);
                     }
                     Output::Event(Event::ChannelMessage(_, m)) => self.received += m.data.len(),
                     Output::Event(_) => {}
@@ -161,12 +163,25 @@ fn per_cpu_second(pair: &mut Pair, channel: ChannelId, msg: &[u8], budget: Durat
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("datachannel");
+    // For a profiler: `DATACHANNEL_SIZE=16384` runs one size alone, and
+    // `DATACHANNEL_BUDGET_MS=1` shortens the CPU-second measure (3 s) to
+    // one 1 MiB transfer (fixed work, for instruction counts).
+    let only: Option<usize> = std::env::var("DATACHANNEL_SIZE")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let budget = std::env::var("DATACHANNEL_BUDGET_MS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(3), Duration::from_millis);
     for size in [1024usize, 16 * 1024] {
+        if only.is_some_and(|only| only != size) {
+            continue;
+        }
         let count = 1024 * 1024 / size;
         let mut pair = connected_pair();
         let channel = pair.channel.expect("the channel opened");
         let msg = vec![0x5a; size];
-        let rate = per_cpu_second(&mut pair, channel, &msg, Duration::from_secs(3));
+        let rate = per_cpu_second(&mut pair, channel, &msg, budget);
         println!("datachannel: {rate:.0} MB per CPU-second ({size}-byte messages, reliable ordered, send to Event::ChannelMessage)");
         group.throughput(Throughput::Bytes((count * size) as u64));
         group.bench_function(format!("reliable-ordered/{size}B"), |b| {

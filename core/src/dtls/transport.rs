@@ -92,6 +92,10 @@ pub(crate) enum DtlsEvent {
     Data(Vec<u8>),
 }
 
+/// How long without a record before a connection counts as idle and gives
+/// back the buffers it keeps for the next records.
+const IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// Bounds on what the transport queues (ARCHITECTURE.md §5.3).
 const MAX_QUEUED_DATAGRAMS: usize = 256;
 /// Emptied application-data buffers kept for reuse (ARCHITECTURE.md §5.6:
@@ -175,6 +179,9 @@ pub(crate) struct DtlsTransport {
     /// certificate comes out through it), one datagram (`mtu`) once verified.
     buf: Vec<u8>,
     mtu: usize,
+    /// When to free the buffers kept for the next records: [`IDLE_AFTER`]
+    /// after the last record came in or went out.
+    trim_at: Option<Instant>,
     /// Application-data buffers given back by [`Self::recycle`], at most
     /// [`SPARE_BUFFERS`].
     spare: Vec<Vec<u8>>,
@@ -251,6 +258,7 @@ impl DtlsTransport {
             buf: vec![0u8; 2048],
             mtu,
             spare: Vec::new(),
+            trim_at: None,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             timeout: None,
@@ -363,6 +371,7 @@ impl DtlsTransport {
             // RFC 8842 / INTEROP: records may come before we "start".
             self.set_state(DtlsTransportState::Connecting);
         }
+        self.trim_at = Some(now + IDLE_AFTER);
         let dtls = &mut self.dtls;
         let r = scope::with_rng(&mut self.rng, || {
             dtls.handle_timeout(now)?;
@@ -375,6 +384,15 @@ impl DtlsTransport {
         self.drain();
     }
 
+    /// Frees the buffers kept for the next records, once no record came in
+    /// or went out for [`IDLE_AFTER`] (a timer of its own, so that an idle
+    /// connection gives them back whatever its other timers do).
+    fn trim_buffers(&mut self) {
+        self.trim_at = None;
+        self.dtls.trim_buffers();
+        self.spare = Vec::new();
+    }
+
     /// Time passed.
     /// Gives back the storage of its empty queues (on timer wakeups: an
     /// idle connection keeps no room for its setup's bursts).
@@ -385,6 +403,10 @@ impl DtlsTransport {
         if self.verified && self.transmits.is_empty() {
             self.buf = Vec::new();
         }
+        // The buffers kept for the next records go once no record passed
+        // either way for a while: a busy connection's timers (delayed
+        // SACKs) must not free them at every datagram.
+
         if self.transmits.is_empty() {
             self.transmits.shrink_to_fit();
         }
@@ -401,6 +423,9 @@ impl DtlsTransport {
             return;
         }
         self.now = self.now.max(now);
+        if self.trim_at.is_some_and(|t| t <= now) {
+            self.trim_buffers();
+        }
         let dtls = &mut self.dtls;
         let fired = self.timeout.is_some_and(|t| t <= now);
         if let Err(e) = scope::with_rng(&mut self.rng, || dtls.handle_timeout(now)) {
@@ -417,6 +442,7 @@ impl DtlsTransport {
         if self.state != DtlsTransportState::Connected {
             return Err(DtlsSendError::NotConnected);
         }
+        self.trim_at = Some(self.now + IDLE_AFTER);
         let dtls = &mut self.dtls;
         scope::with_rng(&mut self.rng, || dtls.send_application_data(data))
             .map_err(|e| DtlsSendError::Protocol(e.to_string()))?;
@@ -438,6 +464,22 @@ impl DtlsTransport {
 
     fn drain(&mut self) {
         loop {
+            // Data and datagrams first, without the copy through `buf`
+            // (dimpl's `poll_owned`, third_party/dimpl/EDDY-PATCH.md 12);
+            // the rest, and whatever that path does not cover, below.
+            let mut out = self.spare.pop().unwrap_or_default();
+            match self.dtls.poll_owned(&mut out) {
+                Some(dimpl::Owned::ApplicationData) => {
+                    self.deliver_data(out);
+                    continue;
+                }
+                Some(dimpl::Owned::Packet(p)) => {
+                    self.recycle(out);
+                    self.queue_packet(p);
+                    continue;
+                }
+                None => self.recycle(out),
+            }
             let dtls = &mut self.dtls;
             let buf = &mut self.buf;
             let spare = &mut self.spare;
@@ -457,16 +499,7 @@ impl DtlsTransport {
                 _ => Step::Other,
             });
             match out {
-                Step::Packet(p) => {
-                    if self.in_timeout {
-                        self.retransmissions += 1;
-                    }
-                    if self.transmits.len() >= MAX_QUEUED_DATAGRAMS {
-                        self.dropped += 1;
-                    } else {
-                        self.transmits.push_back(p);
-                    }
-                }
+                Step::Packet(p) => self.queue_packet(p),
                 Step::Grow(n) => self.buf.resize(n.min(1 << 16), 0),
                 Step::Timeout(t) => {
                     // With no timer armed (a finished handshake) dimpl asks
@@ -495,15 +528,7 @@ impl DtlsTransport {
                     }
                     None => tracing::warn!(?p, "unknown SRTP profile from DTLS"),
                 },
-                Step::Data(d) => {
-                    if self.verified {
-                        self.push_event(DtlsEvent::Data(d));
-                    } else if self.held.len() < MAX_QUEUED_DATAGRAMS {
-                        self.held.push_back(d);
-                    } else {
-                        self.dropped += 1;
-                    }
-                }
+                Step::Data(d) => self.deliver_data(d),
                 Step::CloseNotify => {
                     self.timeout = None;
                     self.set_state(DtlsTransportState::Closed);
@@ -513,6 +538,30 @@ impl DtlsTransport {
             if self.is_done() {
                 break;
             }
+        }
+    }
+
+    /// A datagram to send.
+    fn queue_packet(&mut self, p: Vec<u8>) {
+        if self.in_timeout {
+            self.retransmissions += 1;
+        }
+        if self.transmits.len() >= MAX_QUEUED_DATAGRAMS {
+            self.dropped += 1;
+        } else {
+            self.transmits.push_back(p);
+        }
+    }
+
+    /// Received application data: an event once the peer is verified, held
+    /// (bounded) before.
+    fn deliver_data(&mut self, d: Vec<u8>) {
+        if self.verified {
+            self.push_event(DtlsEvent::Data(d));
+        } else if self.held.len() < MAX_QUEUED_DATAGRAMS {
+            self.held.push_back(d);
+        } else {
+            self.dropped += 1;
         }
     }
 
@@ -561,10 +610,16 @@ impl DtlsTransport {
     /// Gives back the buffer of a [`DtlsEvent::Data`] once its contents
     /// were used, for the next record's plaintext.
     pub(crate) fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.spare.len() < SPARE_BUFFERS {
+        // An empty `Vec` would only hold the place of a real buffer.
+        if self.spare.len() < SPARE_BUFFERS && buf.capacity() > 0 {
             buf.clear();
             self.spare.push(buf);
         }
+    }
+
+    /// A sent datagram's buffer, for a later datagram (dimpl keeps a few).
+    pub(crate) fn recycle_transmit(&mut self, buf: Vec<u8>) {
+        self.dtls.recycle_buffer(buf);
     }
 
     /// The next datagram to send.
@@ -588,7 +643,10 @@ impl DtlsTransport {
         if self.is_done() || self.state == DtlsTransportState::New {
             None
         } else {
-            self.timeout
+            match (self.timeout, self.trim_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         }
     }
 }

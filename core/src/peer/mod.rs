@@ -231,6 +231,14 @@ impl PeerConnection {
         self.stack.poll_transmit()
     }
 
+    /// Gives back a sent [`Transmit`]'s buffer for a later datagram.
+    /// Optional: a busy connection then takes no allocation per datagram it
+    /// sends (a datagram leaves in the buffer it was sealed in). A few
+    /// buffers are kept; the rest are dropped.
+    pub fn recycle_transmit(&mut self, contents: Vec<u8>) {
+        self.stack.recycle_transmit(contents);
+    }
+
     /// The next event, if any. Taking one makes room: data channel messages
     /// that waited in SCTP for it (see
     /// [`Configuration::max_queued_events`]) come in again, and their

@@ -698,6 +698,14 @@ impl Stack {
         self.transmits.pop_front()
     }
 
+    /// A sent datagram's buffer, for a later one (see
+    /// `PeerConnection::recycle_transmit`).
+    pub(crate) fn recycle_transmit(&mut self, buf: Vec<u8>) {
+        if let Some(dtls) = self.dtls.as_mut() {
+            dtls.recycle_transmit(buf);
+        }
+    }
+
     /// When each layer's timer is due.
     pub(crate) fn poll_timeout(&self, timer: Timer) -> Option<Instant> {
         match timer {

@@ -21,6 +21,7 @@ pub(crate) mod events;
 pub(crate) mod packet;
 pub(crate) mod rx;
 pub(crate) mod socket;
+pub(crate) mod stream_map;
 pub(crate) mod timer;
 pub(crate) mod tx;
 pub(crate) mod types;

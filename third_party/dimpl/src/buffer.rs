@@ -8,8 +8,10 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-/// How many free buffers a [`BufferPool`] keeps (EDDY-PATCH 7).
-const MAX_FREE_BUFFERS: usize = 2;
+/// How many free buffers a [`BufferPool`] keeps (EDDY-PATCH 7): a burst of
+/// datagrams (SCTP sends four at most) whose buffers come back once sent
+/// (EDDY-PATCH 12). An idle connection frees them (`Dtls::trim_buffers`).
+const MAX_FREE_BUFFERS: usize = 16;
 
 /// Buffer pool for reusing allocated buffers.
 ///
@@ -19,9 +21,22 @@ const MAX_FREE_BUFFERS: usize = 2;
 #[derive(Default)]
 pub struct BufferPool {
     free: VecDeque<Buf>,
+    /// EDDY-PATCH 12: the least room of a buffer kept (a datagram's), so
+    /// that a kept buffer taken for a record never grows; smaller ones are
+    /// freed. 0 for upstream's behaviour.
+    room: usize,
 }
 
 impl BufferPool {
+    /// A pool that keeps only buffers of at least `room` bytes
+    /// (EDDY-PATCH 12).
+    pub fn with_room(room: usize) -> Self {
+        Self {
+            free: VecDeque::new(),
+            room,
+        }
+    }
+
     /// Take a Buffer from the pool.
     ///
     /// Creates a new buffer if none is free.
@@ -29,6 +44,11 @@ impl BufferPool {
         let mut buffer = self.free.pop_front().unwrap_or_default();
         buffer.from_pool = true;
         buffer
+    }
+
+    /// Frees the buffers kept (EDDY-PATCH 12).
+    pub fn clear(&mut self) {
+        self.free = VecDeque::new();
     }
 
     /// Return a buffer to the pool.
@@ -42,7 +62,7 @@ impl BufferPool {
         // EDDY-PATCH 7: bounded, so that the buffers of a handshake's
         // flights do not stay as idle heap; the steady data path reuses a
         // few.
-        if self.free.len() < MAX_FREE_BUFFERS {
+        if self.free.len() < MAX_FREE_BUFFERS && buffer.capacity() >= self.room {
             buffer.clear();
             self.free.push_front(buffer);
         }
@@ -86,6 +106,25 @@ impl Buf {
     /// Extend the buffer with a slice of bytes.
     pub fn extend_from_slice(&mut self, other: &[u8]) {
         self.data.extend_from_slice(other);
+    }
+
+    /// The room allocated.
+    pub fn capacity(&self) -> usize {
+        self.data.capacity()
+    }
+
+    /// A pool's buffer made of `data`'s allocation (EDDY-PATCH 12).
+    pub(crate) fn from_pool_vec(mut data: Vec<u8>) -> Self {
+        data.clear();
+        Self {
+            data,
+            from_pool: true,
+        }
+    }
+
+    /// Reserves room for at least `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.data.reserve(additional);
     }
 
     /// Push a single byte onto the buffer.

@@ -817,6 +817,44 @@ impl Dtls {
         }
     }
 
+    /// EDDY-PATCH 12: the next received application data or datagram to
+    /// send, without the copy through a slice that [`Dtls::poll_output`]
+    /// makes: application data is copied once into `out` (cleared first);
+    /// a datagram comes in a buffer of its own, handed over without a copy
+    /// when it fills most of it (give it back with
+    /// [`Dtls::recycle_buffer`] once sent). `None` when neither is pending,
+    /// or in a state this path does not cover (DTLS 1.3, before the
+    /// version is known, events waiting): [`Dtls::poll_output`] then gives
+    /// everything, these included. Outputs come in the same order as from
+    /// `poll_output` alone.
+    pub fn poll_owned(&mut self, out: &mut Vec<u8>) -> Option<Owned> {
+        match self.inner.as_mut()? {
+            Inner::Client12(client) => client.poll_owned(out),
+            Inner::Server12(server) => server.poll_owned(out),
+            _ => None,
+        }
+    }
+
+    /// EDDY-PATCH 12: a sent datagram's buffer, for a later datagram (kept
+    /// while the pool has room; DTLS 1.2).
+    pub fn recycle_buffer(&mut self, buf: Vec<u8>) {
+        match self.inner.as_mut() {
+            Some(Inner::Client12(client)) => client.recycle_buffer(buf),
+            Some(Inner::Server12(server)) => server.recycle_buffer(buf),
+            _ => {}
+        }
+    }
+
+    /// EDDY-PATCH 12: frees the buffers kept for later records (for an
+    /// idle connection; DTLS 1.2).
+    pub fn trim_buffers(&mut self) {
+        match self.inner.as_mut() {
+            Some(Inner::Client12(client)) => client.trim_buffers(),
+            Some(Inner::Server12(server)) => server.trim_buffers(),
+            _ => {}
+        }
+    }
+
     /// Handle time-based events such as retransmission timers.
     ///
     /// Advances the logical clock for subsequent operations, even when no timer
@@ -915,6 +953,15 @@ impl fmt::Debug for Dtls {
             .field("state", &state)
             .finish()
     }
+}
+
+/// What [`Dtls::poll_owned`] gave (EDDY-PATCH 12).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Owned {
+    /// A datagram to transmit.
+    Packet(Vec<u8>),
+    /// Received application data plaintext, in the caller's buffer.
+    ApplicationData,
 }
 
 /// Output events produced by the DTLS engine when polled.

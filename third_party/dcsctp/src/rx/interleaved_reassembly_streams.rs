@@ -23,12 +23,12 @@ use crate::packet::data::Data;
 use crate::rx::IntervalList;
 use crate::rx::ReassemblyKey;
 use crate::rx::reassembly_streams::ReassemblyStreams;
+use crate::stream_map::StreamMap;
 use crate::types::Fsn;
 use crate::types::Mid;
 use crate::types::SerialNumber;
 use crate::types::StreamKey;
 use crate::types::Tsn;
-use std::collections::HashMap;
 
 /// A key used to sort chunks in the interleaved reassembly queue.
 ///
@@ -191,14 +191,14 @@ impl UnorderedStream {
 }
 
 pub struct InterleavedReassemblyStreams {
-    ordered: HashMap<StreamId, OrderedStream>,
-    unordered: HashMap<StreamId, UnorderedStream>,
+    ordered: StreamMap<OrderedStream>,
+    unordered: StreamMap<UnorderedStream>,
     queued_bytes: usize,
 }
 
 impl InterleavedReassemblyStreams {
     pub fn new() -> Self {
-        Self { ordered: HashMap::new(), unordered: HashMap::new(), queued_bytes: 0 }
+        Self { ordered: StreamMap::default(), unordered: StreamMap::default(), queued_bytes: 0 }
     }
 }
 

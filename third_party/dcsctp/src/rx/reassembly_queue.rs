@@ -20,9 +20,9 @@ use crate::packet::data::Data;
 use crate::rx::interleaved_reassembly_streams::InterleavedReassemblyStreams;
 use crate::rx::reassembly_streams::ReassemblyStreams;
 use crate::rx::traditional_reassembly_streams::TraditionalReassemblyStreams;
+use crate::stream_map::StreamSet;
 use crate::types::SerialNumber;
 use crate::types::Tsn;
-use std::collections::HashSet;
 use std::collections::VecDeque;
 use std::ops::Deref;
 use std::ops::DerefMut;
@@ -36,7 +36,7 @@ enum DeferredOperation {
 
 struct DeferredResetStreams {
     sender_last_assigned_tsn: Tsn,
-    streams: HashSet<StreamId>,
+    streams: StreamSet,
     deferred_operations: Vec<DeferredOperation>,
 }
 

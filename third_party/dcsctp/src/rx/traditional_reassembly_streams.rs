@@ -23,11 +23,11 @@ use crate::packet::data::Data;
 use crate::rx::IntervalList;
 use crate::rx::ReassemblyKey;
 use crate::rx::reassembly_streams::ReassemblyStreams;
+use crate::stream_map::StreamMap;
 use crate::types::SerialNumber;
 use crate::types::Ssn;
 use crate::types::StreamKey;
 use crate::types::Tsn;
-use std::collections::HashMap;
 
 /// A key used to sort chunks in the reassembly queue.
 ///
@@ -74,14 +74,14 @@ impl ReassemblyKey for TraditionalKey {
 }
 
 pub struct TraditionalReassemblyStreams {
-    ordered: HashMap<StreamId, OrderedStream>,
-    unordered: HashMap<StreamId, UnorderedStream>,
+    ordered: StreamMap<OrderedStream>,
+    unordered: StreamMap<UnorderedStream>,
     queued_bytes: usize,
 }
 
 impl TraditionalReassemblyStreams {
     pub fn new() -> Self {
-        Self { ordered: HashMap::new(), unordered: HashMap::new(), queued_bytes: 0 }
+        Self { ordered: StreamMap::default(), unordered: StreamMap::default(), queued_bytes: 0 }
     }
 }
 

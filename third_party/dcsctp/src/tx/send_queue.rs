@@ -27,6 +27,7 @@ use crate::api::handover::HandoverStreamMessage;
 use crate::api::handover::SocketHandoverState;
 use crate::packet::data::Data;
 use crate::shared::Lock as _;
+use crate::stream_map::StreamMap;
 use crate::tx::stream_scheduler::StreamScheduler;
 use crate::types::Fsn;
 use crate::types::Mid;
@@ -34,7 +35,6 @@ use crate::types::OutgoingMessageId;
 use crate::types::Ssn;
 use crate::types::StreamKey;
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::collections::VecDeque;
 use std::ops::AddAssign;
 use std::ops::SubAssign;
@@ -202,7 +202,7 @@ pub struct SendQueue {
     buffered_amount: ThresholdWatcher<'static>,
     current_message_id: OutgoingMessageId,
     scheduler: StreamScheduler,
-    streams: HashMap<StreamId, OutgoingStream<'static>>,
+    streams: StreamMap<OutgoingStream<'static>>,
     events: Arc<Mutex<dyn EventSink>>,
 }
 
@@ -228,7 +228,7 @@ impl SendQueue {
                 },
             ),
             current_message_id: OutgoingMessageId(0),
-            streams: HashMap::new(),
+            streams: StreamMap::default(),
             scheduler: StreamScheduler::new(max_payload_bytes),
             events: Arc::clone(&events),
         }
@@ -474,7 +474,7 @@ impl SendQueue {
     /// Marks at most `max` paused streams as resetting and returns them.
     /// The others stay paused for the next request: one Outgoing SSN Reset
     /// Request must fit in a packet (eddy patch 4).
-    /// Lowest stream ids first: `streams` is a `HashMap`, whose order
+    /// Lowest stream ids first: `streams` is a hash map, whose order
     /// differs from run to run, and the request's bytes must not.
     pub fn get_streams_ready_to_reset(&mut self, max: usize) -> Vec<StreamId> {
         let mut ready: Vec<StreamId> = self

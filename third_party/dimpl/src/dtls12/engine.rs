@@ -141,7 +141,7 @@ impl Engine {
         let timers = HandshakeTimers::new(&config, &mut rng);
 
         let crypto_context = CryptoContext::new(auth, Arc::clone(&config));
-        let mut buffers_free = BufferPool::default();
+        let mut buffers_free = BufferPool::with_room(config.mtu());
         let transcript = buffers_free.pop();
 
         Self {
@@ -473,13 +473,7 @@ impl Engine {
 
         match self.poll_packet_tx(buf) {
             PollOutput::Data(p) => {
-                if self.is_client {
-                    self.timers.start_handshake(now);
-                }
-                self.timers.flight_sent(now);
-                if self.flight_dupe_timeout == Timeout::Unarmed {
-                    self.flight_dupe_timeout = Timeout::Armed(deadline(now, self.timers.rto()));
-                }
+                self.packet_sent(now);
                 return Output::Packet(p);
             }
             PollOutput::BufferTooSmall { needed } => return Output::BufferTooSmall { needed },
@@ -494,6 +488,70 @@ impl Engine {
         let next_timeout = self.poll_timeout(now);
 
         Output::Timeout(next_timeout)
+    }
+
+    /// EDDY-PATCH 12: the next received application data, copied once into
+    /// `out` (cleared first), or the next queued datagram, handed over
+    /// without passing through a caller's slice. `None` when neither is
+    /// pending: the caller then goes on with [`Engine::poll_output`], which
+    /// has everything else.
+    pub fn poll_owned(&mut self, out: &mut Vec<u8>, now: Instant) -> Option<crate::Owned> {
+        self.purge_handled_queue_rx();
+        if self.release_app_data {
+            let next = self
+                .queue_rx
+                .iter()
+                .flat_map(|i| i.records().iter())
+                .filter(|r| r.record().content_type == ContentType::ApplicationData)
+                .find(|r| !r.is_handled());
+            if let Some(next) = next {
+                out.clear();
+                out.extend_from_slice(next.record().fragment(next.buffer()));
+                next.set_handled();
+                return Some(crate::Owned::ApplicationData);
+            }
+        }
+        let p = self.queue_tx.pop_front()?;
+        // A datagram that fills less than half its buffer (an ACK, an
+        // alert) is copied out at its size, so that queued small datagrams
+        // do not each hold a whole MTU's room, and its buffer stays in the
+        // pool; a fuller one is handed over (no copy), and the pool takes a
+        // buffer given back with `recycle_buffer`, or a new one.
+        let datagram = if p.len() * 2 < p.capacity() {
+            let small = p.to_vec();
+            self.buffers_free.push(p);
+            small
+        } else {
+            p.into_vec()
+        };
+        self.packet_sent(now);
+        Some(crate::Owned::Packet(datagram))
+    }
+
+    /// EDDY-PATCH 12: a buffer for a later datagram (one that left through
+    /// `poll_owned` and was sent); kept if it holds a datagram and the pool
+    /// has room.
+    pub fn recycle_buffer(&mut self, buf: Vec<u8>) {
+        if buf.capacity() >= self.config.mtu() {
+            self.buffers_free.push(Buf::from_pool_vec(buf));
+        }
+    }
+
+    /// EDDY-PATCH 12: frees the pooled buffers (an idle connection keeps
+    /// none; the next record takes new ones).
+    pub fn trim_buffers(&mut self) {
+        self.buffers_free.clear();
+    }
+
+    /// The timers a sent datagram starts.
+    fn packet_sent(&mut self, now: Instant) {
+        if self.is_client {
+            self.timers.start_handshake(now);
+        }
+        self.timers.flight_sent(now);
+        if self.flight_dupe_timeout == Timeout::Unarmed {
+            self.flight_dupe_timeout = Timeout::Armed(deadline(now, self.timers.rto()));
+        }
     }
 
     fn poll_app_data<'a>(&mut self, buf: &'a mut [u8]) -> PollOutput<'a> {
@@ -804,8 +862,11 @@ impl Engine {
             None
         };
 
-        // Prepare the plaintext fragment
+        // Prepare the plaintext fragment. EDDY-PATCH 12: a datagram's room
+        // at once, so that the buffer serves as a datagram later without
+        // growing.
         let mut fragment = self.buffers_free.pop();
+        fragment.reserve(self.config.mtu());
 
         // Let the caller fill the fragment (plaintext)
         f(&mut fragment);
@@ -857,6 +918,10 @@ impl Engine {
         };
         let length = fragment.len() as u16;
 
+        // The explicit nonce that goes on the wire before the ciphertext.
+        let mut explicit_nonce = [0u8; DTLSRecord::EXPLICIT_NONCE_LEN];
+        let mut prefix_len = 0;
+
         // Handle encryption for epochs >= 1
         if epoch >= 1 {
             let suite = maybe_suite.expect("cipher suite must be set for encrypted epochs");
@@ -877,12 +942,16 @@ impl Engine {
             };
 
             let explicit_nonce_len = self.explicit_nonce_len;
-            let mut explicit_nonce = [0u8; DTLSRecord::EXPLICIT_NONCE_LEN];
             let seq64 = ((sequence.epoch as u64) << 48) | sequence.sequence_number;
             let nonce = match explicit_nonce_len {
                 0 => Nonce::xor(iv.as_12_bytes(), seq64),
                 DTLSRecord::EXPLICIT_NONCE_LEN => {
-                    explicit_nonce = self.rng.random();
+                    // EDDY-PATCH 11: RFC 5288 §3, "The nonce_explicit MAY
+                    // be the 64-bit sequence number": epoch and sequence
+                    // number never repeat under one key, and no random
+                    // draw is spent per record.
+                    explicit_nonce = seq64.to_be_bytes();
+                    prefix_len = explicit_nonce.len();
                     Nonce::new(iv, &explicit_nonce)
                 }
                 _ => {
@@ -900,23 +969,18 @@ impl Engine {
 
             // Encrypt the fragment in-place
             self.encrypt_data(&mut fragment, aad, nonce)?;
-            let ctext_len = fragment.len();
-
-            // For suites with a per-record nonce (e.g. AES-GCM), prefix it on the wire.
-            if explicit_nonce_len > 0 {
-                fragment.resize(explicit_nonce_len + ctext_len, 0);
-                fragment.copy_within(0..ctext_len, explicit_nonce_len);
-                fragment[..explicit_nonce_len]
-                    .copy_from_slice(&explicit_nonce[..explicit_nonce_len]);
-            }
         }
+        // For suites with a per-record nonce (e.g. AES-GCM) it goes on the
+        // wire before the ciphertext; EDDY-PATCH 11: written at
+        // serialization rather than by shifting the ciphertext.
+        let prefix = &explicit_nonce[..prefix_len];
 
         // Build the record structure referencing the (possibly encrypted) fragment
         let record = DTLSRecord {
             content_type,
             version: ProtocolVersion::DTLS1_2,
             sequence,
-            length: fragment.len() as u16,
+            length: (prefix.len() + fragment.len()) as u16,
             fragment_range: 0..fragment.len(),
         };
 
@@ -930,11 +994,13 @@ impl Engine {
         // Serialize the record into the chosen datagram buffer
         if can_append {
             let last = self.queue_tx.back_mut().unwrap();
-            record.serialize(&fragment, last);
+            record.serialize_with_prefix(prefix, &fragment, last);
         } else {
             let mut buffer = self.buffers_free.pop();
             buffer.clear();
-            record.serialize(&fragment, &mut buffer);
+            // EDDY-PATCH 12: a whole datagram's room at once.
+            buffer.reserve(self.config.mtu());
+            record.serialize_with_prefix(prefix, &fragment, &mut buffer);
             self.queue_tx.push_back(buffer);
         }
 

@@ -227,6 +227,24 @@ impl Server {
         self.engine.poll_output(buf, self.last_now)
     }
 
+    /// EDDY-PATCH 12: see [`crate::Dtls::poll_owned`].
+    pub fn poll_owned(&mut self, out: &mut Vec<u8>) -> Option<crate::Owned> {
+        if !self.local_events.is_empty() {
+            return None;
+        }
+        self.engine.poll_owned(out, self.last_now)
+    }
+
+    /// EDDY-PATCH 12: see [`crate::Dtls::recycle_buffer`].
+    pub fn recycle_buffer(&mut self, buf: Vec<u8>) {
+        self.engine.recycle_buffer(buf);
+    }
+
+    /// EDDY-PATCH 12: see [`crate::Dtls::trim_buffers`].
+    pub fn trim_buffers(&mut self) {
+        self.engine.trim_buffers();
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.last_now = now;
         if self.random.is_none() {

@@ -117,12 +117,23 @@ impl DTLSRecord {
     }
 
     /// Serialize this record to the output buffer.
+    #[cfg(test)]
     pub fn serialize(&self, buf: &[u8], output: &mut Buf) {
-        output.push(self.content_type.as_u8());
-        self.version.serialize(output);
-        output.extend_from_slice(&self.sequence.epoch.to_be_bytes());
-        output.extend_from_slice(&self.sequence.sequence_number.to_be_bytes()[2..]);
-        output.extend_from_slice(&self.length.to_be_bytes());
+        self.serialize_with_prefix(&[], buf, output);
+    }
+
+    /// As [`DTLSRecord::serialize`], with `prefix` (an explicit nonce) written
+    /// between the header and the fragment; `length` counts both
+    /// (EDDY-PATCH 11).
+    pub fn serialize_with_prefix(&self, prefix: &[u8], buf: &[u8], output: &mut Buf) {
+        let mut header = [0u8; Self::HEADER_LEN];
+        header[0] = self.content_type.as_u8();
+        header[1..3].copy_from_slice(&self.version.as_u16().to_be_bytes());
+        header[3..5].copy_from_slice(&self.sequence.epoch.to_be_bytes());
+        header[5..11].copy_from_slice(&self.sequence.sequence_number.to_be_bytes()[2..]);
+        header[11..13].copy_from_slice(&self.length.to_be_bytes());
+        output.extend_from_slice(&header);
+        output.extend_from_slice(prefix);
         output.extend_from_slice(self.fragment(buf));
     }
 
