@@ -427,7 +427,7 @@ impl EcKeyDer {
             _ => return Err(CertificateError::NotSupported("only P-256/P-384 keys")),
         };
         let mut ctx = BigNumContext::new()?;
-        let len = (group.order_bits() + 7) / 8;
+        let len = group.order_bits().div_ceil(8);
         Ok(Self {
             curve,
             scalar: ec.private_key().to_vec_padded(len as i32)?,
