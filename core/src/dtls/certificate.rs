@@ -3,13 +3,13 @@
 use std::time::{Duration, SystemTime};
 
 use dimpl::crypto::HashAlgorithm;
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::BigNum;
-use openssl::ec::EcKey;
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNumContext;
+use openssl::ec::{EcKey, PointConversionForm};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::PKey;
-use openssl::x509::{X509Builder, X509NameBuilder, X509};
+use openssl::x509::X509;
 use thiserror::Error;
 
 use super::provider::{ec_private_key, ecdsa, scope, Digest};
@@ -128,14 +128,21 @@ impl Certificate {
         scope::with_rng(&mut lent, || Self::build(algorithm, now, lifetime))
     }
 
+    /// Builds the certificate's DER directly (see [`tbs_certificate`]) and
+    /// signs its digest with [`ecdsa::sign_digest`]: OpenSSL's `X509_sign`
+    /// hands the key to its provider layer first (a copy of the key and of
+    /// its curve's group, a digest fetch), which cost more than the
+    /// signature itself, and `i2d_ECPrivateKey` encodes the group again.
+    /// The bytes are those OpenSSL's `X509Builder` gave (a test holds them
+    /// side by side).
     fn build(
         algorithm: KeyAlgorithm,
         now: SystemTime,
         lifetime: Duration,
     ) -> Result<Self, CertificateError> {
-        let nid = match algorithm {
-            KeyAlgorithm::EcdsaP256 => Nid::X9_62_PRIME256V1,
-            KeyAlgorithm::EcdsaP384 => Nid::SECP384R1,
+        let (nid, hash) = match algorithm {
+            KeyAlgorithm::EcdsaP256 => (Nid::X9_62_PRIME256V1, HashAlgorithm::SHA256),
+            KeyAlgorithm::EcdsaP384 => (Nid::SECP384R1, HashAlgorithm::SHA384),
             KeyAlgorithm::Rsa2048 => {
                 return Err(CertificateError::NotSupported(
                     "RSA certificates: eddy's DTLS supports ECDSA only",
@@ -143,56 +150,30 @@ impl Certificate {
             }
         };
         let ec = ec_private_key(nid)?;
-        let pkey = PKey::from_ec_key(ec.clone())?;
         let mut random = [0u8; 16];
         scope::fill(&mut random)?;
         // A positive 64-bit serial (RFC 5280 §4.1.2.2: "positive integer").
         random[0] &= 0x7f;
-        let serial_bn = BigNum::from_slice(&random[..8])?;
-        let serial = Asn1Integer::from_bn(&serial_bn)?;
         let cn: String = random[8..].iter().map(|b| format!("{b:02x}")).collect();
-        let mut name = X509NameBuilder::new()?;
-        name.append_entry_by_nid(Nid::COMMONNAME, &format!("eddy-{cn}"))?;
-        let name = name.build();
         let unix = |t: SystemTime| {
             t.duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
         };
-        let not_before = unix(now) - 24 * 3600;
+        let not_before = (unix(now) - 24 * 3600).max(0);
         let expires = now + lifetime;
-        let mut b = X509Builder::new()?;
-        b.set_version(2)?;
-        b.set_serial_number(&serial)?;
-        b.set_subject_name(&name)?;
-        b.set_issuer_name(&name)?;
-        let not_before = Asn1Time::from_unix(not_before.max(0))?;
-        b.set_not_before(&not_before)?;
-        let not_after = Asn1Time::from_unix(unix(expires))?;
-        b.set_not_after(&not_after)?;
-        b.set_pubkey(&pkey)?;
-        let md = if nid == Nid::SECP384R1 {
-            MessageDigest::sha384()
-        } else {
-            MessageDigest::sha256()
+        let time_error = || CertificateError::Crypto("time out of range for X.509".into());
+        let fields = TbsFields {
+            serial: &random[..8],
+            common_name: &format!("eddy-{cn}"),
+            not_before: der_time(not_before).ok_or_else(time_error)?,
+            not_after: der_time(unix(expires)).ok_or_else(time_error)?,
         };
-        b.sign(&pkey, md)?;
-        let mut der = b.build().to_der()?;
-        if scope::is_deterministic() {
-            // OpenSSL signs with a random nonce: sign the same TBS again
-            // with the RFC 6979 nonce so the bytes follow the seed.
-            let hash = if nid == Nid::SECP384R1 {
-                HashAlgorithm::SHA384
-            } else {
-                HashAlgorithm::SHA256
-            };
-            der = resign(&der, |tbs| {
-                let digest = Digest::of(hash, tbs);
-                ecdsa::sign_deterministic(&ec, &digest, hash)?.to_der()
-            })?;
-        }
+        let key = EcKeyDer::of(&ec)?;
+        let tbs = tbs_certificate(&fields, &key, hash);
+        let sig = ecdsa::sign_digest(&ec, &Digest::of(hash, &tbs), hash)?;
         Ok(Self {
-            der,
-            key_sec1: ec.private_key_to_der()?,
+            der: certificate_der(&tbs, &signature_algorithm(hash), &sig),
+            key_sec1: key.sec1(),
             expires,
         })
     }
@@ -322,38 +303,339 @@ fn der_len(out: &mut Vec<u8>, len: usize) {
     }
 }
 
-/// Replaces the signature of a DER certificate (RFC 5280 §4.1:
-/// `SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT
-/// STRING }`) with `sign(tbsCertificate)`.
-fn resign(
-    cert: &[u8],
-    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, openssl::error::ErrorStack>,
-) -> Result<Vec<u8>, CertificateError> {
-    let bad = || CertificateError::Crypto("malformed certificate DER".into());
-    let (outer_hdr, _) = der_tlv(cert, 0).ok_or_else(bad)?;
-    let tbs_at = outer_hdr;
-    let (h, l) = der_tlv(cert, tbs_at).ok_or_else(bad)?;
-    let alg_at = tbs_at + h + l;
-    let (h2, l2) = der_tlv(cert, alg_at).ok_or_else(bad)?;
-    let end = alg_at + h2 + l2;
-    let tbs = cert.get(tbs_at..alg_at).ok_or_else(bad)?;
-    let alg = cert.get(alg_at..end).ok_or_else(bad)?;
-    let sig = sign(tbs)?;
-    let mut bits = vec![0x03];
-    der_len(&mut bits, sig.len() + 1);
-    bits.push(0x00);
-    bits.extend_from_slice(&sig);
-    let mut out = vec![0x30];
-    der_len(&mut out, tbs.len() + alg.len() + bits.len());
-    out.extend_from_slice(tbs);
-    out.extend_from_slice(alg);
-    out.extend_from_slice(&bits);
-    Ok(out)
+/// `tag`, the DER length of `contents`, and `contents`.
+fn der(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
+    out.push(tag);
+    der_len(out, contents.len());
+    out.extend_from_slice(contents);
+}
+
+/// `tag` around what `f` writes.
+fn der_with(out: &mut Vec<u8>, tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
+    let mut inner = Vec::with_capacity(128);
+    f(&mut inner);
+    der(out, tag, &inner);
+}
+
+const SEQUENCE: u8 = 0x30;
+const SET: u8 = 0x31;
+const INTEGER: u8 = 0x02;
+const BIT_STRING: u8 = 0x03;
+const OCTET_STRING: u8 = 0x04;
+const OID: u8 = 0x06;
+const UTF8_STRING: u8 = 0x0c;
+const UTC_TIME: u8 = 0x17;
+const GENERALIZED_TIME: u8 = 0x18;
+/// 1.2.840.10045.2.1 (id-ecPublicKey).
+const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+/// 1.2.840.10045.3.1.7 (prime256v1).
+const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// 1.3.132.0.34 (secp384r1).
+const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+/// 1.2.840.10045.4.3.2 (ecdsa-with-SHA256), 1.2.840.10045.4.3.3 (SHA384).
+const OID_ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+const OID_ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
+/// 2.5.4.3 (commonName).
+const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+
+/// A non-negative big-endian integer as a DER INTEGER (X.690 §8.3: the
+/// fewest octets, a zero octet first when the top bit is set).
+fn der_unsigned(out: &mut Vec<u8>, bytes: &[u8]) {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    let digits = bytes.get(first..).unwrap_or_default();
+    let mut contents = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|b| *b >= 0x80) {
+        contents.push(0);
+    }
+    contents.extend_from_slice(digits);
+    der(out, INTEGER, &contents);
+}
+
+/// The AlgorithmIdentifier of ECDSA with `hash` (RFC 5758 §3.2: no
+/// parameters).
+fn signature_algorithm(hash: HashAlgorithm) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12);
+    der_with(&mut out, SEQUENCE, |o| {
+        let oid = if hash == HashAlgorithm::SHA384 {
+            OID_ECDSA_SHA384
+        } else {
+            OID_ECDSA_SHA256
+        };
+        der(o, OID, oid);
+    });
+    out
+}
+
+/// A time as X.509 writes it (RFC 5280 §4.1.2.5, and OpenSSL's
+/// `ASN1_TIME_set`): UTCTime `YYMMDDHHMMSSZ` for 1950 to 2049,
+/// GeneralizedTime `YYYYMMDDHHMMSSZ` otherwise; `None` past year 9999.
+fn der_time(unix: i64) -> Option<Vec<u8>> {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Days to a civil date (H. Hinnant's `civil_from_days`).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let clock = format!(
+        "{month:02}{day:02}{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+    let mut out = Vec::with_capacity(19);
+    if (1950..2050).contains(&year) {
+        der(
+            &mut out,
+            UTC_TIME,
+            format!("{:02}{clock}", year % 100).as_bytes(),
+        );
+    } else {
+        der(
+            &mut out,
+            GENERALIZED_TIME,
+            format!("{year:04}{clock}").as_bytes(),
+        );
+    }
+    Some(out)
+}
+
+/// An EC key's parts as DER needs them.
+struct EcKeyDer {
+    /// The named curve's OID contents.
+    curve: &'static [u8],
+    /// The private scalar, as long as the group order.
+    scalar: Vec<u8>,
+    /// The public point, uncompressed (RFC 5480 §2.2).
+    point: Vec<u8>,
+}
+
+impl EcKeyDer {
+    fn of(ec: &EcKey<openssl::pkey::Private>) -> Result<Self, CertificateError> {
+        let group = ec.group();
+        let curve = match group.curve_name() {
+            Some(Nid::X9_62_PRIME256V1) => OID_P256,
+            Some(Nid::SECP384R1) => OID_P384,
+            _ => return Err(CertificateError::NotSupported("only P-256/P-384 keys")),
+        };
+        let mut ctx = BigNumContext::new()?;
+        let len = group.order_bits().div_ceil(8);
+        Ok(Self {
+            curve,
+            scalar: ec.private_key().to_vec_padded(len as i32)?,
+            point: ec
+                .public_key()
+                .to_bytes(group, PointConversionForm::UNCOMPRESSED, &mut ctx)?,
+        })
+    }
+
+    /// The public key's SubjectPublicKeyInfo (RFC 5480 §2).
+    fn spki(&self, out: &mut Vec<u8>) {
+        der_with(out, SEQUENCE, |o| {
+            der_with(o, SEQUENCE, |a| {
+                der(a, OID, OID_EC_PUBLIC_KEY);
+                der(a, OID, self.curve);
+            });
+            self.bit_string(o);
+        });
+    }
+
+    fn bit_string(&self, out: &mut Vec<u8>) {
+        let mut bits = Vec::with_capacity(self.point.len() + 1);
+        bits.push(0);
+        bits.extend_from_slice(&self.point);
+        der(out, BIT_STRING, &bits);
+    }
+
+    /// The private key as SEC1 DER (RFC 5915 §3: version 1, the scalar, the
+    /// named curve, the public key), as OpenSSL's `i2d_ECPrivateKey` writes it.
+    fn sec1(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128 + self.point.len());
+        der_with(&mut out, SEQUENCE, |o| {
+            der(o, INTEGER, &[1]);
+            der(o, OCTET_STRING, &self.scalar);
+            der_with(o, 0xa0, |p| der(p, OID, self.curve));
+            der_with(o, 0xa1, |p| self.bit_string(p));
+        });
+        out
+    }
+}
+
+/// What differs between eddy's certificates.
+struct TbsFields<'a> {
+    /// The serial's bytes, big-endian, top bit clear.
+    serial: &'a [u8],
+    /// The subject's and issuer's commonName.
+    common_name: &'a str,
+    /// DER times (see [`der_time`]).
+    not_before: Vec<u8>,
+    not_after: Vec<u8>,
+}
+
+/// A self-signed v3 TBSCertificate without extensions (RFC 5280 §4.1),
+/// the fields in the encoding OpenSSL's `X509Builder` gave them: a
+/// `[0]` version 2, the serial, ECDSA with `hash`, the same one-CN name
+/// (UTF8String) as issuer and subject, the validity, the key.
+fn tbs_certificate(fields: &TbsFields<'_>, key: &EcKeyDer, hash: HashAlgorithm) -> Vec<u8> {
+    let mut name = Vec::with_capacity(64);
+    der_with(&mut name, SEQUENCE, |n| {
+        der_with(n, SET, |s| {
+            der_with(s, SEQUENCE, |a| {
+                der(a, OID, OID_COMMON_NAME);
+                der(a, UTF8_STRING, fields.common_name.as_bytes());
+            });
+        });
+    });
+    let mut out = Vec::with_capacity(320);
+    der_with(&mut out, SEQUENCE, |t| {
+        der_with(t, 0xa0, |v| der(v, INTEGER, &[2]));
+        der_unsigned(t, fields.serial);
+        t.extend_from_slice(&signature_algorithm(hash));
+        t.extend_from_slice(&name);
+        der_with(t, SEQUENCE, |v| {
+            v.extend_from_slice(&fields.not_before);
+            v.extend_from_slice(&fields.not_after);
+        });
+        t.extend_from_slice(&name);
+        key.spki(t);
+    });
+    out
+}
+
+/// A certificate (RFC 5280 §4.1: `SEQUENCE { tbsCertificate,
+/// signatureAlgorithm, signatureValue BIT STRING }`) from its parts.
+fn certificate_der(tbs: &[u8], algorithm: &[u8], signature: &[u8]) -> Vec<u8> {
+    let mut bits = Vec::with_capacity(signature.len() + 1);
+    bits.push(0);
+    bits.extend_from_slice(signature);
+    let mut out = Vec::with_capacity(tbs.len() + algorithm.len() + bits.len() + 8);
+    der_with(&mut out, SEQUENCE, |c| {
+        c.extend_from_slice(tbs);
+        c.extend_from_slice(algorithm);
+        der(c, BIT_STRING, &bits);
+    });
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::asn1::Asn1Integer;
+    use openssl::bn::BigNum;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+
+    /// The TBSCertificate OpenSSL's `X509Builder` makes of the same fields
+    /// (how eddy built certificates before writing the DER itself).
+    fn openssl_tbs(
+        ec: &EcKey<openssl::pkey::Private>,
+        serial: &[u8],
+        cn: &str,
+        not_before: i64,
+        not_after: i64,
+    ) -> Vec<u8> {
+        let pkey = PKey::from_ec_key(ec.clone()).unwrap();
+        let serial = Asn1Integer::from_bn(&BigNum::from_slice(serial).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_nid(Nid::COMMONNAME, cn).unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_serial_number(&serial).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_not_before(&Asn1Time::from_unix(not_before).unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::from_unix(not_after).unwrap())
+            .unwrap();
+        b.set_pubkey(&pkey).unwrap();
+        let md = if ec.group().curve_name() == Some(Nid::SECP384R1) {
+            MessageDigest::sha384()
+        } else {
+            MessageDigest::sha256()
+        };
+        b.sign(&pkey, md).unwrap();
+        let der = b.build().to_der().unwrap();
+        let (outer, _) = der_tlv(&der, 0).unwrap();
+        let (h, l) = der_tlv(&der, outer).unwrap();
+        der[outer..outer + h + l].to_vec()
+    }
+
+    #[test]
+    fn the_der_written_is_what_openssl_wrote() {
+        let times = [
+            0,
+            951_782_400,   // 2000-02-29
+            1_800_000_000, // 2027
+            2_524_607_999, // 2049-12-31T23:59:59
+            2_524_608_000, // 2050: GeneralizedTime
+            4_107_542_400, // 2100-03-01
+            253_402_300_799,
+        ];
+        let serials: [&[u8]; 5] = [
+            &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0],
+            &[0x00, 0x00, 0x80, 0, 0, 0, 0, 1],
+            &[0x00, 0x7f, 0xff, 0, 0, 0, 0, 1],
+            &[0; 8],
+            &[0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+        ];
+        for (nid, hash) in [
+            (Nid::X9_62_PRIME256V1, HashAlgorithm::SHA256),
+            (Nid::SECP384R1, HashAlgorithm::SHA384),
+        ] {
+            let ec = ec_private_key(nid).unwrap();
+            let key = EcKeyDer::of(&ec).unwrap();
+            assert_eq!(key.sec1(), ec.private_key_to_der().unwrap());
+            for (i, serial) in serials.iter().enumerate() {
+                for pair in times.windows(2) {
+                    let cn = format!("eddy-{i:032x}");
+                    let fields = TbsFields {
+                        serial,
+                        common_name: &cn,
+                        not_before: der_time(pair[0]).unwrap(),
+                        not_after: der_time(pair[1]).unwrap(),
+                    };
+                    assert_eq!(
+                        tbs_certificate(&fields, &key, hash),
+                        openssl_tbs(&ec, serial, &cn, pair[0], pair[1]),
+                        "{nid:?} serial {serial:02x?} times {pair:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(der_time(253_402_300_800), None);
+    }
+
+    #[test]
+    fn a_generated_certificate_parses_as_openssl_would_build_it() {
+        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+            let c = Certificate::generate(alg, now(), DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+            let x = X509::from_der(c.der()).unwrap();
+            assert_eq!(x.to_der().unwrap(), c.der());
+            assert!(x.verify(&x.public_key().unwrap()).unwrap());
+            let key = EcKey::private_key_from_der(c.key_der()).unwrap();
+            assert!(x
+                .public_key()
+                .unwrap()
+                .public_eq(&PKey::from_ec_key(key).unwrap()));
+            let unix = |t: &openssl::asn1::Asn1TimeRef| {
+                let d = Asn1Time::from_unix(0).unwrap().diff(t).unwrap();
+                i64::from(d.days) * 86_400 + i64::from(d.secs)
+            };
+            assert_eq!(unix(x.not_before()), 1_800_000_000 - 86_400);
+            assert_eq!(
+                unix(x.not_after()),
+                1_800_000_000 + DEFAULT_CERTIFICATE_LIFETIME.as_secs() as i64
+            );
+        }
+    }
 
     fn now() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)

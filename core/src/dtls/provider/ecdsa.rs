@@ -13,7 +13,8 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private, Public};
 
-use super::digest::{message_digest, Digest};
+use super::digest::{hmac_into, message_digest, Digest};
+use super::kx::named_group;
 use super::scope;
 
 /// The named group of an EC curve.
@@ -42,8 +43,14 @@ fn int2octets(n: &BigNumRef, rlen: usize) -> Result<Vec<u8>, ErrorStack> {
 }
 
 fn hmac(alg: HashAlgorithm, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, ErrorStack> {
-    let md = message_digest(alg).unwrap_or_else(openssl::hash::MessageDigest::sha256);
-    Ok(crate::hmac::hmac(md, key, parts)?.to_vec())
+    let alg = if message_digest(alg).is_some() {
+        alg
+    } else {
+        HashAlgorithm::SHA256
+    };
+    let mut mac = [0u8; 64];
+    let n = hmac_into(alg, key, parts, &mut mac);
+    Ok(mac.get(..n).unwrap_or_default().to_vec())
 }
 
 /// The RFC 6979 §3.2 nonce `k` for private key `x` and message hash `h1`.
@@ -182,10 +189,109 @@ impl SigningKey for EcSigningKey {
     }
 }
 
+/// One DER TLV (short or long form length up to 3 bytes): tag, contents
+/// and what follows.
+fn der_next(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 || rest.len() < n {
+            return None;
+        }
+        let (len, rest) = rest.split_at(n);
+        (len.iter().fold(0, |l, b| l << 8 | usize::from(*b)), rest)
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
+}
+
+/// The curve named by a DER OID's contents, if eddy keeps its group.
+fn curve_of_oid(oid: &[u8]) -> Option<&'static EcGroupRef> {
+    // 1.2.840.10045.3.1.7 (prime256v1), 1.3.132.0.34 (secp384r1).
+    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+    match oid {
+        P256 => named_group(Nid::X9_62_PRIME256V1),
+        P384 => named_group(Nid::SECP384R1),
+        _ => None,
+    }
+}
+
+/// A SEC1 (RFC 5915) private key in the shape eddy's certificates hold it
+/// — version 1, the scalar, `[0]` a named curve, `[1]` the public point —
+/// on the process's group (see [`named_group`]). `None` for any other
+/// shape, which OpenSSL's parser then reads: it builds the curve's group
+/// anew for every key.
+fn sec1_on_named_curve(bytes: &[u8]) -> Option<EcKey<Private>> {
+    let (0x30, seq, b"") = der_next(bytes)? else {
+        return None;
+    };
+    let (0x02, [1], rest) = der_next(seq)? else {
+        return None;
+    };
+    let (0x04, scalar, rest) = der_next(rest)? else {
+        return None;
+    };
+    let (0xa0, params, rest) = der_next(rest)? else {
+        return None;
+    };
+    let (0xa1, public, b"") = der_next(rest)? else {
+        return None;
+    };
+    let (0x06, oid, b"") = der_next(params)? else {
+        return None;
+    };
+    let (0x03, [0, point @ ..], b"") = der_next(public)? else {
+        return None;
+    };
+    let group = curve_of_oid(oid)?;
+    let mut ctx = BigNumContext::new().ok()?;
+    // Decoding checks that the point is on the curve.
+    let point = EcPoint::from_bytes(group, point, &mut ctx).ok()?;
+    let d = BigNum::from_slice(scalar).ok()?;
+    EcKey::from_private_components(group, &d, &point).ok()
+}
+
+/// An EC SubjectPublicKeyInfo (RFC 5480) on P-256 or P-384 on the
+/// process's group; `None` for any other shape (see
+/// [`sec1_on_named_curve`]).
+fn spki_on_named_curve(spki: &[u8]) -> Option<EcKey<Public>> {
+    // 1.2.840.10045.2.1 (id-ecPublicKey).
+    const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+    let (0x30, seq, b"") = der_next(spki)? else {
+        return None;
+    };
+    let (0x30, alg, rest) = der_next(seq)? else {
+        return None;
+    };
+    let (0x03, [0, point @ ..], b"") = der_next(rest)? else {
+        return None;
+    };
+    let (0x06, EC_PUBLIC_KEY, rest) = der_next(alg)? else {
+        return None;
+    };
+    let (0x06, oid, b"") = der_next(rest)? else {
+        return None;
+    };
+    let group = curve_of_oid(oid)?;
+    let mut ctx = BigNumContext::new().ok()?;
+    let point = EcPoint::from_bytes(group, point, &mut ctx).ok()?;
+    EcKey::from_public_key(group, &point).ok()
+}
+
 /// Loads PKCS#8 or SEC1 DER, or PEM, EC private keys on P-256 or P-384.
 pub(crate) fn load_ec_key(bytes: &[u8]) -> Result<EcKey<Private>, CryptoError> {
-    // SEC1 first (what eddy's certificates hold, and OpenSSL's fast path:
-    // PKCS#8 goes through the decoder framework, ~35× slower).
+    if let Some(key) = sec1_on_named_curve(bytes) {
+        return Ok(key);
+    }
+    // SEC1 first (OpenSSL's fast path: PKCS#8 goes through the decoder
+    // framework, ~35× slower).
     let key = match EcKey::private_key_from_der(bytes) {
         Ok(key) => key,
         Err(_) => PKey::private_key_from_der(bytes)
@@ -220,6 +326,9 @@ impl Verifier {
     fn public_key(cert_der: &[u8]) -> Result<EcKey<Public>, CryptoError> {
         let spki = crate::dtls::certificate::subject_public_key_info(cert_der)
             .ok_or(CryptoError::CertificateParseFailed)?;
+        if let Some(key) = spki_on_named_curve(spki) {
+            return Ok(key);
+        }
         EcKey::public_key_from_der(spki).map_err(|_| CryptoError::UnsupportedPublicKeyAlgorithm)
     }
 }
