@@ -636,10 +636,18 @@ impl Driver {
         if !self.events.is_empty() || self.stopped || self.input_waiting() {
             wait = Some(Duration::ZERO);
         }
-        match self.poll.poll(&mut self.mio_events, wait) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        if self.unfed.is_some() {
+            // Datagrams read by an earlier poll wait: they are fed first,
+            // without a system call to learn what else is ready (mio's
+            // readiness is edge-triggered: what became ready meanwhile is
+            // reported by the next poll that asks).
+            self.mio_events.clear();
+        } else {
+            match self.poll.poll(&mut self.mio_events, wait) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         // Copied out (into a reused buffer) so the handlers may borrow self.
         let mut ready = std::mem::take(&mut self.ready);
