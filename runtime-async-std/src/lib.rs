@@ -61,8 +61,8 @@ use eddy_runtime_common::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo}
 pub use async_io;
 pub use eddy;
 pub use eddy_runtime_common::{
-    DataChannel, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, MAX_TCP_BACKLOG,
-    MAX_TCP_CONNECTIONS, SEND_HIGH_WATER, SEND_LOW_WATER,
+    DataChannel, DriverStats, Error, Events, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES,
+    MAX_TCP_BACKLOG, MAX_TCP_CONNECTIONS, SEND_HIGH_WATER, SEND_LOW_WATER,
 };
 
 /// A peer connection driven by `async-io`. See

@@ -63,3 +63,23 @@ fn events_stream_reports_the_connection_under_smol() {
         panic!("{e}");
     }
 }
+
+/// More than a turn of the driver feeds at once, under smol's one thread:
+/// the application runs between slices.
+#[test]
+fn a_burst_is_echoed_whole_and_in_order_under_smol() {
+    let result = smol::block_on(future::or(
+        async {
+            scenario::burst::<AsyncIo>()
+                .await
+                .map_err(|e| e.to_string())
+        },
+        async {
+            async_io::Timer::after(Duration::from_secs(60)).await;
+            Err("timed out".to_owned())
+        },
+    ));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

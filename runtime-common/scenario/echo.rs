@@ -169,3 +169,75 @@ pub(crate) async fn run<R: Runtime>() -> Result {
     }
     Ok(())
 }
+
+/// Messages in [`burst`], more than a turn of the driver feeds (one read
+/// alone may give a thousand datagrams).
+const BURST: u32 = 3000;
+const BURST_SIZE: usize = 1000;
+
+/// Message `seq` of [`burst`]: one datagram.
+fn burst_message(seq: u32) -> Vec<u8> {
+    let mut m = vec![0x5a; BURST_SIZE];
+    m[..4].copy_from_slice(&seq.to_be_bytes());
+    m
+}
+
+/// A burst of one-datagram messages, queued at once, is echoed back whole
+/// and in order, and every datagram each driver read reached its peer: the
+/// drivers feed a read a slice at a time and hand the application its
+/// events in between, keeping the rest for the next turns (SCTP would hide
+/// a lost one by retransmitting it, so the datagrams are counted).
+pub(crate) async fn burst<R: Runtime>() -> Result {
+    let (a, b, mut chat, remote) = connect::<R>().await?;
+    let client = async {
+        // One command queues the whole burst: it leaves as fast as SCTP
+        // lets it, not one message per turn of the application.
+        let id = chat.id();
+        a.with(move |pc| {
+            let mut dc = pc.data_channel(id).ok_or("no channel")?;
+            for seq in 0..BURST {
+                dc.send(&burst_message(seq)).map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        })
+        .await??;
+        for seq in 0..BURST {
+            expect(&mut chat, false, &burst_message(seq)).await?;
+        }
+        Result::Ok(())
+    };
+    let echoing = async {
+        echo(remote).await?;
+        Err("the echo side's channel closed".into())
+    };
+    futures_lite::future::or(client, echoing).await?;
+    all_fed(&a).await?;
+    all_fed(&b).await?;
+    a.close().await;
+    b.close().await;
+    Ok(())
+}
+
+/// Every datagram `pc`'s driver read reached the peer: at once, or once
+/// those still arriving (SACKs) are fed.
+async fn all_fed<R: Runtime>(pc: &Connection<R>) -> Result {
+    let mut timer = R::timer()?;
+    let mut counts = (0, 0);
+    for _ in 0..1000 {
+        let stats = pc.stats().await?;
+        let input = pc.with(|pc| pc.connection_stats().input).await?;
+        counts = (
+            stats.received,
+            input.stun + input.dtls + input.dropped_unknown,
+        );
+        if counts.0 == counts.1 {
+            break;
+        }
+        timer.reset(std::time::Instant::now() + std::time::Duration::from_millis(5));
+        std::future::poll_fn(|cx| timer.poll_expired(cx)).await;
+    }
+    if counts.0 != counts.1 || counts.0 < u64::from(BURST) {
+        return Err(format!("{} datagrams read, {} fed to the peer", counts.0, counts.1).into());
+    }
+    Ok(())
+}

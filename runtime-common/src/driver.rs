@@ -121,8 +121,9 @@ pub trait Timer: Send {
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-/// Datagrams received per socket before the peer's output is drained, so a
-/// burst cannot overflow the core's own bounded queues.
+/// Datagrams fed to the peer per turn, before its output is drained (events
+/// handed over, transmits sent), so a burst cannot overflow the core's own
+/// bounded queues; what one read gave beyond that waits for the next turns.
 const RECEIVE_BATCH: usize = 32;
 /// Commands run per turn, so the sockets are read in between.
 const COMMAND_BATCH: usize = 64;
@@ -156,6 +157,13 @@ pub(crate) struct Driver {
     deadline: Option<Instant>,
     armed: Option<Instant>,
     buf: RecvBuffer,
+    /// Datagrams in `buf` not yet fed to the peer: the socket they came on
+    /// and how many of them were fed.
+    unfed: Option<(usize, usize)>,
+    /// The socket read first when `buf` is empty (round robin).
+    next_read: usize,
+    /// Events the peer gave, counted: a turn that gave any ends the poll.
+    events_out: u64,
     /// Resolving the peer's `.local` candidates, answering for ours.
     mdns: DriverMdns,
     /// TCP connections: TURN over TCP/TLS, ICE-TCP.
@@ -219,6 +227,9 @@ impl Driver {
             deadline: None,
             armed: None,
             buf: RecvBuffer::new(),
+            unfed: None,
+            next_read: 0,
+            events_out: 0,
             mdns: DriverMdns::new(R::wrap_socket),
             tcp: DriverTcp::new(R::wrap_tcp, listeners),
         })
@@ -236,8 +247,17 @@ impl Driver {
         while self.commands.try_recv().is_ok() {}
     }
 
+    /// Turns: commands, a slice of the received datagrams, TCP, mDNS,
+    /// then the peer's output and the timer. A busy turn that gave the
+    /// application events ends the poll (the task is woken again at once),
+    /// so the application (on this thread too, with a current-thread
+    /// executor) answers them before the rest of a burst is fed: a burst
+    /// does not hold back every reply until all of it is processed (two
+    /// peers answering each other would otherwise take turns, each idle
+    /// while the other works through the whole burst).
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         for _ in 0..TURNS_PER_POLL {
+            let events_before = self.events_out;
             let mut busy = self.run_commands(cx);
             busy |= self.receive(cx);
             busy |= self.tcp.accept(cx);
@@ -275,8 +295,12 @@ impl Driver {
             if !busy {
                 return Poll::Pending;
             }
+            if self.events_out != events_before {
+                break;
+            }
         }
-        // Still busy: come back after the other tasks.
+        // Still busy: come back after the other tasks (and the application,
+        // which has events).
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -306,19 +330,40 @@ impl Driver {
         true
     }
 
-    /// Reads every socket until it would block, or a batch per socket;
-    /// true if a socket may have more.
+    /// Feeds the peer up to [`RECEIVE_BATCH`] received datagrams: what the
+    /// last read left, else what the next socket with any has (sockets take
+    /// turns); true if more may be waiting (false once every socket would
+    /// block and waits for the reactor).
     fn receive(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut more = false;
-        for socket in &self.sockets {
-            let mut batch = 0;
+        if self.unfed.is_none() && !self.read(cx) {
+            return false;
+        }
+        if let Some((index, fed)) = self.unfed.take() {
+            self.feed(index, fed);
+        }
+        // The rest of the read, or of the socket.
+        true
+    }
+
+    /// Reads the first socket, from `next_read` on, that has datagrams
+    /// into `buf`; false if none has.
+    fn read(&mut self, cx: &mut Context<'_>) -> bool {
+        let count = self.sockets.len();
+        for i in 0..count {
+            let index = (self.next_read + i) % count;
+            let socket = &self.sockets[index];
             loop {
                 let buf = &mut self.buf;
                 let received = socket.io.try_io(Interest::Readable, &mut |s| {
                     udp::recv(s, &socket.state, buf)
                 });
-                let count = match received {
-                    Ok(count) => count,
+                match received {
+                    Ok(count) => {
+                        self.state.stats.received += count as u64;
+                        self.unfed = Some((index, 0));
+                        self.next_read = index + 1;
+                        return true;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                         match socket.io.poll_recv_ready(cx) {
                             Poll::Ready(Ok(())) => continue,
@@ -336,27 +381,35 @@ impl Driver {
                         tracing::warn!(local = %socket.local, error = %e, "receive failed");
                         break;
                     }
-                };
-                let now = Instant::now();
-                for (source, contents) in self.buf.datagrams() {
-                    let _ = self.state.pc.handle_input(Input::Receive(
-                        now,
-                        Receive {
-                            proto: Protocol::Udp,
-                            source,
-                            destination: socket.local,
-                            contents,
-                        },
-                    ));
-                }
-                batch += count;
-                if batch >= RECEIVE_BATCH {
-                    more = true;
-                    break;
                 }
             }
         }
-        more
+        false
+    }
+
+    /// Feeds the peer up to [`RECEIVE_BATCH`] of the datagrams in `buf`,
+    /// read from socket `index`, after the `fed` already fed; what is left
+    /// stays in `unfed`.
+    fn feed(&mut self, index: usize, fed: usize) {
+        let Some(local) = self.sockets.get(index).map(|s| s.local) else {
+            return;
+        };
+        let now = Instant::now();
+        for (n, (source, contents)) in self.buf.datagrams().skip(fed).enumerate() {
+            if n == RECEIVE_BATCH {
+                self.unfed = Some((index, fed + n));
+                return;
+            }
+            let _ = self.state.pc.handle_input(Input::Receive(
+                now,
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: local,
+                    contents,
+                },
+            ));
+        }
     }
 
     /// Takes everything the peer has: sends transmits, routes events, keeps
@@ -365,11 +418,14 @@ impl Driver {
         loop {
             match self.state.pc.poll_output() {
                 Output::Transmit(t) => self.send(t),
-                Output::Event(e) => self.state.handle_event(e),
+                Output::Event(e) => {
+                    self.events_out += 1;
+                    self.state.handle_event(e);
+                }
                 Output::Timeout(at) => {
                     self.deadline = at;
                     for socket in &mut self.sockets {
-                        flush_socket(socket, None);
+                        flush_socket(socket, None, &mut self.state.stats.sent);
                     }
                     self.tcp.flush(None);
                     self.mdns.sync(&self.state.pc, Instant::now());
@@ -401,22 +457,22 @@ impl Driver {
         }
         socket.queued.push_back(t);
         if socket.queued.len() >= udp::MAX_SEND {
-            flush_socket(socket, None);
+            flush_socket(socket, None, &mut self.state.stats.sent);
         }
     }
 
     /// Sends queued transmits while the sockets take them.
     fn flush(&mut self, cx: &mut Context<'_>) {
         for socket in &mut self.sockets {
-            flush_socket(socket, Some(cx));
+            flush_socket(socket, Some(cx), &mut self.state.stats.sent);
         }
         self.tcp.flush(Some(cx));
     }
 }
 
 /// Sends what `socket` has queued, in batches, until it would block; with
-/// `cx`, then waits for it to be writable.
-fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>) {
+/// `cx`, then waits for it to be writable. Adds what went out to `count`.
+fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>, count: &mut u64) {
     while !socket.queued.is_empty() {
         let (io, state, queued) = (&socket.io, &socket.state, &socket.queued);
         let sent = io.try_io(Interest::Writable, &mut |s| {
@@ -430,7 +486,9 @@ fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>) {
         });
         match sent {
             Ok(n) => {
-                socket.queued.drain(..n.min(socket.queued.len()));
+                let n = n.min(socket.queued.len());
+                *count += n as u64;
+                socket.queued.drain(..n);
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -18,7 +18,9 @@ use futures_core::Stream;
 use crate::driver::{Channels, Driver, Runtime};
 use crate::driver_tcp::TcpOptions;
 use crate::net;
-use crate::state::{Command, Incoming, Outgoing, State, MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS};
+use crate::state::{
+    Command, DriverStats, Incoming, Outgoing, State, MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS,
+};
 
 /// Commands queued to the driver before `send` waits.
 const COMMAND_QUEUE: usize = 256;
@@ -301,6 +303,11 @@ impl<R> Connection<R> {
         Events {
             events: Box::pin(self.events.clone()),
         }
+    }
+
+    /// What the driver counted: UDP datagrams read and sent.
+    pub async fn stats(&self) -> Result<DriverStats, Error> {
+        call(&self.commands, |s| s.stats).await
     }
 
     /// W3C `close()`: closes the peer and stops the driver; every handle's

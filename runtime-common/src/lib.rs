@@ -60,5 +60,6 @@ pub use driver::{Interest, Runtime, TcpIo, TcpListenerIo, Timer, UdpIo};
 pub use driver_tcp::{MAX_TCP_BACKLOG, MAX_TCP_CONNECTIONS};
 pub use handle::{Builder, Connection, DataChannel, Error, Events};
 pub use state::{
-    MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER, SEND_LOW_WATER,
+    DriverStats, MAX_PENDING_CHANNELS, MAX_QUEUED_EVENTS, MAX_QUEUED_MESSAGES, SEND_HIGH_WATER,
+    SEND_LOW_WATER,
 };

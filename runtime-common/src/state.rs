@@ -50,6 +50,16 @@ struct Channel {
     waiting: VecDeque<(Outgoing, SendReply)>,
 }
 
+/// What a connection's driver counted (`Connection::stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    /// UDP datagrams read from the sockets (every one of them is fed to
+    /// the peer, some in a later turn than the one that read them).
+    pub received: u64,
+    /// UDP datagrams the sockets took.
+    pub sent: u64,
+}
+
 /// The driver's state.
 pub(crate) struct State {
     pub(crate) pc: PeerConnection,
@@ -62,6 +72,8 @@ pub(crate) struct State {
     pub(crate) closed: bool,
     /// Messages and events dropped because the application did not read them.
     dropped: u64,
+    /// Datagrams read and sent, counted by the driver.
+    pub(crate) stats: DriverStats,
 }
 
 impl State {
@@ -78,6 +90,7 @@ impl State {
             gathering: Vec::new(),
             closed: false,
             dropped: 0,
+            stats: DriverStats::default(),
         }
     }
 

@@ -14,7 +14,9 @@
 //!   drivers did it before batching), for comparison.
 //!
 //! CPU is each thread's time on a CPU (`/proc/thread-self/schedstat`,
-//! Linux), so the figure holds on a shared machine; wall time is shown too.
+//! Linux), so the figure holds on a shared machine; wall time is shown too,
+//! and the time each thread was ready to run but waited for a CPU (on a
+//! busy machine the rate is then the machine's limit, not the stack's).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -30,11 +32,35 @@ const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// Unanswered datagrams (raw) or unechoed messages (stack) in flight.
 const WINDOW: u64 = 512;
 
-/// This thread's CPU time so far, where the OS tells it.
-fn thread_cpu() -> Option<Duration> {
+/// This thread's time on a CPU and time waiting for one so far, where the
+/// OS tells them.
+fn thread_cpu() -> Option<Cpu> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns = stat.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+    let mut fields = stat.split_whitespace().map(|f| f.parse().ok());
+    let (run, wait) = (fields.next()??, fields.next()??);
+    Some(Cpu {
+        run: Duration::from_nanos(run),
+        wait: Duration::from_nanos(wait),
+    })
+}
+
+/// A thread's scheduler times.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    /// On a CPU.
+    run: Duration,
+    /// Ready to run, waiting for a CPU.
+    wait: Duration,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Self;
+    fn sub(self, earlier: Self) -> Self {
+        Self {
+            run: self.run.saturating_sub(earlier.run),
+            wait: self.wait.saturating_sub(earlier.wait),
+        }
+    }
 }
 
 /// What one side counted over the measured window.
@@ -42,7 +68,7 @@ fn thread_cpu() -> Option<Duration> {
 struct Side {
     sent: u64,
     received: u64,
-    cpu: Option<Duration>,
+    cpu: Option<Cpu>,
 }
 
 /// Phases the client announces: 0 warm-up, 1 measuring, 2 done.
@@ -59,7 +85,7 @@ impl Phase {
 
 /// Counts `(sent, received)` between the measuring phase's start and end.
 struct Meter {
-    start: Option<(u64, u64, Option<Duration>)>,
+    start: Option<(u64, u64, Option<Cpu>)>,
     result: Option<Side>,
 }
 
@@ -105,9 +131,10 @@ fn main() {
     let cpu = |s: &Side| {
         s.cpu.map_or("n/a".into(), |c| {
             format!(
-                "{:.2} s CPU ({:.0}% of a core)",
-                c.as_secs_f64(),
-                100.0 * c.as_secs_f64() / wall.as_secs_f64()
+                "{:.2} s CPU ({:.0}% of a core), {:.2} s waiting for a CPU",
+                c.run.as_secs_f64(),
+                100.0 * c.run.as_secs_f64() / wall.as_secs_f64(),
+                c.wait.as_secs_f64(),
             )
         })
     };
@@ -121,7 +148,7 @@ fn main() {
     println!("  server: {}", cpu(&server));
     let per_core = |s: &Side| {
         s.cpu
-            .map(|c| (s.sent + s.received) as f64 / c.as_secs_f64().max(1e-9))
+            .map(|c| (s.sent + s.received) as f64 / c.run.as_secs_f64().max(1e-9))
     };
     if let (Some(c), Some(s)) = (per_core(&client), per_core(&server)) {
         println!("  datagrams (sent + received) per CPU-second: client {c:.0}, server {s:.0}");

@@ -18,7 +18,9 @@
 //! - resolves `IceServer` hostnames ([`resolve_ice_servers`], [`new_peer`]).
 //!
 //! It can be stepped from your own loop with [`Driver::poll`] (a game engine
-//! calls it once per frame with a zero timeout), or run with [`Driver::run`].
+//! calls it once per frame with a zero timeout, again while it gives events:
+//! a poll hands them over as soon as a batch of datagrams made some), or run
+//! with [`Driver::run`].
 //! Events come out of [`Driver::poll_event`]; other threads reach the
 //! endpoint through a [`Handle`], which queues closures that run on the
 //! driver's thread.
@@ -86,8 +88,9 @@ pub use mio;
 const WAKER: Token = Token(usize::MAX);
 /// Read buffer of an ICE-TCP connection.
 const TCP_READ_BUFFER: usize = 65_536;
-/// Datagrams received before the endpoint's output is drained, so a burst
-/// cannot overflow the core's own bounded queues.
+/// Datagrams fed to the endpoint before its output is drained, so a burst
+/// cannot overflow the core's own bounded queues; a poll returns after the
+/// batch that gave the application events.
 const RECEIVE_BATCH: usize = 32;
 /// Transmits held per socket while the kernel's send buffer is full; more
 /// are dropped and counted (ARCHITECTURE.md §5.3).
@@ -223,6 +226,9 @@ struct Socket {
     state: UdpState,
     local: SocketAddr,
     queued: VecDeque<Transmit>,
+    /// Readiness was reported and the socket has not yet been read until
+    /// it would block: the next poll reads it without waiting.
+    readable: bool,
 }
 
 /// An accepted ICE-TCP connection and the bytes waiting to be written.
@@ -276,6 +282,11 @@ pub struct Driver {
     sender: mpsc::Sender<Message>,
     waker: Arc<Waker>,
     buf: RecvBuffer,
+    /// Datagrams in `buf` not yet fed to the endpoint: the socket they came
+    /// on and how many were fed (a poll stops feeding once events wait).
+    unfed: Option<(usize, usize)>,
+    /// The socket read first by the next poll (round robin).
+    next_read: usize,
     /// ICE-TCP reads (allocated with the first connection).
     tcp_buf: Vec<u8>,
     /// Sockets the last poll found ready: (index, readable, writable).
@@ -335,6 +346,7 @@ impl Driver {
                 state,
                 local,
                 queued: VecDeque::new(),
+                readable: false,
             });
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -358,6 +370,8 @@ impl Driver {
             sender,
             waker,
             buf: RecvBuffer::new(),
+            unfed: None,
+            next_read: 0,
             tcp_buf: Vec::new(),
             ready: Vec::new(),
             stopped: false,
@@ -598,9 +612,18 @@ impl Driver {
     /// timeout, whichever is sooner, for a datagram or a [`Handle`], feeds
     /// what arrived to the endpoint and sends its answer. Returns at once
     /// while events wait in [`Driver::poll_event`].
+    ///
+    /// Datagrams are fed a batch at a time, and the poll returns after the
+    /// batch that gave the application events: it answers them (an echo,
+    /// the next message...) while the rest of a burst waits, read or in
+    /// the socket, for the next poll, which does not wait while any does.
+    /// A peer's burst then does not hold back every reply until all of it
+    /// is processed (two drivers answering each other would otherwise take
+    /// turns, each idle while the other works through the whole burst).
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.run_commands();
         self.drain_endpoint();
+        let events_before = self.events.len();
         let now = Instant::now();
         let deadline = [self.deadline, self.mdns.poll_timeout()]
             .into_iter()
@@ -610,13 +633,21 @@ impl Driver {
         if let Some(t) = timeout {
             wait = Some(wait.map_or(t, |w| w.min(t)));
         }
-        if !self.events.is_empty() || self.stopped {
+        if !self.events.is_empty() || self.stopped || self.input_waiting() {
             wait = Some(Duration::ZERO);
         }
-        match self.poll.poll(&mut self.mio_events, wait) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        if self.unfed.is_some() {
+            // Datagrams read by an earlier poll wait: they are fed first,
+            // without a system call to learn what else is ready (mio's
+            // readiness is edge-triggered: what became ready meanwhile is
+            // reported by the next poll that asks).
+            self.mio_events.clear();
+        } else {
+            match self.poll.poll(&mut self.mio_events, wait) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         // Copied out (into a reused buffer) so the handlers may borrow self.
         let mut ready = std::mem::take(&mut self.ready);
@@ -627,7 +658,6 @@ impl Driver {
                 .filter(|e| e.token() != WAKER)
                 .map(|e| (e.token().0, e.is_readable(), e.is_writable())),
         );
-        let mut result = Ok(());
         for &(index, readable, writable) in &ready {
             if index == mdns::QUERY.0 || index == mdns::RESPONDER.0 {
                 self.mdns.readable(Token(index), &mut self.endpoint);
@@ -649,12 +679,12 @@ impl Driver {
             if writable {
                 self.flush_socket(index);
             }
-            if readable && result.is_ok() {
-                result = self.receive(index);
+            if let Some(socket) = self.sockets.get_mut(index) {
+                socket.readable |= readable;
             }
         }
         self.ready = ready;
-        result?;
+        self.receive(events_before)?;
         let now = Instant::now();
         if self.deadline.is_some_and(|at| at <= now) {
             self.deadline = None;
@@ -684,42 +714,74 @@ impl Driver {
         Ok(())
     }
 
-    /// Reads the socket until it would block, feeding the endpoint.
-    fn receive(&mut self, index: usize) -> io::Result<()> {
-        let mut batch = 0;
+    /// Whether datagrams wait: read and not yet fed, or in a socket that
+    /// was not read until it would block.
+    fn input_waiting(&self) -> bool {
+        self.unfed.is_some() || self.sockets.iter().any(|s| s.readable)
+    }
+
+    /// Feeds the endpoint what the readable sockets have, a batch at a
+    /// time, until they would block or the application has events beyond
+    /// the `events_before` it had when the poll began; sockets take turns.
+    fn receive(&mut self, events_before: usize) -> io::Result<()> {
         loop {
-            let Some(socket) = self.sockets.get(index) else {
+            if let Some((index, fed)) = self.unfed.take() {
+                self.feed(index, fed);
+                self.drain_endpoint();
+                if self.events.len() > events_before {
+                    return Ok(());
+                }
+                continue;
+            }
+            let count = self.sockets.len();
+            let Some(index) = (0..count)
+                .map(|i| (self.next_read + i) % count)
+                .find(|&i| self.sockets[i].readable)
+            else {
                 return Ok(());
             };
-            let local = socket.local;
-            let count = match udp::recv(SockRef::from(&socket.socket), &socket.state, &mut self.buf)
-            {
-                Ok(count) => count,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            let socket = &mut self.sockets[index];
+            match udp::recv(SockRef::from(&socket.socket), &socket.state, &mut self.buf) {
+                Ok(count) => {
+                    self.stats.received += count as u64;
+                    self.unfed = Some((index, 0));
+                    self.next_read = index + 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => socket.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // ICMP errors reported on the socket (port unreachable for
                 // an earlier send) are not fatal: ICE sees the silence.
-                Err(e) if net::is_transient(&e) => continue,
-                Err(e) => return Err(e),
-            };
-            self.stats.received += count as u64;
-            let now = Instant::now();
-            for (source, contents) in self.buf.datagrams() {
-                self.endpoint.handle_input(Input::Receive(
-                    now,
-                    Receive {
-                        proto: Protocol::Udp,
-                        source,
-                        destination: local,
-                        contents,
-                    },
-                ));
+                Err(e) if net::is_transient(&e) => {}
+                Err(e) => {
+                    socket.readable = false;
+                    return Err(e);
+                }
             }
-            batch += count;
-            if batch >= RECEIVE_BATCH {
-                batch = 0;
-                self.drain_endpoint();
+        }
+    }
+
+    /// Feeds the endpoint up to [`RECEIVE_BATCH`] of the datagrams in
+    /// `buf`, from socket `index`, after the `fed` already fed; what is
+    /// left stays in [`Driver::unfed`].
+    fn feed(&mut self, index: usize, fed: usize) {
+        let Some(local) = self.sockets.get(index).map(|s| s.local) else {
+            return;
+        };
+        let now = Instant::now();
+        for (batch, (source, contents)) in self.buf.datagrams().skip(fed).enumerate() {
+            if batch == RECEIVE_BATCH {
+                self.unfed = Some((index, fed + batch));
+                return;
             }
+            self.endpoint.handle_input(Input::Receive(
+                now,
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: local,
+                    contents,
+                },
+            ));
         }
     }
 

@@ -95,3 +95,25 @@ fn a_runtime_without_io_or_time_is_an_error() {
         assert!(error.to_string().contains(missing), "{error}");
     }
 }
+
+/// More than a turn of the driver feeds at once, under both schedulers: the
+/// application runs between slices, on the driver's thread too.
+#[tokio::test]
+async fn a_burst_is_echoed_whole_and_in_order() {
+    let result = tokio::time::timeout(Duration::from_secs(60), scenario::burst::<Tokio>())
+        .await
+        .expect("timed out");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_echoed_whole_and_in_order_on_two_threads() {
+    let result = tokio::time::timeout(Duration::from_secs(60), scenario::burst::<Tokio>())
+        .await
+        .expect("timed out");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
