@@ -425,7 +425,7 @@ impl Driver {
                 Output::Timeout(at) => {
                     self.deadline = at;
                     for socket in &mut self.sockets {
-                        flush_socket(socket, None, &mut self.state.stats.sent);
+                        flush_socket(socket, None, &mut self.state);
                     }
                     self.tcp.flush(None);
                     self.mdns.sync(&self.state.pc, Instant::now());
@@ -457,22 +457,23 @@ impl Driver {
         }
         socket.queued.push_back(t);
         if socket.queued.len() >= udp::MAX_SEND {
-            flush_socket(socket, None, &mut self.state.stats.sent);
+            flush_socket(socket, None, &mut self.state);
         }
     }
 
     /// Sends queued transmits while the sockets take them.
     fn flush(&mut self, cx: &mut Context<'_>) {
         for socket in &mut self.sockets {
-            flush_socket(socket, Some(cx), &mut self.state.stats.sent);
+            flush_socket(socket, Some(cx), &mut self.state);
         }
         self.tcp.flush(Some(cx));
     }
 }
 
 /// Sends what `socket` has queued, in batches, until it would block; with
-/// `cx`, then waits for it to be writable. Adds what went out to `count`.
-fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>, count: &mut u64) {
+/// `cx`, then waits for it to be writable. Counts what went out in
+/// `peer`'s stats and gives the sent buffers back to its connection.
+fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>, peer: &mut State) {
     while !socket.queued.is_empty() {
         let (io, state, queued) = (&socket.io, &socket.state, &socket.queued);
         let sent = io.try_io(Interest::Writable, &mut |s| {
@@ -487,8 +488,10 @@ fn flush_socket(socket: &mut Socket, mut cx: Option<&mut Context<'_>>, count: &m
         match sent {
             Ok(n) => {
                 let n = n.min(socket.queued.len());
-                *count += n as u64;
-                socket.queued.drain(..n);
+                peer.stats.sent += n as u64;
+                for t in socket.queued.drain(..n) {
+                    peer.pc.recycle_transmit(t.contents);
+                }
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -888,7 +888,10 @@ impl Driver {
                 Ok(n) => {
                     let n = n.min(socket.queued.len());
                     self.stats.sent += n as u64;
-                    socket.queued.drain(..n);
+                    // Sent: the buffers go back for the next datagrams.
+                    for t in socket.queued.drain(..n) {
+                        self.endpoint.recycle_transmit(t);
+                    }
                     continue;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -534,6 +534,19 @@ impl Endpoint {
         }
     }
 
+    /// Gives back a sent [`Transmit`]'s buffer to the peer it came from,
+    /// for a later datagram (see [`PeerConnection::recycle_transmit`]).
+    /// Optional; a buffer whose route is gone is dropped.
+    pub fn recycle_transmit(&mut self, t: Transmit) {
+        if let Some(slot) = self
+            .by_tuple
+            .get(&(t.proto, t.source, t.destination))
+            .and_then(|id| self.peers.get_mut(id))
+        {
+            slot.pc.recycle_transmit(t.contents);
+        }
+    }
+
     /// The next output. Polls only the peers touched since their last
     /// timeout, so an idle endpoint costs nothing.
     pub fn poll_output(&mut self) -> EndpointOutput {
