@@ -395,12 +395,9 @@ impl Driver {
             return;
         };
         let now = Instant::now();
-        for (n, (source, contents)) in self.buf.datagrams().skip(fed).enumerate() {
-            if n == RECEIVE_BATCH {
-                self.unfed = Some((index, fed + n));
-                return;
-            }
-            let _ = self.state.pc.handle_input(Input::Receive(
+        let pc = &mut self.state.pc;
+        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, |source, contents| {
+            let _ = pc.handle_input(Input::Receive(
                 now,
                 Receive {
                     proto: Protocol::Udp,
@@ -409,7 +406,8 @@ impl Driver {
                     contents,
                 },
             ));
-        }
+        });
+        self.unfed = left.map(|fed| (index, fed));
     }
 
     /// Takes everything the peer has: sends transmits, routes events, keeps

@@ -141,6 +141,25 @@ impl RecvBuffer {
     }
 }
 
+/// Hands `feed` the datagrams of `buf` after the first `fed`, `limit` at the
+/// most (a burst is fed in slices, the application answering between
+/// them); returns the count fed so far when some are left (the next call's
+/// `fed`), `None` once all are.
+pub fn feed_slice(
+    buf: &RecvBuffer,
+    fed: usize,
+    limit: usize,
+    mut feed: impl FnMut(SocketAddr, &[u8]),
+) -> Option<usize> {
+    for (n, (source, contents)) in buf.datagrams().skip(fed).enumerate() {
+        if n == limit {
+            return Some(fed + n);
+        }
+        feed(source, contents);
+    }
+    None
+}
+
 /// Reads what `socket` has, up to [`BATCH`] messages, into `buf` (replacing
 /// what it held); returns the number of datagrams, as
 /// [`RecvBuffer::datagrams`] gives them. Errors as `recvfrom(2)`'s, for the

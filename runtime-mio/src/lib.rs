@@ -768,12 +768,9 @@ impl Driver {
             return;
         };
         let now = Instant::now();
-        for (batch, (source, contents)) in self.buf.datagrams().skip(fed).enumerate() {
-            if batch == RECEIVE_BATCH {
-                self.unfed = Some((index, fed + batch));
-                return;
-            }
-            self.endpoint.handle_input(Input::Receive(
+        let endpoint = &mut self.endpoint;
+        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, |source, contents| {
+            endpoint.handle_input(Input::Receive(
                 now,
                 Receive {
                     proto: Protocol::Udp,
@@ -782,7 +779,8 @@ impl Driver {
                     contents,
                 },
             ));
-        }
+        });
+        self.unfed = left.map(|fed| (index, fed));
     }
 
     /// Runs every queued closure.
