@@ -1,62 +1,171 @@
-//! HMAC (RFC 2104) over OpenSSL's digests, computed as the RFC defines it
-//! from two plain hashes.
+//! HMAC (RFC 2104) on OpenSSL's plain SHA contexts, computed as the RFC
+//! defines it from two hashes: eddy's one implementation, for STUN's
+//! MESSAGE-INTEGRITY(-SHA256), the DTLS provider's HMAC and TLS PRF, and
+//! RFC 6979 nonces.
 //!
 //! OpenSSL 3's own HMAC (`EVP_DigestSign` with an HMAC key) fetches its
-//! implementation from the provider registry on every call, about 9 µs;
-//! two digest contexts cost under 1 µs. eddy computes an HMAC per STUN
-//! message (MESSAGE-INTEGRITY), dozens per DTLS handshake (the TLS PRF) and
-//! per RFC 6979 nonce.
+//! implementation from the provider registry on every call, and so does
+//! `EVP_DigestInit` (`openssl::hash::Hasher`) for each context; the
+//! `openssl::sha` contexts are plain structs, with no look-up and no
+//! allocation, and cloning one copies it. A key used for several MACs
+//! ([`Hmac::new`]) has its two padded blocks absorbed once.
 
-use openssl::error::ErrorStack;
-use openssl::hash::{hash, DigestBytes, Hasher, MessageDigest};
+use openssl::sha::{Sha1, Sha256, Sha384, Sha512};
 
-/// The largest block of the digests eddy uses (SHA-384/512: 128 bytes).
+/// The hashes an HMAC is computed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alg {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Alg {
+    /// The hash's block: 64 bytes for SHA-1 and SHA-256, 128 for SHA-384/512.
+    fn block_len(self) -> usize {
+        match self {
+            Self::Sha1 | Self::Sha256 => 64,
+            Self::Sha384 | Self::Sha512 => MAX_BLOCK,
+        }
+    }
+}
+
+/// The largest digest (SHA-512).
+pub(crate) const MAX_DIGEST: usize = 64;
+/// The largest block (SHA-384/512).
 const MAX_BLOCK: usize = 128;
 
+/// An incremental hash of one of the [`Alg`]s.
+#[derive(Clone)]
+enum Context {
+    Sha1(Sha1),
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl Context {
+    fn new(alg: Alg) -> Self {
+        match alg {
+            Alg::Sha1 => Self::Sha1(Sha1::new()),
+            Alg::Sha256 => Self::Sha256(Sha256::new()),
+            Alg::Sha384 => Self::Sha384(Sha384::new()),
+            Alg::Sha512 => Self::Sha512(Sha512::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Self::Sha1(h) => h.update(data),
+            Self::Sha256(h) => h.update(data),
+            Self::Sha384(h) => h.update(data),
+            Self::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// The digest into `out`; its length.
+    fn finish_to(self, out: &mut [u8; MAX_DIGEST]) -> usize {
+        fn put(out: &mut [u8; MAX_DIGEST], d: &[u8]) -> usize {
+            for (o, b) in out.iter_mut().zip(d) {
+                *o = *b;
+            }
+            d.len()
+        }
+        match self {
+            Self::Sha1(h) => put(out, &h.finish()),
+            Self::Sha256(h) => put(out, &h.finish()),
+            Self::Sha384(h) => put(out, &h.finish()),
+            Self::Sha512(h) => put(out, &h.finish()),
+        }
+    }
+}
+
+/// A MAC: the first `len` bytes of `bytes`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mac {
+    bytes: [u8; MAX_DIGEST],
+    len: usize,
+}
+
+impl std::ops::Deref for Mac {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// A key's HMAC state: the hash contexts with `K XOR ipad` and `K XOR opad`
+/// absorbed, cloned for each MAC.
+#[derive(Clone)]
+pub(crate) struct Hmac {
+    inner: Context,
+    outer: Context,
+}
+
+impl std::fmt::Debug for Hmac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hmac")
+    }
+}
+
+impl Hmac {
+    /// RFC 2104 §2: "H(K XOR opad, H(K XOR ipad, text))", where a key longer
+    /// than the block is first hashed, and shorter keys are padded with
+    /// zeros.
+    pub(crate) fn new(alg: Alg, key: &[u8]) -> Self {
+        let block = alg.block_len();
+        let mut hashed = [0u8; MAX_DIGEST];
+        let key = if key.len() > block {
+            let mut d = Context::new(alg);
+            d.update(key);
+            let n = d.finish_to(&mut hashed);
+            hashed.get(..n).unwrap_or_default()
+        } else {
+            key
+        };
+        let mut pad = [0x36u8; MAX_BLOCK];
+        for (p, k) in pad.iter_mut().zip(key) {
+            *p ^= *k;
+        }
+        let pad = pad.get_mut(..block).unwrap_or_default();
+        let mut inner = Context::new(alg);
+        inner.update(pad);
+        // 0x36 ^ 0x5c turns the inner pad into the outer one.
+        for p in pad.iter_mut() {
+            *p ^= 0x36 ^ 0x5c;
+        }
+        let mut outer = Context::new(alg);
+        outer.update(pad);
+        Self { inner, outer }
+    }
+
+    /// The MAC of the concatenation of `parts`.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> Mac {
+        let mut inner = self.inner.clone();
+        for part in parts {
+            inner.update(part);
+        }
+        let mut inner_mac = [0u8; MAX_DIGEST];
+        let n = inner.finish_to(&mut inner_mac);
+        let mut outer = self.outer.clone();
+        outer.update(inner_mac.get(..n).unwrap_or_default());
+        let mut bytes = [0u8; MAX_DIGEST];
+        let len = outer.finish_to(&mut bytes);
+        Mac { bytes, len }
+    }
+}
+
 /// HMAC with `key` of the concatenation of `parts`.
-///
-/// RFC 2104 §2: "H(K XOR opad, H(K XOR ipad, text))", where a key longer
-/// than the block is first hashed, and shorter keys are padded with zeros.
-pub(crate) fn hmac(
-    md: MessageDigest,
-    key: &[u8],
-    parts: &[&[u8]],
-) -> Result<DigestBytes, ErrorStack> {
-    let block = md.block_size().min(MAX_BLOCK);
-    let hashed;
-    let key = if key.len() > block {
-        hashed = hash(md, key)?;
-        &hashed[..]
-    } else {
-        key
-    };
-    let mut padded = [0u8; MAX_BLOCK];
-    for (p, k) in padded.iter_mut().zip(key) {
-        *p = *k;
-    }
-    let padded = padded.get(..block).unwrap_or_default();
-    let mut pad = [0u8; MAX_BLOCK];
-    for (p, k) in pad.iter_mut().zip(padded) {
-        *p = k ^ 0x36;
-    }
-    let mut inner = Hasher::new(md)?;
-    inner.update(pad.get(..block).unwrap_or_default())?;
-    for part in parts {
-        inner.update(part)?;
-    }
-    let inner = inner.finish()?;
-    for (p, k) in pad.iter_mut().zip(padded) {
-        *p = k ^ 0x5c;
-    }
-    let mut outer = Hasher::new(md)?;
-    outer.update(pad.get(..block).unwrap_or_default())?;
-    outer.update(&inner)?;
-    outer.finish()
+pub(crate) fn hmac(alg: Alg, key: &[u8], parts: &[&[u8]]) -> Mac {
+    Hmac::new(alg, key).mac(parts)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::hash::MessageDigest;
     use openssl::pkey::PKey;
     use openssl::sign::Signer;
 
@@ -71,11 +180,10 @@ mod tests {
     fn rfc4231_test_case_2() {
         // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
         let mac = hmac(
-            MessageDigest::sha256(),
+            Alg::Sha256,
             b"Jefe",
             &[b"what do ya ", b"want for nothing?"],
-        )
-        .unwrap();
+        );
         assert_eq!(
             &mac[..],
             &hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")[..]
@@ -86,11 +194,10 @@ mod tests {
     fn rfc2202_sha1_with_a_key_longer_than_the_block() {
         // RFC 2202 §3, test case 6: 80 bytes of 0xaa.
         let mac = hmac(
-            MessageDigest::sha1(),
+            Alg::Sha1,
             &[0xaa; 80],
             &[b"Test Using Larger Than Block-Size Key - Hash Key First"],
-        )
-        .unwrap();
+        );
         assert_eq!(
             &mac[..],
             &hex("aa4ae5e15272d00e95705637ce8a3b55ed402112")[..]
@@ -99,11 +206,11 @@ mod tests {
 
     #[test]
     fn matches_openssl_for_every_digest_and_key_length() {
-        for md in [
-            MessageDigest::sha1(),
-            MessageDigest::sha256(),
-            MessageDigest::sha384(),
-            MessageDigest::sha512(),
+        for (alg, md) in [
+            (Alg::Sha1, MessageDigest::sha1()),
+            (Alg::Sha256, MessageDigest::sha256()),
+            (Alg::Sha384, MessageDigest::sha384()),
+            (Alg::Sha512, MessageDigest::sha512()),
         ] {
             // (OpenSSL refuses an empty HMAC key, so the reference starts at 1.)
             for len in [1, 20, 63, 64, 65, 127, 128, 129, 300] {
@@ -113,11 +220,11 @@ mod tests {
                 let mut signer = Signer::new(md, &pkey).unwrap();
                 signer.update(data).unwrap();
                 let expected = signer.sign_to_vec().unwrap();
-                assert_eq!(
-                    &hmac(md, &key, &[data]).unwrap()[..],
-                    &expected[..],
-                    "{len}"
-                );
+                assert_eq!(&hmac(alg, &key, &[data])[..], &expected[..], "{len}");
+                // A kept key gives the same MAC each time.
+                let kept = Hmac::new(alg, &key);
+                assert_eq!(&kept.mac(&[data])[..], &expected[..], "{len}");
+                assert_eq!(&kept.mac(&[&data[..3], &data[3..]])[..], &expected[..]);
             }
         }
     }

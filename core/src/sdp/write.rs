@@ -8,12 +8,23 @@ use super::model::*;
 struct Hex<'a>(&'a [u8]);
 
 impl Display for Hex<'_> {
+    /// `XX:XX:...`, upper case, written in chunks (a `{:02X}` per byte
+    /// went through the formatter's padding path 32 times a fingerprint).
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_char(':')?;
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        let mut chunk = [0u8; 96];
+        for (i, bytes) in self.0.chunks(32).enumerate() {
+            let mut n = 0;
+            for b in bytes {
+                chunk[n] = b':';
+                chunk[n + 1] = DIGITS[usize::from(b >> 4)];
+                chunk[n + 2] = DIGITS[usize::from(b & 0x0f)];
+                n += 3;
             }
-            write!(f, "{b:02X}")?;
+            // The first byte of all has no ':' before it.
+            let start = usize::from(i == 0);
+            // Only ASCII digits and ':' were written.
+            f.write_str(std::str::from_utf8(&chunk[start..n]).map_err(|_| fmt::Error)?)?;
         }
         Ok(())
     }

@@ -54,18 +54,12 @@ pub(super) fn crc32(parts: &[&[u8]]) -> u32 {
 
 /// HMAC over the concatenation of `parts`, written to `out` (which must be
 /// the digest size: 20 for SHA-1, 32 for SHA-256).
-pub(super) fn hmac(
-    digest: MessageDigest,
-    key: &[u8],
-    parts: &[&[u8]],
-    out: &mut [u8],
-) -> Result<(), openssl::error::ErrorStack> {
-    let mac = crate::hmac::hmac(digest, key, parts)?;
+pub(super) fn hmac(alg: crate::hmac::Alg, key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
+    let mac = crate::hmac::hmac(alg, key, parts);
     for (o, m) in out.iter_mut().zip(mac.iter()) {
         *o = *m;
     }
     debug_assert_eq!(mac.len(), out.len());
-    Ok(())
 }
 
 /// The long-term credential key (RFC 8489 §9.2.2, MD5 algorithm):

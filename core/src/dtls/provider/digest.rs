@@ -5,6 +5,8 @@ use dimpl::{CryptoError, CryptoOperation};
 use openssl::hash::MessageDigest;
 use openssl::sha::{Sha256, Sha384, Sha512};
 
+use crate::hmac::{hmac, Alg, Hmac, MAX_DIGEST};
+
 /// An incremental hash on the stack (OpenSSL's SHA contexts are plain
 /// structs, so cloning one to finalize costs a copy, not an allocation).
 #[derive(Clone)]
@@ -63,79 +65,34 @@ impl Digest {
         d.finish_into(&mut out);
         out
     }
+}
 
-    /// The digest into `out`; its length (32, 48 or 64).
-    fn finish_to(self, out: &mut [u8; MAX_DIGEST]) -> usize {
-        fn put(out: &mut [u8; MAX_DIGEST], d: &[u8]) -> usize {
-            for (o, b) in out.iter_mut().zip(d) {
-                *o = *b;
-            }
-            d.len()
-        }
-        match self {
-            Self::Sha256(h) => put(out, &h.finish()),
-            Self::Sha384(h) => put(out, &h.finish()),
-            Self::Sha512(h) => put(out, &h.finish()),
-        }
-    }
-
-    /// The hash's block: 64 bytes for SHA-256, 128 for SHA-384/512.
-    fn block_len(&self) -> usize {
-        match self {
-            Self::Sha256(_) => 64,
-            Self::Sha384(_) | Self::Sha512(_) => MAX_BLOCK,
-        }
+/// The HMAC hash for a dimpl hash algorithm: SHA-256 for anything but
+/// SHA-384/512, as [`Digest::new`].
+fn hmac_alg(alg: HashAlgorithm) -> Alg {
+    if alg == HashAlgorithm::SHA384 {
+        Alg::Sha384
+    } else if alg == HashAlgorithm::SHA512 {
+        Alg::Sha512
+    } else {
+        Alg::Sha256
     }
 }
 
-/// The largest digest (SHA-512).
-const MAX_DIGEST: usize = 64;
-/// The largest block (SHA-384/512).
-const MAX_BLOCK: usize = 128;
-
 /// HMAC (RFC 2104) with `key` of the concatenation of `parts` under
-/// SHA-256/384/512, on OpenSSL's plain SHA contexts: `crate::hmac` goes
-/// through `EVP_DigestInit`, which in OpenSSL 3 looks the digest up in the
-/// provider registry for each of its two contexts, and the TLS PRF makes
-/// dozens of HMACs per handshake. Writes the MAC to `out`; its length.
+/// SHA-256/384/512 (`crate::hmac`, on plain SHA contexts). Writes the MAC
+/// to `out`; its length.
 pub(crate) fn hmac_into(
     alg: HashAlgorithm,
     key: &[u8],
     parts: &[&[u8]],
     out: &mut [u8; MAX_DIGEST],
 ) -> usize {
-    let mut inner = Digest::new(alg);
-    let block = inner.block_len();
-    // "H(K XOR opad, H(K XOR ipad, text))"; a key longer than the block is
-    // hashed first, a shorter one padded with zeros.
-    let mut hashed = [0u8; MAX_DIGEST];
-    let key = if key.len() > block {
-        let mut d = Digest::new(alg);
-        d.update(key);
-        let n = d.finish_to(&mut hashed);
-        hashed.get(..n).unwrap_or_default()
-    } else {
-        key
-    };
-    let mut pad = [0x36u8; MAX_BLOCK];
-    for (p, k) in pad.iter_mut().zip(key) {
-        *p ^= *k;
+    let mac = hmac(hmac_alg(alg), key, parts);
+    for (o, m) in out.iter_mut().zip(mac.iter()) {
+        *o = *m;
     }
-    let pad = pad.get_mut(..block).unwrap_or_default();
-    inner.update(pad);
-    for part in parts {
-        inner.update(part);
-    }
-    let mut inner_mac = [0u8; MAX_DIGEST];
-    let n = inner.finish_to(&mut inner_mac);
-    // 0x36 ^ 0x5c turns the inner pad into the outer one.
-    for p in pad.iter_mut() {
-        *p ^= 0x36 ^ 0x5c;
-    }
-    let mut outer = Digest::new(alg);
-    outer.update(pad);
-    outer.update(inner_mac.get(..n).unwrap_or_default());
-    outer.finish_to(out)
+    mac.len()
 }
 
 struct Context(Digest);
@@ -202,6 +159,40 @@ impl HmacProvider for Hmacs {
         }
         Ok(n)
     }
+
+    /// The TLS 1.2 PRF with the secret's HMAC state built once: each of
+    /// its HMACs then hashes the message and the inner hash, not the two
+    /// padded key blocks again (about half the hashing).
+    fn prf_tls12(
+        &self,
+        hash: HashAlgorithm,
+        secret: &[u8],
+        label: &str,
+        seed: &[u8],
+        out: &mut Buf,
+        output_len: usize,
+        _scratch: &mut Buf,
+    ) -> Result<(), CryptoError> {
+        if message_digest(hash).is_none() {
+            return Err(CryptoError::UnsupportedHmacHash(hash));
+        }
+        let key = Hmac::new(hmac_alg(hash), secret);
+        let label = label.as_bytes();
+        // RFC 5246 §5: A(0) = seed, A(i) = HMAC(secret, A(i-1)),
+        // P_hash = HMAC(secret, A(1) + seed) + HMAC(secret, A(2) + seed) + ...
+        // where the PRF's seed is label + seed.
+        let mut a = key.mac(&[label, seed]);
+        out.clear();
+        while out.len() < output_len {
+            let block = key.mac(&[&a, label, seed]);
+            let take = (output_len - out.len()).min(block.len());
+            out.extend_from_slice(block.get(..take).unwrap_or_default());
+            if out.len() < output_len {
+                a = key.mac(&[&a]);
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -217,6 +208,16 @@ impl SecureRandom for Random {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+
+    /// OpenSSL's own HMAC (which refuses an empty key).
+    fn openssl_hmac(md: MessageDigest, key: &[u8], data: &[u8]) -> Vec<u8> {
+        let pkey = PKey::hmac(key).unwrap();
+        let mut signer = Signer::new(md, &pkey).unwrap();
+        signer.update(data).unwrap();
+        signer.sign_to_vec().unwrap()
+    }
 
     #[test]
     fn hmac_matches_the_evp_one_for_every_key_length() {
@@ -227,12 +228,47 @@ mod tests {
             HashAlgorithm::SHA512,
         ] {
             let md = message_digest(alg).unwrap();
-            for key_len in [0, 1, 20, 63, 64, 65, 127, 128, 129, 200] {
+            for key_len in [1, 20, 63, 64, 65, 127, 128, 129, 200] {
                 let key = &data[..key_len];
-                let want = crate::hmac::hmac(md, key, &[&data[..17], &data[17..]]).unwrap();
+                let want = openssl_hmac(md, key, &data);
                 let mut got = [0u8; MAX_DIGEST];
                 let n = hmac_into(alg, key, &[&data[..17], &data[17..]], &mut got);
                 assert_eq!(&got[..n], &want[..], "{alg:?} key {key_len}");
+            }
+        }
+    }
+
+    #[test]
+    fn prf_with_a_kept_key_matches_one_hmac_per_call() {
+        let secret: Vec<u8> = (0..48u32).map(|i| (i * 13 + 1) as u8).collect();
+        let seed: Vec<u8> = (0..64u32).map(|i| (i * 5) as u8).collect();
+        for alg in [HashAlgorithm::SHA256, HashAlgorithm::SHA384] {
+            for len in [12, 32, 40, 48, 60, 100] {
+                let (mut want, mut got, mut scratch) = (Buf::new(), Buf::new(), Buf::new());
+                dimpl::crypto::prf_hkdf::prf_tls12_with_hmac(
+                    &Hmacs,
+                    &secret,
+                    "master secret",
+                    &seed,
+                    &mut want,
+                    len,
+                    &mut scratch,
+                    alg,
+                )
+                .unwrap();
+                Hmacs
+                    .prf_tls12(
+                        alg,
+                        &secret,
+                        "master secret",
+                        &seed,
+                        &mut got,
+                        len,
+                        &mut scratch,
+                    )
+                    .unwrap();
+                assert_eq!(got.len(), len);
+                assert_eq!(&got[..], &want[..], "{alg:?} {len}");
             }
         }
     }

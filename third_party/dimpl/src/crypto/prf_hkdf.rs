@@ -19,10 +19,29 @@ const MAX_HASH_LEN: usize = 48;
 
 /// TLS 1.2 PRF: `PRF(secret, label, seed)` writing `output_len` bytes to `out`.
 ///
-/// Uses `scratch` for temporary concatenation of label+seed.
+/// Uses `scratch` for temporary concatenation of label+seed. The provider
+/// computes it ([`HmacProvider::prf_tls12`], by default
+/// [`prf_tls12_with_hmac`]), so that one keeping the secret's HMAC state
+/// across the iterations can (EDDY-PATCH 14).
 #[allow(clippy::too_many_arguments)]
 pub fn prf_tls12(
     hmac: &dyn HmacProvider,
+    secret: &[u8],
+    label: &str,
+    seed: &[u8],
+    out: &mut Buf,
+    output_len: usize,
+    scratch: &mut Buf,
+    hash: HashAlgorithm,
+) -> Result<(), CryptoError> {
+    hmac.prf_tls12(hash, secret, label, seed, out, output_len, scratch)
+}
+
+/// TLS 1.2 PRF (RFC 5246 §5, `P_hash`) with one [`HmacProvider::hmac`] call
+/// per HMAC.
+#[allow(clippy::too_many_arguments)]
+pub fn prf_tls12_with_hmac<H: HmacProvider + ?Sized>(
+    hmac: &H,
     secret: &[u8],
     label: &str,
     seed: &[u8],

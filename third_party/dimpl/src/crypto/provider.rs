@@ -424,6 +424,26 @@ pub trait HmacProvider: CryptoSafe {
         data: &[u8],
         out: &mut [u8],
     ) -> Result<usize, CryptoError>;
+
+    /// TLS 1.2 PRF (RFC 5246 §5): `output_len` bytes of
+    /// `P_hash(secret, label || seed)` written to `out`; `scratch` is free
+    /// to use. Every HMAC of it is keyed with `secret`: a provider that can
+    /// keep the keyed state across them overrides this (EDDY-PATCH 14).
+    #[allow(clippy::too_many_arguments)]
+    fn prf_tls12(
+        &self,
+        hash: HashAlgorithm,
+        secret: &[u8],
+        label: &str,
+        seed: &[u8],
+        out: &mut Buf,
+        output_len: usize,
+        scratch: &mut Buf,
+    ) -> Result<(), CryptoError> {
+        crate::crypto::prf_hkdf::prf_tls12_with_hmac(
+            self, secret, label, seed, out, output_len, scratch, hash,
+        )
+    }
 }
 
 // ============================================================================

@@ -595,7 +595,7 @@ impl CryptoContext {
     /// Verify a DigitallySigned structure against a certificate's public key.
     pub fn verify_signature(
         &self,
-        data: &Buf,
+        data: &[u8],
         signature: &DigitallySigned,
         signature_buf: &[u8],
         cert_der: &[u8],

@@ -86,6 +86,15 @@ pub struct Engine {
     /// NB: pub(crate) because we need to sign it in client.rs
     pub(crate) transcript: Buf,
 
+    /// A running hash of `transcript[..transcript_hashed]` (EDDY-PATCH 13):
+    /// a hash of the transcript so far absorbs only the bytes added since
+    /// the last one and finalizes a clone. `None` until the first hash and
+    /// whenever the transcript is cleared.
+    transcript_ctx: Option<(HashAlgorithm, Box<dyn crate::crypto::HashContext>)>,
+
+    /// How many bytes of `transcript` `transcript_ctx` has absorbed.
+    transcript_hashed: usize,
+
     /// Anti-replay window state (per current epoch)
     replay: ReplayWindow,
 
@@ -163,6 +172,8 @@ impl Engine {
             peer_handshake_seq_no: 0,
             next_handshake_seq_no: 0,
             transcript,
+            transcript_ctx: None,
+            transcript_hashed: 0,
             replay: ReplayWindow::new(),
             flight_saved_records: Vec::new(),
             timers,
@@ -1223,7 +1234,7 @@ impl Engine {
     ///   ClientHello (seq=1)  ------>  (with cookie)
     ///                    <------  ServerHello (seq=1)
     pub fn reset_server_for_hello_verify_request(&mut self) {
-        self.transcript.clear();
+        self.clear_transcript();
         // Per RFC 6347 §4.2.2, the next ClientHello (with cookie) has message_seq=1.
         // We keep peer_handshake_seq_no at 1 (already incremented after first ClientHello).
         // Clear queued incoming handshakes so the next ClientHello (with cookie)
@@ -1244,7 +1255,7 @@ impl Engine {
     /// Note: next_handshake_seq_no is already 1 after sending the first ClientHello,
     /// so we don't reset it - the next ClientHello will correctly have message_seq=1.
     pub fn reset_client_for_hello_verify_request(&mut self) {
-        self.transcript.clear();
+        self.clear_transcript();
         // Note: next_handshake_seq_no stays at 1 - the next ClientHello (with cookie)
         // will have message_seq=1 per RFC 6347 §4.2.2.
         // Note: peer_handshake_seq_no stays at 1 - the next message from server
@@ -1256,12 +1267,40 @@ impl Engine {
     /// certificates) would stay for the connection's life.
     pub fn release_transcript(&mut self) {
         self.transcript = Buf::new();
+        self.transcript_ctx = None;
+        self.transcript_hashed = 0;
     }
 
-    pub fn transcript_hash(&self, algorithm: HashAlgorithm, out: &mut Buf) {
-        let mut hash = self.crypto_context.create_hash(algorithm);
-        hash.update(&self.transcript);
-        hash.clone_and_finalize(out);
+    /// Empties the transcript and forgets its running hash.
+    fn clear_transcript(&mut self) {
+        self.transcript.clear();
+        self.transcript_ctx = None;
+        self.transcript_hashed = 0;
+    }
+
+    /// The hash of the transcript so far, written to `out`.
+    ///
+    /// The running context (EDDY-PATCH 13) absorbs only what was added since
+    /// the previous call, so hashing the transcript at each of the
+    /// handshake's points (extended master secret, both Finished) costs one
+    /// pass over it in all instead of one per point.
+    pub fn transcript_hash(&mut self, algorithm: HashAlgorithm, out: &mut Buf) {
+        let stale = match &self.transcript_ctx {
+            Some((alg, _)) => *alg != algorithm || self.transcript_hashed > self.transcript.len(),
+            None => true,
+        };
+        if stale {
+            let ctx = self.crypto_context.create_hash(algorithm);
+            self.transcript_ctx = Some((algorithm, ctx));
+            self.transcript_hashed = 0;
+        }
+        let (_, ctx) = self
+            .transcript_ctx
+            .as_mut()
+            .expect("transcript hash context just set");
+        ctx.update(&self.transcript[self.transcript_hashed..]);
+        self.transcript_hashed = self.transcript.len();
+        ctx.clone_and_finalize(out);
     }
 
     pub fn transcript(&self) -> &[u8] {

@@ -908,8 +908,9 @@ impl State {
     fn await_certificate_verify(self, server: &mut Server) -> Result<Self, InternalError> {
         // Get handshake data BEFORE processing CertificateVerify message
         // According to TLS spec, signature is over all handshake messages
-        // up to but not including CertificateVerify
-        let data = server.engine.transcript().to_buf();
+        // up to but not including CertificateVerify: the transcript's first
+        // `signed_len` bytes (no copy of it each time this state is polled).
+        let signed_len = server.engine.transcript().len();
 
         let maybe = server.engine.next_handshake(
             MessageType::CertificateVerify,
@@ -954,7 +955,7 @@ impl State {
             .engine
             .crypto_context()
             .verify_signature(
-                &data,
+                &server.engine.transcript()[..signed_len],
                 &temp_signed,
                 signature_bytes,
                 &server.client_certificates[0],
