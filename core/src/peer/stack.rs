@@ -296,7 +296,10 @@ impl Stack {
         );
         let (dtls_rng, dtls_cfg) = if rng.is_deterministic() {
             let seed = rng.u64();
-            (Some(Box::new(rng.fork())), dtls_config(config.mtu, Some(seed)))
+            (
+                Some(Box::new(rng.fork())),
+                dtls_config(config.mtu, Some(seed)),
+            )
         } else {
             (None, shared_dtls_config(config.mtu))
         };
