@@ -17,6 +17,23 @@ pub(crate) struct Rng {
     deterministic: bool,
 }
 
+/// A child generator not made yet ([`Rng::fork_seed`]).
+#[derive(Debug, Clone)]
+pub(crate) struct ForkSeed {
+    seed: [u8; 32],
+    deterministic: bool,
+}
+
+impl ForkSeed {
+    /// The generator [`Rng::fork`] would have given.
+    pub(crate) fn rng(&self) -> Rng {
+        Rng {
+            inner: ChaCha20Rng::from_seed(self.seed),
+            deterministic: self.deterministic,
+        }
+    }
+}
+
 impl Rng {
     /// A generator from a user seed: same seed, same numbers.
     pub(crate) fn from_seed(seed: u64) -> Self {
@@ -84,6 +101,17 @@ impl Rng {
         self.fill(&mut seed);
         Self {
             inner: ChaCha20Rng::from_seed(seed),
+            deterministic: self.deterministic,
+        }
+    }
+
+    /// What [`fork`](Self::fork) would draw, kept for a child generator
+    /// made later (or never): 33 bytes instead of a generator's 336.
+    pub(crate) fn fork_seed(&mut self) -> ForkSeed {
+        let mut seed = [0u8; 32];
+        self.fill(&mut seed);
+        ForkSeed {
+            seed,
             deterministic: self.deterministic,
         }
     }

@@ -23,6 +23,36 @@ const REQUEST_BUF: usize = 700;
 const CONSENT_TRANSMITS: u32 = 4;
 
 impl IceAgent {
+    /// Gives back the room queues and tables grew to during gathering and
+    /// checks (issue 13): empty queues free theirs, the candidate and pair
+    /// tables keep only what they hold. Called on the connection's timer
+    /// wakeups, where an idle connection ends up.
+    pub(crate) fn trim(&mut self) {
+        if self.transmits.is_empty() {
+            self.transmits.shrink_to_fit();
+        }
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+        if self.transactions.is_empty() {
+            self.transactions.shrink_to_fit();
+        }
+        if self.triggered.is_empty() {
+            self.triggered.shrink_to_fit();
+        }
+        if self.gather_jobs.is_empty() {
+            self.gather_jobs.shrink_to_fit();
+        }
+        if self.tcp_frames.is_empty() {
+            self.tcp_frames.shrink_to_fit();
+        }
+        self.local.shrink_to_fit();
+        self.remote.shrink_to_fit();
+        self.pairs.shrink_to_fit();
+        self.pending_mdns.shrink_to_fit();
+        self.retired.shrink_to_fit();
+    }
+
     /// Time passed: retransmit, time out, send the next paced check or
     /// gathering request, nominate, check consent.
     pub fn handle_timeout(&mut self, now: Instant) {

@@ -121,7 +121,7 @@ impl Router {
         Self {
             extensions,
             receivers: Vec::new(),
-            ssrcs: Vec::with_capacity(MAX_SSRCS),
+            ssrcs: Vec::new(),
             tick: 0,
             counters: RouterCounters::default(),
         }

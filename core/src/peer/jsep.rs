@@ -177,6 +177,17 @@ impl Applied {
         f(&mut self.sdp);
         self.changed = true;
         self.rendered = OnceLock::new();
+        // The text as applied is never read again: the model supersedes it.
+        self.desc.sdp = String::new();
+    }
+
+    /// Drops the text written from the model (issue 13: an idle
+    /// connection keeps the model, not a copy of it as text); the next
+    /// read writes it again, the same.
+    pub(crate) fn trim(&mut self) {
+        if self.changed {
+            self.rendered = OnceLock::new();
+        }
     }
 }
 
@@ -214,6 +225,21 @@ pub(crate) struct Jsep {
 }
 
 impl Jsep {
+    /// Frees what the descriptions can write again ([`Applied::trim`]).
+    pub(crate) fn trim(&mut self) {
+        for applied in [
+            &mut self.current_local,
+            &mut self.pending_local,
+            &mut self.current_remote,
+            &mut self.pending_remote,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            applied.trim();
+        }
+    }
+
     /// Fresh state, drawing credentials and ids from `rng`.
     pub(crate) fn new(rng: &mut Rng) -> Self {
         Self {

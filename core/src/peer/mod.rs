@@ -197,6 +197,7 @@ impl PeerConnection {
         // the room its queues grew to during setup (issue 13).
         self.events.trim();
         self.stack.trim();
+        self.jsep.trim();
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");

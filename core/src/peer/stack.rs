@@ -92,12 +92,15 @@ pub(crate) struct Stack {
     /// Sending and receiving SRTP contexts, built from `srtp_keys` on
     /// first use ([`Stack::srtp_mut`]): their OpenSSL cipher contexts cost
     /// heap that a data-channel-only session never uses.
-    srtp: Option<(SrtpContext, SrtpContext)>,
+    /// Boxed: an SRTP context pair is ~1 KB that a data-channel-only
+    /// connection would carry inline for nothing.
+    srtp: Option<Box<(SrtpContext, SrtpContext)>>,
     /// What DTLS exported for SRTP (the profile, the keying material and
     /// whether this side is the DTLS client), until the contexts are built.
     srtp_keys: Option<(SrtpProfile, Vec<u8>, bool)>,
     /// Lent to the DTLS transport in deterministic mode.
-    dtls_rng: Option<Rng>,
+    /// Boxed: absent (336 bytes inline for nothing) without a seed.
+    dtls_rng: Option<Box<Rng>>,
     dtls_config: Option<Arc<dimpl::Config>>,
     early_dtls: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     /// Remote candidates already handed to ICE (bounded by JSEP's limit
@@ -120,8 +123,11 @@ pub(crate) struct Stack {
     /// Relayed addresses of allocations replaced after an ICE restart
     /// (`stack_turn.rs`), at most `MAX_TURN_CLIENTS`.
     pub(super) turn_retired: Vec<SocketAddr>,
-    /// Lends the TURN clients their transaction-id generators.
-    pub(super) turn_rng: Rng,
+    /// Lends the TURN clients their transaction-id generators: made from
+    /// `turn_seed` when a TURN client is first made
+    /// ([`turn_rng`](Self::turn_rng)), as most connections have none.
+    turn_rng: Option<Box<Rng>>,
+    turn_seed: crate::rng::ForkSeed,
     /// What the layers reported during one [`step`](Self::step), for the
     /// connection, which drains it after each step (so it holds at most
     /// what the layers' own bounded queues held).
@@ -279,7 +285,7 @@ impl Stack {
         let certificate = connection_certificate(config, rng)?;
         let ice = ice_agent(config, rng, credentials, now)?;
         let turn_servers = super::stack_turn::turn_servers(config);
-        let turn_rng = rng.fork();
+        let turn_seed = rng.fork_seed();
         let sctp = SctpTransport::new(
             SctpConfig {
                 mtu: config.mtu.saturating_sub(SctpConfig::DTLS_OVERHEAD),
@@ -290,7 +296,10 @@ impl Stack {
         );
         let (dtls_rng, dtls_cfg) = if rng.is_deterministic() {
             let seed = rng.u64();
-            (Some(rng.fork()), dtls_config(config.mtu, Some(seed)))
+            (
+                Some(Box::new(rng.fork())),
+                dtls_config(config.mtu, Some(seed)),
+            )
         } else {
             (None, shared_dtls_config(config.mtu))
         };
@@ -314,7 +323,8 @@ impl Stack {
             turn_servers,
             turn: Vec::new(),
             turn_retired: Vec::new(),
-            turn_rng,
+            turn_rng: None,
+            turn_seed,
             events: VecDeque::new(),
         })
     }
@@ -332,6 +342,7 @@ impl Stack {
         if self.early_dtls.is_empty() {
             self.early_dtls.shrink_to_fit();
         }
+        self.ice.trim();
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.trim();
         }
@@ -572,16 +583,22 @@ impl Stack {
         Ok(())
     }
 
+    /// The generator the TURN clients' generators are forked from.
+    pub(super) fn turn_rng(&mut self) -> &mut Rng {
+        let seed = &self.turn_seed;
+        self.turn_rng.get_or_insert_with(|| Box::new(seed.rng()))
+    }
+
     /// The SRTP contexts (sending, receiving), built on the first call
     /// after DTLS exported keys. The media layer's way in.
     pub(crate) fn srtp_mut(&mut self) -> Option<&mut (SrtpContext, SrtpContext)> {
         if let Some((profile, material, is_client)) = self.srtp_keys.take() {
             match SrtpContext::pair_from_dtls(profile, &material, is_client) {
-                Ok(pair) => self.srtp = Some(pair),
+                Ok(pair) => self.srtp = Some(Box::new(pair)),
                 Err(e) => tracing::warn!(%e, "SRTP keys refused"),
             }
         }
-        self.srtp.as_mut()
+        self.srtp.as_deref_mut()
     }
 
     /// The SRTP profile DTLS negotiated, whether or not the contexts were
@@ -589,7 +606,7 @@ impl Stack {
     pub(crate) fn srtp_profile(&self) -> Option<SrtpProfile> {
         match &self.srtp_keys {
             Some((profile, ..)) => Some(*profile),
-            None => self.srtp.as_ref().map(|(tx, _)| tx.profile()),
+            None => self.srtp.as_deref().map(|(tx, _)| tx.profile()),
         }
     }
 
@@ -597,7 +614,7 @@ impl Stack {
     /// contexts are built, as they would be in new ones.
     pub(crate) fn srtp_counters(&self) -> (SrtpCounters, SrtpCounters) {
         self.srtp
-            .as_ref()
+            .as_deref()
             .map(|(tx, rx)| (tx.counters(), rx.counters()))
             .unwrap_or_default()
     }
@@ -856,7 +873,7 @@ impl Stack {
                     &self.certificate,
                     role,
                     version,
-                    self.dtls_rng.take(),
+                    self.dtls_rng.take().map(|rng| *rng),
                     now,
                 );
                 dtls.set_remote_fingerprints(t.remote_fingerprints.clone());

@@ -138,7 +138,7 @@ impl Stack {
                 tracing::warn!(url = %s.url, "TURN allocation not made: too many");
                 break;
             }
-            let client = s.client(addr, self.turn_rng.fork(), now);
+            let client = s.client(addr, self.turn_rng().fork(), now);
             self.ice.begin_relay_gathering();
             self.turn.push(TurnSlot {
                 url: s.url,
@@ -328,11 +328,12 @@ impl Stack {
             else {
                 continue;
             };
+            let rng = self.turn_rng().fork();
             let old = std::mem::replace(
                 &mut self.turn[i],
                 TurnSlot {
                     url: s.url.clone(),
-                    client: s.client(local, self.turn_rng.fork(), now),
+                    client: s.client(local, rng, now),
                     gathering: true,
                     relayed: None,
                 },

@@ -1182,6 +1182,7 @@ impl State {
         // Emit Connected event
         client.local_events.push_back(LocalEvent::Connected);
         client.engine.release_transcript();
+        client.release_handshake_buffers();
 
         // Extract and emit SRTP keying material if we have a negotiated profile
         if let Some(profile) = client.negotiated_srtp_profile {
@@ -1430,6 +1431,22 @@ impl LocalEvent {
             LocalEvent::KeyingMaterial(m, profile) => {
                 Output::KeyingMaterial(KeyingMaterial::new(&m), profile)
             }
+        }
+    }
+}
+
+impl Client {
+    /// EDDY-PATCH 16: the handshake is over, so the buffers that only the
+    /// handshake reads (defragmented messages, extensions, the session
+    /// hash) go back to the engine's pool, which `trim_buffers` frees on
+    /// idle, instead of staying with the connection.
+    fn release_handshake_buffers(&mut self) {
+        let defragment = std::mem::take(&mut self.defragment_buffer);
+        self.engine.push_buffer(defragment);
+        let extensions = std::mem::take(&mut self.extension_data);
+        self.engine.push_buffer(extensions);
+        if let Some(hash) = self.captured_session_hash.take() {
+            self.engine.push_buffer(hash);
         }
     }
 }

@@ -658,6 +658,8 @@ impl Engine {
         if self.is_client {
             self.peer_handshake_confirmed = true;
             self.flight_dupe_timeout = Timeout::Disabled;
+            // EDDY-PATCH 15: nothing resends the final flight any more.
+            self.flight_clear_resends();
         }
     }
 
@@ -1566,9 +1568,11 @@ impl RecordHandler for Engine {
         // that's known, a stale plaintext handshake (unauthenticated, replayable)
         // must no longer drive a courtesy flight retransmission. The client
         // confirms separately at its own completion (flight_stop_resend_timers).
-        if content_type == ContentType::ApplicationData {
+        if content_type == ContentType::ApplicationData && !self.peer_handshake_confirmed {
             self.peer_handshake_confirmed = true;
             self.flight_dupe_timeout = Timeout::Disabled;
+            // EDDY-PATCH 15: nothing resends the final flight any more.
+            self.flight_clear_resends();
         }
     }
 

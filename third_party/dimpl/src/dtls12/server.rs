@@ -1112,6 +1112,7 @@ impl State {
         debug!("Handshake complete; ready for application data");
         server.local_events.push_back(LocalEvent::Connected);
         server.engine.release_transcript();
+        server.release_handshake_buffers();
 
         // Emit SRTP keying material if negotiated
         if let Some(profile) = server.negotiated_srtp_profile {
@@ -1436,6 +1437,22 @@ fn select_certificate_request_sig_algs(
         }
     }
     out
+}
+
+impl Server {
+    /// EDDY-PATCH 16: the handshake is over, so the buffers that only the
+    /// handshake reads (defragmented messages, extensions, the session
+    /// hash) go back to the engine's pool, which `trim_buffers` frees on
+    /// idle, instead of staying with the connection.
+    fn release_handshake_buffers(&mut self) {
+        let defragment = std::mem::take(&mut self.defragment_buffer);
+        self.engine.push_buffer(defragment);
+        let extensions = std::mem::take(&mut self.extension_data);
+        self.engine.push_buffer(extensions);
+        if let Some(hash) = self.captured_session_hash.take() {
+            self.engine.push_buffer(hash);
+        }
+    }
 }
 
 #[cfg(test)]
