@@ -398,12 +398,6 @@ impl<'b> MessageWriter<'b> {
         Ok(())
     }
 
-    fn rewind(&mut self, len: usize) {
-        self.len = len;
-        let body = (len - HEADER_LEN) as u16;
-        self.buf[2..4].copy_from_slice(&body.to_be_bytes());
-    }
-
     /// Appends MESSAGE-INTEGRITY: HMAC-SHA1 with `key` over the message so
     /// far, the header length covering the attribute (RFC 8489 §14.5).
     pub fn add_integrity(&mut self, key: &[u8]) -> Result<(), EncodeError> {
