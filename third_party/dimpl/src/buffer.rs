@@ -122,6 +122,11 @@ impl Buf {
         }
     }
 
+    /// Shortens the buffer to `len` bytes (no effect if it is shorter).
+    pub fn truncate(&mut self, len: usize) {
+        self.data.truncate(len);
+    }
+
     /// Reserves room for at least `additional` more bytes.
     pub fn reserve(&mut self, additional: usize) {
         self.data.reserve(additional);

@@ -188,6 +188,26 @@ pub trait Cipher: CryptoSafe {
     /// Encrypt plaintext in-place, appending authentication tag.
     fn encrypt(&mut self, plaintext: &mut Buf, aad: Aad, nonce: Nonce) -> Result<(), CryptoError>;
 
+    /// Encrypt `data[start..]` in place, appending the authentication tag;
+    /// `data[..start]` (a record's header) is left as it is. EDDY-PATCH 18:
+    /// the default moves the tail through a buffer of its own for
+    /// [`Cipher::encrypt`]; a provider that can seal a slice in place
+    /// overrides it.
+    fn encrypt_tail(
+        &mut self,
+        data: &mut Buf,
+        start: usize,
+        aad: Aad,
+        nonce: Nonce,
+    ) -> Result<(), CryptoError> {
+        let mut tail = Buf::new();
+        tail.extend_from_slice(data.get(start..).unwrap_or_default());
+        self.encrypt(&mut tail, aad, nonce)?;
+        data.truncate(start);
+        data.extend_from_slice(&tail);
+        Ok(())
+    }
+
     /// Decrypt ciphertext in-place, verifying and removing authentication tag.
     fn decrypt(
         &mut self,

@@ -265,10 +265,7 @@ impl Client {
 
         // Use the engine's create_record to send application data
         // The encryption is now handled in the engine
-        self.engine
-            .create_record(ContentType::ApplicationData, 1, false, |body| {
-                body.extend_from_slice(data);
-            })?;
+        self.engine.create_app_data_record(data)?;
 
         Ok(())
     }

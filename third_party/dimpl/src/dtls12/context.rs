@@ -351,6 +351,36 @@ impl CryptoContext {
         }
     }
 
+    /// Encrypt `data[start..]` in place, appending the tag (client to
+    /// server; EDDY-PATCH 18).
+    pub fn encrypt_tail_client_to_server(
+        &mut self,
+        data: &mut Buf,
+        start: usize,
+        aad: Aad,
+        nonce: Nonce,
+    ) -> Result<(), CryptoError> {
+        match &mut self.client_cipher {
+            Some(cipher) => cipher.encrypt_tail(data, start, aad, nonce),
+            None => Err(CryptoError::ClientCipherNotInitialized),
+        }
+    }
+
+    /// Encrypt `data[start..]` in place, appending the tag (server to
+    /// client; EDDY-PATCH 18).
+    pub fn encrypt_tail_server_to_client(
+        &mut self,
+        data: &mut Buf,
+        start: usize,
+        aad: Aad,
+        nonce: Nonce,
+    ) -> Result<(), CryptoError> {
+        match &mut self.server_cipher {
+            Some(cipher) => cipher.encrypt_tail(data, start, aad, nonce),
+            None => Err(CryptoError::ServerCipherNotInitialized),
+        }
+    }
+
     /// Decrypt data (server to client)
     pub fn decrypt_server_to_client(
         &mut self,

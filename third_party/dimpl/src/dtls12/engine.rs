@@ -937,45 +937,8 @@ impl Engine {
 
         // Handle encryption for epochs >= 1
         if epoch >= 1 {
-            let suite = maybe_suite.expect("cipher suite must be set for encrypted epochs");
-
-            // Get the fixed part of the IV
-            let iv = if self.is_client {
-                self.crypto_context.get_client_write_iv()
-            } else {
-                self.crypto_context.get_server_write_iv()
-            };
-
-            let Some(iv) = iv else {
-                return Err(Error::CryptoError(
-                    crate::CryptoError::WriteIvNotAvailable {
-                        is_client: self.is_client,
-                    },
-                ));
-            };
-
-            let explicit_nonce_len = self.explicit_nonce_len;
-            let seq64 = ((sequence.epoch as u64) << 48) | sequence.sequence_number;
-            let nonce = match explicit_nonce_len {
-                0 => Nonce::xor(iv.as_12_bytes(), seq64),
-                DTLSRecord::EXPLICIT_NONCE_LEN => {
-                    // EDDY-PATCH 11: RFC 5288 §3, "The nonce_explicit MAY
-                    // be the 64-bit sequence number": epoch and sequence
-                    // number never repeat under one key, and no random
-                    // draw is spent per record.
-                    explicit_nonce = seq64.to_be_bytes();
-                    prefix_len = explicit_nonce.len();
-                    Nonce::new(iv, &explicit_nonce)
-                }
-                _ => {
-                    return Err(Error::CryptoError(
-                        crate::CryptoError::UnsupportedDtls12RecordIvLen {
-                            len: bounded_error_len(explicit_nonce_len),
-                            suite,
-                        },
-                    ));
-                }
-            };
+            let nonce;
+            (nonce, explicit_nonce, prefix_len) = self.record_nonce(sequence)?;
 
             // DTLS 1.2 AEAD: AAD uses the plaintext length (DTLSCompressed.length).
             let aad = Aad::new_dtls12(content_type, sequence, length);
@@ -1020,6 +983,111 @@ impl Engine {
         // Return the fragment buffer to the pool
         self.buffers_free.push(fragment);
 
+        Ok(())
+    }
+
+    /// A protected record's nonce, the explicit part that goes on the wire
+    /// before its ciphertext, and that part's length (0 for suites whose
+    /// nonce is implicit).
+    fn record_nonce(
+        &self,
+        sequence: Sequence,
+    ) -> Result<(Nonce, [u8; DTLSRecord::EXPLICIT_NONCE_LEN], usize), Error> {
+        let suite = self.cipher_suite().ok_or(Error::InvalidState(
+            crate::InvalidStateError::NoCipherSuiteSelected,
+        ))?;
+        // Get the fixed part of the IV
+        let iv = if self.is_client {
+            self.crypto_context.get_client_write_iv()
+        } else {
+            self.crypto_context.get_server_write_iv()
+        };
+        let Some(iv) = iv else {
+            return Err(Error::CryptoError(
+                crate::CryptoError::WriteIvNotAvailable {
+                    is_client: self.is_client,
+                },
+            ));
+        };
+        let explicit_nonce_len = self.explicit_nonce_len;
+        let seq64 = ((sequence.epoch as u64) << 48) | sequence.sequence_number;
+        match explicit_nonce_len {
+            0 => Ok((Nonce::xor(iv.as_12_bytes(), seq64), [0; 8], 0)),
+            DTLSRecord::EXPLICIT_NONCE_LEN => {
+                // EDDY-PATCH 11: RFC 5288 §3, "The nonce_explicit MAY be the
+                // 64-bit sequence number": epoch and sequence number never
+                // repeat under one key, and no random draw is spent per
+                // record.
+                let explicit = seq64.to_be_bytes();
+                Ok((Nonce::new(iv, &explicit), explicit, explicit.len()))
+            }
+            _ => Err(Error::CryptoError(
+                crate::CryptoError::UnsupportedDtls12RecordIvLen {
+                    len: bounded_error_len(explicit_nonce_len),
+                    suite,
+                },
+            )),
+        }
+    }
+
+    /// EDDY-PATCH 18: an application-data record sealed in place in a
+    /// datagram buffer of its own (header, explicit nonce, plaintext copied
+    /// once, encrypted where it lies, tag): no fragment buffer and no copy
+    /// of the ciphertext into the datagram. The bytes are those
+    /// `create_record` writes; a record that joins a datagram already
+    /// queued, or one before keys, takes that general path.
+    pub fn create_app_data_record(&mut self, data: &[u8]) -> Result<(), Error> {
+        let mtu = self.config.mtu();
+        let record_wire_len =
+            DTLSRecord::HEADER_LEN + data.len() + self.min_protected_fragment_len();
+        let appends = self
+            .queue_tx
+            .back()
+            .is_some_and(|b| b.len() + record_wire_len <= mtu);
+        if appends || self.cipher_suite().is_none() || data.len() > u16::MAX as usize {
+            return self.create_record(ContentType::ApplicationData, 1, false, |body| {
+                body.extend_from_slice(data);
+            });
+        }
+        if self.queue_tx.len() >= self.config.max_queue_tx() {
+            warn!(
+                "Transmit queue full (max {}): {:?}",
+                self.config.max_queue_tx(),
+                self.queue_tx
+            );
+            return Err(Error::TransmitQueueFull);
+        }
+        let sequence = self.sequence_epoch_n;
+        let (nonce, explicit_nonce, prefix_len) = self.record_nonce(sequence)?;
+        // DTLS 1.2 AEAD: AAD uses the plaintext length (DTLSCompressed.length).
+        let aad = Aad::new_dtls12(ContentType::ApplicationData, sequence, data.len() as u16);
+        let record = DTLSRecord {
+            content_type: ContentType::ApplicationData,
+            version: ProtocolVersion::DTLS1_2,
+            sequence,
+            length: (record_wire_len - DTLSRecord::HEADER_LEN) as u16,
+            fragment_range: 0..0,
+        };
+        let mut buffer = self.buffers_free.pop();
+        buffer.clear();
+        buffer.reserve(mtu.max(record_wire_len));
+        record.serialize_with_prefix(&explicit_nonce[..prefix_len], &[], &mut buffer);
+        let start = buffer.len();
+        buffer.extend_from_slice(data);
+        let sealed = if self.is_client {
+            self.crypto_context
+                .encrypt_tail_client_to_server(&mut buffer, start, aad, nonce)
+        } else {
+            self.crypto_context
+                .encrypt_tail_server_to_client(&mut buffer, start, aad, nonce)
+        };
+        if let Err(e) = sealed {
+            self.buffers_free.push(buffer);
+            return Err(Error::CryptoError(e));
+        }
+        debug_assert_eq!(buffer.len(), record_wire_len);
+        self.sequence_epoch_n.sequence_number += 1;
+        self.queue_tx.push_back(buffer);
         Ok(())
     }
 
