@@ -1109,6 +1109,10 @@ impl PeerConnection {
     fn finish_negotiation(&mut self) {
         self.jsep.snapshot = None;
         self.jsep.last_offer = None;
+        // Read only by an answer applied in have-remote-offer or
+        // have-local-pranswer, and a new remote offer clears it first: in
+        // stable it is idle heap (issue 13).
+        self.jsep.last_answer = None;
         self.prune_stopped();
         self.set_signaling_state(SignalingState::Stable);
         self.after_stable();
