@@ -690,7 +690,10 @@ mod tests {
         assert!(ctx.signature_algorithm().is_none());
         assert!(ctx.private_key_supported_hash_algorithms().is_empty());
         let mut out = Buf::new();
-        assert!(ctx.sign_data(b"transcript", HashAlgorithm::SHA256, &mut out).is_err());
+        assert!(
+            ctx.sign_data(b"transcript", HashAlgorithm::SHA256, &mut out)
+                .is_err()
+        );
 
         let mut psk = CryptoContext::new(AuthMode::Psk, config);
         psk.release_certificate();
