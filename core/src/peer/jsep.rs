@@ -216,6 +216,12 @@ impl Applied {
     pub(crate) fn trim(&mut self) {
         if self.changed {
             self.rendered = OnceLock::new();
+            // Candidates were added one by one: give back the room left.
+            if let Some(sdp) = self.model.get_mut() {
+                for m in &mut sdp.media {
+                    m.candidates.shrink_to_fit();
+                }
+            }
         } else {
             self.model = OnceLock::new();
         }
@@ -256,8 +262,10 @@ pub(crate) struct Jsep {
 }
 
 impl Jsep {
-    /// Frees what the descriptions can write again ([`Applied::trim`]).
+    /// Frees what the descriptions can parse or write again
+    /// ([`Applied::trim`]) and the spare room of the remote candidates.
     pub(crate) fn trim(&mut self) {
+        self.n.remote_candidates.shrink_to_fit();
         for applied in [
             &mut self.current_local,
             &mut self.pending_local,
