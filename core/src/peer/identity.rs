@@ -215,7 +215,9 @@ impl fmt::Debug for Identity {
 /// Identity state of a connection.
 #[derive(Debug, Default)]
 pub(crate) struct IdentityState {
-    pub(crate) provider: Option<Identity>,
+    /// Boxed: most connections set no provider, and carried its ~200
+    /// bytes inline for nothing (issue 13).
+    pub(crate) provider: Option<Box<Identity>>,
     /// W3C [[PeerIdentity]]: once set, it never changes.
     pub(crate) peer: Option<IdentityAssertion>,
     /// W3C `idpLoginUrl` / `idpErrorInfo` of the latest failure.
@@ -368,12 +370,12 @@ impl PeerConnection {
         options: IdentityProviderOptions,
         provider: Box<dyn IdentityProvider>,
     ) {
-        self.identity.provider = Some(Identity {
+        self.identity.provider = Some(Box::new(Identity {
             domain: domain.to_owned(),
             options,
             provider,
             cached: None,
-        });
+        }));
     }
 
     /// Asks the provider for a fresh assertion over our fingerprints and

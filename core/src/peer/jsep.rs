@@ -133,26 +133,49 @@ pub(crate) struct Negotiable {
 /// A description with its parsed model. Candidates added later (ours as
 /// ICE gathers them, the peer's as they trickle) change the model only;
 /// the text is written again when it is read, not once per candidate.
+///
+/// While unchanged, the model is what parsing the text as applied gives,
+/// so an idle connection keeps the text only ([`trim`](Self::trim)) and
+/// the model is parsed again, the same, when next read (issue 13: a
+/// model is several times its text).
 #[derive(Debug, Clone)]
 pub(crate) struct Applied {
     /// The description as applied.
     desc: SessionDescription,
-    /// Boxed: a connection has room for four descriptions (current and
-    /// pending, local and remote) and uses two once stable.
-    pub(crate) sdp: Box<Sdp>,
+    /// The model: always there once changed; else parsed from `desc` on
+    /// first read after a trim. Boxed: a connection has room for four
+    /// descriptions (current and pending, local and remote) and uses two
+    /// once stable.
+    model: OnceLock<Box<Sdp>>,
     /// The model changed since `desc`: the text is `rendered`.
     changed: bool,
     rendered: OnceLock<SessionDescription>,
 }
 
 impl Applied {
+    /// `sdp` must be what `desc`'s text parses to.
     pub(crate) fn new(desc: SessionDescription, sdp: Sdp) -> Self {
         Self {
             desc,
-            sdp: Box::new(sdp),
+            model: OnceLock::from(Box::new(sdp)),
             changed: false,
             rendered: OnceLock::new(),
         }
+    }
+
+    /// The model of the description as it stands.
+    pub(crate) fn sdp(&self) -> &Sdp {
+        self.model.get_or_init(|| {
+            // It parsed when applied, and parsing is a function of the
+            // text: the error arm is never taken.
+            Box::new(Sdp::parse(&self.desc.sdp).unwrap_or_else(|_| empty_sdp()))
+        })
+    }
+
+    /// Whether the model is held (not dropped by [`trim`](Self::trim)).
+    #[cfg(test)]
+    pub(crate) fn has_model(&self) -> bool {
+        self.model.get().is_some()
     }
 
     /// The description as it stands: as applied, or written from the model
@@ -163,7 +186,7 @@ impl Applied {
         }
         self.rendered.get_or_init(|| SessionDescription {
             sdp_type: self.desc.sdp_type,
-            sdp: self.sdp.to_string(),
+            sdp: self.sdp().to_string(),
         })
     }
 
@@ -174,7 +197,10 @@ impl Applied {
 
     /// Changes the model with `f`; the text follows when next read.
     pub(crate) fn update(&mut self, f: impl FnOnce(&mut Sdp)) {
-        f(&mut self.sdp);
+        self.sdp();
+        if let Some(sdp) = self.model.get_mut() {
+            f(sdp);
+        }
         self.changed = true;
         self.rendered = OnceLock::new();
         // The text as applied is never read again: the model supersedes it.
@@ -184,9 +210,20 @@ impl Applied {
     /// Drops the text written from the model (issue 13: an idle
     /// connection keeps the model, not a copy of it as text); the next
     /// read writes it again, the same.
+    ///
+    /// Unchanged, it drops the model instead: the text is kept, and the
+    /// model is parsed from it again when next read.
     pub(crate) fn trim(&mut self) {
         if self.changed {
             self.rendered = OnceLock::new();
+            // Candidates were added one by one: give back the room left.
+            if let Some(sdp) = self.model.get_mut() {
+                for m in &mut sdp.media {
+                    m.candidates.shrink_to_fit();
+                }
+            }
+        } else {
+            self.model = OnceLock::new();
         }
     }
 }
@@ -225,8 +262,10 @@ pub(crate) struct Jsep {
 }
 
 impl Jsep {
-    /// Frees what the descriptions can write again ([`Applied::trim`]).
+    /// Frees what the descriptions can parse or write again
+    /// ([`Applied::trim`]) and the spare room of the remote candidates.
     pub(crate) fn trim(&mut self) {
+        self.n.remote_candidates.shrink_to_fit();
         for applied in [
             &mut self.current_local,
             &mut self.pending_local,
@@ -346,10 +385,32 @@ impl Jsep {
         };
         let rejected_in = |a: &Option<Applied>| {
             a.as_ref()
-                .and_then(|a| a.sdp.media.get(i))
+                .and_then(|a| a.sdp().media.get(i))
                 .is_some_and(|m| m.port == 0)
         };
         stopped && (rejected_in(&self.current_local) || rejected_in(&self.current_remote))
+    }
+}
+
+/// A model with no section, for [`Applied::sdp`]'s error arm.
+fn empty_sdp() -> Sdp {
+    Sdp {
+        origin: crate::sdp::Origin {
+            username: "-".to_owned(),
+            session_id: "0".to_owned(),
+            session_version: 0,
+            net_type: "IN".to_owned(),
+            addr_type: "IP4".to_owned(),
+            address: "0.0.0.0".to_owned(),
+        },
+        session_name: "-".to_owned(),
+        session_info: None,
+        connection: None,
+        bandwidths: Vec::new(),
+        timing: Vec::new(),
+        extra_lines: Vec::new(),
+        attributes: Default::default(),
+        media: Vec::new(),
     }
 }
 
@@ -566,8 +627,8 @@ impl PeerConnection {
         if j.ice_restart_requested {
             return true;
         }
-        let local = j.current_local.as_ref().map(|a| &*a.sdp);
-        let remote = j.current_remote.as_ref().map(|a| &*a.sdp);
+        let local = j.current_local.as_ref().map(|a| a.sdp());
+        let remote = j.current_remote.as_ref().map(|a| a.sdp());
         // "If the length of the [[DataChannels]] slot of connection is
         // greater than 0, and no m= section in description has been
         // negotiated yet for RTCDataChannels, return true."
@@ -982,7 +1043,7 @@ impl PeerConnection {
             .jsep
             .current_remote
             .as_ref()
-            .map(|a| self.remote_transport(&a.sdp));
+            .map(|a| self.remote_transport(a.sdp()));
         if previous.is_some_and(|p| {
             p.remote_ufrag != transport.remote_ufrag || p.remote_pwd != transport.remote_pwd
         }) {
@@ -1054,7 +1115,7 @@ impl PeerConnection {
         let sdp = parse_description(&desc)?;
         validate_remote(&sdp, &desc)?;
         let offer = match &self.jsep.pending_local {
-            Some(a) => &a.sdp,
+            Some(a) => a.sdp(),
             None => return Err(JsepError::InvalidState("no local offer")),
         };
         // RFC 3264 §6: "The answer MUST contain exactly the same number of
@@ -1109,6 +1170,10 @@ impl PeerConnection {
     fn finish_negotiation(&mut self) {
         self.jsep.snapshot = None;
         self.jsep.last_offer = None;
+        // Read only by an answer applied in have-remote-offer or
+        // have-local-pranswer, and a new remote offer clears it first: in
+        // stable it is idle heap (issue 13).
+        self.jsep.last_answer = None;
         self.prune_stopped();
         self.set_signaling_state(SignalingState::Stable);
         self.after_stable();
@@ -1225,14 +1290,14 @@ impl PeerConnection {
         {
             return Err(JsepError::Type("sdpMid and sdpMLineIndex are both null"));
         }
-        let media = &remote.sdp.media;
+        let media = &remote.sdp().media;
         let index = match (&candidate.sdp_mid, candidate.sdp_m_line_index) {
             // W3C: "If candidate.sdpMid is not null ... If candidate.sdpMid is
             // not equal to the mid of any media description in
             // remoteDescription, reject ... OperationError."
             (Some(mid), _) => Some(
                 remote
-                    .sdp
+                    .sdp()
                     .media_by_mid(mid)
                     .map(|(i, _)| i)
                     .ok_or_else(|| JsepError::Operation(format!("no m-line with mid {mid}")))?,
@@ -1256,7 +1321,7 @@ impl PeerConnection {
             let known = [&self.jsep.pending_remote, &self.jsep.current_remote]
                 .into_iter()
                 .flatten()
-                .filter_map(|a| a.sdp.media.get(i).map(|m| section_ice(&a.sdp, m).0))
+                .filter_map(|a| a.sdp().media.get(i).map(|m| section_ice(a.sdp(), m).0))
                 .any(|ufrag| ufrag == Some(u.as_str()));
             if !known {
                 return Err(JsepError::Operation(format!("unknown ufrag {u}")));
@@ -1288,14 +1353,14 @@ impl PeerConnection {
         }
         let remote = self.jsep.remote();
         let mid = remote
-            .and_then(|a| a.sdp.media.get(i))
+            .and_then(|a| a.sdp().media.get(i))
             .and_then(|m| m.mid.clone());
         let ufrag = ufrag.or_else(|| {
             remote.and_then(|a| {
-                a.sdp
+                a.sdp()
                     .media
                     .get(i)
-                    .and_then(|m| section_ice(&a.sdp, m).0.map(str::to_owned))
+                    .and_then(|m| section_ice(a.sdp(), m).0.map(str::to_owned))
             })
         });
         let count = self

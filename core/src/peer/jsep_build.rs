@@ -405,7 +405,7 @@ impl PeerConnection {
             self.jsep.local_ice.clone()
         };
         let offer = match &self.jsep.pending_remote {
-            Some(a) => a.sdp.clone(),
+            Some(a) => a.sdp().clone(),
             None => return Err(JsepError::InvalidState("no remote offer")),
         };
         let mut media = Vec::new();

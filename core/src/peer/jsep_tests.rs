@@ -1157,3 +1157,42 @@ fn jsep_rolled_back_ice_restart_is_still_wanted() {
     assert_eq!(offer2.media[0].ice.ufrag, restart.media[0].ice.ufrag);
     assert_eq!(negotiation_needed(&mut a), 0);
 }
+
+#[test]
+fn jsep_an_idle_description_keeps_its_text_and_parses_its_model_again() {
+    // Issue 13: a trim drops an unchanged description's model; the next
+    // read parses the same one from the text kept, and a trickled
+    // candidate still changes it.
+    let mut a = pc(80);
+    let mut b = pc(81);
+    audio(&mut a);
+    exchange(&mut a, &mut b);
+    let remote = a.jsep.current_remote.as_ref().unwrap();
+    let model = remote.sdp().clone();
+    let text = remote.description().clone();
+    a.jsep.trim();
+    let remote = a.jsep.current_remote.as_ref().unwrap();
+    assert!(!remote.has_model());
+    assert_eq!(remote.description(), &text);
+    assert_eq!(remote.sdp(), &model);
+    assert!(remote.has_model());
+
+    a.jsep.trim();
+    let mid = model.media[0].mid.clone();
+    let candidate = IceCandidate::new(
+        "candidate:1 1 udp 2122260223 192.0.2.1 5000 typ host",
+        mid.as_deref(),
+        None,
+    )
+    .unwrap();
+    a.add_ice_candidate(candidate).unwrap();
+    let remote = a.jsep.current_remote.as_ref().unwrap();
+    assert_eq!(
+        remote.sdp().media[0].candidates.len(),
+        model.media[0].candidates.len() + 1
+    );
+    assert!(remote.description().sdp.contains("192.0.2.1 5000 typ host"));
+    // Changed: the trim keeps the model (the text is written from it).
+    a.jsep.trim();
+    assert!(a.jsep.current_remote.as_ref().unwrap().has_model());
+}

@@ -355,7 +355,7 @@ impl PeerConnection {
             .or(self.jsep.pending_local.as_ref());
         let remote = self.jsep.remote();
         let section = |a: Option<&super::jsep::Applied>, mid: &str| -> Option<MediaDescription> {
-            a?.sdp.media_by_mid(mid).map(|(_, m)| m.clone())
+            a?.sdp().media_by_mid(mid).map(|(_, m)| m.clone())
         };
         let mut sections = Vec::new();
         let mut receiving = Vec::new();

@@ -342,6 +342,7 @@ impl Stack {
         if self.early_dtls.is_empty() {
             self.early_dtls.shrink_to_fit();
         }
+        self.fed_remote.shrink_to_fit();
         self.ice.trim();
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.trim();

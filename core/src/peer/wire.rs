@@ -290,7 +290,7 @@ impl PeerConnection {
             .into_iter()
             .flatten()
         {
-            let Some(m) = a.sdp.media.iter().find(|m| m.port != 0) else {
+            let Some(m) = a.sdp().media.iter().find(|m| m.port != 0) else {
                 continue;
             };
             if m.candidates == candidates && m.end_of_candidates == complete {
@@ -313,7 +313,7 @@ impl PeerConnection {
             .as_ref()
             .or(self.jsep.current_local.as_ref());
         let mid = local
-            .and_then(|a| a.sdp.media.iter().find(|m| m.port != 0))
+            .and_then(|a| a.sdp().media.iter().find(|m| m.port != 0))
             .and_then(|m| m.mid.clone());
         (mid, Some(0))
     }

@@ -293,9 +293,10 @@ impl SctpTransport {
         self.drain();
     }
 
-    /// Time passed.
-    /// Gives back the storage of its empty queues (on timer wakeups: an
-    /// idle connection keeps no room for its setup's bursts).
+    /// Gives back the storage of its empty queues, and dcSCTP its kept
+    /// packet buffers and empty queues' room (EDDY-PATCH 12), on timer
+    /// wakeups: an idle connection keeps no room for its setup's bursts.
+    /// What is freed is allocated again when traffic resumes.
     pub(crate) fn trim(&mut self) {
         if self.transmits.is_empty() {
             self.transmits.shrink_to_fit();
@@ -306,8 +307,12 @@ impl SctpTransport {
         if self.deferred.is_empty() {
             self.deferred.shrink_to_fit();
         }
+        if let Some(socket) = self.socket.as_mut() {
+            socket.trim();
+        }
     }
 
+    /// Time passed.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let base = self.base;
         self.reseed();

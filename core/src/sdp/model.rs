@@ -488,9 +488,28 @@ pub struct MediaDescription {
     pub other: Vec<Attribute>,
 }
 
+impl SessionAttributes {
+    /// Gives back the spare capacity of its lists (issue 13: a connection
+    /// keeps its current descriptions' models).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.groups.shrink_to_fit();
+        for g in &mut self.groups {
+            g.mids.shrink_to_fit();
+        }
+        if let Some(m) = self.msid_semantic.as_mut() {
+            m.ids.shrink_to_fit();
+        }
+        self.ice.options.shrink_to_fit();
+        self.fingerprints.shrink_to_fit();
+        self.extmaps.shrink_to_fit();
+        self.other.shrink_to_fit();
+    }
+}
+
 impl MediaDescription {
     /// Gives back the spare capacity of its lists.
     pub(crate) fn shrink_to_fit(&mut self) {
+        self.ice.options.shrink_to_fit();
         self.formats.shrink_to_fit();
         self.bandwidths.shrink_to_fit();
         self.extra_lines.shrink_to_fit();

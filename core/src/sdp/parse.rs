@@ -235,6 +235,8 @@ impl Parser {
             // Lenient: RFC 8866 requires t=, WebRTC always means `t=0 0`.
             timing.push(Timing { start: 0, stop: 0 });
         }
+        let mut attributes = self.attributes;
+        attributes.shrink_to_fit();
         let mut media = self.media;
         // The model outlives the parse (a connection keeps its current
         // local and remote descriptions): capacity left over by growth is
@@ -251,7 +253,7 @@ impl Parser {
             bandwidths: self.bandwidths,
             timing,
             extra_lines: self.extra_lines,
-            attributes: self.attributes,
+            attributes,
             media,
         })
     }

@@ -38,6 +38,12 @@ impl EventSink for Events {
     fn next_event(&mut self) -> Option<SocketEvent> {
         self.events.pop_front()
     }
+
+    fn trim(&mut self) {
+        if self.events.is_empty() {
+            self.events.shrink_to_fit();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -747,6 +747,13 @@ pub trait DcSctpSocket: Send {
     /// default drops it.
     fn recycle_packet_buffer(&mut self, _buffer: Vec<u8>) {}
 
+    /// Gives back the room that traffic left behind (eddy patch 12): kept packet buffers once
+    /// nothing is in flight or waiting to be sent, the kept chunk vectors, and the storage of
+    /// empty queues. What is freed is allocated again, the same, when next needed: behaviour does
+    /// not change. For an application to call when the connection may have gone idle (eddy calls
+    /// it on timer wakeups). The default does nothing.
+    fn trim(&mut self) {}
+
     /// To be called when an incoming SCTP packet is to be processed.
     fn handle_input(&mut self, packet: &[u8]);
 

@@ -80,6 +80,16 @@ pub struct DataTracker {
 }
 
 impl DataTracker {
+    /// Gives back the room of empty lists (eddy patch 12).
+    pub fn trim(&mut self) {
+        if self.additional_tsn_blocks.is_empty() {
+            self.additional_tsn_blocks.shrink_to_fit();
+        }
+        if self.duplicates.is_empty() {
+            self.duplicates.shrink_to_fit();
+        }
+    }
+
     pub fn new(peer_initial_tsn: Tsn, options: &Options) -> DataTracker {
         DataTracker {
             ack_state: AckState::Initial,

@@ -126,6 +126,13 @@ impl ReassemblyQueue {
         });
     }
 
+    /// Gives back the room of the message queue once it is empty (eddy patch 12).
+    pub fn trim(&mut self) {
+        if self.reassembled_messages.is_empty() {
+            self.reassembled_messages.shrink_to_fit();
+        }
+    }
+
     pub fn queued_bytes(&self) -> usize {
         let ready_messages_bytes: usize =
             self.reassembled_messages.iter().map(|m| m.payload.len()).sum();

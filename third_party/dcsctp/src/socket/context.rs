@@ -139,6 +139,25 @@ impl Context {
         }
     }
 
+    /// Gives back what traffic left behind (eddy patch 12): every kept packet buffer once nothing
+    /// is in flight or waiting, the kept chunk vector, and the room of empty queues.
+    pub fn trim(&mut self, state: &mut State) {
+        let in_flight = state.tcb().is_some_and(|tcb| tcb.retransmission_queue.unacked_items() > 0);
+        if !in_flight && !self.send_queue.has_data_to_send() {
+            self.packet_buffers = Vec::new();
+        }
+        if self.chunks_to_send.is_empty() {
+            self.chunks_to_send = Vec::new();
+        }
+        self.send_queue.trim();
+        if let Some(tcb) = state.tcb_mut() {
+            tcb.retransmission_queue.trim();
+            tcb.reassembly_queue.trim();
+            tcb.data_tracker.trim();
+        }
+        self.events.borrow_mut().trim();
+    }
+
     /// Given a builder that is either empty, or only contains control chunks, add more control
     /// chunks and data chunks to it, and send it and possibly more packets, as is allowed by the
     /// congestion window.

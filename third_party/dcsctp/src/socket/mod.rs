@@ -179,6 +179,10 @@ impl EventSink for LoggingEvents {
     fn next_event(&mut self) -> Option<SocketEvent> {
         self.parent.borrow_mut().next_event()
     }
+
+    fn trim(&mut self) {
+        self.parent.borrow_mut().trim();
+    }
 }
 
 /// An SCTP socket.
@@ -474,6 +478,14 @@ impl DcSctpSocket for Socket {
     fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
         self.ctx.recycle_packet_buffer(buffer);
         self.ctx.trim_packet_buffers(&self.state);
+    }
+
+    fn trim(&mut self) {
+        // Empty between packets (taken and given back by `handle_input`).
+        if self.chunks.is_empty() {
+            self.chunks = Vec::new();
+        }
+        self.ctx.trim(&mut self.state);
     }
 
     fn poll_event(&mut self) -> Option<SocketEvent> {

@@ -1633,6 +1633,64 @@ mod tests {
         assert!(socket_z.get_next_message().is_none());
     }
 
+    /// Moves packets both ways, giving each sent buffer back as eddy does, until both are quiet.
+    fn exchange_recycling(socket_a: &mut Socket, socket_z: &mut Socket) {
+        loop {
+            let mut again = false;
+            while let Some(e) = socket_a.poll_event() {
+                if let SocketEvent::SendPacket(packet) = e {
+                    socket_z.handle_input(&packet);
+                    socket_a.recycle_packet_buffer(packet);
+                    again = true;
+                }
+            }
+            while let Some(e) = socket_z.poll_event() {
+                if let SocketEvent::SendPacket(packet) = e {
+                    socket_a.handle_input(&packet);
+                    socket_z.recycle_packet_buffer(packet);
+                    again = true;
+                }
+            }
+            if !again {
+                return;
+            }
+        }
+    }
+
+    #[test]
+    fn trim_frees_idle_room_and_traffic_resumes() {
+        // eddy patch 12: an idle socket gives back its kept buffers and queue room; the next
+        // messages go through as before.
+        let options = default_options();
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        connect_sockets(&mut socket_a, &mut socket_z);
+        let mut now = SocketTime::zero();
+        for round in 0..3u8 {
+            let payload = vec![round; 3000];
+            socket_a
+                .send(Message::new(StreamId(1), PpId(53), payload.clone()), &SendOptions::default())
+                .unwrap();
+            exchange_recycling(&mut socket_a, &mut socket_z);
+            // The delayed acknowledgement.
+            now = now + Duration::from_secs(1);
+            socket_a.advance_time(now);
+            socket_z.advance_time(now);
+            exchange_recycling(&mut socket_a, &mut socket_z);
+            assert_eq!(socket_z.get_next_message().unwrap().payload, payload);
+            assert!(!socket_a.ctx.packet_buffers.is_empty());
+
+            socket_a.trim();
+            socket_z.trim();
+            for socket in [&socket_a, &socket_z] {
+                assert_eq!(socket.ctx.packet_buffers.capacity(), 0);
+                assert_eq!(socket.ctx.chunks_to_send.capacity(), 0);
+                assert_eq!(socket.chunks.capacity(), 0);
+            }
+        }
+        assert_eq!(socket_a.state(), SocketState::Connected);
+    }
+
     #[test]
     fn one_peer_reconnects() {
         let mut socket_a = Socket::new("A", &default_options());

@@ -311,6 +311,16 @@ pub(crate) struct OutstandingData {
 }
 
 impl OutstandingData {
+    /// Gives back the room of empty queues (eddy patch 12).
+    pub fn trim(&mut self) {
+        if self.outstanding_data.is_empty() {
+            self.outstanding_data.shrink_to_fit();
+        }
+        if self.unsent_messages_to_discard.is_empty() {
+            self.unsent_messages_to_discard.shrink_to_fit();
+        }
+    }
+
     pub fn new(data_chunk_header_size: usize, last_cumulative_tsn_ack: Tsn) -> Self {
         OutstandingData {
             data_chunk_header_size,

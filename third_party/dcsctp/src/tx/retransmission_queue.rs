@@ -684,6 +684,11 @@ impl RetransmissionQueue {
     }
 
     /// Returns the number of DATA chunks that are in-flight.
+    /// Gives back the room of empty queues (eddy patch 12).
+    pub fn trim(&mut self) {
+        self.outstanding_data.trim();
+    }
+
     pub fn unacked_items(&self) -> usize {
         self.outstanding_data.unacked_items()
     }

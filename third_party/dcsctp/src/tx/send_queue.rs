@@ -276,6 +276,16 @@ impl SendQueue {
         }
     }
 
+    /// Gives back the room of empty message queues (eddy patch 12).
+    pub fn trim(&mut self) {
+        for stream in self.streams.values_mut() {
+            if stream.items.is_empty() {
+                stream.items.shrink_to_fit();
+            }
+        }
+        self.scheduler.trim();
+    }
+
     pub fn has_data_to_send(&self) -> bool {
         self.scheduler.peek(usize::MAX).is_some()
     }

@@ -110,6 +110,13 @@ impl StreamScheduler {
         }
     }
 
+    /// Gives back the room of the active stream list once no stream is active (eddy patch 12).
+    pub fn trim(&mut self) {
+        if self.active_streams.is_empty() {
+            self.active_streams.shrink_to_fit();
+        }
+    }
+
     /// Updates the remaining number of bytes in the next following message in a stream. Priority is
     /// set if message interleaving (RFC 8260) and WFQ is to be used, otherwise it should be set to
     /// None for round-robin scheduling on message boundaries.

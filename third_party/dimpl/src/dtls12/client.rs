@@ -1445,6 +1445,8 @@ impl Client {
         if let Some(hash) = self.captured_session_hash.take() {
             self.engine.push_buffer(hash);
         }
+        // Our certificate and key are not read again either (eddy patch 17).
+        self.engine.crypto_context_mut().release_certificate();
     }
 }
 

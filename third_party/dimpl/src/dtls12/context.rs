@@ -83,6 +83,9 @@ pub enum AuthMode {
     /// Pre-shared key authentication (PSK suites).
     /// The actual PSK value is resolved during the handshake via [`CryptoContext::set_psk`].
     Psk,
+    /// Certificate-based, once the handshake completed: the certificate and its signing key
+    /// were dropped ([`CryptoContext::release_certificate`], eddy patch 17).
+    Released,
 }
 
 impl CryptoContext {
@@ -420,6 +423,16 @@ impl CryptoContext {
         }
     }
 
+    /// Drops our certificate and its signing key (eddy patch 17). They are read only to send the
+    /// Certificate, ServerKeyExchange and CertificateVerify messages, and a completed handshake
+    /// sends none again (renegotiation is refused; a lost final flight is resent from the saved
+    /// records), so an idle connection need not keep them (with OpenSSL's key about 1.5 KB).
+    pub fn release_certificate(&mut self) {
+        if matches!(self.auth, AuthMode::Certificate { .. }) {
+            self.auth = AuthMode::Released;
+        }
+    }
+
     /// Get client certificate for authentication.
     ///
     /// Invariant: callers must only invoke this for certificate-based suites.
@@ -557,7 +570,7 @@ impl CryptoContext {
     pub fn signature_algorithm(&self) -> Option<SignatureAlgorithm> {
         match &self.auth {
             AuthMode::Certificate { private_key, .. } => Some(private_key.algorithm()),
-            AuthMode::Psk => None,
+            AuthMode::Psk | AuthMode::Released => None,
         }
     }
 
@@ -566,7 +579,7 @@ impl CryptoContext {
     pub fn private_key_default_hash_algorithm(&self) -> Option<HashAlgorithm> {
         match &self.auth {
             AuthMode::Certificate { private_key, .. } => Some(private_key.hash_algorithm()),
-            AuthMode::Psk => None,
+            AuthMode::Psk | AuthMode::Released => None,
         }
     }
 
@@ -575,7 +588,7 @@ impl CryptoContext {
     pub fn private_key_supported_hash_algorithms(&self) -> &[HashAlgorithm] {
         match &self.auth {
             AuthMode::Certificate { private_key, .. } => private_key.supported_hash_algorithms(),
-            AuthMode::Psk => &[],
+            AuthMode::Psk | AuthMode::Released => &[],
         }
     }
 
@@ -692,6 +705,29 @@ mod tests {
                 .any(|s| ctx.is_cipher_suite_compatible(*s)),
             "Certificate-mode context must accept at least one ECDHE suite"
         );
+    }
+
+    #[test]
+    #[cfg(feature = "rcgen")]
+    fn released_certificate_signs_nothing() {
+        // eddy patch 17: after the handshake the key is gone; a PSK context is left alone.
+        let config = Arc::new(Config::default());
+        let auth = cert_auth_mode(&config);
+        let mut ctx = CryptoContext::new(auth, Arc::clone(&config));
+        assert!(ctx.signature_algorithm().is_some());
+        ctx.release_certificate();
+        assert!(matches!(ctx.auth, AuthMode::Released));
+        assert!(ctx.signature_algorithm().is_none());
+        assert!(ctx.private_key_supported_hash_algorithms().is_empty());
+        let mut out = Buf::new();
+        assert!(
+            ctx.sign_data(b"transcript", HashAlgorithm::SHA256, &mut out)
+                .is_err()
+        );
+
+        let mut psk = CryptoContext::new(AuthMode::Psk, config);
+        psk.release_certificate();
+        assert!(matches!(psk.auth, AuthMode::Psk));
     }
 
     #[test]

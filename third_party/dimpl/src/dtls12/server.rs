@@ -1449,6 +1449,8 @@ impl Server {
         if let Some(hash) = self.captured_session_hash.take() {
             self.engine.push_buffer(hash);
         }
+        // Our certificate and key are not read again either (eddy patch 17).
+        self.engine.crypto_context_mut().release_certificate();
     }
 }
 
