@@ -159,6 +159,7 @@ pub(crate) mod media;
 pub use media::codec;
 mod peer;
 mod rng;
+mod room;
 // The RTP/RTCP codecs are public only to the fuzz targets, like `stun`.
 #[cfg(fuzzing)]
 pub mod rtp;

@@ -11,6 +11,7 @@ use super::certificate::{fingerprint_digest, Certificate};
 use super::provider::{provider, scope};
 use crate::fingerprint::Fingerprint;
 use crate::rng::Rng;
+use crate::room::FreeIfEmpty;
 use crate::srtp::SrtpProfile;
 use crate::state::DtlsTransportState;
 
@@ -403,19 +404,11 @@ impl DtlsTransport {
         if self.verified && self.transmits.is_empty() {
             self.buf = Vec::new();
         }
-        // The buffers kept for the next records go once no record passed
-        // either way for a while: a busy connection's timers (delayed
-        // SACKs) must not free them at every datagram.
-
-        if self.transmits.is_empty() {
-            self.transmits.shrink_to_fit();
-        }
-        if self.events.is_empty() {
-            self.events.shrink_to_fit();
-        }
-        if self.held.is_empty() {
-            self.held.shrink_to_fit();
-        }
+        // The buffers kept for the next records go on a timer of their own
+        // (`trim_at`), once no record passed either way for `IDLE_AFTER`.
+        self.transmits.free_if_empty();
+        self.events.free_if_empty();
+        self.held.free_if_empty();
     }
 
     pub(crate) fn handle_timeout(&mut self, now: Instant) {

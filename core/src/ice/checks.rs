@@ -12,6 +12,7 @@ use super::{
     MAX_TRANSACTIONS,
 };
 use crate::io::Protocol;
+use crate::room::FreeIfEmpty;
 use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, TransactionId};
 
 /// Room for a request: 20 header + USERNAME (≤ 4 + 516) + PRIORITY 8 +
@@ -28,24 +29,12 @@ impl IceAgent {
     /// tables keep only what they hold. Called on the connection's timer
     /// wakeups, where an idle connection ends up.
     pub(crate) fn trim(&mut self) {
-        if self.transmits.is_empty() {
-            self.transmits.shrink_to_fit();
-        }
-        if self.events.is_empty() {
-            self.events.shrink_to_fit();
-        }
-        if self.transactions.is_empty() {
-            self.transactions.shrink_to_fit();
-        }
-        if self.triggered.is_empty() {
-            self.triggered.shrink_to_fit();
-        }
-        if self.gather_jobs.is_empty() {
-            self.gather_jobs.shrink_to_fit();
-        }
-        if self.tcp_frames.is_empty() {
-            self.tcp_frames.shrink_to_fit();
-        }
+        self.transmits.free_if_empty();
+        self.events.free_if_empty();
+        self.transactions.free_if_empty();
+        self.triggered.free_if_empty();
+        self.gather_jobs.free_if_empty();
+        self.tcp_frames.free_if_empty();
         self.local.shrink_to_fit();
         self.remote.shrink_to_fit();
         self.pairs.shrink_to_fit();

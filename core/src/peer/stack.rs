@@ -32,6 +32,7 @@ use crate::ice::{
 };
 use crate::io::{Protocol, Receive, Transmit};
 use crate::rng::Rng;
+use crate::room::FreeIfEmpty;
 use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
 use crate::sdp::{CandidateAddress, CandidateTransport, SdpCandidate};
 use crate::srtp::{SrtpContext, SrtpCounters, SrtpError, SrtpProfile};
@@ -333,15 +334,9 @@ impl Stack {
     /// on timer wakeups, so an idle connection does not keep the room
     /// its setup needed).
     pub(crate) fn trim(&mut self) {
-        if self.transmits.is_empty() {
-            self.transmits.shrink_to_fit();
-        }
-        if self.events.is_empty() {
-            self.events.shrink_to_fit();
-        }
-        if self.early_dtls.is_empty() {
-            self.early_dtls.shrink_to_fit();
-        }
+        self.transmits.free_if_empty();
+        self.events.free_if_empty();
+        self.early_dtls.free_if_empty();
         self.fed_remote.shrink_to_fit();
         self.ice.trim();
         if let Some(dtls) = self.dtls.as_mut() {

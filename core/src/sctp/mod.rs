@@ -28,6 +28,7 @@ pub use channel::{ChannelId, DataChannelError, DataChannelInit, DataChannelMessa
 
 use crate::dtls::DtlsRole;
 use crate::rng::Rng;
+use crate::room::FreeIfEmpty;
 use channel::{validate, Channel};
 pub(crate) use dcep::Reliability;
 use dcep::{ppid, Dcep, Open};
@@ -298,15 +299,9 @@ impl SctpTransport {
     /// wakeups: an idle connection keeps no room for its setup's bursts.
     /// What is freed is allocated again when traffic resumes.
     pub(crate) fn trim(&mut self) {
-        if self.transmits.is_empty() {
-            self.transmits.shrink_to_fit();
-        }
-        if self.events.is_empty() {
-            self.events.shrink_to_fit();
-        }
-        if self.deferred.is_empty() {
-            self.deferred.shrink_to_fit();
-        }
+        self.transmits.free_if_empty();
+        self.events.free_if_empty();
+        self.deferred.free_if_empty();
         if let Some(socket) = self.socket.as_mut() {
             socket.trim();
         }
