@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use eddy::{ChannelId, Event, Input, Output, PeerConnection, Receive};
 
 /// Allocations per datagram this test accepts (issue 13: ≤ 2). Measured:
-/// 1.77 with each sent `Transmit`'s buffer given back (`recycle_transmit`,
+/// 1.76 with each sent `Transmit`'s buffer given back (`recycle_transmit`,
 /// as a driver does once it is sent; 1.89 without). Per datagram: the
 /// received DATA chunk's payload, ~0.71; each SACK, copied out at its size
 /// (~0.3); the datagram buffers of bursts longer than the 16 that DTLS

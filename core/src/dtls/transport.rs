@@ -411,23 +411,28 @@ impl DtlsTransport {
         self.held.free_if_empty();
     }
 
-    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+    /// Time passed. True when the connection just went idle: no record
+    /// either way for [`IDLE_AFTER`] (the layers above may then give back
+    /// what they keep for traffic).
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> bool {
         if self.is_done() || self.state == DtlsTransportState::New {
-            return;
+            return false;
         }
         self.now = self.now.max(now);
-        if self.trim_at.is_some_and(|t| t <= now) {
+        let went_idle = self.trim_at.is_some_and(|t| t <= now);
+        if went_idle {
             self.trim_buffers();
         }
         let dtls = &mut self.dtls;
         let fired = self.timeout.is_some_and(|t| t <= now);
         if let Err(e) = scope::with_rng(&mut self.rng, || dtls.handle_timeout(now)) {
             self.fail(DtlsFailure::Protocol(e.to_string()));
-            return;
+            return went_idle;
         }
         self.in_timeout = fired && self.state == DtlsTransportState::Connecting;
         self.drain();
         self.in_timeout = false;
+        went_idle
     }
 
     /// Sends application data (an SCTP packet). Refused until connected.

@@ -757,8 +757,10 @@ impl Stack {
                 self.turn_handle_timeout(now);
             }
             Timer::Dtls => {
-                if let Some(d) = self.dtls.as_mut() {
-                    d.handle_timeout(now);
+                // No record either way for a while: SCTP gives back what it
+                // keeps for traffic too (its packets are DTLS's records).
+                if self.dtls.as_mut().is_some_and(|d| d.handle_timeout(now)) {
+                    self.sctp.trim_idle();
                 }
             }
             Timer::Sctp => self.sctp.handle_timeout(now),

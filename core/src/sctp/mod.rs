@@ -294,14 +294,20 @@ impl SctpTransport {
         self.drain();
     }
 
-    /// Gives back the storage of its empty queues, and dcSCTP its kept
-    /// packet buffers and empty queues' room (EDDY-PATCH 12), on timer
-    /// wakeups: an idle connection keeps no room for its setup's bursts.
-    /// What is freed is allocated again when traffic resumes.
+    /// Gives back the storage of its empty queues on timer wakeups: an
+    /// idle connection keeps no room for its setup's bursts. What is freed
+    /// is allocated again when traffic resumes.
     pub(crate) fn trim(&mut self) {
         self.transmits.free_if_empty();
         self.events.free_if_empty();
         self.deferred.free_if_empty();
+    }
+
+    /// The association is idle (no packet either way for a while): dcSCTP
+    /// gives back its kept packet buffers and empty queues' room
+    /// (EDDY-PATCH 12). Not at every timer wakeup: a busy association's
+    /// delayed-SACK timers would free and allocate them again and again.
+    pub(crate) fn trim_idle(&mut self) {
         if let Some(socket) = self.socket.as_mut() {
             socket.trim();
         }

@@ -41,7 +41,14 @@ impl BufferPool {
     ///
     /// Creates a new buffer if none is free.
     pub fn pop(&mut self) -> Buf {
-        let mut buffer = self.free.pop_front().unwrap_or_default();
+        let mut buffer = self.free.pop_front().unwrap_or_else(|| {
+            // EDDY-PATCH 12: a new buffer gets the room the pool keeps, so
+            // that it comes back (a received ACK's record buffer would
+            // otherwise be too small to keep, and the next one allocate).
+            let mut fresh = Buf::default();
+            fresh.reserve(self.room);
+            fresh
+        });
         buffer.from_pool = true;
         buffer
     }
