@@ -1,4 +1,4 @@
-//! Loopback echo throughput of the async driver: two tokio [`Connection`]s
+//! Loopback echo throughput of the async driver: two tokio `Connection`s
 //! in one process, a data channel between them; the client keeps a window
 //! of SIZE-byte messages (default 1,000: one datagram each) unechoed and
 //! the server echoes each.
@@ -12,11 +12,16 @@
 //! machine's limit. WORKERS is the runtime's worker threads (default 2; 0
 //! runs everything on one current-thread runtime).
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use eddy::{Configuration, DataChannelInit};
-use eddy_tokio::{Connection, DataChannel};
+use eddy_tokio::{DataChannel, Tokio};
+
+/// The adapters' shared loopback scenario: its `connect` (two connected
+/// peers, non-trickle offer/answer, the offerer's channel and the
+/// answerer's side of it).
+#[path = "../../runtime-common/scenario/echo.rs"]
+#[allow(dead_code)]
+mod scenario;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -59,7 +64,7 @@ fn main() -> Result {
 }
 
 async fn run(measure: Duration, size: usize, workers: usize) -> Result {
-    let (client, server, mut chat, remote) = connect().await?;
+    let (client, server, mut chat, remote) = scenario::connect::<Tokio>().await?;
     tokio::spawn(echo(remote));
     let message = vec![0x5a; size];
     let mut in_flight = 0;
@@ -122,27 +127,4 @@ async fn echo(mut channel: DataChannel) -> Result {
         channel.send(&m.data).await?;
     }
     Ok(())
-}
-
-/// Two connected peers on loopback (non-trickle offer/answer), the
-/// offerer's channel and the answerer's side of it.
-async fn connect() -> Result<(Connection, Connection, DataChannel, DataChannel)> {
-    let lo = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
-    let a = Connection::new(Configuration::default(), &lo)?;
-    let b = Connection::new(Configuration::default(), &lo)?;
-    let chat = a
-        .create_data_channel("echo", DataChannelInit::default())
-        .await?;
-    let offer = a.create_offer().await?;
-    a.set_local_description(offer).await?;
-    a.gathering_complete().await?;
-    let offer = a.local_description().await?.ok_or("no offer")?;
-    b.set_remote_description(offer).await?;
-    let answer = b.create_answer().await?;
-    b.set_local_description(answer).await?;
-    b.gathering_complete().await?;
-    let answer = b.local_description().await?.ok_or("no answer")?;
-    a.set_remote_description(answer).await?;
-    let remote = b.accept_data_channel().await.ok_or("no channel")?;
-    Ok((a, b, chat, remote))
 }
