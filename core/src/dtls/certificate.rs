@@ -248,7 +248,6 @@ impl Certificate {
     }
 }
 
-/// Splits a DER TLV at `at`: (header length, content length).
 /// The SubjectPublicKeyInfo of an X.509 certificate in DER (RFC 5280
 /// §4.1: `Certificate ::= SEQUENCE { tbsCertificate, ... }`, and the TBS
 /// is `SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
@@ -257,40 +256,45 @@ impl Certificate {
 pub(crate) fn subject_public_key_info(cert: &[u8]) -> Option<&[u8]> {
     const SEQUENCE: u8 = 0x30;
     const VERSION: u8 = 0xa0;
-    let (outer, _) = der_tlv(cert, 0)?;
-    if *cert.first()? != SEQUENCE || *cert.get(outer)? != SEQUENCE {
+    let (SEQUENCE, certificate, _) = der_next(cert)? else {
         return None;
-    }
-    let (tbs_header, _) = der_tlv(cert, outer)?;
-    let mut at = outer.checked_add(tbs_header)?;
-    let skip = |at: usize| der_tlv(cert, at).and_then(|(h, l)| at.checked_add(h)?.checked_add(l));
-    if *cert.get(at)? == VERSION {
-        at = skip(at)?;
+    };
+    let (SEQUENCE, mut tbs, _) = der_next(certificate)? else {
+        return None;
+    };
+    if tbs.first() == Some(&VERSION) {
+        tbs = der_next(tbs)?.2;
     }
     // serialNumber, signature, issuer, validity, subject.
     for _ in 0..5 {
-        at = skip(at)?;
+        tbs = der_next(tbs)?.2;
     }
-    if *cert.get(at)? != SEQUENCE {
+    let (SEQUENCE, _, after) = der_next(tbs)? else {
         return None;
-    }
-    cert.get(at..skip(at)?)
+    };
+    tbs.get(..tbs.len() - after.len())
 }
 
-fn der_tlv(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
-    let first = *bytes.get(at + 1)?;
-    if first < 0x80 {
-        return Some((2, usize::from(first)));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 3 {
+/// One DER TLV (short or long form length up to 3 bytes): tag, contents
+/// and what follows.
+pub(crate) fn der_next(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 3 || rest.len() < n {
+            return None;
+        }
+        let (len, rest) = rest.split_at(n);
+        (len.iter().fold(0, |l, b| l << 8 | usize::from(*b)), rest)
+    };
+    if rest.len() < len {
         return None;
     }
-    let mut len = 0usize;
-    for i in 0..n {
-        len = len << 8 | usize::from(*bytes.get(at + 2 + i)?);
-    }
-    Some((2 + n, len))
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
 }
 
 fn der_len(out: &mut Vec<u8>, len: usize) {
@@ -563,9 +567,9 @@ mod tests {
         };
         b.sign(&pkey, md).unwrap();
         let der = b.build().to_der().unwrap();
-        let (outer, _) = der_tlv(&der, 0).unwrap();
-        let (h, l) = der_tlv(&der, outer).unwrap();
-        der[outer..outer + h + l].to_vec()
+        let (_, certificate, _) = der_next(&der).unwrap();
+        let (_, _, after) = der_next(certificate).unwrap();
+        certificate[..certificate.len() - after.len()].to_vec()
     }
 
     #[test]

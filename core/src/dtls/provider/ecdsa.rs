@@ -16,6 +16,7 @@ use openssl::pkey::{PKey, Private, Public};
 use super::digest::{hmac_into, message_digest, Digest};
 use super::kx::named_group;
 use super::scope;
+use crate::dtls::certificate::der_next;
 
 /// The named group of an EC curve.
 pub(crate) fn key_group(group: &EcGroupRef) -> Option<NamedGroup> {
@@ -187,28 +188,6 @@ impl SigningKey for EcSigningKey {
     fn supported_hash_algorithms(&self) -> &[HashAlgorithm] {
         HASHES
     }
-}
-
-/// One DER TLV (short or long form length up to 3 bytes): tag, contents
-/// and what follows.
-fn der_next(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = bytes.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 3 || rest.len() < n {
-            return None;
-        }
-        let (len, rest) = rest.split_at(n);
-        (len.iter().fold(0, |l, b| l << 8 | usize::from(*b)), rest)
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let (contents, rest) = rest.split_at(len);
-    Some((tag, contents, rest))
 }
 
 /// The curve named by a DER OID's contents, if eddy keeps its group.
