@@ -36,9 +36,11 @@ pub(crate) const MAX_DIGEST: usize = 64;
 /// The largest block (SHA-384/512).
 const MAX_BLOCK: usize = 128;
 
-/// An incremental hash of one of the [`Alg`]s.
+/// An incremental hash of one of the [`Alg`]s, on the stack (OpenSSL's
+/// SHA contexts are plain structs: cloning one to finalize costs a copy,
+/// not an allocation). The DTLS provider's hashes are these too.
 #[derive(Clone)]
-enum Context {
+pub(crate) enum Context {
     Sha1(Sha1),
     Sha256(Sha256),
     Sha384(Sha384),
@@ -46,7 +48,7 @@ enum Context {
 }
 
 impl Context {
-    fn new(alg: Alg) -> Self {
+    pub(crate) fn new(alg: Alg) -> Self {
         match alg {
             Alg::Sha1 => Self::Sha1(Sha1::new()),
             Alg::Sha256 => Self::Sha256(Sha256::new()),
@@ -55,7 +57,7 @@ impl Context {
         }
     }
 
-    fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         match self {
             Self::Sha1(h) => h.update(data),
             Self::Sha256(h) => h.update(data),
@@ -65,7 +67,7 @@ impl Context {
     }
 
     /// The digest into `out`; its length.
-    fn finish_to(self, out: &mut [u8; MAX_DIGEST]) -> usize {
+    pub(crate) fn finish_to(self, out: &mut [u8; MAX_DIGEST]) -> usize {
         fn put(out: &mut [u8; MAX_DIGEST], d: &[u8]) -> usize {
             for (o, b) in out.iter_mut().zip(d) {
                 *o = *b;

@@ -322,7 +322,7 @@ impl SrtpContext {
             Transform::Cm { ctr, hmac, salt } => {
                 Transform::cm_crypt(ctr, salt, ssrc, index, &mut packet[hdr..])?;
                 // RFC 3711 §4.2: "M = Authenticated Portion || ROC".
-                let tag = hmac.compute(&[packet, &roc.to_be_bytes()]);
+                let tag = hmac.mac(&[packet, &roc.to_be_bytes()]);
                 packet.extend_from_slice(&tag[..self.profile.rtp_overhead()]);
             }
             Transform::Gcm { enc, salt, .. } => {
@@ -377,7 +377,7 @@ impl SrtpContext {
         let body_end = packet.len() - tag_len;
         match &mut self.rtp {
             Transform::Cm { ctr, hmac, salt } => {
-                let tag = hmac.compute(&[&packet[..body_end], &v.to_be_bytes()]);
+                let tag = hmac.mac(&[&packet[..body_end], &v.to_be_bytes()]);
                 if !openssl::memcmp::eq(&tag[..tag_len], &packet[body_end..]) {
                     return Err(SrtpError::AuthFailed);
                 }
@@ -433,7 +433,7 @@ impl SrtpContext {
                 packet.extend_from_slice(&trailer);
                 // RFC 3711 §3.4: the tag covers the header, the encrypted
                 // portion and E||SRTCP index.
-                let tag = hmac.compute(&[packet]);
+                let tag = hmac.mac(&[packet]);
                 packet.extend_from_slice(&tag[..10]);
             }
             Transform::Gcm { enc, salt, .. } => {
@@ -487,7 +487,7 @@ impl SrtpContext {
         let end = packet.len() - overhead;
         match &mut self.rtcp {
             Transform::Cm { ctr, hmac, salt } => {
-                let tag = hmac.compute(&[&packet[..trailer_at + 4]]);
+                let tag = hmac.mac(&[&packet[..trailer_at + 4]]);
                 if !openssl::memcmp::eq(&tag[..10], &packet[trailer_at + 4..]) {
                     return Err(SrtpError::AuthFailed);
                 }

@@ -4,66 +4,17 @@
 
 use openssl::cipher::Cipher;
 use openssl::cipher_ctx::CipherCtx;
-use openssl::sha::Sha1;
 
 use super::kdf::{derive, Label};
 use super::{SrtpError, SrtpProfile};
-
-/// HMAC-SHA1 (RFC 2104) with the padded key absorbed once: each packet
-/// clones two hash states on the stack and allocates nothing.
-#[derive(Clone)]
-pub(crate) struct HmacSha1 {
-    inner: Sha1,
-    outer: Sha1,
-}
-
-impl std::fmt::Debug for HmacSha1 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HmacSha1")
-    }
-}
-
-impl HmacSha1 {
-    pub(crate) fn new(key: &[u8]) -> Self {
-        let mut block = [0u8; 64];
-        if key.len() > 64 {
-            let mut h = Sha1::new();
-            h.update(key);
-            block[..20].copy_from_slice(&h.finish());
-        } else {
-            block[..key.len()].copy_from_slice(key);
-        }
-        let mut ipad = [0x36u8; 64];
-        let mut opad = [0x5cu8; 64];
-        for i in 0..64 {
-            ipad[i] ^= block[i];
-            opad[i] ^= block[i];
-        }
-        let mut inner = Sha1::new();
-        inner.update(&ipad);
-        let mut outer = Sha1::new();
-        outer.update(&opad);
-        Self { inner, outer }
-    }
-
-    /// HMAC over the concatenation of `parts`.
-    pub(crate) fn compute(&self, parts: &[&[u8]]) -> [u8; 20] {
-        let mut inner = self.inner.clone();
-        for p in parts {
-            inner.update(p);
-        }
-        let mut outer = self.outer.clone();
-        outer.update(&inner.finish());
-        outer.finish()
-    }
-}
+use crate::hmac::{Alg, Hmac};
 
 /// Session keys and contexts for one of SRTP or SRTCP in one direction.
 pub(crate) enum Transform {
     /// AES_CM_128 with HMAC_SHA1.
     Cm {
         ctr: CipherCtx,
-        hmac: HmacSha1,
+        hmac: Box<Hmac>,
         salt: [u8; 14],
     },
     /// AEAD_AES_128_GCM or AEAD_AES_256_GCM.
@@ -133,7 +84,7 @@ impl Transform {
         ctr.encrypt_init(Some(Cipher::aes_128_ctr()), Some(key), None)?;
         Ok(Self::Cm {
             ctr,
-            hmac: HmacSha1::new(auth_key),
+            hmac: Box::new(Hmac::new(Alg::Sha1, auth_key)),
             salt,
         })
     }
@@ -269,14 +220,14 @@ mod tests {
     /// RFC 2202 test case 2 for HMAC-SHA1.
     #[test]
     fn hmac_sha1_matches_rfc_2202() {
-        let mac = HmacSha1::new(b"Jefe").compute(&[b"what do ya want ", b"for nothing?"]);
+        let mac = Hmac::new(Alg::Sha1, b"Jefe").mac(&[b"what do ya want ", b"for nothing?"]);
         assert_eq!(
             mac.to_vec(),
             hex("effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
         );
         let long_key = [0xaau8; 80];
-        let mac = HmacSha1::new(&long_key)
-            .compute(&[b"Test Using Larger Than Block-Size Key - Hash Key First"]);
+        let mac = Hmac::new(Alg::Sha1, &long_key)
+            .mac(&[b"Test Using Larger Than Block-Size Key - Hash Key First"]);
         assert_eq!(
             mac.to_vec(),
             hex("aa4ae5e15272d00e95705637ce8a3b55ed402112")

@@ -3,26 +3,17 @@
 use dimpl::crypto::{Buf, HashAlgorithm, HashContext, HashProvider, HmacProvider, SecureRandom};
 use dimpl::{CryptoError, CryptoOperation};
 use openssl::hash::MessageDigest;
-use openssl::sha::{Sha256, Sha384, Sha512};
 
-use crate::hmac::{hmac, Alg, Hmac, MAX_DIGEST};
+use crate::hmac::{hmac, Alg, Context, Hmac, MAX_DIGEST};
 
-/// An incremental hash on the stack (OpenSSL's SHA contexts are plain
-/// structs, so cloning one to finalize costs a copy, not an allocation).
+/// An incremental hash of a dimpl hash algorithm (`crate::hmac`'s
+/// contexts: on the stack, cloned to finalize without an allocation).
 #[derive(Clone)]
-pub(crate) enum Digest {
-    Sha256(Sha256),
-    Sha384(Sha384),
-    Sha512(Sha512),
-}
+pub(crate) struct Digest(Context);
 
 impl std::fmt::Debug for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Sha256(_) => "Digest::Sha256",
-            Self::Sha384(_) => "Digest::Sha384",
-            Self::Sha512(_) => "Digest::Sha512",
-        })
+        f.write_str("Digest")
     }
 }
 
@@ -30,38 +21,26 @@ impl Digest {
     /// A fresh context; SHA-256 for anything but SHA-384/512 (dimpl only
     /// asks for the two it negotiates).
     pub(crate) fn new(alg: HashAlgorithm) -> Self {
-        if alg == HashAlgorithm::SHA384 {
-            Self::Sha384(Sha384::new())
-        } else if alg == HashAlgorithm::SHA512 {
-            Self::Sha512(Sha512::new())
-        } else {
-            Self::Sha256(Sha256::new())
-        }
+        Self(Context::new(hmac_alg(alg)))
     }
 
     pub(crate) fn update(&mut self, data: &[u8]) {
-        match self {
-            Self::Sha256(h) => h.update(data),
-            Self::Sha384(h) => h.update(data),
-            Self::Sha512(h) => h.update(data),
-        }
+        self.0.update(data);
     }
 
     /// The digest, written to `out` (cleared first).
     pub(crate) fn finish_into(self, out: &mut Vec<u8>) {
+        let mut digest = [0u8; MAX_DIGEST];
+        let n = self.0.finish_to(&mut digest);
         out.clear();
-        match self {
-            Self::Sha256(h) => out.extend_from_slice(&h.finish()),
-            Self::Sha384(h) => out.extend_from_slice(&h.finish()),
-            Self::Sha512(h) => out.extend_from_slice(&h.finish()),
-        }
+        out.extend_from_slice(digest.get(..n).unwrap_or_default());
     }
 
     /// The digest of `data` in one go.
     pub(crate) fn of(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
         let mut d = Self::new(alg);
         d.update(data);
-        let mut out = Vec::with_capacity(64);
+        let mut out = Vec::with_capacity(MAX_DIGEST);
         d.finish_into(&mut out);
         out
     }
@@ -95,24 +74,16 @@ pub(crate) fn hmac_into(
     mac.len()
 }
 
-struct Context(Digest);
-
-impl std::fmt::Debug for Context {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl HashContext for Context {
+impl HashContext for Digest {
     fn update(&mut self, data: &[u8]) {
         self.0.update(data);
     }
 
     fn clone_and_finalize(&self, out: &mut Buf) {
-        let mut v = Vec::with_capacity(64);
-        self.0.clone().finish_into(&mut v);
+        let mut digest = [0u8; MAX_DIGEST];
+        let n = self.0.clone().finish_to(&mut digest);
         out.clear();
-        out.extend_from_slice(&v);
+        out.extend_from_slice(digest.get(..n).unwrap_or_default());
     }
 }
 
@@ -121,7 +92,7 @@ pub(super) struct Hashes;
 
 impl HashProvider for Hashes {
     fn create_hash(&self, algorithm: HashAlgorithm) -> Box<dyn HashContext> {
-        Box::new(Context(Digest::new(algorithm)))
+        Box::new(Digest::new(algorithm))
     }
 }
 
