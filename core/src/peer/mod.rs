@@ -233,9 +233,10 @@ impl PeerConnection {
     }
 
     /// Gives back a sent [`Transmit`]'s buffer for a later datagram.
-    /// Optional: a busy connection then takes no allocation per datagram it
-    /// sends (a datagram leaves in the buffer it was sealed in). A few
-    /// buffers are kept; the rest are dropped.
+    /// Optional: a busy connection then takes no allocation for a full
+    /// datagram it sends (a datagram leaves in the buffer it was sealed in;
+    /// a small one, an ACK, is copied out at its size). A few buffers are
+    /// kept; the rest are dropped.
     pub fn recycle_transmit(&mut self, contents: Vec<u8>) {
         self.stack.recycle_transmit(contents);
     }
