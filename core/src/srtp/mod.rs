@@ -129,7 +129,7 @@ pub enum SrtpError {
     /// More streams (SSRCs) than the context keeps.
     #[error("too many streams")]
     TooManyStreams,
-    /// OpenSSL failed.
+    /// The crypto library failed.
     #[error("crypto: {0}")]
     Crypto(String),
 }
@@ -325,12 +325,12 @@ impl SrtpContext {
                 let tag = hmac.mac(&[packet, &roc.to_be_bytes()]);
                 packet.extend_from_slice(&tag[..self.profile.rtp_overhead()]);
             }
-            Transform::Gcm { enc, salt, .. } => {
+            Transform::Gcm { key, salt } => {
                 let iv = Transform::gcm_rtp_iv(salt, ssrc, roc, seq);
                 let mut tag = [0u8; 16];
                 let (header, payload) = packet.split_at_mut(hdr);
                 // RFC 7714 §8.2: the AAD is the whole RTP header.
-                Transform::gcm_seal(enc, &iv, &[header], payload, &mut tag)?;
+                Transform::gcm_seal(key, &iv, &[header], payload, &mut tag)?;
                 packet.extend_from_slice(&tag);
             }
         }
@@ -383,11 +383,11 @@ impl SrtpContext {
                 }
                 Transform::cm_crypt(ctr, salt, ssrc, index, &mut packet[hdr..body_end])?;
             }
-            Transform::Gcm { dec, salt, .. } => {
+            Transform::Gcm { key, salt } => {
                 let iv = Transform::gcm_rtp_iv(salt, ssrc, v, seq);
                 let (header, rest) = packet.split_at_mut(hdr);
                 let (payload, tag) = rest.split_at_mut(body_end - hdr);
-                Transform::gcm_open(dec, &iv, &[header], payload, tag)?;
+                Transform::gcm_open(key, &iv, &[header], payload, tag)?;
             }
         }
         packet.truncate(body_end);
@@ -436,12 +436,12 @@ impl SrtpContext {
                 let tag = hmac.mac(&[packet]);
                 packet.extend_from_slice(&tag[..10]);
             }
-            Transform::Gcm { enc, salt, .. } => {
+            Transform::Gcm { key, salt } => {
                 let iv = Transform::gcm_rtcp_iv(salt, ssrc, index);
                 let mut tag = [0u8; 16];
                 let (header, payload) = packet.split_at_mut(8);
                 // RFC 7714 §9.2: AAD = header || E||SRTCP index.
-                Transform::gcm_seal(enc, &iv, &[header, &trailer], payload, &mut tag)?;
+                Transform::gcm_seal(key, &iv, &[header, &trailer], payload, &mut tag)?;
                 packet.extend_from_slice(&tag);
                 packet.extend_from_slice(&trailer);
             }
@@ -495,18 +495,18 @@ impl SrtpContext {
                     Transform::cm_crypt(ctr, salt, ssrc, u64::from(index), &mut packet[8..end])?;
                 }
             }
-            Transform::Gcm { dec, salt, .. } => {
+            Transform::Gcm { key, salt } => {
                 let iv = Transform::gcm_rtcp_iv(salt, ssrc, index);
                 let trailer = trailer.to_be_bytes();
                 let (head, rest) = packet.split_at_mut(8);
                 let (payload, rest) = rest.split_at_mut(end - 8);
                 let tag = &rest[..16];
                 if encrypted {
-                    Transform::gcm_open(dec, &iv, &[head, &trailer], payload, tag)?;
+                    Transform::gcm_open(key, &iv, &[head, &trailer], payload, tag)?;
                 } else {
                     // RFC 7714 §9.2: unencrypted SRTCP authenticates the
                     // whole packet as AAD.
-                    Transform::gcm_open(dec, &iv, &[head, payload, &trailer], &mut [], tag)?;
+                    Transform::gcm_open(key, &iv, &[head, payload, &trailer], &mut [], tag)?;
                 }
             }
         }

@@ -1,9 +1,12 @@
 //! The per-session cipher transforms: AES-CM with HMAC-SHA1 (RFC 3711
-//! §4.1.1, §4.2.1) and AES-GCM (RFC 7714), on OpenSSL contexts built once
-//! and reused for every packet.
+//! §4.1.1, §4.2.1) on an OpenSSL context, and AES-GCM (RFC 7714) on a ring
+//! key (the DTLS records' AEAD, `dtls/provider/aead.rs`, which says why),
+//! each built once and reused for every packet.
 
 use openssl::cipher::Cipher;
 use openssl::cipher_ctx::CipherCtx;
+use ring::aead::{self, LessSafeKey, UnboundKey};
+use smallvec::SmallVec;
 
 use super::kdf::{derive, Label};
 use super::{SrtpError, SrtpProfile};
@@ -17,12 +20,8 @@ pub(crate) enum Transform {
         hmac: Box<Hmac>,
         salt: [u8; 14],
     },
-    /// AEAD_AES_128_GCM or AEAD_AES_256_GCM.
-    Gcm {
-        enc: CipherCtx,
-        dec: CipherCtx,
-        salt: [u8; 12],
-    },
+    /// AEAD_AES_128_GCM or AEAD_AES_256_GCM: one key seals and opens.
+    Gcm { key: Box<LessSafeKey>, salt: [u8; 12] },
 }
 
 impl std::fmt::Debug for Transform {
@@ -91,16 +90,16 @@ impl Transform {
 
     /// An AES-GCM transform from session keys.
     pub(crate) fn gcm(key: &[u8], salt: [u8; 12]) -> Result<Self, SrtpError> {
-        let cipher = match key.len() {
-            16 => Cipher::aes_128_gcm(),
-            32 => Cipher::aes_256_gcm(),
+        let algorithm = match key.len() {
+            16 => &aead::AES_128_GCM,
+            32 => &aead::AES_256_GCM,
             n => return Err(SrtpError::KeyLength(n)),
         };
-        let mut enc = CipherCtx::new()?;
-        enc.encrypt_init(Some(cipher), Some(key), None)?;
-        let mut dec = CipherCtx::new()?;
-        dec.decrypt_init(Some(cipher), Some(key), None)?;
-        Ok(Self::Gcm { enc, dec, salt })
+        let key = UnboundKey::new(algorithm, key).map_err(|_| SrtpError::KeyLength(key.len()))?;
+        Ok(Self::Gcm {
+            key: Box::new(LessSafeKey::new(key)),
+            salt,
+        })
     }
 
     /// AES-CM keystream applied in place (RFC 3711 §4.1.1):
@@ -153,43 +152,58 @@ impl Transform {
 
     /// AES-GCM encryption in place; writes the 16-byte tag.
     pub(crate) fn gcm_seal(
-        enc: &mut CipherCtx,
+        key: &LessSafeKey,
         iv: &[u8; 12],
         aad: &[&[u8]],
         data: &mut [u8],
         tag: &mut [u8; 16],
     ) -> Result<(), SrtpError> {
-        enc.encrypt_init(None, None, Some(iv))?;
-        for a in aad {
-            enc.cipher_update(a, None)?;
-        }
-        let len = data.len();
-        enc.cipher_update_inplace(data, len)?;
-        enc.cipher_final(&mut [])?;
-        enc.tag(tag)?;
+        let mut joined = SmallVec::new();
+        let sealed = key
+            .seal_in_place_separate_tag(
+                aead::Nonce::assume_unique_for_key(*iv),
+                aead::Aad::from(join(aad, &mut joined)),
+                data,
+            )
+            .map_err(|_| SrtpError::Crypto("AES-GCM seal failed".into()))?;
+        tag.copy_from_slice(sealed.as_ref());
         Ok(())
     }
 
     /// AES-GCM decryption in place; fails if the tag does not verify (the
     /// data is then garbage and must be dropped).
     pub(crate) fn gcm_open(
-        dec: &mut CipherCtx,
+        key: &LessSafeKey,
         iv: &[u8; 12],
         aad: &[&[u8]],
         data: &mut [u8],
         tag: &[u8],
     ) -> Result<(), SrtpError> {
-        dec.decrypt_init(None, None, Some(iv))?;
-        for a in aad {
-            dec.cipher_update(a, None)?;
-        }
-        let len = data.len();
-        dec.cipher_update_inplace(data, len)?;
-        dec.set_tag(tag)?;
-        dec.cipher_final(&mut [])
-            .map_err(|_| SrtpError::AuthFailed)?;
+        let tag: [u8; 16] = tag.try_into().map_err(|_| SrtpError::AuthFailed)?;
+        let mut joined = SmallVec::new();
+        key.open_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(*iv),
+            aead::Aad::from(join(aad, &mut joined)),
+            aead::Tag::from(tag),
+            data,
+            0..,
+        )
+        .map_err(|_| SrtpError::AuthFailed)?;
         Ok(())
     }
+}
+
+/// The additional data as one slice: the only part where there is one
+/// (RTP's header), else the parts joined in `room` (SRTCP's header and
+/// trailer; with the whole packet, for an unencrypted SRTCP packet).
+fn join<'a>(parts: &[&'a [u8]], room: &'a mut SmallVec<[u8; 64]>) -> &'a [u8] {
+    if let [one] = parts {
+        return one;
+    }
+    for part in parts {
+        room.extend_from_slice(part);
+    }
+    room
 }
 
 #[cfg(test)]
