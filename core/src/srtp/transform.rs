@@ -21,7 +21,10 @@ pub(crate) enum Transform {
         salt: [u8; 14],
     },
     /// AEAD_AES_128_GCM or AEAD_AES_256_GCM: one key seals and opens.
-    Gcm { key: Box<LessSafeKey>, salt: [u8; 12] },
+    Gcm {
+        key: Box<LessSafeKey>,
+        salt: [u8; 12],
+    },
 }
 
 impl std::fmt::Debug for Transform {

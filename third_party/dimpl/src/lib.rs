@@ -835,6 +835,21 @@ impl Dtls {
         }
     }
 
+    /// EDDY-PATCH 19: once a DTLS 1.2 connection's handshake is behind
+    /// both sides, a datagram that is one application-data record is opened
+    /// straight into `out` (cleared first; the record copied once and
+    /// decrypted there) and true is returned: `out` is the data that
+    /// [`Dtls::poll_owned`] would have given. False for anything else, and
+    /// for DTLS 1.3: the caller then hands the datagram to
+    /// [`Dtls::handle_packet`], which handles it as always.
+    pub fn receive_app_data(&mut self, packet: &[u8], out: &mut Vec<u8>) -> bool {
+        match self.inner.as_mut() {
+            Some(Inner::Client12(client)) => client.receive_app_data(packet, out),
+            Some(Inner::Server12(server)) => server.receive_app_data(packet, out),
+            _ => false,
+        }
+    }
+
     /// EDDY-PATCH 12: a sent datagram's buffer, for a later datagram (kept
     /// while the pool has room; DTLS 1.2).
     pub fn recycle_buffer(&mut self, buf: Vec<u8>) {

@@ -447,9 +447,13 @@ impl Engine {
 
     /// Returns a record's buffer and box to their pools (EDDY-PATCH 6).
     fn recycle_record(&mut self, record: Record) {
-        let (buffer, parsed) = record.into_parts();
+        let (buffer, mut parsed) = record.into_parts();
         self.buffers_free.push(buffer);
         if self.parsed_free.len() < MAX_FREE_BOXES {
+            // EDDY-PATCH 19: the box is kept, not its parsed handshakes'
+            // room (application data, which reuses the box, has none, and
+            // may now bypass it altogether).
+            parsed.free_handshakes();
             self.parsed_free.push(parsed);
         }
     }
@@ -552,6 +556,9 @@ impl Engine {
     /// none; the next record takes new ones).
     pub fn trim_buffers(&mut self) {
         self.buffers_free.clear();
+        // EDDY-PATCH 19: the recycled boxes too.
+        self.parsed_free = Vec::new();
+        self.records_free = Vec::new();
     }
 
     /// The timers a sent datagram starts.
@@ -1435,20 +1442,96 @@ impl Engine {
     }
 
     pub fn decryption_aad_and_nonce(&self, dtls: &DTLSRecord, buf: &[u8]) -> (Aad, Nonce) {
+        self.aad_and_nonce(
+            dtls.content_type,
+            dtls.sequence,
+            dtls.length,
+            dtls.fragment(buf),
+        )
+    }
+
+    /// A protected record's additional data and nonce, from its header's
+    /// fields and its fragment (which starts with the explicit nonce, if
+    /// the suite has one).
+    fn aad_and_nonce(
+        &self,
+        content_type: ContentType,
+        sequence: Sequence,
+        length: u16,
+        fragment: &[u8],
+    ) -> (Aad, Nonce) {
         // DTLS 1.2 AEAD: AAD uses the plaintext length. Recover plaintext length
         // from the record header by subtracting this suite's wire overhead.
-        let plaintext_len = dtls
-            .length
-            .saturating_sub(self.min_protected_fragment_len() as u16);
-        let aad = Aad::new_dtls12(dtls.content_type, dtls.sequence, plaintext_len);
+        let plaintext_len = length.saturating_sub(self.min_protected_fragment_len() as u16);
+        let aad = Aad::new_dtls12(content_type, sequence, plaintext_len);
         let iv = self.peer_iv();
-        let seq64 = ((dtls.sequence.epoch as u64) << 48) | dtls.sequence.sequence_number;
+        let seq64 = ((sequence.epoch as u64) << 48) | sequence.sequence_number;
         let nonce = match self.explicit_nonce_len {
             0 => Nonce::xor(iv.as_12_bytes(), seq64),
-            DTLSRecord::EXPLICIT_NONCE_LEN => Nonce::new(iv, dtls.nonce(buf)),
-            len => Nonce::new(iv, dtls.nonce_with_len(buf, len)),
+            len => Nonce::new(iv, &fragment[..len]),
         };
         (aad, nonce)
+    }
+
+    /// EDDY-PATCH 19: a datagram that is one application-data record of
+    /// the current epoch, once the handshake is behind both sides, opened
+    /// straight into `out` (cleared first): the record's ciphertext copied
+    /// once and decrypted there, without the receive queue's parsing,
+    /// boxes and second copy out. True when `out` holds the record's data;
+    /// false for anything else (another record type, several records, a
+    /// replay, a tag that does not verify, data still queued), which the
+    /// caller then hands to the ordinary path
+    /// ([`crate::Dtls::handle_packet`]), where it is handled as always.
+    pub fn receive_app_data(&mut self, packet: &[u8], out: &mut Vec<u8>) -> bool {
+        if !self.release_app_data
+            || !self.peer_encryption_enabled
+            || !self.peer_handshake_confirmed
+            || self.close_notify_received
+        {
+            return false;
+        }
+        self.purge_handled_queue_rx();
+        if !self.queue_rx.is_empty() {
+            return false;
+        }
+        // RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6)
+        // length(2), then the fragment; one record filling the datagram.
+        let Some((header, fragment)) = packet.split_first_chunk::<{ DTLSRecord::HEADER_LEN }>()
+        else {
+            return false;
+        };
+        let length = u16::from_be_bytes([header[11], header[12]]);
+        if header[0] != ContentType::ApplicationData.as_u8()
+            || header[1..3] != ProtocolVersion::DTLS1_2.as_u16().to_be_bytes()
+            || u16::from_be_bytes([header[3], header[4]]) != 1
+            || length as usize != fragment.len()
+            || fragment.len() < self.min_protected_fragment_len
+        {
+            return false;
+        }
+        let mut number = [0u8; 8];
+        number[2..].copy_from_slice(&header[5..11]);
+        let sequence = Sequence {
+            epoch: 1,
+            sequence_number: u64::from_be_bytes(number),
+        };
+        if !self.replay.check(sequence.sequence_number) {
+            return false;
+        }
+        let (aad, nonce) =
+            self.aad_and_nonce(ContentType::ApplicationData, sequence, length, fragment);
+        out.clear();
+        out.extend_from_slice(&fragment[self.explicit_nonce_len..]);
+        let mut body = TmpBuf::new(&mut out[..]);
+        if self.decrypt_data(&mut body, aad, nonce).is_err() {
+            return false;
+        }
+        let len = body.len();
+        out.truncate(len);
+        // RFC 6347 §4.1.2.6: "The receive window is updated only if the
+        // MAC verification succeeds."
+        self.replay.update(sequence.sequence_number);
+        true
     }
 
     pub fn generate_verify_data(&mut self, is_client: bool) -> Result<[u8; 12], Error> {

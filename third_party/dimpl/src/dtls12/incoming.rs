@@ -375,6 +375,11 @@ pub struct ParsedRecord {
 }
 
 impl ParsedRecord {
+    /// Frees the parsed handshakes' storage (EDDY-PATCH 19).
+    pub(crate) fn free_handshakes(&mut self) {
+        self.handshakes = Vec::new();
+    }
+
     pub fn parse(
         input: &[u8],
         cipher_suite: Option<Dtls12CipherSuite>,

@@ -235,6 +235,11 @@ impl Server {
         self.engine.poll_owned(out, self.last_now)
     }
 
+    /// EDDY-PATCH 19: see [`crate::Dtls::receive_app_data`].
+    pub fn receive_app_data(&mut self, packet: &[u8], out: &mut Vec<u8>) -> bool {
+        self.local_events.is_empty() && self.engine.receive_app_data(packet, out)
+    }
+
     /// EDDY-PATCH 12: see [`crate::Dtls::recycle_buffer`].
     pub fn recycle_buffer(&mut self, buf: Vec<u8>) {
         self.engine.recycle_buffer(buf);

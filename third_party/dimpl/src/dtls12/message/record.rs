@@ -136,17 +136,6 @@ impl DTLSRecord {
         output.extend_from_slice(prefix);
         output.extend_from_slice(self.fragment(buf));
     }
-
-    /// Get the explicit nonce from the fragment using the requested length.
-    pub fn nonce_with_len<'a>(&self, buf: &'a [u8], len: usize) -> &'a [u8] {
-        let fragment = self.fragment(buf);
-        &fragment[..len]
-    }
-
-    /// Get the explicit nonce from the fragment (AES-GCM default).
-    pub fn nonce<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
-        self.nonce_with_len(buf, Self::EXPLICIT_NONCE_LEN)
-    }
 }
 
 impl fmt::Debug for DTLSRecord {
