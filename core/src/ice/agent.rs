@@ -342,10 +342,11 @@ impl IceAgent {
         self.pending_mdns.iter().map(|(n, _)| n.as_str())
     }
 
-    /// The pair to send data through: (local socket, remote address,
+    /// The selected (nominated) pair: (local socket, remote address,
     /// transport). During an ICE restart it stays the previous pair until a
-    /// new one is nominated. `None` before the first nomination, and once
-    /// consent is lost (RFC 7675 §5.1: sending must stop).
+    /// new one is nominated. `None` before the first nomination (data may
+    /// go through a valid pair before it, [`data_pair`](Self::data_pair)),
+    /// and once consent is lost (RFC 7675 §5.1: sending must stop).
     pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
         if matches!(
             self.connection_state,
@@ -364,7 +365,7 @@ impl IceAgent {
     /// agent hears of the nomination (libwebrtc starts DTLS on a writable
     /// connection too). A lite agent runs no checks: it waits for the
     /// nomination.
-    pub(crate) fn data_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
+    pub fn data_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
         if let Some(selected) = self.selected_pair() {
             return Some(selected);
         }
