@@ -162,7 +162,13 @@ fn close_at(stage: Stage, closer_is_a: bool, seed: u64) {
     let expected: &[PeerConnectionState] = match stage {
         // ICE never connected: every check failed (about 15 s).
         Stage::BeforeIce | Stage::IceChecks => &[S::Connecting, S::Failed],
-        // ICE connected, DTLS did not: consent expired.
+        // ICE connected, DTLS did not: consent expired. DTLS starts on a
+        // valid pair, before the nomination (RFC 8445 §12.1), so the other
+        // side may also have been closed on before its ICE connected (a
+        // nomination that never came): its checks failed.
+        Stage::Dtls if c.log(other).pc_states() == [S::Connecting, S::Failed] => {
+            &[S::Connecting, S::Failed]
+        }
         Stage::Dtls => &[S::Connecting, S::Disconnected, S::Failed],
         // Connected, then consent expired (a close_notify, when it came,
         // closed DTLS, which W3C counts as connected).

@@ -212,3 +212,65 @@ fn eddy_client_against_openssl_server() {
 fn eddy_server_against_openssl_client() {
     run(DtlsRole::Server);
 }
+
+/// DTLS False Start (third_party/dimpl/EDDY-PATCH.md 19): eddy's client
+/// sends application data with its Finished, before OpenSSL's Finished
+/// arrived; OpenSSL, which implements no False Start itself, reads it once
+/// its handshake completes.
+#[test]
+fn openssl_server_reads_eddys_false_start_data() {
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let ours =
+        Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+    let theirs =
+        Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+    let to_eddy: Queue = Rc::default();
+    let from_eddy: Queue = Rc::default();
+    let mut eddy = DtlsTransport::new(
+        dtls_config(1200, None).unwrap(),
+        &ours,
+        DtlsRole::Client,
+        DtlsVersion::Dtls12,
+        None,
+        epoch(),
+    );
+    eddy.set_remote_fingerprints(vec![theirs.fingerprint()]);
+    // Refused before the client's Finished.
+    assert_eq!(
+        eddy.send(b"too early"),
+        Err(transport::DtlsSendError::NotConnected)
+    );
+    eddy.start(epoch());
+    let flush = |eddy: &mut DtlsTransport, q: &Queue| {
+        while let Some(d) = eddy.poll_transmit() {
+            q.borrow_mut().push_back(d);
+        }
+    };
+    flush(&mut eddy, &from_eddy);
+    let mut peer = openssl_peer(&theirs, true, to_eddy.clone(), from_eddy.clone());
+    // OpenSSL answered the ClientHello; eddy answers with its Finished.
+    let Peer::Mid(m) = std::mem::replace(&mut peer, Peer::Empty) else {
+        panic!("OpenSSL finished without the client's flight");
+    };
+    for d in to_eddy.borrow_mut().drain(..) {
+        eddy.handle_receive(epoch(), &d);
+    }
+    let events: Vec<DtlsEvent> = std::iter::from_fn(|| eddy.poll_event()).collect();
+    assert!(events.contains(&DtlsEvent::FalseStart), "{events:?}");
+    assert_eq!(eddy.state(), DtlsTransportState::Connecting);
+    eddy.send(b"with the Finished").unwrap();
+    flush(&mut eddy, &from_eddy);
+    let mut stream = m.handshake().expect("OpenSSL completes on the Finished");
+    let mut buf = [0u8; 100];
+    let n = stream.ssl_read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"with the Finished");
+    // OpenSSL's Finished completes eddy's side.
+    for d in to_eddy.borrow_mut().drain(..) {
+        eddy.handle_receive(epoch(), &d);
+    }
+    assert_eq!(eddy.state(), DtlsTransportState::Connected);
+    eddy.send(b"after").unwrap();
+    flush(&mut eddy, &from_eddy);
+    let n = stream.ssl_read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"after");
+}

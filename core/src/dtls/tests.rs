@@ -60,6 +60,7 @@ impl Node for DtlsNode {
                 DtlsEvent::State(s) => self.states.push(s),
                 DtlsEvent::Keys(p, k) => self.keys = Some((p, k)),
                 DtlsEvent::Data(d) => self.data.push(d),
+                DtlsEvent::FalseStart => {}
             }
         }
         if self.t.state() == DtlsTransportState::Connected {

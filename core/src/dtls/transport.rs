@@ -91,6 +91,11 @@ pub(crate) enum DtlsEvent {
     Keys(SrtpProfile, Vec<u8>),
     /// Application data (SCTP packets).
     Data(Vec<u8>),
+    /// The client sent its Finished and may send application data before
+    /// the server's arrives (TLS False Start, RFC 7918): the peer's
+    /// certificate matched the remote fingerprint. The state is still
+    /// `connecting`; [`DtlsTransport::send`] accepts data from now on.
+    FalseStart,
 }
 
 /// How long without a record before a connection counts as idle and gives
@@ -171,6 +176,9 @@ pub(crate) struct DtlsTransport {
     verified: bool,
     /// dimpl said Connected; we wait for the fingerprint check.
     handshake_done: bool,
+    /// [`DtlsEvent::FalseStart`] was given: application data goes out
+    /// before the handshake completes.
+    false_start: bool,
     keys: Option<(SrtpProfile, Vec<u8>)>,
     /// Application data that arrived before verification.
     held: VecDeque<Vec<u8>>,
@@ -253,6 +261,7 @@ impl DtlsTransport {
             peer_certificate: None,
             verified: false,
             handshake_done: false,
+            false_start: false,
             keys: None,
             held: VecDeque::new(),
             rng,
@@ -321,6 +330,7 @@ impl DtlsTransport {
     pub(crate) fn set_remote_fingerprints(&mut self, fingerprints: Vec<Fingerprint>) {
         self.remote_fingerprints = fingerprints;
         self.verify();
+        self.check_false_start();
     }
 
     fn set_state(&mut self, state: DtlsTransportState) {
@@ -447,17 +457,67 @@ impl DtlsTransport {
         went_idle
     }
 
-    /// Sends application data (an SCTP packet). Refused until connected.
+    /// Sends application data (an SCTP packet). Refused until connected,
+    /// or until [`DtlsEvent::FalseStart`] for a client.
     pub(crate) fn send(&mut self, data: &[u8]) -> Result<(), DtlsSendError> {
-        if self.state != DtlsTransportState::Connected {
+        let early = self.state == DtlsTransportState::Connecting && self.false_start;
+        if self.state != DtlsTransportState::Connected && !early {
             return Err(DtlsSendError::NotConnected);
         }
         self.trim_at = Some(self.now + IDLE_AFTER);
         let dtls = &mut self.dtls;
-        scope::with_rng(&mut self.rng, || dtls.send_application_data(data))
-            .map_err(|e| DtlsSendError::Protocol(e.to_string()))?;
+        let sent = scope::with_rng(&mut self.rng, || {
+            if early {
+                dtls.send_false_start(data)
+            } else {
+                dtls.send_application_data(data)
+            }
+        })
+        .map_err(|e| DtlsSendError::Protocol(e.to_string()))?;
         self.drain();
+        if sent == 0 && !data.is_empty() {
+            return Err(DtlsSendError::NotConnected);
+        }
         Ok(())
+    }
+
+    /// Whether application data goes out before the handshake completes
+    /// ([`DtlsEvent::FalseStart`] was given, the handshake has not failed
+    /// or closed since).
+    pub(crate) fn false_start(&self) -> bool {
+        self.false_start && self.state == DtlsTransportState::Connecting
+    }
+
+    /// RFC 7918 §4: a client may send before the server's Finished once
+    /// the server is authenticated; in WebRTC that is its certificate
+    /// matching the remote `a=fingerprint` (RFC 8842 §5), which dimpl
+    /// leaves to us. dimpl checks the rest (its Finished sent, an ECDHE
+    /// AEAD suite, the ServerKeyExchange signature) (third_party/dimpl/
+    /// EDDY-PATCH.md 19).
+    fn check_false_start(&mut self) {
+        if self.false_start
+            || self.role != DtlsRole::Client
+            || self.state != DtlsTransportState::Connecting
+            || !self.dtls.can_false_start()
+            || !self.peer_matches()
+        {
+            return;
+        }
+        self.false_start = true;
+        self.push_event(DtlsEvent::FalseStart);
+    }
+
+    /// Whether the peer's certificate (seen) matches a remote fingerprint
+    /// (known).
+    fn peer_matches(&self) -> bool {
+        let Some(cert) = &self.peer_certificate else {
+            return false;
+        };
+        self.remote_fingerprints.iter().any(|want| {
+            fingerprint_digest(&want.hash, cert).is_some_and(|got| {
+                got.len() == want.bytes.len() && openssl::memcmp::eq(&got, &want.bytes)
+            })
+        })
     }
 
     /// Sends close_notify and closes.
@@ -549,6 +609,7 @@ impl DtlsTransport {
                 break;
             }
         }
+        self.check_false_start();
     }
 
     /// A datagram to send.
@@ -582,18 +643,13 @@ impl DtlsTransport {
         if self.is_done() || self.verified {
             return;
         }
-        let Some(cert) = &self.peer_certificate else {
+        if self.peer_certificate.is_none() {
             return;
-        };
+        }
         if self.remote_fingerprints.is_empty() {
             return;
         }
-        let matched = self.remote_fingerprints.iter().any(|want| {
-            fingerprint_digest(&want.hash, cert).is_some_and(|got| {
-                got.len() == want.bytes.len() && openssl::memcmp::eq(&got, &want.bytes)
-            })
-        });
-        if !matched {
+        if !self.peer_matches() {
             self.fail(DtlsFailure::FingerprintMismatch);
             return;
         }

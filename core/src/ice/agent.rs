@@ -342,10 +342,11 @@ impl IceAgent {
         self.pending_mdns.iter().map(|(n, _)| n.as_str())
     }
 
-    /// The pair to send data through: (local socket, remote address,
+    /// The selected (nominated) pair: (local socket, remote address,
     /// transport). During an ICE restart it stays the previous pair until a
-    /// new one is nominated. `None` before the first nomination, and once
-    /// consent is lost (RFC 7675 §5.1: sending must stop).
+    /// new one is nominated. `None` before the first nomination (data may
+    /// go through a valid pair before it, [`data_pair`](Self::data_pair)),
+    /// and once consent is lost (RFC 7675 §5.1: sending must stop).
     pub fn selected_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
         if matches!(
             self.connection_state,
@@ -356,14 +357,45 @@ impl IceAgent {
         self.selected.map(|s| (s.local, s.remote, s.proto))
     }
 
-    /// Wraps `data` for the selected pair: the transmit to send, RFC 4571
-    /// framed on TCP. `None` when there is no pair to send on (or the data
-    /// exceeds a TCP frame).
+    /// The pair data goes through: the selected pair, or before the first
+    /// nomination the valid pair of highest priority. RFC 8445 §12.1: "An
+    /// ICE agent MAY send data on any valid pair before selected pairs have
+    /// been produced for the data stream." This is what lets DTLS start as
+    /// soon as a check succeeds, half a round trip before the controlled
+    /// agent hears of the nomination (libwebrtc starts DTLS on a writable
+    /// connection too). A lite agent runs no checks: it waits for the
+    /// nomination.
+    pub fn data_pair(&self) -> Option<(SocketAddr, SocketAddr, Protocol)> {
+        if let Some(selected) = self.selected_pair() {
+            return Some(selected);
+        }
+        if self.config.lite
+            || matches!(
+                self.connection_state,
+                IceConnectionState::Failed | IceConnectionState::Closed
+            )
+        {
+            return None;
+        }
+        self.pairs
+            .iter()
+            .filter(|p| p.state == PairState::Succeeded)
+            .filter_map(|p| {
+                let (l, r) = (self.local.get(p.local)?, self.remote.get(p.remote)?);
+                (!self.is_retired(l)).then_some((p.priority, (l.addr, r.addr, l.proto)))
+            })
+            .max_by_key(|(priority, _)| *priority)
+            .map(|(_, pair)| pair)
+    }
+
+    /// Wraps `data` for the pair data goes through ([`data_pair`](Self::data_pair)):
+    /// the transmit to send, RFC 4571 framed on TCP. `None` when there is no
+    /// pair to send on (or the data exceeds a TCP frame).
     ///
     /// Takes the datagram by value where it can: on UDP an owned `Vec` is
     /// sent as it is, with no copy (ARCHITECTURE.md §5.6).
     pub fn transmit_data(&self, data: impl Into<Vec<u8>> + AsRef<[u8]>) -> Option<Transmit> {
-        let (local, remote, proto) = self.selected_pair()?;
+        let (local, remote, proto) = self.data_pair()?;
         let contents = match proto {
             Protocol::Udp => data.into(),
             Protocol::Tcp | Protocol::Tls => tcp::frame(data.as_ref())?,

@@ -449,8 +449,19 @@ impl Stack {
             let selected = matches!(e, IceEvent::SelectedPairChange { .. });
             self.events.push_back(TransportEvent::Ice(e));
             if selected {
-                self.on_selected_pair(now);
+                self.on_writable(now);
+                self.maybe_start_sctp(now, sctp_negotiated);
             }
+        }
+        // A check succeeded: DTLS need not wait for the nomination (the
+        // controlled agent hears of it half a round trip later).
+        if self
+            .dtls
+            .as_ref()
+            .is_some_and(|d| d.state() == DtlsTransportState::New)
+            && self.ice.data_pair().is_some()
+        {
+            self.on_writable(now);
         }
         while let Some(t) = self.ice.poll_transmit() {
             moved = true;
@@ -479,15 +490,14 @@ impl Stack {
         match e {
             DtlsEvent::State(s) => {
                 self.events.push_back(TransportEvent::DtlsState(s));
-                if s == DtlsTransportState::Connected && sctp_negotiated {
-                    if let Some(role) = self.dtls.as_ref().map(DtlsTransport::role) {
-                        self.sctp.start(now, role);
-                    }
+                if s == DtlsTransportState::Connected {
+                    self.maybe_start_sctp(now, sctp_negotiated);
                 }
                 if matches!(s, DtlsTransportState::Closed | DtlsTransportState::Failed) {
                     self.sctp.close();
                 }
             }
+            DtlsEvent::FalseStart => self.maybe_start_sctp(now, sctp_negotiated),
             DtlsEvent::Keys(profile, material) => {
                 let is_client =
                     self.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
@@ -504,6 +514,33 @@ impl Stack {
                 if let Some(dtls) = self.dtls.as_mut() {
                     dtls.recycle(d);
                 }
+            }
+        }
+    }
+
+    /// Starts SCTP (if negotiated) once DTLS carries its packets and ICE
+    /// selected a pair.
+    ///
+    /// DTLS carries them once connected, or, for the client, from its
+    /// Finished on (DTLS False Start): its INIT then goes with its
+    /// Finished and the server reads it as soon as its handshake completes,
+    /// a round trip before an INIT sent after the server's Finished.
+    ///
+    /// DTLS itself may run on a valid pair before the nomination (RFC 8445
+    /// §12.1), but SCTP waits for the selected pair, so that a channel
+    /// never opens before the connection is `connected` (ICE selected,
+    /// DTLS connected: the client's DTLS connects before any SCTP packet of
+    /// the server's, which follow the server's Finished). With the usual
+    /// timing this costs nothing: each side selects before its DTLS can
+    /// carry data.
+    fn maybe_start_sctp(&mut self, now: Instant, sctp_negotiated: bool) {
+        if !sctp_negotiated || self.ice.selected_pair().is_none() {
+            return;
+        }
+        if let Some(d) = self.dtls.as_ref() {
+            if d.state() == DtlsTransportState::Connected || d.false_start() {
+                let role = d.role();
+                self.sctp.start(now, role);
             }
         }
     }
@@ -658,10 +695,10 @@ impl Stack {
         e
     }
 
-    /// ICE selected a pair: DTLS may start, and the records that raced
-    /// ahead of ICE are replayed (or dropped if their source is still not
-    /// validated).
-    fn on_selected_pair(&mut self, now: Instant) {
+    /// ICE has a pair to send on (a valid one, then the selected one):
+    /// DTLS may start, and the records that raced ahead of ICE are replayed
+    /// (or dropped if their source is still not validated).
+    fn on_writable(&mut self, now: Instant) {
         if let Some(d) = self.dtls.as_mut() {
             d.start(now);
         }

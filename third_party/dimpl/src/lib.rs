@@ -915,6 +915,30 @@ impl Dtls {
         .map(|()| data.len())
     }
 
+    /// EDDY-PATCH 20: whether [`send_false_start`](Self::send_false_start)
+    /// would send now: a DTLS 1.2 client that sent its Finished and awaits
+    /// the server's, with an ECDHE (AEAD) suite (TLS False Start, RFC 7918).
+    /// The caller must have authenticated the server's certificate first
+    /// (RFC 7918 §4); DTLS 1.3 clients send after their Finished anyway,
+    /// once connected.
+    pub fn can_false_start(&self) -> bool {
+        matches!(&self.inner, Some(Inner::Client12(c)) if c.can_false_start())
+    }
+
+    /// EDDY-PATCH 20: sends application data before the handshake is
+    /// complete if [`can_false_start`](Self::can_false_start), in a
+    /// datagram of its own. Returns the bytes accepted: `Ok(0)` when it
+    /// cannot (nothing is queued, unlike
+    /// [`send_application_data`](Self::send_application_data)).
+    pub fn send_false_start(&mut self, data: &[u8]) -> Result<usize, Error> {
+        match self.inner.as_mut() {
+            Some(Inner::Client12(c)) => c
+                .send_false_start(data)
+                .map(|sent| if sent { data.len() } else { 0 }),
+            _ => Ok(0),
+        }
+    }
+
     /// Initiate graceful shutdown by sending a `close_notify` alert.
     ///
     /// **Connected** (`AwaitApplicationData`): queues a `close_notify` alert;

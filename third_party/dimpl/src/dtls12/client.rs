@@ -275,6 +275,43 @@ impl Client {
         Ok(())
     }
 
+    /// EDDY-PATCH 20: whether application data may go out before the
+    /// handshake completes (TLS False Start, RFC 7918 §4: once the client
+    /// sent its ChangeCipherSpec and Finished, "the client MAY send
+    /// application data earlier (before receiving these messages)", the
+    /// server's). Only with an ECDHE suite: every such suite here is AEAD
+    /// (AES-GCM, ChaCha20-Poly1305), and RFC 7918 §5 asks for a strong
+    /// symmetric cipher and a forward-secret key exchange; never with PSK.
+    /// The server's ServerKeyExchange signature was checked before the
+    /// client's flight was sent; the server's certificate itself is the
+    /// caller's to authenticate (WebRTC: against the SDP fingerprint).
+    pub fn can_false_start(&self) -> bool {
+        matches!(
+            self.state,
+            State::AwaitChangeCipherSpec | State::AwaitNewSessionTicket | State::AwaitFinished
+        ) && self
+            .engine
+            .cipher_suite()
+            .is_some_and(|s| s.as_key_exchange_algorithm() == KeyExchangeAlgorithm::EECDH)
+    }
+
+    /// EDDY-PATCH 20: sends application data at once if
+    /// [`can_false_start`](Self::can_false_start) (false: nothing sent),
+    /// in a datagram of its own after the client's final flight, so that
+    /// a server reads the Finished first even if it takes one datagram per
+    /// handshake step. Not resent with the flight: the application's own
+    /// retransmission (SCTP's) covers a loss.
+    pub fn send_false_start(&mut self, data: &[u8]) -> Result<bool, Error> {
+        if !self.can_false_start() {
+            return Ok(false);
+        }
+        self.engine
+            .create_record_new_datagram(ContentType::ApplicationData, 1, |body| {
+                body.extend_from_slice(data);
+            })?;
+        Ok(true)
+    }
+
     /// Initiate graceful shutdown by sending a `close_notify` alert.
     pub fn close(&mut self) -> Result<(), Error> {
         if self.state == State::Closed {

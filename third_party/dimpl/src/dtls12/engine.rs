@@ -863,6 +863,20 @@ impl Engine {
         self.create_record_inner(content_type, epoch, save_fragment, false, f)
     }
 
+    /// EDDY-PATCH 20: [`create_record`](Self::create_record) (not saved
+    /// for resends) starting a datagram of its own.
+    pub fn create_record_new_datagram<F>(
+        &mut self,
+        content_type: ContentType,
+        epoch: u16,
+        f: F,
+    ) -> Result<(), Error>
+    where
+        F: FnOnce(&mut Buf),
+    {
+        self.create_record_inner(content_type, epoch, false, true, f)
+    }
+
     fn create_record_inner<F>(
         &mut self,
         content_type: ContentType,
