@@ -493,7 +493,7 @@ impl DtlsTransport {
     /// matching the remote `a=fingerprint` (RFC 8842 §5), which dimpl
     /// leaves to us. dimpl checks the rest (its Finished sent, an ECDHE
     /// AEAD suite, the ServerKeyExchange signature) (third_party/dimpl/
-    /// EDDY-PATCH.md 19).
+    /// EDDY-PATCH.md 20).
     fn check_false_start(&mut self) {
         if self.false_start
             || self.role != DtlsRole::Client
