@@ -31,3 +31,13 @@ pub(crate) fn provider() -> CryptoProvider {
         dtls13_cipher_suites: aead::DTLS13_SUITES,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// dimpl's own check of a provider, which eddy's configuration skips
+    /// at run time (`dtls_config`).
+    #[test]
+    fn passes_dimpls_self_test() {
+        super::provider().validate().unwrap();
+    }
+}
