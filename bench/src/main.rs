@@ -7,6 +7,7 @@
 
 mod alloc;
 mod eddy_stack;
+mod floor;
 mod harness;
 mod str0m_stack;
 
@@ -24,8 +25,15 @@ fn main() {
                 println!("eddy: {cpu:.3} ms CPU per connected pair ({n} pairs)");
                 return;
             }
+            // The public-key operations alone, for comparison.
+            ("--crypto-floor", Some(n)) => {
+                floor::run(n as u32);
+                return;
+            }
             _ => {
-                eprintln!("usage: side-by-side [--rounds N] [--connect-only PAIRS]");
+                eprintln!(
+                    "usage: side-by-side [--rounds N] [--connect-only PAIRS] [--crypto-floor N]"
+                );
                 std::process::exit(2);
             }
         }

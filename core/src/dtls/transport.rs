@@ -161,6 +161,11 @@ fn build_dtls_config(mtu: usize) -> Result<Config, DtlsConfigError> {
         // already, so the cookie would only add a round trip to every
         // connection.
         .use_server_cookie(false)
+        // dimpl's self-test of the provider (a key exchange on each group,
+        // hash, PRF, HMAC and AEAD vectors) cost every process ~5 ms, more
+        // than a connection; the provider's tests run it instead
+        // (`provider::tests::passes_dimpls_self_test`).
+        .crypto_provider_self_test(false)
         .build()
         .map_err(|e| DtlsConfigError(e.to_string()))
 }

@@ -99,6 +99,7 @@ impl Config {
             dtls13_cipher_suites: None,
             kx_groups: None,
             psk: None,
+            provider_self_test: true,
         }
     }
 
@@ -318,6 +319,7 @@ pub struct ConfigBuilder {
     dtls13_cipher_suites: Option<Vec<Dtls13CipherSuite>>,
     kx_groups: Option<Vec<NamedGroup>>,
     psk: Option<Psk>,
+    provider_self_test: bool,
 }
 
 impl ConfigBuilder {
@@ -430,6 +432,18 @@ impl ConfigBuilder {
     /// flag `aws-lc-rs` is enabled.
     pub fn with_crypto_provider(mut self, provider: CryptoProvider) -> Self {
         self.crypto_provider = Some(provider);
+        self
+    }
+
+    /// Whether [`build`](Self::build) runs the crypto provider's self-test
+    /// ([`CryptoProvider::validate`]: a key exchange on every group,
+    /// hashes, PRF, HMAC and AEAD checks, a few milliseconds).
+    ///
+    /// Defaults to `true`. Turn it off only for a provider whose own tests
+    /// call `validate` (eddy patch: the self-test ran at the start of every
+    /// process, ~5 ms, more than a whole connection's handshake).
+    pub fn crypto_provider_self_test(mut self, run: bool) -> Self {
+        self.provider_self_test = run;
         self
     }
 
@@ -547,8 +561,10 @@ impl ConfigBuilder {
              or enable the 'aws-lc-rs' or 'rust-crypto' feature.",
         );
 
-        // Always validate the crypto provider
-        crypto_provider.validate()?;
+        // Validate the crypto provider unless its own tests do (eddy patch).
+        if self.provider_self_test {
+            crypto_provider.validate()?;
+        }
 
         // Validate MTU: must be large enough for DTLS record + handshake headers
         if self.mtu < 64 {

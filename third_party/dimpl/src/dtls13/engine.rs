@@ -100,8 +100,10 @@ pub struct Engine {
     /// Whether the remote peer has enabled encryption
     peer_encryption_enabled: bool,
 
-    /// Signing key for CertificateVerify
-    signing_key: Box<dyn SigningKey>,
+    /// Signing key for CertificateVerify, loaded at its first use (eddy
+    /// patch: an auto-sensing server builds this engine and most often
+    /// falls back to DTLS 1.2, which loads the key again).
+    signing_key: Option<Box<dyn SigningKey>>,
 
     /// Whether this engine is for a client (true) or server (false)
     is_client: bool,
@@ -204,12 +206,6 @@ impl Engine {
 
         let timers = HandshakeTimers::new(&config, &mut rng);
 
-        let signing_key = config
-            .crypto_provider()
-            .key_provider
-            .load_private_key(&certificate.private_key)
-            .expect("Failed to load private key");
-
         let aead_encryption_threshold =
             jittered_aead_threshold(config.aead_encryption_limit(), &mut rng);
         let mut buffers_free = BufferPool::default();
@@ -236,7 +232,7 @@ impl Engine {
             prev_app_send_seq: 0,
             app_recv_keys: ArrayVec::new(),
             peer_encryption_enabled: false,
-            signing_key,
+            signing_key: None,
             is_client: false,
             peer_handshake_seq_no: 0,
             next_handshake_seq_no: 0,
@@ -351,7 +347,14 @@ impl Engine {
     }
 
     pub fn signing_key(&mut self) -> &mut dyn SigningKey {
-        &mut *self.signing_key
+        let (config, certificate) = (&self.config, &self.certificate);
+        &mut **self.signing_key.get_or_insert_with(|| {
+            config
+                .crypto_provider()
+                .key_provider
+                .load_private_key(&certificate.private_key)
+                .expect("Failed to load private key")
+        })
     }
 
     /// Unconsumed records for protocol-state validation.
