@@ -440,7 +440,7 @@ impl ConfigBuilder {
     /// hashes, PRF, HMAC and AEAD checks, a few milliseconds).
     ///
     /// Defaults to `true`. Turn it off only for a provider whose own tests
-    /// call `validate` (eddy patch: the self-test ran at the start of every
+    /// call `validate` (EDDY-PATCH 21: the self-test ran at the start of every
     /// process, ~5 ms, more than a whole connection's handshake).
     pub fn crypto_provider_self_test(mut self, run: bool) -> Self {
         self.provider_self_test = run;
@@ -561,7 +561,7 @@ impl ConfigBuilder {
              or enable the 'aws-lc-rs' or 'rust-crypto' feature.",
         );
 
-        // Validate the crypto provider unless its own tests do (eddy patch).
+        // Validate the crypto provider unless its own tests do (EDDY-PATCH 21).
         if self.provider_self_test {
             crypto_provider.validate()?;
         }

@@ -100,8 +100,8 @@ pub struct Engine {
     /// Whether the remote peer has enabled encryption
     peer_encryption_enabled: bool,
 
-    /// Signing key for CertificateVerify, loaded at its first use (eddy
-    /// patch: an auto-sensing server builds this engine and most often
+    /// Signing key for CertificateVerify, loaded at its first use
+    /// (EDDY-PATCH 22: an auto-sensing server builds this engine and most often
     /// falls back to DTLS 1.2, which loads the key again).
     signing_key: Option<Box<dyn SigningKey>>,
 
