@@ -55,11 +55,18 @@ impl TimerTable {
     }
 
     /// The earliest deadline and its reason.
+    /// On a tie, the first in table order. (A plain loop: this runs at the
+    /// end of every `poll_output`.)
     pub(crate) fn next(&self) -> Option<(Timer, Instant)> {
-        Timer::ALL
-            .iter()
-            .filter_map(|&t| self.get(t).map(|at| (t, at)))
-            .min_by_key(|&(t, at)| (at, t))
+        let mut next: Option<(Timer, Instant)> = None;
+        for t in Timer::ALL {
+            if let Some(at) = self.slots[t as usize] {
+                if next.is_none_or(|(_, earliest)| at < earliest) {
+                    next = Some((t, at));
+                }
+            }
+        }
+        next
     }
 
     /// Disarms and returns the timers due at `now`, in table order.

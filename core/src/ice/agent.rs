@@ -4,6 +4,9 @@
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use smallvec::SmallVec;
 use std::time::{Duration, Instant};
 
 use super::candidate::{Candidate, CandidateKind, CandidatePair, PairState, TcpType};
@@ -42,8 +45,9 @@ pub(super) struct Transaction {
     pub(super) remote: SocketAddr,
     pub(super) proto: Protocol,
     /// The request, unframed: retransmissions are byte-identical (RFC 8489
-    /// §6.2.1).
-    pub(super) bytes: Vec<u8>,
+    /// §6.2.1). Inline up to [`REQUEST_INLINE`] bytes (a check with
+    /// browser-length credentials is ~100): no allocation per check.
+    pub(super) bytes: SmallVec<[u8; REQUEST_INLINE]>,
     /// The key that must authenticate the response (the remote password),
     /// empty for STUN servers.
     pub(super) key: Key,
@@ -56,14 +60,46 @@ pub(super) struct Transaction {
     pub(super) sent_controlling: bool,
 }
 
-/// A response-authenticating key; `Debug` does not show it.
+/// The room a transaction keeps for its request without allocating.
+pub(super) const REQUEST_INLINE: usize = 128;
+
+/// A response-authenticating key; `Debug` does not show it. Shared: each
+/// check's transaction holds the remote password without a copy of it.
 #[derive(Clone, Default)]
-pub(super) struct Key(pub(super) Vec<u8>);
+pub(super) struct Key(pub(super) Arc<[u8]>);
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Key(<redacted>)")
     }
+}
+
+/// Our credentials, with the key that authenticates the checks naming them
+/// made once (no allocation per check answered).
+#[derive(Debug)]
+pub(super) struct OwnCredentials {
+    pub(super) creds: IceCredentials,
+    pub(super) key: Key,
+}
+
+impl OwnCredentials {
+    fn new(creds: IceCredentials) -> Self {
+        Self {
+            key: Key(creds.pwd.as_bytes().into()),
+            creds,
+        }
+    }
+}
+
+/// The peer's credentials, with what every check we send carries made once
+/// (no allocation per check).
+#[derive(Debug)]
+pub(super) struct RemoteCredentials {
+    pub(super) creds: IceCredentials,
+    /// Our checks' USERNAME, "RFRAG:LFRAG".
+    pub(super) username: Box<str>,
+    /// The key of our checks and of their responses: the peer's password.
+    pub(super) key: Key,
 }
 
 /// The pair data flows on: kept as addresses so that it survives an ICE
@@ -138,11 +174,11 @@ pub struct IceAgent {
     pub(super) rng: Rng,
     pub(super) role: IceRole,
     pub(super) tie_breaker: u64,
-    pub(super) local_creds: IceCredentials,
+    pub(super) local_creds: OwnCredentials,
     /// During an ICE restart, the previous credentials still answer checks
     /// on the previous selected pair until a new pair is selected.
-    pub(super) previous_creds: Option<IceCredentials>,
-    pub(super) remote_creds: Option<IceCredentials>,
+    pub(super) previous_creds: Option<OwnCredentials>,
+    pub(super) remote_creds: Option<RemoteCredentials>,
     pub(super) remote_lite: bool,
     pub(super) local: Vec<Candidate>,
     pub(super) remote: Vec<Candidate>,
@@ -207,10 +243,10 @@ impl IceAgent {
         now: Instant,
     ) -> Result<Self, IceError> {
         config.validate()?;
-        let local_creds = IceCredentials {
+        let local_creds = OwnCredentials::new(IceCredentials {
             ufrag: rng.ice_chars(UFRAG_LEN),
             pwd: rng.ice_chars(PWD_LEN),
-        };
+        });
         let tie_breaker = rng.u64();
         let error_limiter = super::rate_limit::RateLimiter::new(
             config.error_responses_per_second,
@@ -285,24 +321,25 @@ impl IceAgent {
 
     /// The peer's ufrag and password, once set.
     pub(crate) fn remote_credentials(&self) -> Option<&IceCredentials> {
-        self.remote_creds.as_ref()
+        self.remote_creds.as_ref().map(|r| &r.creds)
     }
 
     /// Our ufrag and password, to signal.
     pub fn local_credentials(&self) -> &IceCredentials {
-        &self.local_creds
+        &self.local_creds.creds
     }
 
     /// The password of our current or previous ufrag `ufrag`: the key that
     /// authenticates a check naming it.
     pub(crate) fn local_password(&self, ufrag: &str) -> Option<&str> {
-        if self.local_creds.ufrag == ufrag {
-            return Some(&self.local_creds.pwd);
-        }
-        self.previous_creds
-            .as_ref()
-            .filter(|c| c.ufrag == ufrag)
-            .map(|c| c.pwd.as_str())
+        self.own_credentials(ufrag).map(|c| c.creds.pwd.as_str())
+    }
+
+    /// Our current or previous credentials of ufrag `ufrag`.
+    fn own_credentials(&self, ufrag: &str) -> Option<&OwnCredentials> {
+        std::iter::once(&self.local_creds)
+            .chain(&self.previous_creds)
+            .find(|c| c.creds.ufrag == ufrag)
     }
 
     /// The current role.
@@ -678,9 +715,15 @@ impl IceAgent {
         if ufrag.len() < 4 || pwd.len() < 22 || ufrag.len() > 256 || pwd.len() > 256 {
             return Err(IceError::InvalidCredentials);
         }
-        self.remote_creds = Some(IceCredentials {
-            ufrag: ufrag.to_owned(),
-            pwd: pwd.to_owned(),
+        // Our ufrag changes only with a restart, which forgets these.
+        self.remote_creds = Some(RemoteCredentials {
+            creds: IceCredentials {
+                ufrag: ufrag.to_owned(),
+                pwd: pwd.to_owned(),
+            },
+            // RFC 8445 §7.2.2: "RFRAG:LFRAG" in the checks we send.
+            username: format!("{ufrag}:{}", self.local_creds.creds.ufrag).into(),
+            key: Key(pwd.as_bytes().into()),
         });
         self.after_input();
         Ok(())
@@ -803,11 +846,11 @@ impl IceAgent {
     /// them. Before any check they simply replace the generated ones; after,
     /// this is an ICE restart (see [`restart`](Self::restart)).
     pub(crate) fn set_local_credentials(&mut self, creds: IceCredentials) {
-        if creds == self.local_creds {
+        if creds == self.local_creds.creds {
             return;
         }
         if self.remote_creds.is_none() && self.pairs.is_empty() && self.selected.is_none() {
-            self.local_creds = creds;
+            self.local_creds = OwnCredentials::new(creds);
             return;
         }
         self.restart_with(creds);
@@ -817,7 +860,7 @@ impl IceAgent {
         if self.connection_state == IceConnectionState::Closed {
             return;
         }
-        let old = std::mem::replace(&mut self.local_creds, creds);
+        let old = std::mem::replace(&mut self.local_creds, OwnCredentials::new(creds));
         self.previous_creds = Some(old);
         self.remote_creds = None;
         self.remote.clear();
@@ -989,7 +1032,7 @@ impl IceAgent {
         else {
             return;
         };
-        self.send_success(msg, source, dest, proto, key.as_bytes());
+        self.send_success(msg, source, dest, proto, &key.0);
         if is_previous {
             // A check of the previous session on the old selected pair:
             // answered (consent for the traffic it still carries), nothing
@@ -1027,7 +1070,7 @@ impl IceAgent {
         source: SocketAddr,
         dest: SocketAddr,
         proto: Protocol,
-    ) -> Option<(String, bool)> {
+    ) -> Option<(Key, bool)> {
         // RFC 8489 §9.1.3: a request lacking USERNAME or message integrity
         // is rejected with 400 (Bad Request).
         let Some(username) = msg.username().filter(|_| msg.has_integrity()) else {
@@ -1036,21 +1079,19 @@ impl IceAgent {
         };
         // RFC 8445 §7.3: the username is "LFRAG:RFRAG", LFRAG ours.
         let lfrag = username.split(':').next().unwrap_or("");
-        let key = if lfrag == self.local_creds.ufrag {
-            self.local_creds.pwd.clone()
-        } else if let Some(prev) = self.previous_creds.as_ref().filter(|p| p.ufrag == lfrag) {
-            prev.pwd.clone()
+        let key = if let Some(own) = self.own_credentials(lfrag) {
+            own.key.clone()
         } else {
             // RFC 8489 §9.1.3: a USERNAME that is not currently valid, like
             // a failed integrity check, is answered with 401.
             self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
             return None;
         };
-        if msg.check_integrity(key.as_bytes()) != Integrity::Valid {
+        if msg.check_integrity(&key.0) != Integrity::Valid {
             self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
             return None;
         }
-        let is_previous = lfrag != self.local_creds.ufrag;
+        let is_previous = lfrag != self.local_creds.creds.ufrag;
         Some((key, is_previous))
     }
 
@@ -1064,11 +1105,11 @@ impl IceAgent {
         source: SocketAddr,
         dest: SocketAddr,
         proto: Protocol,
-        key: &str,
+        key: &Key,
         is_previous: bool,
     ) -> Option<u32> {
         let refuse = |agent: &mut Self, code| {
-            agent.send_error(msg, source, dest, proto, code, Some(key.as_bytes()));
+            agent.send_error(msg, source, dest, proto, code, Some(&key.0));
             None
         };
         // RFC 8489 §6.3.1 (after authentication): unknown
@@ -1363,7 +1404,7 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         };
-        let tx = self.transactions[idx].clone();
+        let tx = &self.transactions[idx];
         if !tx.key.0.is_empty() && msg.check_integrity(&tx.key.0) != Integrity::Valid {
             // RFC 8445 §7.2.5.1 (via RFC 8489 §9.1.4): a response failing
             // integrity is discarded as if never received.
@@ -1381,7 +1422,7 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         }
-        self.transactions.swap_remove(idx);
+        let tx = self.transactions.swap_remove(idx);
         self.stats.responses_received += 1;
         self.on_response(tx, msg, symmetric);
     }

@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::agent::{IceAgent, Key, Selected, Transaction, TxKind};
+use smallvec::SmallVec;
+
+use super::agent::{IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE};
 use super::candidate::{Candidate, PairState};
 use super::{
     IceConnectionState, IceEvent, IceGatheringState, IceRole, MAX_LOCAL_CANDIDATES,
@@ -201,20 +203,20 @@ impl IceAgent {
         &mut self,
         pair: usize,
         nominate: bool,
-    ) -> Option<(TransactionId, Vec<u8>, Transaction)> {
+    ) -> Option<(TransactionId, SmallVec<[u8; REQUEST_INLINE]>, Transaction)> {
         let p = self.pairs.get(pair)?;
         let l = self.local.get(p.local)?;
         let r = self.remote.get(p.remote)?;
-        let creds = self.remote_creds.as_ref()?;
         let (local, remote, proto, priority) = (l.addr, r.addr, l.proto, l.prflx_priority());
-        let username = format!("{}:{}", creds.ufrag, self.local_creds.ufrag);
-        let key = creds.pwd.clone().into_bytes();
+        self.remote_creds.as_ref()?;
         let tid = self.new_tid();
+        let creds = self.remote_creds.as_ref()?;
+        let (username, key) = (&creds.username, creds.key.clone());
         let mut buf = [0u8; REQUEST_BUF];
         let controlling = self.role == IceRole::Controlling;
         let n = (|| {
             let mut w = MessageWriter::new(&mut buf, Class::Request, Method::BINDING, tid)?;
-            w.add(&Attribute::Username(&username))?;
+            w.add(&Attribute::Username(username))?;
             w.add(&Attribute::Priority(priority))?;
             w.add(&if controlling {
                 Attribute::IceControlling(self.tie_breaker)
@@ -227,11 +229,11 @@ impl IceAgent {
             if let Some(software) = self.config.software {
                 w.add(&Attribute::Software(software))?;
             }
-            w.add_integrity(&key)?;
+            w.add_integrity(&key.0)?;
             w.finish(true)
         })()
         .ok()?;
-        let bytes = buf[..n].to_vec();
+        let bytes = SmallVec::from_slice(&buf[..n]);
         let tx = Transaction {
             tid,
             kind: TxKind::Check { pair, nominate },
@@ -239,7 +241,7 @@ impl IceAgent {
             remote,
             proto,
             bytes: bytes.clone(),
-            key: Key(key),
+            key,
             last_sent: self.now,
             next_at: self.now,
             rto: self.config.rto_min,
@@ -292,7 +294,7 @@ impl IceAgent {
         })() else {
             return false;
         };
-        let bytes = buf[..n].to_vec();
+        let bytes = SmallVec::from_slice(&buf[..n]);
         self.transactions.push(Transaction {
             tid,
             kind: TxKind::Gather { base },
@@ -675,6 +677,10 @@ impl IceAgent {
         tx.last_sent = now;
         tx.next_at = now + tx.rto;
         let (local, remote, proto) = (tx.local, tx.remote, tx.proto);
+        // An idle connection has one consent check outstanding at a time
+        // (its table is freed between them): room for it, not the four a
+        // first push makes.
+        self.transactions.reserve_exact(1);
         self.transactions.push(tx);
         self.consent.unanswered_since.get_or_insert(now);
         self.stats.requests_sent += 1;
