@@ -171,6 +171,7 @@ pub(crate) struct Report {
     pub(crate) allocs_per_datagram: f64,
     pub(crate) heap_per_idle_peer_kb: f64,
     pub(crate) idle_wakeup_us: f64,
+    pub(crate) idle_wakeups_per_s: f64,
     pub(crate) rtp_packets_per_cpu_s: f64,
 }
 
@@ -189,6 +190,7 @@ impl Report {
             allocs_per_datagram: med(|r| r.allocs_per_datagram),
             heap_per_idle_peer_kb: med(|r| r.heap_per_idle_peer_kb),
             idle_wakeup_us: med(|r| r.idle_wakeup_us),
+            idle_wakeups_per_s: med(|r| r.idle_wakeups_per_s),
             rtp_packets_per_cpu_s: med(|r| r.rtp_packets_per_cpu_s),
         }
     }
@@ -204,14 +206,17 @@ pub(crate) fn run<S: Stack>() -> Report {
     let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30);
     let (mb_per_cpu_s_16k, allocs_per_datagram) = throughput::<S>(16 * 1024, 64 << 20);
     let (mb_per_cpu_s_1k, _) = throughput::<S>(1024, 16 << 20);
+    let heap_per_idle_peer_kb = idle_heap::<S>(100);
+    let (idle_wakeup_us, idle_wakeups_per_s) = idle_wakeup::<S>(2000);
     Report {
         connect_cpu_ms,
         connect_virtual_ms,
         mb_per_cpu_s_16k,
         mb_per_cpu_s_1k,
         allocs_per_datagram,
-        heap_per_idle_peer_kb: idle_heap::<S>(100),
-        idle_wakeup_us: idle_wakeup::<S>(2000),
+        heap_per_idle_peer_kb,
+        idle_wakeup_us,
+        idle_wakeups_per_s,
         rtp_packets_per_cpu_s: rtp::<S>(200_000),
     }
 }
@@ -336,10 +341,13 @@ fn idle_heap<S: Stack>(pairs: u16) -> f64 {
     grown as f64 / f64::from(pairs) / 2.0 / 1024.0
 }
 
-/// CPU per timer wakeup of an idle connected pair.
-fn idle_wakeup<S: Stack>(wakeups: u32) -> f64 {
+/// CPU per timer wakeup of an idle connected pair, and how many wakeups
+/// (of either peer's deadline) a virtual second of idling takes: a stack
+/// that ticks often pays its per-wakeup cost often.
+fn idle_wakeup<S: Stack>(wakeups: u32) -> (f64, f64) {
     let mut net = Net::<S>::new(start(), 3000);
     assert!(net.connect(), "{}: no connection", S::NAME);
+    let from = net.now;
     let until = net.now + Duration::from_secs(3600);
     let cpu0 = ProcessTime::now();
     let mut n = 0;
@@ -347,20 +355,42 @@ fn idle_wakeup<S: Stack>(wakeups: u32) -> f64 {
         net.pump();
         n += 1;
     }
-    cpu0.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1))
+    let cpu = cpu0.elapsed().as_secs_f64();
+    let idle = (net.now - from).as_secs_f64();
+    (
+        cpu * 1e6 / f64::from(n.max(1)),
+        if idle > 0.0 {
+            f64::from(n) / idle
+        } else {
+            f64::NAN
+        },
+    )
 }
 
 pub(crate) fn print(rows: &[(&str, &Report)]) {
     let line = |name: &str, f: fn(&Report) -> f64, unit: &str, better: &str| {
         let mut s = format!("{name:<44}");
         for (_, r) in rows {
-            s.push_str(&format!("{:>12.3}", f(r)));
+            // NaN: nothing was measured.
+            match f(r) {
+                v if v.is_nan() => s.push_str(&format!("{:>12}", "n/a")),
+                v => s.push_str(&format!("{v:>12.3}")),
+            }
         }
-        if let [(_, a), (_, b)] = rows {
-            let ratio = f(a) / f(b);
-            s.push_str(&format!(
-                "   eddy/str0m {ratio:.2}×  ({unit}; {better} is better)"
-            ));
+        // The first stack against each other one.
+        if let [(first, a), rest @ ..] = rows {
+            let ratios: Vec<String> = rest
+                .iter()
+                // n/a, or a zero to divide by (a ratio of nothing).
+                .filter(|(_, b)| !f(a).is_nan() && !f(b).is_nan() && f(b) != 0.0)
+                .map(|(other, b)| format!("{first}/{other} {:.2}×", f(a) / f(b)))
+                .collect();
+            if !ratios.is_empty() {
+                s.push_str(&format!(
+                    "   {}  ({unit}; {better} is better)",
+                    ratios.join("  ")
+                ));
+            }
         }
         println!("{s}");
     };
@@ -409,6 +439,12 @@ pub(crate) fn print(rows: &[(&str, &Report)]) {
         "idle timer wakeup (µs CPU)",
         |r| r.idle_wakeup_us,
         "µs",
+        "lower",
+    );
+    line(
+        "idle timer wakeups per second of idling",
+        |r| r.idle_wakeups_per_s,
+        "wakeups/s",
         "lower",
     );
     line(

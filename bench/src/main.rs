@@ -1,56 +1,88 @@
-//! eddy beside str0m 0.25 on the same scenarios, in one process, alternating
-//! the stacks: two peers, a zero-delay in-memory network, a virtual clock,
-//! a counting allocator. Work is reported per CPU-second of the process
-//! (these machines are shared), medians of the rounds.
+//! eddy beside str0m 0.25 and webrtc-rs's sans-IO `rtc` 0.21 on the same
+//! scenarios, in one process, alternating the stacks round by round: two
+//! peers, a zero-delay in-memory network, a virtual clock, a counting
+//! allocator. Work is reported per CPU-second of the process (these
+//! machines are shared), medians of the rounds.
 //!
-//! `cargo run --release --manifest-path bench/Cargo.toml [-- --rounds 3]`
+//! `cargo run --release --manifest-path bench/Cargo.toml [-- --rounds 3]
+//! [--stack eddy|str0m|rtc ...]` (`--stack` may be given more than once;
+//! without it all three run). `--connect-only PAIRS` profiles eddy's
+//! connect scenario alone; `--crypto-floor N` times the public-key
+//! operations a connection needs, alone on OpenSSL.
 
 mod alloc;
 mod eddy_stack;
 mod floor;
 mod harness;
+mod rtc_stack;
 mod str0m_stack;
 
 use harness::{Report, Stack};
 
+const STACKS: [&str; 3] = [
+    eddy_stack::Eddy::NAME,
+    str0m_stack::Str0m::NAME,
+    rtc_stack::Rtc::NAME,
+];
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: side-by-side [--rounds N] [--stack eddy|str0m|rtc]... [--connect-only PAIRS] [--crypto-floor N]"
+    );
+    std::process::exit(2);
+}
+
+fn run(name: &str) -> Report {
+    match name {
+        eddy_stack::Eddy::NAME => harness::run::<eddy_stack::Eddy>(),
+        str0m_stack::Str0m::NAME => harness::run::<str0m_stack::Str0m>(),
+        rtc_stack::Rtc::NAME => harness::run::<rtc_stack::Rtc>(),
+        _ => usage(),
+    }
+}
+
 fn main() {
     let mut rounds = 3;
+    let mut stacks: Vec<&'static str> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next().and_then(|v| v.parse().ok())) {
-            ("--rounds", Some(n)) => rounds = n,
+        let value = args.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--rounds" => rounds = value.parse().unwrap_or_else(|_| usage()),
+            "--stack" => match STACKS.iter().find(|s| **s == value) {
+                Some(s) if !stacks.contains(s) => stacks.push(s),
+                Some(_) => {}
+                None => usage(),
+            },
             // For a profiler: only eddy's connect scenario, N pairs.
-            ("--connect-only", Some(n)) => {
-                let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n as u16);
+            "--connect-only" => {
+                let n: u16 = value.parse().unwrap_or_else(|_| usage());
+                let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n);
                 println!("eddy: {cpu:.3} ms CPU per connected pair ({n} pairs)");
                 return;
             }
             // The public-key operations alone, for comparison.
-            ("--crypto-floor", Some(n)) => {
-                floor::run(n as u32);
+            "--crypto-floor" => {
+                let n: u32 = value.parse().unwrap_or_else(|_| usage());
+                floor::run(n);
                 return;
             }
-            _ => {
-                eprintln!(
-                    "usage: side-by-side [--rounds N] [--connect-only PAIRS] [--crypto-floor N]"
-                );
-                std::process::exit(2);
-            }
+            _ => usage(),
         }
     }
-    let mut eddy = Vec::new();
-    let mut str0m = Vec::new();
+    if stacks.is_empty() {
+        stacks = STACKS.to_vec();
+    }
+    let mut results: Vec<Vec<Report>> = vec![Vec::new(); stacks.len()];
     for round in 0..rounds {
         eprintln!("round {}/{rounds}", round + 1);
-        eddy.push(harness::run::<eddy_stack::Eddy>());
-        str0m.push(harness::run::<str0m_stack::Str0m>());
+        for (name, results) in stacks.iter().zip(&mut results) {
+            results.push(run(name));
+        }
     }
-    let eddy = Report::median(&eddy);
-    let str0m = Report::median(&str0m);
-    harness::print(&[
-        (eddy_stack::Eddy::NAME, &eddy),
-        (str0m_stack::Str0m::NAME, &str0m),
-    ]);
+    let medians: Vec<Report> = results.iter().map(|r| Report::median(r)).collect();
+    let rows: Vec<(&str, &Report)> = stacks.iter().copied().zip(&medians).collect();
+    harness::print(&rows);
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average: {}", load.trim());
     }
