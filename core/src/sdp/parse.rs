@@ -235,17 +235,7 @@ impl Parser {
             // Lenient: RFC 8866 requires t=, WebRTC always means `t=0 0`.
             timing.push(Timing { start: 0, stop: 0 });
         }
-        let mut attributes = self.attributes;
-        attributes.shrink_to_fit();
-        let mut media = self.media;
-        // The model outlives the parse (a connection keeps its current
-        // local and remote descriptions): capacity left over by growth is
-        // idle heap, ~2 KB per description for one m-line (issue 13).
-        media.shrink_to_fit();
-        for m in &mut media {
-            m.shrink_to_fit();
-        }
-        Ok(Sdp {
+        let mut sdp = Sdp {
             origin,
             session_name: self.session_name.unwrap_or_else(|| "-".to_owned()),
             session_info: self.session_info,
@@ -253,9 +243,11 @@ impl Parser {
             bandwidths: self.bandwidths,
             timing,
             extra_lines: self.extra_lines,
-            attributes,
-            media,
-        })
+            attributes: self.attributes,
+            media: self.media,
+        };
+        sdp.shrink_to_fit();
+        Ok(sdp)
     }
 }
 
