@@ -186,7 +186,7 @@ impl Applied {
         }
         self.rendered.get_or_init(|| SessionDescription {
             sdp_type: self.desc.sdp_type,
-            sdp: self.sdp().to_string(),
+            sdp: self.sdp().to_text(),
         })
     }
 

@@ -95,7 +95,7 @@ fn model_or_parse(model: &mut Option<Box<Sdp>>, sdp: &str) -> Result<Box<Sdp>, J
 /// `sdp` as text, and as the model applied (its spare room given back,
 /// as parsing does).
 fn written(mut sdp: Sdp) -> (String, Option<Box<Sdp>>) {
-    let text = sdp.to_string();
+    let text = sdp.to_text();
     sdp.shrink_to_fit();
     (text, Some(Box::new(sdp)))
 }
