@@ -320,7 +320,9 @@ fn parse_fingerprint(v: &str) -> Option<Fingerprint> {
     // RFC 8122 §5: fingerprint-attribute = "fingerprint" ":" hash-func SP fingerprint
     let (hash, fp) = v.trim().split_once(' ')?;
     let fp = fp.trim();
-    let mut bytes = Vec::new();
+    // `XX:XX:...`: one byte per three characters, sized once (no excess
+    // for a well-formed value; the model is kept).
+    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3).min(64));
     for pair in fp.split(':') {
         if pair.len() != 2 || bytes.len() >= 64 {
             return None;
