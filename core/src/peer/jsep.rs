@@ -154,10 +154,10 @@ pub(crate) struct Applied {
 
 impl Applied {
     /// `sdp` must be what `desc`'s text parses to.
-    pub(crate) fn new(desc: SessionDescription, sdp: Sdp) -> Self {
+    pub(crate) fn new(desc: SessionDescription, sdp: impl Into<Box<Sdp>>) -> Self {
         Self {
             desc,
-            model: OnceLock::from(Box::new(sdp)),
+            model: OnceLock::from(sdp.into()),
             changed: false,
             rendered: OnceLock::new(),
         }
@@ -186,7 +186,7 @@ impl Applied {
         }
         self.rendered.get_or_init(|| SessionDescription {
             sdp_type: self.desc.sdp_type,
-            sdp: self.sdp().to_string(),
+            sdp: self.sdp().to_text(),
         })
     }
 
@@ -791,15 +791,13 @@ impl PeerConnection {
     }
 
     pub(crate) fn apply_local_offer(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
-        let plan = match &self.jsep.last_offer {
+        if self.jsep.last_offer.is_none() && desc.sdp.is_empty() {
+            self.identity_attribute()?;
+            self.jsep.last_offer = Some(self.build_offer());
+        }
+        let mut plan = match &mut self.jsep.last_offer {
             // W3C: "If sdp is the empty string, set sdp to [[LastCreatedOffer]]."
-            Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.clone(),
-            None if desc.sdp.is_empty() => {
-                self.identity_attribute()?;
-                let p = self.build_offer();
-                self.jsep.last_offer = Some(p.clone());
-                p
-            }
+            Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.take_for_apply(),
             // W3C: "If description.type is "offer" and description.sdp is not
             // equal to connection.[[LastCreatedOffer]], reject ... with a newly
             // created InvalidModificationError".
@@ -809,7 +807,7 @@ impl PeerConnection {
                 ))
             }
         };
-        let sdp = Sdp::parse(&plan.sdp)?;
+        let sdp = plan.take_model()?;
         if self.jsep.signaling == SignalingState::Stable {
             self.jsep.snapshot = Some(Box::new(self.jsep.n.clone()));
         }
@@ -833,15 +831,13 @@ impl PeerConnection {
     }
 
     pub(crate) fn apply_local_answer(&mut self, desc: SessionDescription) -> Result<(), JsepError> {
-        let plan = match &self.jsep.last_answer {
-            Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.clone(),
-            // W3C: with an empty sdp and no answer created yet, one is created.
-            None if desc.sdp.is_empty() => {
-                self.identity_attribute()?;
-                let p = self.build_answer()?;
-                self.jsep.last_answer = Some(p.clone());
-                p
-            }
+        // W3C: with an empty sdp and no answer created yet, one is created.
+        if self.jsep.last_answer.is_none() && desc.sdp.is_empty() {
+            self.identity_attribute()?;
+            self.jsep.last_answer = Some(self.build_answer()?);
+        }
+        let mut plan = match &mut self.jsep.last_answer {
+            Some(p) if desc.sdp.is_empty() || desc.sdp == p.sdp => p.take_for_apply(),
             // W3C: "If description.type is "answer" or "pranswer" and
             // description.sdp is not equal to [[LastCreatedAnswer]], reject
             // ... InvalidModificationError".
@@ -851,7 +847,7 @@ impl PeerConnection {
                 ))
             }
         };
-        let sdp = Sdp::parse(&plan.sdp)?;
+        let sdp = plan.take_model()?;
         let final_answer = desc.sdp_type == SdpType::Answer;
         let j = &mut self.jsep;
         if plan.ice != j.local_ice {

@@ -17,21 +17,87 @@ use crate::sdp::{
 };
 
 /// The result of `create_offer`, applied by `set_local_description`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct OfferPlan {
     pub(crate) sdp: String,
+    /// The model `sdp` was written from (what parsing `sdp` gives), until
+    /// the first `set_local_description` takes it: applying the offer we
+    /// just wrote need not parse it again (issue 13).
+    pub(crate) model: Option<Box<Sdp>>,
     pub(crate) mlines: Vec<Slot>,
     pub(crate) mids: Vec<(TransceiverId, String)>,
     pub(crate) ice: IceCredentials,
     pub(crate) version: u64,
 }
 
+impl OfferPlan {
+    /// A copy to apply, with the model taken (a later apply of the same
+    /// offer parses its text).
+    pub(crate) fn take_for_apply(&mut self) -> Self {
+        Self {
+            sdp: self.sdp.clone(),
+            model: self.model.take(),
+            mlines: self.mlines.clone(),
+            mids: self.mids.clone(),
+            ice: self.ice.clone(),
+            version: self.version,
+        }
+    }
+}
+
 /// The result of `create_answer`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct AnswerPlan {
     pub(crate) sdp: String,
+    /// As [`OfferPlan::model`].
+    pub(crate) model: Option<Box<Sdp>>,
     pub(crate) ice: IceCredentials,
     pub(crate) version: u64,
+}
+
+impl AnswerPlan {
+    /// As [`OfferPlan::take_for_apply`].
+    pub(crate) fn take_for_apply(&mut self) -> Self {
+        Self {
+            sdp: self.sdp.clone(),
+            model: self.model.take(),
+            ice: self.ice.clone(),
+            version: self.version,
+        }
+    }
+
+    /// The model of the answer: the one it was written from, else parsed.
+    pub(crate) fn take_model(&mut self) -> Result<Box<Sdp>, JsepError> {
+        model_or_parse(&mut self.model, &self.sdp)
+    }
+}
+
+impl OfferPlan {
+    /// As [`AnswerPlan::take_model`].
+    pub(crate) fn take_model(&mut self) -> Result<Box<Sdp>, JsepError> {
+        model_or_parse(&mut self.model, &self.sdp)
+    }
+}
+
+/// The model written to `sdp` if still held, else `sdp` parsed.
+fn model_or_parse(model: &mut Option<Box<Sdp>>, sdp: &str) -> Result<Box<Sdp>, JsepError> {
+    match model.take() {
+        Some(model) => {
+            // The writer's contract (`sdp::write`): its text parses back to
+            // the model it was written from.
+            debug_assert_eq!(Sdp::parse(sdp).as_ref(), Ok(&*model));
+            Ok(model)
+        }
+        None => Ok(Box::new(Sdp::parse(sdp)?)),
+    }
+}
+
+/// `sdp` as text, and as the model applied (its spare room given back,
+/// as parsing does).
+fn written(mut sdp: Sdp) -> (String, Option<Box<Sdp>>) {
+    let text = sdp.to_text();
+    sdp.shrink_to_fit();
+    (text, Some(Box::new(sdp)))
 }
 
 impl PeerConnection {
@@ -96,9 +162,10 @@ impl PeerConnection {
             media.push(m);
         }
         let version = self.next_version();
-        let sdp = self.session(version, media, None);
+        let (sdp, model) = written(self.session(version, media, None));
         OfferPlan {
-            sdp: sdp.to_string(),
+            sdp,
+            model,
             mlines: slots,
             mids,
             ice,
@@ -405,7 +472,7 @@ impl PeerConnection {
             self.jsep.local_ice.clone()
         };
         let offer = match &self.jsep.pending_remote {
-            Some(a) => a.sdp().clone(),
+            Some(a) => a.sdp(),
             None => return Err(JsepError::InvalidState("no remote offer")),
         };
         let mut media = Vec::new();
@@ -445,9 +512,10 @@ impl PeerConnection {
             })
             .unwrap_or_default();
         let version = self.next_version();
-        let sdp = self.session(version, media, Some(bundle));
+        let (sdp, model) = written(self.session(version, media, Some(bundle)));
         Ok(AnswerPlan {
-            sdp: sdp.to_string(),
+            sdp,
+            model,
             ice,
             version,
         })

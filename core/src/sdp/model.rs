@@ -506,6 +506,20 @@ impl SessionAttributes {
     }
 }
 
+impl Sdp {
+    /// Gives back the spare capacity of its lists, as parsing does: the
+    /// model outlives the parse (a connection keeps its current local and
+    /// remote descriptions), and capacity left over by growth is idle heap,
+    /// ~2 KB per description for one m-line (issue 13).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.attributes.shrink_to_fit();
+        self.media.shrink_to_fit();
+        for m in &mut self.media {
+            m.shrink_to_fit();
+        }
+    }
+}
+
 impl MediaDescription {
     /// Gives back the spare capacity of its lists.
     pub(crate) fn shrink_to_fit(&mut self) {

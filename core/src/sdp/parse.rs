@@ -235,17 +235,7 @@ impl Parser {
             // Lenient: RFC 8866 requires t=, WebRTC always means `t=0 0`.
             timing.push(Timing { start: 0, stop: 0 });
         }
-        let mut attributes = self.attributes;
-        attributes.shrink_to_fit();
-        let mut media = self.media;
-        // The model outlives the parse (a connection keeps its current
-        // local and remote descriptions): capacity left over by growth is
-        // idle heap, ~2 KB per description for one m-line (issue 13).
-        media.shrink_to_fit();
-        for m in &mut media {
-            m.shrink_to_fit();
-        }
-        Ok(Sdp {
+        let mut sdp = Sdp {
             origin,
             session_name: self.session_name.unwrap_or_else(|| "-".to_owned()),
             session_info: self.session_info,
@@ -253,9 +243,11 @@ impl Parser {
             bandwidths: self.bandwidths,
             timing,
             extra_lines: self.extra_lines,
-            attributes,
-            media,
-        })
+            attributes: self.attributes,
+            media: self.media,
+        };
+        sdp.shrink_to_fit();
+        Ok(sdp)
     }
 }
 
@@ -328,7 +320,9 @@ fn parse_fingerprint(v: &str) -> Option<Fingerprint> {
     // RFC 8122 §5: fingerprint-attribute = "fingerprint" ":" hash-func SP fingerprint
     let (hash, fp) = v.trim().split_once(' ')?;
     let fp = fp.trim();
-    let mut bytes = Vec::new();
+    // `XX:XX:...`: one byte per three characters, sized once (no excess
+    // for a well-formed value; the model is kept).
+    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3).min(64));
     for pair in fp.split(':') {
         if pair.len() != 2 || bytes.len() >= 64 {
             return None;

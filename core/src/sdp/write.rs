@@ -38,7 +38,27 @@ impl Display for Fingerprint {
 }
 
 fn line(f: &mut Formatter<'_>, kind: char, value: impl Display) -> fmt::Result {
-    write!(f, "{kind}={value}\r\n")
+    // Piece by piece: a `write!` here would format `value` (itself often
+    // `format_args!`) one level deeper in the formatter (issue 13).
+    f.write_char(kind)?;
+    f.write_char('=')?;
+    value.fmt(f)?;
+    f.write_str("\r\n")
+}
+
+/// `list` joined by single spaces, without a joined copy.
+struct Spaced<'a>(&'a [String]);
+
+impl Display for Spaced<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_char(' ')?;
+            }
+            f.write_str(item)?;
+        }
+        Ok(())
+    }
 }
 
 fn attr(f: &mut Formatter<'_>, value: impl Display) -> fmt::Result {
@@ -67,7 +87,7 @@ fn write_common(
         attr(f, format_args!("ice-pwd:{p}"))?;
     }
     if !ice.options.is_empty() {
-        attr(f, format_args!("ice-options:{}", ice.options.join(" ")))?;
+        attr(f, format_args!("ice-options:{}", Spaced(&ice.options)))?;
     }
     for fp in fingerprints {
         attr(f, format_args!("fingerprint:{fp}"))?;
@@ -284,6 +304,28 @@ impl Display for MediaDescription {
     }
 }
 
+impl Sdp {
+    /// The SDP text, as `to_string` gives it, written into a string sized
+    /// for it up front rather than grown (issue 13).
+    pub(crate) fn to_text(&self) -> String {
+        // A WebRTC section with its transport attributes is ~300 bytes
+        // before codecs; a candidate line ~80.
+        let estimate = 256
+            + self
+                .media
+                .iter()
+                .map(|m| 320 + 48 * m.formats.len() + 96 * (m.candidates.len() + m.rtpmaps.len()))
+                .sum::<usize>();
+        let mut text = String::with_capacity(estimate);
+        // Writing into a `String` cannot fail.
+        let _ = write!(text, "{self}");
+        // The text is kept (the description applied, the offer created):
+        // no idle room. Shrinking in place is cheap; growing was not.
+        text.shrink_to_fit();
+        text
+    }
+}
+
 impl Display for Sdp {
     /// The SDP text, CRLF line endings.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -321,21 +363,21 @@ impl Display for Sdp {
             if g.mids.is_empty() {
                 attr(f, format_args!("group:{}", g.semantics))?;
             } else {
-                attr(
-                    f,
-                    format_args!("group:{} {}", g.semantics, g.mids.join(" ")),
-                )?;
+                attr(f, format_args!("group:{} {}", g.semantics, Spaced(&g.mids)))?;
             }
         }
         if a.extmap_allow_mixed {
             attr(f, "extmap-allow-mixed")?;
         }
         if let Some(m) = &a.msid_semantic {
-            let mut v = format!("msid-semantic: {}", m.semantic);
-            for id in &m.ids {
-                let _ = write!(v, " {id}");
+            if m.ids.is_empty() {
+                attr(f, format_args!("msid-semantic: {}", m.semantic))?;
+            } else {
+                attr(
+                    f,
+                    format_args!("msid-semantic: {} {}", m.semantic, Spaced(&m.ids)),
+                )?;
             }
-            attr(f, v)?;
         }
         if a.ice_lite {
             attr(f, "ice-lite")?;
