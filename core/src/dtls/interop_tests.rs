@@ -97,29 +97,37 @@ fn openssl_peer(cert: &Certificate, server: bool, to_eddy: Queue, from_eddy: Que
     }
 }
 
-fn run(eddy_role: DtlsRole) {
+/// An eddy DTLS 1.2 transport in `role`, not started yet, with its
+/// certificate and the one it expects (the OpenSSL peer's), and the queues
+/// towards and from it.
+fn eddy_transport(role: DtlsRole) -> (DtlsTransport, Certificate, Certificate, Queue, Queue) {
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let ours =
         Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
     let theirs =
         Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
-    let to_eddy: Queue = Rc::default();
-    let from_eddy: Queue = Rc::default();
     let mut eddy = DtlsTransport::new(
         dtls_config(1200, None).unwrap(),
         &ours,
-        eddy_role,
+        role,
         DtlsVersion::Dtls12,
         None,
         epoch(),
     );
     eddy.set_remote_fingerprints(vec![theirs.fingerprint()]);
+    (eddy, ours, theirs, Rc::default(), Rc::default())
+}
+
+/// What eddy has to send, into `q`.
+fn flush(eddy: &mut DtlsTransport, q: &Queue) {
+    while let Some(d) = eddy.poll_transmit() {
+        q.borrow_mut().push_back(d);
+    }
+}
+
+fn run(eddy_role: DtlsRole) {
+    let (mut eddy, ours, theirs, to_eddy, from_eddy) = eddy_transport(eddy_role);
     eddy.start(epoch());
-    let flush = |eddy: &mut DtlsTransport, q: &Queue| {
-        while let Some(d) = eddy.poll_transmit() {
-            q.borrow_mut().push_back(d);
-        }
-    };
     flush(&mut eddy, &from_eddy);
     let mut peer = openssl_peer(
         &theirs,
@@ -213,39 +221,19 @@ fn eddy_server_against_openssl_client() {
     run(DtlsRole::Server);
 }
 
-/// DTLS False Start (third_party/dimpl/EDDY-PATCH.md 19): eddy's client
+/// DTLS False Start (third_party/dimpl/EDDY-PATCH.md 20): eddy's client
 /// sends application data with its Finished, before OpenSSL's Finished
 /// arrived; OpenSSL, which implements no False Start itself, reads it once
 /// its handshake completes.
 #[test]
 fn openssl_server_reads_eddys_false_start_data() {
-    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let ours =
-        Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
-    let theirs =
-        Certificate::generate(KeyAlgorithm::EcdsaP256, wall, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
-    let to_eddy: Queue = Rc::default();
-    let from_eddy: Queue = Rc::default();
-    let mut eddy = DtlsTransport::new(
-        dtls_config(1200, None).unwrap(),
-        &ours,
-        DtlsRole::Client,
-        DtlsVersion::Dtls12,
-        None,
-        epoch(),
-    );
-    eddy.set_remote_fingerprints(vec![theirs.fingerprint()]);
+    let (mut eddy, _, theirs, to_eddy, from_eddy) = eddy_transport(DtlsRole::Client);
     // Refused before the client's Finished.
     assert_eq!(
         eddy.send(b"too early"),
         Err(transport::DtlsSendError::NotConnected)
     );
     eddy.start(epoch());
-    let flush = |eddy: &mut DtlsTransport, q: &Queue| {
-        while let Some(d) = eddy.poll_transmit() {
-            q.borrow_mut().push_back(d);
-        }
-    };
     flush(&mut eddy, &from_eddy);
     let mut peer = openssl_peer(&theirs, true, to_eddy.clone(), from_eddy.clone());
     // OpenSSL answered the ClientHello; eddy answers with its Finished.
