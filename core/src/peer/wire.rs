@@ -85,27 +85,12 @@ impl PeerConnection {
     /// addresses `0.0.0.0:0` (draft-ietf-mmusic-mdns-ice-candidates §3.1.1,
     /// §3.1.2.2: "the related address ... MUST be replaced ... 0.0.0.0").
     fn signaled_candidate(&mut self, c: &crate::ice::Candidate) -> crate::sdp::SdpCandidate {
-        use crate::sdp::CandidateAddress;
-        let mut sdp = to_sdp_candidate(c);
-        if !self.config.mdns_host_candidates {
-            return sdp;
-        }
-        if c.kind == CandidateKind::Host {
-            let ip = c.addr.ip();
-            let name = match self.mdns_names.iter().find(|(i, _)| *i == ip) {
-                Some((_, n)) => n.clone(),
-                None => {
-                    let n = uuid_local(&mut self.rng);
-                    self.mdns_names.push((ip, n.clone()));
-                    n
-                }
-            };
-            sdp.address = CandidateAddress::Name(name, c.addr.port());
-        } else if sdp.related_address.is_some() {
-            let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
-            sdp.related_address = Some(CandidateAddress::Ip(any));
-        }
-        sdp
+        signaled_candidate(
+            self.config.mdns_host_candidates,
+            &mut self.mdns_names,
+            &mut self.rng,
+            c,
+        )
     }
 
     /// The `<uuid>.local` names of our host addresses and the addresses
@@ -274,16 +259,23 @@ impl PeerConnection {
     /// ICE gathered (peer-reflexive ones are learned, never signaled). The
     /// text follows when the description is next read.
     fn render_local_candidates(&mut self) {
+        // Nothing to render into; with mDNS on, rendering also names host
+        // addresses (drawing from the generator), so it still runs.
+        if self.jsep.pending_local.is_none()
+            && self.jsep.current_local.is_none()
+            && !self.config.mdns_host_candidates
+        {
+            return;
+        }
+        // Rendered from the agent's candidates in place: no copy of them.
         let ice = &self.stack.ice;
-        let signaled: Vec<_> = ice
+        let mdns = self.config.mdns_host_candidates;
+        let (names, rng) = (&mut self.mdns_names, &mut self.rng);
+        let candidates: Vec<_> = ice
             .local_candidates()
             .iter()
             .filter(|c| c.kind != CandidateKind::PeerReflexive && !ice.is_retired(c))
-            .cloned()
-            .collect();
-        let candidates: Vec<_> = signaled
-            .iter()
-            .map(|c| self.signaled_candidate(c))
+            .map(|c| signaled_candidate(mdns, names, rng, c))
             .collect();
         let complete = self.ice_gathering_state() == IceGatheringState::Complete;
         for a in [&mut self.jsep.pending_local, &mut self.jsep.current_local]
@@ -509,4 +501,35 @@ fn uuid_local(rng: &mut crate::rng::Rng) -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+/// [`PeerConnection::signaled_candidate`] on the fields it uses, so that a
+/// caller can pass a candidate borrowed from the ICE agent.
+fn signaled_candidate(
+    mdns_host_candidates: bool,
+    mdns_names: &mut Vec<(IpAddr, String)>,
+    rng: &mut crate::rng::Rng,
+    c: &crate::ice::Candidate,
+) -> crate::sdp::SdpCandidate {
+    use crate::sdp::CandidateAddress;
+    let mut sdp = to_sdp_candidate(c);
+    if !mdns_host_candidates {
+        return sdp;
+    }
+    if c.kind == CandidateKind::Host {
+        let ip = c.addr.ip();
+        let name = match mdns_names.iter().find(|(i, _)| *i == ip) {
+            Some((_, n)) => n.clone(),
+            None => {
+                let n = uuid_local(rng);
+                mdns_names.push((ip, n.clone()));
+                n
+            }
+        };
+        sdp.address = CandidateAddress::Name(name, c.addr.port());
+    } else if sdp.related_address.is_some() {
+        let any = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+        sdp.related_address = Some(CandidateAddress::Ip(any));
+    }
+    sdp
 }
