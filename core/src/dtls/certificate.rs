@@ -549,7 +549,7 @@ mod tests {
     /// The TBSCertificate OpenSSL's `X509Builder` makes of the same fields
     /// (how eddy built certificates before writing the DER itself).
     fn openssl_tbs(
-        ec: &EcKey<openssl::pkey::Private>,
+        ec: &EcKey<Private>,
         serial: &[u8],
         cn: &str,
         not_before: i64,
