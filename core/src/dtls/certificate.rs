@@ -5,10 +5,10 @@ use std::time::{Duration, SystemTime};
 use dimpl::crypto::HashAlgorithm;
 use openssl::asn1::Asn1Time;
 use openssl::bn::BigNumContext;
-use openssl::ec::{EcKey, PointConversionForm};
+use openssl::ec::{EcKey, EcKeyRef, PointConversionForm};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
 use thiserror::Error;
 
@@ -88,6 +88,8 @@ pub struct Certificate {
     /// faster than PKCS#8, and the DTLS engine parses it for every
     /// connection.
     key_sec1: Vec<u8>,
+    /// The same key loaded, handed to each connection's DTLS engine.
+    key: EcKey<Private>,
     expires: SystemTime,
 }
 
@@ -174,6 +176,7 @@ impl Certificate {
         Ok(Self {
             der: certificate_der(&tbs, &signature_algorithm(hash), &sig),
             key_sec1: key.sec1(),
+            key: ec,
             expires,
         })
     }
@@ -212,6 +215,11 @@ impl Certificate {
         &self.key_sec1
     }
 
+    /// The private key, loaded.
+    pub(crate) fn key(&self) -> &EcKeyRef<Private> {
+        &self.key
+    }
+
     /// The certificate and its PKCS#8 private key as PEM, to store and
     /// reload with [`from_pem`](Self::from_pem). Keep it secret.
     pub fn to_pem(&self) -> Result<String, CertificateError> {
@@ -230,7 +238,8 @@ impl Certificate {
             X509::from_pem(pem.as_bytes()).map_err(|_| CertificateError::Pem("no certificate"))?;
         let key = PKey::private_key_from_pem(pem.as_bytes())
             .map_err(|_| CertificateError::Pem("no private key"))?;
-        ecdsa::load_ec_key(&key.private_key_to_der()?)
+        let key_sec1 = key.ec_key()?.private_key_to_der()?;
+        let ec = ecdsa::load_ec_key(&key_sec1)
             .map_err(|_| CertificateError::NotSupported("only ECDSA P-256/P-384 keys"))?;
         if !cert.public_key()?.public_eq(&key) {
             return Err(CertificateError::Pem(
@@ -242,7 +251,8 @@ impl Certificate {
         let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
         Ok(Self {
             der: cert.to_der()?,
-            key_sec1: key.ec_key()?.private_key_to_der()?,
+            key_sec1,
+            key: ec,
             expires: SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64),
         })
     }
@@ -423,7 +433,7 @@ struct EcKeyDer {
 }
 
 impl EcKeyDer {
-    fn of(ec: &EcKey<openssl::pkey::Private>) -> Result<Self, CertificateError> {
+    fn of(ec: &EcKey<Private>) -> Result<Self, CertificateError> {
         let group = ec.group();
         let curve = match group.curve_name() {
             Some(Nid::X9_62_PRIME256V1) => OID_P256,
@@ -539,7 +549,7 @@ mod tests {
     /// The TBSCertificate OpenSSL's `X509Builder` makes of the same fields
     /// (how eddy built certificates before writing the DER itself).
     fn openssl_tbs(
-        ec: &EcKey<openssl::pkey::Private>,
+        ec: &EcKey<Private>,
         serial: &[u8],
         cn: &str,
         not_before: i64,

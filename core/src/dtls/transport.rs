@@ -4,11 +4,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use dimpl::crypto::LoadedKey;
 use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
 use thiserror::Error;
 
 use super::certificate::{fingerprint_digest, Certificate};
-use super::provider::{provider, scope};
+use super::provider::{ecdsa, provider, scope};
 use crate::fingerprint::Fingerprint;
 use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
@@ -245,6 +246,8 @@ impl DtlsTransport {
         let cert = DtlsCertificate {
             certificate: certificate.der().to_vec(),
             private_key: certificate.key_der().to_vec(),
+            loaded_key: ecdsa::LoadedEcKey::new(certificate.key())
+                .map(|key| Arc::new(key) as Arc<dyn LoadedKey>),
         };
         let dtls = scope::with_rng(&mut rng, || {
             let mut dtls = match (role, version) {

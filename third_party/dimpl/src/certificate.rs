@@ -79,6 +79,7 @@ pub fn generate_self_signed_certificate() -> Result<DtlsCertificate, Certificate
     let key_der = key_pair.serialize_der();
 
     Ok(DtlsCertificate {
+        loaded_key: None,
         certificate: cert_der,
         private_key: key_der,
     })

@@ -286,6 +286,28 @@ pub struct DtlsCertificate {
     pub certificate: Vec<u8>,
     /// Private key in DER format.
     pub private_key: Vec<u8>,
+    /// The same private key already loaded: when `Some`, each connection
+    /// takes its signing key from it instead of parsing `private_key`
+    /// with the provider's [`KeyProvider`](crypto::KeyProvider)
+    /// (EDDY-PATCH 23).
+    pub loaded_key: Option<Arc<dyn crypto::LoadedKey>>,
+}
+
+impl DtlsCertificate {
+    /// The signing key for one connection: from `loaded_key`, or parsed
+    /// from `private_key` by `config`'s provider.
+    pub(crate) fn signing_key(
+        &self,
+        config: &Config,
+    ) -> Result<Box<dyn crypto::SigningKey>, CryptoError> {
+        match &self.loaded_key {
+            Some(key) => Ok(key.signing_key()),
+            None => config
+                .crypto_provider()
+                .key_provider
+                .load_private_key(&self.private_key),
+        }
+    }
 }
 
 impl fmt::Debug for DtlsCertificate {
@@ -293,6 +315,7 @@ impl fmt::Debug for DtlsCertificate {
         f.debug_struct("DtlsCertificate")
             .field("certificate", &self.certificate.len())
             .field("private_key", &self.private_key.len())
+            .field("loaded_key", &self.loaded_key.is_some())
             .finish()
     }
 }
@@ -1242,6 +1265,7 @@ mod test {
         let cert = generate_self_signed_certificate().expect("Failed to generate cert");
         let config = Arc::new(Config::default());
         let empty = DtlsCertificate {
+            loaded_key: None,
             certificate: vec![],
             private_key: cert.private_key,
         };

@@ -21,6 +21,7 @@ use crate::ossl_helper::{DtlsCertOptions, OsslDtlsCert};
 fn certificate() -> DtlsCertificate {
     let cert = OsslDtlsCert::new(DtlsCertOptions::default());
     DtlsCertificate {
+        loaded_key: None,
         certificate: cert.x509.to_der().expect("certificate DER"),
         private_key: cert.pkey.private_key_to_pkcs8().expect("private key DER"),
     }

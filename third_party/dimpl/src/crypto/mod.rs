@@ -35,8 +35,8 @@ pub use crate::buffer::{Buf, TmpBuf};
 // This allows users to do: use dimpl::crypto::{CryptoProvider, SupportedDtls12CipherSuite, ...};
 pub use provider::{
     ActiveKeyExchange, Cipher, CryptoProvider, CryptoSafe, HashContext, HashProvider, HmacProvider,
-    KeyProvider, SecureRandom, SignatureVerifier, SigningKey, SupportedDtls12CipherSuite,
-    SupportedDtls13CipherSuite, SupportedKxGroup, check_verify_scheme,
+    KeyProvider, LoadedKey, SecureRandom, SignatureVerifier, SigningKey,
+    SupportedDtls12CipherSuite, SupportedDtls13CipherSuite, SupportedKxGroup, check_verify_scheme,
 };
 #[cfg(feature = "_crypto-common")]
 pub use provider::{OID_P256, OID_P384, cert_named_group};

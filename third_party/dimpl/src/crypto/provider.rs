@@ -413,6 +413,13 @@ pub trait KeyProvider: CryptoSafe {
     fn load_private_key(&self, key_der: &[u8]) -> Result<Box<dyn SigningKey>, CryptoError>;
 }
 
+/// A private key loaded once, that gives each connection its
+/// [`SigningKey`] without parsing the key's bytes again (EDDY-PATCH 23).
+pub trait LoadedKey: CryptoSafe {
+    /// A signing key for one connection.
+    fn signing_key(&self) -> Box<dyn SigningKey>;
+}
+
 /// Secure random number generator.
 pub trait SecureRandom: CryptoSafe {
     /// Fill buffer with cryptographically secure random bytes.

@@ -144,10 +144,8 @@ impl Client {
         // caller who constructed DtlsCertificate; panic matches the prior
         // CryptoContext::new behavior which also panicked on empty/invalid
         // key material.
-        let private_key = config
-            .crypto_provider()
-            .key_provider
-            .load_private_key(&certificate.private_key)
+        let private_key = certificate
+            .signing_key(&config)
             .expect("Failed to parse client private key");
         let auth = AuthMode::Certificate {
             certificate: certificate.certificate,

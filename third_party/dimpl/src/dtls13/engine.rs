@@ -349,10 +349,8 @@ impl Engine {
     pub fn signing_key(&mut self) -> &mut dyn SigningKey {
         let (config, certificate) = (&self.config, &self.certificate);
         &mut **self.signing_key.get_or_insert_with(|| {
-            config
-                .crypto_provider()
-                .key_provider
-                .load_private_key(&certificate.private_key)
+            certificate
+                .signing_key(config)
                 .expect("Failed to load private key")
         })
     }

@@ -138,6 +138,7 @@ fn run_dimpl_client_vs_ossl_server_for_suite(suite: Dtls12CipherSuite) {
     let mut client = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_x509_der,
             private_key: client_pkey_der,
         },
@@ -246,6 +247,7 @@ fn run_ossl_client_vs_dimpl_server_for_suite(suite: Dtls12CipherSuite) {
     let mut server = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: server_x509_der,
             private_key: server_pkey_der,
         },

@@ -51,6 +51,7 @@ fn run_client_server_with_mtu(mtu: usize) -> (usize, usize) {
     let mut client = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_x509_der,
             private_key: client_pkey_der,
         },

@@ -892,6 +892,7 @@ fn dtls12_handshake_p384_certificate() {
     let mut client = Dtls::new_12(
         Arc::clone(&config),
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_cert.x509.to_der().expect("client cert der"),
             private_key: client_cert
                 .pkey
@@ -905,6 +906,7 @@ fn dtls12_handshake_p384_certificate() {
     let mut server = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: server_cert.x509.to_der().expect("server cert der"),
             private_key: server_cert
                 .pkey

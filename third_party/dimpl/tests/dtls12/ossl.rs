@@ -45,6 +45,7 @@ fn dtls12_ossl_client_handshake() {
     let mut client = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_x509_der,
             private_key: client_pkey_der,
         },
@@ -255,6 +256,7 @@ fn dtls12_ossl_server_handshake() {
     let mut server = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: server_x509_der,
             private_key: server_pkey_der,
         },
@@ -435,6 +437,7 @@ fn dtls12_ossl_client_retransmit_on_timeout() {
     let mut client = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_x509_der,
             private_key: client_pkey_der,
         },
@@ -592,6 +595,7 @@ fn dtls12_ossl_client_handles_duplicates() {
     let mut client = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: client_x509_der,
             private_key: client_pkey_der,
         },
@@ -750,6 +754,7 @@ fn dtls12_ossl_server_bidirectional_data() {
     let mut server = Dtls::new_12(
         config,
         dimpl::DtlsCertificate {
+            loaded_key: None,
             certificate: server_x509_der,
             private_key: server_pkey_der,
         },

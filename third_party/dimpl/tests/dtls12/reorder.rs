@@ -16,6 +16,7 @@ fn dtls12_discards_scrambled_datagram_and_accepts_clean_retransmission() {
     let certificate = || {
         let cert = OsslDtlsCert::new(DtlsCertOptions::default());
         DtlsCertificate {
+            loaded_key: None,
             certificate: cert.x509.to_der().expect("certificate DER"),
             private_key: cert.pkey.private_key_to_der().expect("private key DER"),
         }

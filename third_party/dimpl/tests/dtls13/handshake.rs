@@ -19,6 +19,7 @@ fn dtls13_empty_client_certificate_is_rejected_when_required() {
     let mut client = Dtls::new_13(
         Arc::clone(&config),
         DtlsCertificate {
+            loaded_key: None,
             certificate: Vec::new(),
             private_key: client_cert.private_key,
         },
