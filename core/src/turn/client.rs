@@ -35,7 +35,7 @@ pub const MAX_STALE_NONCE_RETRIES: u32 = 3;
 /// error code range."
 pub const UNREACHABLE: u16 = 701;
 /// RFC 8656 §18.9: "437 (Allocation Mismatch)".
-pub const ALLOCATION_MISMATCH: u16 = 437;
+const ALLOCATION_MISMATCH: u16 = 437;
 /// RFC 8656 §18.7 (REQUESTED-TRANSPORT): "the protocol number [...] 17
 /// (UDP)".
 const UDP: u8 = 17;
@@ -114,7 +114,8 @@ pub struct TurnClient {
 impl TurnClient {
     /// A client that sends its first Allocate (RFC 8656 §7.1) at `now`,
     /// from `local` to `server`, with long-term credentials
-    /// `username`/`password`.
+    /// `username`/`password` (over UDP; the tests' constructor).
+    #[cfg(test)]
     pub(crate) fn new(
         server: SocketAddr,
         local: SocketAddr,
@@ -126,10 +127,11 @@ impl TurnClient {
         Self::with_transport(server, local, Protocol::Udp, username, password, rng, now)
     }
 
-    /// [`new`](Self::new) over `proto` to the server: UDP, or TCP (the
-    /// runtime opens the connection with the first transmit, and gives back
-    /// what the server sends on it as `Receive`s from the server to
-    /// `local`, in whatever chunks).
+    /// A client that sends its first Allocate (RFC 8656 §7.1) at `now`, from
+    /// `local` to `server`, with long-term credentials, over `proto` to the
+    /// server: UDP, or TCP (the runtime opens the connection with the first
+    /// transmit, and gives back what the server sends on it as `Receive`s
+    /// from the server to `local`, in whatever chunks).
     pub(crate) fn with_transport(
         server: SocketAddr,
         local: SocketAddr,
