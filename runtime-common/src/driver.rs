@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
-use eddy::{Configuration, Event, Input, Output, Protocol, Receive, Transmit};
+use eddy::{Configuration, Event, Input, Output, Protocol, Transmit};
 use futures_core::Stream;
 
 use crate::driver_mdns::DriverMdns;
@@ -396,16 +396,8 @@ impl Driver {
         };
         let now = Instant::now();
         let pc = &mut self.state.pc;
-        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, |source, contents| {
-            let _ = pc.handle_input(Input::Receive(
-                now,
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: local,
-                    contents,
-                },
-            ));
+        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, local, now, |input| {
+            let _ = pc.handle_input(input);
         });
         self.unfed = left.map(|fed| (index, fed));
     }

@@ -17,6 +17,9 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use eddy::{Input, Protocol, Receive};
 
 pub use socket2::SockRef;
 
@@ -143,19 +146,30 @@ impl RecvBuffer {
 
 /// Hands `feed` the datagrams of `buf` after the first `fed`, `limit` at the
 /// most (a burst is fed in slices, the application answering between
-/// them); returns the count fed so far when some are left (the next call's
+/// them), each as the [`Input::Receive`] of a UDP datagram to `local` at
+/// `now`; returns the count fed so far when some are left (the next call's
 /// `fed`), `None` once all are.
 pub fn feed_slice(
     buf: &RecvBuffer,
     fed: usize,
     limit: usize,
-    mut feed: impl FnMut(SocketAddr, &[u8]),
+    local: SocketAddr,
+    now: Instant,
+    mut feed: impl FnMut(Input<'_>),
 ) -> Option<usize> {
     for (n, (source, contents)) in buf.datagrams().skip(fed).enumerate() {
         if n == limit {
             return Some(fed + n);
         }
-        feed(source, contents);
+        feed(Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: local,
+                contents,
+            },
+        ));
     }
     None
 }

@@ -769,16 +769,8 @@ impl Driver {
         };
         let now = Instant::now();
         let endpoint = &mut self.endpoint;
-        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, |source, contents| {
-            endpoint.handle_input(Input::Receive(
-                now,
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: local,
-                    contents,
-                },
-            ));
+        let left = udp::feed_slice(&self.buf, fed, RECEIVE_BATCH, local, now, |input| {
+            endpoint.handle_input(input);
         });
         self.unfed = left.map(|fed| (index, fed));
     }
