@@ -1456,33 +1456,17 @@ impl Engine {
     }
 
     pub fn decryption_aad_and_nonce(&self, dtls: &DTLSRecord, buf: &[u8]) -> (Aad, Nonce) {
-        self.aad_and_nonce(
-            dtls.content_type,
-            dtls.sequence,
-            dtls.length,
-            dtls.fragment(buf),
-        )
-    }
-
-    /// A protected record's additional data and nonce, from its header's
-    /// fields and its fragment (which starts with the explicit nonce, if
-    /// the suite has one).
-    fn aad_and_nonce(
-        &self,
-        content_type: ContentType,
-        sequence: Sequence,
-        length: u16,
-        fragment: &[u8],
-    ) -> (Aad, Nonce) {
         // DTLS 1.2 AEAD: AAD uses the plaintext length. Recover plaintext length
         // from the record header by subtracting this suite's wire overhead.
-        let plaintext_len = length.saturating_sub(self.min_protected_fragment_len() as u16);
-        let aad = Aad::new_dtls12(content_type, sequence, plaintext_len);
+        let plaintext_len = dtls
+            .length
+            .saturating_sub(self.min_protected_fragment_len() as u16);
+        let aad = Aad::new_dtls12(dtls.content_type, dtls.sequence, plaintext_len);
         let iv = self.peer_iv();
-        let seq64 = ((sequence.epoch as u64) << 48) | sequence.sequence_number;
+        let seq64 = ((dtls.sequence.epoch as u64) << 48) | dtls.sequence.sequence_number;
         let nonce = match self.explicit_nonce_len {
             0 => Nonce::xor(iv.as_12_bytes(), seq64),
-            len => Nonce::new(iv, &fragment[..len]),
+            len => Nonce::new(iv, &dtls.fragment(buf)[..len]),
         };
         (aad, nonce)
     }
@@ -1508,32 +1492,23 @@ impl Engine {
         if !self.queue_rx.is_empty() {
             return false;
         }
-        // RFC 6347 §4.1: type(1) version(2) epoch(2) sequence_number(6)
-        // length(2), then the fragment; one record filling the datagram.
-        let Some((header, fragment)) = packet.split_first_chunk::<{ DTLSRecord::HEADER_LEN }>()
-        else {
+        // One record filling the datagram, parsed as the ordinary path
+        // parses it.
+        let Ok((rest, record)) = DTLSRecord::parse(packet, 0, 0) else {
             return false;
         };
-        let length = u16::from_be_bytes([header[11], header[12]]);
-        if header[0] != ContentType::ApplicationData.as_u8()
-            || header[1..3] != ProtocolVersion::DTLS1_2.as_u16().to_be_bytes()
-            || u16::from_be_bytes([header[3], header[4]]) != 1
-            || length as usize != fragment.len()
-            || fragment.len() < self.min_protected_fragment_len
+        if !rest.is_empty()
+            || record.content_type != ContentType::ApplicationData
+            || record.sequence.epoch != 1
+            || (record.length as usize) < self.min_protected_fragment_len
         {
             return false;
         }
-        let mut number = [0u8; 8];
-        number[2..].copy_from_slice(&header[5..11]);
-        let sequence = Sequence {
-            epoch: 1,
-            sequence_number: u64::from_be_bytes(number),
-        };
-        if !self.replay.check(sequence.sequence_number) {
+        if !self.replay.check(record.sequence.sequence_number) {
             return false;
         }
-        let (aad, nonce) =
-            self.aad_and_nonce(ContentType::ApplicationData, sequence, length, fragment);
+        let (aad, nonce) = self.decryption_aad_and_nonce(&record, packet);
+        let fragment = record.fragment(packet);
         out.clear();
         out.extend_from_slice(&fragment[self.explicit_nonce_len..]);
         let mut body = TmpBuf::new(&mut out[..]);
@@ -1544,7 +1519,7 @@ impl Engine {
         out.truncate(len);
         // RFC 6347 §4.1.2.6: "The receive window is updated only if the
         // MAC verification succeeds."
-        self.replay.update(sequence.sequence_number);
+        self.replay.update(record.sequence.sequence_number);
         true
     }
 
