@@ -60,9 +60,7 @@ impl Aead {
 
 impl DtlsCipher for Aead {
     fn encrypt(&mut self, data: &mut Buf, aad: Aad, nonce: Nonce) -> Result<(), CryptoError> {
-        let tag = self.seal(data, &aad, &nonce)?;
-        data.extend_from_slice(tag.as_ref());
-        Ok(())
+        self.encrypt_tail(data, 0, aad, nonce)
     }
 
     /// The record's plaintext sealed where it lies in the datagram
