@@ -14,6 +14,7 @@ use super::{
     MAX_TRANSACTIONS,
 };
 use crate::io::Protocol;
+use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
 use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, TransactionId};
 
@@ -188,13 +189,6 @@ impl IceAgent {
         self.pairs.iter().any(|p| p.nominated)
     }
 
-    /// A fresh transaction id from the agent's generator.
-    fn new_tid(&mut self) -> TransactionId {
-        let mut tid = [0u8; 12];
-        self.rng.fill(&mut tid);
-        TransactionId(tid)
-    }
-
     /// Builds a Binding request for `pair` (RFC 8445 §7.1.1 and §7.2.2):
     /// USERNAME "RFRAG:LFRAG", PRIORITY, ICE-CONTROLLING/-CONTROLLED,
     /// USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the peer's
@@ -208,10 +202,9 @@ impl IceAgent {
         let l = self.local.get(p.local)?;
         let r = self.remote.get(p.remote)?;
         let (local, remote, proto, priority) = (l.addr, r.addr, l.proto, l.prflx_priority());
-        self.remote_creds.as_ref()?;
-        let tid = self.new_tid();
         let creds = self.remote_creds.as_ref()?;
         let (username, key) = (&creds.username, creds.key.clone());
+        let tid = new_tid(&mut self.rng);
         let mut buf = [0u8; REQUEST_BUF];
         let controlling = self.role == IceRole::Controlling;
         let n = (|| {
@@ -286,7 +279,7 @@ impl IceAgent {
         let Some(local) = self.local.get(base).map(|c| c.addr) else {
             return false;
         };
-        let tid = self.new_tid();
+        let tid = new_tid(&mut self.rng);
         let mut buf = [0u8; 64];
         let Ok(n) = (|| {
             let w = MessageWriter::new(&mut buf, Class::Request, Method::BINDING, tid)?;
@@ -847,4 +840,12 @@ impl IceAgent {
         }
         d
     }
+}
+
+/// A new transaction id from the agent's generator (a free function, so
+/// that it can run while other fields are borrowed).
+fn new_tid(rng: &mut Rng) -> TransactionId {
+    let mut tid = [0u8; 12];
+    rng.fill(&mut tid);
+    TransactionId(tid)
 }
