@@ -262,3 +262,30 @@ fn openssl_server_reads_eddys_false_start_data() {
     let n = stream.ssl_read(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"after");
 }
+
+/// No False Start towards a server whose certificate does not match the
+/// remote fingerprint (RFC 7918 §4 leaves authenticating the server to the
+/// caller): eddy fails at the server's flight, raises no
+/// `DtlsEvent::FalseStart`, refuses to send, and sends no record of
+/// application data.
+#[test]
+fn no_false_start_to_a_server_that_does_not_match() {
+    let (mut eddy, _, theirs, to_eddy, from_eddy) = eddy_transport(DtlsRole::Client);
+    let mut wrong = theirs.fingerprint();
+    wrong.bytes.iter_mut().for_each(|b| *b ^= 0xff);
+    eddy.set_remote_fingerprints(vec![wrong]);
+    eddy.start(epoch());
+    flush(&mut eddy, &from_eddy);
+    let _peer = openssl_peer(&theirs, true, to_eddy.clone(), from_eddy.clone());
+    for d in to_eddy.borrow_mut().drain(..) {
+        eddy.handle_receive(epoch(), &d);
+    }
+    let events: Vec<DtlsEvent> = std::iter::from_fn(|| eddy.poll_event()).collect();
+    assert!(!events.contains(&DtlsEvent::FalseStart), "{events:?}");
+    assert_eq!(eddy.state(), DtlsTransportState::Failed);
+    assert!(eddy.send(b"secret").is_err());
+    from_eddy.borrow_mut().clear();
+    flush(&mut eddy, &from_eddy);
+    // RFC 6347 §4.1: content type 23 is application data.
+    assert!(from_eddy.borrow().iter().all(|d| d.first() != Some(&23)));
+}
