@@ -1,11 +1,13 @@
 //! eddy behind the harness.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime};
 
 use eddy::{
-    ChannelId, Configuration, DataChannelInit, Direction, Event, Input, MediaKind, Output,
-    PeerConnection, Protocol, Receive, RtpWrite, TransceiverId, TransceiverInit,
+    Certificate, ChannelId, Configuration, DataChannelInit, Direction, Event, Input, KeyAlgorithm,
+    MediaKind, Output, PeerConnection, Protocol, Receive, RtpWrite, TransceiverId, TransceiverInit,
+    DEFAULT_CERTIFICATE_LIFETIME,
 };
 
 use crate::harness::{Out, Stack};
@@ -20,11 +22,29 @@ pub(crate) struct Eddy {
 impl Stack for Eddy {
     const NAME: &'static str = "eddy";
 
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
+    fn pair(
+        now: Instant,
+        a: SocketAddr,
+        b: SocketAddr,
+        video: bool,
+        shared_certificate: bool,
+    ) -> (Self, Self) {
+        static CERTIFICATE: OnceLock<Certificate> = OnceLock::new();
         let peer = |addr| {
             // The raw RTP path: the pacer off, as str0m's is without BWE.
             let mut config = Configuration::default();
             config.pacing = false;
+            if shared_certificate {
+                let certificate = CERTIFICATE.get_or_init(|| {
+                    Certificate::generate(
+                        KeyAlgorithm::EcdsaP256,
+                        SystemTime::now(),
+                        DEFAULT_CERTIFICATE_LIFETIME,
+                    )
+                    .expect("certificate")
+                });
+                config.certificates = vec![certificate.clone()];
+            }
             let mut pc = PeerConnection::new(config, now).expect("peer");
             pc.add_local_candidate(addr, Protocol::Udp)
                 .expect("candidate");

@@ -30,8 +30,18 @@ pub(crate) trait Stack: Sized {
     const NAME: &'static str;
     /// Two peers that have exchanged offer and answer (the first offered
     /// one reliable ordered data channel, "bench", and with `video` a
-    /// send-only video m-line in raw RTP mode), not yet connected.
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self);
+    /// send-only video m-line in raw RTP mode), not yet connected. With
+    /// `shared_certificate` both use one DTLS certificate made once per
+    /// process (W3C `certificates` in the configuration, as a server that
+    /// keeps its identity does); otherwise each peer makes its own, as a
+    /// browser's `RTCPeerConnection` does by default.
+    fn pair(
+        now: Instant,
+        a: SocketAddr,
+        b: SocketAddr,
+        video: bool,
+        shared_certificate: bool,
+    ) -> (Self, Self);
     fn receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]);
     fn timeout(&mut self, now: Instant);
     fn poll(&mut self) -> Out;
@@ -60,15 +70,19 @@ struct Net<S> {
 
 impl<S: Stack> Net<S> {
     fn new(start: Instant, n: u16) -> Self {
-        Self::with_video(start, n, false)
+        Self::build(start, n, false, false)
     }
 
     fn with_video(start: Instant, n: u16, video: bool) -> Self {
+        Self::build(start, n, video, false)
+    }
+
+    fn build(start: Instant, n: u16, video: bool, shared_certificate: bool) -> Self {
         let addrs: [SocketAddr; 2] = [
             SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 5000)),
             SocketAddr::from(([10, 1, (n >> 8) as u8, n as u8], 5000)),
         ];
-        let (a, b) = S::pair(start, addrs[0], addrs[1], video);
+        let (a, b) = S::pair(start, addrs[0], addrs[1], video, shared_certificate);
         Self {
             peers: [a, b],
             addrs,
@@ -165,6 +179,7 @@ impl<S: Stack> Net<S> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Report {
     pub(crate) connect_cpu_ms: f64,
+    pub(crate) connect_shared_certificate_cpu_ms: f64,
     pub(crate) connect_virtual_ms: f64,
     pub(crate) mb_per_cpu_s_16k: f64,
     pub(crate) mb_per_cpu_s_1k: f64,
@@ -184,6 +199,7 @@ impl Report {
         };
         Self {
             connect_cpu_ms: med(|r| r.connect_cpu_ms),
+            connect_shared_certificate_cpu_ms: med(|r| r.connect_shared_certificate_cpu_ms),
             connect_virtual_ms: med(|r| r.connect_virtual_ms),
             mb_per_cpu_s_16k: med(|r| r.mb_per_cpu_s_16k),
             mb_per_cpu_s_1k: med(|r| r.mb_per_cpu_s_1k),
@@ -203,13 +219,15 @@ fn start() -> Instant {
 
 /// Every scenario once.
 pub(crate) fn run<S: Stack>() -> Report {
-    let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30);
+    let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30, false);
+    let (connect_shared_certificate_cpu_ms, _) = connect::<S>(30, true);
     let (mb_per_cpu_s_16k, allocs_per_datagram) = throughput::<S>(16 * 1024, 64 << 20);
     let (mb_per_cpu_s_1k, _) = throughput::<S>(1024, 16 << 20);
     let heap_per_idle_peer_kb = idle_heap::<S>(100);
     let (idle_wakeup_us, idle_wakeups_per_s) = idle_wakeup::<S>(2000);
     Report {
         connect_cpu_ms,
+        connect_shared_certificate_cpu_ms,
         connect_virtual_ms,
         mb_per_cpu_s_16k,
         mb_per_cpu_s_1k,
@@ -222,14 +240,19 @@ pub(crate) fn run<S: Stack>() -> Report {
 }
 
 /// CPU per pair from creation to the channel open on both sides, and the
-/// virtual time that took.
-pub(crate) fn connect<S: Stack>(pairs: u16) -> (f64, f64) {
+/// virtual time that took. With `shared_certificate` the pairs use one
+/// certificate, made before the count starts.
+pub(crate) fn connect<S: Stack>(pairs: u16, shared_certificate: bool) -> (f64, f64) {
+    if shared_certificate {
+        // The process's certificate, made outside the count.
+        drop(Net::<S>::build(start(), 0, false, true));
+    }
     let mut cpu = Duration::ZERO;
     let mut virtual_time = Duration::ZERO;
     for n in 0..pairs {
         let t0 = start();
         let cpu0 = ProcessTime::now();
-        let mut net = Net::<S>::new(t0, n);
+        let mut net = Net::<S>::build(t0, n, false, shared_certificate);
         let ok = net.connect();
         cpu += cpu0.elapsed();
         assert!(ok, "{}: pair {n} did not connect", S::NAME);
@@ -409,6 +432,12 @@ pub(crate) fn print(rows: &[(&str, &Report)]) {
     line(
         "CPU per connected pair, create → open (ms)",
         |r| r.connect_cpu_ms,
+        "ms",
+        "lower",
+    );
+    line(
+        "  the same, one certificate for all (ms)",
+        |r| r.connect_shared_certificate_cpu_ms,
         "ms",
         "lower",
     );

@@ -57,7 +57,7 @@ fn main() {
             // For a profiler: only eddy's connect scenario, N pairs.
             "--connect-only" => {
                 let n: u16 = value.parse().unwrap_or_else(|_| usage());
-                let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n);
+                let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n, false);
                 println!("eddy: {cpu:.3} ms CPU per connected pair ({n} pairs)");
                 return;
             }

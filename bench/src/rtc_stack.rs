@@ -16,14 +16,17 @@
 //! (rtc's behaviour, not the driver's: nothing is pending in between).
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use rtc::data_channel::RTCDataChannelId;
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_VP8};
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::event::{RTCDataChannelEvent, RTCPeerConnectionEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
@@ -49,8 +52,30 @@ pub(crate) struct Rtc {
     now: Instant,
 }
 
-fn peer(now: Instant, addr: SocketAddr, video: bool) -> RTCPeerConnection {
+fn peer(
+    now: Instant,
+    addr: SocketAddr,
+    video: bool,
+    shared_certificate: bool,
+) -> RTCPeerConnection {
+    static CERTIFICATE: OnceLock<RTCCertificate> = OnceLock::new();
     let mut builder = RTCPeerConnectionBuilder::new();
+    if shared_certificate {
+        let certificate = CERTIFICATE.get_or_init(|| {
+            let provider = rtc::crypto::default_provider().expect("crypto provider");
+            RTCCertificate::generate(
+                provider.crypto(),
+                rtc::crypto::SignatureScheme::EcdsaP256Sha256,
+                CertificateParams::new(vec!["bench".to_owned()]).expect("params"),
+            )
+            .expect("certificate")
+        });
+        builder = builder.with_configuration(
+            RTCConfigurationBuilder::new()
+                .with_certificates(vec![certificate.clone()])
+                .build(),
+        );
+    }
     if video {
         let mut media_engine = MediaEngine::default();
         media_engine.register_default_codecs().expect("codecs");
@@ -85,8 +110,17 @@ fn peer(now: Instant, addr: SocketAddr, video: bool) -> RTCPeerConnection {
 impl Stack for Rtc {
     const NAME: &'static str = "rtc";
 
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
-        let (mut pa, mut pb) = (peer(now, a, video), peer(now, b, video));
+    fn pair(
+        now: Instant,
+        a: SocketAddr,
+        b: SocketAddr,
+        video: bool,
+        shared_certificate: bool,
+    ) -> (Self, Self) {
+        let (mut pa, mut pb) = (
+            peer(now, a, video, shared_certificate),
+            peer(now, b, video, shared_certificate),
+        );
         let channel = pa.create_data_channel("bench", None).expect("channel").id();
         let video = video.then(|| {
             let ssrc = ssrc_for(a);

@@ -1,9 +1,11 @@
 //! str0m 0.25 behind the harness (its default crypto: aws-lc-rs, DTLS by dimpl).
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use str0m::channel::ChannelId;
+use str0m::config::DtlsCert;
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::net::{Protocol, Receive};
@@ -21,9 +23,26 @@ pub(crate) struct Str0m {
 impl Stack for Str0m {
     const NAME: &'static str = "str0m";
 
-    fn pair(now: Instant, a: SocketAddr, b: SocketAddr, video: bool) -> (Self, Self) {
+    fn pair(
+        now: Instant,
+        a: SocketAddr,
+        b: SocketAddr,
+        video: bool,
+        shared_certificate: bool,
+    ) -> (Self, Self) {
+        static CERTIFICATE: OnceLock<DtlsCert> = OnceLock::new();
         let peer = |addr| {
-            let mut rtc = Rtc::builder().set_rtp_mode(video).build(now);
+            let mut builder = Rtc::builder().set_rtp_mode(video);
+            if shared_certificate {
+                let certificate = CERTIFICATE.get_or_init(|| {
+                    str0m::crypto::from_feature_flags()
+                        .dtls_provider
+                        .generate_certificate()
+                        .expect("certificate")
+                });
+                builder = builder.set_dtls_cert(certificate.clone());
+            }
+            let mut rtc = builder.build(now);
             rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
             rtc
         };
