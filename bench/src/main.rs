@@ -57,8 +57,12 @@ fn main() {
             // For a profiler: only eddy's connect scenario, N pairs.
             "--connect-only" => {
                 let n: u16 = value.parse().unwrap_or_else(|_| usage());
+                let allocations = alloc::allocations();
                 let (cpu, _) = harness::connect::<eddy_stack::Eddy>(n, false);
-                println!("eddy: {cpu:.3} ms CPU per connected pair ({n} pairs)");
+                let allocations = (alloc::allocations() - allocations) / u64::from(n.max(1));
+                println!(
+                    "eddy: {cpu:.3} ms CPU per connected pair ({n} pairs), {allocations} allocations per pair"
+                );
                 return;
             }
             // The public-key operations alone, for comparison.

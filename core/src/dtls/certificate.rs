@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use super::provider::{ec_private_key, ecdsa, scope, Digest};
 use crate::fingerprint::Fingerprint;
+use crate::hmac::{Alg, Context, MAX_DIGEST};
 use crate::rng::Rng;
 
 /// The key of a certificate (W3C `AlgorithmIdentifier` for
@@ -66,15 +67,38 @@ pub(crate) fn fingerprint_of(algorithm: &str, der: &[u8]) -> Option<Fingerprint>
 /// The digest of `der` under an SDP hash name (RFC 8122 §5: "sha-1",
 /// "sha-224", "sha-256", "sha-384", "sha-512", case-insensitive).
 pub(crate) fn fingerprint_digest(algorithm: &str, der: &[u8]) -> Option<Vec<u8>> {
-    let md = match algorithm.to_ascii_lowercase().as_str() {
-        "sha-1" => MessageDigest::sha1(),
-        "sha-224" => MessageDigest::sha224(),
-        "sha-256" => MessageDigest::sha256(),
-        "sha-384" => MessageDigest::sha384(),
-        "sha-512" => MessageDigest::sha512(),
-        _ => return None,
+    let mut digest = [0u8; MAX_DIGEST];
+    let n = fingerprint_digest_to(algorithm, der, &mut digest)?;
+    Some(digest.get(..n)?.to_vec())
+}
+
+/// [`fingerprint_digest`] written to `out`; its length, or `None` for a
+/// hash eddy does not know. All but SHA-224 run on the low-level contexts
+/// of [`crate::hmac`], which have no provider lookup to pay.
+pub(crate) fn fingerprint_digest_to(
+    algorithm: &str,
+    der: &[u8],
+    out: &mut [u8; MAX_DIGEST],
+) -> Option<usize> {
+    let is = |name: &str| algorithm.eq_ignore_ascii_case(name);
+    let alg = if is("sha-1") {
+        Alg::Sha1
+    } else if is("sha-256") {
+        Alg::Sha256
+    } else if is("sha-384") {
+        Alg::Sha384
+    } else if is("sha-512") {
+        Alg::Sha512
+    } else if is("sha-224") {
+        let digest = openssl::hash::hash(MessageDigest::sha224(), der).ok()?;
+        out.get_mut(..digest.len())?.copy_from_slice(&digest);
+        return Some(digest.len());
+    } else {
+        return None;
     };
-    openssl::hash::hash(md, der).ok().map(|d| d.to_vec())
+    let mut context = Context::new(alg);
+    context.update(der);
+    Some(context.finish_to(out))
 }
 
 /// A DTLS identity: a self-signed X.509 certificate and its private key
@@ -156,7 +180,13 @@ impl Certificate {
         scope::fill(&mut random)?;
         // A positive 64-bit serial (RFC 5280 §4.1.2.2: "positive integer").
         random[0] &= 0x7f;
-        let cn: String = random[8..].iter().map(|b| format!("{b:02x}")).collect();
+        let mut common_name = String::with_capacity(21);
+        common_name.push_str("eddy-");
+        for b in &random[8..] {
+            for nibble in [b >> 4, b & 0xf] {
+                common_name.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+            }
+        }
         let unix = |t: SystemTime| {
             t.duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64)
@@ -166,7 +196,7 @@ impl Certificate {
         let time_error = || CertificateError::Crypto("time out of range for X.509".into());
         let fields = TbsFields {
             serial: &random[..8],
-            common_name: &format!("eddy-{cn}"),
+            common_name: &common_name,
             not_before: der_time(not_before).ok_or_else(time_error)?,
             not_after: der_time(unix(expires)).ok_or_else(time_error)?,
         };
@@ -174,7 +204,7 @@ impl Certificate {
         let tbs = tbs_certificate(&fields, &key, hash);
         let sig = ecdsa::sign_digest(&ec, &Digest::of(hash, &tbs), hash)?;
         Ok(Self {
-            der: certificate_der(&tbs, &signature_algorithm(hash), &sig),
+            der: certificate_der(&tbs, hash, &sig),
             key_sec1: key.sec1(),
             key: ec,
             expires,
@@ -324,11 +354,30 @@ fn der(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
     out.extend_from_slice(contents);
 }
 
-/// `tag` around what `f` writes.
+/// `tag` around what `f` writes, in place: a one-byte length goes first
+/// and, when the contents turn out longer than 127 bytes, the long form's
+/// further bytes are moved in after it (no buffer of their own).
 fn der_with(out: &mut Vec<u8>, tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
-    let mut inner = Vec::with_capacity(128);
-    f(&mut inner);
-    der(out, tag, &inner);
+    out.push(tag);
+    let at = out.len();
+    out.push(0);
+    f(out);
+    let len = out.len() - at - 1;
+    // X.690 §8.1.3: the short form up to 127, else 0x80 | the count of
+    // length bytes, then those bytes (a certificate stays under 64 KiB).
+    let (first, more): (u8, &[u8]) = if len < 0x80 {
+        (len as u8, &[])
+    } else if len < 0x100 {
+        (0x81, &[len as u8])
+    } else {
+        (0x82, &[(len >> 8) as u8, len as u8])
+    };
+    if let Some(b) = out.get_mut(at) {
+        *b = first;
+    }
+    if !more.is_empty() {
+        out.splice(at + 1..at + 1, more.iter().copied());
+    }
 }
 
 const SEQUENCE: u8 = 0x30;
@@ -357,19 +406,19 @@ const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 fn der_unsigned(out: &mut Vec<u8>, bytes: &[u8]) {
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     let digits = bytes.get(first..).unwrap_or_default();
-    let mut contents = Vec::with_capacity(digits.len() + 1);
-    if digits.first().is_none_or(|b| *b >= 0x80) {
-        contents.push(0);
+    let pad = digits.first().is_none_or(|b| *b >= 0x80);
+    out.push(INTEGER);
+    der_len(out, digits.len() + usize::from(pad));
+    if pad {
+        out.push(0);
     }
-    contents.extend_from_slice(digits);
-    der(out, INTEGER, &contents);
+    out.extend_from_slice(digits);
 }
 
 /// The AlgorithmIdentifier of ECDSA with `hash` (RFC 5758 §3.2: no
 /// parameters).
-fn signature_algorithm(hash: HashAlgorithm) -> Vec<u8> {
-    let mut out = Vec::with_capacity(12);
-    der_with(&mut out, SEQUENCE, |o| {
+fn signature_algorithm(out: &mut Vec<u8>, hash: HashAlgorithm) {
+    der_with(out, SEQUENCE, |o| {
         let oid = if hash == HashAlgorithm::SHA384 {
             OID_ECDSA_SHA384
         } else {
@@ -377,13 +426,26 @@ fn signature_algorithm(hash: HashAlgorithm) -> Vec<u8> {
         };
         der(o, OID, oid);
     });
-    out
+}
+
+/// A DER UTCTime or GeneralizedTime, tag and length included (see
+/// [`der_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DerTime {
+    bytes: [u8; 17],
+    len: u8,
+}
+
+impl DerTime {
+    fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
 }
 
 /// A time as X.509 writes it (RFC 5280 §4.1.2.5, and OpenSSL's
 /// `ASN1_TIME_set`): UTCTime `YYMMDDHHMMSSZ` for 1950 to 2049,
 /// GeneralizedTime `YYYYMMDDHHMMSSZ` otherwise; `None` past year 9999.
-fn der_time(unix: i64) -> Option<Vec<u8>> {
+fn der_time(unix: i64) -> Option<DerTime> {
     let days = unix.div_euclid(86_400);
     let secs = unix.rem_euclid(86_400);
     // Days to a civil date (H. Hinnant's `civil_from_days`).
@@ -399,27 +461,35 @@ fn der_time(unix: i64) -> Option<Vec<u8>> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    let clock = format!(
-        "{month:02}{day:02}{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    let mut out = Vec::with_capacity(19);
-    if (1950..2050).contains(&year) {
-        der(
-            &mut out,
-            UTC_TIME,
-            format!("{:02}{clock}", year % 100).as_bytes(),
-        );
+    let mut time = DerTime {
+        bytes: [0; 17],
+        len: 2,
+    };
+    let mut put = |value: i64, digits: u32| {
+        for i in (0..digits).rev() {
+            let digit = (value / 10i64.pow(i) % 10) as u8;
+            if let Some(b) = time.bytes.get_mut(usize::from(time.len)) {
+                *b = b'0' + digit;
+            }
+            time.len += 1;
+        }
+    };
+    let utc = (1950..2050).contains(&year);
+    if utc {
+        put(year % 100, 2);
     } else {
-        der(
-            &mut out,
-            GENERALIZED_TIME,
-            format!("{year:04}{clock}").as_bytes(),
-        );
+        put(year, 4);
     }
-    Some(out)
+    for part in [month, day, secs / 3600, secs / 60 % 60, secs % 60] {
+        put(part, 2);
+    }
+    if let Some(b) = time.bytes.get_mut(usize::from(time.len)) {
+        *b = b'Z';
+    }
+    time.len += 1;
+    time.bytes[0] = if utc { UTC_TIME } else { GENERALIZED_TIME };
+    time.bytes[1] = time.len - 2;
+    Some(time)
 }
 
 /// An EC key's parts as DER needs them.
@@ -463,10 +533,7 @@ impl EcKeyDer {
     }
 
     fn bit_string(&self, out: &mut Vec<u8>) {
-        let mut bits = Vec::with_capacity(self.point.len() + 1);
-        bits.push(0);
-        bits.extend_from_slice(&self.point);
-        der(out, BIT_STRING, &bits);
+        bit_string(out, &self.point);
     }
 
     /// The private key as SEC1 DER (RFC 5915 §3: version 1, the scalar, the
@@ -490,8 +557,8 @@ struct TbsFields<'a> {
     /// The subject's and issuer's commonName.
     common_name: &'a str,
     /// DER times (see [`der_time`]).
-    not_before: Vec<u8>,
-    not_after: Vec<u8>,
+    not_before: DerTime,
+    not_after: DerTime,
 }
 
 /// A self-signed v3 TBSCertificate without extensions (RFC 5280 §4.1),
@@ -499,42 +566,48 @@ struct TbsFields<'a> {
 /// `[0]` version 2, the serial, ECDSA with `hash`, the same one-CN name
 /// (UTF8String) as issuer and subject, the validity, the key.
 fn tbs_certificate(fields: &TbsFields<'_>, key: &EcKeyDer, hash: HashAlgorithm) -> Vec<u8> {
-    let mut name = Vec::with_capacity(64);
-    der_with(&mut name, SEQUENCE, |n| {
-        der_with(n, SET, |s| {
-            der_with(s, SEQUENCE, |a| {
-                der(a, OID, OID_COMMON_NAME);
-                der(a, UTF8_STRING, fields.common_name.as_bytes());
+    let name = |out: &mut Vec<u8>| {
+        der_with(out, SEQUENCE, |n| {
+            der_with(n, SET, |s| {
+                der_with(s, SEQUENCE, |a| {
+                    der(a, OID, OID_COMMON_NAME);
+                    der(a, UTF8_STRING, fields.common_name.as_bytes());
+                });
             });
         });
-    });
+    };
     let mut out = Vec::with_capacity(320);
     der_with(&mut out, SEQUENCE, |t| {
         der_with(t, 0xa0, |v| der(v, INTEGER, &[2]));
         der_unsigned(t, fields.serial);
-        t.extend_from_slice(&signature_algorithm(hash));
-        t.extend_from_slice(&name);
+        signature_algorithm(t, hash);
+        name(t);
         der_with(t, SEQUENCE, |v| {
-            v.extend_from_slice(&fields.not_before);
-            v.extend_from_slice(&fields.not_after);
+            v.extend_from_slice(fields.not_before.as_bytes());
+            v.extend_from_slice(fields.not_after.as_bytes());
         });
-        t.extend_from_slice(&name);
+        name(t);
         key.spki(t);
     });
     out
 }
 
+/// A BIT STRING of whole bytes (no unused bits).
+fn bit_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(BIT_STRING);
+    der_len(out, bytes.len() + 1);
+    out.push(0);
+    out.extend_from_slice(bytes);
+}
+
 /// A certificate (RFC 5280 §4.1: `SEQUENCE { tbsCertificate,
 /// signatureAlgorithm, signatureValue BIT STRING }`) from its parts.
-fn certificate_der(tbs: &[u8], algorithm: &[u8], signature: &[u8]) -> Vec<u8> {
-    let mut bits = Vec::with_capacity(signature.len() + 1);
-    bits.push(0);
-    bits.extend_from_slice(signature);
-    let mut out = Vec::with_capacity(tbs.len() + algorithm.len() + bits.len() + 8);
+fn certificate_der(tbs: &[u8], hash: HashAlgorithm, signature: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tbs.len() + signature.len() + 32);
     der_with(&mut out, SEQUENCE, |c| {
         c.extend_from_slice(tbs);
-        c.extend_from_slice(algorithm);
-        der(c, BIT_STRING, &bits);
+        signature_algorithm(c, hash);
+        bit_string(c, signature);
     });
     out
 }

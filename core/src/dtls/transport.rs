@@ -8,9 +8,10 @@ use dimpl::crypto::LoadedKey;
 use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
 use thiserror::Error;
 
-use super::certificate::{fingerprint_digest, Certificate};
+use super::certificate::{fingerprint_digest_to, Certificate};
 use super::provider::{ecdsa, provider, scope};
 use crate::fingerprint::Fingerprint;
+use crate::hmac::MAX_DIGEST;
 use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
 use crate::srtp::SrtpProfile;
@@ -521,10 +522,13 @@ impl DtlsTransport {
         let Some(cert) = &self.peer_certificate else {
             return false;
         };
+        let mut got = [0u8; MAX_DIGEST];
         self.remote_fingerprints.iter().any(|want| {
-            fingerprint_digest(&want.hash, cert).is_some_and(|got| {
-                got.len() == want.bytes.len() && openssl::memcmp::eq(&got, &want.bytes)
-            })
+            fingerprint_digest_to(&want.hash, cert, &mut got)
+                .and_then(|n| got.get(..n))
+                .is_some_and(|got| {
+                    got.len() == want.bytes.len() && openssl::memcmp::eq(got, &want.bytes)
+                })
         })
     }
 
