@@ -9,6 +9,7 @@ use smallvec::SmallVec;
 
 use super::agent::{
     IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE, SPARE_BUFFERS, STUN_KEEP,
+    STUN_ROOM,
 };
 use super::candidate::{Candidate, PairState};
 use super::{
@@ -55,11 +56,12 @@ impl IceAgent {
     }
 
     /// Takes back a sent datagram's buffer for a later STUN message if it
-    /// is a small one and fewer than two are kept; otherwise gives it back.
+    /// has the room of one (not a DTLS datagram's) and fewer than two are
+    /// kept; otherwise gives it back.
     pub(crate) fn recycle(&mut self, buf: Vec<u8>) -> Option<Vec<u8>> {
         if self.selected.is_some()
             && self.spare.len() < SPARE_BUFFERS
-            && (1..=STUN_KEEP).contains(&buf.capacity())
+            && (STUN_ROOM..=STUN_KEEP).contains(&buf.capacity())
         {
             self.spare.push(buf);
             None
