@@ -298,7 +298,8 @@ impl SctpTransport {
     /// idle connection keeps no room for its setup's bursts. What is freed
     /// is allocated again when traffic resumes.
     pub(crate) fn trim(&mut self) {
-        self.transmits.free_if_empty();
+        // Room for one packet stays: an idle association's heartbeat.
+        self.transmits.keep_if_empty(1);
         self.events.free_if_empty();
         self.deferred.free_if_empty();
     }
