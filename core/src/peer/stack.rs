@@ -334,11 +334,12 @@ impl Stack {
     /// on timer wakeups, so an idle connection does not keep the room
     /// its setup needed).
     pub(crate) fn trim(&mut self) {
-        // Room for a consent exchange's two datagrams (a check's answer and
-        // the check that goes with it) once ICE has a pair: kept, so that an
-        // idle connection's wakeups allocate nothing.
+        // Room for an idle connection's busiest wakeup once ICE has a pair:
+        // a consent check's answer, the check that goes with it, and the
+        // SCTP heartbeat and the peer's answer to its own (4). Kept, so that
+        // its wakeups neither grow it nor shrink it again.
         self.transmits
-            .keep_if_empty(2 * usize::from(self.ice.selected_pair().is_some()));
+            .keep_if_empty(4 * usize::from(self.ice.selected_pair().is_some()));
         self.events.free_if_empty();
         self.early_dtls.free_if_empty();
         self.fed_remote.shrink_to_fit();
@@ -445,6 +446,11 @@ impl Stack {
     /// events. What the connection must know is queued for
     /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
+        // Awake anyway (a timer, a datagram, an API call): a due SCTP
+        // heartbeat goes now rather than on a wakeup of its own.
+        if self.sctp.heartbeat_due(now) {
+            self.sctp.handle_timeout(now);
+        }
         self.ice.touch(now);
         self.turn_touch(now);
         let mut moved = self.pump_turn();
