@@ -8,21 +8,36 @@ use std::collections::VecDeque;
 /// A collection whose room can go once it holds nothing.
 pub(crate) trait FreeIfEmpty {
     /// Frees the collection's room if it is empty.
-    fn free_if_empty(&mut self);
+    fn free_if_empty(&mut self) {
+        self.keep_if_empty(0);
+    }
+
+    /// If it is empty, gives back all but room for `n` items: what an idle
+    /// connection's periodic traffic needs each time, kept so that it
+    /// allocates nothing per wakeup (issue 13).
+    fn keep_if_empty(&mut self, n: usize);
 }
 
 impl<T> FreeIfEmpty for VecDeque<T> {
-    fn free_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = Self::new();
+    fn keep_if_empty(&mut self, n: usize) {
+        if self.is_empty() && self.capacity() > n {
+            if n == 0 {
+                *self = Self::new();
+            } else {
+                self.shrink_to(n);
+            }
         }
     }
 }
 
 impl<T> FreeIfEmpty for Vec<T> {
-    fn free_if_empty(&mut self) {
-        if self.is_empty() {
-            *self = Self::new();
+    fn keep_if_empty(&mut self, n: usize) {
+        if self.is_empty() && self.capacity() > n {
+            if n == 0 {
+                *self = Self::new();
+            } else {
+                self.shrink_to(n);
+            }
         }
     }
 }
@@ -43,5 +58,19 @@ mod tests {
         held.clear();
         held.free_if_empty();
         assert_eq!(held.capacity(), 0);
+    }
+
+    #[test]
+    fn keep_if_empty_keeps_room_for_n() {
+        let mut queue: VecDeque<u64> = VecDeque::with_capacity(64);
+        queue.push_back(1);
+        queue.keep_if_empty(2);
+        assert!(queue.capacity() >= 64, "not empty: kept whole");
+        queue.clear();
+        queue.keep_if_empty(2);
+        assert!((2..64).contains(&queue.capacity()));
+        let mut held: Vec<u64> = Vec::with_capacity(1);
+        held.keep_if_empty(2);
+        assert_eq!(held.capacity(), 1, "never grown");
     }
 }

@@ -109,6 +109,8 @@ const MAX_QUEUED_DATAGRAMS: usize = 256;
 /// Emptied application-data buffers kept for reuse (ARCHITECTURE.md §5.6:
 /// a received record's plaintext reuses one, no allocation per datagram).
 const SPARE_BUFFERS: usize = 1;
+/// The largest spare buffer an idle connection keeps (`trim_buffers`).
+const SMALL_SPARE: usize = 128;
 
 /// dimpl's deadline when no timer is armed is ten years away; eddy's DTLS
 /// timers (retransmission, handshake timeout) are seconds. Anything a year
@@ -422,7 +424,11 @@ impl DtlsTransport {
     fn trim_buffers(&mut self) {
         self.trim_at = None;
         self.dtls.trim_buffers();
-        self.spare = Vec::new();
+        // A small plaintext buffer stays (an SCTP HEARTBEAT's is ~40
+        // bytes), with its slot: an idle connection's heartbeats then take
+        // no allocation for it (issue 13). A datagram-sized one goes.
+        self.spare.retain(|b| b.capacity() <= SMALL_SPARE);
+        self.spare.shrink_to(SPARE_BUFFERS);
     }
 
     /// Time passed.
@@ -437,8 +443,11 @@ impl DtlsTransport {
         }
         // The buffers kept for the next records go on a timer of their own
         // (`trim_at`), once no record passed either way for `IDLE_AFTER`.
-        self.transmits.free_if_empty();
-        self.events.free_if_empty();
+        // Room for one datagram and one event stays once verified: what an
+        // idle connection's SCTP heartbeat passes through.
+        let keep = usize::from(self.verified);
+        self.transmits.keep_if_empty(keep);
+        self.events.keep_if_empty(keep);
         self.held.free_if_empty();
     }
 

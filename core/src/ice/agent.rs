@@ -63,6 +63,17 @@ pub(super) struct Transaction {
 /// The room a transaction keeps for its request without allocating.
 pub(super) const REQUEST_INLINE: usize = 128;
 
+/// Sent datagrams' buffers kept for the next STUN messages: an idle
+/// connection's consent exchange has at most two out at once (an answer
+/// and the check that goes with it, `consent_alongside`).
+pub(super) const SPARE_BUFFERS: usize = 2;
+/// The room of a new STUN datagram buffer: a consent check or its answer
+/// with short credentials fits, so that one buffer serves both.
+pub(super) const STUN_ROOM: usize = 128;
+/// The largest given-back buffer kept for STUN; a larger one (a DTLS
+/// datagram's) goes back to DTLS.
+pub(super) const STUN_KEEP: usize = 512;
+
 /// A response-authenticating key; `Debug` does not show it. Shared: each
 /// check's transaction holds the remote password without a copy of it.
 #[derive(Clone, Default)]
@@ -121,6 +132,8 @@ pub(super) struct Consent {
     pub(super) next_check: Option<Instant>,
     /// When the oldest unanswered consent check went out.
     pub(super) unanswered_since: Option<Instant>,
+    /// When the last consent check went out.
+    pub(super) last_check: Option<Instant>,
     /// The last authenticated response (lite: request) on the selected pair.
     pub(super) last_response: Option<Instant>,
 }
@@ -216,6 +229,9 @@ pub struct IceAgent {
     pub(super) error_limiter: super::rate_limit::RateLimiter,
     pub(super) consent: Consent,
     pub(super) transmits: VecDeque<Transmit>,
+    /// Sent STUN datagrams' buffers given back (`IceAgent::recycle`), for
+    /// the next ones: consent checks and their answers allocate nothing.
+    pub(super) spare: SmallVec<[Vec<u8>; SPARE_BUFFERS]>,
     pub(super) events: VecDeque<IceEvent>,
     pub(super) tcp: Reassembler,
     pub(super) tcp_frames: VecDeque<TcpFrame>,
@@ -290,6 +306,7 @@ impl IceAgent {
             error_limiter,
             consent: Consent::default(),
             transmits: VecDeque::new(),
+            spare: SmallVec::new(),
             events: VecDeque::new(),
             tcp: Reassembler::default(),
             tcp_frames: VecDeque::new(),
@@ -1058,6 +1075,7 @@ impl IceAgent {
         } else {
             self.trigger_check(pair);
             self.nominate_on_request(pair, use_candidate);
+            self.consent_alongside(pair);
         }
     }
 
@@ -1367,7 +1385,15 @@ impl IceAgent {
         msg: &[u8],
     ) {
         let contents = match proto {
-            Protocol::Udp => msg.to_vec(),
+            Protocol::Udp => {
+                let mut buf = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(msg.len().max(STUN_ROOM)));
+                buf.clear();
+                buf.extend_from_slice(msg);
+                buf
+            }
             Protocol::Tcp | Protocol::Tls => match tcp::frame(msg) {
                 Some(f) => f,
                 None => return,

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use smallvec::SmallVec;
 
-use super::agent::{IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE};
+use super::agent::{
+    IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE, SPARE_BUFFERS, STUN_KEEP,
+    STUN_ROOM,
+};
 use super::candidate::{Candidate, PairState};
 use super::{
     IceConnectionState, IceEvent, IceGatheringState, IceRole, MAX_LOCAL_CANDIDATES,
@@ -32,9 +35,16 @@ impl IceAgent {
     /// tables keep only what they hold. Called on the connection's timer
     /// wakeups, where an idle connection ends up.
     pub(crate) fn trim(&mut self) {
-        self.transmits.free_if_empty();
+        // What an idle connection's consent exchange needs is kept: one
+        // outstanding check, an answer and a check queued at once
+        // (`consent_alongside`). Without a selected pair, nothing.
+        let consent = usize::from(self.selected.is_some());
+        self.transmits.keep_if_empty(2 * consent);
+        self.transactions.keep_if_empty(consent);
+        if consent == 0 {
+            self.spare.clear();
+        }
         self.events.free_if_empty();
-        self.transactions.free_if_empty();
         self.triggered.free_if_empty();
         self.gather_jobs.free_if_empty();
         self.tcp_frames.free_if_empty();
@@ -43,6 +53,21 @@ impl IceAgent {
         self.pairs.shrink_to_fit();
         self.pending_mdns.shrink_to_fit();
         self.retired.shrink_to_fit();
+    }
+
+    /// Takes back a sent datagram's buffer for a later STUN message if it
+    /// has the room of one (not a DTLS datagram's) and fewer than two are
+    /// kept; otherwise gives it back.
+    pub(crate) fn recycle(&mut self, buf: Vec<u8>) -> Option<Vec<u8>> {
+        if self.selected.is_some()
+            && self.spare.len() < SPARE_BUFFERS
+            && (STUN_ROOM..=STUN_KEEP).contains(&buf.capacity())
+        {
+            self.spare.push(buf);
+            None
+        } else {
+            Some(buf)
+        }
     }
 
     /// Time passed: retransmit, time out, send the next paced check or
@@ -558,6 +583,8 @@ impl IceAgent {
         let now = self.now;
         self.consent.last_response = Some(now);
         self.consent.unanswered_since = None;
+        // The check that selected the pair is the first consent check.
+        self.consent.last_check = Some(now);
         self.consent.next_check = Some(now + self.consent_interval());
         // RFC 8445 §8.1.2: once a pair is nominated, the Waiting and Frozen
         // pairs are removed from the checklist; here they are marked Failed
@@ -640,12 +667,47 @@ impl IceAgent {
         }
     }
 
+    /// The peer's check on the selected pair was just answered: our own
+    /// consent check goes out with the answer if it is already allowed,
+    /// instead of on a wakeup of its own a moment later. Between two eddy
+    /// peers only the earlier of the two consent timers then fires; each
+    /// side's checks still go out every 4 to 6 s (the peer's are, and our
+    /// own timer, re-armed here, takes over if they stop).
+    ///
+    /// RFC 7675 §5.1: "each interval MUST be randomized from between 0.8
+    /// and 1.2 times the basic period" and "Implementations MUST NOT set
+    /// the period between checks to less than 4 seconds": the check goes
+    /// out only once the shortest interval we could have drawn (0.8 times
+    /// the period, at least 4 s) has passed since our last one; the timer
+    /// bounds it above by 1.2 times the period. Within those bounds its
+    /// instant follows the peer's randomized schedule, which keeps
+    /// different connections from synchronizing.
+    pub(super) fn consent_alongside(&mut self, pair: usize) {
+        let now = self.now;
+        let on_selected = self.selected.is_some_and(|s| s.pair == Some(pair));
+        let earliest = self
+            .consent
+            .last_check
+            .map(|t| t + self.config.consent_interval.mul_f64(0.8));
+        if on_selected
+            && self.consent.next_check.is_some_and(|t| t > now)
+            && earliest.is_some_and(|t| t <= now)
+            && matches!(
+                self.connection_state,
+                IceConnectionState::Connected | IceConnectionState::Completed
+            )
+        {
+            self.send_consent(now, pair);
+        }
+    }
+
     fn send_consent(&mut self, now: Instant, pair: usize) {
         // RFC 7675 §5.1: "each interval MUST be randomized from between 0.8
         // and 1.2 times the basic period. [...] Implementations MUST NOT set
         // the period between checks to less than 4 seconds."
         let next = self.consent_interval();
         self.consent.next_check = Some(now + next);
+        self.consent.last_check = Some(now);
         // The controlling agent's consent checks on the nominated pair carry
         // USE-CANDIDATE again (a re-nomination of the same pair, which RFC
         // 8445 §8.1.1 allows: it names no other pair). After a NAT rebinding

@@ -1111,3 +1111,51 @@ fn the_error_response_burst_is_configurable() {
     // A burst of 2, then 1 per second.
     assert_eq!(answered, 2 + 1 + 1);
 }
+
+#[test]
+fn consent_checks_ride_on_the_peers_within_four_to_six_seconds() {
+    let mut p = Pair::standard();
+    p.run_until(Duration::from_secs(5), Pair::connected)
+        .expect("connects");
+    let start = p.now;
+    let (mut times_a, mut times_b) = (Vec::new(), Vec::new());
+    let (mut sent_a, mut sent_b) = (
+        p.a.stats().consent_requests_sent,
+        p.b.stats().consent_requests_sent,
+    );
+    while p.now - start < Duration::from_secs(120) {
+        p.step();
+        let (a, b) = (
+            p.a.stats().consent_requests_sent,
+            p.b.stats().consent_requests_sent,
+        );
+        if a > sent_a {
+            times_a.push(p.now);
+        }
+        if b > sent_b {
+            times_b.push(p.now);
+        }
+        (sent_a, sent_b) = (a, b);
+    }
+    // RFC 7675 §5.1: every gap between one side's checks stays within
+    // 0.8..1.2 times the 5 s period.
+    for times in [&times_a, &times_b] {
+        for w in times.windows(2) {
+            let gap = w[1] - w[0];
+            assert!(
+                (Duration::from_secs(4)..=Duration::from_secs(6)).contains(&gap),
+                "{gap:?}"
+            );
+        }
+    }
+    // Most checks go as the answer to the peer's (one delay later) instead
+    // of on a timer of their own.
+    let rides = |own: &[Instant], peer: &[Instant]| {
+        own.iter()
+            .filter(|t| peer.iter().any(|q| **t == *q + p.delay))
+            .count()
+    };
+    let riding = rides(&times_a, &times_b) + rides(&times_b, &times_a);
+    let total = times_a.len() + times_b.len();
+    assert!(riding * 5 >= total * 2, "{riding} of {total} rode");
+}

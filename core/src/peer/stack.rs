@@ -334,7 +334,13 @@ impl Stack {
     /// on timer wakeups, so an idle connection does not keep the room
     /// its setup needed).
     pub(crate) fn trim(&mut self) {
-        self.transmits.free_if_empty();
+        // Room for a consent exchange's two datagrams (a check's answer and
+        // the check that goes with it) once ICE has a pair: kept, so that an
+        // idle connection's consent wakeups allocate nothing. A wakeup that
+        // also carries SCTP heartbeats grows it, and the next trim gives
+        // that back: room for 4 would cost every idle peer 192 bytes more.
+        self.transmits
+            .keep_if_empty(2 * usize::from(self.ice.selected_pair().is_some()));
         self.events.free_if_empty();
         self.early_dtls.free_if_empty();
         self.fed_remote.shrink_to_fit();
@@ -441,6 +447,11 @@ impl Stack {
     /// events. What the connection must know is queued for
     /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
+        // Awake anyway (a timer, a datagram, an API call): a due SCTP
+        // heartbeat goes now rather than on a wakeup of its own.
+        if self.sctp.heartbeat_due(now) {
+            self.sctp.handle_timeout(now);
+        }
         self.ice.touch(now);
         self.turn_touch(now);
         let mut moved = self.pump_turn();
@@ -751,7 +762,9 @@ impl Stack {
     /// A sent datagram's buffer, for a later one (see
     /// `PeerConnection::recycle_transmit`).
     pub(crate) fn recycle_transmit(&mut self, buf: Vec<u8>) {
-        if let Some(dtls) = self.dtls.as_mut() {
+        // Small ones first to ICE: an idle connection's consent checks and
+        // answers then reuse theirs (issue 13).
+        if let (Some(buf), Some(dtls)) = (self.ice.recycle(buf), self.dtls.as_mut()) {
             dtls.recycle_transmit(buf);
         }
     }

@@ -139,6 +139,13 @@ pub struct SctpCounters {
 }
 
 const MAX_QUEUED_PACKETS: usize = 8192;
+/// How late the SCTP heartbeat may go when no other wakeup comes first.
+/// RFC 9260 §8.3: a HEARTBEAT "is sent once per RTO of that destination
+/// address plus the protocol parameter 'HB.interval'", which the upper
+/// layer may change ("B) Change the HB.interval"): here 30 s plus at most
+/// this. With consent checks every 4 to 6 s, an idle connection's
+/// heartbeat always rides on one of them.
+const HEARTBEAT_SLACK: Duration = Duration::from_secs(6);
 const MAX_QUEUED_EVENTS: usize = 65536;
 
 /// The association and its data channels.
@@ -298,7 +305,8 @@ impl SctpTransport {
     /// idle connection keeps no room for its setup's bursts. What is freed
     /// is allocated again when traffic resumes.
     pub(crate) fn trim(&mut self) {
-        self.transmits.free_if_empty();
+        // Room for one packet stays: an idle association's heartbeat.
+        self.transmits.keep_if_empty(1);
         self.events.free_if_empty();
         self.deferred.free_if_empty();
     }
@@ -350,9 +358,29 @@ impl SctpTransport {
     /// When to call `handle_timeout` next.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let socket = self.socket.as_ref()?;
-        let at = socket.poll_timeout() - SocketTime::zero();
+        let at = socket.poll_timeout_without_heartbeat() - SocketTime::zero();
         // dcSCTP says "never" with a far-future time.
-        (at < Duration::from_secs(100 * 365 * 24 * 3600)).then(|| self.base + at)
+        let hard = (at < Duration::from_secs(100 * 365 * 24 * 3600)).then(|| self.base + at);
+        // The heartbeat is a soft deadline: served by the first wakeup at
+        // or after it (`heartbeat_due`), which on an idle connection is a
+        // consent check's (RFC 7675, every 4 to 6 s), and by a wakeup of
+        // its own only `HEARTBEAT_SLACK` later.
+        let soft = self.heartbeat_at().map(|t| t + HEARTBEAT_SLACK);
+        match (hard, soft) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn heartbeat_at(&self) -> Option<Instant> {
+        let at = self.socket.as_ref()?.heartbeat_timeout()?;
+        Some(self.base + (at - SocketTime::zero()))
+    }
+
+    /// The SCTP heartbeat is due: the connection is awake anyway, so it goes
+    /// now (`Stack::step`) instead of on a wakeup of its own.
+    pub(crate) fn heartbeat_due(&self, now: Instant) -> bool {
+        self.heartbeat_at().is_some_and(|t| t <= now)
     }
 
     /// Creates a data channel (W3C `createDataChannel`).

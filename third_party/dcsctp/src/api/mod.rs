@@ -791,6 +791,21 @@ pub trait DcSctpSocket: Send {
     /// Returns `SocketTime::infinite_future()` if there are no active timers.
     fn poll_timeout(&self) -> SocketTime;
 
+    /// When the next HEARTBEAT is due (eddy patch 13), if the heartbeat interval timer runs.
+    /// An application may treat it as a soft deadline: serve it late, with another wakeup,
+    /// by calling [`Self::advance_time`] then, and wait for
+    /// [`Self::poll_timeout_without_heartbeat`] otherwise. The default is `None`: the
+    /// heartbeat is in [`Self::poll_timeout`] only.
+    fn heartbeat_timeout(&self) -> Option<SocketTime> {
+        None
+    }
+
+    /// [`Self::poll_timeout`] without the heartbeat interval timer (eddy patch 13); the
+    /// default is [`Self::poll_timeout`].
+    fn poll_timeout_without_heartbeat(&self) -> SocketTime {
+        self.poll_timeout()
+    }
+
     /// Connects the socket. This is an asynchronous operation, and [`SocketEvent::OnConnected`]
     /// will be generated when the connection is established.
     fn connect(&mut self);

@@ -93,6 +93,10 @@ pub(crate) fn handle_heartbeat_timeouts(
 ) -> bool {
     let interval_expired = ctx.heartbeat_interval.expire(now);
     if interval_expired {
+        // eddy patch 13: the next HEARTBEAT is an interval after this one went, not after it
+        // was due: an application that serves the heartbeat late (`heartbeat_timeout`, a soft
+        // deadline) never sends two closer than the interval.
+        ctx.heartbeat_interval.start(now);
         if let Some(tcb) = state.tcb() {
             ctx.heartbeat_timeout.set_duration(ctx.options.rto_initial);
             ctx.heartbeat_timeout.start(now);

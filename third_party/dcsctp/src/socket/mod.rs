@@ -472,6 +472,43 @@ impl Socket {
         }
         continue_processing
     }
+
+    /// The next timer's expiry; with `heartbeat` false, without the heartbeat interval timer
+    /// (eddy patch 13).
+    fn next_timeout(&self, heartbeat: bool) -> SocketTime {
+        let timeout = match self.state {
+            State::Closed => None,
+            State::CookieWait(ref s) => {
+                debug_assert!(s.t1_init.is_running());
+                s.t1_init.next_expiry()
+            }
+            State::CookieEchoed(ref s) => {
+                debug_assert!(s.t1_cookie.is_running());
+                s.t1_cookie.next_expiry()
+            }
+            State::Established(ref tcb)
+            | State::ShutdownPending(ref tcb)
+            | State::ShutdownSent(ShutdownState { ref tcb, .. })
+            | State::ShutdownReceived(ref tcb)
+            | State::ShutdownAckSent(ShutdownState { ref tcb, .. }) => {
+                let mut timeout = tcb.retransmission_queue.next_timeout();
+                timeout = closest_timeout(timeout, tcb.reconfig_timer.next_expiry());
+                timeout = closest_timeout(timeout, tcb.data_tracker.next_timeout());
+                if heartbeat {
+                    timeout = closest_timeout(timeout, self.ctx.heartbeat_interval.next_expiry());
+                }
+                timeout = closest_timeout(timeout, self.ctx.heartbeat_timeout.next_expiry());
+                if let State::ShutdownSent(ref s) | State::ShutdownAckSent(ref s) = self.state {
+                    timeout = closest_timeout(timeout, s.t2_shutdown.next_expiry());
+                }
+                timeout
+            }
+        };
+
+        // Ensure that already expired timers don't return a socket time in the past.
+        let now = self.now.get();
+        timeout.map(|t| t.max(now)).unwrap_or(SocketTime::infinite_future())
+    }
 }
 
 impl DcSctpSocket for Socket {
@@ -717,36 +754,15 @@ impl DcSctpSocket for Socket {
     }
 
     fn poll_timeout(&self) -> SocketTime {
-        let timeout = match self.state {
-            State::Closed => None,
-            State::CookieWait(ref s) => {
-                debug_assert!(s.t1_init.is_running());
-                s.t1_init.next_expiry()
-            }
-            State::CookieEchoed(ref s) => {
-                debug_assert!(s.t1_cookie.is_running());
-                s.t1_cookie.next_expiry()
-            }
-            State::Established(ref tcb)
-            | State::ShutdownPending(ref tcb)
-            | State::ShutdownSent(ShutdownState { ref tcb, .. })
-            | State::ShutdownReceived(ref tcb)
-            | State::ShutdownAckSent(ShutdownState { ref tcb, .. }) => {
-                let mut timeout = tcb.retransmission_queue.next_timeout();
-                timeout = closest_timeout(timeout, tcb.reconfig_timer.next_expiry());
-                timeout = closest_timeout(timeout, tcb.data_tracker.next_timeout());
-                timeout = closest_timeout(timeout, self.ctx.heartbeat_interval.next_expiry());
-                timeout = closest_timeout(timeout, self.ctx.heartbeat_timeout.next_expiry());
-                if let State::ShutdownSent(ref s) | State::ShutdownAckSent(ref s) = self.state {
-                    timeout = closest_timeout(timeout, s.t2_shutdown.next_expiry());
-                }
-                timeout
-            }
-        };
+        self.next_timeout(true)
+    }
 
-        // Ensure that already expired timers don't return a socket time in the past.
-        let now = self.now.get();
-        timeout.map(|t| t.max(now)).unwrap_or(SocketTime::infinite_future())
+    fn heartbeat_timeout(&self) -> Option<SocketTime> {
+        self.state.tcb().and(self.ctx.heartbeat_interval.next_expiry())
+    }
+
+    fn poll_timeout_without_heartbeat(&self) -> SocketTime {
+        self.next_timeout(false)
     }
 
     fn shutdown(&mut self) {

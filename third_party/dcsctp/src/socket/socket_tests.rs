@@ -1051,6 +1051,35 @@ mod tests {
     }
 
     #[test]
+    fn heartbeat_is_a_soft_deadline_and_a_late_one_restarts_the_interval() {
+        // eddy patch 13.
+        let mut options = default_options();
+        options.heartbeat_interval = Duration::from_secs(30);
+
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        connect_sockets(&mut socket_a, &mut socket_z);
+
+        let due = SocketTime::zero() + options.heartbeat_interval;
+        assert_eq!(socket_a.heartbeat_timeout(), Some(due));
+        assert_eq!(socket_a.poll_timeout(), due);
+        assert_eq!(socket_a.poll_timeout_without_heartbeat(), SocketTime::infinite_future());
+
+        // Served 5 s late: the next is due an interval after it went.
+        let late = due + Duration::from_secs(5);
+        socket_a.advance_time(late);
+        let request_packet = expect_sent_packet!(socket_a.poll_event());
+        let packet = SctpPacket::from_bytes(&request_packet, &options).unwrap();
+        assert!(matches!(packet.chunks[0], Chunk::HeartbeatRequest { .. }));
+        assert_eq!(socket_a.heartbeat_timeout(), Some(late + options.heartbeat_interval));
+        // The answer's timer is a hard deadline.
+        assert_eq!(socket_a.poll_timeout_without_heartbeat(), late + options.rto_initial);
+        socket_z.handle_input(&request_packet);
+        socket_a.handle_input(&expect_sent_packet!(socket_z.poll_event()));
+        assert_eq!(socket_a.poll_timeout_without_heartbeat(), SocketTime::infinite_future());
+    }
+
+    #[test]
     fn expect_heartbeats_not_sent_when_sending_data() {
         let mut options = default_options();
         options.heartbeat_interval = Duration::from_secs(30);
