@@ -211,7 +211,13 @@ impl<'a> StunMessage<'a> {
 
     /// The first attribute of type `typ`.
     pub fn get(&self, typ: u16) -> Option<Attribute<'a>> {
-        self.attributes().find(|a| a.typ() == typ)
+        // Only the attribute asked for is decoded (a USERNAME's text check,
+        // an address's XOR are not paid for the others passed over).
+        let tid = self.tid;
+        RawAttrs::new(self.raw).find_map(|item| match item {
+            Ok((_, t, value)) if t == typ => Attribute::decode(t, value, &tid).ok(),
+            _ => None,
+        })
     }
 
     /// Whether an attribute of type `typ` is present.
