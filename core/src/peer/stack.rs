@@ -670,14 +670,17 @@ impl Stack {
     pub(crate) fn flush_sctp(&mut self) -> Option<usize> {
         let mut moved = None;
         while let Some(p) = self.sctp.poll_transmit() {
-            *moved.get_or_insert(0) += p.len();
+            *moved.get_or_insert(0) += p.len().saturating_sub(SctpConfig::DTLS_HEADROOM);
             match self.dtls.as_mut() {
-                Some(d) => {
-                    if let Err(e) = d.send(&p) {
-                        tracing::debug!(%e, "SCTP packet not sent");
+                // Sealed in its own buffer, which leaves as the datagram;
+                // given back if DTLS copied it instead.
+                Some(d) => match d.send_packet(p, SctpConfig::DTLS_HEADROOM) {
+                    Ok(None) => {}
+                    Ok(Some(p)) => {
+                        let _ = self.sctp.recycle(p);
                     }
-                    self.sctp.recycle(p);
-                }
+                    Err(e) => tracing::debug!(%e, "SCTP packet not sent"),
+                },
                 None => tracing::debug!("SCTP packet before DTLS"),
             }
         }
@@ -751,6 +754,12 @@ impl Stack {
     /// A sent datagram's buffer, for a later one (see
     /// `PeerConnection::recycle_transmit`).
     pub(crate) fn recycle_transmit(&mut self, buf: Vec<u8>) {
+        // SCTP first: data channel datagrams leave in the buffer SCTP built
+        // the packet in (ARCHITECTURE.md §5.6), so its pool refills from
+        // here; DTLS's (handshake, small records' copies) takes the rest.
+        let Some(buf) = self.sctp.recycle(buf) else {
+            return;
+        };
         if let Some(dtls) = self.dtls.as_mut() {
             dtls.recycle_transmit(buf);
         }
@@ -943,7 +952,7 @@ impl Stack {
         self.sctp.close();
         while let Some(p) = self.sctp.poll_transmit() {
             if let Some(d) = self.dtls.as_mut() {
-                let _ = d.send(&p);
+                let _ = d.send_packet(p, SctpConfig::DTLS_HEADROOM);
             }
         }
         let mut records = Vec::new();

@@ -104,6 +104,18 @@ impl SctpConfig {
     /// plus 4 for TURN ChannelData, rounded up.
     pub(crate) const DTLS_OVERHEAD: usize = 48;
 
+    /// Free bytes before each SCTP packet in its buffer: a DTLS 1.2 AES-GCM
+    /// record's header and explicit nonce (13 + 8), which DTLS writes there
+    /// and seals the packet where it lies (dimpl's EDDY-PATCH 24,
+    /// ARCHITECTURE.md §5.6). A suite with another header length takes the
+    /// copying path.
+    pub(crate) const DTLS_HEADROOM: usize = 21;
+
+    /// Room reserved after each SCTP packet: the rest of
+    /// [`DTLS_OVERHEAD`](Self::DTLS_OVERHEAD), the AEAD tag included, so
+    /// that a buffer holds a whole datagram and serves DTLS's pool as well.
+    pub(crate) const DTLS_TAILROOM: usize = Self::DTLS_OVERHEAD - Self::DTLS_HEADROOM;
+
     /// The largest message we may send.
     fn send_limit(&self) -> usize {
         if self.remote_max_message_size == 0 {
@@ -267,6 +279,9 @@ impl SctpTransport {
             // RFC 9653 §5: method 1, "DTLS", when the peer agrees.
             zero_checksum_alternate_error_detection_method:
                 ZeroChecksumAlternateErrorDetectionMethod(1),
+            // Room for DTLS around each packet (dcSCTP's EDDY-PATCH 13).
+            packet_headroom: SctpConfig::DTLS_HEADROOM,
+            packet_tailroom: SctpConfig::DTLS_TAILROOM,
             ..Options::default()
         };
         self.reseed();
@@ -323,16 +338,22 @@ impl SctpTransport {
         }
     }
 
-    /// The next SCTP packet to hand to DTLS.
+    /// The next SCTP packet to hand to DTLS: the packet is
+    /// `buffer[SctpConfig::DTLS_HEADROOM..]`, with room for the record
+    /// header before it and the tag after it.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.transmits.pop_front()
     }
 
-    /// Gives back a packet's buffer once DTLS has sealed it, so dcSCTP
-    /// builds a later packet in it (ARCHITECTURE.md §5.6).
-    pub(crate) fn recycle(&mut self, packet: Vec<u8>) {
-        if let Some(socket) = self.socket.as_mut() {
-            socket.recycle_packet_buffer(packet);
+    /// Gives a buffer to dcSCTP to build a later packet in: a packet's,
+    /// once DTLS has copied it, or a sent datagram's (ARCHITECTURE.md
+    /// §5.6). Returns it when dcSCTP keeps enough already, or when it has
+    /// no room for a packet (for DTLS's pool then).
+    pub(crate) fn recycle(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let room = SctpConfig::DTLS_HEADROOM + self.config.mtu / 4 * 4 + SctpConfig::DTLS_TAILROOM;
+        match self.socket.as_mut() {
+            Some(socket) if buffer.capacity() >= room => socket.recycle_packet_buffer(buffer),
+            _ => Some(buffer),
         }
     }
 

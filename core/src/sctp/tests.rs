@@ -64,7 +64,9 @@ impl Node for SctpNode {
 
     fn poll_output(&mut self) -> Output {
         self.drain();
-        if let Some(contents) = self.t.poll_transmit() {
+        if let Some(mut contents) = self.t.poll_transmit() {
+            // Without DTLS here: the packet alone.
+            contents.drain(..SctpConfig::DTLS_HEADROOM);
             return Output::Transmit(Transmit {
                 proto: Protocol::Udp,
                 source: self.local,

@@ -432,6 +432,15 @@ pub struct Options {
 
     /// If true, allows handover even if there is outstanding data on the connection.
     pub enable_handover_with_outstanding_data: bool,
+
+    /// Bytes left free before each packet in the buffer of a [`SocketEvent::SendPacket`] (eddy
+    /// patch 13): the packet is `buffer[packet_headroom..]`, so that a lower layer writes its own
+    /// header there (DTLS: the record header) instead of copying the packet. 0 by default.
+    pub packet_headroom: usize,
+
+    /// Bytes of room reserved after each packet in the buffer of a [`SocketEvent::SendPacket`]
+    /// (eddy patch 13), for a lower layer's trailer (DTLS: the AEAD tag). 0 by default.
+    pub packet_tailroom: usize,
 }
 
 impl Default for Options {
@@ -488,6 +497,8 @@ impl Default for Options {
             zero_checksum_alternate_error_detection_method:
                 ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_NONE,
             enable_handover_with_outstanding_data: false,
+            packet_headroom: 0,
+            packet_tailroom: 0,
         }
     }
 }
@@ -743,9 +754,13 @@ pub trait DcSctpSocket: Send {
     fn get_next_message(&mut self) -> Option<Message>;
 
     /// Gives back the buffer of a [`SocketEvent::SendPacket`] once the packet was sent, so
-    /// that a later packet is built in it instead of a new allocation (eddy patch 7). The
-    /// default drops it.
-    fn recycle_packet_buffer(&mut self, _buffer: Vec<u8>) {}
+    /// that a later packet is built in it instead of a new allocation (eddy patch 7). Any
+    /// buffer will do (eddy patch 13: the buffer of another layer's packet). Returns the buffer
+    /// when it was not kept (the socket keeps enough), for the caller to use elsewhere; the
+    /// default keeps none.
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        Some(buffer)
+    }
 
     /// Gives back the room that traffic left behind (eddy patch 12): kept packet buffers once
     /// nothing is in flight or waiting to be sent, the kept chunk vectors, and the storage of

@@ -150,6 +150,10 @@ pub(crate) struct SctpPacketBuilder {
     dest_port: u16,
     max_packet_size: usize,
     write_checksum: bool,
+    /// Free bytes before the packet in `data` (eddy patch 13).
+    headroom: usize,
+    /// Bytes of room reserved after the largest packet (eddy patch 13).
+    tailroom: usize,
     data: Vec<u8>,
 }
 
@@ -166,8 +170,22 @@ impl SctpPacketBuilder {
             dest_port,
             max_packet_size: round_down_to_4!(max_packet_size),
             write_checksum: true,
+            headroom: 0,
+            tailroom: 0,
             data: vec![],
         }
+    }
+
+    /// Leaves `headroom` free bytes before the packet in the buffer [`Self::build`] returns, and
+    /// reserves `tailroom` bytes after the largest packet, for a lower layer's header and trailer
+    /// (eddy patch 13: DTLS seals the packet where it lies). The packet itself, and
+    /// `max_packet_size`, are unchanged.
+    pub(crate) fn with_room(mut self, headroom: usize, tailroom: usize) -> Self {
+        if self.data.is_empty() {
+            self.headroom = headroom;
+            self.tailroom = tailroom;
+        }
+        self
     }
 
     /// Builds the packet in `buffer` (empty; eddy patch 7: a recycled one).
@@ -200,19 +218,20 @@ impl SctpPacketBuilder {
     }
 
     pub(crate) fn add(&mut self, chunk: &Chunk) -> &mut Self {
+        let h = self.headroom;
         if self.data.is_empty() {
-            self.data.reserve(self.max_packet_size);
-            self.data.resize(COMMON_HEADER_SIZE, 0);
-            write_u16_be!(&mut self.data[0..2], self.source_port);
-            write_u16_be!(&mut self.data[2..4], self.dest_port);
-            write_u32_be!(&mut self.data[4..8], self.verification_tag);
+            self.data.reserve(h + self.max_packet_size + self.tailroom);
+            self.data.resize(h + COMMON_HEADER_SIZE, 0);
+            write_u16_be!(&mut self.data[h..h + 2], self.source_port);
+            write_u16_be!(&mut self.data[h + 2..h + 4], self.dest_port);
+            write_u32_be!(&mut self.data[h + 4..h + 8], self.verification_tag);
             // Checksum is at offset 8 - written when calling `build()`.
         }
-        debug_assert!(is_divisible_by_4!(self.data.len()));
+        debug_assert!(is_divisible_by_4!(self.data.len() - h));
 
         let chunk_offset = self.data.len();
         let chunk_size = chunk.as_serializable().serialized_size();
-        let new_len = round_up_to_4!(self.data.len() + chunk_size);
+        let new_len = round_up_to_4!(self.data.len() - h + chunk_size);
         debug_assert!(
             new_len <= self.max_packet_size,
             "packet too large: {} > {}",
@@ -223,11 +242,11 @@ impl SctpPacketBuilder {
             return self;
         }
 
-        self.data.resize(new_len, 0);
+        self.data.resize(h + new_len, 0);
         chunk
             .as_serializable()
             .serialize_to(&mut self.data[chunk_offset..chunk_offset + chunk_size]);
-        debug_assert!(is_divisible_by_4!(self.data.len()));
+        debug_assert!(is_divisible_by_4!(self.data.len() - h));
         self
     }
 
@@ -236,7 +255,7 @@ impl SctpPacketBuilder {
             // The common packet header hasn't been written yet.
             return self.max_packet_size.saturating_sub(COMMON_HEADER_SIZE);
         }
-        self.max_packet_size.saturating_sub(self.data.len())
+        self.max_packet_size.saturating_sub(self.data.len() - self.headroom)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -246,10 +265,11 @@ impl SctpPacketBuilder {
     pub fn build(&mut self) -> Vec<u8> {
         let mut out = Vec::<u8>::new();
         if self.write_checksum && !self.data.is_empty() {
+            let h = self.headroom;
             let mut crc = Crc32c::new();
-            crc.digest(&self.data);
+            crc.digest(&self.data[h..]);
             let checksum = crc.value().to_be();
-            write_u32_be!(&mut self.data[8..12], checksum);
+            write_u32_be!(&mut self.data[h + 8..h + 12], checksum);
         }
         std::mem::swap(&mut self.data, &mut out);
         out

@@ -475,9 +475,10 @@ impl Socket {
 }
 
 impl DcSctpSocket for Socket {
-    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
-        self.ctx.recycle_packet_buffer(buffer);
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let left = self.ctx.recycle_packet_buffer(buffer);
         self.ctx.trim_packet_buffers(&self.state);
+        left
     }
 
     fn trim(&mut self) {
