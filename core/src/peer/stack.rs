@@ -510,9 +510,13 @@ impl Stack {
                 }
             }
             DtlsEvent::Data(d) => {
-                self.sctp.handle_packet(now, &d);
-                if let Some(dtls) = self.dtls.as_mut() {
-                    dtls.recycle(d);
+                // The record's plaintext buffer goes to SCTP, whose DATA
+                // chunks keep views of it (ARCHITECTURE.md §5.6); DTLS
+                // gets a buffer back for the next record.
+                if let Some(back) = self.sctp.handle_packet_owned(now, d) {
+                    if let Some(dtls) = self.dtls.as_mut() {
+                        dtls.recycle(back);
+                    }
                 }
             }
         }

@@ -17,6 +17,7 @@ mod tests;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use dcsctp::api::{
     DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketTime,
     StreamId, ZeroChecksumAlternateErrorDetectionMethod,
@@ -151,6 +152,11 @@ pub struct SctpCounters {
 }
 
 const MAX_QUEUED_PACKETS: usize = 8192;
+/// Received packets whose buffers dcSCTP may still hold views of (their
+/// fragments wait in reassembly, or their messages are not taken yet),
+/// kept to take back once it lets go: a 16 KiB message's fragments and a
+/// few more.
+const MAX_LENT_PACKETS: usize = 32;
 const MAX_QUEUED_EVENTS: usize = 65536;
 
 /// The association and its data channels.
@@ -175,6 +181,10 @@ pub(crate) struct SctpTransport {
     pending_total: usize,
     /// Endings waiting for the messages before them to be taken.
     deferred: VecDeque<Ending>,
+    /// Received packets' buffers lent to dcSCTP
+    /// ([`handle_packet_owned`](Self::handle_packet_owned)), at most
+    /// [`MAX_LENT_PACKETS`].
+    lent: Vec<Bytes>,
 }
 
 impl std::fmt::Debug for SctpTransport {
@@ -184,6 +194,14 @@ impl std::fmt::Debug for SctpTransport {
             .field("channels", &self.channels.len())
             .finish()
     }
+}
+
+/// `packet`'s buffer, emptied, if nothing else holds it.
+fn reclaim(packet: Bytes) -> Result<Vec<u8>, Bytes> {
+    let mut buffer = packet.try_into_mut()?;
+    // Empty first: the conversion moves the contents to the front.
+    buffer.clear();
+    Ok(Vec::from(buffer))
 }
 
 fn to_socket_time(base: Instant, now: Instant) -> SocketTime {
@@ -208,6 +226,7 @@ impl SctpTransport {
             counters: SctpCounters::default(),
             pending_total: 0,
             deferred: VecDeque::new(),
+            lent: Vec::new(),
         }
     }
 
@@ -309,6 +328,56 @@ impl SctpTransport {
         self.drain();
     }
 
+    /// An SCTP packet from the peer, in a buffer of its own (the record's
+    /// plaintext, ARCHITECTURE.md §5.6): dcSCTP keeps each large DATA
+    /// chunk's payload as a view of it instead of a copy (its EDDY-PATCH
+    /// 14), until the message is reassembled and taken. Returns a buffer
+    /// for the next record: this one if dcSCTP kept nothing of it, else
+    /// one lent earlier that dcSCTP has let go of, if any.
+    ///
+    /// A buffer that its packet fills less than three quarters of is not
+    /// lent (a view would hold all of it for fewer bytes; a SACK's record
+    /// in a datagram's buffer): dcSCTP copies out of it, as from
+    /// [`handle_packet`](Self::handle_packet). With dcSCTP's own rule (a
+    /// view only of a payload that is three quarters of its packet), what
+    /// views hold stays within 16/9 of the payload bytes its receive window
+    /// counts (ARCHITECTURE.md §5.3).
+    pub(crate) fn handle_packet_owned(&mut self, now: Instant, packet: Vec<u8>) -> Option<Vec<u8>> {
+        if self.socket.is_none() || packet.len() * 4 < packet.capacity() * 3 {
+            let mut packet = packet;
+            self.handle_packet(now, &packet);
+            packet.clear();
+            return Some(packet);
+        }
+        let base = self.base;
+        self.reseed();
+        let packet = Bytes::from(packet);
+        if let Some(socket) = self.socket.as_mut() {
+            socket.advance_time(to_socket_time(base, now));
+            socket.handle_input_shared(packet.clone());
+        }
+        self.drain();
+        match reclaim(packet) {
+            Ok(buffer) => Some(buffer),
+            Err(packet) => {
+                let back = self.take_back();
+                if self.lent.len() < MAX_LENT_PACKETS {
+                    self.lent.push(packet);
+                }
+                back
+            }
+        }
+    }
+
+    /// A lent buffer dcSCTP no longer holds, if any; the others it let go
+    /// of are freed (DTLS keeps one buffer for the next record).
+    fn take_back(&mut self) -> Option<Vec<u8>> {
+        let i = self.lent.iter().position(Bytes::is_unique)?;
+        let back = reclaim(self.lent.swap_remove(i)).ok();
+        self.lent.retain(|p| !p.is_unique());
+        back
+    }
+
     /// Gives back the storage of its empty queues on timer wakeups: an
     /// idle connection keeps no room for its setup's bursts. What is freed
     /// is allocated again when traffic resumes.
@@ -326,6 +395,8 @@ impl SctpTransport {
         if let Some(socket) = self.socket.as_mut() {
             socket.trim();
         }
+        // What dcSCTP still holds stays alive through its views.
+        self.lent = Vec::new();
     }
 
     /// Time passed.

@@ -14,6 +14,7 @@
 
 pub use crate::api::handover::HandoverReadiness;
 use crate::api::handover::SocketHandoverState;
+use bytes::Bytes;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::ops::Add;
@@ -771,6 +772,14 @@ pub trait DcSctpSocket: Send {
 
     /// To be called when an incoming SCTP packet is to be processed.
     fn handle_input(&mut self, packet: &[u8]);
+
+    /// As [`DcSctpSocket::handle_input`], with the packet in a shared buffer (eddy patch 14): a
+    /// DATA chunk's payload that is at least three quarters of the packet is kept as a view of it instead of
+    /// a copy, until its message is taken, so `packet`'s buffer is not unique until then. The
+    /// default copies, as `handle_input`.
+    fn handle_input_shared(&mut self, packet: Bytes) {
+        self.handle_input(&packet);
+    }
 
     /// Advances the internal clock to a specific point in the socket's lifetime.
     ///

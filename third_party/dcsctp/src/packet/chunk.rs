@@ -55,6 +55,7 @@ use crate::packet::shutdown_complete_chunk;
 use crate::packet::shutdown_complete_chunk::ShutdownCompleteChunk;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::write_u16_be;
+use bytes::Bytes;
 use std::cmp;
 
 /// Intermediate representation of a chunk for which the type hasn't been fully discriminated, see
@@ -164,6 +165,35 @@ impl TryFrom<RawChunk<'_>> for Chunk {
             }
             _ => UnknownChunk::try_from(raw).map(Chunk::Unknown),
         }
+    }
+}
+
+impl Chunk {
+    /// As `try_from`; a DATA or I-DATA chunk's payload read from `shared` (the packet `raw` was
+    /// read from) may be a view of it (eddy patch 14).
+    pub(crate) fn parse(
+        raw: RawChunk<'_>,
+        shared: Option<&Bytes>,
+    ) -> Result<Self, ChunkParseError> {
+        match (raw.typ, shared) {
+            (data_chunk::CHUNK_TYPE, Some(_)) => DataChunk::parse(raw, shared).map(Chunk::Data),
+            (idata_chunk::CHUNK_TYPE, Some(_)) => IDataChunk::parse(raw, shared).map(Chunk::IData),
+            _ => Self::try_from(raw),
+        }
+    }
+}
+
+/// A DATA or I-DATA chunk's payload (eddy patch 14): a view of `shared`, the received packet it
+/// lies in, when there is one and the payload is at least three quarters of it, else a copy. A
+/// view keeps the whole packet's buffer alive for as long as the fragment waits in reassembly,
+/// which counts only the payload; three quarters keeps what is held within 4/3 of what is
+/// counted (a peer sending one-byte fragments, or many chunks per packet, gets copies).
+pub(crate) fn payload_of(payload: &[u8], shared: Option<&Bytes>) -> Bytes {
+    match shared {
+        Some(packet) if payload.len() * 4 >= packet.len() * 3 && !payload.is_empty() => {
+            packet.slice_ref(payload)
+        }
+        _ => Bytes::copy_from_slice(payload),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::api::StreamId;
 use crate::packet::ChunkParseError;
 use crate::packet::SerializableTlv;
 use crate::packet::chunk::RawChunk;
+use crate::packet::chunk::payload_of;
 use crate::packet::chunk::write_chunk_header;
 use crate::packet::data::Data;
 use crate::packet::ensure;
@@ -70,6 +71,17 @@ impl TryFrom<RawChunk<'_>> for DataChunk {
     type Error = ChunkParseError;
 
     fn try_from(raw: RawChunk<'_>) -> Result<Self, ChunkParseError> {
+        Self::parse(raw, None)
+    }
+}
+
+impl DataChunk {
+    /// As `try_from`; with `shared` (the packet `raw` was read from), the payload may be a view
+    /// of it instead of a copy (eddy patch 14, [`crate::packet::chunk::payload_of`]).
+    pub(crate) fn parse(
+        raw: RawChunk<'_>,
+        shared: Option<&Bytes>,
+    ) -> Result<Self, ChunkParseError> {
         ensure!(raw.typ == CHUNK_TYPE, ChunkParseError::InvalidType);
         ensure!(raw.value.len() >= 12, ChunkParseError::InvalidLength);
 
@@ -80,7 +92,7 @@ impl TryFrom<RawChunk<'_>> for DataChunk {
             stream_key,
             ssn: Ssn(read_u16_be!(&raw.value[6..8])),
             ppid: PpId(read_u32_be!(&raw.value[8..12])),
-            payload: Bytes::copy_from_slice(&raw.value[12..]),
+            payload: payload_of(&raw.value[12..], shared),
             is_beginning: (raw.flags & (1 << FLAGS_BIT_BEGINNING)) != 0,
             is_end: (raw.flags & (1 << FLAGS_BIT_END)) != 0,
             ..Default::default()

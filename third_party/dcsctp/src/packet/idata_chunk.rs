@@ -17,6 +17,7 @@ use crate::api::StreamId;
 use crate::packet::ChunkParseError;
 use crate::packet::SerializableTlv;
 use crate::packet::chunk::RawChunk;
+use crate::packet::chunk::payload_of;
 use crate::packet::chunk::write_chunk_header;
 use crate::packet::data::Data;
 use crate::packet::ensure;
@@ -73,6 +74,17 @@ impl TryFrom<RawChunk<'_>> for IDataChunk {
     type Error = ChunkParseError;
 
     fn try_from(raw: RawChunk<'_>) -> Result<Self, ChunkParseError> {
+        Self::parse(raw, None)
+    }
+}
+
+impl IDataChunk {
+    /// As `try_from`; with `shared` (the packet `raw` was read from), the payload may be a view
+    /// of it instead of a copy (eddy patch 14, [`crate::packet::chunk::payload_of`]).
+    pub(crate) fn parse(
+        raw: RawChunk<'_>,
+        shared: Option<&Bytes>,
+    ) -> Result<Self, ChunkParseError> {
         ensure!(raw.typ == CHUNK_TYPE, ChunkParseError::InvalidType);
         ensure!(raw.value.len() >= 16, ChunkParseError::InvalidLength);
 
@@ -87,7 +99,7 @@ impl TryFrom<RawChunk<'_>> for IDataChunk {
             mid: Mid(read_u32_be!(&raw.value[8..12])),
             ppid: PpId(ppid),
             fsn: Fsn(fsn),
-            payload: Bytes::copy_from_slice(&raw.value[16..]),
+            payload: payload_of(&raw.value[16..], shared),
             is_beginning,
             is_end: (raw.flags & (1 << FLAGS_BIT_END)) != 0,
             ..Default::default()

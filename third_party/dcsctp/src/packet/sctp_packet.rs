@@ -27,6 +27,7 @@ use crate::packet::read_u16_be;
 use crate::packet::read_u32_be;
 use crate::packet::write_u16_be;
 use crate::packet::write_u32_be;
+use bytes::Bytes;
 use thiserror::Error;
 
 pub const COMMON_HEADER_SIZE: usize = 12;
@@ -91,6 +92,26 @@ impl SctpPacket {
     pub fn from_bytes_in(
         data: &[u8],
         options: &Options,
+        chunks: Vec<Chunk>,
+    ) -> Result<SctpPacket, PacketParseError> {
+        Self::parse_in(data, None, options, chunks)
+    }
+
+    /// As [`Self::from_bytes_in`], from a packet in a shared buffer: DATA and I-DATA payloads may
+    /// be views of it instead of copies (eddy patch 14, `chunk::payload_of`).
+    pub fn from_shared_in(
+        packet: &Bytes,
+        options: &Options,
+        chunks: Vec<Chunk>,
+    ) -> Result<SctpPacket, PacketParseError> {
+        Self::parse_in(packet, Some(packet), options, chunks)
+    }
+
+    /// `shared`, when given, is the buffer `data` is (views of it are taken from `data`'s slices).
+    fn parse_in(
+        data: &[u8],
+        shared: Option<&Bytes>,
+        options: &Options,
         mut chunks: Vec<Chunk>,
     ) -> Result<SctpPacket, PacketParseError> {
         chunks.clear();
@@ -134,7 +155,7 @@ impl SctpPacket {
 
         while !remaining.is_empty() {
             let (raw, next_remaining) = RawChunk::from_bytes(remaining)?;
-            let chunk = Chunk::try_from(raw)?;
+            let chunk = Chunk::parse(raw, shared)?;
             chunks.push(chunk);
 
             remaining = next_remaining;
@@ -466,6 +487,61 @@ mod tests {
         assert_eq!(packet.common_header.destination_port, 5000);
         assert_eq!(packet.common_header.verification_tag, 0x0eddca08);
         assert_eq!(packet.common_header.checksum, 0x2a81f531);
+    }
+
+    #[test]
+    fn shared_packet_lends_large_payloads_and_copies_small_ones() {
+        // eddy patch 14: from a shared packet, a DATA chunk's payload of at least three quarters
+        // of the packet is a view of it (no copy); a small one is copied, so that it does not
+        // hold the packet.
+        let options: Options = Default::default();
+        let data = |tsn: u32, len: usize| {
+            Chunk::Data(DataChunk {
+                tsn: Tsn(tsn),
+                data: Data {
+                    stream_key: StreamKey::new(false, StreamId(1)),
+                    ssn: Ssn(0),
+                    ppid: PpId(53),
+                    payload: vec![tsn as u8; len].into(),
+                    is_beginning: true,
+                    is_end: true,
+                    ..Default::default()
+                },
+                immediate_ack: false,
+            })
+        };
+        let mut b = SctpPacketBuilder::new(
+            VERIFICATION_TAG,
+            options.local_port,
+            options.remote_port,
+            options.mtu,
+        );
+        b.add(&data(1, 1000)).add(&data(2, 10));
+        let shared = Bytes::from(b.build());
+        let packet = SctpPacket::from_shared_in(&shared, &options, Vec::new()).unwrap();
+        let range = shared.as_ptr_range();
+        let payloads: Vec<_> = packet
+            .chunks
+            .iter()
+            .map(|c| match c {
+                Chunk::Data(c) => c.data.payload.clone(),
+                _ => panic!("not DATA"),
+            })
+            .collect();
+        assert_eq!(payloads[0], vec![1u8; 1000]);
+        assert!(range.contains(&payloads[0].as_ptr()), "a view of the packet");
+        assert_eq!(payloads[1], vec![2u8; 10]);
+        assert!(!range.contains(&payloads[1].as_ptr()), "a copy");
+        drop(packet);
+        drop(payloads);
+        assert!(shared.is_unique());
+
+        // The same packet parsed from a slice copies both.
+        let packet = SctpPacket::from_bytes_in(&shared, &options, Vec::new()).unwrap();
+        match &packet.chunks[0] {
+            Chunk::Data(c) => assert!(!range.contains(&c.data.payload.as_ptr())),
+            _ => panic!("not DATA"),
+        }
     }
 
     #[test]
