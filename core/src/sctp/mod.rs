@@ -14,6 +14,7 @@ mod dcep;
 #[cfg(all(test, feature = "sim"))]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -660,6 +661,26 @@ impl SctpTransport {
         data: &[u8],
         is_text: bool,
     ) -> Result<(), DataChannelError> {
+        self.send_message(h, Cow::Borrowed(data), is_text)
+    }
+
+    /// As [`send`](Self::send), taking the bytes: they become the message
+    /// SCTP queues, where `send` copies them (ARCHITECTURE.md §5.6).
+    pub(crate) fn send_owned(
+        &mut self,
+        h: ChannelId,
+        data: Vec<u8>,
+        is_text: bool,
+    ) -> Result<(), DataChannelError> {
+        self.send_message(h, Cow::Owned(data), is_text)
+    }
+
+    fn send_message(
+        &mut self,
+        h: ChannelId,
+        data: Cow<'_, [u8]>,
+        is_text: bool,
+    ) -> Result<(), DataChannelError> {
         let c = self
             .channels
             .get_mut(&h)
@@ -678,8 +699,8 @@ impl SctpTransport {
             });
         }
         let (ppid, payload) = match (is_text, data.is_empty()) {
-            (true, false) => (ppid::STRING, data.to_vec()),
-            (false, false) => (ppid::BINARY, data.to_vec()),
+            (true, false) => (ppid::STRING, data.into_owned()),
+            (false, false) => (ppid::BINARY, data.into_owned()),
             // RFC 8831 §6.6: "the SCTP payload ... MUST be a single byte
             // (0x00)" for the empty PPIDs.
             (true, true) => (ppid::STRING_EMPTY, vec![0]),
