@@ -847,6 +847,8 @@ impl SctpTransport {
         // browser's `close()` does.
         self.socket = None;
         self.deferred.clear();
+        // The views of them went with the socket.
+        self.lent = Vec::new();
         self.push_event(SctpEvent::State(SctpTransportState::Closed));
         let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
         for h in handles {
