@@ -330,11 +330,11 @@ impl SctpTransport {
     }
 
     /// An SCTP packet from the peer, in a buffer of its own (the record's
-    /// plaintext, ARCHITECTURE.md §5.6): dcSCTP keeps each large DATA
-    /// chunk's payload as a view of it instead of a copy (its EDDY-PATCH
-    /// 14), until the message is reassembled and taken. Returns a buffer
-    /// for the next record: this one if dcSCTP kept nothing of it, else
-    /// one lent earlier that dcSCTP has let go of, if any.
+    /// plaintext, ARCHITECTURE.md §5.6): dcSCTP keeps a large fragment's
+    /// payload as a view of it instead of a copy (its EDDY-PATCH 14), until
+    /// the message is reassembled. Returns a buffer for the next record:
+    /// this one if dcSCTP kept nothing of it, else one lent earlier that
+    /// dcSCTP has let go of, if any.
     ///
     /// A buffer that its packet fills less than three quarters of is not
     /// lent (a view would hold all of it for fewer bytes; a SACK's record
@@ -352,21 +352,26 @@ impl SctpTransport {
         }
         let base = self.base;
         self.reseed();
-        let packet = Bytes::from(packet);
-        if let Some(socket) = self.socket.as_mut() {
-            socket.advance_time(to_socket_time(base, now));
-            socket.handle_input_shared(packet.clone());
-        }
+        let socket = self.socket.as_mut()?;
+        socket.advance_time(to_socket_time(base, now));
+        let kept = socket.handle_input_owned(packet);
         self.drain();
-        match reclaim(packet) {
-            Ok(buffer) => Some(buffer),
-            Err(packet) => {
-                let back = self.take_back();
-                if self.lent.len() < MAX_LENT_PACKETS {
-                    self.lent.push(packet);
-                }
-                back
+        match kept {
+            Ok(mut buffer) => {
+                buffer.clear();
+                Some(buffer)
             }
+            Err(packet) => match reclaim(packet) {
+                // The message was reassembled at once.
+                Ok(buffer) => Some(buffer),
+                Err(packet) => {
+                    let back = self.take_back();
+                    if self.lent.len() < MAX_LENT_PACKETS {
+                        self.lent.push(packet);
+                    }
+                    back
+                }
+            },
         }
     }
 

@@ -773,12 +773,14 @@ pub trait DcSctpSocket: Send {
     /// To be called when an incoming SCTP packet is to be processed.
     fn handle_input(&mut self, packet: &[u8]);
 
-    /// As [`DcSctpSocket::handle_input`], with the packet in a shared buffer (eddy patch 14): a
-    /// DATA chunk's payload that is at least three quarters of the packet is kept as a view of it instead of
-    /// a copy, until its message is taken, so `packet`'s buffer is not unique until then. The
-    /// default copies, as `handle_input`.
-    fn handle_input_shared(&mut self, packet: Bytes) {
+    /// As [`DcSctpSocket::handle_input`], taking the packet's buffer (eddy patch 14): a
+    /// fragment's payload that is most of the packet is kept as a view of the buffer instead of a
+    /// copy, until its message is reassembled. Returns the buffer when nothing of it was kept (to
+    /// reuse at once), else the shared buffer, which is unique again once the socket let go of it
+    /// (`Bytes::is_unique`). The default copies, as `handle_input`, and gives the buffer back.
+    fn handle_input_owned(&mut self, packet: Vec<u8>) -> Result<Vec<u8>, Bytes> {
         self.handle_input(&packet);
+        Ok(packet)
     }
 
     /// Advances the internal clock to a specific point in the socket's lifetime.

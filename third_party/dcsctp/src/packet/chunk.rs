@@ -169,32 +169,58 @@ impl TryFrom<RawChunk<'_>> for Chunk {
 }
 
 impl Chunk {
-    /// As `try_from`; a DATA or I-DATA chunk's payload read from `shared` (the packet `raw` was
-    /// read from) may be a view of it (eddy patch 14).
+    /// As `try_from`; with `lend`, a DATA or I-DATA chunk's payload may be lent from the packet
+    /// instead of copied (eddy patch 14, [`payload_of`]).
     pub(crate) fn parse(
         raw: RawChunk<'_>,
-        shared: Option<&Bytes>,
+        lend: Option<&mut Lend<'_>>,
     ) -> Result<Self, ChunkParseError> {
-        match (raw.typ, shared) {
-            (data_chunk::CHUNK_TYPE, Some(_)) => DataChunk::parse(raw, shared).map(Chunk::Data),
-            (idata_chunk::CHUNK_TYPE, Some(_)) => IDataChunk::parse(raw, shared).map(Chunk::IData),
+        match (raw.typ, lend) {
+            (data_chunk::CHUNK_TYPE, Some(lend)) => {
+                DataChunk::parse(raw, Some(lend)).map(Chunk::Data)
+            }
+            (idata_chunk::CHUNK_TYPE, Some(lend)) => {
+                IDataChunk::parse(raw, Some(lend)).map(Chunk::IData)
+            }
             _ => Self::try_from(raw),
         }
     }
 }
 
-/// A DATA or I-DATA chunk's payload (eddy patch 14): a view of `shared`, the received packet it
-/// lies in, when there is one and the payload is at least three quarters of it, else a copy. A
-/// view keeps the whole packet's buffer alive for as long as the fragment waits in reassembly,
-/// which counts only the payload; three quarters keeps what is held within 4/3 of what is
-/// counted (a peer sending one-byte fragments, or many chunks per packet, gets copies).
-pub(crate) fn payload_of(payload: &[u8], shared: Option<&Bytes>) -> Bytes {
-    match shared {
-        Some(packet) if payload.len() * 4 >= packet.len() * 3 && !payload.is_empty() => {
-            packet.slice_ref(payload)
+/// A received packet whose DATA payload may become a view of its buffer (eddy patch 14): while
+/// the packet is parsed from `packet`, [`payload_of`] notes here the one payload to lend, which
+/// is filled in from the buffer once parsing is done (`SctpPacket::from_owned_in`).
+pub(crate) struct Lend<'a> {
+    /// The packet being parsed.
+    pub packet: &'a [u8],
+    /// Where in `packet` the lent payload lies.
+    pub view: Option<std::ops::Range<usize>>,
+}
+
+/// A DATA or I-DATA chunk's payload (eddy patch 14). With `lend`, a fragment of a longer message
+/// (not `whole`) that is at least three quarters of the packet is lent: an empty placeholder is
+/// returned and its place noted in `lend`, to become a view of the packet's buffer. Anything else
+/// is copied, as upstream: a whole message is copied here once and handed over without another,
+/// while a view would be copied at handover anyway. A view keeps the whole packet's buffer alive
+/// for as long as the fragment waits in reassembly, which counts only the payload; three quarters
+/// keeps what is held within 4/3 of what is counted (a peer sending small fragments, or many
+/// chunks per packet, gets copies), and at most one payload per packet qualifies.
+pub(crate) fn payload_of(payload: &[u8], whole: bool, lend: Option<&mut Lend<'_>>) -> Bytes {
+    if let Some(lend) = lend {
+        if !whole
+            && lend.view.is_none()
+            && !payload.is_empty()
+            && payload.len() * 4 >= lend.packet.len() * 3
+        {
+            // `payload` is a slice of `lend.packet` (the parser reads every chunk from it).
+            let start = (payload.as_ptr() as usize).wrapping_sub(lend.packet.as_ptr() as usize);
+            if start.checked_add(payload.len()).is_some_and(|end| end <= lend.packet.len()) {
+                lend.view = Some(start..start + payload.len());
+                return Bytes::new();
+            }
         }
-        _ => Bytes::copy_from_slice(payload),
     }
+    Bytes::copy_from_slice(payload)
 }
 
 impl AsSerializableTlv for Chunk {

@@ -20,9 +20,12 @@ use crate::math::round_up_to_4;
 use crate::packet::AsSerializableTlv;
 use crate::packet::ChunkParseError;
 use crate::packet::chunk::Chunk;
+use crate::packet::chunk::Lend;
 use crate::packet::chunk::RawChunk;
 use crate::packet::crc32c::Crc32c;
+use crate::packet::data_chunk::DataChunk;
 use crate::packet::ensure;
+use crate::packet::idata_chunk::IDataChunk;
 use crate::packet::read_u16_be;
 use crate::packet::read_u32_be;
 use crate::packet::write_u16_be;
@@ -94,23 +97,42 @@ impl SctpPacket {
         options: &Options,
         chunks: Vec<Chunk>,
     ) -> Result<SctpPacket, PacketParseError> {
-        Self::parse_in(data, None, options, chunks)
+        Self::parse_in(data, None, &mut None, options, chunks)
     }
 
-    /// As [`Self::from_bytes_in`], from a packet in a shared buffer: DATA and I-DATA payloads may
-    /// be views of it instead of copies (eddy patch 14, `chunk::payload_of`).
-    pub fn from_shared_in(
-        packet: &Bytes,
+    /// As [`Self::from_bytes_in`], taking the packet's buffer (eddy patch 14): a fragment's
+    /// payload that is most of the packet becomes a view of it instead of a copy
+    /// (`chunk::payload_of`). The buffer comes back as `Ok` when nothing was lent from it (or the
+    /// packet did not parse), as `Err` (shared with the view) when a payload was.
+    pub fn from_owned_in(
+        packet: Vec<u8>,
         options: &Options,
         chunks: Vec<Chunk>,
-    ) -> Result<SctpPacket, PacketParseError> {
-        Self::parse_in(packet, Some(packet), options, chunks)
+    ) -> (Result<SctpPacket, PacketParseError>, Result<Vec<u8>, Bytes>) {
+        let mut lend = Lend { packet: &packet, view: None };
+        let mut lent_chunk = None;
+        let parsed = Self::parse_in(&packet, Some(&mut lend), &mut lent_chunk, options, chunks);
+        let view = lend.view;
+        let (mut parsed, index, view) = match (parsed, lent_chunk, view) {
+            (Ok(parsed), Some(index), Some(view)) => (parsed, index, view),
+            (parsed, _, _) => return (parsed, Ok(packet)),
+        };
+        let shared = Bytes::from(packet);
+        match parsed.chunks.get_mut(index) {
+            Some(Chunk::Data(DataChunk { data, .. }) | Chunk::IData(IDataChunk { data, .. })) => {
+                data.payload = shared.slice(view);
+            }
+            _ => {}
+        }
+        (Ok(parsed), Err(shared))
     }
 
-    /// `shared`, when given, is the buffer `data` is (views of it are taken from `data`'s slices).
+    /// With `lend`, payloads may be lent from `data` (`chunk::payload_of`); `lent_chunk` is then
+    /// set to the index of the chunk whose payload was.
     fn parse_in(
         data: &[u8],
-        shared: Option<&Bytes>,
+        mut lend: Option<&mut Lend<'_>>,
+        lent_chunk: &mut Option<usize>,
         options: &Options,
         mut chunks: Vec<Chunk>,
     ) -> Result<SctpPacket, PacketParseError> {
@@ -155,7 +177,11 @@ impl SctpPacket {
 
         while !remaining.is_empty() {
             let (raw, next_remaining) = RawChunk::from_bytes(remaining)?;
-            let chunk = Chunk::parse(raw, shared)?;
+            let lent_before = lend.as_ref().is_some_and(|l| l.view.is_some());
+            let chunk = Chunk::parse(raw, lend.as_deref_mut())?;
+            if !lent_before && lend.as_ref().is_some_and(|l| l.view.is_some()) {
+                *lent_chunk = Some(chunks.len());
+            }
             chunks.push(chunk);
 
             remaining = next_remaining;
@@ -490,12 +516,12 @@ mod tests {
     }
 
     #[test]
-    fn shared_packet_lends_large_payloads_and_copies_small_ones() {
-        // eddy patch 14: from a shared packet, a DATA chunk's payload of at least three quarters
-        // of the packet is a view of it (no copy); a small one is copied, so that it does not
-        // hold the packet.
+    fn an_owned_packet_lends_a_large_fragment_and_copies_the_rest() {
+        // eddy patch 14: from an owned packet, a fragment (not a whole message) that is at least
+        // three quarters of the packet becomes a view of its buffer; a whole message, or a small
+        // fragment, is copied, and a packet with nothing lent gives its buffer back.
         let options: Options = Default::default();
-        let data = |tsn: u32, len: usize| {
+        let data = |tsn: u32, len: usize, whole: bool| {
             Chunk::Data(DataChunk {
                 tsn: Tsn(tsn),
                 data: Data {
@@ -504,44 +530,58 @@ mod tests {
                     ppid: PpId(53),
                     payload: vec![tsn as u8; len].into(),
                     is_beginning: true,
-                    is_end: true,
+                    is_end: whole,
                     ..Default::default()
                 },
                 immediate_ack: false,
             })
         };
-        let mut b = SctpPacketBuilder::new(
-            VERIFICATION_TAG,
-            options.local_port,
-            options.remote_port,
-            options.mtu,
+        let build = |chunks: &[Chunk]| {
+            let mut b = SctpPacketBuilder::new(
+                VERIFICATION_TAG,
+                options.local_port,
+                options.remote_port,
+                options.mtu,
+            );
+            for c in chunks {
+                b.add(c);
+            }
+            b.build()
+        };
+        let payload = |p: &SctpPacket, i: usize| match &p.chunks[i] {
+            Chunk::Data(c) => c.data.payload.clone(),
+            _ => panic!("not DATA"),
+        };
+
+        // A large fragment and a small one: the first is lent.
+        let (packet, buffer) = SctpPacket::from_owned_in(
+            build(&[data(1, 1000, false), data(2, 10, false)]),
+            &options,
+            Vec::new(),
         );
-        b.add(&data(1, 1000)).add(&data(2, 10));
-        let shared = Bytes::from(b.build());
-        let packet = SctpPacket::from_shared_in(&shared, &options, Vec::new()).unwrap();
+        let packet = packet.unwrap();
+        let shared = buffer.expect_err("lent");
         let range = shared.as_ptr_range();
-        let payloads: Vec<_> = packet
-            .chunks
-            .iter()
-            .map(|c| match c {
-                Chunk::Data(c) => c.data.payload.clone(),
-                _ => panic!("not DATA"),
-            })
-            .collect();
-        assert_eq!(payloads[0], vec![1u8; 1000]);
-        assert!(range.contains(&payloads[0].as_ptr()), "a view of the packet");
-        assert_eq!(payloads[1], vec![2u8; 10]);
-        assert!(!range.contains(&payloads[1].as_ptr()), "a copy");
+        assert_eq!(payload(&packet, 0), vec![1u8; 1000]);
+        assert!(range.contains(&payload(&packet, 0).as_ptr()), "a view of the packet");
+        assert_eq!(payload(&packet, 1), vec![2u8; 10]);
+        assert!(!range.contains(&payload(&packet, 1).as_ptr()), "a copy");
+        assert!(!shared.is_unique());
         drop(packet);
-        drop(payloads);
         assert!(shared.is_unique());
 
-        // The same packet parsed from a slice copies both.
-        let packet = SctpPacket::from_bytes_in(&shared, &options, Vec::new()).unwrap();
-        match &packet.chunks[0] {
-            Chunk::Data(c) => assert!(!range.contains(&c.data.payload.as_ptr())),
-            _ => panic!("not DATA"),
-        }
+        // A whole message is copied (it would be copied at handover anyway): nothing lent.
+        let bytes = build(&[data(3, 1000, true)]);
+        let at = bytes.as_ptr();
+        let (packet, buffer) = SctpPacket::from_owned_in(bytes, &options, Vec::new());
+        assert_eq!(payload(&packet.unwrap(), 0), vec![3u8; 1000]);
+        let buffer = buffer.expect("given back");
+        assert_eq!(buffer.as_ptr(), at);
+
+        // From a slice, everything is copied.
+        let bytes = build(&[data(4, 1000, false)]);
+        let packet = SctpPacket::from_bytes_in(&bytes, &options, Vec::new()).unwrap();
+        assert!(!bytes.as_ptr_range().contains(&payload(&packet, 0).as_ptr()));
     }
 
     #[test]

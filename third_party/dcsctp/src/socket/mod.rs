@@ -50,6 +50,7 @@ use crate::packet::iforward_tsn_chunk::IForwardTsnChunk;
 use crate::packet::parameter::PARAMETER_HEADER_SIZE;
 use crate::packet::protocol_violation_error_cause::ProtocolViolationErrorCause;
 use crate::packet::sctp_packet;
+use crate::packet::sctp_packet::PacketParseError;
 use crate::packet::sctp_packet::SctpPacket;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::unrecognized_chunk_error_cause::UnrecognizedChunkErrorCause;
@@ -476,17 +477,10 @@ impl Socket {
 }
 
 impl Socket {
-    /// `handle_input`; `shared`, when given, is the buffer `packet` is (eddy patch 14).
-    fn handle_input_from(&mut self, packet: &[u8], shared: Option<&Bytes>) {
-        self.ctx.rx_packets_count += 1;
+    /// `handle_input` of a parsed packet (eddy patch 14: parsed from a slice or from an owned
+    /// buffer).
+    fn handle_parsed(&mut self, parsed: Result<SctpPacket, PacketParseError>) {
         let now = self.now.get();
-        log_packet(&self.name, now, false, packet);
-
-        let chunks = std::mem::take(&mut self.chunks);
-        let parsed = match shared {
-            Some(shared) => SctpPacket::from_shared_in(shared, &self.ctx.options, chunks),
-            None => SctpPacket::from_bytes_in(packet, &self.ctx.options, chunks),
-        };
         match parsed {
             Err(_e) => {
                 self.ctx.events.borrow_mut().add(SocketEvent::OnError(
@@ -645,11 +639,20 @@ impl DcSctpSocket for Socket {
     }
 
     fn handle_input(&mut self, packet: &[u8]) {
-        self.handle_input_from(packet, None);
+        self.ctx.rx_packets_count += 1;
+        log_packet(&self.name, self.now.get(), false, packet);
+        let chunks = std::mem::take(&mut self.chunks);
+        let parsed = SctpPacket::from_bytes_in(packet, &self.ctx.options, chunks);
+        self.handle_parsed(parsed);
     }
 
-    fn handle_input_shared(&mut self, packet: Bytes) {
-        self.handle_input_from(&packet, Some(&packet));
+    fn handle_input_owned(&mut self, packet: Vec<u8>) -> Result<Vec<u8>, Bytes> {
+        self.ctx.rx_packets_count += 1;
+        log_packet(&self.name, self.now.get(), false, &packet);
+        let chunks = std::mem::take(&mut self.chunks);
+        let (parsed, buffer) = SctpPacket::from_owned_in(packet, &self.ctx.options, chunks);
+        self.handle_parsed(parsed);
+        buffer
     }
 
     fn advance_time(&mut self, now: SocketTime) {
