@@ -213,9 +213,11 @@ impl State {
             let Some((message, reply)) = c.waiting.pop_front() else {
                 break;
             };
-            let result = match &message {
-                Outgoing::Binary(data) => dc.send(data),
-                Outgoing::Text(text) => dc.send_text(text),
+            // Owned: the buffer becomes SCTP's message, not copied again
+            // (ARCHITECTURE.md §5.6).
+            let result = match message {
+                Outgoing::Binary(data) => dc.send_owned(data),
+                Outgoing::Text(text) => dc.send_text_owned(text),
             };
             let _ = reply.try_send(result);
         }

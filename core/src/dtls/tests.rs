@@ -408,3 +408,58 @@ fn application_records_after_the_handshake_are_delivered_once_and_checked() {
         assert_eq!(server.state(), DtlsTransportState::Connected, "{version:?}");
     }
 }
+
+/// An SCTP packet written after [`SctpConfig::DTLS_HEADROOM`] free bytes
+/// leaves as the datagram in the buffer it was written in, sealed there
+/// (dimpl's EDDY-PATCH 24, ARCHITECTURE.md §5.6): no copy between SCTP and
+/// the `Transmit`. The peer opens it like any record. Fails if DTLS copies
+/// the packet into a buffer of its own again. DTLS 1.3 takes the copying
+/// path and gives the buffer back.
+///
+/// [`SctpConfig::DTLS_HEADROOM`]: crate::sctp::SctpConfig::DTLS_HEADROOM
+#[test]
+fn a_packet_with_headroom_is_sealed_in_its_own_buffer() {
+    use crate::sctp::SctpConfig;
+    const H: usize = SctpConfig::DTLS_HEADROOM;
+    for version in [DtlsVersion::Dtls12, DtlsVersion::Dtls13] {
+        let (mut sim, c, s) = handshake(&Setup {
+            client_version: version,
+            server_version: version,
+            link: LinkConfig::with_delay(Duration::from_millis(10)),
+            seed: 22,
+            honest: true,
+        });
+        sim.run_for(Duration::from_secs(1));
+        let now = sim.now();
+        let client = &mut sim.node_mut::<DtlsNode>(c).unwrap().t;
+        let mut sent = Vec::new();
+        for i in 0..3u8 {
+            let mut packet = Vec::with_capacity(H + 1152 + SctpConfig::DTLS_TAILROOM);
+            packet.resize(H, 0);
+            packet.extend_from_slice(&[i; 1000]);
+            let at = packet.as_ptr();
+            let back = client.send_packet(packet, H).unwrap();
+            let datagram = client.poll_transmit().unwrap();
+            match version {
+                DtlsVersion::Dtls12 => {
+                    assert!(back.is_none());
+                    assert_eq!(datagram.as_ptr(), at, "sealed where it was written");
+                    assert_eq!(datagram.len(), 13 + 8 + 1000 + 16);
+                }
+                _ => assert_eq!(back.map(|b| b.as_ptr()), Some(at), "given back"),
+            }
+            sent.push(datagram);
+        }
+        let server = &mut sim.node_mut::<DtlsNode>(s).unwrap().t;
+        for (i, datagram) in sent.iter().enumerate() {
+            server.handle_receive(now, datagram);
+            let mut data = Vec::new();
+            while let Some(e) = server.poll_event() {
+                if let DtlsEvent::Data(d) = e {
+                    data.push(d);
+                }
+            }
+            assert_eq!(data, vec![vec![i as u8; 1000]], "{version:?}");
+        }
+    }
+}

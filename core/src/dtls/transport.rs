@@ -499,6 +499,39 @@ impl DtlsTransport {
         Ok(())
     }
 
+    /// Sends `packet[headroom..]` (an SCTP packet) as application data.
+    /// Once connected, it is sealed where it lies: the record header goes
+    /// into `packet[..headroom]` and the buffer leaves as the datagram
+    /// (dimpl's EDDY-PATCH 24; ARCHITECTURE.md §5.6), and `Ok(None)` is
+    /// returned. Otherwise (False Start, DTLS 1.3, a suite whose header is
+    /// not `headroom` long, a record that joins a queued datagram) the
+    /// packet is copied as by [`send`](Self::send) and the buffer given
+    /// back.
+    pub(crate) fn send_packet(
+        &mut self,
+        packet: Vec<u8>,
+        headroom: usize,
+    ) -> Result<Option<Vec<u8>>, DtlsSendError> {
+        let mut packet = packet;
+        if self.state == DtlsTransportState::Connected {
+            self.trim_at = Some(self.now + IDLE_AFTER);
+            let dtls = &mut self.dtls;
+            let left = scope::with_rng(&mut self.rng, || {
+                dtls.send_application_data_in_place(packet, headroom)
+            })
+            .map_err(|e| DtlsSendError::Protocol(e.to_string()))?;
+            match left {
+                None => {
+                    self.drain();
+                    return Ok(None);
+                }
+                Some(p) => packet = p,
+            }
+        }
+        self.send(packet.get(headroom..).unwrap_or_default())?;
+        Ok(Some(packet))
+    }
+
     /// Whether application data goes out before the handshake completes
     /// ([`DtlsEvent::FalseStart`] was given, the handshake has not failed
     /// or closed since).

@@ -143,6 +143,28 @@ impl DataChannel<'_> {
         r
     }
 
+    /// As [`send`](Self::send), taking the message: its buffer becomes the
+    /// message SCTP queues, where `send` copies the bytes into one
+    /// (ARCHITECTURE.md §5.6). Sent, the bytes are copied once more, into
+    /// their packets, and sealed there.
+    pub fn send_owned(&mut self, data: Vec<u8>) -> Result<(), DataChannelError> {
+        let r = self.pc.stack.sctp.send_owned(self.id, data, false);
+        self.pc.pump_layers();
+        r
+    }
+
+    /// As [`send_text`](Self::send_text), taking the text (no copy into
+    /// SCTP's queue, as [`send_owned`](Self::send_owned)).
+    pub fn send_text_owned(&mut self, text: String) -> Result<(), DataChannelError> {
+        let r = self
+            .pc
+            .stack
+            .sctp
+            .send_owned(self.id, text.into_bytes(), true);
+        self.pc.pump_layers();
+        r
+    }
+
     /// W3C `bufferedAmount`.
     pub fn buffered_amount(&self) -> usize {
         self.pc.stack.sctp.buffered_amount(self.id)

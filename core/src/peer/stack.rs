@@ -521,9 +521,13 @@ impl Stack {
                 }
             }
             DtlsEvent::Data(d) => {
-                self.sctp.handle_packet(now, &d);
-                if let Some(dtls) = self.dtls.as_mut() {
-                    dtls.recycle(d);
+                // The record's plaintext buffer goes to SCTP, whose DATA
+                // chunks keep views of it (ARCHITECTURE.md §5.6); DTLS
+                // gets a buffer back for the next record.
+                if let Some(back) = self.sctp.handle_packet_owned(now, d) {
+                    if let Some(dtls) = self.dtls.as_mut() {
+                        dtls.recycle(back);
+                    }
                 }
             }
         }
@@ -681,14 +685,17 @@ impl Stack {
     pub(crate) fn flush_sctp(&mut self) -> Option<usize> {
         let mut moved = None;
         while let Some(p) = self.sctp.poll_transmit() {
-            *moved.get_or_insert(0) += p.len();
+            *moved.get_or_insert(0) += p.len().saturating_sub(SctpConfig::DTLS_HEADROOM);
             match self.dtls.as_mut() {
-                Some(d) => {
-                    if let Err(e) = d.send(&p) {
-                        tracing::debug!(%e, "SCTP packet not sent");
+                // Sealed in its own buffer, which leaves as the datagram;
+                // given back if DTLS copied it instead.
+                Some(d) => match d.send_packet(p, SctpConfig::DTLS_HEADROOM) {
+                    Ok(None) => {}
+                    Ok(Some(p)) => {
+                        let _ = self.sctp.recycle(p);
                     }
-                    self.sctp.recycle(p);
-                }
+                    Err(e) => tracing::debug!(%e, "SCTP packet not sent"),
+                },
                 None => tracing::debug!("SCTP packet before DTLS"),
             }
         }
@@ -763,8 +770,17 @@ impl Stack {
     /// `PeerConnection::recycle_transmit`).
     pub(crate) fn recycle_transmit(&mut self, buf: Vec<u8>) {
         // Small ones first to ICE: an idle connection's consent checks and
-        // answers then reuse theirs (issue 13).
-        if let (Some(buf), Some(dtls)) = (self.ice.recycle(buf), self.dtls.as_mut()) {
+        // answers then reuse theirs (issue 13). Then SCTP: data channel
+        // datagrams leave in the buffer SCTP built the packet in
+        // (ARCHITECTURE.md §5.6), so its pool refills from here; DTLS's
+        // (handshake, small records' copies) takes the rest.
+        let Some(buf) = self.ice.recycle(buf) else {
+            return;
+        };
+        let Some(buf) = self.sctp.recycle(buf) else {
+            return;
+        };
+        if let Some(dtls) = self.dtls.as_mut() {
             dtls.recycle_transmit(buf);
         }
     }
@@ -956,7 +972,7 @@ impl Stack {
         self.sctp.close();
         while let Some(p) = self.sctp.poll_transmit() {
             if let Some(d) = self.dtls.as_mut() {
-                let _ = d.send(&p);
+                let _ = d.send_packet(p, SctpConfig::DTLS_HEADROOM);
             }
         }
         let mut records = Vec::new();

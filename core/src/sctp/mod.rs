@@ -14,9 +14,11 @@ mod dcep;
 #[cfg(all(test, feature = "sim"))]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use dcsctp::api::{
     DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketTime,
     StreamId, ZeroChecksumAlternateErrorDetectionMethod,
@@ -104,6 +106,18 @@ impl SctpConfig {
     /// plus 4 for TURN ChannelData, rounded up.
     pub(crate) const DTLS_OVERHEAD: usize = 48;
 
+    /// Free bytes before each SCTP packet in its buffer: a DTLS 1.2 AES-GCM
+    /// record's header and explicit nonce (13 + 8), which DTLS writes there
+    /// and seals the packet where it lies (dimpl's EDDY-PATCH 24,
+    /// ARCHITECTURE.md §5.6). A suite with another header length takes the
+    /// copying path.
+    pub(crate) const DTLS_HEADROOM: usize = 21;
+
+    /// Room reserved after each SCTP packet: the rest of
+    /// [`DTLS_OVERHEAD`](Self::DTLS_OVERHEAD), the AEAD tag included, so
+    /// that a buffer holds a whole datagram and serves DTLS's pool as well.
+    pub(crate) const DTLS_TAILROOM: usize = Self::DTLS_OVERHEAD - Self::DTLS_HEADROOM;
+
     /// The largest message we may send.
     fn send_limit(&self) -> usize {
         if self.remote_max_message_size == 0 {
@@ -146,6 +160,12 @@ const MAX_QUEUED_PACKETS: usize = 8192;
 /// this. With consent checks every 4 to 6 s, an idle connection's
 /// heartbeat always rides on one of them.
 const HEARTBEAT_SLACK: Duration = Duration::from_secs(6);
+
+/// Received packets whose buffers dcSCTP may still hold views of (their
+/// fragments wait in reassembly, or their messages are not taken yet),
+/// kept to take back once it lets go: a 16 KiB message's fragments and a
+/// few more.
+const MAX_LENT_PACKETS: usize = 32;
 const MAX_QUEUED_EVENTS: usize = 65536;
 
 /// The association and its data channels.
@@ -170,6 +190,10 @@ pub(crate) struct SctpTransport {
     pending_total: usize,
     /// Endings waiting for the messages before them to be taken.
     deferred: VecDeque<Ending>,
+    /// Received packets' buffers lent to dcSCTP
+    /// ([`handle_packet_owned`](Self::handle_packet_owned)), at most
+    /// [`MAX_LENT_PACKETS`].
+    lent: Vec<Bytes>,
 }
 
 impl std::fmt::Debug for SctpTransport {
@@ -179,6 +203,14 @@ impl std::fmt::Debug for SctpTransport {
             .field("channels", &self.channels.len())
             .finish()
     }
+}
+
+/// `packet`'s buffer, emptied, if nothing else holds it.
+fn reclaim(packet: Bytes) -> Result<Vec<u8>, Bytes> {
+    let mut buffer = packet.try_into_mut()?;
+    // Empty first: the conversion moves the contents to the front.
+    buffer.clear();
+    Ok(Vec::from(buffer))
 }
 
 fn to_socket_time(base: Instant, now: Instant) -> SocketTime {
@@ -203,6 +235,7 @@ impl SctpTransport {
             counters: SctpCounters::default(),
             pending_total: 0,
             deferred: VecDeque::new(),
+            lent: Vec::new(),
         }
     }
 
@@ -274,6 +307,9 @@ impl SctpTransport {
             // RFC 9653 §5: method 1, "DTLS", when the peer agrees.
             zero_checksum_alternate_error_detection_method:
                 ZeroChecksumAlternateErrorDetectionMethod(1),
+            // Room for DTLS around each packet (dcSCTP's EDDY-PATCH 14).
+            packet_headroom: SctpConfig::DTLS_HEADROOM,
+            packet_tailroom: SctpConfig::DTLS_TAILROOM,
             ..Options::default()
         };
         self.reseed();
@@ -301,6 +337,61 @@ impl SctpTransport {
         self.drain();
     }
 
+    /// An SCTP packet from the peer, in a buffer of its own (the record's
+    /// plaintext, ARCHITECTURE.md §5.6): dcSCTP keeps a large fragment's
+    /// payload as a view of it instead of a copy (its EDDY-PATCH 15), until
+    /// the message is reassembled. Returns a buffer for the next record:
+    /// this one if dcSCTP kept nothing of it, else one lent earlier that
+    /// dcSCTP has let go of, if any.
+    ///
+    /// A buffer that its packet fills less than three quarters of is not
+    /// lent (a view would hold all of it for fewer bytes; a SACK's record
+    /// in a datagram's buffer): dcSCTP copies out of it, as from
+    /// [`handle_packet`](Self::handle_packet). With dcSCTP's own rule (a
+    /// view only of a payload that is three quarters of its packet), what
+    /// views hold stays within 16/9 of the payload bytes its receive window
+    /// counts (ARCHITECTURE.md §5.3).
+    pub(crate) fn handle_packet_owned(&mut self, now: Instant, packet: Vec<u8>) -> Option<Vec<u8>> {
+        if self.socket.is_none() || packet.len() * 4 < packet.capacity() * 3 {
+            let mut packet = packet;
+            self.handle_packet(now, &packet);
+            packet.clear();
+            return Some(packet);
+        }
+        let base = self.base;
+        self.reseed();
+        let socket = self.socket.as_mut()?;
+        socket.advance_time(to_socket_time(base, now));
+        let kept = socket.handle_input_owned(packet);
+        self.drain();
+        match kept {
+            Ok(mut buffer) => {
+                buffer.clear();
+                Some(buffer)
+            }
+            Err(packet) => match reclaim(packet) {
+                // The message was reassembled at once.
+                Ok(buffer) => Some(buffer),
+                Err(packet) => {
+                    let back = self.take_back();
+                    if self.lent.len() < MAX_LENT_PACKETS {
+                        self.lent.push(packet);
+                    }
+                    back
+                }
+            },
+        }
+    }
+
+    /// A lent buffer dcSCTP no longer holds, if any; the others it let go
+    /// of are freed (DTLS keeps one buffer for the next record).
+    fn take_back(&mut self) -> Option<Vec<u8>> {
+        let i = self.lent.iter().position(Bytes::is_unique)?;
+        let back = reclaim(self.lent.swap_remove(i)).ok();
+        self.lent.retain(|p| !p.is_unique());
+        back
+    }
+
     /// Gives back the storage of its empty queues on timer wakeups: an
     /// idle connection keeps no room for its setup's bursts. What is freed
     /// is allocated again when traffic resumes.
@@ -319,6 +410,8 @@ impl SctpTransport {
         if let Some(socket) = self.socket.as_mut() {
             socket.trim();
         }
+        // What dcSCTP still holds stays alive through its views.
+        self.lent = Vec::new();
     }
 
     /// Time passed.
@@ -331,16 +424,22 @@ impl SctpTransport {
         }
     }
 
-    /// The next SCTP packet to hand to DTLS.
+    /// The next SCTP packet to hand to DTLS: the packet is
+    /// `buffer[SctpConfig::DTLS_HEADROOM..]`, with room for the record
+    /// header before it and the tag after it.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.transmits.pop_front()
     }
 
-    /// Gives back a packet's buffer once DTLS has sealed it, so dcSCTP
-    /// builds a later packet in it (ARCHITECTURE.md §5.6).
-    pub(crate) fn recycle(&mut self, packet: Vec<u8>) {
-        if let Some(socket) = self.socket.as_mut() {
-            socket.recycle_packet_buffer(packet);
+    /// Gives a buffer to dcSCTP to build a later packet in: a packet's,
+    /// once DTLS has copied it, or a sent datagram's (ARCHITECTURE.md
+    /// §5.6). Returns it when dcSCTP keeps enough already, or when it has
+    /// no room for a packet (for DTLS's pool then).
+    pub(crate) fn recycle(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let room = SctpConfig::DTLS_HEADROOM + self.config.mtu / 4 * 4 + SctpConfig::DTLS_TAILROOM;
+        match self.socket.as_mut() {
+            Some(socket) if buffer.capacity() >= room => socket.recycle_packet_buffer(buffer),
+            _ => Some(buffer),
         }
     }
 
@@ -596,6 +695,26 @@ impl SctpTransport {
         data: &[u8],
         is_text: bool,
     ) -> Result<(), DataChannelError> {
+        self.send_message(h, Cow::Borrowed(data), is_text)
+    }
+
+    /// As [`send`](Self::send), taking the bytes: they become the message
+    /// SCTP queues, where `send` copies them (ARCHITECTURE.md §5.6).
+    pub(crate) fn send_owned(
+        &mut self,
+        h: ChannelId,
+        data: Vec<u8>,
+        is_text: bool,
+    ) -> Result<(), DataChannelError> {
+        self.send_message(h, Cow::Owned(data), is_text)
+    }
+
+    fn send_message(
+        &mut self,
+        h: ChannelId,
+        data: Cow<'_, [u8]>,
+        is_text: bool,
+    ) -> Result<(), DataChannelError> {
         let c = self
             .channels
             .get_mut(&h)
@@ -614,8 +733,8 @@ impl SctpTransport {
             });
         }
         let (ppid, payload) = match (is_text, data.is_empty()) {
-            (true, false) => (ppid::STRING, data.to_vec()),
-            (false, false) => (ppid::BINARY, data.to_vec()),
+            (true, false) => (ppid::STRING, data.into_owned()),
+            (false, false) => (ppid::BINARY, data.into_owned()),
             // RFC 8831 §6.6: "the SCTP payload ... MUST be a single byte
             // (0x00)" for the empty PPIDs.
             (true, true) => (ppid::STRING_EMPTY, vec![0]),
@@ -762,6 +881,8 @@ impl SctpTransport {
         // browser's `close()` does.
         self.socket = None;
         self.deferred.clear();
+        // The views of them went with the socket.
+        self.lent = Vec::new();
         self.push_event(SctpEvent::State(SctpTransportState::Closed));
         let handles: Vec<ChannelId> = self.channels.keys().copied().collect();
         for h in handles {

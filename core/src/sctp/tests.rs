@@ -49,7 +49,11 @@ impl Node for SctpNode {
     fn handle_input(&mut self, input: Input<'_>) {
         self.now = input.time();
         match input {
-            Input::Receive(now, r) => self.t.handle_packet(now, r.contents),
+            // As the connection does: the packet in a buffer of its own,
+            // lent to dcSCTP.
+            Input::Receive(now, r) => {
+                let _ = self.t.handle_packet_owned(now, r.contents.to_vec());
+            }
             Input::Timeout(now) => {
                 if !self.started {
                     self.started = true;
@@ -64,7 +68,9 @@ impl Node for SctpNode {
 
     fn poll_output(&mut self) -> Output {
         self.drain();
-        if let Some(contents) = self.t.poll_transmit() {
+        if let Some(mut contents) = self.t.poll_transmit() {
+            // Without DTLS here: the packet alone.
+            contents.drain(..SctpConfig::DTLS_HEADROOM);
             return Output::Transmit(Transmit {
                 proto: Protocol::Udp,
                 source: self.local,
@@ -676,4 +682,61 @@ fn sends_before_open_are_bounded_across_channels() {
     t.close_channel(a);
     t.send(b, &[0; 6000], false).unwrap();
     assert_eq!(t.buffered_amount(b), 6000);
+}
+
+/// A received DATA chunk's payload is a view of the packet's buffer, not a
+/// copy (dcSCTP's EDDY-PATCH 15, ARCHITECTURE.md §5.6): the fragments of a
+/// message being reassembled keep their packets' buffers, which come back
+/// for later records once the message is taken. Fails if the chunk parser
+/// copies payloads again (every buffer would come straight back).
+#[test]
+fn received_fragments_are_views_of_their_packets_until_the_message_is_taken() {
+    let (mut sim, a, b) = pair(7, LinkConfig::default(), SctpConfig::default());
+    let h = node(&mut sim, a)
+        .t
+        .create_data_channel("views", &DataChannelInit::default())
+        .unwrap();
+    let opened = |s: &Sim| remote_channel(s.node::<SctpNode>(b).unwrap(), "views").is_some();
+    assert_eq!(
+        sim.run_until(opened, Duration::from_secs(10)),
+        RunOutcome::Predicate
+    );
+    let now = sim.now();
+    let message: Vec<u8> = (0..3000u32).map(|i| i as u8).collect();
+    node(&mut sim, a).t.send(h, &message, false).unwrap();
+    let mut packets = Vec::new();
+    while let Some(p) = node(&mut sim, a).t.poll_transmit() {
+        // As DTLS would give it: a buffer the packet fills.
+        packets.push(p[SctpConfig::DTLS_HEADROOM..].to_vec());
+    }
+    assert_eq!(packets.len(), 3, "three fragments");
+    let receiver = &mut node(&mut sim, b).t;
+    let last = packets.pop().unwrap();
+    for (i, p) in packets.into_iter().enumerate() {
+        let back = receiver.handle_packet_owned(now, p);
+        assert!(
+            back.is_none(),
+            "fragment {i}: its buffer is held, none free yet"
+        );
+        assert_eq!(receiver.lent.len(), i + 1);
+        assert!(receiver.lent.iter().all(|p| !p.is_unique()));
+    }
+    // The last fragment completes the message, reassembled at once (the
+    // one copy on this side after decryption): every packet's buffer is
+    // free again, the last one's given straight back.
+    let back = receiver.handle_packet_owned(now, last);
+    assert!(back.is_some_and(|b| b.is_empty() && b.capacity() >= 700));
+    assert_eq!(receiver.lent.len(), 2);
+    assert!(receiver.lent.iter().all(Bytes::is_unique));
+    assert!(receiver.receive_one());
+    let got = std::iter::from_fn(|| receiver.poll_event())
+        .find_map(|e| match e {
+            SctpEvent::Message(_, m) => Some(m),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(got.data, message);
+    let buffer = receiver.take_back().expect("a buffer for the next record");
+    assert!(buffer.is_empty() && buffer.capacity() >= 1000);
+    assert!(receiver.lent.is_empty(), "the others are freed");
 }

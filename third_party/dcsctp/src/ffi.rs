@@ -822,6 +822,9 @@ impl From<DcSctpOptions> for bridge::Options {
             zero_checksum_alternate_error_detection_method,
             disable_checksum_verification,
             enable_handover_with_outstanding_data,
+            // eddy patch 14: not bridged (the C++ side builds its packets without room).
+            packet_headroom: _,
+            packet_tailroom: _,
         } = value;
 
         Self {
@@ -914,6 +917,8 @@ impl From<&bridge::Options> for DcSctpOptions {
                 ),
             disable_checksum_verification: val.disable_checksum_verification,
             enable_handover_with_outstanding_data: val.enable_handover_with_outstanding_data,
+            packet_headroom: 0,
+            packet_tailroom: 0,
         }
     }
 }

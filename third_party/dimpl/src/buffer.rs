@@ -129,6 +129,15 @@ impl Buf {
         }
     }
 
+    /// A pool's buffer made of `data`, contents kept (EDDY-PATCH 24: a
+    /// datagram sealed where the caller wrote it).
+    pub(crate) fn from_pool_vec_keeping(data: Vec<u8>) -> Self {
+        Self {
+            data,
+            from_pool: true,
+        }
+    }
+
     /// Shortens the buffer to `len` bytes (no effect if it is shorter).
     pub fn truncate(&mut self, len: usize) {
         self.data.truncate(len);

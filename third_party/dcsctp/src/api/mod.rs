@@ -14,6 +14,7 @@
 
 pub use crate::api::handover::HandoverReadiness;
 use crate::api::handover::SocketHandoverState;
+use bytes::Bytes;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::ops::Add;
@@ -432,6 +433,15 @@ pub struct Options {
 
     /// If true, allows handover even if there is outstanding data on the connection.
     pub enable_handover_with_outstanding_data: bool,
+
+    /// Bytes left free before each packet in the buffer of a [`SocketEvent::SendPacket`] (eddy
+    /// patch 14): the packet is `buffer[packet_headroom..]`, so that a lower layer writes its own
+    /// header there (DTLS: the record header) instead of copying the packet. 0 by default.
+    pub packet_headroom: usize,
+
+    /// Bytes of room reserved after each packet in the buffer of a [`SocketEvent::SendPacket`]
+    /// (eddy patch 14), for a lower layer's trailer (DTLS: the AEAD tag). 0 by default.
+    pub packet_tailroom: usize,
 }
 
 impl Default for Options {
@@ -488,6 +498,8 @@ impl Default for Options {
             zero_checksum_alternate_error_detection_method:
                 ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_NONE,
             enable_handover_with_outstanding_data: false,
+            packet_headroom: 0,
+            packet_tailroom: 0,
         }
     }
 }
@@ -743,9 +755,13 @@ pub trait DcSctpSocket: Send {
     fn get_next_message(&mut self) -> Option<Message>;
 
     /// Gives back the buffer of a [`SocketEvent::SendPacket`] once the packet was sent, so
-    /// that a later packet is built in it instead of a new allocation (eddy patch 7). The
-    /// default drops it.
-    fn recycle_packet_buffer(&mut self, _buffer: Vec<u8>) {}
+    /// that a later packet is built in it instead of a new allocation (eddy patch 7). Any
+    /// buffer will do (eddy patch 14: the buffer of another layer's packet). Returns the buffer
+    /// when it was not kept (the socket keeps enough), for the caller to use elsewhere; the
+    /// default keeps none.
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        Some(buffer)
+    }
 
     /// Gives back the room that traffic left behind (eddy patch 12): kept packet buffers once
     /// nothing is in flight or waiting to be sent, the kept chunk vectors, and the storage of
@@ -756,6 +772,16 @@ pub trait DcSctpSocket: Send {
 
     /// To be called when an incoming SCTP packet is to be processed.
     fn handle_input(&mut self, packet: &[u8]);
+
+    /// As [`DcSctpSocket::handle_input`], taking the packet's buffer (eddy patch 15): a
+    /// fragment's payload that is most of the packet is kept as a view of the buffer instead of a
+    /// copy, until its message is reassembled. Returns the buffer when nothing of it was kept (to
+    /// reuse at once), else the shared buffer, which is unique again once the socket let go of it
+    /// (`Bytes::is_unique`). The default copies, as `handle_input`, and gives the buffer back.
+    fn handle_input_owned(&mut self, packet: Vec<u8>) -> Result<Vec<u8>, Bytes> {
+        self.handle_input(&packet);
+        Ok(packet)
+    }
 
     /// Advances the internal clock to a specific point in the socket's lifetime.
     ///

@@ -55,6 +55,7 @@ use crate::packet::shutdown_complete_chunk;
 use crate::packet::shutdown_complete_chunk::ShutdownCompleteChunk;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::write_u16_be;
+use bytes::Bytes;
 use std::cmp;
 
 /// Intermediate representation of a chunk for which the type hasn't been fully discriminated, see
@@ -165,6 +166,61 @@ impl TryFrom<RawChunk<'_>> for Chunk {
             _ => UnknownChunk::try_from(raw).map(Chunk::Unknown),
         }
     }
+}
+
+impl Chunk {
+    /// As `try_from`; with `lend`, a DATA or I-DATA chunk's payload may be lent from the packet
+    /// instead of copied (eddy patch 15, [`payload_of`]).
+    pub(crate) fn parse(
+        raw: RawChunk<'_>,
+        lend: Option<&mut Lend<'_>>,
+    ) -> Result<Self, ChunkParseError> {
+        match (raw.typ, lend) {
+            (data_chunk::CHUNK_TYPE, Some(lend)) => {
+                DataChunk::parse(raw, Some(lend)).map(Chunk::Data)
+            }
+            (idata_chunk::CHUNK_TYPE, Some(lend)) => {
+                IDataChunk::parse(raw, Some(lend)).map(Chunk::IData)
+            }
+            _ => Self::try_from(raw),
+        }
+    }
+}
+
+/// A received packet whose DATA payload may become a view of its buffer (eddy patch 15): while
+/// the packet is parsed from `packet`, [`payload_of`] notes here the one payload to lend, which
+/// is filled in from the buffer once parsing is done (`SctpPacket::from_owned_in`).
+pub(crate) struct Lend<'a> {
+    /// The packet being parsed.
+    pub packet: &'a [u8],
+    /// Where in `packet` the lent payload lies.
+    pub view: Option<std::ops::Range<usize>>,
+}
+
+/// A DATA or I-DATA chunk's payload (eddy patch 15). With `lend`, a fragment of a longer message
+/// (not `whole`) that is at least three quarters of the packet is lent: an empty placeholder is
+/// returned and its place noted in `lend`, to become a view of the packet's buffer. Anything else
+/// is copied, as upstream: a whole message is copied here once and handed over without another,
+/// while a view would be copied at handover anyway. A view keeps the whole packet's buffer alive
+/// for as long as the fragment waits in reassembly, which counts only the payload; three quarters
+/// keeps what is held within 4/3 of what is counted (a peer sending small fragments, or many
+/// chunks per packet, gets copies), and at most one payload per packet qualifies.
+pub(crate) fn payload_of(payload: &[u8], whole: bool, lend: Option<&mut Lend<'_>>) -> Bytes {
+    if let Some(lend) = lend {
+        if !whole
+            && lend.view.is_none()
+            && !payload.is_empty()
+            && payload.len() * 4 >= lend.packet.len() * 3
+        {
+            // `payload` is a slice of `lend.packet` (the parser reads every chunk from it).
+            let start = (payload.as_ptr() as usize).wrapping_sub(lend.packet.as_ptr() as usize);
+            if start.checked_add(payload.len()).is_some_and(|end| end <= lend.packet.len()) {
+                lend.view = Some(start..start + payload.len());
+                return Bytes::new();
+            }
+        }
+    }
+    Bytes::copy_from_slice(payload)
 }
 
 impl AsSerializableTlv for Chunk {

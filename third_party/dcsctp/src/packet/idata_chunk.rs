@@ -16,7 +16,9 @@ use crate::api::PpId;
 use crate::api::StreamId;
 use crate::packet::ChunkParseError;
 use crate::packet::SerializableTlv;
+use crate::packet::chunk::Lend;
 use crate::packet::chunk::RawChunk;
+use crate::packet::chunk::payload_of;
 use crate::packet::chunk::write_chunk_header;
 use crate::packet::data::Data;
 use crate::packet::ensure;
@@ -28,7 +30,6 @@ use crate::types::Fsn;
 use crate::types::Mid;
 use crate::types::StreamKey;
 use crate::types::Tsn;
-use bytes::Bytes;
 use std::fmt;
 
 pub(crate) const CHUNK_TYPE: u8 = 64;
@@ -73,12 +74,24 @@ impl TryFrom<RawChunk<'_>> for IDataChunk {
     type Error = ChunkParseError;
 
     fn try_from(raw: RawChunk<'_>) -> Result<Self, ChunkParseError> {
+        Self::parse(raw, None)
+    }
+}
+
+impl IDataChunk {
+    /// As `try_from`; with `lend`, the payload may be lent from the packet instead of copied
+    /// (eddy patch 15, [`crate::packet::chunk::payload_of`]).
+    pub(crate) fn parse(
+        raw: RawChunk<'_>,
+        lend: Option<&mut Lend<'_>>,
+    ) -> Result<Self, ChunkParseError> {
         ensure!(raw.typ == CHUNK_TYPE, ChunkParseError::InvalidType);
         ensure!(raw.value.len() >= 16, ChunkParseError::InvalidLength);
 
         let tsn = Tsn(read_u32_be!(&raw.value[0..4]));
         let ppid_or_fsn = read_u32_be!(&raw.value[12..16]);
         let is_beginning = (raw.flags & (1 << FLAGS_BIT_BEGINNING)) != 0;
+        let is_end = (raw.flags & (1 << FLAGS_BIT_END)) != 0;
         let (ppid, fsn) = if is_beginning { (ppid_or_fsn, 0) } else { (0, ppid_or_fsn) };
         let stream_id = StreamId(read_u16_be!(&raw.value[4..6]));
         let is_unordered = (raw.flags & (1 << FLAGS_BIT_UNORDERED)) != 0;
@@ -87,9 +100,9 @@ impl TryFrom<RawChunk<'_>> for IDataChunk {
             mid: Mid(read_u32_be!(&raw.value[8..12])),
             ppid: PpId(ppid),
             fsn: Fsn(fsn),
-            payload: Bytes::copy_from_slice(&raw.value[16..]),
+            payload: payload_of(&raw.value[16..], is_beginning && is_end, lend),
             is_beginning,
-            is_end: (raw.flags & (1 << FLAGS_BIT_END)) != 0,
+            is_end,
             ..Default::default()
         };
         let immediate_ack = (raw.flags & (1 << FLAGS_BIT_IMMEDIATE_ACK)) != 0;

@@ -20,13 +20,17 @@ use crate::math::round_up_to_4;
 use crate::packet::AsSerializableTlv;
 use crate::packet::ChunkParseError;
 use crate::packet::chunk::Chunk;
+use crate::packet::chunk::Lend;
 use crate::packet::chunk::RawChunk;
 use crate::packet::crc32c::Crc32c;
+use crate::packet::data_chunk::DataChunk;
 use crate::packet::ensure;
+use crate::packet::idata_chunk::IDataChunk;
 use crate::packet::read_u16_be;
 use crate::packet::read_u32_be;
 use crate::packet::write_u16_be;
 use crate::packet::write_u32_be;
+use bytes::Bytes;
 use thiserror::Error;
 
 pub const COMMON_HEADER_SIZE: usize = 12;
@@ -91,6 +95,45 @@ impl SctpPacket {
     pub fn from_bytes_in(
         data: &[u8],
         options: &Options,
+        chunks: Vec<Chunk>,
+    ) -> Result<SctpPacket, PacketParseError> {
+        Self::parse_in(data, None, &mut None, options, chunks)
+    }
+
+    /// As [`Self::from_bytes_in`], taking the packet's buffer (eddy patch 15): a fragment's
+    /// payload that is most of the packet becomes a view of it instead of a copy
+    /// (`chunk::payload_of`). The buffer comes back as `Ok` when nothing was lent from it (or the
+    /// packet did not parse), as `Err` (shared with the view) when a payload was.
+    pub fn from_owned_in(
+        packet: Vec<u8>,
+        options: &Options,
+        chunks: Vec<Chunk>,
+    ) -> (Result<SctpPacket, PacketParseError>, Result<Vec<u8>, Bytes>) {
+        let mut lend = Lend { packet: &packet, view: None };
+        let mut lent_chunk = None;
+        let parsed = Self::parse_in(&packet, Some(&mut lend), &mut lent_chunk, options, chunks);
+        let view = lend.view;
+        let (mut parsed, index, view) = match (parsed, lent_chunk, view) {
+            (Ok(parsed), Some(index), Some(view)) => (parsed, index, view),
+            (parsed, _, _) => return (parsed, Ok(packet)),
+        };
+        let shared = Bytes::from(packet);
+        match parsed.chunks.get_mut(index) {
+            Some(Chunk::Data(DataChunk { data, .. }) | Chunk::IData(IDataChunk { data, .. })) => {
+                data.payload = shared.slice(view);
+            }
+            _ => {}
+        }
+        (Ok(parsed), Err(shared))
+    }
+
+    /// With `lend`, payloads may be lent from `data` (`chunk::payload_of`); `lent_chunk` is then
+    /// set to the index of the chunk whose payload was.
+    fn parse_in(
+        data: &[u8],
+        mut lend: Option<&mut Lend<'_>>,
+        lent_chunk: &mut Option<usize>,
+        options: &Options,
         mut chunks: Vec<Chunk>,
     ) -> Result<SctpPacket, PacketParseError> {
         chunks.clear();
@@ -134,7 +177,11 @@ impl SctpPacket {
 
         while !remaining.is_empty() {
             let (raw, next_remaining) = RawChunk::from_bytes(remaining)?;
-            let chunk = Chunk::try_from(raw)?;
+            let lent_before = lend.as_ref().is_some_and(|l| l.view.is_some());
+            let chunk = Chunk::parse(raw, lend.as_deref_mut())?;
+            if !lent_before && lend.as_ref().is_some_and(|l| l.view.is_some()) {
+                *lent_chunk = Some(chunks.len());
+            }
             chunks.push(chunk);
 
             remaining = next_remaining;
@@ -150,6 +197,10 @@ pub(crate) struct SctpPacketBuilder {
     dest_port: u16,
     max_packet_size: usize,
     write_checksum: bool,
+    /// Free bytes before the packet in `data` (eddy patch 14).
+    headroom: usize,
+    /// Bytes of room reserved after the largest packet (eddy patch 14).
+    tailroom: usize,
     data: Vec<u8>,
 }
 
@@ -166,8 +217,22 @@ impl SctpPacketBuilder {
             dest_port,
             max_packet_size: round_down_to_4!(max_packet_size),
             write_checksum: true,
+            headroom: 0,
+            tailroom: 0,
             data: vec![],
         }
+    }
+
+    /// Leaves `headroom` free bytes before the packet in the buffer [`Self::build`] returns, and
+    /// reserves `tailroom` bytes after the largest packet, for a lower layer's header and trailer
+    /// (eddy patch 14: DTLS seals the packet where it lies). The packet itself, and
+    /// `max_packet_size`, are unchanged.
+    pub(crate) fn with_room(mut self, headroom: usize, tailroom: usize) -> Self {
+        if self.data.is_empty() {
+            self.headroom = headroom;
+            self.tailroom = tailroom;
+        }
+        self
     }
 
     /// Builds the packet in `buffer` (empty; eddy patch 7: a recycled one).
@@ -200,19 +265,20 @@ impl SctpPacketBuilder {
     }
 
     pub(crate) fn add(&mut self, chunk: &Chunk) -> &mut Self {
+        let h = self.headroom;
         if self.data.is_empty() {
-            self.data.reserve(self.max_packet_size);
-            self.data.resize(COMMON_HEADER_SIZE, 0);
-            write_u16_be!(&mut self.data[0..2], self.source_port);
-            write_u16_be!(&mut self.data[2..4], self.dest_port);
-            write_u32_be!(&mut self.data[4..8], self.verification_tag);
+            self.data.reserve(h + self.max_packet_size + self.tailroom);
+            self.data.resize(h + COMMON_HEADER_SIZE, 0);
+            write_u16_be!(&mut self.data[h..h + 2], self.source_port);
+            write_u16_be!(&mut self.data[h + 2..h + 4], self.dest_port);
+            write_u32_be!(&mut self.data[h + 4..h + 8], self.verification_tag);
             // Checksum is at offset 8 - written when calling `build()`.
         }
-        debug_assert!(is_divisible_by_4!(self.data.len()));
+        debug_assert!(is_divisible_by_4!(self.data.len() - h));
 
         let chunk_offset = self.data.len();
         let chunk_size = chunk.as_serializable().serialized_size();
-        let new_len = round_up_to_4!(self.data.len() + chunk_size);
+        let new_len = round_up_to_4!(self.data.len() - h + chunk_size);
         debug_assert!(
             new_len <= self.max_packet_size,
             "packet too large: {} > {}",
@@ -223,11 +289,11 @@ impl SctpPacketBuilder {
             return self;
         }
 
-        self.data.resize(new_len, 0);
+        self.data.resize(h + new_len, 0);
         chunk
             .as_serializable()
             .serialize_to(&mut self.data[chunk_offset..chunk_offset + chunk_size]);
-        debug_assert!(is_divisible_by_4!(self.data.len()));
+        debug_assert!(is_divisible_by_4!(self.data.len() - h));
         self
     }
 
@@ -236,7 +302,7 @@ impl SctpPacketBuilder {
             // The common packet header hasn't been written yet.
             return self.max_packet_size.saturating_sub(COMMON_HEADER_SIZE);
         }
-        self.max_packet_size.saturating_sub(self.data.len())
+        self.max_packet_size.saturating_sub(self.data.len() - self.headroom)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -246,10 +312,11 @@ impl SctpPacketBuilder {
     pub fn build(&mut self) -> Vec<u8> {
         let mut out = Vec::<u8>::new();
         if self.write_checksum && !self.data.is_empty() {
+            let h = self.headroom;
             let mut crc = Crc32c::new();
-            crc.digest(&self.data);
+            crc.digest(&self.data[h..]);
             let checksum = crc.value().to_be();
-            write_u32_be!(&mut self.data[8..12], checksum);
+            write_u32_be!(&mut self.data[h + 8..h + 12], checksum);
         }
         std::mem::swap(&mut self.data, &mut out);
         out
@@ -446,6 +513,75 @@ mod tests {
         assert_eq!(packet.common_header.destination_port, 5000);
         assert_eq!(packet.common_header.verification_tag, 0x0eddca08);
         assert_eq!(packet.common_header.checksum, 0x2a81f531);
+    }
+
+    #[test]
+    fn an_owned_packet_lends_a_large_fragment_and_copies_the_rest() {
+        // eddy patch 15: from an owned packet, a fragment (not a whole message) that is at least
+        // three quarters of the packet becomes a view of its buffer; a whole message, or a small
+        // fragment, is copied, and a packet with nothing lent gives its buffer back.
+        let options: Options = Default::default();
+        let data = |tsn: u32, len: usize, whole: bool| {
+            Chunk::Data(DataChunk {
+                tsn: Tsn(tsn),
+                data: Data {
+                    stream_key: StreamKey::new(false, StreamId(1)),
+                    ssn: Ssn(0),
+                    ppid: PpId(53),
+                    payload: vec![tsn as u8; len].into(),
+                    is_beginning: true,
+                    is_end: whole,
+                    ..Default::default()
+                },
+                immediate_ack: false,
+            })
+        };
+        let build = |chunks: &[Chunk]| {
+            let mut b = SctpPacketBuilder::new(
+                VERIFICATION_TAG,
+                options.local_port,
+                options.remote_port,
+                options.mtu,
+            );
+            for c in chunks {
+                b.add(c);
+            }
+            b.build()
+        };
+        let payload = |p: &SctpPacket, i: usize| match &p.chunks[i] {
+            Chunk::Data(c) => c.data.payload.clone(),
+            _ => panic!("not DATA"),
+        };
+
+        // A large fragment and a small one: the first is lent.
+        let (packet, buffer) = SctpPacket::from_owned_in(
+            build(&[data(1, 1000, false), data(2, 10, false)]),
+            &options,
+            Vec::new(),
+        );
+        let packet = packet.unwrap();
+        let shared = buffer.expect_err("lent");
+        let range = shared.as_ptr_range();
+        assert_eq!(payload(&packet, 0), vec![1u8; 1000]);
+        assert!(range.contains(&payload(&packet, 0).as_ptr()), "a view of the packet");
+        assert_eq!(payload(&packet, 1), vec![2u8; 10]);
+        assert!(!range.contains(&payload(&packet, 1).as_ptr()), "a copy");
+        assert!(!shared.is_unique());
+        drop(packet);
+        assert!(shared.is_unique());
+
+        // A whole message is copied (it would be copied at handover anyway): nothing lent.
+        let bytes = build(&[data(3, 1000, true)]);
+        let at = bytes.as_ptr();
+        let (packet, buffer) = SctpPacket::from_owned_in(bytes, &options, Vec::new());
+        assert_eq!(payload(&packet.unwrap(), 0), vec![3u8; 1000]);
+        let buffer = buffer.expect("given back");
+        assert_eq!(buffer.as_ptr(), at);
+
+        // From a slice, everything is copied.
+        let bytes = build(&[data(4, 1000, false)]);
+        let packet = SctpPacket::from_bytes_in(&bytes, &options, Vec::new()).unwrap();
+        assert!(!bytes.as_ptr_range().contains(&payload(&packet, 0).as_ptr()));
     }
 
     #[test]

@@ -222,6 +222,7 @@ pub(crate) fn handle_init(state: &mut State, ctx: &mut Context, chunk: InitChunk
             ctx.options.remote_port,
             ctx.options.mtu,
         )
+        .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom)
         .write_checksum(write_checksum)
         .add(&Chunk::InitAck(init_ack))
         .build(),
@@ -264,6 +265,7 @@ pub(crate) fn handle_init_ack(
                 ctx.options.remote_port,
                 round_down_to_4!(ctx.options.mtu),
             )
+            .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom)
             .add(&Chunk::Abort(AbortChunk {
                 tag_reflected: false,
                 error_causes: vec![ErrorCause::MissingMandatoryParameter(
@@ -402,7 +404,8 @@ pub(crate) fn handle_cookie_echo(
         ctx.options.local_port,
         ctx.options.remote_port,
         ctx.options.mtu,
-    );
+    )
+    .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom);
     b.write_checksum(write_checksum);
     b.add(&Chunk::CookieAck(CookieAckChunk {}));
     ctx.send_buffered_packets_with(state, now, &mut b);
@@ -510,6 +513,7 @@ fn send_init(state: &mut State, ctx: &mut Context) {
         != ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_NONE;
     ctx.events.borrow_mut().add(SocketEvent::SendPacket(
         SctpPacketBuilder::new(0, ctx.options.local_port, ctx.options.remote_port, ctx.options.mtu)
+            .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom)
             .add(&Chunk::Init(InitChunk {
                 initiate_tag: s.verification_tag,
                 a_rwnd: ctx.options.max_receiver_window_buffer_size as u32,
@@ -537,7 +541,8 @@ fn send_cookie_echo(state: &mut State, ctx: &mut Context, now: SocketTime) {
         ctx.options.local_port,
         ctx.options.remote_port,
         ctx.options.mtu,
-    );
+    )
+    .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom);
 
     builder.add(&Chunk::CookieEcho(s.cookie_echo_chunk.clone()));
     ctx.send_buffered_packets_with(state, now, &mut builder);

@@ -102,7 +102,10 @@ pub(crate) struct Context {
 /// How many emptied packet buffers [`Context::packet_buffers`] keeps while data is in flight
 /// (eddy patch 7): a burst (`max_burst`, 4 by default) builds that many packets before eddy
 /// gives the first back. With nothing in flight it keeps one ([`Context::trim_packet_buffers`]).
-pub const MAX_PACKET_BUFFERS: usize = 4;
+/// Eddy patch 14: 16, as many as the datagrams a congestion window's worth of sends puts in
+/// flight before their buffers come back: eddy's DTLS seals a packet in its buffer, which leaves
+/// as the datagram and returns here once sent.
+pub const MAX_PACKET_BUFFERS: usize = 16;
 
 /// Capacity of [`Context::chunks_to_send`] kept between packets (eddy patch 9).
 const MAX_KEPT_CHUNKS: usize = 8;
@@ -112,7 +115,7 @@ impl Context {
         if let Some(tcb) = &state.tcb_mut() {
             let mut packet = tcb.new_packet().with_buffer(self.take_packet_buffer());
             self.send_buffered_packets_with(state, now, &mut packet);
-            self.recycle_packet_buffer(packet.into_buffer());
+            let _ = self.recycle_packet_buffer(packet.into_buffer());
         }
     }
 
@@ -121,11 +124,15 @@ impl Context {
         self.packet_buffers.pop().unwrap_or_default()
     }
 
-    /// Keeps an emptied packet buffer for a later packet (eddy patch 7).
-    pub fn recycle_packet_buffer(&mut self, mut buffer: Vec<u8>) {
+    /// Keeps an emptied packet buffer for a later packet (eddy patch 7); returns it when there
+    /// is no room for it (eddy patch 14).
+    pub fn recycle_packet_buffer(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
         if buffer.capacity() > 0 && self.packet_buffers.len() < MAX_PACKET_BUFFERS {
             buffer.clear();
             self.packet_buffers.push(buffer);
+            None
+        } else {
+            Some(buffer)
         }
     }
 

@@ -160,7 +160,7 @@ pub(crate) fn maybe_send_sack(state: &mut State, ctx: &mut Context, now: SocketT
             let rwnd = tcb.reassembly_queue.remaining_bytes();
             b.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
             ctx.send_buffered_packets_with(state, now, &mut b);
-            ctx.recycle_packet_buffer(b.into_buffer());
+            let _ = ctx.recycle_packet_buffer(b.into_buffer());
         }
     }
 }

@@ -50,6 +50,7 @@ use crate::packet::iforward_tsn_chunk::IForwardTsnChunk;
 use crate::packet::parameter::PARAMETER_HEADER_SIZE;
 use crate::packet::protocol_violation_error_cause::ProtocolViolationErrorCause;
 use crate::packet::sctp_packet;
+use crate::packet::sctp_packet::PacketParseError;
 use crate::packet::sctp_packet::SctpPacket;
 use crate::packet::unknown_chunk::UnknownChunk;
 use crate::packet::unrecognized_chunk_error_cause::UnrecognizedChunkErrorCause;
@@ -90,6 +91,7 @@ use crate::timer::BackoffAlgorithm;
 use crate::timer::Timer;
 use crate::tx::send_queue::SendQueue;
 use crate::types::Tsn;
+use bytes::Bytes;
 #[cfg(not(test))]
 use log::info;
 #[cfg(not(test))]
@@ -511,70 +513,12 @@ impl Socket {
     }
 }
 
-impl DcSctpSocket for Socket {
-    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) {
-        self.ctx.recycle_packet_buffer(buffer);
-        self.ctx.trim_packet_buffers(&self.state);
-    }
-
-    fn trim(&mut self) {
-        // Empty between packets (taken and given back by `handle_input`).
-        if self.chunks.is_empty() {
-            self.chunks = Vec::new();
-        }
-        self.ctx.trim(&mut self.state);
-    }
-
-    fn poll_event(&mut self) -> Option<SocketEvent> {
-        self.ctx.events.borrow_mut().next_event()
-    }
-
-    fn get_next_message(&mut self) -> Option<Message> {
-        // eddy patch: messages left from a closed association come first (they are older).
-        if let Some(message) = self.ctx.orphaned_messages.pop_front() {
-            return Some(message);
-        }
-        let tcb = self.state.tcb_mut()?;
-        let message = tcb.reassembly_queue.get_next_message()?;
-        // eddy patch: a window update. DATA was refused while the queue was above its watermark,
-        // and the peer (its window 0) would otherwise only find out by a zero window probe on
-        // its retransmission timer, up to `rto_max` later. From
-        // <https://datatracker.ietf.org/doc/html/rfc9260#section-6.2-10>:
-        //
-        //   An SCTP receiver MUST NOT generate more than one SACK for every incoming packet,
-        //   other than to update the offered window as the receiving application consumes new
-        //   data.
-        //
-        // It waits until half the buffer is free, so as not to announce small windows.
-        let rwnd = tcb.reassembly_queue.remaining_bytes();
-        if self.ctx.window_update_pending
-            && rwnd >= self.ctx.options.max_receiver_window_buffer_size / 2
-        {
-            self.ctx.window_update_pending = false;
-            let mut packet = tcb.new_packet();
-            packet.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
-            let now = self.now.get();
-            self.ctx.send_buffered_packets_with(&mut self.state, now, &mut packet);
-        }
-        Some(message)
-    }
-
-    fn connect(&mut self) {
-        let State::Closed = self.state else {
-            warn!("Called connect on a socket that is not closed");
-            return;
-        };
+impl Socket {
+    /// `handle_input` of a parsed packet (eddy patch 15: parsed from a slice or from an owned
+    /// buffer).
+    fn handle_parsed(&mut self, parsed: Result<SctpPacket, PacketParseError>) {
         let now = self.now.get();
-        do_connect(&mut self.state, &mut self.ctx, now);
-    }
-
-    fn handle_input(&mut self, packet: &[u8]) {
-        self.ctx.rx_packets_count += 1;
-        let now = self.now.get();
-        log_packet(&self.name, now, false, packet);
-
-        let chunks = std::mem::take(&mut self.chunks);
-        match SctpPacket::from_bytes_in(packet, &self.ctx.options, chunks) {
+        match parsed {
             Err(_e) => {
                 self.ctx.events.borrow_mut().add(SocketEvent::OnError(
                     ErrorKind::ParseFailed,
@@ -670,6 +614,82 @@ impl DcSctpSocket for Socket {
                 self.ctx.trim_packet_buffers(&self.state);
             }
         }
+    }
+}
+
+impl DcSctpSocket for Socket {
+    fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let left = self.ctx.recycle_packet_buffer(buffer);
+        self.ctx.trim_packet_buffers(&self.state);
+        left
+    }
+
+    fn trim(&mut self) {
+        // Empty between packets (taken and given back by `handle_input`).
+        if self.chunks.is_empty() {
+            self.chunks = Vec::new();
+        }
+        self.ctx.trim(&mut self.state);
+    }
+
+    fn poll_event(&mut self) -> Option<SocketEvent> {
+        self.ctx.events.borrow_mut().next_event()
+    }
+
+    fn get_next_message(&mut self) -> Option<Message> {
+        // eddy patch: messages left from a closed association come first (they are older).
+        if let Some(message) = self.ctx.orphaned_messages.pop_front() {
+            return Some(message);
+        }
+        let tcb = self.state.tcb_mut()?;
+        let message = tcb.reassembly_queue.get_next_message()?;
+        // eddy patch: a window update. DATA was refused while the queue was above its watermark,
+        // and the peer (its window 0) would otherwise only find out by a zero window probe on
+        // its retransmission timer, up to `rto_max` later. From
+        // <https://datatracker.ietf.org/doc/html/rfc9260#section-6.2-10>:
+        //
+        //   An SCTP receiver MUST NOT generate more than one SACK for every incoming packet,
+        //   other than to update the offered window as the receiving application consumes new
+        //   data.
+        //
+        // It waits until half the buffer is free, so as not to announce small windows.
+        let rwnd = tcb.reassembly_queue.remaining_bytes();
+        if self.ctx.window_update_pending
+            && rwnd >= self.ctx.options.max_receiver_window_buffer_size / 2
+        {
+            self.ctx.window_update_pending = false;
+            let mut packet = tcb.new_packet();
+            packet.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
+            let now = self.now.get();
+            self.ctx.send_buffered_packets_with(&mut self.state, now, &mut packet);
+        }
+        Some(message)
+    }
+
+    fn connect(&mut self) {
+        let State::Closed = self.state else {
+            warn!("Called connect on a socket that is not closed");
+            return;
+        };
+        let now = self.now.get();
+        do_connect(&mut self.state, &mut self.ctx, now);
+    }
+
+    fn handle_input(&mut self, packet: &[u8]) {
+        self.ctx.rx_packets_count += 1;
+        log_packet(&self.name, self.now.get(), false, packet);
+        let chunks = std::mem::take(&mut self.chunks);
+        let parsed = SctpPacket::from_bytes_in(packet, &self.ctx.options, chunks);
+        self.handle_parsed(parsed);
+    }
+
+    fn handle_input_owned(&mut self, packet: Vec<u8>) -> Result<Vec<u8>, Bytes> {
+        self.ctx.rx_packets_count += 1;
+        log_packet(&self.name, self.now.get(), false, &packet);
+        let chunks = std::mem::take(&mut self.chunks);
+        let (parsed, buffer) = SctpPacket::from_owned_in(packet, &self.ctx.options, chunks);
+        self.handle_parsed(parsed);
+        buffer
     }
 
     fn advance_time(&mut self, now: SocketTime) {

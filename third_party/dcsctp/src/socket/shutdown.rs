@@ -169,6 +169,7 @@ pub(crate) fn handle_shutdown_ack(state: &mut State, ctx: &mut Context, header: 
                     ctx.options.remote_port,
                     ctx.options.mtu,
                 )
+                .with_room(ctx.options.packet_headroom, ctx.options.packet_tailroom)
                 .add(&Chunk::ShutdownComplete(ShutdownCompleteChunk { tag_reflected: true }))
                 .build(),
             ));

@@ -1720,6 +1720,94 @@ mod tests {
         assert_eq!(socket_a.state(), SocketState::Connected);
     }
 
+    /// Moves packets both ways until both are quiet (timers included), checking that each
+    /// leaves `headroom` zeroed bytes before the packet and room for `tailroom` after it, and
+    /// handing the peer only the packet (eddy patch 14).
+    fn exchange_with_room(
+        socket_a: &mut Socket,
+        socket_z: &mut Socket,
+        headroom: usize,
+        tailroom: usize,
+        mtu: usize,
+    ) -> usize {
+        let mut packets = 0;
+        loop {
+            let mut again = false;
+            for a_to_z in [true, false] {
+                let (from, to) = if a_to_z {
+                    (&mut *socket_a, &mut *socket_z)
+                } else {
+                    (&mut *socket_z, &mut *socket_a)
+                };
+                while let Some(e) = from.poll_event() {
+                    if let SocketEvent::SendPacket(packet) = e {
+                        assert!(packet.len() > headroom + sctp_packet::COMMON_HEADER_SIZE);
+                        assert!(packet[..headroom].iter().all(|&b| b == 0));
+                        assert!(packet.capacity() >= headroom + mtu + tailroom);
+                        to.handle_input(&packet[headroom..]);
+                        packets += 1;
+                        again = true;
+                    }
+                }
+            }
+            if !again {
+                let timeout = min(socket_a.poll_timeout(), socket_z.poll_timeout());
+                if timeout != SocketTime::infinite_future() {
+                    socket_a.advance_time(timeout);
+                    socket_z.advance_time(timeout);
+                    again = true;
+                }
+            }
+            if !again {
+                return packets;
+            }
+        }
+    }
+
+    #[test]
+    fn every_packet_has_the_room_asked_for() {
+        // eddy patch 14: connecting, data both ways, a stream reset, a shutdown, then an abort:
+        // every packet leaves the room around it, and the peer reads the packet alone.
+        const HEADROOM: usize = 21;
+        const TAILROOM: usize = 27;
+        let options =
+            Options { packet_headroom: HEADROOM, packet_tailroom: TAILROOM, ..default_options() };
+        let mtu = round_down_to_4!(options.mtu);
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        socket_a.connect();
+        exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+        assert_eq!(socket_a.state(), SocketState::Connected);
+        assert_eq!(socket_z.state(), SocketState::Connected);
+
+        let payload: Vec<u8> = (0..options.mtu * 3).map(|i| i as u8).collect();
+        socket_a
+            .send(Message::new(StreamId(1), PpId(53), payload.clone()), &SendOptions::default())
+            .unwrap();
+        socket_z
+            .send(Message::new(StreamId(2), PpId(53), vec![7; 10]), &SendOptions::default())
+            .unwrap();
+        exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+        assert_eq!(socket_z.get_next_message().unwrap().payload, payload);
+        assert_eq!(socket_a.get_next_message().unwrap().payload, vec![7; 10]);
+
+        socket_a.reset_streams(&[StreamId(1)]).unwrap();
+        exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+
+        socket_a.shutdown();
+        exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+        assert_eq!(socket_a.state(), SocketState::Closed);
+        assert_eq!(socket_z.state(), SocketState::Closed);
+
+        socket_a.connect();
+        exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+        assert_eq!(socket_a.state(), SocketState::Connected);
+        socket_a.close();
+        let packets = exchange_with_room(&mut socket_a, &mut socket_z, HEADROOM, TAILROOM, mtu);
+        assert!(packets >= 1);
+        assert_eq!(socket_z.state(), SocketState::Closed);
+    }
+
     #[test]
     fn one_peer_reconnects() {
         let mut socket_a = Socket::new("A", &default_options());

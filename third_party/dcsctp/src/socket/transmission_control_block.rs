@@ -94,6 +94,9 @@ pub struct TransmissionControlBlock {
     local_port: u16,
     remote_port: u16,
     max_packet_size: usize,
+    /// Room around each packet (eddy patch 14, `Options::packet_headroom`, `packet_tailroom`).
+    packet_headroom: usize,
+    packet_tailroom: usize,
 }
 
 impl TransmissionControlBlock {
@@ -143,6 +146,8 @@ impl TransmissionControlBlock {
             local_port: options.local_port,
             remote_port: options.remote_port,
             max_packet_size: round_down_to_4!(options.mtu),
+            packet_headroom: options.packet_headroom,
+            packet_tailroom: options.packet_tailroom,
         }
     }
 
@@ -218,7 +223,8 @@ impl TransmissionControlBlock {
             self.local_port,
             self.remote_port,
             self.max_packet_size,
-        );
+        )
+        .with_room(self.packet_headroom, self.packet_tailroom);
         b.write_checksum(!self.capabilities.zero_checksum_enabled());
         b
     }

@@ -273,6 +273,24 @@ impl Client {
         Ok(())
     }
 
+    /// EDDY-PATCH 24: see [`crate::Dtls::send_application_data_in_place`].
+    pub fn send_application_data_in_place(
+        &mut self,
+        datagram: Vec<u8>,
+        headroom: usize,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        if self.state != State::AwaitApplicationData {
+            return Ok(Some(datagram));
+        }
+        self.engine
+            .create_app_data_record_in_place(datagram, headroom)
+    }
+
+    /// EDDY-PATCH 24: see [`crate::Dtls::app_data_headroom`].
+    pub fn app_data_headroom(&self) -> Option<usize> {
+        self.engine.app_data_headroom()
+    }
+
     /// EDDY-PATCH 20: whether application data may go out before the
     /// handshake completes (TLS False Start, RFC 7918 §4: once the client
     /// sent its ChangeCipherSpec and Finished, "the client MAY send

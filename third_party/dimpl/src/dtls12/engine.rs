@@ -1112,6 +1112,83 @@ impl Engine {
         Ok(())
     }
 
+    /// EDDY-PATCH 24: the bytes an application-data record puts before its
+    /// plaintext (header and explicit nonce), once the keys are known.
+    pub fn app_data_headroom(&self) -> Option<usize> {
+        self.cipher_suite()?;
+        Some(DTLSRecord::HEADER_LEN + self.explicit_nonce_len)
+    }
+
+    /// EDDY-PATCH 24: `datagram[headroom..]` is the plaintext of an
+    /// application-data record that starts a datagram: the header and
+    /// explicit nonce are written into `datagram[..headroom]`, the plaintext
+    /// is encrypted where it lies and the tag appended (no copy; the caller
+    /// leaves the tag's room in the capacity), and the datagram is queued.
+    /// The bytes are those [`create_app_data_record`](Self::create_app_data_record)
+    /// writes. `Ok(Some(datagram))` gives it back untouched when this path
+    /// does not apply: `headroom` is not [`app_data_headroom`](Self::app_data_headroom),
+    /// the record would join a datagram already queued or fill less than
+    /// half the buffer, the queue is full, or the plaintext is too long; the
+    /// caller then sends the plaintext
+    /// the ordinary way (which reports a full queue).
+    pub fn create_app_data_record_in_place(
+        &mut self,
+        datagram: Vec<u8>,
+        headroom: usize,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let Some(plaintext_len) = datagram.len().checked_sub(headroom) else {
+            return Ok(Some(datagram));
+        };
+        let record_wire_len =
+            DTLSRecord::HEADER_LEN + plaintext_len + self.min_protected_fragment_len();
+        let appends = self
+            .queue_tx
+            .back()
+            .is_some_and(|b| b.len() + record_wire_len <= self.config.mtu());
+        // A datagram that would fill less than half its buffer is copied out
+        // at its size by `poll_owned` anyway: sealed in the caller's buffer,
+        // it would only move that buffer into this pool.
+        if appends
+            || record_wire_len * 2 < datagram.capacity()
+            || self.app_data_headroom() != Some(headroom)
+            || plaintext_len > u16::MAX as usize
+            || record_wire_len - DTLSRecord::HEADER_LEN > u16::MAX as usize
+            || self.queue_tx.len() >= self.config.max_queue_tx()
+        {
+            return Ok(Some(datagram));
+        }
+        let sequence = self.sequence_epoch_n;
+        let (nonce, explicit_nonce, prefix_len) = self.record_nonce(sequence)?;
+        debug_assert_eq!(DTLSRecord::HEADER_LEN + prefix_len, headroom);
+        // DTLS 1.2 AEAD: AAD uses the plaintext length (DTLSCompressed.length).
+        let aad = Aad::new_dtls12(ContentType::ApplicationData, sequence, plaintext_len as u16);
+        let record = DTLSRecord {
+            content_type: ContentType::ApplicationData,
+            version: ProtocolVersion::DTLS1_2,
+            sequence,
+            length: (record_wire_len - DTLSRecord::HEADER_LEN) as u16,
+            fragment_range: 0..0,
+        };
+        let mut buffer = Buf::from_pool_vec_keeping(datagram);
+        buffer[..DTLSRecord::HEADER_LEN].copy_from_slice(&record.header());
+        buffer[DTLSRecord::HEADER_LEN..headroom].copy_from_slice(&explicit_nonce[..prefix_len]);
+        let sealed = if self.is_client {
+            self.crypto_context
+                .encrypt_tail_client_to_server(&mut buffer, headroom, aad, nonce)
+        } else {
+            self.crypto_context
+                .encrypt_tail_server_to_client(&mut buffer, headroom, aad, nonce)
+        };
+        if let Err(e) = sealed {
+            self.buffers_free.push(buffer);
+            return Err(Error::CryptoError(e));
+        }
+        debug_assert_eq!(buffer.len(), record_wire_len);
+        self.sequence_epoch_n.sequence_number += 1;
+        self.queue_tx.push_back(buffer);
+        Ok(None)
+    }
+
     /// Create a handshake message and wrap it in a DTLS record
     pub fn create_handshake<F>(&mut self, msg_type: MessageType, f: F) -> Result<(), Error>
     where

@@ -278,6 +278,24 @@ impl Server {
         Ok(())
     }
 
+    /// EDDY-PATCH 24: see [`crate::Dtls::send_application_data_in_place`].
+    pub fn send_application_data_in_place(
+        &mut self,
+        datagram: Vec<u8>,
+        headroom: usize,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        if self.state != State::AwaitApplicationData {
+            return Ok(Some(datagram));
+        }
+        self.engine
+            .create_app_data_record_in_place(datagram, headroom)
+    }
+
+    /// EDDY-PATCH 24: see [`crate::Dtls::app_data_headroom`].
+    pub fn app_data_headroom(&self) -> Option<usize> {
+        self.engine.app_data_headroom()
+    }
+
     /// Initiate graceful shutdown by sending a `close_notify` alert.
     pub fn close(&mut self) -> Result<(), Error> {
         if self.state == State::Closed {

@@ -126,15 +126,21 @@ impl DTLSRecord {
     /// between the header and the fragment; `length` counts both
     /// (EDDY-PATCH 11).
     pub fn serialize_with_prefix(&self, prefix: &[u8], buf: &[u8], output: &mut Buf) {
+        output.extend_from_slice(&self.header());
+        output.extend_from_slice(prefix);
+        output.extend_from_slice(self.fragment(buf));
+    }
+
+    /// The record header's bytes (EDDY-PATCH 24: written in front of a
+    /// fragment already in place as well as by `serialize_with_prefix`).
+    pub fn header(&self) -> [u8; Self::HEADER_LEN] {
         let mut header = [0u8; Self::HEADER_LEN];
         header[0] = self.content_type.as_u8();
         header[1..3].copy_from_slice(&self.version.as_u16().to_be_bytes());
         header[3..5].copy_from_slice(&self.sequence.epoch.to_be_bytes());
         header[5..11].copy_from_slice(&self.sequence.sequence_number.to_be_bytes()[2..]);
         header[11..13].copy_from_slice(&self.length.to_be_bytes());
-        output.extend_from_slice(&header);
-        output.extend_from_slice(prefix);
-        output.extend_from_slice(self.fragment(buf));
+        header
     }
 }
 
