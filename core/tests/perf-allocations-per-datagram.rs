@@ -11,12 +11,10 @@
 
 mod perf_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use eddy::{ChannelId, Event, Input, Output, PeerConnection, Receive};
+use eddy::{ChannelId, Event};
+use perf_common::{Moved, Wire};
 
 /// Allocations per datagram this test accepts (issue 13: ≤ 2). Measured:
 /// 1.78 with each sent `Transmit`'s buffer given back (`recycle_transmit`,
@@ -30,42 +28,8 @@ use eddy::{ChannelId, Event, Input, Output, PeerConnection, Receive};
 /// dcsctp, its shared buffer, its reassembly, its fragment list.
 const BOUND: f64 = 2.0;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 struct Pair {
-    peers: [PeerConnection; 2],
-    addrs: [SocketAddr; 2],
-    now: Instant,
+    wire: Wire,
     channel: Option<ChannelId>,
     received: usize,
     datagrams: u64,
@@ -73,17 +37,8 @@ struct Pair {
 
 impl Pair {
     fn connected() -> Self {
-        #[allow(clippy::disallowed_methods)] // a test may read the clock once
-        let now = Instant::now();
-        let addrs: [SocketAddr; 2] = [
-            "127.0.0.1:10000".parse().expect("literal"),
-            "127.0.0.1:20000".parse().expect("literal"),
-        ];
-        let [a, b] = perf_common::negotiated_pair(now, addrs, "guard");
         let mut pair = Self {
-            peers: [a, b],
-            addrs,
-            now,
+            wire: Wire::loopback("guard"),
             channel: None,
             received: 0,
             datagrams: 0,
@@ -93,52 +48,28 @@ impl Pair {
             if pair.channel.is_some() {
                 return pair;
             }
-            pair.now += Duration::from_millis(10);
+            pair.wire.now += Duration::from_millis(10);
         }
         panic!("the channel did not open");
     }
 
-    /// Moves datagrams both ways until both peers are quiet.
+    /// Moves datagrams both ways (their buffers given back, as a driver
+    /// gives them back after `sendmmsg`) until both peers are quiet.
     fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            for i in 0..2 {
-                loop {
-                    match self.peers[i].poll_output() {
-                        Output::Transmit(t) => {
-                            moved = true;
-                            self.datagrams += 1;
-                            let receive = Receive {
-                                proto: t.proto,
-                                source: t.source,
-                                destination: self.addrs[1 - i],
-                                contents: &t.contents,
-                            };
-                            let _ =
-                                self.peers[1 - i].handle_input(Input::Receive(self.now, receive));
-                            // Sent: the buffer goes back, as a driver gives
-                            // it back after `sendmmsg`.
-                            self.peers[i].recycle_transmit(t.contents);
-                        }
-                        Output::Event(Event::ChannelOpen(id)) => {
-                            self.channel.get_or_insert(id);
-                        }
-                        Output::Event(Event::ChannelMessage(_, m)) => self.received += m.data.len(),
-                        Output::Event(_) => {}
-                        Output::Timeout(at) => {
-                            if at.is_some_and(|at| at <= self.now) {
-                                let _ = self.peers[i].handle_input(Input::Timeout(self.now));
-                                moved = true;
-                            }
-                            break;
-                        }
-                    }
-                }
+        let Self {
+            wire,
+            channel,
+            received,
+            datagrams,
+        } = self;
+        wire.pump(true, |moved| match moved {
+            Moved::Datagram(..) => *datagrams += 1,
+            Moved::Event(_, Event::ChannelOpen(id)) => {
+                channel.get_or_insert(id);
             }
-            if !moved {
-                return;
-            }
-        }
+            Moved::Event(_, Event::ChannelMessage(_, m)) => *received += m.data.len(),
+            Moved::Event(..) => {}
+        });
     }
 
     /// Sends `count` messages of `message` and returns once all arrived.
@@ -148,7 +79,7 @@ impl Pair {
         let mut sent = 0;
         while self.received < goal {
             while sent < count {
-                let mut dc = self.peers[0].data_channel(channel).expect("channel");
+                let mut dc = self.wire.peers[0].data_channel(channel).expect("channel");
                 if dc.buffered_amount() > 256 * 1024 || dc.send(message).is_err() {
                     break;
                 }
@@ -156,7 +87,7 @@ impl Pair {
             }
             self.pump();
             // Delayed SACKs and retransmission timers run on the virtual clock.
-            self.now += Duration::from_millis(1);
+            self.wire.now += Duration::from_millis(1);
         }
     }
 }
@@ -169,13 +100,13 @@ fn steady_state_allocations_per_datagram_stay_bounded() {
     pair.transfer(&message, 64);
 
     let datagrams0 = pair.datagrams;
-    COUNTING.store(true, Ordering::SeqCst);
-    while pair.datagrams - datagrams0 < 1_000 {
-        pair.transfer(&message, 16);
-    }
-    COUNTING.store(false, Ordering::SeqCst);
+    let ((), tally) = perf_common::counted(|| {
+        while pair.datagrams - datagrams0 < 1_000 {
+            pair.transfer(&message, 16);
+        }
+    });
     let datagrams = pair.datagrams - datagrams0;
-    let per = ALLOCATIONS.load(Ordering::SeqCst) as f64 / datagrams as f64;
+    let per = tally.allocations as f64 / datagrams as f64;
     println!("{per:.2} allocations per datagram over {datagrams} datagrams");
     assert!(
         per <= BOUND,

@@ -17,12 +17,10 @@
 
 mod perf_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use eddy::{Event, Input, Output, PeerConnection, Receive};
+use eddy::Event;
+use perf_common::{Moved, Wire};
 
 /// Allocations per consent-only wakeup: none.
 const CONSENT_BOUND: f64 = 0.0;
@@ -47,43 +45,8 @@ const WAKEUPS_PER_SECOND: f64 = 0.27;
 /// Wakeups counted, after the warm-up.
 const WAKEUPS: u64 = 1_000;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 struct Pair {
-    peers: [PeerConnection; 2],
-    addrs: [SocketAddr; 2],
-    now: Instant,
-    deadlines: [Option<Instant>; 2],
+    wire: Wire,
     open: [bool; 2],
     /// Datagrams moved that were not STUN (DTLS records: SCTP packets).
     records: u64,
@@ -93,88 +56,49 @@ struct Pair {
 
 impl Pair {
     fn connected() -> Self {
-        #[allow(clippy::disallowed_methods)] // a test may read the clock once
-        let now = Instant::now();
-        let addrs: [SocketAddr; 2] = [
-            "127.0.0.1:10000".parse().expect("literal"),
-            "127.0.0.1:20000".parse().expect("literal"),
-        ];
-        let [a, b] = perf_common::negotiated_pair(now, addrs, "idle");
         let mut pair = Self {
-            peers: [a, b],
-            addrs,
-            now,
-            deadlines: [None, None],
+            wire: Wire::loopback("idle"),
             open: [false, false],
             records: 0,
             stun: 0,
         };
-        let until = now + Duration::from_secs(30);
-        pair.pump();
+        let until = pair.wire.now + Duration::from_secs(30);
+        let Self {
+            wire,
+            open,
+            records,
+            stun,
+        } = &mut pair;
+        wire.pump(false, |m| note(m, open, records, stun));
         while pair.open != [true, true] {
-            assert!(pair.wake() && pair.now < until, "the channel did not open");
+            assert!(
+                pair.wake() && pair.wire.now < until,
+                "the channel did not open"
+            );
         }
         pair
     }
 
-    /// Moves datagrams both ways until both peers are quiet; notes each
-    /// peer's next deadline.
-    fn pump(&mut self) {
-        loop {
-            let mut moved = false;
-            for i in 0..2 {
-                loop {
-                    match self.peers[i].poll_output() {
-                        Output::Transmit(t) => {
-                            moved = true;
-                            // RFC 7983: STUN starts with 0..=3.
-                            if t.contents.first().is_some_and(|&b| b > 3) {
-                                self.records += 1;
-                            } else {
-                                self.stun += 1;
-                            }
-                            let receive = Receive {
-                                proto: t.proto,
-                                source: t.source,
-                                destination: self.addrs[1 - i],
-                                contents: &t.contents,
-                            };
-                            let _ =
-                                self.peers[1 - i].handle_input(Input::Receive(self.now, receive));
-                            // Sent: the buffer goes back, as a driver gives
-                            // it back after `sendmmsg`.
-                            self.peers[i].recycle_transmit(t.contents);
-                        }
-                        Output::Event(Event::ChannelOpen(_)) => self.open[i] = true,
-                        Output::Event(_) => {}
-                        Output::Timeout(at) => {
-                            self.deadlines[i] = at;
-                            break;
-                        }
-                    }
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
-    }
-
-    /// One wakeup: the clock goes to the earliest deadline, the peers whose
-    /// deadline it is handle it, and what follows is moved. False if no
-    /// peer has a deadline.
+    /// One wakeup (see `Wire::wake`). False if no peer has a deadline.
     fn wake(&mut self) -> bool {
-        let Some(next) = self.deadlines.iter().flatten().min().copied() else {
-            return false;
-        };
-        self.now = self.now.max(next);
-        for i in 0..2 {
-            if self.deadlines[i].is_some_and(|at| at <= self.now) {
-                let _ = self.peers[i].handle_input(Input::Timeout(self.now));
-            }
-        }
-        self.pump();
-        true
+        let Self {
+            wire,
+            open,
+            records,
+            stun,
+        } = self;
+        wire.wake(|m| note(m, open, records, stun))
+    }
+}
+
+/// Counts a moved datagram as STUN or a record; notes a channel open.
+fn note(moved: Moved<'_>, open: &mut [bool; 2], records: &mut u64, stun: &mut u64) {
+    match moved {
+        // RFC 7983: STUN starts with 0..=3.
+        Moved::Datagram(_, d) if d.first().is_some_and(|&b| b > 3) => *records += 1,
+        Moved::Datagram(..) => *stun += 1,
+        Moved::Event(i, Event::ChannelOpen(_)) => open[i] = true,
+        Moved::Event(..) => {}
     }
 }
 
@@ -183,19 +107,18 @@ fn idle_wakeups_are_rare_and_consent_ones_allocate_nothing() {
     let mut pair = Pair::connected();
     // Warm-up: a minute of idling (consent checks both ways, the first SCTP
     // heartbeats) sizes what the idle connection keeps.
-    let warm = pair.now + Duration::from_secs(60);
-    while pair.now < warm {
+    let warm = pair.wire.now + Duration::from_secs(60);
+    while pair.wire.now < warm {
         assert!(pair.wake(), "an idle connected pair has deadlines");
     }
 
-    let (from, mut consent, mut consent_allocations, mut all_allocations) = (pair.now, 0u64, 0, 0);
+    let (from, mut consent, mut consent_allocations, mut all_allocations) =
+        (pair.wire.now, 0u64, 0, 0);
     for _ in 0..WAKEUPS {
         let (records, stun) = (pair.records, pair.stun);
-        ALLOCATIONS.store(0, Ordering::SeqCst);
-        COUNTING.store(true, Ordering::SeqCst);
-        assert!(pair.wake(), "an idle connected pair has deadlines");
-        COUNTING.store(false, Ordering::SeqCst);
-        let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+        let (woke, tally) = perf_common::counted(|| pair.wake());
+        assert!(woke, "an idle connected pair has deadlines");
+        let allocations = tally.allocations;
         all_allocations += allocations;
         // Consent: STUN moved and no DTLS record. (A wakeup that moves
         // nothing is the heartbeat's buffers being given back, 1 s after.)
@@ -204,7 +127,7 @@ fn idle_wakeups_are_rare_and_consent_ones_allocate_nothing() {
             consent_allocations += allocations;
         }
     }
-    let idle = (pair.now - from).as_secs_f64();
+    let idle = (pair.wire.now - from).as_secs_f64();
     let per_second = WAKEUPS as f64 / idle;
     let per_wakeup = all_allocations as f64 / WAKEUPS as f64;
     let per_consent = consent_allocations as f64 / consent.max(1) as f64;

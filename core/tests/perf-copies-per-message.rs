@@ -10,75 +10,26 @@
 
 mod perf_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use eddy::{ChannelId, Event, Input, Output, PeerConnection, Receive};
-
-struct Counting;
-
-static BYTES: AtomicU64 = AtomicU64::new(0);
-static COUNTING: AtomicBool = AtomicBool::new(false);
-
-// SAFETY: forwards every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
-        }
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use eddy::{ChannelId, Event};
+use perf_common::{Moved, Wire};
 
 /// Bytes allocated while `f` runs.
 fn allocated(f: impl FnOnce()) -> u64 {
-    BYTES.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    f();
-    COUNTING.store(false, Ordering::SeqCst);
-    BYTES.load(Ordering::SeqCst)
+    perf_common::counted(f).1.bytes
 }
 
 struct Pair {
-    peers: [PeerConnection; 2],
-    addrs: [SocketAddr; 2],
-    now: Instant,
+    wire: Wire,
     channel: Option<ChannelId>,
     received: Vec<Vec<u8>>,
 }
 
 impl Pair {
     fn connected() -> Self {
-        #[allow(clippy::disallowed_methods)] // a test may read the clock once
-        let now = Instant::now();
-        let addrs: [SocketAddr; 2] = [
-            "127.0.0.1:10000".parse().expect("literal"),
-            "127.0.0.1:20000".parse().expect("literal"),
-        ];
-        let [a, b] = perf_common::negotiated_pair(now, addrs, "copies");
         let mut pair = Self {
-            peers: [a, b],
-            addrs,
-            now,
+            wire: Wire::loopback("copies"),
             channel: None,
             received: Vec::new(),
         };
@@ -87,7 +38,7 @@ impl Pair {
             if pair.channel.is_some() {
                 return pair;
             }
-            pair.now += Duration::from_millis(10);
+            pair.wire.now += Duration::from_millis(10);
         }
         panic!("the channel did not open");
     }
@@ -96,48 +47,19 @@ impl Pair {
     /// with the clock moved on so that delayed acknowledgements run.
     fn pump(&mut self) {
         for _ in 0..8 {
-            self.exchange();
-            self.now += Duration::from_millis(250);
-        }
-    }
-
-    /// Moves datagrams both ways until both peers are quiet.
-    fn exchange(&mut self) {
-        loop {
-            let mut moved = false;
-            for i in 0..2 {
-                loop {
-                    match self.peers[i].poll_output() {
-                        Output::Transmit(t) => {
-                            moved = true;
-                            let receive = Receive {
-                                proto: t.proto,
-                                source: t.source,
-                                destination: self.addrs[1 - i],
-                                contents: &t.contents,
-                            };
-                            let _ =
-                                self.peers[1 - i].handle_input(Input::Receive(self.now, receive));
-                            self.peers[i].recycle_transmit(t.contents);
-                        }
-                        Output::Event(Event::ChannelOpen(id)) => {
-                            self.channel.get_or_insert(id);
-                        }
-                        Output::Event(Event::ChannelMessage(_, m)) => self.received.push(m.data),
-                        Output::Event(_) => {}
-                        Output::Timeout(at) => {
-                            if at.is_some_and(|at| at <= self.now) {
-                                let _ = self.peers[i].handle_input(Input::Timeout(self.now));
-                                moved = true;
-                            }
-                            break;
-                        }
-                    }
+            let Self {
+                wire,
+                channel,
+                received,
+            } = self;
+            wire.pump(true, |moved| match moved {
+                Moved::Event(_, Event::ChannelOpen(id)) => {
+                    channel.get_or_insert(id);
                 }
-            }
-            if !moved {
-                return;
-            }
+                Moved::Event(_, Event::ChannelMessage(_, m)) => received.push(m.data),
+                _ => {}
+            });
+            self.wire.now += Duration::from_millis(250);
         }
     }
 }
@@ -149,17 +71,17 @@ fn an_owned_message_is_not_copied_into_the_send_queue() {
     let channel = pair.channel.expect("open");
     // Warm-up: pools and queues reach their size.
     for _ in 0..4 {
-        let mut dc = pair.peers[0].data_channel(channel).expect("channel");
+        let mut dc = pair.wire.peers[0].data_channel(channel).expect("channel");
         dc.send_owned(vec![1; LEN]).expect("send");
         pair.pump();
     }
 
     let message = vec![2u8; LEN];
-    let mut dc = pair.peers[0].data_channel(channel).expect("channel");
+    let mut dc = pair.wire.peers[0].data_channel(channel).expect("channel");
     let owned = allocated(|| dc.send_owned(message).expect("send"));
     pair.pump();
     let borrowed_message = vec![3u8; LEN];
-    let mut dc = pair.peers[0].data_channel(channel).expect("channel");
+    let mut dc = pair.wire.peers[0].data_channel(channel).expect("channel");
     let borrowed = allocated(|| dc.send(&borrowed_message).expect("send"));
     pair.pump();
 

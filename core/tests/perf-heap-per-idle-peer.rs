@@ -14,12 +14,11 @@
 
 mod perf_common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use eddy::{Event, Input, Output, PeerConnection, Receive};
+use eddy::{Event, PeerConnection};
+use perf_common::{Moved, Wire};
 
 /// Live heap bytes per idle connected peer that this test accepts.
 /// Measured: about 19,000 bytes (unseeded runs differ a little),
@@ -48,38 +47,8 @@ const PAIRS: u16 = 20;
 /// Virtual time the pairs stay idle after the channel opened.
 const IDLE: Duration = Duration::from_secs(5);
 
-struct Counting;
-
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards every call to `System` unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 struct Pair {
-    peers: [PeerConnection; 2],
-    addrs: [SocketAddr; 2],
-    now: Instant,
+    wire: Wire,
     open: [bool; 2],
 }
 
@@ -89,11 +58,12 @@ impl Pair {
             SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 5000)),
             SocketAddr::from(([10, 1, (n >> 8) as u8, n as u8], 5000)),
         ];
-        let [a, b] = perf_common::negotiated_pair(now, addrs, "idle");
+        let mut wire = Wire::new(now, addrs, "idle");
+        // Sent buffers are not given back: what the connection keeps is
+        // its own.
+        wire.recycle = false;
         Self {
-            peers: [a, b],
-            addrs,
-            now,
+            wire,
             open: [false, false],
         }
     }
@@ -101,41 +71,13 @@ impl Pair {
     /// Moves datagrams both ways and fires due timers until both peers are
     /// quiet; the earliest deadline left.
     fn pump(&mut self) -> Option<Instant> {
-        loop {
-            let mut moved = false;
-            let mut next: Option<Instant> = None;
-            for i in 0..2 {
-                loop {
-                    match self.peers[i].poll_output() {
-                        Output::Transmit(t) => {
-                            moved = true;
-                            let receive = Receive {
-                                proto: t.proto,
-                                source: t.source,
-                                destination: self.addrs[1 - i],
-                                contents: &t.contents,
-                            };
-                            let _ =
-                                self.peers[1 - i].handle_input(Input::Receive(self.now, receive));
-                        }
-                        Output::Event(Event::ChannelOpen(_)) => self.open[i] = true,
-                        Output::Event(_) => {}
-                        Output::Timeout(at) => {
-                            if at.is_some_and(|at| at <= self.now) {
-                                let _ = self.peers[i].handle_input(Input::Timeout(self.now));
-                                moved = true;
-                            } else if let Some(at) = at {
-                                next = Some(next.map_or(at, |n| n.min(at)));
-                            }
-                            break;
-                        }
-                    }
-                }
+        let open = &mut self.open;
+        self.wire.pump(true, |moved| {
+            if let Moved::Event(i, Event::ChannelOpen(_)) = moved {
+                open[i] = true;
             }
-            if !moved {
-                return next;
-            }
-        }
+        });
+        self.wire.next_deadline()
     }
 
     /// Runs the clock from deadline to deadline up to `until`.
@@ -144,7 +86,7 @@ impl Pair {
             if done(self) || next > until {
                 return;
             }
-            self.now = next;
+            self.wire.now = next;
         }
     }
 
@@ -157,7 +99,7 @@ impl Pair {
             [true, true],
             "pair {n}: the channel did not open"
         );
-        let idle_until = pair.now + IDLE;
+        let idle_until = pair.wire.now + IDLE;
         pair.run_until(idle_until, |_| false);
         pair
     }
@@ -170,11 +112,11 @@ fn an_idle_connected_peer_keeps_little_heap() {
     drop(Pair::connected_and_idle(now, 0));
 
     let mut pairs = Vec::with_capacity(usize::from(PAIRS));
-    let live0 = LIVE.load(Ordering::SeqCst);
+    let live0 = perf_common::live_bytes();
     for n in 1..=PAIRS {
         pairs.push(Pair::connected_and_idle(now, n));
     }
-    let grown = LIVE.load(Ordering::SeqCst) - live0;
+    let grown = perf_common::live_bytes() - live0;
     // The `Vec` of pairs was allocated before `live0`: add its inline size.
     let inline = size_of::<Pair>() as i64 * i64::from(PAIRS);
     let per_peer = (grown + inline) / (2 * i64::from(PAIRS));
