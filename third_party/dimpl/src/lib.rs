@@ -938,19 +938,6 @@ impl Dtls {
         .map(|()| data.len())
     }
 
-    /// EDDY-PATCH 24: the bytes an application-data record puts before its
-    /// plaintext (record header and explicit nonce) on a DTLS 1.2
-    /// connection whose keys are known: the `headroom` that
-    /// [`send_application_data_in_place`](Self::send_application_data_in_place)
-    /// takes. `None` before, and for DTLS 1.3.
-    pub fn app_data_headroom(&self) -> Option<usize> {
-        match self.inner.as_ref()? {
-            Inner::Client12(client) => client.app_data_headroom(),
-            Inner::Server12(server) => server.app_data_headroom(),
-            _ => None,
-        }
-    }
-
     /// EDDY-PATCH 24: sends `datagram[headroom..]` as application data
     /// sealed where it lies: the record header goes into
     /// `datagram[..headroom]`, the ciphertext replaces the plaintext and the
@@ -958,8 +945,8 @@ impl Dtls {
     /// and the buffer leaves as the datagram from [`Dtls::poll_owned`]. No
     /// copy of the data. `Ok(Some(datagram))` gives the buffer back
     /// untouched when this path does not apply (before the handshake
-    /// completes, DTLS 1.3, `headroom` other than
-    /// [`app_data_headroom`](Self::app_data_headroom), a record that would
+    /// completes, DTLS 1.3, `headroom` other than the record header and
+    /// explicit nonce of the suite (13 + 8 for AES-GCM), a record that would
     /// join a queued datagram, a full queue): send
     /// `&datagram[headroom..]` with
     /// [`send_application_data`](Self::send_application_data) then.

@@ -286,11 +286,6 @@ impl Client {
             .create_app_data_record_in_place(datagram, headroom)
     }
 
-    /// EDDY-PATCH 24: see [`crate::Dtls::app_data_headroom`].
-    pub fn app_data_headroom(&self) -> Option<usize> {
-        self.engine.app_data_headroom()
-    }
-
     /// EDDY-PATCH 20: whether application data may go out before the
     /// handshake completes (TLS False Start, RFC 7918 §4: once the client
     /// sent its ChangeCipherSpec and Finished, "the client MAY send

@@ -291,11 +291,6 @@ impl Server {
             .create_app_data_record_in_place(datagram, headroom)
     }
 
-    /// EDDY-PATCH 24: see [`crate::Dtls::app_data_headroom`].
-    pub fn app_data_headroom(&self) -> Option<usize> {
-        self.engine.app_data_headroom()
-    }
-
     /// Initiate graceful shutdown by sending a `close_notify` alert.
     pub fn close(&mut self) -> Result<(), Error> {
         if self.state == State::Closed {
