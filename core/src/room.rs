@@ -20,24 +20,20 @@ pub(crate) trait FreeIfEmpty {
 
 impl<T> FreeIfEmpty for VecDeque<T> {
     fn keep_if_empty(&mut self, n: usize) {
-        if self.is_empty() && self.capacity() > n {
-            if n == 0 {
-                *self = Self::new();
-            } else {
-                self.shrink_to(n);
-            }
+        // Shrinking an empty one to 0 frees it; to more than its room, a
+        // no-op.
+        if self.is_empty() {
+            self.shrink_to(n);
         }
     }
 }
 
 impl<T> FreeIfEmpty for Vec<T> {
     fn keep_if_empty(&mut self, n: usize) {
-        if self.is_empty() && self.capacity() > n {
-            if n == 0 {
-                *self = Self::new();
-            } else {
-                self.shrink_to(n);
-            }
+        // Shrinking an empty one to 0 frees it; to more than its room, a
+        // no-op.
+        if self.is_empty() {
+            self.shrink_to(n);
         }
     }
 }
