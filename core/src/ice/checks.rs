@@ -617,7 +617,7 @@ impl IceAgent {
     fn consent_interval(&mut self) -> Duration {
         self.config
             .consent_interval
-            .mul_f64(0.8 + 0.4 * self.rng.unit())
+            .mul_f64(CONSENT_SHORTEST + CONSENT_SPREAD * self.rng.unit())
     }
 
     /// Consent freshness on the selected pair (RFC 7675).
@@ -688,7 +688,7 @@ impl IceAgent {
         let earliest = self
             .consent
             .last_check
-            .map(|t| t + self.config.consent_interval.mul_f64(0.8));
+            .map(|t| t + self.config.consent_interval.mul_f64(CONSENT_SHORTEST));
         if on_selected
             && self.consent.next_check.is_some_and(|t| t > now)
             && earliest.is_some_and(|t| t <= now)
@@ -903,6 +903,13 @@ impl IceAgent {
         d
     }
 }
+
+/// RFC 7675 §5.1: "each interval MUST be randomized from between 0.8 and
+/// 1.2 times the basic period": the bounds of a consent check interval, as
+/// factors of `consent_interval`: the shortest (also when a check may ride
+/// on an answer, `consent_alongside`) and the spread up to the longest.
+const CONSENT_SHORTEST: f64 = 0.8;
+const CONSENT_SPREAD: f64 = 0.4;
 
 /// A new transaction id from the agent's generator (a free function, so
 /// that it can run while other fields are borrowed).
