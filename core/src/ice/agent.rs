@@ -19,7 +19,7 @@ use super::{
 use crate::io::{Protocol, Receive, Transmit};
 use crate::rng::Rng;
 use crate::stun::{
-    self, Attribute, Class, ErrorCode, Integrity, MessageWriter, Method, StunMessage,
+    self, Attribute, Class, ErrorCode, Integrity, KeptKey, MessageWriter, Method, StunMessage,
     TransactionId, UnknownAttributes,
 };
 
@@ -74,10 +74,17 @@ pub(super) const STUN_ROOM: usize = 128;
 /// datagram's) goes back to DTLS.
 pub(super) const STUN_KEEP: usize = 512;
 
-/// A response-authenticating key; `Debug` does not show it. Shared: each
-/// check's transaction holds the remote password without a copy of it.
+/// A response-authenticating key, with its HMAC-SHA1 state kept (none: a
+/// transaction sent without integrity); `Debug` does not show it. Shared:
+/// each check's transaction holds the remote password without a copy of it.
 #[derive(Clone, Default)]
-pub(super) struct Key(pub(super) Arc<[u8]>);
+pub(super) struct Key(pub(super) Option<Arc<KeptKey>>);
+
+impl Key {
+    pub(super) fn new(password: &[u8]) -> Self {
+        Self(Some(Arc::new(KeptKey::new(password))))
+    }
+}
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,7 +103,7 @@ pub(super) struct OwnCredentials {
 impl OwnCredentials {
     fn new(creds: IceCredentials) -> Self {
         Self {
-            key: Key(creds.pwd.as_bytes().into()),
+            key: Key::new(creds.pwd.as_bytes()),
             creds,
         }
     }
@@ -740,7 +747,7 @@ impl IceAgent {
             },
             // RFC 8445 §7.2.2: "RFRAG:LFRAG" in the checks we send.
             username: format!("{ufrag}:{}", self.local_creds.creds.ufrag).into(),
-            key: Key(pwd.as_bytes().into()),
+            key: Key::new(pwd.as_bytes()),
         });
         self.after_input();
         Ok(())
@@ -1049,7 +1056,7 @@ impl IceAgent {
         else {
             return;
         };
-        self.send_success(msg, source, dest, proto, &key.0);
+        self.send_success(msg, source, dest, proto, &key);
         if is_previous {
             // A check of the previous session on the old selected pair:
             // answered (consent for the traffic it still carries), nothing
@@ -1105,7 +1112,7 @@ impl IceAgent {
             self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
             return None;
         };
-        if msg.check_integrity(&key.0) != Integrity::Valid {
+        if key.0.as_ref().map(|k| msg.check_integrity_kept(k)) != Some(Integrity::Valid) {
             self.send_error(msg, source, dest, proto, ErrorCode::UNAUTHORIZED, None);
             return None;
         }
@@ -1127,7 +1134,7 @@ impl IceAgent {
         is_previous: bool,
     ) -> Option<u32> {
         let refuse = |agent: &mut Self, code| {
-            agent.send_error(msg, source, dest, proto, code, Some(&key.0));
+            agent.send_error(msg, source, dest, proto, code, Some(key));
             None
         };
         // RFC 8489 §6.3.1 (after authentication): unknown
@@ -1293,7 +1300,7 @@ impl IceAgent {
         source: SocketAddr,
         dest: SocketAddr,
         proto: Protocol,
-        key: &[u8],
+        key: &Key,
     ) {
         let mut buf = [0u8; STUN_BUF];
         let written = (|| {
@@ -1304,7 +1311,9 @@ impl IceAgent {
                 req.transaction_id(),
             )?;
             w.add(&Attribute::XorMappedAddress(source))?;
-            w.add_integrity(key)?;
+            if let Some(key) = &key.0 {
+                w.add_integrity_kept(key)?;
+            }
             w.finish(true)
         })();
         if let Ok(n) = written {
@@ -1322,7 +1331,7 @@ impl IceAgent {
         dest: SocketAddr,
         proto: Protocol,
         code: u16,
-        key: Option<&[u8]>,
+        key: Option<&Key>,
     ) {
         let reason = match code {
             ErrorCode::BAD_REQUEST => "Bad Request",
@@ -1346,8 +1355,8 @@ impl IceAgent {
                     unknown,
                 )))?;
             }
-            if let Some(key) = key {
-                w.add_integrity(key)?;
+            if let Some(key) = key.and_then(|k| k.0.as_ref()) {
+                w.add_integrity_kept(key)?;
             }
             w.finish(true)
         })();
@@ -1431,7 +1440,12 @@ impl IceAgent {
             return;
         };
         let tx = &self.transactions[idx];
-        if !tx.key.0.is_empty() && msg.check_integrity(&tx.key.0) != Integrity::Valid {
+        if tx
+            .key
+            .0
+            .as_ref()
+            .is_some_and(|k| msg.check_integrity_kept(k) != Integrity::Valid)
+        {
             // RFC 8445 §7.2.5.1 (via RFC 8489 §9.1.4): a response failing
             // integrity is discarded as if never received.
             self.stats.stun_dropped += 1;

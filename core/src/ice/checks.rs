@@ -247,7 +247,9 @@ impl IceAgent {
             if let Some(software) = self.config.software {
                 w.add(&Attribute::Software(software))?;
             }
-            w.add_integrity(&key.0)?;
+            if let Some(key) = &key.0 {
+                w.add_integrity_kept(key)?;
+            }
             w.finish(true)
         })()
         .ok()?;

@@ -3,6 +3,8 @@
 
 use openssl::hash::{hash, MessageDigest};
 
+use crate::hmac::Alg;
+
 /// The outcome of checking a parsed message's integrity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Integrity {
@@ -79,14 +81,50 @@ pub(super) fn crc32(parts: &[&[u8]]) -> u32 {
     crc ^ 0xFFFF_FFFF
 }
 
+/// A short-term credential key (an ICE password) with its HMAC-SHA1 state
+/// kept: MESSAGE-INTEGRITY is computed and checked without setting the key
+/// up again (RFC 8445 §7.2.2's checks carry MESSAGE-INTEGRITY, SHA-1).
+pub(crate) struct KeptKey {
+    raw: Box<[u8]>,
+    sha1: crate::hmac::HmacSha1,
+}
+
+impl KeptKey {
+    pub(crate) fn new(raw: &[u8]) -> Self {
+        Self {
+            raw: raw.into(),
+            sha1: crate::hmac::HmacSha1::new(raw),
+        }
+    }
+}
+
+impl std::fmt::Debug for KeptKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeptKey(<redacted>)")
+    }
+}
+
+/// The key a MAC is computed with.
+#[derive(Clone, Copy)]
+pub(super) enum MacKey<'a> {
+    Raw(&'a [u8]),
+    Kept(&'a KeptKey),
+}
+
 /// HMAC over the concatenation of `parts`, written to `out` (which must be
 /// the digest size: 20 for SHA-1, 32 for SHA-256).
-pub(super) fn hmac(alg: crate::hmac::Alg, key: &[u8], parts: &[&[u8]], out: &mut [u8]) {
-    let mac = crate::hmac::hmac(alg, key, parts);
-    for (o, m) in out.iter_mut().zip(mac.iter()) {
-        *o = *m;
+pub(super) fn hmac(alg: Alg, key: MacKey<'_>, parts: &[&[u8]], out: &mut [u8]) {
+    let mut put = |mac: &[u8]| {
+        for (o, m) in out.iter_mut().zip(mac) {
+            *o = *m;
+        }
+        debug_assert_eq!(mac.len(), out.len());
+    };
+    match (alg, key) {
+        (Alg::Sha1, MacKey::Kept(k)) => put(&k.sha1.mac(parts)),
+        (_, MacKey::Kept(k)) => put(&crate::hmac::hmac(alg, &k.raw, parts)),
+        (_, MacKey::Raw(key)) => put(&crate::hmac::hmac(alg, key, parts)),
     }
-    debug_assert_eq!(mac.len(), out.len());
 }
 
 /// The long-term credential key (RFC 8489 §9.2.2, MD5 algorithm):

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use crate::hmac::Alg;
 
 use super::attr::{attr_type as t, Attribute, ErrorCode};
-use super::integrity::{crc32, ct_eq, hmac, Integrity, FINGERPRINT_XOR};
+use super::integrity::{crc32, ct_eq, hmac, Integrity, KeptKey, MacKey, FINGERPRINT_XOR};
 use super::{
     message_type, split_message_type, Class, EncodeError, Method, ParseError, TransactionId,
     HEADER_LEN, MAGIC_COOKIE, MAX_UNKNOWN_LISTED,
@@ -306,6 +306,15 @@ impl<'a> StunMessage<'a> {
     /// credentials, [`long_term_key`](super::long_term_key) for long-term
     /// ones), in constant time.
     pub fn check_integrity(&self, key: &[u8]) -> Integrity {
+        self.check_mac(MacKey::Raw(key))
+    }
+
+    /// [`check_integrity`](Self::check_integrity) with a kept key.
+    pub(crate) fn check_integrity_kept(&self, key: &KeptKey) -> Integrity {
+        self.check_mac(MacKey::Kept(key))
+    }
+
+    fn check_mac(&self, key: MacKey<'_>) -> Integrity {
         let (at, digest, full) = match (self.mi256, self.mi) {
             (Some(at), _) => (at, Alg::Sha256, 32),
             (None, Some(at)) => (at, Alg::Sha1, 20),
@@ -407,15 +416,31 @@ impl<'b> MessageWriter<'b> {
     /// Appends MESSAGE-INTEGRITY: HMAC-SHA1 with `key` over the message so
     /// far, the header length covering the attribute (RFC 8489 §14.5).
     pub fn add_integrity(&mut self, key: &[u8]) -> Result<(), EncodeError> {
-        self.add_mac(key, t::MESSAGE_INTEGRITY, Alg::Sha1, 20)
+        self.add_mac(MacKey::Raw(key), t::MESSAGE_INTEGRITY, Alg::Sha1, 20)
+    }
+
+    /// [`add_integrity`](Self::add_integrity) with a kept key.
+    pub(crate) fn add_integrity_kept(&mut self, key: &KeptKey) -> Result<(), EncodeError> {
+        self.add_mac(MacKey::Kept(key), t::MESSAGE_INTEGRITY, Alg::Sha1, 20)
     }
 
     /// Appends MESSAGE-INTEGRITY-SHA256 (full 32 bytes, RFC 8489 §14.6).
     pub fn add_integrity_sha256(&mut self, key: &[u8]) -> Result<(), EncodeError> {
-        self.add_mac(key, t::MESSAGE_INTEGRITY_SHA256, Alg::Sha256, 32)
+        self.add_mac(
+            MacKey::Raw(key),
+            t::MESSAGE_INTEGRITY_SHA256,
+            Alg::Sha256,
+            32,
+        )
     }
 
-    fn add_mac(&mut self, key: &[u8], typ: u16, digest: Alg, n: usize) -> Result<(), EncodeError> {
+    fn add_mac(
+        &mut self,
+        key: MacKey<'_>,
+        typ: u16,
+        digest: Alg,
+        n: usize,
+    ) -> Result<(), EncodeError> {
         let before = self.len;
         self.reserve(typ, n)?;
         let mut mac = [0u8; 32];

@@ -26,6 +26,7 @@ mod message;
 mod tests;
 
 pub use attr::{attr_type, Attribute, ErrorCode, UnknownAttributes};
+pub(crate) use integrity::KeptKey;
 pub use integrity::{long_term_key, Integrity};
 pub use message::{MessageWriter, StunMessage};
 
