@@ -256,6 +256,8 @@ const PWD_LEN: usize = 24;
 
 /// Room for any STUN message the agent writes.
 const STUN_BUF: usize = 548;
+/// Room for a Binding success response: see `send_success`.
+const SUCCESS_BUF: usize = 76;
 
 impl IceAgent {
     /// A new agent at `now`, drawing every random number from `rng`.
@@ -1302,7 +1304,9 @@ impl IceAgent {
         proto: Protocol,
         key: &Key,
     ) {
-        let mut buf = [0u8; STUN_BUF];
+        // A success response is 20 + XOR-MAPPED-ADDRESS (≤ 24) + MI 24 +
+        // FP 8 bytes: a small buffer to clear, not STUN_BUF.
+        let mut buf = [0u8; SUCCESS_BUF];
         let written = (|| {
             let mut w = MessageWriter::new(
                 &mut buf,

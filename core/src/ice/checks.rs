@@ -21,9 +21,6 @@ use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
 use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, TransactionId};
 
-/// Room for a request: 20 header + USERNAME (≤ 4 + 516) + PRIORITY 8 +
-/// ICE-CONTROLLING 12 + USE-CANDIDATE 4 + SOFTWARE + MI 24 + FP 8.
-const REQUEST_BUF: usize = 700;
 
 /// Transmissions of one consent check (RFC 8489 retransmission with the
 /// check RTO), ending before the next check is due.
@@ -218,11 +215,7 @@ impl IceAgent {
     /// USERNAME "RFRAG:LFRAG", PRIORITY, ICE-CONTROLLING/-CONTROLLED,
     /// USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the peer's
     /// password, FINGERPRINT.
-    fn build_request(
-        &mut self,
-        pair: usize,
-        nominate: bool,
-    ) -> Option<(TransactionId, SmallVec<[u8; REQUEST_INLINE]>, Transaction)> {
+    fn build_request(&mut self, pair: usize, nominate: bool) -> Option<Transaction> {
         let p = self.pairs.get(pair)?;
         let l = self.local.get(p.local)?;
         let r = self.remote.get(p.remote)?;
@@ -230,22 +223,27 @@ impl IceAgent {
         let creds = self.remote_creds.as_ref()?;
         let (username, key) = (&creds.username, creds.key.clone());
         let tid = new_tid(&mut self.rng);
-        let mut buf = [0u8; REQUEST_BUF];
         let controlling = self.role == IceRole::Controlling;
-        let n = (|| {
-            let mut w = MessageWriter::new(&mut buf, Class::Request, Method::BINDING, tid)?;
-            w.add(&Attribute::Username(username))?;
-            w.add(&Attribute::Priority(priority))?;
-            w.add(&if controlling {
+        let attrs = [
+            Some(Attribute::Username(username)),
+            Some(Attribute::Priority(priority)),
+            Some(if controlling {
                 Attribute::IceControlling(self.tie_breaker)
             } else {
                 Attribute::IceControlled(self.tie_breaker)
-            })?;
-            if nominate && controlling {
-                w.add(&Attribute::UseCandidate)?;
-            }
-            if let Some(software) = self.config.software {
-                w.add(&Attribute::Software(software))?;
+            }),
+            (nominate && controlling).then_some(Attribute::UseCandidate),
+            self.config.software.map(Attribute::Software),
+        ];
+        // Written where the transaction keeps it (inline up to
+        // REQUEST_INLINE bytes), sized exactly: no scratch buffer to clear
+        // and copy from.
+        let room = MessageWriter::room(attrs.iter().flatten(), key.0.is_some(), true);
+        let mut bytes: SmallVec<[u8; REQUEST_INLINE]> = SmallVec::from_elem(0, room);
+        let n = (|| {
+            let mut w = MessageWriter::new(&mut bytes, Class::Request, Method::BINDING, tid)?;
+            for a in attrs.iter().flatten() {
+                w.add(a)?;
             }
             if let Some(key) = &key.0 {
                 w.add_integrity_kept(key)?;
@@ -253,14 +251,14 @@ impl IceAgent {
             w.finish(true)
         })()
         .ok()?;
-        let bytes = SmallVec::from_slice(&buf[..n]);
-        let tx = Transaction {
+        bytes.truncate(n);
+        Some(Transaction {
             tid,
             kind: TxKind::Check { pair, nominate },
             local,
             remote,
             proto,
-            bytes: bytes.clone(),
+            bytes,
             key,
             last_sent: self.now,
             next_at: self.now,
@@ -268,13 +266,12 @@ impl IceAgent {
             transmits: 1,
             max_transmits: self.config.max_check_transmits,
             sent_controlling: controlling,
-        };
-        Some((tid, bytes, tx))
+        })
     }
 
     /// Sends a check on `pair`; false if it cannot be built.
     fn send_check(&mut self, now: Instant, pair: usize, nominate: bool) -> bool {
-        let Some((_, bytes, mut tx)) = self.build_request(pair, nominate) else {
+        let Some(mut tx) = self.build_request(pair, nominate) else {
             return false;
         };
         // RFC 8445 §14.3: "RTO = MAX (500ms, Ta * (Num-Waiting +
@@ -287,7 +284,7 @@ impl IceAgent {
         tx.rto = self.config.rto_min.max(self.config.ta * active.max(1));
         tx.next_at = now + tx.rto;
         tx.last_sent = now;
-        let (local, remote, proto) = (tx.local, tx.remote, tx.proto);
+        self.queue_stun(tx.local, tx.remote, tx.proto, &tx.bytes);
         self.transactions.push(tx);
         if let Some(p) = self.pairs.get_mut(pair) {
             if p.state != PairState::Succeeded {
@@ -296,7 +293,6 @@ impl IceAgent {
             p.requests_sent += 1;
         }
         self.stats.requests_sent += 1;
-        self.queue_stun(local, remote, proto, &bytes);
         true
     }
 
@@ -719,7 +715,7 @@ impl IceAgent {
         // consent the NAT now drops. Browsers' agents do the same.
         let nominate =
             self.role == IceRole::Controlling && self.pairs.get(pair).is_some_and(|p| p.nominated);
-        let Some((_, bytes, mut tx)) = self.build_request(pair, nominate) else {
+        let Some(mut tx) = self.build_request(pair, nominate) else {
             return;
         };
         if self.transactions.len() >= MAX_TRANSACTIONS {
@@ -733,7 +729,7 @@ impl IceAgent {
         tx.rto = self.config.rto_min;
         tx.last_sent = now;
         tx.next_at = now + tx.rto;
-        let (local, remote, proto) = (tx.local, tx.remote, tx.proto);
+        self.queue_stun(tx.local, tx.remote, tx.proto, &tx.bytes);
         // An idle connection has one consent check outstanding at a time
         // (its table is freed between them): room for it, not the four a
         // first push makes.
@@ -745,7 +741,6 @@ impl IceAgent {
         if let Some(p) = self.pairs.get_mut(pair) {
             p.requests_sent += 1;
         }
-        self.queue_stun(local, remote, proto, &bytes);
     }
 
     fn lose_consent(&mut self) {

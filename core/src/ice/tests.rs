@@ -1159,3 +1159,24 @@ fn consent_checks_ride_on_the_peers_within_four_to_six_seconds() {
     let total = times_a.len() + times_b.len();
     assert!(riding * 5 >= total * 2, "{riding} of {total} rode");
 }
+
+#[test]
+fn ipv6_pairs_connect_and_keep_consent() {
+    // The success response is written in a buffer sized for the largest
+    // XOR-MAPPED-ADDRESS (IPv6): checks and consent work over IPv6.
+    let mut p = Pair::new(IceConfig::default(), IceConfig::default());
+    p.a.add_local_candidate(addr("[2001:db8::1]:1000"), Protocol::Udp)
+        .unwrap();
+    p.b.add_local_candidate(addr("[2001:db8::2]:2000"), Protocol::Udp)
+        .unwrap();
+    p.a.end_of_local_candidates();
+    p.b.end_of_local_candidates();
+    p.signal_all();
+    p.run_until(Duration::from_secs(5), Pair::connected)
+        .expect("connects");
+    let sent = p.a.stats().consent_requests_sent;
+    p.run_until(Duration::from_secs(30), |_| false);
+    assert!(p.connected());
+    assert!(p.a.stats().consent_requests_sent >= sent + 4);
+    assert_eq!(p.a.stats().stun_dropped + p.b.stats().stun_dropped, 0);
+}

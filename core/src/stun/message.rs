@@ -34,7 +34,16 @@ pub struct StunMessage<'a> {
     unknown: [u16; MAX_UNKNOWN_LISTED],
     unknown_listed: usize,
     unknown_total: usize,
+    /// The counted attributes' types and header offsets, in order, so that
+    /// [`get`](Self::get) reads one without walking the others (a check's
+    /// handling asks for four or five); `indexed` of them, or `None` when
+    /// the message had more than fit (then `get` walks).
+    index: [(u16, u16); INDEXED],
+    indexed: Option<u8>,
 }
+
+/// Attributes indexed by [`StunMessage::parse`]: a consent check has five.
+const INDEXED: usize = 8;
 
 /// Walks the TLVs of a message whose structure was already checked.
 #[derive(Clone)]
@@ -142,9 +151,18 @@ impl<'a> StunMessage<'a> {
             unknown: [0; MAX_UNKNOWN_LISTED],
             unknown_listed: 0,
             unknown_total: 0,
+            index: [(0, 0); INDEXED],
+            indexed: Some(0),
         };
         for item in RawAttrs::new(raw) {
             let (at, typ, value) = item?;
+            msg.indexed = msg.indexed.and_then(|n| {
+                let slot = msg.index.get_mut(usize::from(n))?;
+                // The message is at most 20 + 65535 bytes long: any offset
+                // in it fits.
+                *slot = (typ, u16::try_from(at).ok()?);
+                Some(n + 1)
+            });
             if msg.has_fingerprint {
                 // RFC 8489 §14.7: "When present, the FINGERPRINT attribute
                 // MUST be the last attribute in the message".
@@ -157,7 +175,8 @@ impl<'a> StunMessage<'a> {
                 Attribute::MessageIntegritySha256(_) => msg.mi256 = Some(at),
                 Attribute::Fingerprint(fp) => {
                     let want = crc32(&[&raw[..at]]) ^ FINGERPRINT_XOR;
-                    if at + 8 != raw.len() || !ct_eq(&fp.to_be_bytes(), &want.to_be_bytes()) {
+                    // (No secret here: a plain comparison.)
+                    if at + 8 != raw.len() || fp != want {
                         return Err(ParseError::BadFingerprint);
                     }
                     msg.has_fingerprint = true;
@@ -214,6 +233,14 @@ impl<'a> StunMessage<'a> {
         // Only the attribute asked for is decoded (a USERNAME's text check,
         // an address's XOR are not paid for the others passed over).
         let tid = self.tid;
+        if let Some(n) = self.indexed {
+            let (_, at) = *self.index.get(..usize::from(n))?.iter().find(|(t, _)| *t == typ)?;
+            let at = usize::from(at);
+            let head = self.raw.get(at..at + 4)?;
+            let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+            let value = self.raw.get(at + 4..at + 4 + len)?;
+            return Attribute::decode(typ, value, &tid).ok();
+        }
         RawAttrs::new(self.raw).find_map(|item| match item {
             Ok((_, t, value)) if t == typ => Attribute::decode(t, value, &tid).ok(),
             _ => None,
@@ -358,6 +385,24 @@ pub struct MessageWriter<'b> {
 }
 
 impl<'b> MessageWriter<'b> {
+    /// The length of a message with `attrs`, MESSAGE-INTEGRITY (HMAC-SHA1)
+    /// when `integrity`, FINGERPRINT when `fingerprint`: a buffer of this
+    /// length holds it exactly (RFC 8489 §14: each value padded to 4).
+    pub(crate) fn room<'x>(
+        attrs: impl IntoIterator<Item = &'x Attribute<'x>>,
+        integrity: bool,
+        fingerprint: bool,
+    ) -> usize {
+        let tlv = |vlen: usize| 4 + ((vlen + 3) & !3);
+        HEADER_LEN
+            + attrs
+                .into_iter()
+                .map(|a| tlv(a.value_len()))
+                .sum::<usize>()
+            + if integrity { tlv(20) } else { 0 }
+            + if fingerprint { tlv(4) } else { 0 }
+    }
+
     /// Starts a message with its header.
     pub fn new(
         buf: &'b mut [u8],

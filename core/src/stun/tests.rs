@@ -490,3 +490,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn attributes_past_the_index_are_found_by_walking() {
+    // More attributes than `parse` indexes: `get` falls back to walking
+    // them, and finds the first of a type either way.
+    for before in [0usize, 7, 12] {
+        let mut buf = [0u8; 512];
+        let tid = TransactionId(TID);
+        let mut w = MessageWriter::new(&mut buf, Class::Request, Method::BINDING, tid).unwrap();
+        for i in 0..before {
+            w.add(&Attribute::Other { typ: 0x8100 + i as u16, value: b"x" }).unwrap();
+        }
+        w.add(&Attribute::Priority(7)).unwrap();
+        w.add(&Attribute::Priority(8)).unwrap();
+        w.add(&Attribute::Username("a:b")).unwrap();
+        let n = w.finish(true).unwrap();
+        let msg = StunMessage::parse(&buf[..n]).unwrap();
+        assert_eq!(msg.priority(), Some(7), "{before}");
+        assert_eq!(msg.username(), Some("a:b"), "{before}");
+        assert!(msg.get(attr_type::USE_CANDIDATE).is_none(), "{before}");
+    }
+}
