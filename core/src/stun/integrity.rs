@@ -24,10 +24,12 @@ pub(super) const FINGERPRINT_XOR: u32 = 0x5354_554e;
 /// The CRC-32 of ISO/IEC 13239 (reflected polynomial 0xEDB88320), built at
 /// compile time: `CRC_TABLES[0]` is the byte-at-a-time table, and
 /// `CRC_TABLES[k]` advances a byte's contribution by `k` more bytes, so that
-/// eight bytes are folded in per step ("slicing-by-8"; a consent check's
-/// FINGERPRINT, over ~100 bytes, is computed twice per message).
-const CRC_TABLES: [[u32; 256]; 8] = {
-    let mut tables = [[0u32; 256]; 8];
+/// sixteen bytes are folded in per step ("slicing-by-16": a step's sixteen
+/// look-ups are independent, where a byte at a time chains them; a consent
+/// exchange computes four FINGERPRINTs and checks four, over ~100 bytes
+/// each).
+static CRC_TABLES: [[u32; 256]; 16] = {
+    let mut tables = [[0u32; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -46,7 +48,7 @@ const CRC_TABLES: [[u32; 256]; 8] = {
     let mut i = 0;
     while i < 256 {
         let mut k = 1;
-        while k < 8 {
+        while k < 16 {
             let prev = tables[k - 1][i];
             tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
             k += 1;
@@ -61,20 +63,18 @@ pub(super) fn crc32(parts: &[&[u8]]) -> u32 {
     let t = &CRC_TABLES;
     let mut crc = 0xFFFF_FFFFu32;
     for part in parts {
-        let mut words = part.chunks_exact(8);
-        for w in &mut words {
-            let lo = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
-            let hi = u32::from_le_bytes([w[4], w[5], w[6], w[7]]);
-            crc = t[7][(lo & 0xff) as usize]
-                ^ t[6][((lo >> 8) & 0xff) as usize]
-                ^ t[5][((lo >> 16) & 0xff) as usize]
-                ^ t[4][(lo >> 24) as usize]
-                ^ t[3][(hi & 0xff) as usize]
-                ^ t[2][((hi >> 8) & 0xff) as usize]
-                ^ t[1][((hi >> 16) & 0xff) as usize]
-                ^ t[0][(hi >> 24) as usize];
+        let mut blocks = part.chunks_exact(16);
+        for w in &mut blocks {
+            // The CRC so far is folded into the first four bytes; byte `j`
+            // of the block is then `15 - j` bytes from its end.
+            let head = (u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc).to_le_bytes();
+            let mut next = 0;
+            for (j, b) in head.iter().chain(&w[4..]).enumerate() {
+                next ^= t[15 - j][usize::from(*b)];
+            }
+            crc = next;
         }
-        for &b in words.remainder() {
+        for &b in blocks.remainder() {
             crc = t[0][((crc ^ u32::from(b)) & 0xff) as usize] ^ (crc >> 8);
         }
     }
