@@ -21,7 +21,6 @@ use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
 use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, TransactionId};
 
-
 /// Transmissions of one consent check (RFC 8489 retransmission with the
 /// check RTO), ending before the next check is due.
 const CONSENT_TRANSMITS: u32 = 4;

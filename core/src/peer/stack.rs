@@ -446,12 +446,20 @@ impl Stack {
     /// it; SRTP keys are installed; records go to SCTP) and records, SCTP's
     /// events. What the connection must know is queued for
     /// [`poll_event`](Self::poll_event). Returns whether anything moved.
-    pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
-        // Awake anyway (a timer, a datagram, an API call): a due SCTP
-        // heartbeat goes now rather than on a wakeup of its own.
-        if self.sctp.heartbeat_due(now) {
+    /// Awake anyway (a timer, a datagram, an API call): a due SCTP
+    /// heartbeat goes now rather than on a wakeup of its own. Once per
+    /// wakeup, after what came in was handled: the peer's HEARTBEAT, if
+    /// that is what came, then carries ours in its answer (dcSCTP's
+    /// EDDY-PATCH 16). True if SCTP was woken.
+    pub(crate) fn serve_due_heartbeat(&mut self, now: Instant) -> bool {
+        let due = self.sctp.heartbeat_due(now);
+        if due {
             self.sctp.handle_timeout(now);
         }
+        due
+    }
+
+    pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
         self.ice.touch(now);
         self.turn_touch(now);
         let mut moved = self.pump_turn();

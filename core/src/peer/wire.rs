@@ -414,6 +414,7 @@ impl PeerConnection {
     /// then refreshes the timer table.
     pub(crate) fn pump_layers(&mut self) {
         let sctp_negotiated = self.negotiated_transport().remote_sctp_port.is_some();
+        let mut heartbeat_served = false;
         for _ in 0..64 {
             let mut moved = self.stack.step(self.now, sctp_negotiated);
             while let Some(e) = self.stack.poll_event() {
@@ -430,6 +431,10 @@ impl PeerConnection {
             if let Some(bytes) = self.stack.flush_sctp() {
                 moved = true;
                 self.on_data_sent(bytes);
+            }
+            if !moved && !heartbeat_served {
+                heartbeat_served = true;
+                moved = self.stack.serve_due_heartbeat(self.now);
             }
             if !moved {
                 break;

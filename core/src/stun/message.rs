@@ -234,7 +234,11 @@ impl<'a> StunMessage<'a> {
         // an address's XOR are not paid for the others passed over).
         let tid = self.tid;
         if let Some(n) = self.indexed {
-            let (_, at) = *self.index.get(..usize::from(n))?.iter().find(|(t, _)| *t == typ)?;
+            let (_, at) = *self
+                .index
+                .get(..usize::from(n))?
+                .iter()
+                .find(|(t, _)| *t == typ)?;
             let at = usize::from(at);
             let head = self.raw.get(at..at + 4)?;
             let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
@@ -395,10 +399,7 @@ impl<'b> MessageWriter<'b> {
     ) -> usize {
         let tlv = |vlen: usize| 4 + ((vlen + 3) & !3);
         HEADER_LEN
-            + attrs
-                .into_iter()
-                .map(|a| tlv(a.value_len()))
-                .sum::<usize>()
+            + attrs.into_iter().map(|a| tlv(a.value_len())).sum::<usize>()
             + if integrity { tlv(20) } else { 0 }
             + if fingerprint { tlv(4) } else { 0 }
     }

@@ -500,7 +500,11 @@ fn attributes_past_the_index_are_found_by_walking() {
         let tid = TransactionId(TID);
         let mut w = MessageWriter::new(&mut buf, Class::Request, Method::BINDING, tid).unwrap();
         for i in 0..before {
-            w.add(&Attribute::Other { typ: 0x8100 + i as u16, value: b"x" }).unwrap();
+            w.add(&Attribute::Other {
+                typ: 0x8100 + i as u16,
+                value: b"x",
+            })
+            .unwrap();
         }
         w.add(&Attribute::Priority(7)).unwrap();
         w.add(&Attribute::Priority(8)).unwrap();
@@ -524,7 +528,11 @@ fn crc32_matches_the_bitwise_definition_at_every_length() {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    0xEDB8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -534,6 +542,10 @@ fn crc32_matches_the_bitwise_definition_at_every_length() {
         let d = &data[..len];
         assert_eq!(integrity::crc32(&[d]), bitwise(d), "{len}");
         let at = len / 3;
-        assert_eq!(integrity::crc32(&[&d[..at], &d[at..]]), bitwise(d), "{len} split at {at}");
+        assert_eq!(
+            integrity::crc32(&[&d[..at], &d[at..]]),
+            bitwise(d),
+            "{len} split at {at}"
+        );
     }
 }

@@ -825,6 +825,8 @@ impl From<DcSctpOptions> for bridge::Options {
             // eddy patch 14: not bridged (the C++ side builds its packets without room).
             packet_headroom: _,
             packet_tailroom: _,
+            // eddy patch 16: not bridged.
+            bundle_heartbeats: _,
         } = value;
 
         Self {
@@ -919,6 +921,7 @@ impl From<&bridge::Options> for DcSctpOptions {
             enable_handover_with_outstanding_data: val.enable_handover_with_outstanding_data,
             packet_headroom: 0,
             packet_tailroom: 0,
+            bundle_heartbeats: false,
         }
     }
 }

@@ -442,6 +442,11 @@ pub struct Options {
     /// Bytes of room reserved after each packet in the buffer of a [`SocketEvent::SendPacket`]
     /// (eddy patch 14), for a lower layer's trailer (DTLS: the AEAD tag). 0 by default.
     pub packet_tailroom: usize,
+
+    /// Whether the answer to a peer's HEARTBEAT carries this socket's own HEARTBEAT when at
+    /// least half of its heartbeat interval has passed and none is outstanding (eddy patch 16):
+    /// the two ends' heartbeats then share one exchange per interval. false by default.
+    pub bundle_heartbeats: bool,
 }
 
 impl Default for Options {
@@ -500,6 +505,7 @@ impl Default for Options {
             enable_handover_with_outstanding_data: false,
             packet_headroom: 0,
             packet_tailroom: 0,
+            bundle_heartbeats: false,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::packet::heartbeat_info_parameter::HeartbeatInfoParameter;
 use crate::packet::heartbeat_request_chunk::HeartbeatRequestChunk;
 use crate::packet::parameter::Parameter;
 use crate::packet::read_u32_be;
+use crate::packet::sctp_packet::SctpPacketBuilder;
 use crate::packet::write_u32_be;
 use crate::shared::Lock as _;
 use crate::socket::context::Context;
@@ -31,6 +32,7 @@ use crate::socket::state::State;
 pub(crate) fn handle_heartbeat_req(
     state: &mut State,
     ctx: &mut Context,
+    now: SocketTime,
     chunk: HeartbeatRequestChunk,
 ) {
     // From <https://datatracker.ietf.org/doc/html/rfc9260#section-8.3-9>:
@@ -47,14 +49,48 @@ pub(crate) fn handle_heartbeat_req(
         let params_size = crate::packet::parameter::parameters_serialized_size(&chunk.parameters);
 
         if params_size <= max_params_len {
-            ctx.events.borrow_mut().add(SocketEvent::SendPacket(
-                packet
-                    .add(&Chunk::HeartbeatAck(HeartbeatAckChunk { parameters: chunk.parameters }))
-                    .build(),
-            ));
+            packet.add(&Chunk::HeartbeatAck(HeartbeatAckChunk { parameters: chunk.parameters }));
+            // eddy patch 16: our own HEARTBEAT goes along when at least half of its interval
+            // has passed with none outstanding, and its interval restarts: from then on both
+            // ends' heartbeats share one exchange per interval, where each end's own would
+            // make two. RFC 9260 §6.10 lets control chunks be bundled; the HEARTBEAT goes at
+            // most half an interval early, once, and then every interval (§8.3: "once per RTO
+            // of that destination address plus the protocol parameter 'HB.interval'").
+            let half_passed = ctx
+                .heartbeat_interval
+                .next_expiry()
+                .is_some_and(|at| at - now <= ctx.heartbeat_interval.duration() / 2);
+            if ctx.options.bundle_heartbeats
+                && half_passed
+                && !ctx.heartbeat_timeout.is_running()
+                && packet.bytes_remaining() >= HEARTBEAT_REQUEST_SIZE
+            {
+                add_heartbeat_request(ctx, &mut packet, now);
+            }
+            ctx.events.borrow_mut().add(SocketEvent::SendPacket(packet.build()));
             ctx.tx_packets_count += 1;
         }
     }
+}
+
+/// A HEARTBEAT chunk with this socket's 4-byte Heartbeat Info: 4 + 4 + 4 bytes.
+const HEARTBEAT_REQUEST_SIZE: usize = 12;
+
+/// Adds this socket's HEARTBEAT to `packet` and starts its timers.
+fn add_heartbeat_request(ctx: &mut Context, packet: &mut SctpPacketBuilder, now: SocketTime) {
+    // eddy patch 13: the next HEARTBEAT is an interval after this one went, not after it
+    // was due: an application that serves the heartbeat late (`heartbeat_timeout`, a soft
+    // deadline) never sends two closer than the interval.
+    ctx.heartbeat_interval.start(now);
+    ctx.heartbeat_timeout.set_duration(ctx.options.rto_initial);
+    ctx.heartbeat_timeout.start(now);
+    ctx.heartbeat_counter = ctx.heartbeat_counter.wrapping_add(1);
+    ctx.heartbeat_sent_time = now;
+    let mut info = vec![0; 4];
+    write_u32_be!(&mut info, ctx.heartbeat_counter);
+    packet.add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk {
+        parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter { info })],
+    }));
 }
 
 pub(crate) fn handle_heartbeat_ack(ctx: &mut Context, now: SocketTime, chunk: HeartbeatAckChunk) {
@@ -93,25 +129,14 @@ pub(crate) fn handle_heartbeat_timeouts(
 ) -> bool {
     let interval_expired = ctx.heartbeat_interval.expire(now);
     if interval_expired {
-        // eddy patch 13: the next HEARTBEAT is an interval after this one went, not after it
-        // was due: an application that serves the heartbeat late (`heartbeat_timeout`, a soft
-        // deadline) never sends two closer than the interval.
-        ctx.heartbeat_interval.start(now);
         if let Some(tcb) = state.tcb() {
-            ctx.heartbeat_timeout.set_duration(ctx.options.rto_initial);
-            ctx.heartbeat_timeout.start(now);
-            ctx.heartbeat_counter = ctx.heartbeat_counter.wrapping_add(1);
-            ctx.heartbeat_sent_time = now;
-            let mut info = vec![0; 4];
-            write_u32_be!(&mut info, ctx.heartbeat_counter);
-            ctx.events.borrow_mut().add(SocketEvent::SendPacket(
-                tcb.new_packet()
-                    .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk {
-                        parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter { info })],
-                    }))
-                    .build(),
-            ));
+            let mut packet = tcb.new_packet();
+            add_heartbeat_request(ctx, &mut packet, now);
+            ctx.events.borrow_mut().add(SocketEvent::SendPacket(packet.build()));
             ctx.tx_packets_count += 1;
+        } else {
+            // eddy patch 13 (see `add_heartbeat_request`).
+            ctx.heartbeat_interval.start(now);
         }
     }
 

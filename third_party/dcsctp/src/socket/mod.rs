@@ -576,7 +576,7 @@ impl Socket {
                             handle_cookie_ack(&mut self.state, &mut self.ctx, now);
                         }
                         Chunk::HeartbeatRequest(c) => {
-                            handle_heartbeat_req(&mut self.state, &mut self.ctx, c);
+                            handle_heartbeat_req(&mut self.state, &mut self.ctx, now, c);
                         }
                         Chunk::HeartbeatAck(c) => handle_heartbeat_ack(&mut self.ctx, now, c),
                         Chunk::ShutdownComplete(c) => {

@@ -1080,6 +1080,56 @@ mod tests {
     }
 
     #[test]
+    fn a_heartbeat_answer_carries_our_own_once_half_the_interval_passed() {
+        // eddy patch 16.
+        let interval = Duration::from_secs(30);
+        let answer_at = |bundle: bool, z_now: u64| {
+            let mut options = default_options();
+            options.heartbeat_interval = interval;
+            options.bundle_heartbeats = bundle;
+            let mut socket_a = Socket::new("A", &options);
+            let mut socket_z = Socket::new("Z", &options);
+            connect_sockets(&mut socket_a, &mut socket_z);
+            let due = SocketTime::zero() + interval;
+            socket_a.advance_time(due);
+            let request = expect_sent_packet!(socket_a.poll_event());
+            let z_now = SocketTime::zero() + Duration::from_secs(z_now);
+            socket_z.advance_time(z_now);
+            expect_no_event!(socket_z.poll_event());
+            socket_z.handle_input(&request);
+            let answer = expect_sent_packet!(socket_z.poll_event());
+            let chunks = SctpPacket::from_bytes(&answer, &options).unwrap().chunks;
+            (socket_a, socket_z, answer, chunks, z_now)
+        };
+        // A third of Z's interval left: its own goes along, and its interval restarts.
+        let (mut socket_a, mut socket_z, answer, chunks, z_now) = answer_at(true, 20);
+        assert_eq!(chunks.len(), 2);
+        assert!(matches!(chunks[0], Chunk::HeartbeatAck { .. }));
+        assert!(matches!(chunks[1], Chunk::HeartbeatRequest { .. }));
+        assert_eq!(socket_z.heartbeat_timeout(), Some(z_now + interval));
+        // A acknowledges both ways: its answer is the ACK alone (its own interval just
+        // restarted), and Z's heartbeat is answered.
+        socket_a.handle_input(&answer);
+        let back = expect_sent_packet!(socket_a.poll_event());
+        let chunks = SctpPacket::from_bytes(&back, &default_options()).unwrap().chunks;
+        assert_eq!(chunks.len(), 1);
+        assert!(matches!(chunks[0], Chunk::HeartbeatAck { .. }));
+        socket_z.handle_input(&back);
+        assert_eq!(socket_z.poll_timeout_without_heartbeat(), SocketTime::infinite_future());
+        // Z's old due time passes with nothing sent.
+        socket_z.advance_time(SocketTime::zero() + interval);
+        expect_no_event!(socket_z.poll_event());
+
+        // More than half of Z's interval left, or the option off: the ACK alone.
+        for (bundle, z_now) in [(true, 10), (false, 20)] {
+            let (_, socket_z, _, chunks, _) = answer_at(bundle, z_now);
+            assert_eq!(chunks.len(), 1, "{bundle} {z_now}");
+            assert!(matches!(chunks[0], Chunk::HeartbeatAck { .. }));
+            assert_eq!(socket_z.heartbeat_timeout(), Some(SocketTime::zero() + interval));
+        }
+    }
+
+    #[test]
     fn expect_heartbeats_not_sent_when_sending_data() {
         let mut options = default_options();
         options.heartbeat_interval = Duration::from_secs(30);
