@@ -948,6 +948,11 @@ impl IceAgent {
         self.events.pop_front()
     }
 
+    /// Whether [`poll_event`](Self::poll_event) has something.
+    pub(crate) fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The next non-STUN frame from an ICE-TCP connection (check
     /// [`is_validated`](Self::is_validated) before using it).
     #[must_use]

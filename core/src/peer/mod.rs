@@ -184,8 +184,13 @@ impl PeerConnection {
         }
         match input {
             Input::Receive(_, receive) => {
-                self.stack.handle_receive(self.now, receive);
-                self.pump_layers();
+                let stun = self.stack.handle_receive(self.now, receive);
+                if stun && self.stack.pump_ice_only(self.now) {
+                    self.timers
+                        .set_opt(Timer::Ice, self.stack.poll_timeout(Timer::Ice));
+                } else {
+                    self.pump_layers();
+                }
             }
             Input::Timeout(_) => self.handle_timeout(),
         }

@@ -351,8 +351,10 @@ impl Stack {
         self.sctp.trim();
     }
 
-    /// Routes a received datagram (ARCHITECTURE.md §3).
-    pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) {
+    /// Routes a received datagram (ARCHITECTURE.md §3). True when it was a
+    /// STUN message over UDP that only ICE saw (see
+    /// [`pump_ice_only`](Self::pump_ice_only)).
+    pub(crate) fn handle_receive(&mut self, now: Instant, r: Receive<'_>) -> bool {
         self.traffic.packets_received += 1;
         self.traffic.bytes_received += r.contents.len() as u64;
         self.traffic.last_received = Some(now);
@@ -360,7 +362,7 @@ impl Stack {
         if r.proto == Protocol::Tcp
             && self.turn_receive_stream(now, r.source, r.destination, r.contents)
         {
-            return;
+            return false;
         }
         if r.proto != Protocol::Udp {
             // ICE-TCP: ICE owns the stream and hands back the non-STUN
@@ -369,23 +371,51 @@ impl Stack {
             while let Some(f) = self.ice.poll_tcp_frame() {
                 self.route_datagram(now, f.source, f.destination, &f.contents);
             }
-            return;
+            return false;
         }
-        self.route_datagram(now, r.source, r.destination, r.contents);
+        self.route_datagram(now, r.source, r.destination, r.contents)
     }
 
+    /// After a STUN datagram only ICE saw (a consent check or its answer,
+    /// most of what an idle connection receives), on a connection past its
+    /// set-up with no TURN client: nothing but ICE's datagrams and its
+    /// timer can have moved, so those go out and the other layers are not
+    /// polled. False, with nothing done, when more may have: ICE has
+    /// events for the layers above, DTLS is not connected, a TURN client
+    /// runs, or an SCTP heartbeat is due; the caller then pumps every
+    /// layer ([`step`](Self::step)).
+    pub(crate) fn pump_ice_only(&mut self, now: Instant) -> bool {
+        let settled = self
+            .dtls
+            .as_ref()
+            .is_some_and(|d| d.state() == DtlsTransportState::Connected);
+        if !settled
+            || self.ice.has_events()
+            || !self.turn.is_empty()
+            || self.sctp.heartbeat_due(now)
+        {
+            return false;
+        }
+        self.ice.touch(now);
+        while let Some(t) = self.ice.poll_transmit() {
+            self.push_transmit(t);
+        }
+        true
+    }
+
+    /// Returns whether the datagram was STUN for ICE.
     pub(super) fn route_datagram(
         &mut self,
         now: Instant,
         source: SocketAddr,
         destination: SocketAddr,
         contents: &[u8],
-    ) {
+    ) -> bool {
         // From a TURN server to the socket of its allocation: the TURN
         // client's (responses; relayed data comes back here unwrapped, as
         // if received on the relayed address).
         if self.turn_receive(now, source, destination, contents) {
-            return;
+            return false;
         }
         match classify(contents) {
             Some(PacketKind::Stun) => {
@@ -397,6 +427,7 @@ impl Stack {
                     contents,
                 };
                 self.ice.handle_receive(now, r);
+                return true;
             }
             Some(PacketKind::Dtls) => {
                 self.counters.dtls += 1;
@@ -438,6 +469,7 @@ impl Stack {
                 tracing::debug!(%source, len = contents.len(), "datagram of no known protocol dropped");
             }
         }
+        false
     }
 
     /// Moves what each layer has for the next once, in the order ICE,
