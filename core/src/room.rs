@@ -20,9 +20,9 @@ pub(crate) trait FreeIfEmpty {
 
 impl<T> FreeIfEmpty for VecDeque<T> {
     fn keep_if_empty(&mut self, n: usize) {
-        // Shrinking an empty one to 0 frees it; to more than its room, a
-        // no-op.
-        if self.is_empty() {
+        // Shrinking an empty one to 0 frees it. Checked first: most calls
+        // (each timer wakeup's trims) find nothing to give back.
+        if self.is_empty() && self.capacity() > n {
             self.shrink_to(n);
         }
     }
@@ -30,9 +30,9 @@ impl<T> FreeIfEmpty for VecDeque<T> {
 
 impl<T> FreeIfEmpty for Vec<T> {
     fn keep_if_empty(&mut self, n: usize) {
-        // Shrinking an empty one to 0 frees it; to more than its room, a
-        // no-op.
-        if self.is_empty() {
+        // Shrinking an empty one to 0 frees it. Checked first: most calls
+        // (each timer wakeup's trims) find nothing to give back.
+        if self.is_empty() && self.capacity() > n {
             self.shrink_to(n);
         }
     }
