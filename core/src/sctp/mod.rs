@@ -335,9 +335,14 @@ impl SctpTransport {
         let Some(socket) = self.socket.as_mut() else {
             return;
         };
-        socket.advance_time(to_socket_time(base, now));
+        // The packet first, then the timers due by now (dcSCTP's EDDY-PATCH
+        // 16): a peer's HEARTBEAT then carries ours in its answer when ours
+        // is due too, where firing first would send it alone.
+        let t = to_socket_time(base, now);
+        socket.set_time(t);
         // A browser may INIT before our DTLS client role connects.
         socket.handle_input(packet);
+        socket.advance_time(t);
         self.drain();
     }
 
@@ -365,8 +370,11 @@ impl SctpTransport {
         let base = self.base;
         self.reseed();
         let socket = self.socket.as_mut()?;
-        socket.advance_time(to_socket_time(base, now));
+        // As in `handle_packet`: the packet, then the timers.
+        let t = to_socket_time(base, now);
+        socket.set_time(t);
         let kept = socket.handle_input_owned(packet);
+        socket.advance_time(t);
         self.drain();
         match kept {
             Ok(mut buffer) => {

@@ -73,6 +73,10 @@ struct Options {
     /// back): the connection must live through ICE consent checks.
     #[arg(long, default_value_t = 0)]
     hold: u64,
+    /// Seconds between the messages sent while holding (with a long one,
+    /// the connection idles between them: SCTP heartbeats go both ways).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    hold_every: u64,
     /// Also send Opus silence on an audio transceiver (see --audio-back).
     #[arg(long)]
     audio: bool,
@@ -392,11 +396,12 @@ fn run(o: &Options) -> Result<String, String> {
             if now >= end {
                 break;
             }
-            // Holding: one more message a second on the first channel.
+            // Holding: one more message every `hold_every` seconds on the
+            // first channel.
             if let Some(first) = channels.first_mut() {
                 if next_hold_message.is_none_or(|at| now >= at) {
                     first.target += 1;
-                    next_hold_message = Some(now + Duration::from_secs(1));
+                    next_hold_message = Some(now + Duration::from_secs(o.hold_every));
                 }
             }
         }

@@ -809,6 +809,15 @@ pub trait DcSctpSocket: Send {
     /// `send`, if significant time has passed, ensuring that internal timestamps remain accurate.
     fn advance_time(&mut self, now: SocketTime);
 
+    /// Sets the internal clock to `now` without firing the timers due by then (eddy patch 16):
+    /// a packet handed next is handled at `now`, and a following [`Self::advance_time`] fires
+    /// what is still due. A peer's HEARTBEAT handled so can then carry ours in its answer
+    /// ([`Options::bundle_heartbeats`]) where firing first would send ours on its own. The
+    /// default is [`Self::advance_time`].
+    fn set_time(&mut self, now: SocketTime) {
+        self.advance_time(now);
+    }
+
     /// Returns the next absolute time on the socket's timeline when a timer expires.
     ///
     /// This value is monotonic and will never be earlier than the `now` parameter passed to

@@ -692,6 +692,13 @@ impl DcSctpSocket for Socket {
         buffer
     }
 
+    fn set_time(&mut self, now: SocketTime) {
+        // eddy patch 16: time moves, the timers wait for `advance_time`.
+        if now > self.now.get() {
+            self.now.set(now);
+        }
+    }
+
     fn advance_time(&mut self, now: SocketTime) {
         if now < self.now.get() {
             // Time is not allowed to go backwards.

@@ -1120,6 +1120,41 @@ mod tests {
         socket_z.advance_time(SocketTime::zero() + interval);
         expect_no_event!(socket_z.poll_event());
 
+        // Z's own came due before A's arrived: with the clock set first (`set_time`), the
+        // answer carries it and nothing is left due; with `advance_time` first, it goes alone.
+        for set_first in [true, false] {
+            let mut options = default_options();
+            options.heartbeat_interval = interval;
+            options.bundle_heartbeats = true;
+            let mut socket_a = Socket::new("A", &options);
+            let mut socket_z = Socket::new("Z", &options);
+            connect_sockets(&mut socket_a, &mut socket_z);
+            socket_a.advance_time(SocketTime::zero() + interval);
+            let request = expect_sent_packet!(socket_a.poll_event());
+            let late = SocketTime::zero() + interval + Duration::from_secs(3);
+            if set_first {
+                socket_z.set_time(late);
+                expect_no_event!(socket_z.poll_event());
+                socket_z.handle_input(&request);
+                let answer = expect_sent_packet!(socket_z.poll_event());
+                let chunks = SctpPacket::from_bytes(&answer, &options).unwrap().chunks;
+                assert_eq!(chunks.len(), 2);
+                assert!(matches!(chunks[1], Chunk::HeartbeatRequest { .. }));
+                socket_z.advance_time(late);
+                expect_no_event!(socket_z.poll_event());
+            } else {
+                socket_z.advance_time(late);
+                let own = expect_sent_packet!(socket_z.poll_event());
+                let chunks = SctpPacket::from_bytes(&own, &options).unwrap().chunks;
+                assert_eq!(chunks.len(), 1);
+                assert!(matches!(chunks[0], Chunk::HeartbeatRequest { .. }));
+                socket_z.handle_input(&request);
+                let answer = expect_sent_packet!(socket_z.poll_event());
+                let chunks = SctpPacket::from_bytes(&answer, &options).unwrap().chunks;
+                assert_eq!(chunks.len(), 1);
+            }
+        }
+
         // More than half of Z's interval left, or the option off: the ACK alone.
         for (bundle, z_now) in [(true, 10), (false, 20)] {
             let (_, socket_z, _, chunks, _) = answer_at(bundle, z_now);
