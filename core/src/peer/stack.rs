@@ -472,12 +472,6 @@ impl Stack {
         false
     }
 
-    /// Moves what each layer has for the next once, in the order ICE,
-    /// DTLS, SCTP: ICE's events and datagrams, DTLS's events (acted on:
-    /// SCTP starts when DTLS connects if `sctp_negotiated`, and closes with
-    /// it; SRTP keys are installed; records go to SCTP) and records, SCTP's
-    /// events. What the connection must know is queued for
-    /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     /// Awake anyway (a timer, a datagram, an API call): a due SCTP
     /// heartbeat goes now rather than on a wakeup of its own. Once per
     /// wakeup, after what came in was handled: the peer's HEARTBEAT, if
@@ -491,6 +485,12 @@ impl Stack {
         due
     }
 
+    /// Moves what each layer has for the next once, in the order ICE,
+    /// DTLS, SCTP: ICE's events and datagrams, DTLS's events (acted on:
+    /// SCTP starts when DTLS connects if `sctp_negotiated`, and closes with
+    /// it; SRTP keys are installed; records go to SCTP) and records, SCTP's
+    /// events. What the connection must know is queued for
+    /// [`poll_event`](Self::poll_event). Returns whether anything moved.
     pub(crate) fn step(&mut self, now: Instant, sctp_negotiated: bool) -> bool {
         self.ice.touch(now);
         self.turn_touch(now);

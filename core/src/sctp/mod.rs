@@ -311,8 +311,9 @@ impl SctpTransport {
             packet_headroom: SctpConfig::DTLS_HEADROOM,
             packet_tailroom: SctpConfig::DTLS_TAILROOM,
             // An idle association's two heartbeats share one exchange per
-            // interval (dcSCTP's EDDY-PATCH 16): half the heartbeat
-            // wakeups, and three records instead of four.
+            // interval when the peer's comes first (dcSCTP's EDDY-PATCH
+            // 16): three records instead of four, and no wakeup for ours
+            // when the peer's timer runs at another phase.
             bundle_heartbeats: true,
             ..Options::default()
         };
