@@ -304,10 +304,32 @@ fn parse_media_line(v: &str) -> Option<MediaDescription> {
         None => (port_field.parse().ok()?, None),
     };
     let protocol = it.next()?;
-    let formats = it.map(str::to_owned).collect();
+    let formats = owned_words(it);
     let mut m = MediaDescription::new(media_type, port, protocol, formats);
     m.port_count = port_count;
     Some(m)
+}
+
+/// `words` as owned strings, in a list of exactly their number: parsing
+/// gives back a list's spare room at the end ([`Sdp::shrink_to_fit`]), a
+/// reallocation for each list collected with the default room of four
+/// (the words are counted first, a second pass over a short value).
+fn owned_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.clone().count());
+    out.extend(words.map(str::to_owned));
+    out
+}
+
+/// Pushes `item`, with room for exactly one in a list that had none: for
+/// the lists that nearly always hold one item (a BUNDLE group, a
+/// fingerprint), which would else take the default room of four and give
+/// it back at [`Sdp::shrink_to_fit`]; a second item grows the list as
+/// usual.
+fn push_first_exact<T>(list: &mut Vec<T>, item: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(item);
 }
 
 /// A token: non-empty, no whitespace.
@@ -429,14 +451,12 @@ fn common_attribute(
     match (name, value) {
         ("ice-ufrag", Some(v)) => ice.ufrag = Some(token(v).ok_or(A("ice-ufrag"))?),
         ("ice-pwd", Some(v)) => ice.pwd = Some(token(v).ok_or(A("ice-pwd"))?),
-        ("ice-options", Some(v)) => {
-            ice.options = v.split_ascii_whitespace().map(str::to_owned).collect()
-        }
+        ("ice-options", Some(v)) => ice.options = owned_words(v.split_ascii_whitespace()),
         ("fingerprint", Some(v)) => {
             if fingerprints.len() >= 16 {
                 return Err(A("fingerprint"));
             }
-            fingerprints.push(parse_fingerprint(v).ok_or(A("fingerprint"))?)
+            push_first_exact(fingerprints, parse_fingerprint(v).ok_or(A("fingerprint"))?)
         }
         ("setup", Some(v)) => *setup = Some(Setup::from_value(v.trim()).ok_or(A("setup"))?),
         ("tls-id", Some(v)) => *tls_id = Some(token(v).ok_or(A("tls-id"))?),
@@ -464,17 +484,20 @@ fn session_attribute(s: &mut SessionAttributes, attr: &str) -> Result<(), SdpErr
         ("group", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantics = it.next().ok_or(A("group"))?.to_owned();
-            s.groups.push(Group {
-                semantics,
-                mids: it.map(str::to_owned).collect(),
-            });
+            push_first_exact(
+                &mut s.groups,
+                Group {
+                    semantics,
+                    mids: owned_words(it),
+                },
+            );
         }
         ("msid-semantic", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantic = it.next().ok_or(A("msid-semantic"))?.to_owned();
             s.msid_semantic = Some(MsidSemantic {
                 semantic,
-                ids: it.map(str::to_owned).collect(),
+                ids: owned_words(it),
             });
         }
         ("extmap-allow-mixed", None) => s.extmap_allow_mixed = true,
