@@ -341,20 +341,37 @@ fn token(v: &str) -> Option<String> {
 fn parse_fingerprint(v: &str) -> Option<Fingerprint> {
     // RFC 8122 §5: fingerprint-attribute = "fingerprint" ":" hash-func SP fingerprint
     let (hash, fp) = v.trim().split_once(' ')?;
-    let fp = fp.trim();
-    // `XX:XX:...`: one byte per three characters, sized once (no excess
-    // for a well-formed value; the model is kept).
-    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3).min(64));
-    for pair in fp.split(':') {
-        if pair.len() != 2 || bytes.len() >= 64 {
+    // `XX:XX:...`: pairs of hex digits at every third byte, each but the
+    // last followed by ':', at most 64 (SHA-512), read by position rather
+    // than split (a search for ':' per byte of digest). Sized once: no
+    // excess for a well-formed value (the model is kept).
+    let fp = fp.trim().as_bytes();
+    if fp.len() % 3 != 2 || fp.len() / 3 >= 64 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3));
+    for chunk in fp.chunks(3) {
+        if chunk.get(2).is_some_and(|c| *c != b':') {
             return None;
         }
-        bytes.push(u8::from_str_radix(pair, 16).ok()?);
+        bytes.push(hex_pair(chunk.get(..2)?)?);
     }
     Some(Fingerprint {
         hash: token(hash)?.to_ascii_lowercase(),
         bytes,
     })
+}
+
+/// Two bytes read as `u8::from_str_radix(pair, 16)` reads them: two hex
+/// digits of either case, or `+` and one.
+fn hex_pair(pair: &[u8]) -> Option<u8> {
+    let digit = |b: &u8| char::from(*b).to_digit(16);
+    let value = match pair {
+        [b'+', low] => digit(low)?,
+        [high, low] => digit(high)? * 16 + digit(low)?,
+        _ => return None,
+    };
+    u8::try_from(value).ok()
 }
 
 fn parse_extmap(v: &str) -> Option<Extmap> {
