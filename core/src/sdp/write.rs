@@ -6,14 +6,15 @@
 //! negotiation (offer, answer, each after candidates were added), and the
 //! formatting machinery (`write!`, a `Formatter` per value, padding checks
 //! per integer) cost about as much as the text itself. The `Display`
-//! impls give the same text.
+//! impls give the same text. Candidate lines are written the same way,
+//! by `SdpCandidate::write_to`.
 
-use std::fmt::{self, Display, Formatter, Write};
+use std::fmt::{self, Display, Formatter};
 
 use super::model::*;
 
 /// `n` in decimal.
-fn push_u64(out: &mut String, n: u64) {
+pub(super) fn push_u64(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut n = n;
@@ -333,8 +334,7 @@ fn write_media(out: &mut String, m: &MediaDescription) {
     write_media_line(out, m);
     for c in &m.candidates {
         out.push_str("a=");
-        // Writing into a `String` cannot fail.
-        let _ = write!(out, "{c}");
+        c.write_to(out);
         out.push_str("\r\n");
     }
     if m.end_of_candidates {
