@@ -226,7 +226,7 @@ impl Certificate {
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint {
             hash: "sha-256".into(),
-            bytes: Digest::of(HashAlgorithm::SHA256, &self.der),
+            bytes: Digest::of(HashAlgorithm::SHA256, &self.der).to_vec(),
         }
     }
 
