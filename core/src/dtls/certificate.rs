@@ -226,7 +226,7 @@ impl Certificate {
     pub fn fingerprint(&self) -> Fingerprint {
         Fingerprint {
             hash: "sha-256".into(),
-            bytes: Digest::of(HashAlgorithm::SHA256, &self.der),
+            bytes: Digest::of(HashAlgorithm::SHA256, &self.der).to_vec(),
         }
     }
 
@@ -357,7 +357,7 @@ fn der(out: &mut Vec<u8>, tag: u8, contents: &[u8]) {
 /// `tag` around what `f` writes, in place: a one-byte length goes first
 /// and, when the contents turn out longer than 127 bytes, the long form's
 /// further bytes are moved in after it (no buffer of their own).
-fn der_with(out: &mut Vec<u8>, tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn der_with(out: &mut Vec<u8>, tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
     out.push(tag);
     let at = out.len();
     out.push(0);
@@ -380,7 +380,7 @@ fn der_with(out: &mut Vec<u8>, tag: u8, f: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
-const SEQUENCE: u8 = 0x30;
+pub(crate) const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
@@ -403,7 +403,7 @@ const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 
 /// A non-negative big-endian integer as a DER INTEGER (X.690 §8.3: the
 /// fewest octets, a zero octet first when the top bit is set).
-fn der_unsigned(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn der_unsigned(out: &mut Vec<u8>, bytes: &[u8]) {
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     let digits = bytes.get(first..).unwrap_or_default();
     let pad = digits.first().is_none_or(|b| *b >= 0x80);

@@ -463,3 +463,65 @@ fn a_packet_with_headroom_is_sealed_in_its_own_buffer() {
         }
     }
 }
+
+/// The remote fingerprints may come after the handshake (a description
+/// applied late): the peer's certificate is checked against them then,
+/// not against what an earlier check (with none known) found.
+#[test]
+fn fingerprints_that_arrive_after_the_handshake_decide_it() {
+    let mut rng = Rng::from_seed(11);
+    let mut cert = || {
+        Certificate::generate_seeded(
+            KeyAlgorithm::EcdsaP256,
+            wall(),
+            DEFAULT_CERTIFICATE_LIFETIME,
+            &mut rng,
+        )
+        .unwrap()
+    };
+    let (cc, sc) = (cert(), cert());
+    let mut client = DtlsTransport::new(
+        dtls_config(1200, Some(11)).unwrap(),
+        &cc,
+        DtlsRole::Client,
+        DtlsVersion::Dtls12,
+        Some(Rng::from_seed(12)),
+        epoch(),
+    );
+    let mut server = DtlsTransport::new(
+        dtls_config(1200, Some(13)).unwrap(),
+        &sc,
+        DtlsRole::Server,
+        DtlsVersion::Auto,
+        Some(Rng::from_seed(14)),
+        epoch(),
+    );
+    let now = epoch();
+    client.start(now);
+    server.start(now);
+    for _ in 0..20 {
+        let mut moved = false;
+        while let Some(d) = client.poll_transmit() {
+            server.handle_receive(now, &d);
+            moved = true;
+        }
+        while let Some(d) = server.poll_transmit() {
+            client.handle_receive(now, &d);
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    // Both saw the other's certificate; with no fingerprint to check it
+    // against, neither is connected.
+    for t in [&client, &server] {
+        assert!(t.remote_certificate().is_some());
+        assert_eq!(t.state(), DtlsTransportState::Connecting);
+    }
+    client.set_remote_fingerprints(fingerprints(&sc));
+    assert_eq!(client.state(), DtlsTransportState::Connected);
+    server.set_remote_fingerprints(fingerprints(&sc));
+    assert_eq!(server.state(), DtlsTransportState::Failed);
+    assert_eq!(server.failure(), Some(&DtlsFailure::FingerprintMismatch));
+}

@@ -182,6 +182,11 @@ pub(crate) struct DtlsTransport {
     /// The remote `a=fingerprint` lines.
     remote_fingerprints: Vec<Fingerprint>,
     peer_certificate: Option<Vec<u8>>,
+    /// Whether `peer_certificate` matches `remote_fingerprints`, once
+    /// computed for the two as they stand (`None` after either changes):
+    /// the handshake asks at the certificate, at False Start and at
+    /// completion, and each answer hashes the whole certificate.
+    peer_match: Option<bool>,
     verified: bool,
     /// dimpl said Connected; we wait for the fingerprint check.
     handshake_done: bool,
@@ -246,11 +251,19 @@ impl DtlsTransport {
         now: Instant,
     ) -> Self {
         let mtu = config.mtu();
+        let loaded_key = ecdsa::LoadedEcKey::new(certificate.key())
+            .map(|key| Arc::new(key) as Arc<dyn LoadedKey>);
         let cert = DtlsCertificate {
             certificate: certificate.der().to_vec(),
-            private_key: certificate.key_der().to_vec(),
-            loaded_key: ecdsa::LoadedEcKey::new(certificate.key())
-                .map(|key| Arc::new(key) as Arc<dyn LoadedKey>),
+            // dimpl parses these bytes only when no loaded key is given
+            // (its EDDY-PATCH 23): with one, the connection holds no copy
+            // of the private key's DER.
+            private_key: if loaded_key.is_some() {
+                Vec::new()
+            } else {
+                certificate.key_der().to_vec()
+            },
+            loaded_key,
         };
         let dtls = scope::with_rng(&mut rng, || {
             let mut dtls = match (role, version) {
@@ -270,6 +283,7 @@ impl DtlsTransport {
             state: DtlsTransportState::New,
             remote_fingerprints: Vec::new(),
             peer_certificate: None,
+            peer_match: None,
             verified: false,
             handshake_done: false,
             false_start: false,
@@ -340,6 +354,7 @@ impl DtlsTransport {
     /// transport then connects or fails at once.
     pub(crate) fn set_remote_fingerprints(&mut self, fingerprints: Vec<Fingerprint>) {
         self.remote_fingerprints = fingerprints;
+        self.peer_match = None;
         self.verify();
         self.check_false_start();
     }
@@ -559,19 +574,24 @@ impl DtlsTransport {
     }
 
     /// Whether the peer's certificate (seen) matches a remote fingerprint
-    /// (known).
-    fn peer_matches(&self) -> bool {
+    /// (known); hashed once for the two as they stand (`peer_match`).
+    fn peer_matches(&mut self) -> bool {
+        if let Some(known) = self.peer_match {
+            return known;
+        }
         let Some(cert) = &self.peer_certificate else {
             return false;
         };
         let mut got = [0u8; MAX_DIGEST];
-        self.remote_fingerprints.iter().any(|want| {
+        let matches = self.remote_fingerprints.iter().any(|want| {
             fingerprint_digest_to(&want.hash, cert, &mut got)
                 .and_then(|n| got.get(..n))
                 .is_some_and(|got| {
                     got.len() == want.bytes.len() && openssl::memcmp::eq(got, &want.bytes)
                 })
-        })
+        });
+        self.peer_match = Some(matches);
+        matches
     }
 
     /// Sends close_notify and closes.
@@ -640,6 +660,7 @@ impl DtlsTransport {
                 }
                 Step::PeerCert(c) => {
                     self.peer_certificate = Some(c);
+                    self.peer_match = None;
                     self.verify();
                 }
                 Step::Keys(p, km) => match to_srtp_profile(p) {

@@ -269,20 +269,22 @@ impl PeerConnection {
     ) -> Sdp {
         // RFC 8843 §7: one BUNDLE group of every accepted m-line (eddy always
         // gathers on one transport).
+        // Both lists sized exactly: the model is kept (`written` gives back
+        // spare room, a reallocation per list grown by the default four).
         let mids = bundle.unwrap_or_else(|| {
-            media
-                .iter()
-                .filter(|m| m.port != 0)
-                .filter_map(|m| m.mid.clone())
-                .collect()
+            let bundled = media.iter().filter(|m| m.port != 0 && m.mid.is_some());
+            let mut mids = Vec::with_capacity(bundled.clone().count());
+            mids.extend(bundled.filter_map(|m| m.mid.clone()));
+            mids
         });
-        let mut groups = Vec::new();
-        if !mids.is_empty() {
-            groups.push(Group {
+        let groups = if mids.is_empty() {
+            Vec::new()
+        } else {
+            vec![Group {
                 semantics: "BUNDLE".into(),
                 mids,
-            });
-        }
+            }]
+        };
         Sdp {
             // RFC 9429 §5.2.1: the username "SHOULD be "-"" and the address
             // a non-meaningful one "such as IN IP4 0.0.0.0", to leak nothing.

@@ -45,21 +45,23 @@ fn cite(text: &str, line: &str) -> String {
 }
 
 fn check_fingerprint(fp: &Fingerprint, text: &str) -> Result<(), JsepError> {
-    let line = format!("a=fingerprint:{fp}");
+    // The line is written for an error message only: a valid fingerprint
+    // (every one a browser sends) costs no text.
+    let line = || format!("a=fingerprint:{fp}");
     match digest_len(&fp.hash) {
         None if matches!(fp.hash.as_str(), "md5" | "md2") => Err(invalid_access(format!(
             "{}: {} is not a safe hash for a certificate fingerprint (use sha-256)",
-            cite(text, &line),
+            cite(text, &line()),
             fp.hash
         ))),
         None => Err(invalid_access(format!(
             "{}: unknown fingerprint hash {:?}",
-            cite(text, &line),
+            cite(text, &line()),
             fp.hash
         ))),
         Some(len) if fp.bytes.len() != len => Err(invalid_access(format!(
             "{}: a {} fingerprint has {len} bytes, this one {}",
-            cite(text, &line),
+            cite(text, &line()),
             fp.hash,
             fp.bytes.len()
         ))),

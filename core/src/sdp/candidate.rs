@@ -8,10 +8,12 @@
 //!                       *(SP cand-extension)
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write};
 use std::net::{IpAddr, SocketAddr};
 
 use thiserror::Error;
+
+use super::write::push_u64;
 
 /// The longest candidate line accepted, in bytes.
 pub(crate) const MAX_CANDIDATE_LEN: usize = 4096;
@@ -58,10 +60,14 @@ impl CandidateAddress {
         }
     }
 
-    fn host_string(&self) -> String {
+    /// The address or name, as written in a candidate line.
+    fn write_host(&self, out: &mut String) {
         match self {
-            Self::Ip(a) => a.ip().to_string(),
-            Self::Name(n, _) => n.clone(),
+            // Writing into a `String` cannot fail.
+            Self::Ip(a) => {
+                let _ = write!(out, "{}", a.ip());
+            }
+            Self::Name(n, _) => out.push_str(n),
         }
     }
 
@@ -265,30 +271,50 @@ impl SdpCandidate {
     }
 }
 
+impl SdpCandidate {
+    /// `candidate:...` (without `a=`), the `Display` text, appended to
+    /// `out` piece by piece: the SDP writer's path, without a formatter
+    /// per field or a string per address.
+    pub(crate) fn write_to(&self, out: &mut String) {
+        out.push_str("candidate:");
+        out.push_str(&self.foundation);
+        out.push(' ');
+        push_u64(out, u64::from(self.component));
+        out.push(' ');
+        out.push_str(self.transport.as_str());
+        out.push(' ');
+        push_u64(out, u64::from(self.priority));
+        out.push(' ');
+        self.address.write_host(out);
+        out.push(' ');
+        push_u64(out, u64::from(self.address.port()));
+        out.push_str(" typ ");
+        out.push_str(self.kind.as_str());
+        if let Some(r) = &self.related_address {
+            out.push_str(" raddr ");
+            r.write_host(out);
+            out.push_str(" rport ");
+            push_u64(out, u64::from(r.port()));
+        }
+        if let Some(t) = self.tcp_type {
+            out.push_str(" tcptype ");
+            out.push_str(t.as_str());
+        }
+        for (k, v) in &self.extensions {
+            out.push(' ');
+            out.push_str(k);
+            out.push(' ');
+            out.push_str(v);
+        }
+    }
+}
+
 impl fmt::Display for SdpCandidate {
     /// Writes `candidate:...` (without `a=`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "candidate:{} {} {} {} {} {} typ {}",
-            self.foundation,
-            self.component,
-            self.transport.as_str(),
-            self.priority,
-            self.address.host_string(),
-            self.address.port(),
-            self.kind.as_str()
-        )?;
-        if let Some(r) = &self.related_address {
-            write!(f, " raddr {} rport {}", r.host_string(), r.port())?;
-        }
-        if let Some(t) = self.tcp_type {
-            write!(f, " tcptype {}", t.as_str())?;
-        }
-        for (k, v) in &self.extensions {
-            write!(f, " {k} {v}")?;
-        }
-        Ok(())
+        let mut out = String::with_capacity(96);
+        self.write_to(&mut out);
+        f.write_str(&out)
     }
 }
 

@@ -304,10 +304,32 @@ fn parse_media_line(v: &str) -> Option<MediaDescription> {
         None => (port_field.parse().ok()?, None),
     };
     let protocol = it.next()?;
-    let formats = it.map(str::to_owned).collect();
+    let formats = owned_words(it);
     let mut m = MediaDescription::new(media_type, port, protocol, formats);
     m.port_count = port_count;
     Some(m)
+}
+
+/// `words` as owned strings, in a list of exactly their number: parsing
+/// gives back a list's spare room at the end ([`Sdp::shrink_to_fit`]), a
+/// reallocation for each list collected with the default room of four
+/// (the words are counted first, a second pass over a short value).
+fn owned_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Vec<String> {
+    let mut out = Vec::with_capacity(words.clone().count());
+    out.extend(words.map(str::to_owned));
+    out
+}
+
+/// Pushes `item`, with room for exactly one in a list that had none: for
+/// the lists that nearly always hold one item (a BUNDLE group, a
+/// fingerprint), which would else take the default room of four and give
+/// it back at [`Sdp::shrink_to_fit`]; a second item grows the list as
+/// usual.
+fn push_first_exact<T>(list: &mut Vec<T>, item: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(item);
 }
 
 /// A token: non-empty, no whitespace.
@@ -319,20 +341,37 @@ fn token(v: &str) -> Option<String> {
 fn parse_fingerprint(v: &str) -> Option<Fingerprint> {
     // RFC 8122 §5: fingerprint-attribute = "fingerprint" ":" hash-func SP fingerprint
     let (hash, fp) = v.trim().split_once(' ')?;
-    let fp = fp.trim();
-    // `XX:XX:...`: one byte per three characters, sized once (no excess
-    // for a well-formed value; the model is kept).
-    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3).min(64));
-    for pair in fp.split(':') {
-        if pair.len() != 2 || bytes.len() >= 64 {
+    // `XX:XX:...`: pairs of hex digits at every third byte, each but the
+    // last followed by ':', at most 64 (SHA-512), read by position rather
+    // than split (a search for ':' per byte of digest). Sized once: no
+    // excess for a well-formed value (the model is kept).
+    let fp = fp.trim().as_bytes();
+    if fp.len() % 3 != 2 || fp.len() / 3 >= 64 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(fp.len().div_ceil(3));
+    for chunk in fp.chunks(3) {
+        if chunk.get(2).is_some_and(|c| *c != b':') {
             return None;
         }
-        bytes.push(u8::from_str_radix(pair, 16).ok()?);
+        bytes.push(hex_pair(chunk.get(..2)?)?);
     }
     Some(Fingerprint {
         hash: token(hash)?.to_ascii_lowercase(),
         bytes,
     })
+}
+
+/// Two bytes read as `u8::from_str_radix(pair, 16)` reads them: two hex
+/// digits of either case, or `+` and one.
+fn hex_pair(pair: &[u8]) -> Option<u8> {
+    let digit = |b: &u8| char::from(*b).to_digit(16);
+    let value = match pair {
+        [b'+', low] => digit(low)?,
+        [high, low] => digit(high)? * 16 + digit(low)?,
+        _ => return None,
+    };
+    u8::try_from(value).ok()
 }
 
 fn parse_extmap(v: &str) -> Option<Extmap> {
@@ -429,14 +468,12 @@ fn common_attribute(
     match (name, value) {
         ("ice-ufrag", Some(v)) => ice.ufrag = Some(token(v).ok_or(A("ice-ufrag"))?),
         ("ice-pwd", Some(v)) => ice.pwd = Some(token(v).ok_or(A("ice-pwd"))?),
-        ("ice-options", Some(v)) => {
-            ice.options = v.split_ascii_whitespace().map(str::to_owned).collect()
-        }
+        ("ice-options", Some(v)) => ice.options = owned_words(v.split_ascii_whitespace()),
         ("fingerprint", Some(v)) => {
             if fingerprints.len() >= 16 {
                 return Err(A("fingerprint"));
             }
-            fingerprints.push(parse_fingerprint(v).ok_or(A("fingerprint"))?)
+            push_first_exact(fingerprints, parse_fingerprint(v).ok_or(A("fingerprint"))?)
         }
         ("setup", Some(v)) => *setup = Some(Setup::from_value(v.trim()).ok_or(A("setup"))?),
         ("tls-id", Some(v)) => *tls_id = Some(token(v).ok_or(A("tls-id"))?),
@@ -464,17 +501,20 @@ fn session_attribute(s: &mut SessionAttributes, attr: &str) -> Result<(), SdpErr
         ("group", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantics = it.next().ok_or(A("group"))?.to_owned();
-            s.groups.push(Group {
-                semantics,
-                mids: it.map(str::to_owned).collect(),
-            });
+            push_first_exact(
+                &mut s.groups,
+                Group {
+                    semantics,
+                    mids: owned_words(it),
+                },
+            );
         }
         ("msid-semantic", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantic = it.next().ok_or(A("msid-semantic"))?.to_owned();
             s.msid_semantic = Some(MsidSemantic {
                 semantic,
-                ids: it.map(str::to_owned).collect(),
+                ids: owned_words(it),
             });
         }
         ("extmap-allow-mixed", None) => s.extmap_allow_mixed = true,

@@ -687,3 +687,50 @@ fn sdp_extra_lines_keep_their_order() {
     );
     assert_eq!(Sdp::parse(&sdp.to_string()).unwrap(), sdp);
 }
+
+/// `a=fingerprint` values are read as splitting on ':' and reading each
+/// piece with `u8::from_str_radix(_, 16)` reads them (the parser's first
+/// form): the same digests, the same refusals.
+#[test]
+fn sdp_fingerprint_values_read_as_split_pairs() {
+    fn split_pairs(fp: &str) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        for pair in fp.split(':') {
+            if pair.len() != 2 || bytes.len() >= 64 {
+                return None;
+            }
+            bytes.push(u8::from_str_radix(pair, 16).ok()?);
+        }
+        Some(bytes)
+    }
+    let pairs = |n: usize, pair: &str| vec![pair; n].join(":");
+    let values = [
+        "07:6D:B0:65".to_owned(),
+        "0a:fF:Bc".to_owned(),
+        "+F:+0:1+".to_owned(),
+        "++:00".to_owned(),
+        "-1:00".to_owned(),
+        "AB".to_owned(),
+        "AB:".to_owned(),
+        ":AB".to_owned(),
+        "A:BC".to_owned(),
+        "AB::CD".to_owned(),
+        "AB:C:D".to_owned(),
+        "AB;CD".to_owned(),
+        "ÀB".to_owned(),
+        "zz:00".to_owned(),
+        pairs(32, "9F"),
+        pairs(63, "01"),
+        pairs(64, "ff"),
+        pairs(65, "ff"),
+    ];
+    for value in values {
+        let text = format!(
+            "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=fingerprint:sha-256 {value}\r\n"
+        );
+        let parsed = Sdp::parse(&text)
+            .ok()
+            .map(|sdp| sdp.attributes.fingerprints[0].bytes.clone());
+        assert_eq!(parsed, split_pairs(&value), "{value}");
+    }
+}

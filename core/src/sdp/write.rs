@@ -1,128 +1,179 @@
 //! The SDP writer: lines in the order RFC 8866 §5 gives, CRLF-terminated.
 //! What it writes parses back to the same [`Sdp`].
+//!
+//! The text is appended to a `String` piece by piece (`push_str`, digits
+//! and hex written by hand): a description is written a few times a
+//! negotiation (offer, answer, each after candidates were added), and the
+//! formatting machinery (`write!`, a `Formatter` per value, padding checks
+//! per integer) cost about as much as the text itself. The `Display`
+//! impls give the same text. Candidate lines are written the same way,
+//! by `SdpCandidate::write_to`.
 
-use std::fmt::{self, Display, Formatter, Write};
+use std::fmt::{self, Display, Formatter};
 
 use super::model::*;
 
-struct Hex<'a>(&'a [u8]);
-
-impl Display for Hex<'_> {
-    /// `XX:XX:...`, upper case, written in chunks (a `{:02X}` per byte
-    /// went through the formatter's padding path 32 times a fingerprint).
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-        let mut chunk = [0u8; 96];
-        for (i, bytes) in self.0.chunks(32).enumerate() {
-            let mut n = 0;
-            for b in bytes {
-                chunk[n] = b':';
-                chunk[n + 1] = DIGITS[usize::from(b >> 4)];
-                chunk[n + 2] = DIGITS[usize::from(b & 0x0f)];
-                n += 3;
-            }
-            // The first byte of all has no ':' before it.
-            let start = usize::from(i == 0);
-            // Only ASCII digits and ':' were written.
-            f.write_str(std::str::from_utf8(&chunk[start..n]).map_err(|_| fmt::Error)?)?;
+/// `n` in decimal.
+pub(super) fn push_u64(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    // u64::MAX has 20 digits: `at` stays in bounds.
+    while at > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
-        Ok(())
     }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// `XX:XX:...`, upper case.
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    out.reserve(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+}
+
+/// `list` joined by single spaces.
+fn push_spaced(out: &mut String, list: &[String]) {
+    for (i, item) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(item);
+    }
+}
+
+/// A line made of `parts`: `<kind>=<parts...>` and CRLF.
+fn line(out: &mut String, kind: char, parts: &[&str]) {
+    out.push(kind);
+    out.push('=');
+    for p in parts {
+        out.push_str(p);
+    }
+    out.push_str("\r\n");
+}
+
+/// An `a=` line made of `parts`.
+fn attr(out: &mut String, parts: &[&str]) {
+    line(out, 'a', parts);
+}
+
+/// An `a=` line: `name` then the decimal `n`.
+fn attr_u64(out: &mut String, name: &str, n: u64) {
+    out.push_str("a=");
+    out.push_str(name);
+    push_u64(out, n);
+    out.push_str("\r\n");
+}
+
+/// The attribute value of a fingerprint: `<hash> <XX:XX:...>`.
+fn push_fingerprint(out: &mut String, fp: &Fingerprint) {
+    out.push_str(&fp.hash);
+    out.push(' ');
+    push_hex(out, &fp.bytes);
 }
 
 impl Display for Fingerprint {
     /// `<hash> <XX:XX:...>`, the attribute value.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.hash, Hex(&self.bytes))
+        let mut out = String::with_capacity(self.hash.len() + 1 + 3 * self.bytes.len());
+        push_fingerprint(&mut out, self);
+        f.write_str(&out)
     }
 }
 
-fn line(f: &mut Formatter<'_>, kind: char, value: impl Display) -> fmt::Result {
-    // Piece by piece: a `write!` here would format `value` (itself often
-    // `format_args!`) one level deeper in the formatter (issue 13).
-    f.write_char(kind)?;
-    f.write_char('=')?;
-    value.fmt(f)?;
-    f.write_str("\r\n")
+fn write_connection(out: &mut String, c: &Connection) {
+    line(out, 'c', &[&c.net_type, " ", &c.addr_type, " ", &c.address]);
 }
 
-/// `list` joined by single spaces, without a joined copy.
-struct Spaced<'a>(&'a [String]);
-
-impl Display for Spaced<'_> {
-    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        for (i, item) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_char(' ')?;
-            }
-            f.write_str(item)?;
-        }
-        Ok(())
-    }
-}
-
-fn attr(f: &mut Formatter<'_>, value: impl Display) -> fmt::Result {
-    line(f, 'a', value)
-}
-
-fn write_connection(f: &mut Formatter<'_>, c: &Connection) -> fmt::Result {
-    line(
-        f,
-        'c',
-        format_args!("{} {} {}", c.net_type, c.addr_type, c.address),
-    )
+fn write_bandwidth(out: &mut String, b: &Bandwidth) {
+    out.push_str("b=");
+    out.push_str(&b.bw_type);
+    out.push(':');
+    push_u64(out, b.bandwidth);
+    out.push_str("\r\n");
 }
 
 fn write_common(
-    f: &mut Formatter<'_>,
+    out: &mut String,
     ice: &IceAttributes,
     fingerprints: &[Fingerprint],
     setup: Option<Setup>,
     tls_id: Option<&String>,
-) -> fmt::Result {
+) {
     if let Some(u) = &ice.ufrag {
-        attr(f, format_args!("ice-ufrag:{u}"))?;
+        attr(out, &["ice-ufrag:", u]);
     }
     if let Some(p) = &ice.pwd {
-        attr(f, format_args!("ice-pwd:{p}"))?;
+        attr(out, &["ice-pwd:", p]);
     }
     if !ice.options.is_empty() {
-        attr(f, format_args!("ice-options:{}", Spaced(&ice.options)))?;
+        out.push_str("a=ice-options:");
+        push_spaced(out, &ice.options);
+        out.push_str("\r\n");
     }
     for fp in fingerprints {
-        attr(f, format_args!("fingerprint:{fp}"))?;
+        out.push_str("a=fingerprint:");
+        push_fingerprint(out, fp);
+        out.push_str("\r\n");
     }
     if let Some(s) = setup {
-        attr(f, format_args!("setup:{}", s.as_str()))?;
+        attr(out, &["setup:", s.as_str()]);
     }
     if let Some(t) = tls_id {
-        attr(f, format_args!("tls-id:{t}"))?;
+        attr(out, &["tls-id:", t]);
     }
-    Ok(())
 }
 
-fn write_other(f: &mut Formatter<'_>, other: &[Attribute]) -> fmt::Result {
+fn write_other(out: &mut String, other: &[Attribute]) {
     for a in other {
         match &a.value {
-            Some(v) => attr(f, format_args!("{}:{}", a.name, v))?,
-            None => attr(f, &a.name)?,
+            Some(v) => attr(out, &[&a.name, ":", v]),
+            None => attr(out, &[&a.name]),
         }
     }
-    Ok(())
+}
+
+/// The attribute value of an extmap.
+fn push_extmap(out: &mut String, e: &Extmap) {
+    push_u64(out, u64::from(e.id));
+    if let Some(d) = e.direction {
+        out.push('/');
+        out.push_str(d.as_str());
+    }
+    out.push(' ');
+    out.push_str(&e.uri);
+    if let Some(a) = &e.attributes {
+        out.push(' ');
+        out.push_str(a);
+    }
 }
 
 impl Display for Extmap {
     /// The attribute value.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.id)?;
-        if let Some(d) = self.direction {
-            write!(f, "/{}", d.as_str())?;
-        }
-        write!(f, " {}", self.uri)?;
-        if let Some(a) = &self.attributes {
-            write!(f, " {a}")?;
-        }
-        Ok(())
+        let mut out = String::new();
+        push_extmap(&mut out, self);
+        f.write_str(&out)
+    }
+}
+
+fn write_extmaps(out: &mut String, extmaps: &[Extmap]) {
+    for e in extmaps {
+        out.push_str("a=extmap:");
+        push_extmap(out, e);
+        out.push_str("\r\n");
     }
 }
 
@@ -143,101 +194,123 @@ fn write_simulcast_list(out: &mut String, streams: &[Vec<SimulcastRid>]) {
     }
 }
 
+/// The attribute value of a simulcast.
+fn push_simulcast(out: &mut String, s: &Simulcast) {
+    let start = out.len();
+    if !s.send.is_empty() {
+        out.push_str("send ");
+        write_simulcast_list(out, &s.send);
+    }
+    if !s.recv.is_empty() {
+        if out.len() > start {
+            out.push(' ');
+        }
+        out.push_str("recv ");
+        write_simulcast_list(out, &s.recv);
+    }
+}
+
 impl Display for Simulcast {
     /// The attribute value.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let mut out = String::new();
-        if !self.send.is_empty() {
-            out.push_str("send ");
-            write_simulcast_list(&mut out, &self.send);
-        }
-        if !self.recv.is_empty() {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str("recv ");
-            write_simulcast_list(&mut out, &self.recv);
-        }
+        push_simulcast(&mut out, self);
         f.write_str(&out)
     }
 }
 
 /// The `m=` line and the lines before the attributes (`i=`, `c=`, `b=`, ...).
-fn write_media_line(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
-    write!(f, "m={} {}", m.media_type.as_str(), m.port)?;
+fn write_media_line(out: &mut String, m: &MediaDescription) {
+    out.push_str("m=");
+    out.push_str(m.media_type.as_str());
+    out.push(' ');
+    push_u64(out, u64::from(m.port));
     if let Some(c) = m.port_count {
-        write!(f, "/{c}")?;
+        out.push('/');
+        push_u64(out, u64::from(c));
     }
-    write!(f, " {}", m.protocol)?;
+    out.push(' ');
+    out.push_str(&m.protocol);
     for fmt in &m.formats {
-        write!(f, " {fmt}")?;
+        out.push(' ');
+        out.push_str(fmt);
     }
-    f.write_str("\r\n")?;
+    out.push_str("\r\n");
     if let Some(i) = &m.info {
-        line(f, 'i', i)?;
+        line(out, 'i', &[i]);
     }
     if let Some(c) = &m.connection {
-        write_connection(f, c)?;
+        write_connection(out, c);
     }
     for b in &m.bandwidths {
-        line(f, 'b', format_args!("{}:{}", b.bw_type, b.bandwidth))?;
+        write_bandwidth(out, b);
     }
     for (k, v) in &m.extra_lines {
-        line(f, *k, v)?;
+        line(out, *k, &[v]);
     }
-    Ok(())
 }
 
 /// `a=rtpmap`, `a=rtcp-fb` and `a=fmtp` of the RTP formats.
-fn write_rtp_formats(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
+fn write_rtp_formats(out: &mut String, m: &MediaDescription) {
     for r in &m.rtpmaps {
-        match r.channels {
-            Some(c) => attr(
-                f,
-                format_args!(
-                    "rtpmap:{} {}/{}/{c}",
-                    r.payload_type, r.encoding, r.clock_rate
-                ),
-            )?,
-            None => attr(
-                f,
-                format_args!("rtpmap:{} {}/{}", r.payload_type, r.encoding, r.clock_rate),
-            )?,
+        out.push_str("a=rtpmap:");
+        push_u64(out, u64::from(r.payload_type));
+        out.push(' ');
+        out.push_str(&r.encoding);
+        out.push('/');
+        push_u64(out, u64::from(r.clock_rate));
+        if let Some(c) = r.channels {
+            out.push('/');
+            push_u64(out, u64::from(c));
         }
+        out.push_str("\r\n");
     }
     for fb in &m.rtcp_fbs {
-        let pt = fb
-            .payload_type
-            .map_or_else(|| "*".to_owned(), |p| p.to_string());
-        match &fb.param {
-            Some(p) => attr(f, format_args!("rtcp-fb:{pt} {} {p}", fb.fb_type))?,
-            None => attr(f, format_args!("rtcp-fb:{pt} {}", fb.fb_type))?,
+        out.push_str("a=rtcp-fb:");
+        match fb.payload_type {
+            Some(p) => push_u64(out, u64::from(p)),
+            None => out.push('*'),
         }
+        out.push(' ');
+        out.push_str(&fb.fb_type);
+        if let Some(p) = &fb.param {
+            out.push(' ');
+            out.push_str(p);
+        }
+        out.push_str("\r\n");
     }
     for fm in &m.fmtps {
-        if fm.params.is_empty() {
-            attr(f, format_args!("fmtp:{}", fm.payload_type))?;
-        } else {
-            attr(f, format_args!("fmtp:{} {}", fm.payload_type, fm.params))?;
+        out.push_str("a=fmtp:");
+        push_u64(out, u64::from(fm.payload_type));
+        if !fm.params.is_empty() {
+            out.push(' ');
+            out.push_str(&fm.params);
         }
+        out.push_str("\r\n");
     }
-    Ok(())
 }
 
 /// `a=ssrc-group`, `a=ssrc`, `a=rid` and `a=simulcast` of the RTP streams.
-fn write_rtp_streams(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result {
+fn write_rtp_streams(out: &mut String, m: &MediaDescription) {
     for g in &m.ssrc_groups {
-        let mut v = format!("ssrc-group:{}", g.semantics);
+        out.push_str("a=ssrc-group:");
+        out.push_str(&g.semantics);
         for s in &g.ssrcs {
-            let _ = write!(v, " {s}");
+            out.push(' ');
+            push_u64(out, u64::from(*s));
         }
-        attr(f, v)?;
+        out.push_str("\r\n");
     }
     for s in &m.ssrcs {
-        match &s.value {
-            Some(v) => attr(f, format_args!("ssrc:{} {}:{v}", s.ssrc, s.attribute))?,
-            None => attr(f, format_args!("ssrc:{} {}", s.ssrc, s.attribute))?,
+        out.push_str("a=ssrc:");
+        push_u64(out, u64::from(s.ssrc));
+        out.push(' ');
+        out.push_str(&s.attribute);
+        if let Some(v) = &s.value {
+            out.push(':');
+            out.push_str(v);
         }
+        out.push_str("\r\n");
     }
     for r in &m.rids {
         let dir = match r.direction {
@@ -245,62 +318,138 @@ fn write_rtp_streams(f: &mut Formatter<'_>, m: &MediaDescription) -> fmt::Result
             RidDirection::Recv => "recv",
         };
         match &r.params {
-            Some(p) => attr(f, format_args!("rid:{} {dir} {p}", r.id))?,
-            None => attr(f, format_args!("rid:{} {dir}", r.id))?,
+            Some(p) => attr(out, &["rid:", &r.id, " ", dir, " ", p]),
+            None => attr(out, &["rid:", &r.id, " ", dir]),
         }
     }
     if let Some(s) = &m.simulcast {
-        attr(f, format_args!("simulcast:{s}"))?;
+        out.push_str("a=simulcast:");
+        push_simulcast(out, s);
+        out.push_str("\r\n");
     }
-    Ok(())
+}
+
+/// A media section's lines.
+fn write_media(out: &mut String, m: &MediaDescription) {
+    write_media_line(out, m);
+    for c in &m.candidates {
+        out.push_str("a=");
+        c.write_to(out);
+        out.push_str("\r\n");
+    }
+    if m.end_of_candidates {
+        attr(out, &["end-of-candidates"]);
+    }
+    write_common(out, &m.ice, &m.fingerprints, m.setup, m.tls_id.as_ref());
+    if let Some(mid) = &m.mid {
+        attr(out, &["mid:", mid]);
+    }
+    write_extmaps(out, &m.extmaps);
+    if let Some(d) = m.direction {
+        attr(out, &[d.as_str()]);
+    }
+    for msid in &m.msids {
+        match &msid.track_id {
+            Some(t) => attr(out, &["msid:", &msid.stream_id, " ", t]),
+            None => attr(out, &["msid:", &msid.stream_id]),
+        }
+    }
+    if m.rtcp_mux {
+        attr(out, &["rtcp-mux"]);
+    }
+    if m.rtcp_rsize {
+        attr(out, &["rtcp-rsize"]);
+    }
+    write_rtp_formats(out, m);
+    write_rtp_streams(out, m);
+    if let Some(p) = m.sctp_port {
+        attr_u64(out, "sctp-port:", u64::from(p));
+    }
+    if let Some(size) = m.max_message_size {
+        attr_u64(out, "max-message-size:", size);
+    }
+    write_other(out, &m.other);
 }
 
 impl Display for MediaDescription {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write_media_line(f, self)?;
-        for c in &self.candidates {
-            attr(f, c)?;
+        let mut out = String::new();
+        write_media(&mut out, self);
+        f.write_str(&out)
+    }
+}
+
+/// The session's lines, then each media section's.
+fn write_sdp(out: &mut String, sdp: &Sdp) {
+    let o = &sdp.origin;
+    out.push_str("v=0\r\n");
+    out.push_str("o=");
+    for p in [&o.username, " ", &o.session_id, " "] {
+        out.push_str(p);
+    }
+    push_u64(out, o.session_version);
+    for p in [" ", &o.net_type, " ", &o.addr_type, " ", &o.address, "\r\n"] {
+        out.push_str(p);
+    }
+    line(out, 's', &[&sdp.session_name]);
+    if let Some(i) = &sdp.session_info {
+        line(out, 'i', &[i]);
+    }
+    // RFC 8866 §5 orders v o s i u e p c b t r z k a m. `u e p` lines
+    // (never used by WebRTC) are written with the other verbatim lines
+    // after `t=`, in model order, so the text parses back to the model.
+    if let Some(c) = &sdp.connection {
+        write_connection(out, c);
+    }
+    for b in &sdp.bandwidths {
+        write_bandwidth(out, b);
+    }
+    for t in &sdp.timing {
+        out.push_str("t=");
+        push_u64(out, t.start);
+        out.push(' ');
+        push_u64(out, t.stop);
+        out.push_str("\r\n");
+    }
+    for (k, v) in &sdp.extra_lines {
+        line(out, *k, &[v]);
+    }
+    let a = &sdp.attributes;
+    for g in &a.groups {
+        out.push_str("a=group:");
+        out.push_str(&g.semantics);
+        if !g.mids.is_empty() {
+            out.push(' ');
+            push_spaced(out, &g.mids);
         }
-        if self.end_of_candidates {
-            attr(f, "end-of-candidates")?;
+        out.push_str("\r\n");
+    }
+    if a.extmap_allow_mixed {
+        attr(out, &["extmap-allow-mixed"]);
+    }
+    if let Some(m) = &a.msid_semantic {
+        out.push_str("a=msid-semantic: ");
+        out.push_str(&m.semantic);
+        if !m.ids.is_empty() {
+            out.push(' ');
+            push_spaced(out, &m.ids);
         }
-        write_common(
-            f,
-            &self.ice,
-            &self.fingerprints,
-            self.setup,
-            self.tls_id.as_ref(),
-        )?;
-        if let Some(m) = &self.mid {
-            attr(f, format_args!("mid:{m}"))?;
-        }
-        for e in &self.extmaps {
-            attr(f, format_args!("extmap:{e}"))?;
-        }
-        if let Some(d) = self.direction {
-            attr(f, d.as_str())?;
-        }
-        for m in &self.msids {
-            match &m.track_id {
-                Some(t) => attr(f, format_args!("msid:{} {t}", m.stream_id))?,
-                None => attr(f, format_args!("msid:{}", m.stream_id))?,
-            }
-        }
-        if self.rtcp_mux {
-            attr(f, "rtcp-mux")?;
-        }
-        if self.rtcp_rsize {
-            attr(f, "rtcp-rsize")?;
-        }
-        write_rtp_formats(f, self)?;
-        write_rtp_streams(f, self)?;
-        if let Some(p) = self.sctp_port {
-            attr(f, format_args!("sctp-port:{p}"))?;
-        }
-        if let Some(m) = self.max_message_size {
-            attr(f, format_args!("max-message-size:{m}"))?;
-        }
-        write_other(f, &self.other)
+        out.push_str("\r\n");
+    }
+    if a.ice_lite {
+        attr(out, &["ice-lite"]);
+    }
+    write_common(out, &a.ice, &a.fingerprints, a.setup, a.tls_id.as_ref());
+    if let Some(i) = &a.identity {
+        attr(out, &["identity:", i]);
+    }
+    if let Some(d) = a.direction {
+        attr(out, &[d.as_str()]);
+    }
+    write_extmaps(out, &a.extmaps);
+    write_other(out, &a.other);
+    for m in &sdp.media {
+        write_media(out, m);
     }
 }
 
@@ -317,8 +466,7 @@ impl Sdp {
                 .map(|m| 320 + 48 * m.formats.len() + 96 * (m.candidates.len() + m.rtpmaps.len()))
                 .sum::<usize>();
         let mut text = String::with_capacity(estimate);
-        // Writing into a `String` cannot fail.
-        let _ = write!(text, "{self}");
+        write_sdp(&mut text, self);
         // The text is kept (the description applied, the offer created):
         // no idle room. Shrinking in place is cheap; growing was not.
         text.shrink_to_fit();
@@ -329,73 +477,6 @@ impl Sdp {
 impl Display for Sdp {
     /// The SDP text, CRLF line endings.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let o = &self.origin;
-        line(f, 'v', 0)?;
-        line(
-            f,
-            'o',
-            format_args!(
-                "{} {} {} {} {} {}",
-                o.username, o.session_id, o.session_version, o.net_type, o.addr_type, o.address
-            ),
-        )?;
-        line(f, 's', &self.session_name)?;
-        if let Some(i) = &self.session_info {
-            line(f, 'i', i)?;
-        }
-        // RFC 8866 §5 orders v o s i u e p c b t r z k a m. `u e p` lines
-        // (never used by WebRTC) are written with the other verbatim lines
-        // after `t=`, in model order, so the text parses back to the model.
-        if let Some(c) = &self.connection {
-            write_connection(f, c)?;
-        }
-        for b in &self.bandwidths {
-            line(f, 'b', format_args!("{}:{}", b.bw_type, b.bandwidth))?;
-        }
-        for t in &self.timing {
-            line(f, 't', format_args!("{} {}", t.start, t.stop))?;
-        }
-        for (k, v) in &self.extra_lines {
-            line(f, *k, v)?;
-        }
-        let a = &self.attributes;
-        for g in &a.groups {
-            if g.mids.is_empty() {
-                attr(f, format_args!("group:{}", g.semantics))?;
-            } else {
-                attr(f, format_args!("group:{} {}", g.semantics, Spaced(&g.mids)))?;
-            }
-        }
-        if a.extmap_allow_mixed {
-            attr(f, "extmap-allow-mixed")?;
-        }
-        if let Some(m) = &a.msid_semantic {
-            if m.ids.is_empty() {
-                attr(f, format_args!("msid-semantic: {}", m.semantic))?;
-            } else {
-                attr(
-                    f,
-                    format_args!("msid-semantic: {} {}", m.semantic, Spaced(&m.ids)),
-                )?;
-            }
-        }
-        if a.ice_lite {
-            attr(f, "ice-lite")?;
-        }
-        write_common(f, &a.ice, &a.fingerprints, a.setup, a.tls_id.as_ref())?;
-        if let Some(i) = &a.identity {
-            attr(f, format_args!("identity:{i}"))?;
-        }
-        if let Some(d) = a.direction {
-            attr(f, d.as_str())?;
-        }
-        for e in &a.extmaps {
-            attr(f, format_args!("extmap:{e}"))?;
-        }
-        write_other(f, &a.other)?;
-        for m in &self.media {
-            m.fmt(f)?;
-        }
-        Ok(())
+        f.write_str(&self.to_text())
     }
 }

@@ -28,21 +28,28 @@ impl Digest {
         self.0.update(data);
     }
 
-    /// The digest, written to `out` (cleared first).
-    pub(crate) fn finish_into(self, out: &mut Vec<u8>) {
-        let mut digest = [0u8; MAX_DIGEST];
-        let n = self.0.finish_to(&mut digest);
-        out.clear();
-        out.extend_from_slice(digest.get(..n).unwrap_or_default());
-    }
-
-    /// The digest of `data` in one go.
-    pub(crate) fn of(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
+    /// The digest of `data` in one go, on the stack: it is signed or
+    /// verified and dropped (six a connected pair), so it takes no heap.
+    pub(crate) fn of(alg: HashAlgorithm, data: &[u8]) -> DigestBytes {
         let mut d = Self::new(alg);
         d.update(data);
-        let mut out = Vec::with_capacity(MAX_DIGEST);
-        d.finish_into(&mut out);
-        out
+        let mut bytes = [0u8; MAX_DIGEST];
+        let len = d.0.finish_to(&mut bytes);
+        DigestBytes { bytes, len }
+    }
+}
+
+/// A digest's bytes ([`Digest::of`]).
+pub(crate) struct DigestBytes {
+    bytes: [u8; MAX_DIGEST],
+    len: usize,
+}
+
+impl std::ops::Deref for DigestBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
     }
 }
 
