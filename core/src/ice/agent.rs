@@ -741,6 +741,16 @@ impl IceAgent {
         if ufrag.len() < 4 || pwd.len() < 22 || ufrag.len() > 256 || pwd.len() > 256 {
             return Err(IceError::InvalidCredentials);
         }
+        // Each description applied sets them again: the same ones keep
+        // what was made of them (the username, the key's HMAC state).
+        let same = self
+            .remote_creds
+            .as_ref()
+            .is_some_and(|r| r.creds.ufrag == ufrag && r.creds.pwd == pwd);
+        if same {
+            self.after_input();
+            return Ok(());
+        }
         // Our ufrag changes only with a restart, which forgets these.
         self.remote_creds = Some(RemoteCredentials {
             creds: IceCredentials {

@@ -160,7 +160,11 @@ impl Candidate {
             // candidate] is an arbitrary value, different from the
             // foundations of all other remote candidates" -- the address
             // makes it unique.
-            foundation: format!("p{}", fold(&addr.to_string())),
+            foundation: {
+                let mut folded = Fold(0x811c_9dc5);
+                let _ = std::fmt::Write::write_fmt(&mut folded, format_args!("{addr}"));
+                format!("p{}", folded.0)
+            },
             related: base,
             tcp_type: (proto != Protocol::Udp).then_some(TcpType::Active),
         }
@@ -183,19 +187,27 @@ fn foundation(
     proto: Protocol,
     server: Option<IpAddr>,
 ) -> String {
-    let key = format!("{kind:?}/{base}/{proto:?}/{server:?}");
-    fold(&key).to_string()
+    // The key's text is folded as it is formatted: no String for it.
+    let mut folded = Fold(0x811c_9dc5);
+    let _ = std::fmt::Write::write_fmt(
+        &mut folded,
+        format_args!("{kind:?}/{base}/{proto:?}/{server:?}"),
+    );
+    folded.0.to_string()
 }
 
 /// A short stable digest (FNV-1a, 32 bit) for foundations: 1 to 32
 /// ice-chars in SDP, digits are fine.
-fn fold(s: &str) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in s.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
+struct Fold(u32);
+
+impl std::fmt::Write for Fold {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for b in s.bytes() {
+            self.0 ^= u32::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0193);
+        }
+        Ok(())
     }
-    h
 }
 
 /// The state of a candidate pair (RFC 8445 §6.1.2.6).

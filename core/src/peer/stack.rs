@@ -176,22 +176,45 @@ pub(crate) fn to_sdp_candidate(c: &Candidate) -> SdpCandidate {
     SdpCandidate {
         foundation: c.foundation.clone(),
         component: Candidate::COMPONENT,
-        transport: match c.proto {
-            Protocol::Udp => CandidateTransport::Udp,
-            _ => CandidateTransport::Tcp,
-        },
+        transport: sdp_transport(c),
         priority: c.priority,
-        // RFC 6544 §4.5: "the port of an active candidate MUST be set to
-        // 9, the discard port".
-        address: CandidateAddress::Ip(if c.tcp_type == Some(crate::ice::TcpType::Active) {
-            SocketAddr::new(c.addr.ip(), 9)
-        } else {
-            c.addr
-        }),
+        address: CandidateAddress::Ip(signaled_address(c)),
         kind: c.kind,
         related_address: c.related.map(CandidateAddress::Ip),
         tcp_type: c.tcp_type,
         extensions: vec![("generation".into(), "0".into())],
+    }
+}
+
+/// Whether `s` is [`to_sdp_candidate`]`(c)`, compared in place: the
+/// rendered candidates are checked on every change of the agent's, and are
+/// mostly the same.
+pub(crate) fn is_sdp_candidate_of(s: &SdpCandidate, c: &Candidate) -> bool {
+    s.foundation == c.foundation
+        && s.component == Candidate::COMPONENT
+        && s.transport == sdp_transport(c)
+        && s.priority == c.priority
+        && s.address == CandidateAddress::Ip(signaled_address(c))
+        && s.kind == c.kind
+        && s.related_address == c.related.map(CandidateAddress::Ip)
+        && s.tcp_type == c.tcp_type
+        && matches!(&s.extensions[..], [(k, v)] if k == "generation" && v == "0")
+}
+
+fn sdp_transport(c: &Candidate) -> CandidateTransport {
+    match c.proto {
+        Protocol::Udp => CandidateTransport::Udp,
+        _ => CandidateTransport::Tcp,
+    }
+}
+
+/// RFC 6544 §4.5: "the port of an active candidate MUST be set to 9, the
+/// discard port".
+fn signaled_address(c: &Candidate) -> SocketAddr {
+    if c.tcp_type == Some(crate::ice::TcpType::Active) {
+        SocketAddr::new(c.addr.ip(), 9)
+    } else {
+        c.addr
     }
 }
 

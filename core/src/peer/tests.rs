@@ -219,3 +219,63 @@ fn without_a_remote_description_or_checks_gathering_alone_ends_the_timers() {
     assert!(took > Duration::ZERO);
     assert_eq!(pc.connection_state(), PeerConnectionState::New);
 }
+
+#[test]
+fn a_rendered_candidate_is_recognised_in_place_and_a_changed_one_is_not() {
+    // `render_local_candidates` compares the description's candidates with
+    // the agent's without rendering them: the comparison must agree with
+    // the rendering for every kind of candidate.
+    use super::stack::{is_sdp_candidate_of, to_sdp_candidate};
+    use crate::ice::{Candidate, CandidateKind, TcpType};
+    let base = Candidate {
+        addr: "192.0.2.1:4000".parse().unwrap(),
+        proto: Protocol::Udp,
+        kind: CandidateKind::Host,
+        priority: 2_130_706_431,
+        foundation: "1".into(),
+        related: None,
+        tcp_type: None,
+    };
+    let srflx = Candidate {
+        kind: CandidateKind::ServerReflexive,
+        related: Some("10.0.0.1:4000".parse().unwrap()),
+        foundation: "2".into(),
+        ..base.clone()
+    };
+    let active = Candidate {
+        proto: Protocol::Tcp,
+        tcp_type: Some(TcpType::Active),
+        ..base.clone()
+    };
+    for c in [&base, &srflx, &active] {
+        let s = to_sdp_candidate(c);
+        assert!(is_sdp_candidate_of(&s, c), "{c:?}");
+        for changed in [
+            Candidate {
+                priority: c.priority - 1,
+                ..c.clone()
+            },
+            Candidate {
+                foundation: "9".into(),
+                ..c.clone()
+            },
+            Candidate {
+                addr: "192.0.2.1:4001".parse().unwrap(),
+                ..c.clone()
+            },
+            Candidate {
+                related: Some("10.0.0.2:1".parse().unwrap()),
+                ..c.clone()
+            },
+        ] {
+            // An active TCP candidate signals port 9 whatever its port.
+            if c.tcp_type == Some(TcpType::Active) && changed.addr != c.addr {
+                continue;
+            }
+            assert!(!is_sdp_candidate_of(&s, &changed), "{changed:?}");
+        }
+        let mut extended = s.clone();
+        extended.extensions.push(("network-id".into(), "1".into()));
+        assert!(!is_sdp_candidate_of(&extended, c));
+    }
+}

@@ -270,14 +270,33 @@ impl PeerConnection {
         // Rendered from the agent's candidates in place: no copy of them.
         let ice = &self.stack.ice;
         let mdns = self.config.mdns_host_candidates;
+        let complete = self.ice_gathering_state() == IceGatheringState::Complete;
+        let signaled = || {
+            ice.local_candidates()
+                .iter()
+                .filter(|c| c.kind != CandidateKind::PeerReflexive && !ice.is_retired(c))
+        };
+        // Mostly nothing changed: compared where they lie, without
+        // rendering (with mDNS on, rendering names addresses: always done).
+        let unchanged = |a: &Option<super::jsep::Applied>| {
+            a.as_ref().is_none_or(|a| {
+                a.sdp().media.iter().find(|m| m.port != 0).is_none_or(|m| {
+                    m.end_of_candidates == complete
+                        && m.candidates.len() == signaled().count()
+                        && m.candidates
+                            .iter()
+                            .zip(signaled())
+                            .all(|(s, c)| super::stack::is_sdp_candidate_of(s, c))
+                })
+            })
+        };
+        if !mdns && unchanged(&self.jsep.pending_local) && unchanged(&self.jsep.current_local) {
+            return;
+        }
         let (names, rng) = (&mut self.mdns_names, &mut self.rng);
-        let candidates: Vec<_> = ice
-            .local_candidates()
-            .iter()
-            .filter(|c| c.kind != CandidateKind::PeerReflexive && !ice.is_retired(c))
+        let candidates: Vec<_> = signaled()
             .map(|c| signaled_candidate(mdns, names, rng, c))
             .collect();
-        let complete = self.ice_gathering_state() == IceGatheringState::Complete;
         for a in [&mut self.jsep.pending_local, &mut self.jsep.current_local]
             .into_iter()
             .flatten()
