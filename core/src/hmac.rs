@@ -66,6 +66,13 @@ impl Context {
         }
     }
 
+    /// The digest.
+    pub(crate) fn finish(self) -> Mac {
+        let mut bytes = [0u8; MAX_DIGEST];
+        let len = self.finish_to(&mut bytes);
+        Mac { bytes, len }
+    }
+
     /// The digest into `out`; its length.
     pub(crate) fn finish_to(self, out: &mut [u8; MAX_DIGEST]) -> usize {
         fn put(out: &mut [u8; MAX_DIGEST], d: &[u8]) -> usize {
@@ -83,7 +90,7 @@ impl Context {
     }
 }
 
-/// A MAC: the first `len` bytes of `bytes`.
+/// A digest or a MAC, on the stack: the first `len` bytes of `bytes`.
 #[derive(Clone, Copy)]
 pub(crate) struct Mac {
     bytes: [u8; MAX_DIGEST],
@@ -131,13 +138,10 @@ impl Hmac {
         for part in parts {
             inner.update(part);
         }
-        let mut inner_mac = [0u8; MAX_DIGEST];
-        let n = inner.finish_to(&mut inner_mac);
+        let inner_mac = inner.finish();
         let mut outer = self.outer.clone();
-        outer.update(inner_mac.get(..n).unwrap_or_default());
-        let mut bytes = [0u8; MAX_DIGEST];
-        let len = outer.finish_to(&mut bytes);
-        Mac { bytes, len }
+        outer.update(&inner_mac);
+        outer.finish()
     }
 }
 

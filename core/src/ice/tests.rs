@@ -57,11 +57,14 @@ impl Pair {
     /// Host candidates a=10.0.0.1:1000, b=10.0.0.2:2000, credentials and
     /// candidates exchanged, end-of-candidates both ways.
     fn standard() -> Self {
+        Self::with_hosts("10.0.0.1:1000", "10.0.0.2:2000")
+    }
+
+    /// Two default agents with a host candidate each, signaled.
+    fn with_hosts(a: &str, b: &str) -> Self {
         let mut p = Self::new(IceConfig::default(), IceConfig::default());
-        p.a.add_local_candidate(addr("10.0.0.1:1000"), Protocol::Udp)
-            .unwrap();
-        p.b.add_local_candidate(addr("10.0.0.2:2000"), Protocol::Udp)
-            .unwrap();
+        p.a.add_local_candidate(addr(a), Protocol::Udp).unwrap();
+        p.b.add_local_candidate(addr(b), Protocol::Udp).unwrap();
         p.a.end_of_local_candidates();
         p.b.end_of_local_candidates();
         p.signal_all();
@@ -1164,14 +1167,7 @@ fn consent_checks_ride_on_the_peers_within_four_to_six_seconds() {
 fn ipv6_pairs_connect_and_keep_consent() {
     // The success response is written in a buffer sized for the largest
     // XOR-MAPPED-ADDRESS (IPv6): checks and consent work over IPv6.
-    let mut p = Pair::new(IceConfig::default(), IceConfig::default());
-    p.a.add_local_candidate(addr("[2001:db8::1]:1000"), Protocol::Udp)
-        .unwrap();
-    p.b.add_local_candidate(addr("[2001:db8::2]:2000"), Protocol::Udp)
-        .unwrap();
-    p.a.end_of_local_candidates();
-    p.b.end_of_local_candidates();
-    p.signal_all();
+    let mut p = Pair::with_hosts("[2001:db8::1]:1000", "[2001:db8::2]:2000");
     p.run_until(Duration::from_secs(5), Pair::connected)
         .expect("connects");
     let sent = p.a.stats().consent_requests_sent;

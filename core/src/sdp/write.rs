@@ -93,6 +93,35 @@ impl Display for Fingerprint {
     }
 }
 
+/// `prefix`, `name`, then the `items` after a space, one line.
+fn named_list(out: &mut String, prefix: &str, name: &str, items: &[String]) {
+    out.push_str(prefix);
+    out.push_str(name);
+    if !items.is_empty() {
+        out.push(' ');
+        push_spaced(out, items);
+    }
+    out.push_str("\r\n");
+}
+
+/// The `i=`, `c=` and `b=` lines of the session or of a media section.
+fn write_info_connection_bandwidths(
+    out: &mut String,
+    info: Option<&str>,
+    connection: Option<&Connection>,
+    bandwidths: &[Bandwidth],
+) {
+    if let Some(i) = info {
+        line(out, 'i', &[i]);
+    }
+    if let Some(c) = connection {
+        write_connection(out, c);
+    }
+    for b in bandwidths {
+        write_bandwidth(out, b);
+    }
+}
+
 fn write_connection(out: &mut String, c: &Connection) {
     line(out, 'c', &[&c.net_type, " ", &c.addr_type, " ", &c.address]);
 }
@@ -236,15 +265,7 @@ fn write_media_line(out: &mut String, m: &MediaDescription) {
         out.push_str(fmt);
     }
     out.push_str("\r\n");
-    if let Some(i) = &m.info {
-        line(out, 'i', &[i]);
-    }
-    if let Some(c) = &m.connection {
-        write_connection(out, c);
-    }
-    for b in &m.bandwidths {
-        write_bandwidth(out, b);
-    }
+    write_info_connection_bandwidths(out, m.info.as_deref(), m.connection.as_ref(), &m.bandwidths);
     for (k, v) in &m.extra_lines {
         line(out, *k, &[v]);
     }
@@ -392,18 +413,15 @@ fn write_sdp(out: &mut String, sdp: &Sdp) {
         out.push_str(p);
     }
     line(out, 's', &[&sdp.session_name]);
-    if let Some(i) = &sdp.session_info {
-        line(out, 'i', &[i]);
-    }
     // RFC 8866 §5 orders v o s i u e p c b t r z k a m. `u e p` lines
     // (never used by WebRTC) are written with the other verbatim lines
     // after `t=`, in model order, so the text parses back to the model.
-    if let Some(c) = &sdp.connection {
-        write_connection(out, c);
-    }
-    for b in &sdp.bandwidths {
-        write_bandwidth(out, b);
-    }
+    write_info_connection_bandwidths(
+        out,
+        sdp.session_info.as_deref(),
+        sdp.connection.as_ref(),
+        &sdp.bandwidths,
+    );
     for t in &sdp.timing {
         out.push_str("t=");
         push_u64(out, t.start);
@@ -416,25 +434,13 @@ fn write_sdp(out: &mut String, sdp: &Sdp) {
     }
     let a = &sdp.attributes;
     for g in &a.groups {
-        out.push_str("a=group:");
-        out.push_str(&g.semantics);
-        if !g.mids.is_empty() {
-            out.push(' ');
-            push_spaced(out, &g.mids);
-        }
-        out.push_str("\r\n");
+        named_list(out, "a=group:", &g.semantics, &g.mids);
     }
     if a.extmap_allow_mixed {
         attr(out, &["extmap-allow-mixed"]);
     }
     if let Some(m) = &a.msid_semantic {
-        out.push_str("a=msid-semantic: ");
-        out.push_str(&m.semantic);
-        if !m.ids.is_empty() {
-            out.push(' ');
-            push_spaced(out, &m.ids);
-        }
-        out.push_str("\r\n");
+        named_list(out, "a=msid-semantic: ", &m.semantic, &m.ids);
     }
     if a.ice_lite {
         attr(out, &["ice-lite"]);

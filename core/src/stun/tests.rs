@@ -516,36 +516,3 @@ fn attributes_past_the_index_are_found_by_walking() {
         assert!(msg.get(attr_type::USE_CANDIDATE).is_none(), "{before}");
     }
 }
-
-#[test]
-fn crc32_matches_the_bitwise_definition_at_every_length() {
-    // The check value of CRC-32/ISO-HDLC, then every length across the
-    // 16-byte steps and their remainders, split anywhere, against the
-    // polynomial applied a bit at a time.
-    assert_eq!(integrity::crc32(&[b"123456789"]), 0xCBF4_3926);
-    let bitwise = |data: &[u8]| {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    0xEDB8_8320 ^ (crc >> 1)
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    };
-    let data: Vec<u8> = (0..80u32).map(|i| (i * 151 + 7) as u8).collect();
-    for len in 0..data.len() {
-        let d = &data[..len];
-        assert_eq!(integrity::crc32(&[d]), bitwise(d), "{len}");
-        let at = len / 3;
-        assert_eq!(
-            integrity::crc32(&[&d[..at], &d[at..]]),
-            bitwise(d),
-            "{len} split at {at}"
-        );
-    }
-}

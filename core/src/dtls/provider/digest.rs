@@ -4,7 +4,7 @@ use dimpl::crypto::{Buf, HashAlgorithm, HashContext, HashProvider, HmacProvider,
 use dimpl::{CryptoError, CryptoOperation};
 use openssl::hash::MessageDigest;
 
-use crate::hmac::{hmac, Alg, Context, Hmac, MAX_DIGEST};
+use crate::hmac::{hmac, Alg, Context, Hmac, Mac, MAX_DIGEST};
 
 /// An incremental hash of a dimpl hash algorithm (`crate::hmac`'s
 /// contexts: on the stack, cloned to finalize without an allocation).
@@ -30,26 +30,10 @@ impl Digest {
 
     /// The digest of `data` in one go, on the stack: it is signed or
     /// verified and dropped (six a connected pair), so it takes no heap.
-    pub(crate) fn of(alg: HashAlgorithm, data: &[u8]) -> DigestBytes {
+    pub(crate) fn of(alg: HashAlgorithm, data: &[u8]) -> Mac {
         let mut d = Self::new(alg);
         d.update(data);
-        let mut bytes = [0u8; MAX_DIGEST];
-        let len = d.0.finish_to(&mut bytes);
-        DigestBytes { bytes, len }
-    }
-}
-
-/// A digest's bytes ([`Digest::of`]).
-pub(crate) struct DigestBytes {
-    bytes: [u8; MAX_DIGEST],
-    len: usize,
-}
-
-impl std::ops::Deref for DigestBytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or_default()
+        d.0.finish()
     }
 }
 
