@@ -404,19 +404,20 @@ impl Stack {
     /// set-up with no TURN client: nothing but ICE's datagrams and its
     /// timer can have moved, so those go out and the other layers are not
     /// polled. False, with nothing done, when more may have: ICE has
-    /// events for the layers above, DTLS is not connected, a TURN client
-    /// runs, or an SCTP heartbeat is due; the caller then pumps every
-    /// layer ([`step`](Self::step)).
+    /// events for the layers above, DTLS is not connected or a TURN client
+    /// runs; the caller then pumps every layer ([`step`](Self::step)).
+    ///
+    /// A due SCTP heartbeat is not served here but by the next timer
+    /// wakeup or DTLS datagram: the peer's consent check comes first in a
+    /// wakeup that carries its HEARTBEAT too, and the answer to that
+    /// HEARTBEAT then carries ours (dcSCTP's EDDY-PATCH 16: three records
+    /// instead of four).
     pub(crate) fn pump_ice_only(&mut self, now: Instant) -> bool {
         let settled = self
             .dtls
             .as_ref()
             .is_some_and(|d| d.state() == DtlsTransportState::Connected);
-        if !settled
-            || self.ice.has_events()
-            || !self.turn.is_empty()
-            || self.sctp.heartbeat_due(now)
-        {
+        if !settled || self.ice.has_events() || !self.turn.is_empty() {
             return false;
         }
         self.ice.touch(now);
