@@ -18,9 +18,10 @@ use crate::packet::chunk::RawChunk;
 use crate::packet::chunk::write_chunk_header;
 use crate::packet::ensure;
 use crate::packet::parameter::Parameter;
-use crate::packet::parameter::parameters_from_bytes;
+use crate::packet::parameter::parameters_into;
 use crate::packet::parameter::parameters_serialize_to;
 use crate::packet::parameter::parameters_serialized_size;
+use smallvec::SmallVec;
 use std::fmt;
 
 pub(crate) const CHUNK_TYPE: u8 = 5;
@@ -41,7 +42,8 @@ pub(crate) const HEADER_SIZE: usize = 4;
 /// ```
 #[derive(Debug, Default)]
 pub struct HeartbeatAckChunk {
-    pub parameters: Vec<Parameter>,
+    /// Inline for one parameter (eddy patch 17): a heartbeat carries its Heartbeat Info alone.
+    pub parameters: SmallVec<[Parameter; 1]>,
 }
 
 impl TryFrom<RawChunk<'_>> for HeartbeatAckChunk {
@@ -50,7 +52,8 @@ impl TryFrom<RawChunk<'_>> for HeartbeatAckChunk {
     fn try_from(raw: RawChunk<'_>) -> Result<Self, ChunkParseError> {
         ensure!(raw.typ == CHUNK_TYPE, ChunkParseError::InvalidType);
 
-        let parameters = parameters_from_bytes(raw.value)?;
+        let mut parameters = SmallVec::new();
+        parameters_into(raw.value, &mut parameters)?;
         Ok(Self { parameters })
     }
 }
@@ -105,7 +108,7 @@ mod tests {
 
         match chunk.parameters[0] {
             Parameter::HeartbeatInfo(ref i) => {
-                assert_eq!(i.info, HEARTBEAT_INFO_BYTES);
+                assert_eq!(i.info[..], HEARTBEAT_INFO_BYTES[..]);
             }
             _ => panic!(),
         }
@@ -117,8 +120,9 @@ mod tests {
 
         let chunk = HeartbeatAckChunk {
             parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter {
-                info: info.clone(),
-            })],
+                info: info.clone().into(),
+            })]
+            .into(),
         };
 
         let mut serialized = vec![0; chunk.serialized_size()];
@@ -126,7 +130,7 @@ mod tests {
         let deserialized =
             HeartbeatAckChunk::try_from(RawChunk::from_bytes(&serialized).unwrap().0).unwrap();
         match deserialized.parameters[0] {
-            Parameter::HeartbeatInfo(ref i) if i.info == info => {}
+            Parameter::HeartbeatInfo(ref i) if i.info[..] == info[..] => {}
             _ => panic!(),
         }
     }

@@ -173,16 +173,26 @@ impl AsSerializableTlv for Parameter {
 
 pub fn parameters_from_bytes(data: &[u8]) -> Result<Vec<Parameter>, ChunkParseError> {
     let mut result = Vec::<Parameter>::with_capacity(2);
+    parameters_into(data, &mut result)?;
+    Ok(result)
+}
+
+/// [`parameters_from_bytes`] into any collection (eddy patch 17: a heartbeat chunk's one
+/// parameter is kept inline).
+pub(crate) fn parameters_into(
+    data: &[u8],
+    result: &mut impl Extend<Parameter>,
+) -> Result<(), ChunkParseError> {
     let mut remaining = data;
 
     while !remaining.is_empty() {
         let (raw, next_remaining) = RawParameter::from_bytes(remaining)?;
         let error_cause = Parameter::try_from(raw)?;
-        result.push(error_cause);
+        result.extend(Some(error_cause));
 
         remaining = next_remaining;
     }
-    Ok(result)
+    Ok(())
 }
 
 pub fn parameters_serialized_size<T: AsSerializableTlv>(params: &[T]) -> usize {

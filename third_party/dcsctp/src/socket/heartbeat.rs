@@ -24,10 +24,10 @@ use crate::packet::heartbeat_request_chunk::HeartbeatRequestChunk;
 use crate::packet::parameter::Parameter;
 use crate::packet::read_u32_be;
 use crate::packet::sctp_packet::SctpPacketBuilder;
-use crate::packet::write_u32_be;
 use crate::shared::Lock as _;
 use crate::socket::context::Context;
 use crate::socket::state::State;
+use smallvec::SmallVec;
 
 pub(crate) fn handle_heartbeat_req(
     state: &mut State,
@@ -86,10 +86,10 @@ fn add_heartbeat_request(ctx: &mut Context, packet: &mut SctpPacketBuilder, now:
     ctx.heartbeat_timeout.start(now);
     ctx.heartbeat_counter = ctx.heartbeat_counter.wrapping_add(1);
     ctx.heartbeat_sent_time = now;
-    let mut info = vec![0; 4];
-    write_u32_be!(&mut info, ctx.heartbeat_counter);
+    // eddy patch 17: inline, no allocation.
+    let info = SmallVec::from_slice(&ctx.heartbeat_counter.to_be_bytes());
     packet.add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk {
-        parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter { info })],
+        parameters: smallvec::smallvec![Parameter::HeartbeatInfo(HeartbeatInfoParameter { info })],
     }));
 }
 

@@ -977,8 +977,9 @@ mod tests {
         )
         .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk {
             parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter {
-                info: HEARTBEAT_PAYLOAD.to_vec(),
-            })],
+                info: HEARTBEAT_PAYLOAD[..].into(),
+            })]
+            .into(),
         }))
         .build();
         socket_a.handle_input(&packet);
@@ -993,7 +994,7 @@ mod tests {
         let Parameter::HeartbeatInfo(HeartbeatInfoParameter { info }) = &ack.parameters[0] else {
             panic!()
         };
-        assert_eq!(info, HEARTBEAT_PAYLOAD);
+        assert_eq!(info[..], HEARTBEAT_PAYLOAD[..]);
     }
 
     #[test]
@@ -1011,8 +1012,9 @@ mod tests {
         )
         .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk {
             parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter {
-                info: vec![0u8; 2000],
-            })],
+                info: vec![0u8; 2000].into(),
+            })]
+            .into(),
         }))
         .build();
         socket_a.handle_input(&packet);
@@ -1257,8 +1259,9 @@ mod tests {
         )
         .add(&Chunk::HeartbeatAck(HeartbeatAckChunk {
             parameters: vec![Parameter::HeartbeatInfo(HeartbeatInfoParameter {
-                info: vec![0xFF, 0xFF, 0xFF, 0xFF],
-            })],
+                info: vec![0xFF, 0xFF, 0xFF, 0xFF].into(),
+            })]
+            .into(),
         }))
         .build();
         socket_a.handle_input(&invalid_ack_packet);
@@ -4330,14 +4333,14 @@ mod tests {
         // Closed State Validation (only INIT with tag 0 accepted).
         let packet =
             SctpPacketBuilder::new(123, options.local_port, options.remote_port, options.mtu)
-                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![] }))
+                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![].into() }))
                 .build();
         socket_a.handle_input(&packet);
         assert_eq!(expect_on_error!(socket_a.poll_event()), ErrorKind::ParseFailed);
 
         let packet =
             SctpPacketBuilder::new(0, options.local_port, options.remote_port, options.mtu)
-                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![] }))
+                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![].into() }))
                 .build();
         socket_a.handle_input(&packet);
         assert_eq!(expect_on_error!(socket_a.poll_event()), ErrorKind::ParseFailed);
@@ -4354,7 +4357,7 @@ mod tests {
         // Correct tag:
         let packet =
             SctpPacketBuilder::new(my_tag, options.local_port, options.remote_port, options.mtu)
-                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![] }))
+                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![].into() }))
                 .build();
         socket_a.handle_input(&packet);
         let response = expect_sent_packet!(socket_a.poll_event());
@@ -4368,7 +4371,7 @@ mod tests {
             options.remote_port,
             options.mtu,
         )
-        .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![] }))
+        .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![].into() }))
         .build();
         socket_a.handle_input(&packet);
         assert_eq!(expect_on_error!(socket_a.poll_event()), ErrorKind::ParseFailed);
@@ -4421,7 +4424,7 @@ mod tests {
 
         let packet =
             SctpPacketBuilder::new(my_tag, options.local_port, options.remote_port, options.mtu)
-                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![] }))
+                .add(&Chunk::HeartbeatRequest(HeartbeatRequestChunk { parameters: vec![].into() }))
                 .add(&Chunk::Abort(AbortChunk { tag_reflected: false, error_causes: vec![] }))
                 .build();
         socket_a2.handle_input(&packet);

@@ -454,14 +454,16 @@ mod tests {
         options: &Options,
     ) -> ReconfigurationResponseParameter {
         let chunk = expect_sent_reconfig_chunk(events, options);
-        chunk
+        // eddy patch 17: bound before the chunk drops (a parameter may own a `SmallVec`).
+        let found = chunk
             .parameters
             .into_iter()
             .find_map(|p| match p {
                 Parameter::ReconfigurationResponse(r) => Some(r),
                 _ => None,
             })
-            .expect("Expected ReconfigurationResponse")
+            .expect("Expected ReconfigurationResponse");
+        found
     }
 
     fn expect_sent_reset_request(
@@ -469,14 +471,16 @@ mod tests {
         options: &Options,
     ) -> OutgoingSsnResetRequestParameter {
         let chunk = expect_sent_reconfig_chunk(events, options);
-        chunk
+        // eddy patch 17: bound before the chunk drops (a parameter may own a `SmallVec`).
+        let found = chunk
             .parameters
             .into_iter()
             .find_map(|p| match p {
                 Parameter::OutgoingSsnResetRequest(r) => Some(r),
                 _ => None,
             })
-            .expect("Expected OutgoingSsnResetRequest")
+            .expect("Expected OutgoingSsnResetRequest");
+        found
     }
 
     fn expect_incoming_stream_reset_event(
