@@ -20,9 +20,12 @@ use std::time::{Duration, Instant};
 use eddy::{Event, PeerConnection};
 use perf_common::{Moved, Wire};
 
-/// Live heap bytes per idle connected peer that this test accepts.
-/// Measured: about 19,000 bytes (unseeded runs differ a little),
-/// `PeerConnection`'s 7,600 inline included; the figure is printed. That
+/// Live heap bytes per idle connected peer that this test accepts: under
+/// issue 13's 20 kB. Measured: 19,374 bytes (unseeded runs differ by a
+/// byte or two), `PeerConnection`'s 7,760 inline included; the figure is
+/// printed. 19,190 before ICE kept the HMAC states of its two passwords
+/// and the stack a third slot in its transmit queue (cheaper, and fewer
+/// allocations, idle wakeups). That
 /// counts the DTLS record keys since they are ring's (2 × 544 bytes, in
 /// Rust's heap), where OpenSSL's cipher contexts before them were not
 /// counted (OpenSSL allocates with its own `malloc`); 18,300-18,450 then.
@@ -39,7 +42,7 @@ use perf_common::{Moved, Wire};
 /// descriptions dropped their text copies; 45,349 before the SDP models
 /// gave back their spare capacity, idle queues and DTLS's output buffer
 /// their room, and descriptions boxed their model.
-const BOUND: i64 = 19 * 1024;
+const BOUND: i64 = 19 * 1024 + 512;
 
 /// Pairs measured at once.
 const PAIRS: u16 = 20;

@@ -358,12 +358,12 @@ impl Stack {
     /// its setup needed).
     pub(crate) fn trim(&mut self) {
         // Room for a consent exchange's two datagrams (a check's answer and
-        // the check that goes with it) once ICE has a pair: kept, so that an
-        // idle connection's consent wakeups allocate nothing. A wakeup that
-        // also carries SCTP heartbeats grows it, and the next trim gives
-        // that back: room for 4 would cost every idle peer 192 bytes more.
+        // the check that goes with it) and the heartbeat record that may go
+        // with them, once ICE has a pair: kept, so that an idle
+        // connection's wakeups take no allocation for them (each slot is
+        // ~96 bytes of every idle peer's heap).
         self.transmits
-            .keep_if_empty(2 * usize::from(self.ice.selected_pair().is_some()));
+            .keep_if_empty(3 * usize::from(self.ice.selected_pair().is_some()));
         self.events.free_if_empty();
         self.early_dtls.free_if_empty();
         self.fed_remote.shrink_to_fit();
