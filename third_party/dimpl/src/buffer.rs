@@ -53,9 +53,12 @@ impl BufferPool {
         buffer
     }
 
-    /// Frees the buffers kept (EDDY-PATCH 12).
+    /// Frees the buffers kept (EDDY-PATCH 12), keeping room for one
+    /// (EDDY-PATCH 25: an idle connection's next record gives its buffer
+    /// back without the pool's own storage allocating).
     pub fn clear(&mut self) {
-        self.free = VecDeque::new();
+        self.free.clear();
+        self.free.shrink_to(1);
     }
 
     /// Return a buffer to the pool.

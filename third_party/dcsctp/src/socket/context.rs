@@ -151,7 +151,9 @@ impl Context {
     pub fn trim(&mut self, state: &mut State) {
         let in_flight = state.tcb().is_some_and(|tcb| tcb.retransmission_queue.unacked_items() > 0);
         if !in_flight && !self.send_queue.has_data_to_send() {
-            self.packet_buffers = Vec::new();
+            // eddy patch 18: the buffers go, room for one stays (a heartbeat's, given back).
+            self.packet_buffers.clear();
+            self.packet_buffers.shrink_to(1);
         }
         if self.chunks_to_send.is_empty() {
             self.chunks_to_send = Vec::new();

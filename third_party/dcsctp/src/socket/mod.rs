@@ -617,6 +617,9 @@ impl Socket {
     }
 }
 
+/// Chunks a packet's parse keeps room for when the association idles (eddy patch 18).
+const IDLE_CHUNKS: usize = 2;
+
 impl DcSctpSocket for Socket {
     fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
         let left = self.ctx.recycle_packet_buffer(buffer);
@@ -625,9 +628,11 @@ impl DcSctpSocket for Socket {
     }
 
     fn trim(&mut self) {
-        // Empty between packets (taken and given back by `handle_input`).
+        // Empty between packets (taken and given back by `handle_input`). eddy patch 18: room
+        // for two chunks stays (an idle association's packets carry one or two: a HEARTBEAT,
+        // its ACK), so that parsing them allocates nothing.
         if self.chunks.is_empty() {
-            self.chunks = Vec::new();
+            self.chunks.shrink_to(IDLE_CHUNKS);
         }
         self.ctx.trim(&mut self.state);
     }
