@@ -21,11 +21,12 @@ use eddy::{Event, PeerConnection};
 use perf_common::{Moved, Wire};
 
 /// Live heap bytes per idle connected peer that this test accepts: under
-/// issue 13's 20 kB. Measured: 19,374 bytes (unseeded runs differ by a
+/// issue 13's 20 kB. Measured: 19,606 bytes (unseeded runs differ by a
 /// byte or two), `PeerConnection`'s 7,760 inline included; the figure is
-/// printed. 19,190 before ICE kept the HMAC states of its two passwords
-/// and the stack a third slot in its transmit queue (cheaper, and fewer
-/// allocations, idle wakeups). That
+/// printed. 19,190 before ICE kept the HMAC states of its two passwords,
+/// the stack a third slot in its transmit queue, and dcSCTP and dimpl room
+/// in their pools and queues for a heartbeat exchange (cheaper idle
+/// wakeups, with fewer allocations). That
 /// counts the DTLS record keys since they are ring's (2 × 544 bytes, in
 /// Rust's heap), where OpenSSL's cipher contexts before them were not
 /// counted (OpenSSL allocates with its own `malloc`); 18,300-18,450 then.
