@@ -174,15 +174,17 @@ fn to_outer(pad: &mut [u8]) {
 }
 
 /// HMAC-SHA1 with a kept key, for STUN's MESSAGE-INTEGRITY (RFC 8489
-/// §14.5): the two SHA-1 states with the padded key blocks absorbed, on
-/// RustCrypto's SHA-1 core (28 bytes of state each, where OpenSSL's
-/// `SHA_CTX` is 96 and [`Context`] 216), resumed for each MAC. An ICE agent
-/// keeps one per password: a consent exchange then hashes three blocks a
-/// MAC instead of five, with no key set-up.
+/// §14.5): the two SHA-1 chaining values after the padded key blocks
+/// (20 bytes each, where OpenSSL's `SHA_CTX` is 96 and [`Context`] 216),
+/// resumed for each MAC on RustCrypto's SHA-1 compression function (SHA-NI
+/// when the CPU has it). An ICE agent keeps one per password: a consent
+/// exchange then hashes three blocks a MAC instead of five, with no key
+/// set-up, and the padding is written here (FIPS 180-4 §5.1.1) instead of
+/// through a streaming hasher's buffers.
 #[derive(Clone)]
 pub(crate) struct HmacSha1 {
-    inner: sha1::Sha1Core,
-    outer: sha1::Sha1Core,
+    inner: [u32; 5],
+    outer: [u32; 5],
 }
 
 impl std::fmt::Debug for HmacSha1 {
@@ -191,17 +193,28 @@ impl std::fmt::Debug for HmacSha1 {
     }
 }
 
+/// SHA-1's initial chaining value (FIPS 180-4 §5.3.1).
+const SHA1_IV: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+
+/// A SHA-1 block.
+type Sha1Block = sha1::digest::core_api::Block<sha1::Sha1Core>;
+
 impl HmacSha1 {
     pub(crate) fn new(key: &[u8]) -> Self {
-        use sha1::digest::core_api::{Block, UpdateCore};
         let absorbed = |pad: &[u8]| {
-            let mut block = Block::<sha1::Sha1Core>::default();
+            let mut block = Sha1Block::default();
             for (b, p) in block.iter_mut().zip(pad) {
                 *b = *p;
             }
-            let mut core = sha1::Sha1Core::default();
-            core.update_blocks(std::slice::from_ref(&block));
-            core
+            let mut state = SHA1_IV;
+            sha1::compress(&mut state, std::slice::from_ref(&block));
+            state
         };
         let (mut pad, block) = inner_pad(Alg::Sha1, key);
         let pad = pad.get_mut(..block).unwrap_or_default();
@@ -215,16 +228,60 @@ impl HmacSha1 {
 
     /// The MAC of the concatenation of `parts`.
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 20] {
-        use sha1::Digest;
-        let mut inner = sha1::Sha1::from_core(self.inner.clone());
-        for part in parts {
-            inner.update(part);
-        }
-        let inner_mac = inner.finalize();
-        let mut outer = sha1::Sha1::from_core(self.outer.clone());
-        outer.update(inner_mac);
-        outer.finalize().into()
+        let inner = sha1_after_block(self.inner, parts);
+        sha1_after_block(self.outer, &[&inner])
     }
+}
+
+/// SHA-1 of one 64-byte block (the padded key, whose chaining value is
+/// `state`) followed by the concatenation of `parts`.
+fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
+    let mut block = Sha1Block::default();
+    let mut at = 0;
+    // The key's block, then the message.
+    let mut bits: u64 = 512;
+    for part in parts {
+        bits = bits.wrapping_add((part.len() as u64).wrapping_mul(8));
+        let mut rest: &[u8] = part;
+        while !rest.is_empty() {
+            let n = rest.len().min(64 - at);
+            let (now, later) = rest.split_at(n);
+            if let Some(room) = block.get_mut(at..at + n) {
+                room.copy_from_slice(now);
+            }
+            at += n;
+            rest = later;
+            if at == 64 {
+                sha1::compress(&mut state, std::slice::from_ref(&block));
+                at = 0;
+            }
+        }
+    }
+    // FIPS 180-4 §5.1.1: a 1 bit, zeros, and the length in bits in the
+    // last 64 bits of a block.
+    if let Some(b) = block.get_mut(at) {
+        *b = 0x80;
+    }
+    if at >= 56 {
+        for b in block.iter_mut().skip(at + 1) {
+            *b = 0;
+        }
+        sha1::compress(&mut state, std::slice::from_ref(&block));
+        block = Sha1Block::default();
+    } else {
+        for b in block.iter_mut().take(56).skip(at + 1) {
+            *b = 0;
+        }
+    }
+    for (b, l) in block.iter_mut().skip(56).zip(bits.to_be_bytes()) {
+        *b = l;
+    }
+    sha1::compress(&mut state, std::slice::from_ref(&block));
+    let mut out = [0u8; 20];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
 }
 
 /// HMAC with `key` of the concatenation of `parts`.
@@ -301,6 +358,26 @@ mod tests {
                     assert_eq!(&sha1.mac(&[&data[..3], &data[3..]])[..], &expected[..]);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn kept_hmac_sha1_matches_openssl_at_every_message_length() {
+        // Across the padding's cases: the message ends before, at and past
+        // the 56th byte of its block, on block boundaries, in parts.
+        let key = b"VOkJxbRl1RmTxUk/WvJxBt";
+        let kept = HmacSha1::new(key);
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 13 + 5) as u8).collect();
+        for len in 0..data.len() {
+            let d = &data[..len];
+            let pkey = PKey::hmac(key).unwrap();
+            let mut signer = Signer::new(MessageDigest::sha1(), &pkey).unwrap();
+            signer.update(d).unwrap();
+            let expected = signer.sign_to_vec().unwrap();
+            assert_eq!(&kept.mac(&[d])[..], &expected[..], "{len}");
+            let (a, b) = d.split_at(len / 3);
+            let (b, c) = b.split_at(b.len() / 2);
+            assert_eq!(&kept.mac(&[a, b, c])[..], &expected[..], "{len} in parts");
         }
     }
 }
