@@ -43,14 +43,13 @@ impl Pair {
             received: 0,
             datagrams: 0,
         };
-        for _ in 0..400 {
-            pair.pump();
-            if pair.channel.is_some() {
-                return pair;
-            }
-            pair.wire.now += Duration::from_millis(10);
-        }
-        panic!("the channel did not open");
+        perf_common::pump_until_open(
+            &mut pair,
+            |p| &mut p.wire,
+            Self::pump,
+            |p| p.channel.is_some(),
+        );
+        pair
     }
 
     /// Moves datagrams both ways (their buffers given back, as a driver

@@ -33,14 +33,13 @@ impl Pair {
             channel: None,
             received: Vec::new(),
         };
-        for _ in 0..400 {
-            pair.pump();
-            if pair.channel.is_some() {
-                return pair;
-            }
-            pair.wire.now += Duration::from_millis(10);
-        }
-        panic!("the channel did not open");
+        perf_common::pump_until_open(
+            &mut pair,
+            |p| &mut p.wire,
+            Self::pump,
+            |p| p.channel.is_some(),
+        );
+        pair
     }
 
     /// Moves datagrams both ways until both peers are quiet, a few times

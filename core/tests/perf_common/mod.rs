@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eddy::{
     Configuration, DataChannelInit, Event, Input, Output, PeerConnection, Protocol, Receive,
@@ -215,4 +215,23 @@ impl Wire {
         self.pump(false, on);
         true
     }
+}
+
+/// Runs `pump` on `pair` until `open` holds, moving the wire's clock 10 ms
+/// between tries (the checks' pacing and DTLS's timers need it at a real
+/// link's delay); panics after 400 tries.
+pub(crate) fn pump_until_open<P>(
+    pair: &mut P,
+    wire: impl Fn(&mut P) -> &mut Wire,
+    pump: impl Fn(&mut P),
+    open: impl Fn(&P) -> bool,
+) {
+    for _ in 0..400 {
+        pump(pair);
+        if open(pair) {
+            return;
+        }
+        wire(pair).now += Duration::from_millis(10);
+    }
+    panic!("the channel did not open");
 }
