@@ -10,7 +10,7 @@ use eddy::{
     DEFAULT_CERTIFICATE_LIFETIME,
 };
 
-use crate::harness::{Out, Stack};
+use crate::harness::{Out, PairSpec, Stack};
 
 pub(crate) struct Eddy {
     pc: PeerConnection,
@@ -22,13 +22,13 @@ pub(crate) struct Eddy {
 impl Stack for Eddy {
     const NAME: &'static str = "eddy";
 
-    fn pair(
-        now: Instant,
-        a: SocketAddr,
-        b: SocketAddr,
-        video: bool,
-        shared_certificate: bool,
-    ) -> (Self, Self) {
+    fn pair(spec: PairSpec) -> (Self, Self) {
+        let PairSpec {
+            now,
+            addrs: [a, b],
+            video,
+            shared_certificate,
+        } = spec;
         static CERTIFICATE: OnceLock<Certificate> = OnceLock::new();
         let peer = |addr| {
             // The raw RTP path: the pacer off, as str0m's is without BWE.

@@ -26,22 +26,27 @@ pub(crate) enum Out {
 }
 
 /// One WebRTC stack, driven the same way for every scenario.
+/// What [`Stack::pair`] makes two peers of: the clock's start, their
+/// addresses, whether the first also offers video, whether both share one
+/// certificate.
+#[derive(Clone, Copy)]
+pub(crate) struct PairSpec {
+    pub(crate) now: Instant,
+    pub(crate) addrs: [SocketAddr; 2],
+    pub(crate) video: bool,
+    pub(crate) shared_certificate: bool,
+}
+
 pub(crate) trait Stack: Sized {
     const NAME: &'static str;
     /// Two peers that have exchanged offer and answer (the first offered
     /// one reliable ordered data channel, "bench", and with `video` a
     /// send-only video m-line in raw RTP mode), not yet connected. With
-    /// `shared_certificate` both use one DTLS certificate made once per
+    /// `spec.shared_certificate` both use one DTLS certificate made once per
     /// process (W3C `certificates` in the configuration, as a server that
     /// keeps its identity does); otherwise each peer makes its own, as a
     /// browser's `RTCPeerConnection` does by default.
-    fn pair(
-        now: Instant,
-        a: SocketAddr,
-        b: SocketAddr,
-        video: bool,
-        shared_certificate: bool,
-    ) -> (Self, Self);
+    fn pair(spec: PairSpec) -> (Self, Self);
     fn receive(&mut self, now: Instant, from: SocketAddr, to: SocketAddr, data: &[u8]);
     fn timeout(&mut self, now: Instant);
     fn poll(&mut self) -> Out;
@@ -82,7 +87,12 @@ impl<S: Stack> Net<S> {
             SocketAddr::from(([10, 0, (n >> 8) as u8, n as u8], 5000)),
             SocketAddr::from(([10, 1, (n >> 8) as u8, n as u8], 5000)),
         ];
-        let (a, b) = S::pair(start, addrs[0], addrs[1], video, shared_certificate);
+        let (a, b) = S::pair(PairSpec {
+            now: start,
+            addrs,
+            video,
+            shared_certificate,
+        });
         Self {
             peers: [a, b],
             addrs,

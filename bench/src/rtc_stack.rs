@@ -39,7 +39,7 @@ use rtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTra
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use crate::harness::{Out, Stack};
+use crate::harness::{Out, PairSpec, Stack};
 
 pub(crate) struct Rtc {
     pc: RTCPeerConnection,
@@ -110,13 +110,13 @@ fn peer(
 impl Stack for Rtc {
     const NAME: &'static str = "rtc";
 
-    fn pair(
-        now: Instant,
-        a: SocketAddr,
-        b: SocketAddr,
-        video: bool,
-        shared_certificate: bool,
-    ) -> (Self, Self) {
+    fn pair(spec: PairSpec) -> (Self, Self) {
+        let PairSpec {
+            now,
+            addrs: [a, b],
+            video,
+            shared_certificate,
+        } = spec;
         let (mut pa, mut pb) = (
             peer(now, a, video, shared_certificate),
             peer(now, b, video, shared_certificate),

@@ -12,7 +12,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::RtpWrite;
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
-use crate::harness::{Out, Stack};
+use crate::harness::{Out, PairSpec, Stack};
 
 pub(crate) struct Str0m {
     rtc: Rtc,
@@ -23,13 +23,13 @@ pub(crate) struct Str0m {
 impl Stack for Str0m {
     const NAME: &'static str = "str0m";
 
-    fn pair(
-        now: Instant,
-        a: SocketAddr,
-        b: SocketAddr,
-        video: bool,
-        shared_certificate: bool,
-    ) -> (Self, Self) {
+    fn pair(spec: PairSpec) -> (Self, Self) {
+        let PairSpec {
+            now,
+            addrs: [a, b],
+            video,
+            shared_certificate,
+        } = spec;
         static CERTIFICATE: OnceLock<DtlsCert> = OnceLock::new();
         let peer = |addr| {
             let mut builder = Rtc::builder().set_rtp_mode(video);
