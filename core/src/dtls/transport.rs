@@ -414,7 +414,12 @@ impl DtlsTransport {
         // becomes the event (dimpl's EDDY-PATCH 19: one copy, no receive
         // queue). Anything else takes the ordinary path below.
         if self.verified && self.held.is_empty() && self.timeout.is_none_or(|t| t > now) {
-            let mut out = self.spare.pop().unwrap_or_default();
+            // A new buffer for a small record has the room a kept one has
+            // (`trim_buffers`): a larger heartbeat later does not regrow it.
+            let mut out = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(datagram.len().max(SMALL_SPARE)));
             if self.dtls.receive_app_data(datagram, &mut out) {
                 self.deliver_data(out);
                 return;

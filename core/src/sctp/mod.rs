@@ -449,7 +449,10 @@ impl SctpTransport {
     /// §5.6). Returns it when dcSCTP keeps enough already, or when it has
     /// no room for a packet (for DTLS's pool then).
     pub(crate) fn recycle(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
-        let room = SctpConfig::DTLS_HEADROOM + self.config.mtu / 4 * 4 + SctpConfig::DTLS_TAILROOM;
+        // A datagram's room, or a small control packet's (dcSCTP's EDDY-PATCH 19: an idle
+        // association's heartbeats are built in one kept buffer).
+        let room =
+            SctpConfig::DTLS_HEADROOM + dcsctp::api::SMALL_PACKET_SIZE + SctpConfig::DTLS_TAILROOM;
         match self.socket.as_mut() {
             Some(socket) if buffer.capacity() >= room => socket.recycle_packet_buffer(buffer),
             _ => Some(buffer),

@@ -256,6 +256,12 @@ pub enum ErrorKind {
     UnsupportedOperation,
 }
 
+/// The SCTP bytes a small control packet buffer holds (eddy patch 19), besides the lower layer's
+/// head and tail room: a HEARTBEAT ACK echoing an info of up to 56 bytes (libwebrtc's is 8,
+/// dcSCTP's 4, usrsctp's a few dozen) with our own HEARTBEAT beside it. A packet that outgrows
+/// it grows the buffer to a whole packet's room.
+pub const SMALL_PACKET_SIZE: usize = 88;
+
 /// User configurable options.
 #[derive(Clone)]
 pub struct Options {

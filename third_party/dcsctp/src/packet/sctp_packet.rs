@@ -266,8 +266,15 @@ impl SctpPacketBuilder {
 
     pub(crate) fn add(&mut self, chunk: &Chunk) -> &mut Self {
         let h = self.headroom;
+        let chunk_size = chunk.as_serializable().serialized_size();
         if self.data.is_empty() {
-            self.data.reserve(h + self.max_packet_size + self.tailroom);
+            // eddy patch 19: a buffer with room for this chunk is used as it is (a small one
+            // for a control packet); else it gets a whole packet's room.
+            if self.data.capacity()
+                < h + COMMON_HEADER_SIZE + round_up_to_4!(chunk_size) + self.tailroom
+            {
+                self.data.reserve(h + self.max_packet_size + self.tailroom);
+            }
             self.data.resize(h + COMMON_HEADER_SIZE, 0);
             write_u16_be!(&mut self.data[h..h + 2], self.source_port);
             write_u16_be!(&mut self.data[h + 2..h + 4], self.dest_port);
@@ -277,7 +284,6 @@ impl SctpPacketBuilder {
         debug_assert!(is_divisible_by_4!(self.data.len() - h));
 
         let chunk_offset = self.data.len();
-        let chunk_size = chunk.as_serializable().serialized_size();
         let new_len = round_up_to_4!(self.data.len() - h + chunk_size);
         debug_assert!(
             new_len <= self.max_packet_size,
@@ -287,6 +293,10 @@ impl SctpPacketBuilder {
         );
         if new_len > self.max_packet_size {
             return self;
+        }
+        if self.data.capacity() < h + new_len + self.tailroom {
+            // eddy patch 19: a small buffer outgrown gets a whole packet's room, tail included.
+            self.data.reserve(h + self.max_packet_size + self.tailroom - self.data.len());
         }
 
         self.data.resize(h + new_len, 0);
@@ -343,6 +353,50 @@ mod tests {
     use crate::types::Tsn;
 
     const VERIFICATION_TAG: u32 = 0x12345678;
+
+    #[test]
+    fn a_small_buffer_serves_a_small_packet_and_grows_to_a_whole_one() {
+        // eddy patch 19.
+        let (headroom, tailroom, mtu) = (21, 16, 1200);
+        let small = headroom + crate::api::SMALL_PACKET_SIZE + tailroom;
+        let builder = || {
+            SctpPacketBuilder::new(VERIFICATION_TAG, 5000, 5000, mtu)
+                .with_room(headroom, tailroom)
+                .with_buffer(Vec::with_capacity(small))
+        };
+        let abort = Chunk::Abort(AbortChunk { tag_reflected: false, error_causes: vec![] });
+        let mut b = builder();
+        let at = b.data.as_ptr();
+        b.add(&abort);
+        let packet = b.build();
+        assert_eq!((packet.as_ptr(), packet.capacity()), (at, small));
+        assert_eq!(packet.len(), headroom + COMMON_HEADER_SIZE + 4);
+
+        // A chunk that does not fit, first or after a small one: a whole packet's room.
+        let data = Chunk::Data(DataChunk {
+            tsn: Tsn(1),
+            data: Data {
+                stream_key: StreamKey::Ordered(StreamId(1)),
+                ssn: Ssn(0),
+                ppid: PpId(53),
+                payload: vec![7; 500].into(),
+                is_beginning: true,
+                is_end: true,
+                ..Default::default()
+            },
+            immediate_ack: false,
+        });
+        for chunks in [vec![&data], vec![&abort, &data]] {
+            let mut b = builder();
+            for chunk in &chunks {
+                b.add(chunk);
+            }
+            let packet = b.build();
+            assert!(packet.capacity() >= headroom + mtu + tailroom);
+            let parsed = SctpPacket::from_bytes(&packet[headroom..], &Options::default()).unwrap();
+            assert_eq!(parsed.chunks.len(), chunks.len());
+        }
+    }
 
     #[test]
     fn deserialize_simple_packet_from_capture() {

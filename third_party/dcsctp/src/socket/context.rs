@@ -16,9 +16,11 @@ use crate::EventSink;
 use crate::api::ErrorKind;
 use crate::api::Message;
 use crate::api::Options;
+use crate::api::SMALL_PACKET_SIZE;
 use crate::api::SctpImplementation;
 use crate::api::SocketEvent;
 use crate::api::SocketTime;
+use crate::math::round_down_to_4;
 use crate::packet::chunk::Chunk;
 use crate::packet::data::Data;
 use crate::packet::sctp_packet::SctpPacketBuilder;
@@ -97,6 +99,10 @@ pub(crate) struct Context {
     pub packet_buffers: Vec<Vec<u8>>,
     /// The chunks of the packet being built, kept between packets (eddy patch 9).
     pub chunks_to_send: Vec<(Tsn, Data)>,
+    /// A small buffer for control packets (eddy patch 19): an idle association's HEARTBEAT and
+    /// HEARTBEAT ACK are built in it, and it comes back once sent. Empty (no capacity) when none
+    /// is kept. `trim` keeps it.
+    pub small_packet_buffer: Vec<u8>,
 }
 
 /// How many emptied packet buffers [`Context::packet_buffers`] keeps while data is in flight
@@ -124,9 +130,36 @@ impl Context {
         self.packet_buffers.pop().unwrap_or_default()
     }
 
+    /// A buffer to build a control packet in (eddy patch 19): the small one kept, or a new small
+    /// one, leaving the datagram-sized ones to data.
+    pub fn take_small_packet_buffer(&mut self) -> Vec<u8> {
+        if self.small_packet_buffer.capacity() > 0 {
+            return std::mem::take(&mut self.small_packet_buffer);
+        }
+        Vec::with_capacity(self.small_packet_room())
+    }
+
+    /// The capacity of a small control packet buffer (eddy patch 19).
+    fn small_packet_room(&self) -> usize {
+        self.options.packet_headroom + SMALL_PACKET_SIZE + self.options.packet_tailroom
+    }
+
     /// Keeps an emptied packet buffer for a later packet (eddy patch 7); returns it when there
-    /// is no room for it (eddy patch 14).
+    /// is no room for it (eddy patch 14). One that is not datagram-sized but holds a small
+    /// control packet goes to the small buffer's place, if that is empty (eddy patch 19).
     pub fn recycle_packet_buffer(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let small = self.small_packet_room();
+        let full = self.options.packet_headroom
+            + round_down_to_4!(self.options.mtu)
+            + self.options.packet_tailroom;
+        if (small..full).contains(&buffer.capacity()) {
+            if self.small_packet_buffer.capacity() > 0 {
+                return Some(buffer);
+            }
+            buffer.clear();
+            self.small_packet_buffer = buffer;
+            return None;
+        }
         if buffer.capacity() > 0 && self.packet_buffers.len() < MAX_PACKET_BUFFERS {
             buffer.clear();
             self.packet_buffers.push(buffer);
@@ -151,9 +184,9 @@ impl Context {
     pub fn trim(&mut self, state: &mut State) {
         let in_flight = state.tcb().is_some_and(|tcb| tcb.retransmission_queue.unacked_items() > 0);
         if !in_flight && !self.send_queue.has_data_to_send() {
-            // eddy patch 18: the buffers go, room for one stays (a heartbeat's, given back).
-            self.packet_buffers.clear();
-            self.packet_buffers.shrink_to(1);
+            // eddy patch 19: the buffers go, with their room; an idle heartbeat's packets are
+            // built in the small buffer, which stays.
+            self.packet_buffers = Vec::new();
         }
         if self.chunks_to_send.is_empty() {
             self.chunks_to_send = Vec::new();

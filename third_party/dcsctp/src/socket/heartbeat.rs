@@ -41,7 +41,8 @@ pub(crate) fn handle_heartbeat_req(
     //   chunk that contains the Heartbeat Information TLV, together with any other received
     //   TLVs, copied unchanged from the received HEARTBEAT chunk.
     if let Some(tcb) = state.tcb_mut() {
-        let mut packet = tcb.new_packet();
+        // eddy patch 19: in the small buffer.
+        let mut packet = tcb.new_packet().with_buffer(ctx.take_small_packet_buffer());
 
         let max_params_len = round_down_to_4!(
             packet.bytes_remaining().saturating_sub(heartbeat_ack_chunk::HEADER_SIZE)
@@ -130,7 +131,7 @@ pub(crate) fn handle_heartbeat_timeouts(
     let interval_expired = ctx.heartbeat_interval.expire(now);
     if interval_expired {
         if let Some(tcb) = state.tcb() {
-            let mut packet = tcb.new_packet();
+            let mut packet = tcb.new_packet().with_buffer(ctx.take_small_packet_buffer());
             add_heartbeat_request(ctx, &mut packet, now);
             ctx.events.borrow_mut().add(SocketEvent::SendPacket(packet.build()));
             ctx.tx_packets_count += 1;

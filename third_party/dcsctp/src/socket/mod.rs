@@ -250,6 +250,7 @@ impl Socket {
             window_update_pending: false,
             packet_buffers: Vec::new(),
             chunks_to_send: Vec::new(),
+            small_packet_buffer: Vec::new(),
         };
         Socket { name: name.into(), now, state: State::Closed, ctx, chunks: Vec::new() }
     }

@@ -1799,15 +1799,87 @@ mod tests {
 
             socket_a.trim();
             socket_z.trim();
-            // eddy patch 18: the buffers go, room for one packet buffer and two chunks stays.
+            // eddy patch 18: room for two chunks stays; patch 19: the buffers go with their room.
             for socket in [&socket_a, &socket_z] {
-                assert!(socket.ctx.packet_buffers.is_empty());
-                assert!(socket.ctx.packet_buffers.capacity() <= 1);
+                assert_eq!(socket.ctx.packet_buffers.capacity(), 0);
                 assert_eq!(socket.ctx.chunks_to_send.capacity(), 0);
                 assert!(socket.chunks.capacity() <= super::super::IDLE_CHUNKS);
             }
         }
         assert_eq!(socket_a.state(), SocketState::Connected);
+    }
+
+    #[test]
+    fn idle_heartbeats_are_built_in_the_kept_small_buffer() {
+        // eddy patch 19: after `trim`, a heartbeat exchange is built in one small buffer per
+        // socket, which is kept when given back and serves the next exchange.
+        let (headroom, tailroom) = (21, 16);
+        let small = headroom + crate::api::SMALL_PACKET_SIZE + tailroom;
+        let interval = Duration::from_secs(30);
+        let mut options = default_options();
+        options.heartbeat_interval = interval;
+        options.bundle_heartbeats = true;
+        options.packet_headroom = headroom;
+        options.packet_tailroom = tailroom;
+        let mut socket_a = Socket::new("A", &options);
+        let mut socket_z = Socket::new("Z", &options);
+        socket_a.connect();
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for a_to_z in [true, false] {
+                let (from, to) = if a_to_z {
+                    (&mut socket_a, &mut socket_z)
+                } else {
+                    (&mut socket_z, &mut socket_a)
+                };
+                while let Some(e) = from.poll_event() {
+                    if let SocketEvent::SendPacket(packet) = e {
+                        to.handle_input(&packet[headroom..]);
+                        moved = true;
+                    }
+                }
+            }
+        }
+        assert_eq!(socket_a.state(), SocketState::Connected);
+        let mut kept = [std::ptr::null(), std::ptr::null()];
+        for round in 1..=3u64 {
+            socket_a.trim();
+            socket_z.trim();
+            // A's heartbeat; Z's answer carries Z's own (half its interval passed); A's ACK.
+            let now = SocketTime::zero() + interval * round as u32;
+            socket_a.advance_time(now);
+            socket_z.set_time(now);
+            let mut packets = 0;
+            let mut from_a = true;
+            loop {
+                let (from, to, i) = if from_a {
+                    (&mut socket_a, &mut socket_z, 0)
+                } else {
+                    (&mut socket_z, &mut socket_a, 1)
+                };
+                let Some(SocketEvent::SendPacket(packet)) = from.poll_event() else {
+                    break;
+                };
+                packets += 1;
+                assert_eq!(packet.capacity(), small, "packet {packets} of round {round}");
+                assert!(packet.len() + tailroom <= small);
+                if round > 1 {
+                    assert_eq!(packet.as_ptr(), kept[i], "the kept buffer serves again");
+                }
+                kept[i] = packet.as_ptr();
+                to.handle_input(&packet[headroom..]);
+                assert!(from.recycle_packet_buffer(packet).is_none(), "the small buffer is kept");
+                assert_eq!(from.ctx.small_packet_buffer.capacity(), small);
+                from_a = !from_a;
+            }
+            assert_eq!(packets, 3, "round {round}");
+            assert!(socket_a.ctx.packet_buffers.is_empty());
+            // A second small buffer is not kept: there is one place.
+            assert!(socket_a.recycle_packet_buffer(Vec::with_capacity(small)).is_some());
+        }
+        assert_eq!(socket_a.state(), SocketState::Connected);
+        assert_eq!(socket_z.state(), SocketState::Connected);
     }
 
     /// Moves packets both ways until both are quiet (timers included), checking that each

@@ -412,6 +412,7 @@ mod tests {
             orphaned_messages: std::collections::VecDeque::new(),
             window_update_pending: false,
             packet_buffers: Vec::new(),
+            small_packet_buffer: Vec::new(),
             chunks_to_send: Vec::new(),
         };
 

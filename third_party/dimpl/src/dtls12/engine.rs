@@ -531,8 +531,10 @@ impl Engine {
         // alert) is copied out at its size, so that queued small datagrams
         // do not each hold a whole MTU's room, and its buffer stays in the
         // pool; a fuller one is handed over (no copy), and the pool takes a
-        // buffer given back with `recycle_buffer`, or a new one.
-        let datagram = if p.len() * 2 < p.capacity() {
+        // buffer given back with `recycle_buffer`, or a new one. So is one
+        // in a buffer smaller than the pool's, which the pool would not keep
+        // (EDDY-PATCH 26: an SCTP heartbeat sealed in its small buffer).
+        let datagram = if p.len() * 2 < p.capacity() && p.capacity() >= self.config.mtu() {
             let small = p.to_vec();
             self.buffers_free.push(p);
             small
@@ -1145,11 +1147,13 @@ impl Engine {
             .queue_tx
             .back()
             .is_some_and(|b| b.len() + record_wire_len <= self.config.mtu());
-        // A datagram that would fill less than half its buffer is copied out
-        // at its size by `poll_owned` anyway: sealed in the caller's buffer,
-        // it would only move that buffer into this pool.
+        // A datagram that would fill less than half its datagram-sized
+        // buffer is copied out at its size by `poll_owned` anyway: sealed in
+        // the caller's buffer, it would only move that buffer into this pool.
+        // A smaller buffer is sealed in (EDDY-PATCH 26).
         if appends
-            || record_wire_len * 2 < datagram.capacity()
+            || (record_wire_len * 2 < datagram.capacity()
+                && datagram.capacity() >= self.config.mtu())
             || self.app_data_headroom() != Some(headroom)
             || plaintext_len > u16::MAX as usize
             || record_wire_len - DTLSRecord::HEADER_LEN > u16::MAX as usize
