@@ -237,45 +237,41 @@ impl HmacSha1 {
 /// `state`) followed by the concatenation of `parts`.
 fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
     let mut block = Sha1Block::default();
+    // Bytes of `block` filled, always fewer than 64 between parts.
     let mut at = 0;
     // The key's block, then the message.
-    let mut bits: u64 = 512;
+    let mut len: u64 = 64;
     for part in parts {
-        bits = bits.wrapping_add((part.len() as u64).wrapping_mul(8));
+        len = len.wrapping_add(part.len() as u64);
         let mut rest: &[u8] = part;
-        while !rest.is_empty() {
+        if at > 0 {
             let n = rest.len().min(64 - at);
             let (now, later) = rest.split_at(n);
-            if let Some(room) = block.get_mut(at..at + n) {
-                room.copy_from_slice(now);
-            }
+            block[at..at + n].copy_from_slice(now);
             at += n;
             rest = later;
-            if at == 64 {
-                sha1::compress(&mut state, std::slice::from_ref(&block));
-                at = 0;
+            if at < 64 {
+                continue;
             }
+            sha1::compress(&mut state, std::slice::from_ref(&block));
         }
+        // Whole blocks are hashed where they lie; the rest waits in `block`.
+        let (whole, tail) = rest.as_chunks::<64>();
+        for b in whole {
+            sha1::compress(&mut state, std::slice::from_ref(Sha1Block::from_slice(b)));
+        }
+        block[..tail.len()].copy_from_slice(tail);
+        at = tail.len();
     }
     // FIPS 180-4 §5.1.1: a 1 bit, zeros, and the length in bits in the
     // last 64 bits of a block.
-    if let Some(b) = block.get_mut(at) {
-        *b = 0x80;
-    }
+    block[at] = 0x80;
+    block[at + 1..].fill(0);
     if at >= 56 {
-        for b in block.iter_mut().skip(at + 1) {
-            *b = 0;
-        }
         sha1::compress(&mut state, std::slice::from_ref(&block));
-        block = Sha1Block::default();
-    } else {
-        for b in block.iter_mut().take(56).skip(at + 1) {
-            *b = 0;
-        }
+        block.fill(0);
     }
-    for (b, l) in block.iter_mut().skip(56).zip(bits.to_be_bytes()) {
-        *b = l;
-    }
+    block[56..].copy_from_slice(&len.wrapping_mul(8).to_be_bytes());
     sha1::compress(&mut state, std::slice::from_ref(&block));
     let mut out = [0u8; 20];
     for (o, w) in out.chunks_exact_mut(4).zip(state) {
