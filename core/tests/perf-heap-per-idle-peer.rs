@@ -21,9 +21,10 @@ use eddy::{Event, PeerConnection};
 use perf_common::{Moved, Wire};
 
 /// Live heap bytes per idle connected peer that this test accepts: under
-/// issue 13's 20 kB. Measured: 19,557 bytes (unseeded runs differ by a
+/// issue 13's 20 kB. Measured: 19,626 bytes (unseeded runs differ by a
 /// byte or two), `PeerConnection`'s 7,760 inline included; the figure is
-/// printed. 19,190 before ICE kept the HMAC states of its two passwords,
+/// printed. 19,557 before dcSCTP kept a small buffer for its heartbeats
+/// (EDDY-PATCH 19: an idle wakeup then allocates nothing). 19,190 before ICE kept the HMAC states of its two passwords,
 /// the stack a third slot in its transmit queue, and dcSCTP and dimpl room
 /// in their pools and queues for a heartbeat exchange (cheaper idle
 /// wakeups, with fewer allocations). That
