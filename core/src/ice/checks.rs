@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use smallvec::SmallVec;
 
 use super::agent::{
-    IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE, SPARE_BUFFERS, STUN_KEEP,
-    STUN_ROOM,
+    IceAgent, Key, Selected, Transaction, TxKind, SPARE_BUFFERS, STUN_KEEP, STUN_ROOM,
 };
 use super::candidate::{Candidate, PairState};
 use super::{
@@ -213,18 +212,26 @@ impl IceAgent {
     /// Builds a Binding request for `pair` (RFC 8445 §7.1.1 and §7.2.2):
     /// USERNAME "RFRAG:LFRAG", PRIORITY, ICE-CONTROLLING/-CONTROLLED,
     /// USE-CANDIDATE when nominating, MESSAGE-INTEGRITY with the peer's
-    /// password, FINGERPRINT.
-    fn build_request(&mut self, pair: usize, nominate: bool) -> Option<Transaction> {
-        let p = self.pairs.get(pair)?;
-        let l = self.local.get(p.local)?;
-        let r = self.remote.get(p.remote)?;
+    /// password, FINGERPRINT. The transaction is written where it stays,
+    /// last in `transactions` (a check sent at `now`, RTO `rto_min`), and
+    /// its request queued once the caller has set it up
+    /// ([`queue_last_request`](Self::queue_last_request)); false, with
+    /// nothing pushed, if it cannot be built.
+    fn push_request(&mut self, pair: usize, nominate: bool) -> bool {
+        let Some(p) = self.pairs.get(pair) else {
+            return false;
+        };
+        let (Some(l), Some(r)) = (self.local.get(p.local), self.remote.get(p.remote)) else {
+            return false;
+        };
         let (local, remote, proto, priority) = (l.addr, r.addr, l.proto, l.prflx_priority());
-        let creds = self.remote_creds.as_ref()?;
-        let (username, key) = (&creds.username, creds.key.clone());
+        let Some(creds) = self.remote_creds.as_ref() else {
+            return false;
+        };
         let tid = new_tid(&mut self.rng);
         let controlling = self.role == IceRole::Controlling;
         let attrs = [
-            Some(Attribute::Username(username)),
+            Some(Attribute::Username(&creds.username)),
             Some(Attribute::Priority(priority)),
             Some(if controlling {
                 Attribute::IceControlling(self.tie_breaker)
@@ -234,13 +241,32 @@ impl IceAgent {
             (nominate && controlling).then_some(Attribute::UseCandidate),
             self.config.software.map(Attribute::Software),
         ];
+        self.transactions.push(Transaction {
+            tid,
+            kind: TxKind::Check { pair, nominate },
+            local,
+            remote,
+            proto,
+            bytes: SmallVec::new(),
+            key: creds.key.clone(),
+            last_sent: self.now,
+            next_at: self.now,
+            rto: self.config.rto_min,
+            transmits: 1,
+            max_transmits: self.config.max_check_transmits,
+            sent_controlling: controlling,
+        });
+        let Some(tx) = self.transactions.last_mut() else {
+            return false;
+        };
         // Written where the transaction keeps it (inline up to
         // REQUEST_INLINE bytes), sized exactly: no scratch buffer to clear
-        // and copy from.
-        let room = MessageWriter::room(attrs.iter().flatten(), key.0.is_some(), true);
-        let mut bytes: SmallVec<[u8; REQUEST_INLINE]> = SmallVec::from_elem(0, room);
+        // and copy from, and no move of the transaction once written.
+        let room = MessageWriter::room(attrs.iter().flatten(), tx.key.0.is_some(), true);
+        tx.bytes.resize(room, 0);
+        let (bytes, key) = (&mut tx.bytes, &tx.key);
         let n = (|| {
-            let mut w = MessageWriter::new(&mut bytes, Class::Request, Method::BINDING, tid)?;
+            let mut w = MessageWriter::new(bytes, Class::Request, Method::BINDING, tid)?;
             for a in attrs.iter().flatten() {
                 w.add(a)?;
             }
@@ -248,31 +274,33 @@ impl IceAgent {
                 w.add_integrity_kept(key)?;
             }
             w.finish(true)
-        })()
-        .ok()?;
-        bytes.truncate(n);
-        Some(Transaction {
-            tid,
-            kind: TxKind::Check { pair, nominate },
-            local,
-            remote,
-            proto,
-            bytes,
-            key,
-            last_sent: self.now,
-            next_at: self.now,
-            rto: self.config.rto_min,
-            transmits: 1,
-            max_transmits: self.config.max_check_transmits,
-            sent_controlling: controlling,
-        })
+        })();
+        match n {
+            Ok(n) => {
+                tx.bytes.truncate(n);
+                true
+            }
+            Err(_) => {
+                self.transactions.pop();
+                false
+            }
+        }
+    }
+
+    /// Queues the request of the last transaction (see
+    /// [`push_request`](Self::push_request)).
+    fn queue_last_request(&mut self) {
+        // The table is set aside for the call (`queue_stun` does not read
+        // it): the request's bytes are lent where they lie.
+        let transactions = std::mem::take(&mut self.transactions);
+        if let Some(tx) = transactions.last() {
+            self.queue_stun(tx.local, tx.remote, tx.proto, &tx.bytes);
+        }
+        self.transactions = transactions;
     }
 
     /// Sends a check on `pair`; false if it cannot be built.
     fn send_check(&mut self, now: Instant, pair: usize, nominate: bool) -> bool {
-        let Some(mut tx) = self.build_request(pair, nominate) else {
-            return false;
-        };
         // RFC 8445 §14.3: "RTO = MAX (500ms, Ta * (Num-Waiting +
         // Num-In-Progress))".
         let active = self
@@ -280,11 +308,16 @@ impl IceAgent {
             .iter()
             .filter(|p| matches!(p.state, PairState::Waiting | PairState::InProgress))
             .count() as u32;
-        tx.rto = self.config.rto_min.max(self.config.ta * active.max(1));
-        tx.next_at = now + tx.rto;
-        tx.last_sent = now;
-        self.queue_stun(tx.local, tx.remote, tx.proto, &tx.bytes);
-        self.transactions.push(tx);
+        let rto = self.config.rto_min.max(self.config.ta * active.max(1));
+        if !self.push_request(pair, nominate) {
+            return false;
+        }
+        if let Some(tx) = self.transactions.last_mut() {
+            tx.rto = rto;
+            tx.next_at = now + rto;
+            tx.last_sent = now;
+        }
+        self.queue_last_request();
         if let Some(p) = self.pairs.get_mut(pair) {
             if p.state != PairState::Succeeded {
                 p.state = PairState::InProgress;
@@ -714,26 +747,27 @@ impl IceAgent {
         // consent the NAT now drops. Browsers' agents do the same.
         let nominate =
             self.role == IceRole::Controlling && self.pairs.get(pair).is_some_and(|p| p.nominated);
-        let Some(mut tx) = self.build_request(pair, nominate) else {
-            return;
-        };
         if self.transactions.len() >= MAX_TRANSACTIONS {
             return;
         }
-        tx.kind = TxKind::Consent { pair };
-        // Each check is its own transaction (new id), retransmitted like any
-        // STUN request: 0, 0.5, 1.5, 3.5 s with the default RTO, all before
-        // the next check is due.
-        tx.max_transmits = CONSENT_TRANSMITS;
-        tx.rto = self.config.rto_min;
-        tx.last_sent = now;
-        tx.next_at = now + tx.rto;
-        self.queue_stun(tx.local, tx.remote, tx.proto, &tx.bytes);
         // An idle connection has one consent check outstanding at a time
         // (its table is freed between them): room for it, not the four a
         // first push makes.
         self.transactions.reserve_exact(1);
-        self.transactions.push(tx);
+        if !self.push_request(pair, nominate) {
+            return;
+        }
+        if let Some(tx) = self.transactions.last_mut() {
+            tx.kind = TxKind::Consent { pair };
+            // Each check is its own transaction (new id), retransmitted like
+            // any STUN request: 0, 0.5, 1.5, 3.5 s with the default RTO, all
+            // before the next check is due.
+            tx.max_transmits = CONSENT_TRANSMITS;
+            tx.rto = self.config.rto_min;
+            tx.last_sent = now;
+            tx.next_at = now + tx.rto;
+        }
+        self.queue_last_request();
         self.consent.unanswered_since.get_or_insert(now);
         self.stats.requests_sent += 1;
         self.stats.consent_requests_sent += 1;
