@@ -89,7 +89,7 @@ fn note(moved: Moved<'_>, open: &mut [bool; 2], records: &mut u64, stun: &mut u6
 }
 
 #[test]
-fn idle_wakeups_are_rare_and_consent_ones_allocate_nothing() {
+fn idle_wakeups_are_rare_and_allocate_nothing() {
     let mut pair = Pair::connected();
     // Warm-up: a minute of idling (consent checks both ways, the first SCTP
     // heartbeats) sizes what the idle connection keeps.
