@@ -440,8 +440,11 @@ impl<'b> MessageWriter<'b> {
         slot[..2].copy_from_slice(&typ.to_be_bytes());
         slot[2..4].copy_from_slice(&vlen16.to_be_bytes());
         // RFC 8489 §14: padding "MUST be ignored by the receiver"; we send
-        // zeros.
-        slot[4 + vlen..].fill(0);
+        // zeros: the slot's last word is cleared (one store), and the value
+        // the caller writes next covers all of it but the padding.
+        if let Some(last) = slot.last_chunk_mut::<4>().filter(|_| padded > vlen) {
+            *last = [0; 4];
+        }
         self.buf[2..4].copy_from_slice(&body.to_be_bytes());
         let start = self.len + 4;
         self.len = end;

@@ -148,6 +148,31 @@ fn writer_integrity_and_fingerprint_match_rfc5769() {
     assert_eq!(&buf[..n], &SAMPLE_RESPONSE_V4[..]);
 }
 
+/// RFC 8489 §14: the padding we send is zeros, whatever the buffer held
+/// before (a reused one), for every value length's padding.
+#[test]
+fn padding_is_zero_in_a_dirty_buffer() {
+    for len in 0..=12 {
+        let name = "abcdefghijkl".get(..len).unwrap();
+        let mut buf = [0xAAu8; 96];
+        let mut w = MessageWriter::new(
+            &mut buf,
+            Class::Request,
+            Method::BINDING,
+            TransactionId(TID),
+        )
+        .unwrap();
+        w.add(&Attribute::Username(name)).unwrap();
+        w.add(&Attribute::Priority(7)).unwrap();
+        let n = w.finish(true).unwrap();
+        let padded = len.div_ceil(4) * 4;
+        assert_eq!(&buf[24..24 + len], name.as_bytes(), "{len}");
+        assert!(buf[24 + len..24 + padded].iter().all(|&b| b == 0), "{len}");
+        let msg = StunMessage::parse(&buf[..n]).unwrap();
+        assert_eq!(msg.username(), Some(name));
+    }
+}
+
 #[test]
 fn truncation_at_every_byte_fails_cleanly() {
     for vector in [
