@@ -26,14 +26,16 @@ pub struct StunMessage<'a> {
     class: Class,
     method: Method,
     tid: TransactionId,
-    /// Offset of the MESSAGE-INTEGRITY attribute header.
-    mi: Option<usize>,
+    /// Offset of the MESSAGE-INTEGRITY attribute header. (The fields are
+    /// sized so that the whole is under 128 bytes: `parse` returns it, and
+    /// a larger value moves through a `memcpy` call.)
+    mi: Option<u32>,
     /// Offset of the MESSAGE-INTEGRITY-SHA256 attribute header.
-    mi256: Option<usize>,
+    mi256: Option<u32>,
     has_fingerprint: bool,
     unknown: [u16; MAX_UNKNOWN_LISTED],
-    unknown_listed: usize,
-    unknown_total: usize,
+    unknown_listed: u8,
+    unknown_total: u32,
     /// The counted attributes' types and header offsets, in order, so that
     /// [`get`](Self::get) reads one without walking the others (a check's
     /// handling asks for four or five); `indexed` of them, or `None` when
@@ -171,8 +173,9 @@ impl<'a> StunMessage<'a> {
             let attr =
                 Attribute::decode(typ, value, &tid).map_err(|_| ParseError::BadAttribute(typ))?;
             match attr {
-                Attribute::MessageIntegrity(_) => msg.mi = Some(at),
-                Attribute::MessageIntegritySha256(_) => msg.mi256 = Some(at),
+                // A message is at most 20 + 65535 bytes long.
+                Attribute::MessageIntegrity(_) => msg.mi = u32::try_from(at).ok(),
+                Attribute::MessageIntegritySha256(_) => msg.mi256 = u32::try_from(at).ok(),
                 Attribute::Fingerprint(fp) => {
                     let want = crc32(&[&raw[..at]]) ^ FINGERPRINT_XOR;
                     // (No secret here: a plain comparison.)
@@ -184,11 +187,11 @@ impl<'a> StunMessage<'a> {
                 // RFC 8489 §15: "Attributes with type values between 0x0000
                 // and 0x7FFF are comprehension-required attributes".
                 Attribute::Other { typ, .. } if typ < 0x8000 => {
-                    if let Some(slot) = msg.unknown.get_mut(msg.unknown_listed) {
+                    if let Some(slot) = msg.unknown.get_mut(usize::from(msg.unknown_listed)) {
                         *slot = typ;
                         msg.unknown_listed += 1;
                     }
-                    msg.unknown_total += 1;
+                    msg.unknown_total = msg.unknown_total.saturating_add(1);
                 }
                 _ => {}
             }
@@ -324,7 +327,7 @@ impl<'a> StunMessage<'a> {
     /// [...] that includes an ERROR-CODE attribute with a 420 [...] and an
     /// UNKNOWN-ATTRIBUTES attribute"; other classes are discarded.
     pub fn unknown_required(&self) -> &[u16] {
-        &self.unknown[..self.unknown_listed.min(MAX_UNKNOWN_LISTED)]
+        &self.unknown[..usize::from(self.unknown_listed).min(MAX_UNKNOWN_LISTED)]
     }
 
     /// Whether any unknown comprehension-required attribute was found.
@@ -347,8 +350,8 @@ impl<'a> StunMessage<'a> {
 
     fn check_mac(&self, key: MacKey<'_>) -> Integrity {
         let (at, digest, full) = match (self.mi256, self.mi) {
-            (Some(at), _) => (at, Alg::Sha256, 32),
-            (None, Some(at)) => (at, Alg::Sha1, 20),
+            (Some(at), _) => (at as usize, Alg::Sha256, 32),
+            (None, Some(at)) => (at as usize, Alg::Sha1, 20),
             (None, None) => return Integrity::Missing,
         };
         let Some(head) = self.raw.get(at..at + 4) else {
