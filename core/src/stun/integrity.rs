@@ -24,15 +24,12 @@ pub(super) const FINGERPRINT_XOR: u32 = 0x5354_554e;
 /// The CRC-32 of ISO/IEC 13239 (reflected polynomial 0xEDB88320), built at
 /// compile time: `CRC_TABLES[0]` is the byte-at-a-time table, and
 /// `CRC_TABLES[k]` advances a byte's contribution by `k` more bytes, so that
-/// eight bytes are folded in per step ("slicing-by-8": a step's eight
-/// look-ups are independent, where a byte at a time chains them). Eight
-/// tables (8 KB), not sixteen: a consent wakeup computes and checks about
-/// seven FINGERPRINTs over ~60-100 bytes each between SHA-1 blocks and the
-/// rest of its work, and sixteen tables' 16 KB then miss in L1 often
-/// enough that slicing-by-16 took twice the time there (`perf` on an idle
-/// pair: 10.5% of a wakeup against 5.3%), though it wins in a tight loop.
-static CRC_TABLES: [[u32; 256]; 8] = {
-    let mut tables = [[0u32; 256]; 8];
+/// sixteen bytes are folded in per step ("slicing-by-16": a step's sixteen
+/// look-ups are independent, where a byte at a time chains them; a consent
+/// exchange computes four FINGERPRINTs and checks four, over ~100 bytes
+/// each).
+static CRC_TABLES: [[u32; 256]; 16] = {
+    let mut tables = [[0u32; 256]; 16];
     let mut i = 0;
     while i < 256 {
         let mut c = i as u32;
@@ -51,7 +48,7 @@ static CRC_TABLES: [[u32; 256]; 8] = {
     let mut i = 0;
     while i < 256 {
         let mut k = 1;
-        while k < 8 {
+        while k < 16 {
             let prev = tables[k - 1][i];
             tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
             k += 1;
@@ -67,8 +64,28 @@ pub(super) fn crc32(parts: &[&[u8]]) -> u32 {
     let mut crc = 0xFFFF_FFFFu32;
     for part in parts {
         // The CRC so far is folded into the first four bytes of a step;
-        // byte `j` of an 8-byte step is then `7 - j` bytes from its end.
-        let mut words = part.chunks_exact(8);
+        // byte `j` of a 16-byte step is then `15 - j` bytes from its end.
+        let mut blocks = part.chunks_exact(16);
+        for w in &mut blocks {
+            let a = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
+            crc = t[15][(a & 0xff) as usize]
+                ^ t[14][((a >> 8) & 0xff) as usize]
+                ^ t[13][((a >> 16) & 0xff) as usize]
+                ^ t[12][(a >> 24) as usize]
+                ^ t[11][usize::from(w[4])]
+                ^ t[10][usize::from(w[5])]
+                ^ t[9][usize::from(w[6])]
+                ^ t[8][usize::from(w[7])]
+                ^ t[7][usize::from(w[8])]
+                ^ t[6][usize::from(w[9])]
+                ^ t[5][usize::from(w[10])]
+                ^ t[4][usize::from(w[11])]
+                ^ t[3][usize::from(w[12])]
+                ^ t[2][usize::from(w[13])]
+                ^ t[1][usize::from(w[14])]
+                ^ t[0][usize::from(w[15])];
+        }
+        let mut words = blocks.remainder().chunks_exact(8);
         for w in &mut words {
             let a = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) ^ crc;
             crc = t[7][(a & 0xff) as usize]
