@@ -236,9 +236,8 @@ impl HmacSha1 {
 /// SHA-1 of one 64-byte block (the padded key, whose chaining value is
 /// `state`) followed by the concatenation of `parts`.
 fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
-    // Bytes of `block` filled, always fewer than 64 between parts; the
-    // bytes after them are zeros (the padding's).
     let mut block = Sha1Block::default();
+    // Bytes of `block` filled, always fewer than 64 between parts.
     let mut at = 0;
     // The key's block, then the message.
     let mut len: u64 = 64;
@@ -248,7 +247,7 @@ fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
         if at > 0 {
             let n = rest.len().min(64 - at);
             let (now, later) = rest.split_at(n);
-            copy_short(&mut block[at..at + n], now);
+            block[at..at + n].copy_from_slice(now);
             at += n;
             rest = later;
             if at < 64 {
@@ -261,18 +260,16 @@ fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
         for b in whole {
             sha1::compress(&mut state, std::slice::from_ref(Sha1Block::from_slice(b)));
         }
-        if at == 64 || !whole.is_empty() {
-            block = Sha1Block::default();
-        }
-        copy_short(&mut block[..tail.len()], tail);
+        block[..tail.len()].copy_from_slice(tail);
         at = tail.len();
     }
     // FIPS 180-4 §5.1.1: a 1 bit, zeros, and the length in bits in the
     // last 64 bits of a block.
     block[at] = 0x80;
+    block[at + 1..].fill(0);
     if at >= 56 {
         sha1::compress(&mut state, std::slice::from_ref(&block));
-        block = Sha1Block::default();
+        block.fill(0);
     }
     block[56..].copy_from_slice(&len.wrapping_mul(8).to_be_bytes());
     sha1::compress(&mut state, std::slice::from_ref(&block));
@@ -281,24 +278,6 @@ fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
         o.copy_from_slice(&w.to_be_bytes());
     }
     out
-}
-
-/// Copies `src` (fewer than 64 bytes) over `dst`, of the same length, in
-/// moves of fixed sizes (32, 16, 8, 4, 2, 1 bytes as its length's bits
-/// say) instead of a call into libc's `memcpy`: a STUN MAC copies three
-/// short pieces into SHA-1 blocks, and the calls were a fifth of an idle
-/// wakeup's `memmove` time.
-fn copy_short(dst: &mut [u8], src: &[u8]) {
-    debug_assert!(src.len() < 64 && dst.len() == src.len());
-    let mut at = 0;
-    for size in [32, 16, 8, 4, 2, 1] {
-        if src.len() & size != 0 {
-            if let (Some(d), Some(s)) = (dst.get_mut(at..at + size), src.get(at..at + size)) {
-                d.copy_from_slice(s);
-            }
-            at += size;
-        }
-    }
 }
 
 /// HMAC with `key` of the concatenation of `parts`.
