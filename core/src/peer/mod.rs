@@ -211,7 +211,12 @@ impl PeerConnection {
                 _ => self.stack.handle_timeout(self.now, timer),
             }
         }
-        if !fired.is_empty() {
+        // ICE's timer alone (an idle connection's consent check): only ICE
+        // moved, as after a STUN datagram.
+        if fired.as_slice() == [Timer::Ice] && self.stack.pump_ice_only_on_timer(self.now) {
+            self.timers
+                .set_opt(Timer::Ice, self.stack.poll_timeout(Timer::Ice));
+        } else if !fired.is_empty() {
             self.pump_layers();
         }
     }

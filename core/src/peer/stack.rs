@@ -427,6 +427,14 @@ impl Stack {
         true
     }
 
+    /// As [`pump_ice_only`](Self::pump_ice_only), after ICE's timer alone
+    /// fired (an idle connection's consent check), unless an SCTP heartbeat
+    /// is due: a timer wakeup serves it (`serve_due_heartbeat`, through
+    /// the caller's full pump).
+    pub(crate) fn pump_ice_only_on_timer(&mut self, now: Instant) -> bool {
+        !self.sctp.heartbeat_due(now) && self.pump_ice_only(now)
+    }
+
     /// Returns whether the datagram was STUN for ICE.
     pub(super) fn route_datagram(
         &mut self,
