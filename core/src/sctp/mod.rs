@@ -449,13 +449,11 @@ impl SctpTransport {
     /// §5.6). Returns it when dcSCTP keeps enough already, or when it has
     /// no room for a packet (for DTLS's pool then).
     pub(crate) fn recycle(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
-        // A datagram's room, or a small control packet's (dcSCTP's EDDY-PATCH 19: an idle
-        // association's heartbeats are built in one kept buffer).
-        let room =
-            SctpConfig::DTLS_HEADROOM + dcsctp::api::SMALL_PACKET_SIZE + SctpConfig::DTLS_TAILROOM;
+        // dcSCTP keeps a datagram's room, or one small control packet's (its EDDY-PATCH 19:
+        // an idle association's heartbeats are built in one kept buffer), and returns the rest.
         match self.socket.as_mut() {
-            Some(socket) if buffer.capacity() >= room => socket.recycle_packet_buffer(buffer),
-            _ => Some(buffer),
+            Some(socket) => socket.recycle_packet_buffer(buffer),
+            None => Some(buffer),
         }
     }
 

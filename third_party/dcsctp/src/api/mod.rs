@@ -768,9 +768,10 @@ pub trait DcSctpSocket: Send {
 
     /// Gives back the buffer of a [`SocketEvent::SendPacket`] once the packet was sent, so
     /// that a later packet is built in it instead of a new allocation (eddy patch 7). Any
-    /// buffer will do (eddy patch 14: the buffer of another layer's packet). Returns the buffer
-    /// when it was not kept (the socket keeps enough), for the caller to use elsewhere; the
-    /// default keeps none.
+    /// buffer will do (eddy patch 14: the buffer of another layer's packet) that has room for
+    /// a small control packet ([`SMALL_PACKET_SIZE`] and the head and tail room, eddy patch
+    /// 19). Returns the buffer when it was not kept (too small, or the socket keeps enough),
+    /// for the caller to use elsewhere; the default keeps none.
     fn recycle_packet_buffer(&mut self, buffer: Vec<u8>) -> Option<Vec<u8>> {
         Some(buffer)
     }

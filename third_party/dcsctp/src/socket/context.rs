@@ -146,13 +146,17 @@ impl Context {
 
     /// Keeps an emptied packet buffer for a later packet (eddy patch 7); returns it when there
     /// is no room for it (eddy patch 14). One that is not datagram-sized but holds a small
-    /// control packet goes to the small buffer's place, if that is empty (eddy patch 19).
+    /// control packet goes to the small buffer's place, if that is empty; one too small for
+    /// that is returned (eddy patch 19).
     pub fn recycle_packet_buffer(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
         let small = self.small_packet_room();
         let full = self.options.packet_headroom
             + round_down_to_4!(self.options.mtu)
             + self.options.packet_tailroom;
-        if (small..full).contains(&buffer.capacity()) {
+        if buffer.capacity() < small {
+            return Some(buffer);
+        }
+        if buffer.capacity() < full {
             if self.small_packet_buffer.capacity() > 0 {
                 return Some(buffer);
             }
@@ -160,7 +164,7 @@ impl Context {
             self.small_packet_buffer = buffer;
             return None;
         }
-        if buffer.capacity() > 0 && self.packet_buffers.len() < MAX_PACKET_BUFFERS {
+        if self.packet_buffers.len() < MAX_PACKET_BUFFERS {
             buffer.clear();
             self.packet_buffers.push(buffer);
             None

@@ -1875,8 +1875,10 @@ mod tests {
             }
             assert_eq!(packets, 3, "round {round}");
             assert!(socket_a.ctx.packet_buffers.is_empty());
-            // A second small buffer is not kept: there is one place.
+            // A second small buffer is not kept: there is one place; nor is one too small for
+            // a control packet.
             assert!(socket_a.recycle_packet_buffer(Vec::with_capacity(small)).is_some());
+            assert!(socket_z.recycle_packet_buffer(Vec::with_capacity(small - 1)).is_some());
         }
         assert_eq!(socket_a.state(), SocketState::Connected);
         assert_eq!(socket_z.state(), SocketState::Connected);
