@@ -534,7 +534,7 @@ impl Engine {
         // buffer given back with `recycle_buffer`, or a new one. So is one
         // in a buffer smaller than the pool's, which the pool would not keep
         // (EDDY-PATCH 26: an SCTP heartbeat sealed in its small buffer).
-        let datagram = if p.len() * 2 < p.capacity() && p.capacity() >= self.config.mtu() {
+        let datagram = if self.copied_out(p.len(), p.capacity()) {
             let small = p.to_vec();
             self.buffers_free.push(p);
             small
@@ -543,6 +543,14 @@ impl Engine {
         };
         self.packet_sent(now);
         Some(crate::Owned::Packet(datagram))
+    }
+
+    /// Whether `poll_owned` copies a datagram of `len` bytes out of its
+    /// buffer of `capacity` at its size: when it fills less than half a
+    /// buffer of the pool's size (EDDY-PATCH 24, 26). The in-place sealing
+    /// leaves such a datagram to the ordinary path by the same rule.
+    fn copied_out(&self, len: usize, capacity: usize) -> bool {
+        len * 2 < capacity && capacity >= self.config.mtu()
     }
 
     /// EDDY-PATCH 12: a buffer for a later datagram (one that left through
@@ -1152,8 +1160,7 @@ impl Engine {
         // the caller's buffer, it would only move that buffer into this pool.
         // A smaller buffer is sealed in (EDDY-PATCH 26).
         if appends
-            || (record_wire_len * 2 < datagram.capacity()
-                && datagram.capacity() >= self.config.mtu())
+            || self.copied_out(record_wire_len, datagram.capacity())
             || self.app_data_headroom() != Some(headroom)
             || plaintext_len > u16::MAX as usize
             || record_wire_len - DTLSRecord::HEADER_LEN > u16::MAX as usize
