@@ -229,7 +229,45 @@ impl HmacSha1 {
     /// The MAC of the concatenation of `parts`.
     pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 20] {
         let inner = sha1_after_block(self.inner, parts);
-        sha1_after_block(self.outer, &[&inner])
+        self.outer_of(&inner)
+    }
+
+    /// The MAC of `head` then `body`: a STUN message whose first four
+    /// bytes (type and length) are given apart, the length adjusted to end
+    /// at MESSAGE-INTEGRITY (RFC 8489 §14.5). The first block is `head` and
+    /// the first 60 bytes of `body`, fixed-size moves; a consent check's
+    /// 64 bytes then take no variable-length copy at all.
+    pub(crate) fn mac_after_head(&self, head: [u8; 4], body: &[u8]) -> [u8; 20] {
+        let mut state = self.inner;
+        let mut block = Sha1Block::default();
+        block[..4].copy_from_slice(&head);
+        let at = match body.split_first_chunk::<60>() {
+            Some((first, rest)) => {
+                block[4..].copy_from_slice(first);
+                sha1::compress(&mut state, std::slice::from_ref(&block));
+                let (whole, tail) = rest.as_chunks::<64>();
+                for b in whole {
+                    sha1::compress(&mut state, std::slice::from_ref(Sha1Block::from_slice(b)));
+                }
+                block[..tail.len()].copy_from_slice(tail);
+                tail.len()
+            }
+            None => {
+                block[4..4 + body.len()].copy_from_slice(body);
+                4 + body.len()
+            }
+        };
+        let len = 64 + 4 + body.len() as u64;
+        let inner = sha1_finish(state, block, at, len);
+        self.outer_of(&inner)
+    }
+
+    /// The outer hash: the key's outer block, then the inner digest, in
+    /// one block of fixed layout.
+    fn outer_of(&self, inner: &[u8; 20]) -> [u8; 20] {
+        let mut block = Sha1Block::default();
+        block[..20].copy_from_slice(inner);
+        sha1_finish(self.outer, block, 20, 64 + 20)
     }
 }
 
@@ -263,6 +301,12 @@ fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
         block[..tail.len()].copy_from_slice(tail);
         at = tail.len();
     }
+    sha1_finish(state, block, at, len)
+}
+
+/// Pads and hashes the last block: `block` holds `at` (< 64) bytes of the
+/// message, which is `len` bytes long in all (the key's block included).
+fn sha1_finish(mut state: [u32; 5], mut block: Sha1Block, at: usize, len: u64) -> [u8; 20] {
     // FIPS 180-4 §5.1.1: a 1 bit, zeros, and the length in bits in the
     // last 64 bits of a block.
     block[at] = 0x80;
@@ -374,6 +418,16 @@ mod tests {
             let (a, b) = d.split_at(len / 3);
             let (b, c) = b.split_at(b.len() / 2);
             assert_eq!(&kept.mac(&[a, b, c])[..], &expected[..], "{len} in parts");
+            // A head of four bytes given apart (a STUN message's type and
+            // adjusted length), the body then filling the first block or
+            // not, whole blocks after it, a tail.
+            if let Some((head, body)) = d.split_first_chunk::<4>() {
+                assert_eq!(
+                    &kept.mac_after_head(*head, body)[..],
+                    &expected[..],
+                    "{len} after a head"
+                );
+            }
         }
     }
 }

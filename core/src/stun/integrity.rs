@@ -158,6 +158,23 @@ pub(super) fn hmac(alg: Alg, key: MacKey<'_>, parts: &[&[u8]], out: &mut [u8]) {
     }
 }
 
+/// [`hmac`] over `head` then `body` (a received message's first four
+/// bytes, its length adjusted, then the rest up to MESSAGE-INTEGRITY): a
+/// kept SHA-1 key hashes them without staging the head's two parts one by
+/// one ([`crate::hmac::HmacSha1::mac_after_head`]).
+pub(super) fn hmac_after_head(
+    alg: Alg,
+    key: MacKey<'_>,
+    head: [u8; 4],
+    body: &[u8],
+    out: &mut [u8],
+) {
+    match (alg, key, <&mut [u8; 20]>::try_from(&mut *out)) {
+        (Alg::Sha1, MacKey::Kept(k), Ok(o)) => *o = k.sha1.mac_after_head(head, body),
+        _ => hmac(alg, key, &[&head, body], out),
+    }
+}
+
 /// The long-term credential key (RFC 8489 §9.2.2, MD5 algorithm):
 /// `MD5(username ":" OpaqueString(realm) ":" OpaqueString(password))`.
 ///

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use crate::hmac::Alg;
 
 use super::attr::{attr_type as t, Attribute, ErrorCode};
-use super::integrity::{crc32, ct_eq, hmac, Integrity, KeptKey, MacKey, FINGERPRINT_XOR};
+use super::integrity::{
+    crc32, ct_eq, hmac, hmac_after_head, Integrity, KeptKey, MacKey, FINGERPRINT_XOR,
+};
 use super::{
     message_type, split_message_type, Class, EncodeError, Method, ParseError, TransactionId,
     HEADER_LEN, MAGIC_COOKIE, MAX_UNKNOWN_LISTED,
@@ -369,8 +371,9 @@ impl<'a> StunMessage<'a> {
             return Integrity::Invalid;
         };
         let mut mac = [0u8; 32];
-        let parts: [&[u8]; 3] = [&self.raw[..2], &adjusted.to_be_bytes(), &self.raw[4..at]];
-        hmac(digest, key, &parts, &mut mac[..full]);
+        let [l0, l1] = adjusted.to_be_bytes();
+        let head = [self.raw[0], self.raw[1], l0, l1];
+        hmac_after_head(digest, key, head, &self.raw[4..at], &mut mac[..full]);
         // RFC 8489 §14.6: MESSAGE-INTEGRITY-SHA256 may be truncated to its
         // leftmost bytes.
         if ct_eq(&mac[..vlen.min(full)], got) {
