@@ -16,7 +16,9 @@ use openssl::pkey::{PKey, Private, Public};
 use super::digest::{hmac_into, message_digest, Digest};
 use super::kx::named_group;
 use super::scope;
-use crate::dtls::certificate::{der_next, der_unsigned, der_with, SEQUENCE};
+use crate::dtls::certificate::{
+    der_next, der_unsigned, der_with, OID_EC_PUBLIC_KEY, OID_P256, OID_P384, SEQUENCE,
+};
 
 /// The named group of an EC curve.
 pub(crate) fn key_group(group: &EcGroupRef) -> Option<NamedGroup> {
@@ -209,12 +211,9 @@ impl SigningKey for EcSigningKey {
 
 /// The curve named by a DER OID's contents, if eddy keeps its group.
 fn curve_of_oid(oid: &[u8]) -> Option<&'static EcGroupRef> {
-    // 1.2.840.10045.3.1.7 (prime256v1), 1.3.132.0.34 (secp384r1).
-    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
     match oid {
-        P256 => named_group(Nid::X9_62_PRIME256V1),
-        P384 => named_group(Nid::SECP384R1),
+        OID_P256 => named_group(Nid::X9_62_PRIME256V1),
+        OID_P384 => named_group(Nid::SECP384R1),
         _ => None,
     }
 }
@@ -258,8 +257,6 @@ fn sec1_on_named_curve(bytes: &[u8]) -> Option<EcKey<Private>> {
 /// OID and the encoded point; `None` for any other shape (see
 /// [`sec1_on_named_curve`]).
 fn spki_ec_point(spki: &[u8]) -> Option<(&[u8], &[u8])> {
-    // 1.2.840.10045.2.1 (id-ecPublicKey).
-    const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
     let (0x30, seq, b"") = der_next(spki)? else {
         return None;
     };
@@ -269,7 +266,7 @@ fn spki_ec_point(spki: &[u8]) -> Option<(&[u8], &[u8])> {
     let (0x03, [0, point @ ..], b"") = der_next(rest)? else {
         return None;
     };
-    let (0x06, EC_PUBLIC_KEY, rest) = der_next(alg)? else {
+    let (0x06, OID_EC_PUBLIC_KEY, rest) = der_next(alg)? else {
         return None;
     };
     let (0x06, oid, b"") = der_next(rest)? else {
@@ -299,8 +296,6 @@ fn ring_verification(
     &'static ring::signature::EcdsaVerificationAlgorithm,
 )> {
     use ring::signature as rs;
-    const P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-    const P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
     // SEC 1 §2.3.3: 0x04 starts the uncompressed form.
     if point.first() != Some(&0x04) {
         return None;
@@ -310,10 +305,10 @@ fn ring_verification(
         return None;
     }
     match oid {
-        P256 if sha384 => Some((NamedGroup::Secp256r1, &rs::ECDSA_P256_SHA384_ASN1)),
-        P256 => Some((NamedGroup::Secp256r1, &rs::ECDSA_P256_SHA256_ASN1)),
-        P384 if sha384 => Some((NamedGroup::Secp384r1, &rs::ECDSA_P384_SHA384_ASN1)),
-        P384 => Some((NamedGroup::Secp384r1, &rs::ECDSA_P384_SHA256_ASN1)),
+        OID_P256 if sha384 => Some((NamedGroup::Secp256r1, &rs::ECDSA_P256_SHA384_ASN1)),
+        OID_P256 => Some((NamedGroup::Secp256r1, &rs::ECDSA_P256_SHA256_ASN1)),
+        OID_P384 if sha384 => Some((NamedGroup::Secp384r1, &rs::ECDSA_P384_SHA384_ASN1)),
+        OID_P384 => Some((NamedGroup::Secp384r1, &rs::ECDSA_P384_SHA256_ASN1)),
         _ => None,
     }
 }
@@ -504,6 +499,56 @@ mod tests {
             let sig = EcdsaSig::from_der(&der).unwrap();
             assert_eq!(der, sig.to_der().unwrap());
             assert!(sig.verify(&digest, &key).unwrap());
+        }
+    }
+
+    /// A handshake signature made with a certificate's key verifies
+    /// against the certificate, on both curves with both hashes (ring's
+    /// verification); a changed message, a changed signature and a
+    /// signature of another key do not.
+    #[test]
+    fn signatures_verify_against_their_certificate_and_nothing_else() {
+        use crate::dtls::certificate::{Certificate, KeyAlgorithm, DEFAULT_CERTIFICATE_LIFETIME};
+        let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+            let cert = Certificate::generate(alg, now, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+            let other = Certificate::generate(alg, now, DEFAULT_CERTIFICATE_LIFETIME).unwrap();
+            let spki = crate::dtls::certificate::subject_public_key_info(cert.der()).unwrap();
+            let (oid, point) = spki_ec_point(spki).unwrap();
+            for hash in HASHES {
+                assert!(
+                    ring_verification(oid, point, *hash).is_some(),
+                    "{alg:?} {hash:?}"
+                );
+                let data = b"client random, server random, ECDH parameters";
+                let mut key = EcSigningKey {
+                    key: cert.key().to_owned(),
+                    group: key_group(cert.key().group()).unwrap(),
+                };
+                let mut sig = Buf::new();
+                key.sign(data, *hash, &mut sig).unwrap();
+                let verify = |cert: &Certificate, data: &[u8], sig: &[u8]| {
+                    VERIFIER.verify_signature(
+                        cert.der(),
+                        data,
+                        sig,
+                        *hash,
+                        SignatureAlgorithm::ECDSA,
+                    )
+                };
+                assert!(verify(&cert, data, &sig).is_ok(), "{alg:?} {hash:?}");
+                assert!(verify(&cert, b"another message", &sig).is_err());
+                assert!(verify(&other, data, &sig).is_err());
+                let mut bad = sig.to_vec();
+                let last = bad.len() - 1;
+                bad[last] ^= 1;
+                assert!(verify(&cert, data, &bad).is_err());
+                // OpenSSL agrees with ring on the same inputs.
+                let digest = Digest::of(*hash, data);
+                let parsed = EcdsaSig::from_der(&sig).unwrap();
+                let public = Verifier::public_key(spki).unwrap();
+                assert!(parsed.verify(&digest, &public).unwrap());
+            }
         }
     }
 }
