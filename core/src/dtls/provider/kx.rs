@@ -337,13 +337,15 @@ static P384: Group = Group(NamedGroup::Secp384r1);
 
 /// In order of preference: what a DTLS 1.2 server picks from the client's
 /// `supported_groups` and a client lists first. P-256 before X25519 for
-/// CPU: on OpenSSL a P-256 key is a fixed-base multiplication on a
-/// precomputed table (~9 µs here) where an X25519 key costs a full
-/// multiplication (~39 µs), and the agreement costs about the same (~42
-/// against ~37 µs), so a connection's two keys and two agreements take
-/// ~100 µs instead of ~150 µs (`bench -- --crypto-floor`). Both are 128-bit
-/// groups; RFC 8422 §5.1.1 leaves the choice to the endpoints, and every
-/// browser offers both (RFC 8827 §6.5 needs only ECDHE).
+/// CPU: on OpenSSL (deterministic mode) a P-256 key is a fixed-base
+/// multiplication on a precomputed table (~9 µs here) where an X25519 key
+/// costs a full multiplication (~39 µs), and the agreement costs about the
+/// same (~42 against ~37 µs), so a connection's two keys and two
+/// agreements take ~100 µs instead of ~150 µs (`bench -- --crypto-floor`);
+/// on ring (otherwise) the two groups cost about the same (~57 and ~60 µs
+/// an exchange). Both are 128-bit groups; RFC 8422 §5.1.1 leaves the
+/// choice to the endpoints, and every browser offers both (RFC 8827 §6.5
+/// needs only ECDHE).
 pub(super) static GROUPS: &[&dyn SupportedKxGroup] = &[&P256, &X25519, &P384];
 
 #[cfg(test)]
