@@ -245,12 +245,7 @@ impl HmacSha1 {
             Some((first, rest)) => {
                 block[4..].copy_from_slice(first);
                 sha1::compress(&mut state, std::slice::from_ref(&block));
-                let (whole, tail) = rest.as_chunks::<64>();
-                for b in whole {
-                    sha1::compress(&mut state, std::slice::from_ref(Sha1Block::from_slice(b)));
-                }
-                block[..tail.len()].copy_from_slice(tail);
-                tail.len()
+                sha1_absorb(&mut state, &mut block, 0, rest)
             }
             None => {
                 block[4..4 + body.len()].copy_from_slice(body);
@@ -281,27 +276,32 @@ fn sha1_after_block(mut state: [u32; 5], parts: &[&[u8]]) -> [u8; 20] {
     let mut len: u64 = 64;
     for part in parts {
         len = len.wrapping_add(part.len() as u64);
-        let mut rest: &[u8] = part;
-        if at > 0 {
-            let n = rest.len().min(64 - at);
-            let (now, later) = rest.split_at(n);
-            block[at..at + n].copy_from_slice(now);
-            at += n;
-            rest = later;
-            if at < 64 {
-                continue;
-            }
-            sha1::compress(&mut state, std::slice::from_ref(&block));
-        }
-        // Whole blocks are hashed where they lie; the rest waits in `block`.
-        let (whole, tail) = rest.as_chunks::<64>();
-        for b in whole {
-            sha1::compress(&mut state, std::slice::from_ref(Sha1Block::from_slice(b)));
-        }
-        block[..tail.len()].copy_from_slice(tail);
-        at = tail.len();
+        at = sha1_absorb(&mut state, &mut block, at, part);
     }
     sha1_finish(state, block, at, len)
+}
+
+/// Hashes `data` after the `at` (< 64) bytes waiting in `block`: the block
+/// is filled and hashed, whole blocks are hashed where they lie, and the
+/// rest waits in `block`. Returns how many bytes wait.
+fn sha1_absorb(state: &mut [u32; 5], block: &mut Sha1Block, at: usize, data: &[u8]) -> usize {
+    let mut rest = data;
+    if at > 0 {
+        let n = rest.len().min(64 - at);
+        let (now, later) = rest.split_at(n);
+        block[at..at + n].copy_from_slice(now);
+        if at + n < 64 {
+            return at + n;
+        }
+        sha1::compress(state, std::slice::from_ref(block));
+        rest = later;
+    }
+    let (whole, tail) = rest.as_chunks::<64>();
+    for b in whole {
+        sha1::compress(state, std::slice::from_ref(Sha1Block::from_slice(b)));
+    }
+    block[..tail.len()].copy_from_slice(tail);
+    tail.len()
 }
 
 /// Pads and hashes the last block: `block` holds `at` (< 64) bytes of the
