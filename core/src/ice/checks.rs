@@ -642,12 +642,17 @@ impl IceAgent {
         }
     }
 
-    /// RFC 7675 §5.1: the consent check interval, randomized to 0.8..1.2
-    /// times the basic period.
+    /// RFC 7675 §5.1: "each interval MUST be randomized from between 0.8
+    /// and 1.2 times the basic period": the shortest interval, in integers
+    /// (`consent_alongside` asks on every check the peer sends).
+    fn consent_shortest(&self) -> Duration {
+        self.config.consent_interval * 4 / 5
+    }
+
+    /// The consent check interval: [`consent_shortest`](Self::consent_shortest)
+    /// and a random part of the 0.4 periods up to the longest.
     fn consent_interval(&mut self) -> Duration {
-        self.config
-            .consent_interval
-            .mul_f64(CONSENT_SHORTEST + CONSENT_SPREAD * self.rng.unit())
+        self.consent_shortest() + (self.config.consent_interval * 2 / 5).mul_f64(self.rng.unit())
     }
 
     /// Consent freshness on the selected pair (RFC 7675).
@@ -715,10 +720,7 @@ impl IceAgent {
     pub(super) fn consent_alongside(&mut self, pair: usize) {
         let now = self.now;
         let on_selected = self.selected.is_some_and(|s| s.pair == Some(pair));
-        let earliest = self
-            .consent
-            .last_check
-            .map(|t| t + self.config.consent_interval * 4 / 5);
+        let earliest = self.consent.last_check.map(|t| t + self.consent_shortest());
         if on_selected
             && self.consent.next_check.is_some_and(|t| t > now)
             && earliest.is_some_and(|t| t <= now)
@@ -933,14 +935,6 @@ impl IceAgent {
         d
     }
 }
-
-/// RFC 7675 §5.1: "each interval MUST be randomized from between 0.8 and
-/// 1.2 times the basic period": the bounds of a consent check interval, as
-/// factors of `consent_interval`: the shortest and the spread up to the
-/// longest. `consent_alongside` takes the shortest as `* 4 / 5`, in
-/// integers: it runs on every check the peer sends.
-const CONSENT_SHORTEST: f64 = 0.8;
-const CONSENT_SPREAD: f64 = 0.4;
 
 /// A new transaction id from the agent's generator (a free function, so
 /// that it can run while other fields are borrowed).
