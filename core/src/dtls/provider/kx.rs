@@ -256,26 +256,12 @@ impl Exchange {
                 })
                 .map_err(|_| openssl::error::ErrorStack::get());
             }
-            private => Self::derive_openssl(self.group, &private, peer)?,
-        };
-        out.clear();
-        out.extend_from_slice(&secret);
-        Ok(())
-    }
-
-    fn derive_openssl(
-        group: NamedGroup,
-        private: &PrivateKey,
-        peer: &[u8],
-    ) -> Result<Vec<u8>, openssl::error::ErrorStack> {
-        match private {
-            PrivateKey::Ring(_) => Err(openssl::error::ErrorStack::get()),
             PrivateKey::X25519(private) => {
                 let peer_key = PKey::public_key_from_raw_bytes(peer, Id::X25519)?;
-                let mut deriver = Deriver::new(private)?;
+                let mut deriver = Deriver::new(&private)?;
                 deriver.set_peer(&peer_key)?;
                 // OpenSSL refuses an all-zero X25519 result (RFC 7748 §6.1).
-                deriver.derive_to_vec()
+                deriver.derive_to_vec()?
             }
             // ECDH as OpenSSL's `ECDH_compute_key` does it (RFC 8422 §5.10:
             // the x-coordinate of d·Q, as long as the field), without the
@@ -284,19 +270,22 @@ impl Exchange {
             // the curves' cofactor of 1 makes redundant with the on-curve
             // check of decoding.
             PrivateKey::Ec(d) => {
-                let group = curve_nid(group)
+                let group = curve_nid(self.group)
                     .and_then(named_group)
                     .ok_or_else(openssl::error::ErrorStack::get)?;
                 let mut ctx = BigNumContext::new()?;
                 let point = EcPoint::from_bytes(group, peer, &mut ctx)?;
                 let mut shared = EcPoint::new(group)?;
-                shared.mul2(group, &point, d, &mut ctx)?;
+                shared.mul2(group, &point, &d, &mut ctx)?;
                 let (mut x, mut y) = (BigNum::new()?, BigNum::new()?);
                 // Fails for the point at infinity (a peer sending it).
                 shared.affine_coordinates(group, &mut x, &mut y, &mut ctx)?;
-                x.to_vec_padded((group.degree() as i32 + 7) / 8)
+                x.to_vec_padded((group.degree() as i32 + 7) / 8)?
             }
-        }
+        };
+        out.clear();
+        out.extend_from_slice(&secret);
+        Ok(())
     }
 }
 
