@@ -60,6 +60,27 @@ pub(super) struct Transaction {
     pub(super) sent_controlling: bool,
 }
 
+/// What an answered transaction's response is judged by: the few fields
+/// of a [`Transaction`] read after it is gone.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Answered {
+    pub(super) kind: TxKind,
+    pub(super) remote: SocketAddr,
+    pub(super) last_sent: Instant,
+    pub(super) sent_controlling: bool,
+}
+
+impl Answered {
+    fn of(tx: &Transaction) -> Self {
+        Self {
+            kind: tx.kind,
+            remote: tx.remote,
+            last_sent: tx.last_sent,
+            sent_controlling: tx.sent_controlling,
+        }
+    }
+}
+
 /// The room a transaction keeps for its request without allocating.
 pub(super) const REQUEST_INLINE: usize = 128;
 
@@ -1481,9 +1502,17 @@ impl IceAgent {
             self.stats.stun_dropped += 1;
             return;
         }
-        let tx = self.transactions.swap_remove(idx);
+        let answered = Answered::of(tx);
+        // Removed where it lies: the last transaction (an idle
+        // connection's only one) is dropped in place, not first read out
+        // whole (its request is kept inline, ~300 bytes).
+        let last = self.transactions.len() - 1;
+        if idx != last {
+            self.transactions.swap(idx, last);
+        }
+        self.transactions.truncate(last);
         self.stats.responses_received += 1;
-        self.on_response(tx, msg, symmetric);
+        self.on_response(answered, msg, symmetric);
     }
 
     // ---- internals shared with checks.rs -------------------------------

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use smallvec::SmallVec;
 
 use super::agent::{
-    IceAgent, Key, Selected, Transaction, TxKind, SPARE_BUFFERS, STUN_KEEP, STUN_ROOM,
+    Answered, IceAgent, Key, Selected, Transaction, TxKind, SPARE_BUFFERS, STUN_KEEP, STUN_ROOM,
 };
 use super::candidate::{Candidate, PairState};
 use super::{
@@ -363,7 +363,7 @@ impl IceAgent {
     }
 
     /// A response for transaction `tx` (already authenticated).
-    pub(super) fn on_response(&mut self, tx: Transaction, msg: &StunMessage<'_>, symmetric: bool) {
+    pub(super) fn on_response(&mut self, tx: Answered, msg: &StunMessage<'_>, symmetric: bool) {
         let now = self.now;
         match tx.kind {
             TxKind::Gather { base } => {
@@ -415,7 +415,7 @@ impl IceAgent {
 
     fn on_check_response(
         &mut self,
-        tx: Transaction,
+        tx: Answered,
         pair: usize,
         nominate: bool,
         msg: &StunMessage<'_>,
@@ -652,7 +652,7 @@ impl IceAgent {
     /// The consent check interval: [`consent_shortest`](Self::consent_shortest)
     /// and a random part of the 0.4 periods up to the longest.
     fn consent_interval(&mut self) -> Duration {
-        self.consent_shortest() + (self.config.consent_interval * 2 / 5).mul_f64(self.rng.unit())
+        self.consent_shortest() + self.rng.part_of(self.config.consent_interval * 2 / 5)
     }
 
     /// Consent freshness on the selected pair (RFC 7675).
