@@ -155,7 +155,9 @@ impl PeerConnection {
                 _ => j.slot_mid(s),
             }
         };
-        let mut media = Vec::new();
+        // Sized once: a media section is large, and a pushed-onto empty
+        // vector would first take room for four.
+        let mut media = Vec::with_capacity(slots.len());
         for slot in &slots {
             let mut m = self.offer_section(slot, &ice);
             m.mid = mid_of(slot);
@@ -477,7 +479,7 @@ impl PeerConnection {
             Some(a) => a.sdp(),
             None => return Err(JsepError::InvalidState("no remote offer")),
         };
-        let mut media = Vec::new();
+        let mut media = Vec::with_capacity(offer.media.len());
         for (i, om) in offer.media.iter().enumerate() {
             let setup = self.answer_setup(om.setup.or(offer.attributes.setup));
             let slot = self.jsep.n.mlines.get(i).cloned();
