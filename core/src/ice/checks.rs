@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use smallvec::SmallVec;
 
 use super::agent::{
-    Answered, IceAgent, Key, Selected, Transaction, TxKind, SPARE_BUFFERS, STUN_KEEP, STUN_ROOM,
+    Answered, IceAgent, Key, Selected, Transaction, TxKind, REQUEST_INLINE, SPARE_BUFFERS,
+    STUN_KEEP, STUN_ROOM,
 };
 use super::candidate::{Candidate, PairState};
 use super::{
@@ -23,6 +24,9 @@ use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessag
 /// Transmissions of one consent check (RFC 8489 retransmission with the
 /// check RTO), ending before the next check is due.
 const CONSENT_TRANSMITS: u32 = 4;
+
+/// What a request kept inline starts as before it is written.
+static ZEROS: [u8; REQUEST_INLINE] = [0; REQUEST_INLINE];
 
 impl IceAgent {
     /// Gives back the room queues and tables grew to during gathering and
@@ -263,7 +267,11 @@ impl IceAgent {
         // REQUEST_INLINE bytes), sized exactly: no scratch buffer to clear
         // and copy from, and no move of the transaction once written.
         let room = MessageWriter::room(attrs.iter().flatten(), tx.key.0.is_some(), true);
-        tx.bytes.resize(room, 0);
+        // Zeroed in one copy: `SmallVec::resize` pushes byte by byte.
+        match ZEROS.get(..room) {
+            Some(zeros) => tx.bytes.extend_from_slice(zeros),
+            None => tx.bytes.resize(room, 0),
+        }
         let (bytes, key) = (&mut tx.bytes, &tx.key);
         let n = (|| {
             let mut w = MessageWriter::new(bytes, Class::Request, Method::BINDING, tid)?;
