@@ -1,5 +1,7 @@
 //! The one seeded random generator of a connection (ARCHITECTURE.md §5.2).
 
+use std::time::Duration;
+
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -97,6 +99,16 @@ impl Rng {
         }
     }
 
+    /// A uniformly random part of `span`, in `[0, span)` to the
+    /// nanosecond, in integers (a float's trip through `Duration` costs more
+    /// than the draw itself on the consent path).
+    pub(crate) fn part_of(&mut self, span: Duration) -> Duration {
+        let nanos = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
+        // The top 64 bits of a 64 × 64-bit product: floor(nanos * u / 2^64).
+        let part = (u128::from(nanos) * u128::from(self.u64())) >> 64;
+        Duration::from_nanos(u64::try_from(part).unwrap_or(u64::MAX))
+    }
+
     /// A uniformly random float in `[0, 1)`.
     pub(crate) fn unit(&mut self) -> f64 {
         (self.u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
@@ -161,6 +173,18 @@ mod tests {
             assert!((0.0..1.0).contains(&u));
         }
         assert_eq!(r.below(0), 0);
+        // A part of a span stays below it, and the draws spread over it: a
+        // tenth of 2,000 draws of a 2 s span falls in each 0.2 s, give or
+        // take 60 (≈ 4.5 standard deviations).
+        let span = Duration::from_secs(2);
+        let mut tenths = [0u32; 10];
+        for _ in 0..2000 {
+            let d = r.part_of(span);
+            assert!(d < span, "{d:?}");
+            tenths[(d.as_nanos() / 200_000_000) as usize] += 1;
+        }
+        assert!(tenths.iter().all(|&n| n.abs_diff(200) < 60), "{tenths:?}");
+        assert_eq!(r.part_of(Duration::ZERO), Duration::ZERO);
         let s = r.ice_chars(24);
         assert_eq!(s.len(), 24);
         assert!(s

@@ -660,11 +660,7 @@ impl IceAgent {
     /// The consent check interval: [`consent_shortest`](Self::consent_shortest)
     /// and a random part of the 0.4 periods up to the longest.
     fn consent_interval(&mut self) -> Duration {
-        // In integer nanoseconds: a float's trip through `Duration` cost
-        // more than the draw.
-        let span = (self.config.consent_interval * 2 / 5).as_nanos();
-        let part = self.rng.below(u64::try_from(span).unwrap_or(u64::MAX));
-        self.consent_shortest() + Duration::from_nanos(part)
+        self.consent_shortest() + self.rng.part_of(self.config.consent_interval * 2 / 5)
     }
 
     /// Consent freshness on the selected pair (RFC 7675).
