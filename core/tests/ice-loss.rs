@@ -38,7 +38,11 @@ fn thirty_percent_loss_still_connects() {
         times.push(took);
         // Consent survives a minute of it: `disconnected` may flicker (3 s
         // without an answer is likely at 76% round-trip loss) but consent
-        // never expires.
+        // never expires. That is very likely, not certain: expiry takes 30 s
+        // in which every check loses all four of its transmissions. These
+        // seeds pass; a change to how the consent schedule draws from the
+        // generator moves every run, and drawing the interval by modulo
+        // instead of by multiplication once put seed 110 into such a window.
         sim.run_for(Duration::from_secs(60));
         for id in [a, b] {
             assert!(
