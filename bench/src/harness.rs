@@ -227,14 +227,13 @@ fn start() -> Instant {
     Instant::now()
 }
 
-/// Every scenario once.
+/// Every scenario once but the idle wakeups (see [`idle_wakeups`]).
 pub(crate) fn run<S: Stack>() -> Report {
     let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30, false);
     let (connect_shared_certificate_cpu_ms, _) = connect::<S>(30, true);
     let (mb_per_cpu_s_16k, allocs_per_datagram) = throughput::<S>(16 * 1024, 64 << 20);
     let (mb_per_cpu_s_1k, _) = throughput::<S>(1024, 16 << 20);
     let heap_per_idle_peer_kb = idle_heap::<S>(100);
-    let (idle_wakeup_us, idle_wakeups_per_s) = idle_wakeup::<S>(20_000);
     Report {
         connect_cpu_ms,
         connect_shared_certificate_cpu_ms,
@@ -243,8 +242,9 @@ pub(crate) fn run<S: Stack>() -> Report {
         mb_per_cpu_s_1k,
         allocs_per_datagram,
         heap_per_idle_peer_kb,
-        idle_wakeup_us,
-        idle_wakeups_per_s,
+        // Filled by `idle_wakeups`, the stacks side by side.
+        idle_wakeup_us: f64::NAN,
+        idle_wakeups_per_s: f64::NAN,
         rtp_packets_per_cpu_s: rtp::<S>(200_000),
     }
 }
@@ -381,52 +381,102 @@ fn idle_heap<S: Stack>(pairs: u16) -> f64 {
     (grown as f64 + inline as f64) / f64::from(pairs) / 2.0 / 1024.0
 }
 
-/// CPU per timer wakeup of an idle connected pair, and how many wakeups
-/// (of either peer's deadline) a virtual second of idling takes: a stack
-/// that ticks often pays its per-wakeup cost often. Measured after a
-/// minute of idling (what connecting left to free or size is done by
-/// then), over `wakeups` or two days of idling, whichever ends first. The
-/// CPU per wakeup is the median of twenty slices of those wakeups, each
-/// timed on its own: a burst of interference from the machine's other
-/// tenants (a few ms) then spoils one slice, not the figure.
-fn idle_wakeup<S: Stack>(wakeups: u32) -> (f64, f64) {
-    const SLICES: u32 = 20;
-    let mut net = Net::<S>::new(start(), 3000);
-    assert!(net.connect(), "{}: no connection", S::NAME);
-    let warm = net.now + Duration::from_secs(60);
-    while net.advance(warm) {
-        net.pump();
+/// One stack's idle connected pair, for [`idle_wakeups`]: the stacks'
+/// slices alternate, so that each stack's figure and the ratios between
+/// them come from the same minutes of the machine.
+pub(crate) trait Idle {
+    /// Fires up to `wakeups` timer wakeups; the CPU they took (µs) and how
+    /// many there were.
+    fn slice(&mut self, wakeups: u32) -> (f64, u32);
+    /// Virtual seconds idled since the count began.
+    fn idled(&self) -> f64;
+}
+
+/// An idle pair, past a minute of idling (what connecting left to free or
+/// size is done by then), counting up to two days of idling.
+struct IdlePair<S: Stack> {
+    net: Net<S>,
+    from: Instant,
+    until: Instant,
+}
+
+impl<S: Stack> IdlePair<S> {
+    fn new() -> Self {
+        let mut net = Net::<S>::new(start(), 3000);
+        assert!(net.connect(), "{}: no connection", S::NAME);
+        let warm = net.now + Duration::from_secs(60);
+        while net.advance(warm) {
+            net.pump();
+        }
+        let from = net.now;
+        Self {
+            net,
+            from,
+            until: from + Duration::from_secs(48 * 3600),
+        }
     }
-    let from = net.now;
-    let until = net.now + Duration::from_secs(48 * 3600);
-    let mut n = 0;
-    let mut per_wakeup_us = Vec::new();
-    for _ in 0..SLICES {
+}
+
+impl<S: Stack> Idle for IdlePair<S> {
+    fn slice(&mut self, wakeups: u32) -> (f64, u32) {
         let cpu0 = ProcessTime::now();
         let mut k = 0;
-        while k < wakeups / SLICES && net.advance(until) {
-            net.pump();
+        while k < wakeups && self.net.advance(self.until) {
+            self.net.pump();
             k += 1;
         }
-        let cpu = cpu0.elapsed().as_secs_f64();
-        if k > 0 {
-            per_wakeup_us.push(cpu * 1e6 / f64::from(k));
-        }
-        n += k;
+        (cpu0.elapsed().as_secs_f64() * 1e6, k)
     }
-    per_wakeup_us.sort_by(f64::total_cmp);
-    let idle = (net.now - from).as_secs_f64();
-    (
-        per_wakeup_us
-            .get(per_wakeup_us.len() / 2)
-            .copied()
-            .unwrap_or(f64::NAN),
-        if idle > 0.0 {
-            f64::from(n) / idle
-        } else {
-            f64::NAN
-        },
-    )
+
+    fn idled(&self) -> f64 {
+        (self.net.now - self.from).as_secs_f64()
+    }
+}
+
+/// An idle connected pair of `S`, for [`idle_wakeups`].
+pub(crate) fn idle_pair<S: Stack + 'static>() -> Box<dyn Idle> {
+    Box::new(IdlePair::<S>::new())
+}
+
+/// CPU per timer wakeup of an idle connected pair, and how many wakeups
+/// (of either peer's deadline) a virtual second of idling takes, for each
+/// of `pairs`: a stack that ticks often pays its per-wakeup cost often.
+/// `wakeups` per stack (or two days of idling, whichever ends first), in
+/// twenty slices, one slice of each stack in turn. The CPU per wakeup is
+/// the median of a stack's slices, each timed on its own: a burst of
+/// interference from the machine's other tenants (a few ms) then spoils
+/// one slice, not the figure, and a slower minute of the machine falls on
+/// every stack's slices alike.
+pub(crate) fn idle_wakeups(pairs: &mut [Box<dyn Idle>], wakeups: u32) -> Vec<(f64, f64)> {
+    const SLICES: u32 = 20;
+    let mut per_wakeup_us = vec![Vec::new(); pairs.len()];
+    let mut n = vec![0u32; pairs.len()];
+    for _ in 0..SLICES {
+        for ((pair, slices), n) in pairs.iter_mut().zip(&mut per_wakeup_us).zip(&mut n) {
+            let (cpu_us, k) = pair.slice(wakeups / SLICES);
+            if k > 0 {
+                slices.push(cpu_us / f64::from(k));
+            }
+            *n += k;
+        }
+    }
+    pairs
+        .iter()
+        .zip(&mut per_wakeup_us)
+        .zip(n)
+        .map(|((pair, slices), n)| {
+            slices.sort_by(f64::total_cmp);
+            let idle = pair.idled();
+            (
+                slices.get(slices.len() / 2).copied().unwrap_or(f64::NAN),
+                if idle > 0.0 {
+                    f64::from(n) / idle
+                } else {
+                    f64::NAN
+                },
+            )
+        })
+        .collect()
 }
 
 pub(crate) fn print(rows: &[(&str, &Report)]) {

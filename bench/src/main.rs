@@ -1,5 +1,6 @@
 //! eddy beside str0m 0.25 and webrtc-rs's sans-IO `rtc` 0.21 on the same
-//! scenarios, in one process, alternating the stacks round by round: two
+//! scenarios, in one process, alternating the stacks round by round (and,
+//! for the idle row, slice by slice within a round): two
 //! peers, a zero-delay in-memory network, a virtual clock, a counting
 //! allocator. Work is reported per CPU-second of the process (these
 //! machines are shared), medians of the rounds.
@@ -37,6 +38,15 @@ fn run(name: &str) -> Report {
         eddy_stack::Eddy::NAME => harness::run::<eddy_stack::Eddy>(),
         str0m_stack::Str0m::NAME => harness::run::<str0m_stack::Str0m>(),
         rtc_stack::Rtc::NAME => harness::run::<rtc_stack::Rtc>(),
+        _ => usage(),
+    }
+}
+
+fn idle_pair(name: &str) -> Box<dyn harness::Idle> {
+    match name {
+        eddy_stack::Eddy::NAME => harness::idle_pair::<eddy_stack::Eddy>(),
+        str0m_stack::Str0m::NAME => harness::idle_pair::<str0m_stack::Str0m>(),
+        rtc_stack::Rtc::NAME => harness::idle_pair::<rtc_stack::Rtc>(),
         _ => usage(),
     }
 }
@@ -82,6 +92,15 @@ fn main() {
         eprintln!("round {}/{rounds}", round + 1);
         for (name, results) in stacks.iter().zip(&mut results) {
             results.push(run(name));
+        }
+        // The idle row, its slices alternating between the stacks.
+        let mut pairs: Vec<_> = stacks.iter().map(|name| idle_pair(name)).collect();
+        let idle = harness::idle_wakeups(&mut pairs, 20_000);
+        for (results, (us, per_s)) in results.iter_mut().zip(idle) {
+            if let Some(report) = results.last_mut() {
+                report.idle_wakeup_us = us;
+                report.idle_wakeups_per_s = per_s;
+            }
         }
     }
     let medians: Vec<Report> = results.iter().map(|r| Report::median(r)).collect();
