@@ -44,6 +44,9 @@ pub struct StunMessage<'a> {
     /// the message had more than fit (then `get` walks).
     index: [(u16, u16); INDEXED],
     indexed: Option<u8>,
+    /// USERNAME, as `parse` checked it (every ICE check asks for it: the
+    /// text is not checked twice).
+    username: Option<&'a str>,
 }
 
 /// Attributes indexed by [`StunMessage::parse`]: a consent check has five.
@@ -157,6 +160,7 @@ impl<'a> StunMessage<'a> {
             unknown_total: 0,
             index: [(0, 0); INDEXED],
             indexed: Some(0),
+            username: None,
         };
         for item in RawAttrs::new(raw) {
             let (at, typ, value) = item?;
@@ -178,6 +182,8 @@ impl<'a> StunMessage<'a> {
                 // A message is at most 20 + 65535 bytes long.
                 Attribute::MessageIntegrity(_) => msg.mi = u32::try_from(at).ok(),
                 Attribute::MessageIntegritySha256(_) => msg.mi256 = u32::try_from(at).ok(),
+                // The first counts, as `get` finds it.
+                Attribute::Username(u) if msg.username.is_none() => msg.username = Some(u),
                 Attribute::Fingerprint(fp) => {
                     let want = crc32(&[&raw[..at]]) ^ FINGERPRINT_XOR;
                     // (No secret here: a plain comparison.)
@@ -237,7 +243,12 @@ impl<'a> StunMessage<'a> {
     pub fn get(&self, typ: u16) -> Option<Attribute<'a>> {
         // Only the attribute asked for is decoded (a USERNAME's text check,
         // an address's XOR are not paid for the others passed over).
-        let tid = self.tid;
+        Attribute::decode(typ, self.value_of(typ)?, &self.tid).ok()
+    }
+
+    /// The value of the first attribute of type `typ`, undecoded (`parse`
+    /// checked that it decodes).
+    fn value_of(&self, typ: u16) -> Option<&'a [u8]> {
         if let Some(n) = self.indexed {
             let (_, at) = *self
                 .index
@@ -247,26 +258,29 @@ impl<'a> StunMessage<'a> {
             let at = usize::from(at);
             let head = self.raw.get(at..at + 4)?;
             let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-            let value = self.raw.get(at + 4..at + 4 + len)?;
-            return Attribute::decode(typ, value, &tid).ok();
+            return self.raw.get(at + 4..at + 4 + len);
         }
         RawAttrs::new(self.raw).find_map(|item| match item {
-            Ok((_, t, value)) if t == typ => Attribute::decode(t, value, &tid).ok(),
+            Ok((_, t, value)) if t == typ => Some(value),
             _ => None,
         })
     }
 
+    /// A fixed-size attribute's value (PRIORITY, the ICE role attributes):
+    /// read where it lies, without the general decode; `parse` checked its
+    /// size.
+    fn fixed_of<const N: usize>(&self, typ: u16) -> Option<[u8; N]> {
+        self.value_of(typ)?.try_into().ok()
+    }
+
     /// Whether an attribute of type `typ` is present.
     pub fn has(&self, typ: u16) -> bool {
-        self.get(typ).is_some()
+        self.value_of(typ).is_some()
     }
 
     /// USERNAME.
     pub fn username(&self) -> Option<&'a str> {
-        match self.get(t::USERNAME)? {
-            Attribute::Username(u) => Some(u),
-            _ => None,
-        }
+        self.username
     }
 
     /// XOR-MAPPED-ADDRESS, or else MAPPED-ADDRESS (RFC 8489 §14.1: kept
@@ -291,26 +305,17 @@ impl<'a> StunMessage<'a> {
 
     /// PRIORITY.
     pub fn priority(&self) -> Option<u32> {
-        match self.get(t::PRIORITY)? {
-            Attribute::Priority(p) => Some(p),
-            _ => None,
-        }
+        self.fixed_of(t::PRIORITY).map(u32::from_be_bytes)
     }
 
     /// ICE-CONTROLLING's tie-breaker.
     pub fn ice_controlling(&self) -> Option<u64> {
-        match self.get(t::ICE_CONTROLLING)? {
-            Attribute::IceControlling(v) => Some(v),
-            _ => None,
-        }
+        self.fixed_of(t::ICE_CONTROLLING).map(u64::from_be_bytes)
     }
 
     /// ICE-CONTROLLED's tie-breaker.
     pub fn ice_controlled(&self) -> Option<u64> {
-        match self.get(t::ICE_CONTROLLED)? {
-            Attribute::IceControlled(v) => Some(v),
-            _ => None,
-        }
+        self.fixed_of(t::ICE_CONTROLLED).map(u64::from_be_bytes)
     }
 
     /// Whether FINGERPRINT was present (and, parse having succeeded, right).
