@@ -211,9 +211,12 @@ fn fingerprint_must_be_last_and_attributes_after_integrity_are_ignored() {
     w.add(&Attribute::Username("u:v")).unwrap();
     w.add_integrity(b"pw").unwrap();
     w.add(&Attribute::Priority(7)).unwrap();
+    w.add(&Attribute::Username("x:y")).unwrap();
     let n = w.finish(false).unwrap();
     let msg = StunMessage::parse(&buf[..n]).unwrap();
     assert_eq!(msg.priority(), None, "PRIORITY after MESSAGE-INTEGRITY");
+    assert!(!msg.has(attr_type::PRIORITY));
+    assert_eq!(msg.username(), Some("u:v"), "USERNAME after it is ignored");
     assert_eq!(msg.check_integrity(b"pw"), Integrity::Valid);
 
     // Something after FINGERPRINT: not a valid message.
@@ -495,7 +498,30 @@ proptest! {
             .filter(|a| !matches!(a, Attribute::MessageIntegrity(_) | Attribute::MessageIntegritySha256(_) | Attribute::Fingerprint(_)))
             .collect();
         let want: Vec<_> = attrs.iter().map(Owned::attr).collect();
-        prop_assert_eq!(got, want);
+        prop_assert_eq!(&got, &want);
+        // The typed accessors read what the general decode reads: the
+        // first attribute of each type.
+        prop_assert_eq!(msg.username(), want.iter().find_map(|a| match a {
+            Attribute::Username(u) => Some(*u),
+            _ => None,
+        }));
+        prop_assert_eq!(msg.priority(), want.iter().find_map(|a| match a {
+            Attribute::Priority(p) => Some(*p),
+            _ => None,
+        }));
+        prop_assert_eq!(msg.ice_controlling(), want.iter().find_map(|a| match a {
+            Attribute::IceControlling(v) => Some(*v),
+            _ => None,
+        }));
+        prop_assert_eq!(msg.ice_controlled(), want.iter().find_map(|a| match a {
+            Attribute::IceControlled(v) => Some(*v),
+            _ => None,
+        }));
+        for a in &want {
+            prop_assert!(msg.has(a.typ()));
+            let first = want.iter().find(|b| b.typ() == a.typ()).cloned();
+            prop_assert_eq!(msg.get(a.typ()), first);
+        }
         match &key {
             Some(key) => {
                 prop_assert_eq!(msg.check_integrity(key), Integrity::Valid);
