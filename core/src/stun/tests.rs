@@ -499,29 +499,26 @@ proptest! {
             .collect();
         let want: Vec<_> = attrs.iter().map(Owned::attr).collect();
         prop_assert_eq!(&got, &want);
-        // The typed accessors read what the general decode reads: the
-        // first attribute of each type.
-        prop_assert_eq!(msg.username(), want.iter().find_map(|a| match a {
-            Attribute::Username(u) => Some(*u),
-            _ => None,
-        }));
-        prop_assert_eq!(msg.priority(), want.iter().find_map(|a| match a {
-            Attribute::Priority(p) => Some(*p),
-            _ => None,
-        }));
-        prop_assert_eq!(msg.ice_controlling(), want.iter().find_map(|a| match a {
-            Attribute::IceControlling(v) => Some(*v),
-            _ => None,
-        }));
-        prop_assert_eq!(msg.ice_controlled(), want.iter().find_map(|a| match a {
-            Attribute::IceControlled(v) => Some(*v),
-            _ => None,
-        }));
+        // `get` and the typed accessors read what the general decode
+        // reads: the first attribute of each type.
         for a in &want {
+            let first = want.iter().find(|b| b.typ() == a.typ()).copied();
             prop_assert!(msg.has(a.typ()));
-            let first = want.iter().find(|b| b.typ() == a.typ()).cloned();
             prop_assert_eq!(msg.get(a.typ()), first);
+            match first {
+                Some(Attribute::Username(u)) => prop_assert_eq!(msg.username(), Some(u)),
+                Some(Attribute::Priority(p)) => prop_assert_eq!(msg.priority(), Some(p)),
+                Some(Attribute::IceControlling(v)) => prop_assert_eq!(msg.ice_controlling(), Some(v)),
+                Some(Attribute::IceControlled(v)) => prop_assert_eq!(msg.ice_controlled(), Some(v)),
+                _ => {}
+            }
         }
+        // And nothing where there is none.
+        let absent = |typ| !want.iter().any(|a| a.typ() == typ);
+        prop_assert_eq!(msg.username().is_none(), absent(attr_type::USERNAME));
+        prop_assert_eq!(msg.priority().is_none(), absent(attr_type::PRIORITY));
+        prop_assert_eq!(msg.ice_controlling().is_none(), absent(attr_type::ICE_CONTROLLING));
+        prop_assert_eq!(msg.ice_controlled().is_none(), absent(attr_type::ICE_CONTROLLED));
         match &key {
             Some(key) => {
                 prop_assert_eq!(msg.check_integrity(key), Integrity::Valid);
