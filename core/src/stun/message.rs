@@ -39,9 +39,9 @@ pub struct StunMessage<'a> {
     unknown_listed: u8,
     unknown_total: u32,
     /// The counted attributes' types and header offsets, in order, so that
-    /// [`get`](Self::get) reads one without walking the others (a check's
-    /// handling asks for four or five); `indexed` of them, or `None` when
-    /// the message had more than fit (then `get` walks).
+    /// [`get`](Self::get) and the typed accessors read one without walking
+    /// the others (a check's handling asks for four or five); `indexed` of
+    /// them, or `None` when the message had more than fit (then they walk).
     index: [(u16, u16); INDEXED],
     indexed: Option<u8>,
     /// USERNAME, as `parse` checked it (every ICE check asks for it: the
