@@ -1,14 +1,14 @@
-//! ECDHE key exchange (X25519, P-256, P-384) on OpenSSL.
+//! ECDHE key exchange: X25519 on AWS-LC, P-256 and P-384 on ring and
+//! OpenSSL.
 
 use dimpl::crypto::{ActiveKeyExchange, Buf, NamedGroup, SupportedKxGroup};
 use dimpl::{CryptoError, CryptoOperation};
 use openssl::bn::{BigNum, BigNumContext};
-use openssl::derive::Deriver;
 use std::sync::OnceLock;
 
 use openssl::ec::{EcGroup, EcGroupRef, EcKey, EcPoint, PointConversionForm};
 use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey, Private};
+use openssl::pkey::Private;
 
 use super::scope;
 
@@ -152,7 +152,8 @@ const MAX_SCALAR_DRAWS: usize = 16;
 
 /// The private half of an exchange.
 enum PrivateKey {
-    X25519(PKey<Private>),
+    /// An X25519 key on AWS-LC, in both modes (see [`Exchange::start_x25519`]).
+    X25519(aws_lc_rs::agreement::PrivateKey),
     /// The scalar, on the exchange's group (see [`named_group`]).
     Ec(BigNum),
     /// ring's ephemeral key, outside deterministic mode (see
@@ -160,15 +161,13 @@ enum PrivateKey {
     Ring(ring::agreement::EphemeralPrivateKey),
 }
 
-/// ring's algorithm for a group. ring draws the key from the operating
-/// system's generator and cannot take the lent seeded one, so it serves
-/// outside deterministic mode only. Where it does, an exchange (a key, its
-/// public point, the shared secret) costs ~57 µs on P-256 and ~60 µs on
-/// X25519 here, against ~64 µs and ~83 µs on OpenSSL: its key and point
-/// are plain values where OpenSSL builds big numbers and points (~40
-/// allocations an exchange), and its X25519 key generation is a
-/// fixed-base multiplication (issue 13: one exchange a side per
-/// connection).
+/// ring's algorithm for a NIST group. ring draws the key from the
+/// operating system's generator and cannot take the lent seeded one, so
+/// it serves outside deterministic mode only. Where it does, a P-256
+/// exchange (a key, its public point, the shared secret) costs ~57 µs
+/// here against ~64 µs on OpenSSL: its key and point are plain values
+/// where OpenSSL builds big numbers and points (~40 allocations an
+/// exchange).
 fn ring_algorithm(group: NamedGroup) -> Option<&'static ring::agreement::Algorithm> {
     if scope::is_deterministic() {
         return None;
@@ -177,8 +176,6 @@ fn ring_algorithm(group: NamedGroup) -> Option<&'static ring::agreement::Algorit
         Some(&ring::agreement::ECDH_P256)
     } else if group == NamedGroup::Secp384r1 {
         Some(&ring::agreement::ECDH_P384)
-    } else if group == NamedGroup::X25519 {
-        Some(&ring::agreement::X25519)
     } else {
         None
     }
@@ -187,6 +184,9 @@ fn ring_algorithm(group: NamedGroup) -> Option<&'static ring::agreement::Algorit
 impl Exchange {
     fn start(group: NamedGroup, mut public: Buf) -> Result<Self, openssl::error::ErrorStack> {
         public.clear();
+        if group == NamedGroup::X25519 {
+            return Self::start_x25519(public);
+        }
         if let Some(alg) = ring_algorithm(group) {
             let rng = ring::rand::SystemRandom::new();
             let key = ring::agreement::EphemeralPrivateKey::generate(alg, &rng)
@@ -206,39 +206,54 @@ impl Exchange {
         Self::start_openssl(group, public)
     }
 
-    /// An exchange on OpenSSL (deterministic mode draws its key from the
-    /// lent generator).
+    /// An X25519 exchange on AWS-LC, whose field arithmetic (s2n-bignum's)
+    /// makes a whole exchange ~32 µs here, against ~61 µs on ring and ~76
+    /// µs on OpenSSL (`bench -- --crypto-floor`; issue 13: one exchange a
+    /// side per connection). The key is 32 random bytes, as RFC 7748 §6.1
+    /// draws it (AWS-LC clamps them), from the lent generator in
+    /// deterministic mode and OpenSSL's private generator otherwise, so
+    /// both modes take this one path.
+    fn start_x25519(mut public: Buf) -> Result<Self, openssl::error::ErrorStack> {
+        use aws_lc_rs::agreement::{PrivateKey as Key, X25519};
+        let mut raw = [0u8; 32];
+        if !scope::fill_lent(&mut raw) {
+            openssl::rand::rand_priv_bytes(&mut raw)?;
+        }
+        let key = Key::from_private_key(&X25519, &raw);
+        // The draw is the key: not left on the stack.
+        raw.fill(0);
+        std::hint::black_box(&raw);
+        let key = key.map_err(|_| openssl::error::ErrorStack::get())?;
+        let point = key
+            .compute_public_key()
+            .map_err(|_| openssl::error::ErrorStack::get())?;
+        public.extend_from_slice(point.as_ref());
+        Ok(Self {
+            group: NamedGroup::X25519,
+            private: PrivateKey::X25519(key),
+            public,
+        })
+    }
+
+    /// An exchange on P-256 or P-384 on OpenSSL (deterministic mode draws
+    /// its key from the lent generator).
     fn start_openssl(
         group: NamedGroup,
         mut public: Buf,
     ) -> Result<Self, openssl::error::ErrorStack> {
-        let private = if group == NamedGroup::X25519 {
-            // A raw key from 32 random bytes, as RFC 7748 §6.1 draws it
-            // (OpenSSL clamps it): `EVP_PKEY_keygen` costs ~10% more for
-            // the same key, through its generic key-generation context.
-            let mut raw = [0u8; 32];
-            if !scope::fill_lent(&mut raw) {
-                openssl::rand::rand_priv_bytes(&mut raw)?;
-            }
-            let key = PKey::private_key_from_raw_bytes(&raw, Id::X25519)?;
-            public.extend_from_slice(&key.raw_public_key()?);
-            PrivateKey::X25519(key)
-        } else {
-            let Some(curve) = curve_nid(group).and_then(named_group) else {
-                return Err(openssl::error::ErrorStack::get());
-            };
-            let mut ctx = BigNumContext::new()?;
-            let d = ephemeral_scalar(curve, &mut ctx)?;
-            let mut point = EcPoint::new(curve)?;
-            point.mul_generator2(curve, &d, &mut ctx)?;
-            // RFC 8422 §5.4.1: the uncompressed point form.
-            let bytes = point.to_bytes(curve, PointConversionForm::UNCOMPRESSED, &mut ctx)?;
-            public.extend_from_slice(&bytes);
-            PrivateKey::Ec(d)
+        let Some(curve) = curve_nid(group).and_then(named_group) else {
+            return Err(openssl::error::ErrorStack::get());
         };
+        let mut ctx = BigNumContext::new()?;
+        let d = ephemeral_scalar(curve, &mut ctx)?;
+        let mut point = EcPoint::new(curve)?;
+        point.mul_generator2(curve, &d, &mut ctx)?;
+        // RFC 8422 §5.4.1: the uncompressed point form.
+        let bytes = point.to_bytes(curve, PointConversionForm::UNCOMPRESSED, &mut ctx)?;
+        public.extend_from_slice(&bytes);
         Ok(Self {
             group,
-            private,
+            private: PrivateKey::Ec(d),
             public,
         })
     }
@@ -256,12 +271,16 @@ impl Exchange {
                 })
                 .map_err(|_| openssl::error::ErrorStack::get());
             }
-            PrivateKey::X25519(private) => {
-                let peer_key = PKey::public_key_from_raw_bytes(peer, Id::X25519)?;
-                let mut deriver = Deriver::new(&private)?;
-                deriver.set_peer(&peer_key)?;
-                // OpenSSL refuses an all-zero X25519 result (RFC 7748 §6.1).
-                deriver.derive_to_vec()?
+            // AWS-LC refuses a peer key that is not 32 bytes, and one
+            // whose shared secret is all zeros (RFC 7748 §6.1).
+            PrivateKey::X25519(key) => {
+                use aws_lc_rs::agreement::{agree, UnparsedPublicKey, X25519};
+                return agree(&key, UnparsedPublicKey::new(&X25519, peer), (), |secret| {
+                    out.clear();
+                    out.extend_from_slice(secret);
+                    Ok(())
+                })
+                .map_err(|()| openssl::error::ErrorStack::get());
             }
             // ECDH as OpenSSL's `ECDH_compute_key` does it (RFC 8422 §5.10:
             // the x-coordinate of d·Q, as long as the field), without the
@@ -325,17 +344,13 @@ static P256: Group = Group(NamedGroup::Secp256r1);
 static P384: Group = Group(NamedGroup::Secp384r1);
 
 /// In order of preference: what a DTLS 1.2 server picks from the client's
-/// `supported_groups` and a client lists first. P-256 before X25519 for
-/// CPU: on OpenSSL (deterministic mode) a P-256 key is a fixed-base
-/// multiplication on a precomputed table (~9 µs here) where an X25519 key
-/// costs a full multiplication (~39 µs), and the agreement costs about the
-/// same (~42 against ~37 µs), so a connection's two keys and two
-/// agreements take ~100 µs instead of ~150 µs (`bench -- --crypto-floor`);
-/// on ring (otherwise) the two groups cost about the same (~57 and ~60 µs
-/// an exchange). Both are 128-bit groups; RFC 8422 §5.1.1 leaves the
-/// choice to the endpoints, and every browser offers both (RFC 8827 §6.5
-/// needs only ECDHE).
-pub(super) static GROUPS: &[&dyn SupportedKxGroup] = &[&P256, &X25519, &P384];
+/// `supported_groups` and a client lists first. X25519 first for CPU: an
+/// exchange costs ~32 µs on AWS-LC where P-256 costs ~57 µs on ring
+/// (~64 µs on OpenSSL, deterministic mode), so a connection's two
+/// exchanges take ~50 µs less. Both are 128-bit groups; RFC 8422 §5.1.1
+/// leaves the choice to the endpoints, every browser offers both (RFC
+/// 8827 §6.5 needs only ECDHE) and lists X25519 first itself.
+pub(super) static GROUPS: &[&dyn SupportedKxGroup] = &[&X25519, &P256, &P384];
 
 #[cfg(test)]
 mod tests {
@@ -368,6 +383,8 @@ mod tests {
 
     #[test]
     fn both_sides_agree_and_ecdh_is_openssls() {
+        use openssl::derive::Deriver;
+        use openssl::pkey::{Id, PKey};
         for group in [
             NamedGroup::X25519,
             NamedGroup::Secp256r1,
@@ -379,6 +396,38 @@ mod tests {
             a.complete(&b_pub, &mut sa).unwrap();
             b.complete(&a_pub, &mut sb).unwrap();
             assert_eq!(sa.as_ref(), sb.as_ref(), "{group:?}");
+            assert_eq!(
+                sa.len(),
+                if group == NamedGroup::Secp384r1 {
+                    48
+                } else {
+                    32
+                }
+            );
+            if group == NamedGroup::X25519 {
+                // AWS-LC's exchange (both modes) against OpenSSL's X25519:
+                // the same secret from a raw OpenSSL key and our point.
+                let ours = exchange(group);
+                assert!(matches!(
+                    Exchange::start(group, Buf::new()).unwrap().private,
+                    PrivateKey::X25519(_)
+                ));
+                let theirs = PKey::private_key_from_raw_bytes(&[0x5a; 32], Id::X25519).unwrap();
+                let their_pub = theirs.raw_public_key().unwrap();
+                let peer = PKey::public_key_from_raw_bytes(ours.pub_key(), Id::X25519).unwrap();
+                let mut deriver = Deriver::new(&theirs).unwrap();
+                deriver.set_peer(&peer).unwrap();
+                let mut secret = Buf::new();
+                ours.complete(&their_pub, &mut secret).unwrap();
+                assert_eq!(secret.as_ref(), &deriver.derive_to_vec().unwrap()[..]);
+                // RFC 7748 §6.1: a low-order point (zero) gives an all-zero
+                // secret, refused; so is a key of the wrong length.
+                for bad in [&[0u8; 32][..], &their_pub[..31], &[]] {
+                    let e = exchange(group);
+                    assert!(e.complete(bad, &mut Buf::new()).is_err());
+                }
+                continue;
+            }
             // ring's side (outside deterministic mode) and OpenSSL's
             // (inside it) agree with each other, both ways.
             let (r, o) = (exchange(group), Box::new(exchange_of(group)));
@@ -386,30 +435,12 @@ mod tests {
                 Exchange::start(group, Buf::new()).unwrap().private,
                 PrivateKey::Ring(_)
             ));
-            assert!(matches!(
-                exchange_of(group).private,
-                PrivateKey::Ec(_) | PrivateKey::X25519(_)
-            ));
+            assert!(matches!(exchange_of(group).private, PrivateKey::Ec(_)));
             let (r_pub, o_pub) = (r.pub_key().to_vec(), o.pub_key().to_vec());
             let (mut sr, mut so) = (Buf::new(), Buf::new());
             r.complete(&o_pub, &mut sr).unwrap();
             o.complete(&r_pub, &mut so).unwrap();
             assert_eq!(sr.as_ref(), so.as_ref(), "{group:?}");
-            assert_eq!(
-                sr.len(),
-                if group == NamedGroup::Secp384r1 {
-                    48
-                } else {
-                    32
-                }
-            );
-            // RFC 7748 §6.1: a low-order X25519 point (zero) gives an
-            // all-zero secret, refused on both.
-            if group == NamedGroup::X25519 {
-                for e in [exchange(group), Box::new(exchange_of(group))] {
-                    assert!(e.complete(&[0u8; 32], &mut Buf::new()).is_err());
-                }
-            }
             let Some(nid) = curve_nid(group) else {
                 continue;
             };
