@@ -1,5 +1,6 @@
-//! The public-key operations a connection needs, each alone on OpenSSL, to
-//! compare a connection's CPU with: `--crypto-floor N`.
+//! The public-key operations a connection needs, each alone on OpenSSL (and
+//! on ring and AWS-LC where eddy uses them), to compare a connection's CPU
+//! with: `--crypto-floor N`.
 
 use cpu_time::ProcessTime;
 use openssl::bn::BigNumContext;
@@ -16,7 +17,7 @@ fn time(name: &str, n: u32, mut f: impl FnMut()) {
         f();
     }
     let us = t0.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-    println!("{name:<42} {us:7.1} µs");
+    println!("{name:<44} {us:7.1} µs");
 }
 
 pub(crate) fn run(n: u32) {
@@ -59,5 +60,36 @@ pub(crate) fn run(n: u32) {
         let mut d = Deriver::new(&x).unwrap();
         d.set_peer(&peer).unwrap();
         d.derive_to_vec().unwrap();
+    });
+    let rng = ring::rand::SystemRandom::new();
+    let ring_peer =
+        ring::agreement::EphemeralPrivateKey::generate(&ring::agreement::ECDH_P256, &rng)
+            .unwrap()
+            .compute_public_key()
+            .unwrap();
+    time("P-256 exchange on ring (key, pub, agree)", n, || {
+        use ring::agreement as ag;
+        let k = ag::EphemeralPrivateKey::generate(&ag::ECDH_P256, &rng).unwrap();
+        k.compute_public_key().unwrap();
+        let peer = ag::UnparsedPublicKey::new(&ag::ECDH_P256, ring_peer.as_ref());
+        ag::agree_ephemeral(k, &peer, |s| s.len()).unwrap();
+    });
+    let message = b"client random, server random, ECDH parameters";
+    let der = EcdsaSig::sign(&openssl::sha::sha256(message), &key)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    time("P-256 ECDSA verify on ring", n, || {
+        use ring::signature as rs;
+        rs::UnparsedPublicKey::new(&rs::ECDSA_P256_SHA256_ASN1, &point)
+            .verify(message, &der)
+            .unwrap();
+    });
+    time("X25519 exchange on AWS-LC (key, pub, agree)", n, || {
+        use aws_lc_rs::agreement as ag;
+        let k = ag::PrivateKey::from_private_key(&ag::X25519, &raw).unwrap();
+        k.compute_public_key().unwrap();
+        let peer = ag::UnparsedPublicKey::new(&ag::X25519, &x_pub);
+        ag::agree(&k, peer, (), |s| Ok(s.len())).unwrap();
     });
 }
