@@ -12,49 +12,13 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
-// CRC-32C polynomial in reversed bit order.
-const CRC32C_POLY: u32 = 0x82F63B78;
-
-const fn generate_tables() -> [[u32; 256]; 8] {
-    let mut tables = [[0u32; 256]; 8];
-    let mut i = 0;
-
-    // Generate the first table (for single byte processing).
-    while i < 256 {
-        let mut crc = i as u32;
-        let mut j = 0;
-        while j < 8 {
-            if (crc & 1) != 0 {
-                crc = (crc >> 1) ^ CRC32C_POLY;
-            } else {
-                crc >>= 1;
-            }
-            j += 1;
-        }
-        tables[0][i] = crc;
-        i += 1;
-    }
-
-    // Generate subsequent tables (for 8 bytes at a time).
-    let mut k = 1;
-    while k < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = tables[k - 1][i];
-            tables[k][i] = (prev >> 8) ^ tables[0][(prev & 0xff) as usize];
-            i += 1;
-        }
-        k += 1;
-    }
-    tables
-}
-
-const CRC32C_LOOKUP_TABLE: [[u32; 256]; 8] = generate_tables();
-
-/// CRC-32C (Castagnoli) checksum algorithm.
+/// CRC-32C (Castagnoli) checksum algorithm (RFC 9260 §6.8, Appendix A).
 ///
 /// This implementation uses the **Castagnoli** polynomial, which is distinct from the standard
-/// CRC-32 (ISO 3309).
+/// CRC-32 (ISO 3309). EDDY-PATCH: computed by the `crc32c` crate, which uses the CPU's CRC32
+/// instruction where it has one (SSE 4.2 on x86-64, the CRC extension on AArch64: ~20 times
+/// the slicing-by-8 tables this file had, which cost ~0.5 ns a byte, ~0.6 µs a full-size packet
+/// each way with a peer that does not accept zero checksums) and its own tables elsewhere.
 pub struct Crc32c(u32);
 
 impl Crc32c {
@@ -63,30 +27,8 @@ impl Crc32c {
     }
 
     pub fn digest(&mut self, data: &[u8]) {
-        let mut crc = self.0;
-        let (chunks, remainder) = data.as_chunks::<8>();
-
-        // Process 8 bytes at a time.
-        for &chunk in chunks {
-            let current_chunk = u64::from_le_bytes(chunk);
-            let idx = (crc as u64) ^ current_chunk;
-
-            crc = CRC32C_LOOKUP_TABLE[7][(idx as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[6][((idx >> 8) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[5][((idx >> 16) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[4][((idx >> 24) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[3][((idx >> 32) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[2][((idx >> 40) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[1][((idx >> 48) as u8) as usize]
-                ^ CRC32C_LOOKUP_TABLE[0][((idx >> 56) as u8) as usize];
-        }
-
-        // Process remaining bytes.
-        for &byte in remainder {
-            crc = (crc >> 8) ^ CRC32C_LOOKUP_TABLE[0][((crc ^ byte as u32) & 0xff) as usize];
-        }
-
-        self.0 = crc;
+        // The crate takes and returns the finished (inverted) value.
+        self.0 = !crc32c::crc32c_append(!self.0, data);
     }
 
     pub fn value(&self) -> u32 {
@@ -103,14 +45,6 @@ mod tests {
         let mut crc = Crc32c::new();
         crc.digest(&[]);
         assert_eq!(crc.value(), 0x00000000);
-    }
-
-    #[test]
-    fn test_table_0() {
-        // See the table at <https://datatracker.ietf.org/doc/html/rfc9260#appendix-A>.
-        assert_eq!(CRC32C_LOOKUP_TABLE[0][0], 0x00000000);
-        assert_eq!(CRC32C_LOOKUP_TABLE[0][1], 0xf26b8303);
-        assert_eq!(CRC32C_LOOKUP_TABLE[0][255], 0xad7d5351);
     }
 
     #[test]
@@ -138,7 +72,10 @@ mod tests {
         fn reference_crc32c(data: &[u8]) -> u32 {
             let mut crc: u32 = 0xffffffff;
             for &byte in data {
-                crc = (crc >> 8) ^ CRC32C_LOOKUP_TABLE[0][((crc ^ byte as u32) & 0xff) as usize];
+                crc ^= byte as u32;
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F63B78 } else { crc >> 1 };
+                }
             }
             !crc
         }
@@ -160,5 +97,14 @@ mod tests {
         let mut crc = Crc32c::new();
         crc.digest(&data);
         assert_eq!(crc.value(), reference_crc32c(&data));
+
+        // EDDY-PATCH: digested in two pieces, split anywhere, as a packet's header and its
+        // chunks are.
+        for split in 0..=data.len().min(300) {
+            let mut crc = Crc32c::new();
+            crc.digest(&data[..split]);
+            crc.digest(&data[split..300]);
+            assert_eq!(crc.value(), reference_crc32c(&data[..300]), "split at {split}");
+        }
     }
 }
