@@ -189,6 +189,7 @@ impl<S: Stack> Net<S> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Report {
     pub(crate) connect_cpu_ms: f64,
+    pub(crate) connect_handshake_cpu_ms: f64,
     pub(crate) connect_shared_certificate_cpu_ms: f64,
     pub(crate) connect_virtual_ms: f64,
     pub(crate) mb_per_cpu_s_16k: f64,
@@ -209,6 +210,7 @@ impl Report {
         };
         Self {
             connect_cpu_ms: med(|r| r.connect_cpu_ms),
+            connect_handshake_cpu_ms: med(|r| r.connect_handshake_cpu_ms),
             connect_shared_certificate_cpu_ms: med(|r| r.connect_shared_certificate_cpu_ms),
             connect_virtual_ms: med(|r| r.connect_virtual_ms),
             mb_per_cpu_s_16k: med(|r| r.mb_per_cpu_s_16k),
@@ -229,15 +231,16 @@ fn start() -> Instant {
 
 /// Every scenario once but the idle wakeups (see [`idle_wakeups`]).
 pub(crate) fn run<S: Stack>() -> Report {
-    let (connect_cpu_ms, connect_virtual_ms) = connect::<S>(30, false);
-    let (connect_shared_certificate_cpu_ms, _) = connect::<S>(30, true);
+    let own = connect::<S>(30, false);
+    let connect_shared_certificate_cpu_ms = connect::<S>(30, true).cpu_ms;
     let (mb_per_cpu_s_16k, allocs_per_datagram) = throughput::<S>(16 * 1024, 64 << 20);
     let (mb_per_cpu_s_1k, _) = throughput::<S>(1024, 16 << 20);
     let heap_per_idle_peer_kb = idle_heap::<S>(100);
     Report {
-        connect_cpu_ms,
+        connect_cpu_ms: own.cpu_ms,
+        connect_handshake_cpu_ms: own.handshake_cpu_ms,
         connect_shared_certificate_cpu_ms,
-        connect_virtual_ms,
+        connect_virtual_ms: own.virtual_ms,
         mb_per_cpu_s_16k,
         mb_per_cpu_s_1k,
         allocs_per_datagram,
@@ -252,27 +255,43 @@ pub(crate) fn run<S: Stack>() -> Report {
 /// CPU per pair from creation to the channel open on both sides, and the
 /// virtual time that took. With `shared_certificate` the pairs use one
 /// certificate, made before the count starts.
-pub(crate) fn connect<S: Stack>(pairs: u16, shared_certificate: bool) -> (f64, f64) {
+/// A connect scenario's figures, per pair.
+pub(crate) struct Connect {
+    /// CPU from creating the two peers to the channel open on both (ms).
+    pub(crate) cpu_ms: f64,
+    /// The part of it after the offer and answer are applied: ICE, DTLS,
+    /// SCTP and DCEP (ms).
+    pub(crate) handshake_cpu_ms: f64,
+    /// Virtual time to the channel open on both (ms).
+    pub(crate) virtual_ms: f64,
+}
+
+pub(crate) fn connect<S: Stack>(pairs: u16, shared_certificate: bool) -> Connect {
     if shared_certificate {
         // The process's certificate, made outside the count.
         drop(Net::<S>::build(start(), 0, false, true));
     }
     let mut cpu = Duration::ZERO;
+    let mut handshake = Duration::ZERO;
     let mut virtual_time = Duration::ZERO;
     for n in 0..pairs {
         let t0 = start();
         let cpu0 = ProcessTime::now();
         let mut net = Net::<S>::build(t0, n, false, shared_certificate);
+        let cpu1 = ProcessTime::now();
         let ok = net.connect();
-        cpu += cpu0.elapsed();
+        let cpu2 = ProcessTime::now();
+        cpu += cpu2.duration_since(cpu0);
+        handshake += cpu2.duration_since(cpu1);
         assert!(ok, "{}: pair {n} did not connect", S::NAME);
         virtual_time += net.now - t0;
     }
-    let per = f64::from(pairs);
-    (
-        cpu.as_secs_f64() * 1e3 / per,
-        virtual_time.as_secs_f64() * 1e3 / per,
-    )
+    let per = |d: Duration| d.as_secs_f64() * 1e3 / f64::from(pairs);
+    Connect {
+        cpu_ms: per(cpu),
+        handshake_cpu_ms: per(handshake),
+        virtual_ms: per(virtual_time),
+    }
 }
 
 /// MB per CPU-second for `total` bytes in messages of `size`, and the
@@ -514,6 +533,12 @@ pub(crate) fn print(rows: &[(&str, &Report)]) {
     line(
         "CPU per connected pair, create → open (ms)",
         |r| r.connect_cpu_ms,
+        "ms",
+        "lower",
+    );
+    line(
+        "  of it ICE + DTLS + SCTP + DCEP (ms)",
+        |r| r.connect_handshake_cpu_ms,
         "ms",
         "lower",
     );
