@@ -211,14 +211,12 @@ impl Exchange {
     /// µs on OpenSSL (`bench -- --crypto-floor`; issue 13: one exchange a
     /// side per connection). The key is 32 random bytes, as RFC 7748 §6.1
     /// draws it (AWS-LC clamps them), from the lent generator in
-    /// deterministic mode and OpenSSL's private generator otherwise, so
-    /// both modes take this one path.
+    /// deterministic mode and the operating system's otherwise
+    /// ([`scope::fill`]), so both modes take this one path.
     fn start_x25519(mut public: Buf) -> Result<Self, openssl::error::ErrorStack> {
         use aws_lc_rs::agreement::{PrivateKey as Key, X25519};
         let mut raw = [0u8; 32];
-        if !scope::fill_lent(&mut raw) {
-            openssl::rand::rand_priv_bytes(&mut raw)?;
-        }
+        scope::fill(&mut raw)?;
         let key = Key::from_private_key(&X25519, &raw);
         // The draw is the key: not left on the stack.
         raw.fill(0);
