@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dcsctp::api::{
-    DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketTime,
-    StreamId, ZeroChecksumAlternateErrorDetectionMethod,
+    DcSctpSocket, Message, Options, PpId, SendError, SendOptions, SocketEvent, SocketState,
+    SocketTime, StreamId, ZeroChecksumAlternateErrorDetectionMethod,
 };
 
 pub use crate::state::{DataChannelState, SctpTransportState};
@@ -194,6 +194,9 @@ pub(crate) struct SctpTransport {
     /// ([`handle_packet_owned`](Self::handle_packet_owned)), at most
     /// [`MAX_LENT_PACKETS`].
     lent: Vec<Bytes>,
+    /// As the DTLS server, when our INIT goes unless the client's came
+    /// first (see [`start`](Self::start)).
+    connect_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for SctpTransport {
@@ -211,6 +214,12 @@ fn reclaim(packet: Bytes) -> Result<Vec<u8>, Bytes> {
     // Empty first: the conversion moves the contents to the front.
     buffer.clear();
     Ok(Vec::from(buffer))
+}
+
+/// Whether `packet` is an INIT: RFC 9260 §3.3.2, its chunk follows the
+/// 12-byte common header and "MUST NOT be bundled with any other chunk".
+fn is_init(packet: &[u8]) -> bool {
+    packet.get(12) == Some(&1)
 }
 
 fn to_socket_time(base: Instant, now: Instant) -> SocketTime {
@@ -236,6 +245,7 @@ impl SctpTransport {
             pending_total: 0,
             deferred: VecDeque::new(),
             lent: Vec::new(),
+            connect_at: None,
         }
     }
 
@@ -285,8 +295,9 @@ impl SctpTransport {
 
     /// Starts the association once DTLS is up: `role` picks the stream id
     /// parity (RFC 8832 §6: "The DTLS client MUST use even-numbered
-    /// streams, and the DTLS server MUST use odd-numbered streams"), and
-    /// the DTLS client sends the INIT.
+    /// streams, and the DTLS server MUST use odd-numbered streams"), the
+    /// DTLS client sends its INIT, and the server sends its own unless the
+    /// client's arrives first.
     pub(crate) fn start(&mut self, now: Instant, role: DtlsRole) {
         if self.socket.is_some() || self.state == SctpTransportState::Closed {
             return;
@@ -320,10 +331,20 @@ impl SctpTransport {
         self.reseed();
         let mut socket = dcsctp::new_socket("eddy", &options);
         socket.advance_time(to_socket_time(self.base, now));
-        // Both sides send INIT, as browsers do (libwebrtc connects in both
-        // DTLS roles; some stacks wait for the peer's INIT): SCTP resolves
-        // the collision (RFC 9260 §5.2.1).
-        socket.connect();
+        // Who INITs: libwebrtc and usrsctp in both DTLS roles, aiortc,
+        // pion and str0m as the DTLS client only. So the client INITs at
+        // once, and the server too, for a peer that would wait in both
+        // roles; two INITs that cross cost each side a second INIT ACK and
+        // COOKIE ECHO before SCTP settles on one association (RFC 9260
+        // §5.2.1). The server's waits until what arrived at this instant
+        // is read (a timer at `now`, which a driver fires after the
+        // datagrams in hand): the client's INIT, sent with its Finished
+        // (False Start) or at the same moment, then makes ours needless.
+        if role == DtlsRole::Client {
+            socket.connect();
+        } else {
+            self.connect_at = Some(now);
+        }
         self.socket = Some(socket);
         self.assign_ids();
         self.drain();
@@ -342,6 +363,9 @@ impl SctpTransport {
         let t = to_socket_time(base, now);
         socket.set_time(t);
         // A browser may INIT before our DTLS client role connects.
+        if is_init(packet) {
+            self.connect_at = None;
+        }
         socket.handle_input(packet);
         socket.advance_time(t);
         self.drain();
@@ -370,6 +394,9 @@ impl SctpTransport {
         }
         let base = self.base;
         self.reseed();
+        if is_init(&packet) {
+            self.connect_at = None;
+        }
         let socket = self.socket.as_mut()?;
         // As in `handle_packet`: the packet, then the timers.
         let t = to_socket_time(base, now);
@@ -431,8 +458,17 @@ impl SctpTransport {
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         let base = self.base;
         self.reseed();
+        let connect = self.connect_at.is_some_and(|at| at <= now);
         if let Some(socket) = self.socket.as_mut() {
             socket.advance_time(to_socket_time(base, now));
+            // No INIT from the client by now: ours (see `start`), unless
+            // an association came up or started without one.
+            if connect {
+                self.connect_at = None;
+                if socket.state() == SocketState::Closed {
+                    socket.connect();
+                }
+            }
             self.drain();
         }
     }
@@ -471,6 +507,9 @@ impl SctpTransport {
     /// When to call `handle_timeout` next.
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         let socket = self.socket.as_ref()?;
+        if self.connect_at.is_some() {
+            return self.connect_at;
+        }
         let at = socket.poll_timeout_without_heartbeat() - SocketTime::zero();
         // dcSCTP says "never" with a far-future time.
         let hard = (at < Duration::from_secs(100 * 365 * 24 * 3600)).then(|| self.base + at);
@@ -890,6 +929,7 @@ impl SctpTransport {
             return;
         }
         self.state = SctpTransportState::Closed;
+        self.connect_at = None;
         // Nothing is left to take: a remote close waited for the messages
         // before it (`after_messages`), a local one discards them, as the
         // browser's `close()` does.

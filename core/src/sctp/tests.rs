@@ -740,3 +740,84 @@ fn received_fragments_are_views_of_their_packets_until_the_message_is_taken() {
     assert!(buffer.is_empty() && buffer.capacity() >= 1000);
     assert!(receiver.lent.is_empty(), "the others are freed");
 }
+
+/// Hands what `from` has to send to `to`, at `t0`, noting the first chunk
+/// type of each packet (RFC 9260 §3.2: 1 INIT, 2 INIT ACK, 10 COOKIE ECHO,
+/// 11 COOKIE ACK). True if anything moved.
+fn relay(from: &mut SctpTransport, to: &mut SctpTransport, t0: Instant, log: &mut Vec<u8>) -> bool {
+    let mut moved = false;
+    while let Some(mut p) = from.poll_transmit() {
+        p.drain(..SctpConfig::DTLS_HEADROOM);
+        log.push(p[12]);
+        to.handle_packet(t0, &p);
+        moved = true;
+    }
+    moved
+}
+
+/// Moves packets between two transports by hand, all at `t0`, firing
+/// each one's timers due then once nothing is in flight (as a driver does
+/// after the datagrams in hand), until neither moves. Returns the chunk
+/// types each sent (see [`relay`]).
+fn exchange(a: &mut SctpTransport, b: &mut SctpTransport, t0: Instant) -> [Vec<u8>; 2] {
+    let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let mut moved = relay(a, b, t0, &mut from_a);
+        moved |= relay(b, a, t0, &mut from_b);
+        if !moved {
+            for t in [&mut *a, &mut *b] {
+                if t.poll_timeout().is_some_and(|at| at <= t0) {
+                    t.handle_timeout(t0);
+                    moved = true;
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    [from_a, from_b]
+}
+
+#[test]
+fn the_dtls_server_answers_the_clients_init_instead_of_crossing_it() {
+    let t0 = epoch();
+    let mut rng = Rng::from_seed(41);
+    let mut client = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    client.start(t0, DtlsRole::Client);
+    server.start(t0, DtlsRole::Server);
+    // The server's INIT waits for the end of the instant...
+    assert_eq!(server.poll_timeout(), Some(t0));
+    assert!(server.poll_transmit().is_none());
+    // ...within which the client's arrives: one handshake of four packets,
+    // not two that cross.
+    let [from_client, from_server] = exchange(&mut client, &mut server, t0);
+    assert_eq!(from_client, [1, 10]);
+    assert_eq!(from_server, [2, 11]);
+    assert_eq!(client.state(), SctpTransportState::Connected);
+    assert_eq!(server.state(), SctpTransportState::Connected);
+}
+
+#[test]
+fn the_dtls_server_inits_when_the_client_does_not() {
+    let t0 = epoch();
+    let mut rng = Rng::from_seed(42);
+    let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    // A peer that waits for an INIT in either role: a transport whose own
+    // INIT (a server's, deferred to a timer) never fires.
+    let mut waiting = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    waiting.start(t0, DtlsRole::Server);
+    server.start(t0, DtlsRole::Server);
+    server.handle_timeout(t0);
+    let (mut from_server, mut from_waiting) = (Vec::new(), Vec::new());
+    while relay(&mut server, &mut waiting, t0, &mut from_server)
+        | relay(&mut waiting, &mut server, t0, &mut from_waiting)
+    {}
+    assert_eq!(from_server, [1, 10]);
+    assert_eq!(from_waiting, [2, 11]);
+    assert_eq!(server.state(), SctpTransportState::Connected);
+    assert_eq!(waiting.state(), SctpTransportState::Connected);
+    // Its INIT came and went: the timer is not armed again.
+    assert!(server.poll_timeout().is_none_or(|at| at > t0));
+}
