@@ -347,6 +347,7 @@ impl SctpTransport {
         }
         self.socket = Some(socket);
         self.assign_ids();
+        self.send_opens();
         self.drain();
     }
 
@@ -570,6 +571,7 @@ impl SctpTransport {
         }
         self.channels.insert(handle, Box::new(channel));
         self.assign_ids();
+        self.send_opens();
         self.open_channels();
         self.drain();
         Ok(handle)
@@ -609,16 +611,25 @@ impl SctpTransport {
         }
     }
 
-    /// Opens channels once the association is up: DCEP for ours,
-    /// immediately for negotiated ones.
-    fn open_channels(&mut self) {
-        if self.state != SctpTransportState::Connected {
+    /// Queues DATA_CHANNEL_OPEN for our channels that have a stream and
+    /// have not sent it, from the association's start on: dcSCTP sends
+    /// what is queued with the chunk that completes the handshake (the
+    /// COOKIE ECHO, or the COOKIE ACK: RFC 9260 §5.1, "DATA chunks MAY be
+    /// bundled"), so the first OPEN needs no packet of its own. The
+    /// channels open when the association does (`open_channels`).
+    fn send_opens(&mut self) {
+        if self.socket.is_none() {
             return;
         }
         let handles: Vec<ChannelId> = self
             .channels
             .iter()
-            .filter(|(_, c)| c.state == DataChannelState::Connecting && c.stream.is_some())
+            .filter(|(_, c)| {
+                c.state == DataChannelState::Connecting
+                    && c.stream.is_some()
+                    && !c.negotiated
+                    && !c.open_sent
+            })
             .map(|(h, _)| *h)
             .collect();
         for h in handles {
@@ -628,27 +639,43 @@ impl SctpTransport {
             let Some(stream) = c.stream else {
                 continue;
             };
-            if !c.negotiated {
-                let open = Dcep::Open(Open {
-                    ordered: c.ordered,
-                    reliability: c.reliability,
-                    priority: 256,
-                    label: c.label.clone(),
-                    protocol: c.protocol.clone(),
-                });
-                c.awaiting_ack = true;
-                // RFC 8832 §6: "The DATA_CHANNEL_OPEN message MUST be sent
-                // ... ordered and reliably".
-                if let Err(e) = self.sctp_send(
-                    stream,
-                    ppid::DCEP,
-                    open.write(),
-                    false,
-                    Reliability::Reliable,
-                ) {
-                    tracing::warn!(?e, "could not send DATA_CHANNEL_OPEN");
-                }
+            let open = Dcep::Open(Open {
+                ordered: c.ordered,
+                reliability: c.reliability,
+                priority: 256,
+                label: c.label.clone(),
+                protocol: c.protocol.clone(),
+            });
+            c.awaiting_ack = true;
+            c.open_sent = true;
+            // RFC 8832 §6: "The DATA_CHANNEL_OPEN message MUST be sent
+            // ... ordered and reliably".
+            if let Err(e) = self.sctp_send(
+                stream,
+                ppid::DCEP,
+                open.write(),
+                false,
+                Reliability::Reliable,
+            ) {
+                tracing::warn!(?e, "could not send DATA_CHANNEL_OPEN");
             }
+        }
+    }
+
+    /// Opens channels once the association is up: ours after their DCEP
+    /// OPEN ([`send_opens`](Self::send_opens)), negotiated ones at once.
+    fn open_channels(&mut self) {
+        if self.state != SctpTransportState::Connected {
+            return;
+        }
+        self.send_opens();
+        let handles: Vec<ChannelId> = self
+            .channels
+            .iter()
+            .filter(|(_, c)| c.state == DataChannelState::Connecting && c.stream.is_some())
+            .map(|(h, _)| *h)
+            .collect();
+        for h in handles {
             if let Some(c) = self.channels.get_mut(&h) {
                 c.state = DataChannelState::Open;
             }

@@ -741,14 +741,31 @@ fn received_fragments_are_views_of_their_packets_until_the_message_is_taken() {
     assert!(receiver.lent.is_empty(), "the others are freed");
 }
 
-/// Hands what `from` has to send to `to`, at `t0`, noting the first chunk
-/// type of each packet (RFC 9260 §3.2: 1 INIT, 2 INIT ACK, 10 COOKIE ECHO,
-/// 11 COOKIE ACK). True if anything moved.
-fn relay(from: &mut SctpTransport, to: &mut SctpTransport, t0: Instant, log: &mut Vec<u8>) -> bool {
+/// The chunk types of an SCTP packet (RFC 9260 §3.2: 0 DATA, 1 INIT,
+/// 2 INIT ACK, 3 SACK, 10 COOKIE ECHO, 11 COOKIE ACK; RFC 8260 §2.1: 64
+/// I-DATA), each chunk padded to four bytes after the 12-byte header.
+fn chunk_types(packet: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut at = 12;
+    while let Some(c) = packet.get(at..at + 4) {
+        types.push(c[0]);
+        at += (usize::from(u16::from_be_bytes([c[2], c[3]])) + 3) & !3;
+    }
+    types
+}
+
+/// Hands what `from` has to send to `to`, at `t0`, noting each packet's
+/// chunk types ([`chunk_types`]). True if anything moved.
+fn relay(
+    from: &mut SctpTransport,
+    to: &mut SctpTransport,
+    t0: Instant,
+    log: &mut Vec<Vec<u8>>,
+) -> bool {
     let mut moved = false;
     while let Some(mut p) = from.poll_transmit() {
         p.drain(..SctpConfig::DTLS_HEADROOM);
-        log.push(p[12]);
+        log.push(chunk_types(&p));
         to.handle_packet(t0, &p);
         moved = true;
     }
@@ -759,7 +776,7 @@ fn relay(from: &mut SctpTransport, to: &mut SctpTransport, t0: Instant, log: &mu
 /// each one's timers due then once nothing is in flight (as a driver does
 /// after the datagrams in hand), until neither moves. Returns the chunk
 /// types each sent (see [`relay`]).
-fn exchange(a: &mut SctpTransport, b: &mut SctpTransport, t0: Instant) -> [Vec<u8>; 2] {
+fn exchange(a: &mut SctpTransport, b: &mut SctpTransport, t0: Instant) -> [Vec<Vec<u8>>; 2] {
     let (mut from_a, mut from_b) = (Vec::new(), Vec::new());
     for _ in 0..20 {
         let mut moved = relay(a, b, t0, &mut from_a);
@@ -793,8 +810,8 @@ fn the_dtls_server_answers_the_clients_init_instead_of_crossing_it() {
     // ...within which the client's arrives: one handshake of four packets,
     // not two that cross.
     let [from_client, from_server] = exchange(&mut client, &mut server, t0);
-    assert_eq!(from_client, [1, 10]);
-    assert_eq!(from_server, [2, 11]);
+    assert_eq!(from_client, [[1], [10]]);
+    assert_eq!(from_server, [[2], [11]]);
     assert_eq!(client.state(), SctpTransportState::Connected);
     assert_eq!(server.state(), SctpTransportState::Connected);
 }
@@ -814,10 +831,63 @@ fn the_dtls_server_inits_when_the_client_does_not() {
     while relay(&mut server, &mut waiting, t0, &mut from_server)
         | relay(&mut waiting, &mut server, t0, &mut from_waiting)
     {}
-    assert_eq!(from_server, [1, 10]);
-    assert_eq!(from_waiting, [2, 11]);
+    assert_eq!(from_server, [[1], [10]]);
+    assert_eq!(from_waiting, [[2], [11]]);
     assert_eq!(server.state(), SctpTransportState::Connected);
     assert_eq!(waiting.state(), SctpTransportState::Connected);
     // Its INIT came and went: the timer is not armed again.
     assert!(server.poll_timeout().is_none_or(|at| at > t0));
+}
+
+#[test]
+fn a_channel_made_before_the_association_sends_its_open_with_the_handshake() {
+    for (creator, chunk) in [(DtlsRole::Client, 10), (DtlsRole::Server, 11)] {
+        let t0 = epoch();
+        let mut rng = Rng::from_seed(43);
+        let mut client = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+        let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+        let made = if creator == DtlsRole::Client {
+            &mut client
+        } else {
+            &mut server
+        };
+        let h = made
+            .create_data_channel("early", &DataChannelInit::default())
+            .unwrap();
+        client.start(t0, DtlsRole::Client);
+        server.start(t0, DtlsRole::Server);
+        let [from_client, from_server] = exchange(&mut client, &mut server, t0);
+        let sent = if creator == DtlsRole::Client {
+            &from_client
+        } else {
+            &from_server
+        };
+        // The OPEN (an I-DATA chunk: eddys interleave) rides in the
+        // COOKIE ECHO or COOKIE ACK packet, not in one of its own.
+        assert_eq!(sent[1], [chunk, 64], "{creator:?}: {sent:?}");
+        assert!(sent[2..].iter().all(|p| !p.contains(&64)), "{sent:?}");
+        // The channel opened, on both sides, once.
+        let (made, other) = if creator == DtlsRole::Client {
+            (&mut client, &mut server)
+        } else {
+            (&mut server, &mut client)
+        };
+        let mut events = Vec::new();
+        while let Some(e) = made.poll_event() {
+            events.push(e);
+        }
+        let opens = events
+            .iter()
+            .filter(|e| matches!(e, SctpEvent::Open(c) if *c == h))
+            .count();
+        assert_eq!(opens, 1);
+        while other.receive_one() {}
+        let mut remote = Vec::new();
+        while let Some(e) = other.poll_event() {
+            remote.push(e);
+        }
+        assert!(remote
+            .iter()
+            .any(|e| matches!(e, SctpEvent::DataChannel(c) if other.channel(*c).is_some_and(|c| c.label == "early"))));
+    }
 }
