@@ -542,3 +542,56 @@ fn fingerprints_that_arrive_after_the_handshake_decide_it() {
     assert_eq!(server.state(), DtlsTransportState::Failed);
     assert_eq!(server.failure(), Some(&DtlsFailure::FingerprintMismatch));
 }
+
+/// The first datagram of a client speaking `version`.
+fn first_client_hello(version: DtlsVersion) -> Vec<u8> {
+    let mut rng = Rng::from_seed(77);
+    let cert = Certificate::generate_seeded(
+        KeyAlgorithm::EcdsaP256,
+        wall(),
+        DEFAULT_CERTIFICATE_LIFETIME,
+        &mut rng,
+    )
+    .unwrap();
+    let mut t = DtlsTransport::new(
+        dtls_config(1200, Some(77)).unwrap(),
+        &cert,
+        DtlsRole::Client,
+        version,
+        Some(rng.fork()),
+        epoch(),
+    );
+    t.start(epoch());
+    t.poll_transmit().unwrap()
+}
+
+/// dimpl's EDDY-PATCH 27: an auto-sensing server hands a whole DTLS 1.2
+/// ClientHello to its DTLS 1.2 server at once, and leaves everything else
+/// to its DTLS 1.3 engine (the handshakes themselves:
+/// `handshake_completes_in_both_versions_under_loss_and_reordering`).
+#[test]
+fn only_a_whole_plain_dtls12_client_hello_skips_the_dtls13_engine() {
+    let hello = first_client_hello(DtlsVersion::Dtls12);
+    assert!(dimpl::is_whole_dtls12_only_client_hello(&hello));
+    // An auto client offers DTLS 1.3 too (supported_versions).
+    let hybrid = first_client_hello(DtlsVersion::Auto);
+    assert!(!dimpl::is_whole_dtls12_only_client_hello(&hybrid));
+    // Record header 13 bytes, then the handshake header 12, then the body.
+    let changed = |at: usize, bytes: &[u8]| {
+        let mut p = hello.clone();
+        p[at..at + bytes.len()].copy_from_slice(bytes);
+        p
+    };
+    let twice = [hello.clone(), hello.clone()].concat();
+    let bad: [(&str, Vec<u8>); 6] = [
+        ("a fragment", changed(13 + 6, &[0, 0, 1])),
+        ("epoch 1", changed(4, &[1])),
+        ("DTLS 1.0", changed(13 + 12, &[0xfe, 0xff])),
+        ("cut short", hello[..hello.len() - 1].to_vec()),
+        ("two records", twice),
+        ("a ServerHello", changed(13, &[2])),
+    ];
+    for (what, p) in bad {
+        assert!(!dimpl::is_whole_dtls12_only_client_hello(&p), "{what}");
+    }
+}

@@ -377,6 +377,84 @@ fn client_hello_handshake(packet: &[u8]) -> Option<&[u8]> {
     Some(record_body)
 }
 
+/// EDDY-PATCH 27: whether `packet` is one record holding a whole
+/// ClientHello that the auto-sensing DTLS 1.3 server would pass to a DTLS
+/// 1.2 server (`Error::Dtls12Fallback`) rather than refuse: epoch 0,
+/// `client_version` DTLS 1.2, no cookie, null compression offered, and no
+/// DTLS 1.3 (0xfefc) in a `supported_versions` extension (RFC 9147 §5.3),
+/// every length consistent. Anything else, or anything unusual, is left to
+/// the DTLS 1.3 engine as before. Public for eddy's tests only.
+#[doc(hidden)]
+pub fn is_whole_dtls12_only_client_hello(packet: &[u8]) -> bool {
+    fn u16_at(b: &[u8], at: usize) -> Option<usize> {
+        Some(usize::from(u16::from_be_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+        ])))
+    }
+    fn u24_at(b: &[u8], at: usize) -> Option<usize> {
+        Some((usize::from(*b.get(at)?) << 16) | u16_at(b, at + 1)?)
+    }
+    // A vector with a `len_bytes` length prefix at `at`: its contents and
+    // where it ends.
+    fn vector(b: &[u8], at: usize, len_bytes: usize) -> Option<(&[u8], usize)> {
+        let len = if len_bytes == 1 {
+            usize::from(*b.get(at)?)
+        } else {
+            u16_at(b, at)?
+        };
+        let start = at + len_bytes;
+        Some((b.get(start..start + len)?, start + len))
+    }
+    let check = || -> Option<bool> {
+        let record = client_hello_handshake(packet)?;
+        // One record, epoch 0 (bytes 3 and 4 of its header).
+        if packet.len() != 13 + record.len() || packet[3] != 0 || packet[4] != 0 {
+            return Some(false);
+        }
+        // Unfragmented: offset 0, fragment length = message length.
+        let length = u24_at(record, 1)?;
+        if u24_at(record, 6)? != 0 || u24_at(record, 9)? != length || record.len() != 12 + length {
+            return Some(false);
+        }
+        let body = &record[12..];
+        if u16_at(body, 0)? != 0xfefd {
+            return Some(false);
+        }
+        let (_session_id, at) = vector(body, 34, 1)?;
+        let (cookie, at) = vector(body, at, 1)?;
+        let (suites, at) = vector(body, at, 2)?;
+        let (compression, at) = vector(body, at, 1)?;
+        if !cookie.is_empty() || suites.len() % 2 != 0 || !compression.contains(&0) {
+            return Some(false);
+        }
+        if at == body.len() {
+            // No extensions: nothing offers DTLS 1.3.
+            return Some(true);
+        }
+        let (mut extensions, end) = vector(body, at, 2)?;
+        if end != body.len() {
+            return Some(false);
+        }
+        while !extensions.is_empty() {
+            let kind = u16_at(extensions, 0)?;
+            let (data, next) = vector(extensions, 2, 2)?;
+            if kind == 43 {
+                let (versions, end) = vector(data, 0, 1)?;
+                if end != data.len() || versions.len() % 2 != 0 {
+                    return Some(false);
+                }
+                if versions.chunks_exact(2).any(|v| v == [0xfe, 0xfc]) {
+                    return Some(false);
+                }
+            }
+            extensions = &extensions[next..];
+        }
+        Some(true)
+    };
+    check() == Some(true)
+}
+
 /// Lightweight structural test helper: does this packet look like a ClientHello?
 ///
 /// In addition to the record/handshake header check from
@@ -728,12 +806,18 @@ impl Dtls {
         match self.inner.as_mut().unwrap() {
             Inner::ClientPending(_) => self.handle_pending_auto_client(packet),
             Inner::Server13(server) if server.is_auto_mode() => {
+                // EDDY-PATCH 27: a whole DTLS 1.2 ClientHello goes to the
+                // DTLS 1.2 server at once, without the 1.3 engine parsing
+                // it first to reach the same conclusion.
+                if server.holds_no_client_hello() && is_whole_dtls12_only_client_hello(packet) {
+                    return self.handle_pending_auto_server(Some(packet));
+                }
                 match server.handle_packet(packet) {
                     Ok(()) => Ok(()),
                     Err(Error::Dtls12Fallback) => {
                         // The 1.3 engine cleanly rejected a ClientHello
                         // that did not offer DTLS 1.3 in supported_versions.
-                        self.handle_pending_auto_server()
+                        self.handle_pending_auto_server(None)
                     }
                     Err(e) => Err(e),
                 }
@@ -788,8 +872,9 @@ impl Dtls {
     }
 
     /// Fall back from DTLS 1.3 auto-sense to a DTLS 1.2 server, replaying
-    /// all buffered packets from the Server13.
-    fn handle_pending_auto_server(&mut self) -> Result<(), Error> {
+    /// all buffered packets from the Server13, then `first` (EDDY-PATCH 27:
+    /// a ClientHello the Server13 never saw).
+    fn handle_pending_auto_server(&mut self, first: Option<&[u8]>) -> Result<(), Error> {
         // Take buffered packets and last_now from the Server13 before replacing it.
 
         // unwrap: is ok, because we can only be here if the inner is a Server13.
@@ -804,8 +889,12 @@ impl Dtls {
         // mode must be chosen before construction. Peek at the buffered
         // ClientHello to see which cipher suite the server would pick,
         // so PSK clients survive the fallback.
-        let use_psk =
-            config.psk().is_some() && buffered.iter().any(|p| client_hello_wants_psk(p, &config));
+        let use_psk = config.psk().is_some()
+            && buffered
+                .iter()
+                .map(|p| &p[..])
+                .chain(first)
+                .any(|p| client_hello_wants_psk(p, &config));
 
         let mut server12 = if use_psk {
             Server12::new_psk(config, now)
@@ -820,7 +909,10 @@ impl Dtls {
         for p in &buffered {
             self.handle_packet(p)?;
         }
-        Ok(())
+        match first {
+            Some(p) => self.handle_packet(p),
+            None => Ok(()),
+        }
     }
 
     /// Poll for pending output from the DTLS engine.

@@ -221,6 +221,11 @@ impl Server {
         self.auto_mode
     }
 
+    /// EDDY-PATCH 27: no ClientHello fragment is held for a fallback yet.
+    pub fn holds_no_client_hello(&self) -> bool {
+        self.retained_hello.is_empty()
+    }
+
     /// Take all relevant config from this server instance.
     ///
     /// This is used in two cases:
