@@ -796,12 +796,17 @@ fn exchange(a: &mut SctpTransport, b: &mut SctpTransport, t0: Instant) -> [Vec<V
     [from_a, from_b]
 }
 
+/// Two transports made at `epoch()` from `seed`, not started.
+fn two_transports(seed: u64) -> (SctpTransport, SctpTransport) {
+    let mut rng = Rng::from_seed(seed);
+    let mut make = || SctpTransport::new(SctpConfig::default(), rng.fork(), epoch());
+    (make(), make())
+}
+
 #[test]
 fn the_dtls_server_answers_the_clients_init_instead_of_crossing_it() {
     let t0 = epoch();
-    let mut rng = Rng::from_seed(41);
-    let mut client = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
-    let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    let (mut client, mut server) = two_transports(41);
     client.start(t0, DtlsRole::Client);
     server.start(t0, DtlsRole::Server);
     // The server's INIT waits for the end of the instant...
@@ -819,11 +824,9 @@ fn the_dtls_server_answers_the_clients_init_instead_of_crossing_it() {
 #[test]
 fn the_dtls_server_inits_when_the_client_does_not() {
     let t0 = epoch();
-    let mut rng = Rng::from_seed(42);
-    let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
     // A peer that waits for an INIT in either role: a transport whose own
     // INIT (a server's, deferred to a timer) never fires.
-    let mut waiting = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+    let (mut server, mut waiting) = two_transports(42);
     waiting.start(t0, DtlsRole::Server);
     server.start(t0, DtlsRole::Server);
     server.handle_timeout(t0);
@@ -843,9 +846,7 @@ fn the_dtls_server_inits_when_the_client_does_not() {
 fn a_channel_made_before_the_association_sends_its_open_with_the_handshake() {
     for (creator, chunk) in [(DtlsRole::Client, 10), (DtlsRole::Server, 11)] {
         let t0 = epoch();
-        let mut rng = Rng::from_seed(43);
-        let mut client = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
-        let mut server = SctpTransport::new(SctpConfig::default(), rng.fork(), t0);
+        let (mut client, mut server) = two_transports(43);
         let made = if creator == DtlsRole::Client {
             &mut client
         } else {
