@@ -421,11 +421,15 @@ pub fn is_whole_dtls12_only_client_hello(packet: &[u8]) -> bool {
         if u16_at(body, 0)? != 0xfefd {
             return Some(false);
         }
-        let (_session_id, at) = vector(body, 34, 1)?;
+        let (session_id, at) = vector(body, 34, 1)?;
         let (cookie, at) = vector(body, at, 1)?;
         let (suites, at) = vector(body, at, 2)?;
         let (compression, at) = vector(body, at, 1)?;
-        if !cookie.is_empty() || suites.len() % 2 != 0 || !compression.contains(&0) {
+        if session_id.len() > 32
+            || !cookie.is_empty()
+            || suites.len() % 2 != 0
+            || !compression.contains(&0)
+        {
             return Some(false);
         }
         if at == body.len() {
