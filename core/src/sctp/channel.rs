@@ -99,9 +99,6 @@ pub(crate) struct Channel {
     /// We opened it with DCEP and await the ACK: send ordered meanwhile
     /// (RFC 8832 §6).
     pub(crate) awaiting_ack: bool,
-    /// Our DATA_CHANNEL_OPEN is queued or sent (see
-    /// `SctpTransport::send_opens`).
-    pub(crate) open_sent: bool,
     /// Messages sent before the channel opened, and their bytes.
     pub(crate) pending: VecDeque<(u32, Vec<u8>)>,
     pub(crate) pending_bytes: usize,
@@ -128,7 +125,6 @@ impl Channel {
             stream: if init.negotiated { init.id } else { None },
             state: DataChannelState::Connecting,
             awaiting_ack: false,
-            open_sent: false,
             pending: VecDeque::new(),
             pending_bytes: 0,
             buffered_amount_low_threshold: 0,

@@ -347,7 +347,6 @@ impl SctpTransport {
         }
         self.socket = Some(socket);
         self.assign_ids();
-        self.send_opens();
         self.drain();
     }
 
@@ -571,7 +570,6 @@ impl SctpTransport {
         }
         self.channels.insert(handle, Box::new(channel));
         self.assign_ids();
-        self.send_opens();
         self.open_channels();
         self.drain();
         Ok(handle)
@@ -607,68 +605,54 @@ impl SctpTransport {
             self.by_stream.insert(id, h);
             if let Some(c) = self.channels.get_mut(&h) {
                 c.stream = Some(id);
+                if !c.negotiated {
+                    self.send_open(h);
+                }
             }
         }
     }
 
-    /// Queues DATA_CHANNEL_OPEN for our channels that have a stream and
-    /// have not sent it, from the association's start on: dcSCTP sends
-    /// what is queued with the chunk that completes the handshake (the
-    /// COOKIE ECHO, or the COOKIE ACK: RFC 9260 §5.1, "DATA chunks MAY be
-    /// bundled"), so the first OPEN needs no packet of its own. The
-    /// channels open when the association does (`open_channels`).
-    fn send_opens(&mut self) {
-        if self.socket.is_none() {
+    /// Queues our channel's DATA_CHANNEL_OPEN as soon as it has a stream,
+    /// that is from the association's start on (the stream's parity comes
+    /// with the DTLS role): dcSCTP sends what is queued with the chunk that
+    /// completes the handshake (the COOKIE ECHO, or the COOKIE ACK: RFC
+    /// 9260 §5.1, "DATA chunks MAY be bundled"), so the first OPEN needs no
+    /// packet of its own. The channel opens when the association does
+    /// (`open_channels`).
+    fn send_open(&mut self, h: ChannelId) {
+        let Some(c) = self.channels.get_mut(&h) else {
             return;
-        }
-        let handles: Vec<ChannelId> = self
-            .channels
-            .iter()
-            .filter(|(_, c)| {
-                c.state == DataChannelState::Connecting
-                    && c.stream.is_some()
-                    && !c.negotiated
-                    && !c.open_sent
-            })
-            .map(|(h, _)| *h)
-            .collect();
-        for h in handles {
-            let Some(c) = self.channels.get_mut(&h) else {
-                continue;
-            };
-            let Some(stream) = c.stream else {
-                continue;
-            };
-            let open = Dcep::Open(Open {
-                ordered: c.ordered,
-                reliability: c.reliability,
-                priority: 256,
-                label: c.label.clone(),
-                protocol: c.protocol.clone(),
-            });
-            c.awaiting_ack = true;
-            c.open_sent = true;
-            // RFC 8832 §6: "The DATA_CHANNEL_OPEN message MUST be sent
-            // ... ordered and reliably".
-            if let Err(e) = self.sctp_send(
-                stream,
-                ppid::DCEP,
-                open.write(),
-                false,
-                Reliability::Reliable,
-            ) {
-                tracing::warn!(?e, "could not send DATA_CHANNEL_OPEN");
-            }
+        };
+        let Some(stream) = c.stream else {
+            return;
+        };
+        let open = Dcep::Open(Open {
+            ordered: c.ordered,
+            reliability: c.reliability,
+            priority: 256,
+            label: c.label.clone(),
+            protocol: c.protocol.clone(),
+        });
+        c.awaiting_ack = true;
+        // RFC 8832 §6: "The DATA_CHANNEL_OPEN message MUST be sent
+        // ... ordered and reliably".
+        if let Err(e) = self.sctp_send(
+            stream,
+            ppid::DCEP,
+            open.write(),
+            false,
+            Reliability::Reliable,
+        ) {
+            tracing::warn!(?e, "could not send DATA_CHANNEL_OPEN");
         }
     }
 
     /// Opens channels once the association is up: ours after their DCEP
-    /// OPEN ([`send_opens`](Self::send_opens)), negotiated ones at once.
+    /// OPEN ([`send_open`](Self::send_open)), negotiated ones at once.
     fn open_channels(&mut self) {
         if self.state != SctpTransportState::Connected {
             return;
         }
-        self.send_opens();
         let handles: Vec<ChannelId> = self
             .channels
             .iter()
