@@ -326,6 +326,11 @@ impl SctpTransport {
             // 16): three records instead of four, and no wakeup for ours
             // when the peer's timer runs at another phase.
             bundle_heartbeats: true,
+            // The SACK a packet makes due waits for `poll_transmit`
+            // (dcSCTP's EDDY-PATCH 21): the DATA_CHANNEL_ACK answering the
+            // peer's first DATA, a DATA_CHANNEL_OPEN, then carries it, one
+            // record instead of two.
+            defer_sack: true,
             ..Options::default()
         };
         self.reseed();
@@ -476,7 +481,19 @@ impl SctpTransport {
     /// The next SCTP packet to hand to DTLS: the packet is
     /// `buffer[SctpConfig::DTLS_HEADROOM..]`, with room for the record
     /// header before it and the tag after it.
+    ///
+    /// When none is queued, the SACK that received packets made due goes
+    /// now (dcSCTP's EDDY-PATCH 21), unless what was sent since carried
+    /// it. RFC 9260 §6.2: "An SCTP receiver MUST NOT generate more than
+    /// one SACK chunk for every incoming packet"; §5.1: "After the
+    /// reception of the first DATA chunk in an association, the endpoint
+    /// MUST immediately respond with a SACK chunk": the connection polls
+    /// right after it acted on the packets of an input, in the same call.
     pub(crate) fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.transmits.is_empty() && self.socket.as_mut().is_some_and(|s| s.send_pending_sack())
+        {
+            self.drain();
+        }
         self.transmits.pop_front()
     }
 

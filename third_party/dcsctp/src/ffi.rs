@@ -827,6 +827,8 @@ impl From<DcSctpOptions> for bridge::Options {
             packet_tailroom: _,
             // eddy patch 16: not bridged.
             bundle_heartbeats: _,
+            // eddy patch 21: not bridged.
+            defer_sack: _,
         } = value;
 
         Self {
@@ -922,6 +924,7 @@ impl From<&bridge::Options> for DcSctpOptions {
             packet_headroom: 0,
             packet_tailroom: 0,
             bundle_heartbeats: false,
+            defer_sack: false,
         }
     }
 }

@@ -453,6 +453,14 @@ pub struct Options {
     /// least half of its heartbeat interval has passed and none is outstanding (eddy patch 16):
     /// the two ends' heartbeats then share one exchange per interval. false by default.
     pub bundle_heartbeats: bool,
+
+    /// Whether the SACK that a received packet makes due at once waits for
+    /// [`DcSctpSocket::send_pending_sack`] (eddy patch 21) instead of going out, alone, at the
+    /// end of [`DcSctpSocket::handle_input`]. What the application sends in between (say, the
+    /// answer to a message that packet completed) carries it, as a SACK bundled with DATA, one
+    /// packet instead of two. The application must call `send_pending_sack` once it has acted
+    /// on the input, before it waits for more. false by default.
+    pub defer_sack: bool,
 }
 
 impl Default for Options {
@@ -512,6 +520,7 @@ impl Default for Options {
             packet_headroom: 0,
             packet_tailroom: 0,
             bundle_heartbeats: false,
+            defer_sack: false,
         }
     }
 }
@@ -846,6 +855,13 @@ pub trait DcSctpSocket: Send {
     /// heartbeat is in [`Self::poll_timeout`] only.
     fn heartbeat_timeout(&self) -> Option<SocketTime> {
         None
+    }
+
+    /// Sends the SACK that received packets made due and that nothing sent since has carried
+    /// ([`Options::defer_sack`], eddy patch 21); returns whether it sent one. The default sends
+    /// nothing (a socket without the option sends its SACKs at the end of `handle_input`).
+    fn send_pending_sack(&mut self) -> bool {
+        false
     }
 
     /// [`Self::poll_timeout`] without the heartbeat interval timer (eddy patch 13); the

@@ -152,17 +152,32 @@ pub(crate) fn handle_forward_tsn(
     }
 }
 
+/// At the end of a received packet: sends the SACK it made due, unless
+/// [`crate::api::Options::defer_sack`] leaves that to [`send_pending_sack`] (eddy patch 21).
 pub(crate) fn maybe_send_sack(state: &mut State, ctx: &mut Context, now: SocketTime) {
     if let Some(tcb) = state.tcb_mut() {
         tcb.data_tracker.observe_packet_end(now);
-        if tcb.data_tracker.should_send_ack(now, false) {
-            let mut b = tcb.new_packet().with_buffer(ctx.take_packet_buffer());
-            let rwnd = tcb.reassembly_queue.remaining_bytes();
-            b.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
-            ctx.send_buffered_packets_with(state, now, &mut b);
-            let _ = ctx.recycle_packet_buffer(b.into_buffer());
-        }
     }
+    if !ctx.options.defer_sack {
+        send_pending_sack(state, ctx, now);
+    }
+}
+
+/// Sends a SACK, alone or with what else is ready to go, if one is due now (not one the
+/// delayed acknowledgement timer waits for). Returns whether it did.
+pub(crate) fn send_pending_sack(state: &mut State, ctx: &mut Context, now: SocketTime) -> bool {
+    let Some(tcb) = state.tcb_mut() else {
+        return false;
+    };
+    if !tcb.data_tracker.should_send_ack(now, false) {
+        return false;
+    }
+    let mut b = tcb.new_packet().with_buffer(ctx.take_packet_buffer());
+    let rwnd = tcb.reassembly_queue.remaining_bytes();
+    b.add(&Chunk::Sack(tcb.data_tracker.create_selective_ack(rwnd as u32)));
+    ctx.send_buffered_packets_with(state, now, &mut b);
+    let _ = ctx.recycle_packet_buffer(b.into_buffer());
+    true
 }
 
 fn maybe_send_fast_retransmit(state: &mut State, ctx: &mut Context, now: SocketTime) {

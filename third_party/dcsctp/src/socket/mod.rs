@@ -71,6 +71,7 @@ use crate::socket::data::handle_data;
 use crate::socket::data::handle_forward_tsn;
 use crate::socket::data::handle_sack;
 use crate::socket::data::maybe_send_sack;
+use crate::socket::data::send_pending_sack;
 use crate::socket::data::validate_send;
 use crate::socket::heartbeat::handle_heartbeat_ack;
 use crate::socket::heartbeat::handle_heartbeat_req;
@@ -796,6 +797,10 @@ impl DcSctpSocket for Socket {
 
     fn poll_timeout_without_heartbeat(&self) -> SocketTime {
         self.next_timeout(false)
+    }
+
+    fn send_pending_sack(&mut self) -> bool {
+        send_pending_sack(&mut self.state, &mut self.ctx, self.now.get())
     }
 
     fn shutdown(&mut self) {

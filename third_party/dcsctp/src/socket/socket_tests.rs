@@ -1082,6 +1082,71 @@ mod tests {
     }
 
     #[test]
+    fn a_deferred_sack_rides_with_the_answer_or_goes_when_asked() {
+        // eddy patch 21. Z receives its first DATA (RFC 9260 §5.1: "MUST immediately respond
+        // with a SACK chunk") and answers it at once.
+        let chunks_of =
+            |packet: &[u8]| SctpPacket::from_bytes(packet, &default_options()).unwrap().chunks;
+        let pair = |defer: bool| {
+            let mut options = default_options();
+            options.defer_sack = defer;
+            let mut socket_a = Socket::new("A", &default_options());
+            let mut socket_z = Socket::new("Z", &options);
+            connect_sockets(&mut socket_a, &mut socket_z);
+            socket_a
+                .send(Message::new(StreamId(1), PpId(53), vec![1, 2]), &SendOptions::default())
+                .unwrap();
+            let data = expect_sent_packet!(socket_a.poll_event());
+            socket_z.handle_input(&data);
+            (socket_a, socket_z)
+        };
+        let answer = || Message::new(StreamId(1), PpId(53), vec![3, 4]);
+
+        // Upstream's way: the SACK goes alone at the end of the packet, the answer after it.
+        let (_, mut socket_z) = pair(false);
+        assert!(matches!(
+            chunks_of(&expect_sent_packet!(socket_z.poll_event()))[..],
+            [Chunk::Sack(_)]
+        ));
+        assert!(socket_z.get_next_message().is_some());
+        socket_z.send(answer(), &SendOptions::default()).unwrap();
+        assert!(matches!(
+            chunks_of(&expect_sent_packet!(socket_z.poll_event()))[..],
+            [Chunk::Data(_)]
+        ));
+
+        // Deferred: nothing goes until the answer, which carries the SACK; none is left.
+        let (mut socket_a, mut socket_z) = pair(true);
+        expect_no_event!(socket_z.poll_event());
+        assert!(socket_z.get_next_message().is_some());
+        socket_z.send(answer(), &SendOptions::default()).unwrap();
+        let both = expect_sent_packet!(socket_z.poll_event());
+        assert!(matches!(chunks_of(&both)[..], [Chunk::Sack(_), Chunk::Data(_)]));
+        assert!(!socket_z.send_pending_sack());
+        expect_no_event!(socket_z.poll_event());
+        // A takes it as any SACK: its message is acknowledged (no retransmission timer runs),
+        // and it acknowledges Z's at once (its first DATA, and no deferral on its side).
+        socket_a.handle_input(&both);
+        assert!(socket_a.get_next_message().is_some());
+        assert!(matches!(
+            chunks_of(&expect_sent_packet!(socket_a.poll_event()))[..],
+            [Chunk::Sack(_)]
+        ));
+        assert_eq!(socket_a.poll_timeout_without_heartbeat(), SocketTime::infinite_future());
+
+        // Deferred, with nothing to send: the SACK goes when asked, once.
+        let (_, mut socket_z) = pair(true);
+        expect_no_event!(socket_z.poll_event());
+        assert!(socket_z.send_pending_sack());
+        assert!(matches!(
+            chunks_of(&expect_sent_packet!(socket_z.poll_event()))[..],
+            [Chunk::Sack(_)]
+        ));
+        assert!(!socket_z.send_pending_sack());
+        expect_no_event!(socket_z.poll_event());
+    }
+
+    #[test]
     fn a_heartbeat_answer_carries_our_own_once_half_the_interval_passed() {
         // eddy patch 16.
         let interval = Duration::from_secs(30);
