@@ -9,7 +9,8 @@
 //! [--stack eddy|str0m|rtc ...]` (`--stack` may be given more than once;
 //! without it all three run). `--connect-only PAIRS` profiles eddy's
 //! connect scenario alone; `--crypto-floor N` times the public-key
-//! operations a connection needs, alone on OpenSSL.
+//! operations a connection needs, each alone, and their sum for a pair
+//! (printed under the table too).
 
 mod alloc;
 mod eddy_stack;
@@ -107,6 +108,12 @@ fn main() {
     let medians: Vec<Report> = results.iter().map(|r| Report::median(r)).collect();
     let rows: Vec<(&str, &Report)> = stacks.iter().copied().zip(&medians).collect();
     harness::print(&rows);
+    // The same machine's speed now, for the connect rows: it drifts between
+    // sessions, the part above this much less.
+    println!(
+        "eddy's public-key work for a pair, each operation alone: {:.3} ms (--crypto-floor)",
+        floor::pair(300)
+    );
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average: {}", load.trim());
     }
