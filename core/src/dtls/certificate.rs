@@ -1,18 +1,18 @@
 //! `Certificate` (W3C RTCCertificate): a self-signed ECDSA identity.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use dimpl::crypto::HashAlgorithm;
+use dimpl::crypto::{HashAlgorithm, NamedGroup};
 use openssl::asn1::Asn1Time;
-use openssl::bn::BigNumContext;
-use openssl::ec::{EcKey, EcKeyRef, PointConversionForm};
+use openssl::ec::EcKey;
 use openssl::hash::MessageDigest;
-use openssl::nid::Nid;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::PKey;
 use openssl::x509::X509;
 use thiserror::Error;
 
-use super::provider::{ec_private_key, ecdsa, scope, Digest};
+use super::provider::keypair::EcKeyPair;
+use super::provider::{ecdsa, scope, Digest};
 use crate::fingerprint::Fingerprint;
 use crate::hmac::{Alg, Context, MAX_DIGEST};
 use crate::rng::Rng;
@@ -47,6 +47,11 @@ pub enum CertificateError {
     /// OpenSSL failed.
     #[error("OperationError: {0}")]
     Crypto(String),
+}
+
+/// A provider error as a certificate error.
+fn crypto_error(e: dimpl::CryptoError) -> CertificateError {
+    CertificateError::Crypto(e.to_string())
 }
 
 impl From<openssl::error::ErrorStack> for CertificateError {
@@ -108,12 +113,9 @@ pub(crate) fn fingerprint_digest_to(
 #[derive(Clone)]
 pub struct Certificate {
     der: Vec<u8>,
-    /// The EC private key as SEC1 DER (RFC 5915): OpenSSL parses it ~35×
-    /// faster than PKCS#8, and the DTLS engine parses it for every
-    /// connection.
-    key_sec1: Vec<u8>,
-    /// The same key loaded, handed to each connection's DTLS engine.
-    key: EcKey<Private>,
+    /// The private key, handed to each connection's DTLS engine (a
+    /// reference count: clones share it).
+    key: Arc<EcKeyPair>,
     expires: SystemTime,
 }
 
@@ -155,27 +157,26 @@ impl Certificate {
     }
 
     /// Builds the certificate's DER directly (see [`tbs_certificate`]) and
-    /// signs its digest with [`ecdsa::sign_digest`]: OpenSSL's `X509_sign`
-    /// hands the key to its provider layer first (a copy of the key and of
-    /// its curve's group, a digest fetch), which cost more than the
-    /// signature itself, and `i2d_ECPrivateKey` encodes the group again.
-    /// The bytes are those OpenSSL's `X509Builder` gave (a test holds them
-    /// side by side).
+    /// signs its digest with [`EcKeyPair::sign_digest`]: OpenSSL's
+    /// `X509_sign` hands the key to its provider layer first (a copy of the
+    /// key and of its curve's group, a digest fetch), which cost more than
+    /// the signature itself. The bytes are those OpenSSL's `X509Builder`
+    /// gave (a test holds them side by side).
     fn build(
         algorithm: KeyAlgorithm,
         now: SystemTime,
         lifetime: Duration,
     ) -> Result<Self, CertificateError> {
-        let (nid, hash) = match algorithm {
-            KeyAlgorithm::EcdsaP256 => (Nid::X9_62_PRIME256V1, HashAlgorithm::SHA256),
-            KeyAlgorithm::EcdsaP384 => (Nid::SECP384R1, HashAlgorithm::SHA384),
+        let (group, hash) = match algorithm {
+            KeyAlgorithm::EcdsaP256 => (NamedGroup::Secp256r1, HashAlgorithm::SHA256),
+            KeyAlgorithm::EcdsaP384 => (NamedGroup::Secp384r1, HashAlgorithm::SHA384),
             KeyAlgorithm::Rsa2048 => {
                 return Err(CertificateError::NotSupported(
                     "RSA certificates: eddy's DTLS supports ECDSA only",
                 ))
             }
         };
-        let ec = ec_private_key(nid)?;
+        let key = EcKeyPair::generate(group).map_err(crypto_error)?;
         let mut random = [0u8; 16];
         scope::fill(&mut random)?;
         // A positive 64-bit serial (RFC 5280 §4.1.2.2: "positive integer").
@@ -200,13 +201,13 @@ impl Certificate {
             not_before: der_time(not_before).ok_or_else(time_error)?,
             not_after: der_time(unix(expires)).ok_or_else(time_error)?,
         };
-        let key = EcKeyDer::of(&ec)?;
-        let tbs = tbs_certificate(&fields, &key, hash);
-        let sig = ecdsa::sign_digest(&ec, &Digest::of(hash, &tbs), hash)?;
+        let tbs = tbs_certificate(&fields, &EcKeyDer::of(&key), hash);
+        let sig = key
+            .sign_digest(&Digest::of(hash, &tbs), hash)
+            .map_err(crypto_error)?;
         Ok(Self {
             der: certificate_der(&tbs, hash, &sig),
-            key_sec1: key.sec1(),
-            key: ec,
+            key: Arc::new(key),
             expires,
         })
     }
@@ -241,12 +242,13 @@ impl Certificate {
     }
 
     /// The private key as SEC1 DER.
-    pub(crate) fn key_der(&self) -> &[u8] {
-        &self.key_sec1
+    #[cfg(test)]
+    pub(crate) fn key_der(&self) -> Vec<u8> {
+        self.key.sec1().expect("an EC key encodes")
     }
 
-    /// The private key, loaded.
-    pub(crate) fn key(&self) -> &EcKeyRef<Private> {
+    /// The private key.
+    pub(crate) fn key(&self) -> &Arc<EcKeyPair> {
         &self.key
     }
 
@@ -254,8 +256,9 @@ impl Certificate {
     /// reload with [`from_pem`](Self::from_pem). Keep it secret.
     pub fn to_pem(&self) -> Result<String, CertificateError> {
         let cert = X509::from_der(&self.der)?.to_pem()?;
-        let key = PKey::from_ec_key(EcKey::private_key_from_der(&self.key_sec1)?)?
-            .private_key_to_pem_pkcs8()?;
+        let sec1 = self.key.sec1().map_err(crypto_error)?;
+        let key =
+            PKey::from_ec_key(EcKey::private_key_from_der(&sec1)?)?.private_key_to_pem_pkcs8()?;
         let mut s = String::from_utf8(cert).map_err(|_| CertificateError::Pem("not UTF-8"))?;
         s.push_str(&String::from_utf8(key).map_err(|_| CertificateError::Pem("not UTF-8"))?);
         Ok(s)
@@ -268,9 +271,9 @@ impl Certificate {
             X509::from_pem(pem.as_bytes()).map_err(|_| CertificateError::Pem("no certificate"))?;
         let key = PKey::private_key_from_pem(pem.as_bytes())
             .map_err(|_| CertificateError::Pem("no private key"))?;
-        let key_sec1 = key.ec_key()?.private_key_to_der()?;
-        let ec = ecdsa::load_ec_key(&key_sec1)
-            .map_err(|_| CertificateError::NotSupported("only ECDSA P-256/P-384 keys"))?;
+        let not_supported = |_| CertificateError::NotSupported("only ECDSA P-256/P-384 keys");
+        let ec = ecdsa::load_ec_key(&key.ec_key()?.private_key_to_der()?).map_err(not_supported)?;
+        let pair = EcKeyPair::from_openssl(ec).map_err(not_supported)?;
         if !cert.public_key()?.public_eq(&key) {
             return Err(CertificateError::Pem(
                 "the key does not belong to the certificate",
@@ -281,8 +284,7 @@ impl Certificate {
         let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
         Ok(Self {
             der: cert.to_der()?,
-            key_sec1,
-            key: ec,
+            key: Arc::new(pair),
             expires: SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64),
         })
     }
@@ -384,7 +386,6 @@ pub(crate) const SEQUENCE: u8 = 0x30;
 const SET: u8 = 0x31;
 const INTEGER: u8 = 0x02;
 const BIT_STRING: u8 = 0x03;
-const OCTET_STRING: u8 = 0x04;
 const OID: u8 = 0x06;
 const UTF8_STRING: u8 = 0x0c;
 const UTC_TIME: u8 = 0x17;
@@ -492,33 +493,24 @@ fn der_time(unix: i64) -> Option<DerTime> {
     Some(time)
 }
 
-/// An EC key's parts as DER needs them.
-struct EcKeyDer {
+/// An EC public key's parts as DER needs them.
+struct EcKeyDer<'a> {
     /// The named curve's OID contents.
     curve: &'static [u8],
-    /// The private scalar, as long as the group order.
-    scalar: Vec<u8>,
     /// The public point, uncompressed (RFC 5480 §2.2).
-    point: Vec<u8>,
+    point: &'a [u8],
 }
 
-impl EcKeyDer {
-    fn of(ec: &EcKey<Private>) -> Result<Self, CertificateError> {
-        let group = ec.group();
-        let curve = match group.curve_name() {
-            Some(Nid::X9_62_PRIME256V1) => OID_P256,
-            Some(Nid::SECP384R1) => OID_P384,
-            _ => return Err(CertificateError::NotSupported("only P-256/P-384 keys")),
-        };
-        let mut ctx = BigNumContext::new()?;
-        let len = group.order_bits().div_ceil(8);
-        Ok(Self {
-            curve,
-            scalar: ec.private_key().to_vec_padded(len as i32)?,
-            point: ec
-                .public_key()
-                .to_bytes(group, PointConversionForm::UNCOMPRESSED, &mut ctx)?,
-        })
+impl<'a> EcKeyDer<'a> {
+    fn of(key: &'a EcKeyPair) -> Self {
+        Self {
+            curve: if key.group() == NamedGroup::Secp384r1 {
+                OID_P384
+            } else {
+                OID_P256
+            },
+            point: key.public_point(),
+        }
     }
 
     /// The public key's SubjectPublicKeyInfo (RFC 5480 §2).
@@ -528,25 +520,8 @@ impl EcKeyDer {
                 der(a, OID, OID_EC_PUBLIC_KEY);
                 der(a, OID, self.curve);
             });
-            self.bit_string(o);
+            bit_string(o, self.point);
         });
-    }
-
-    fn bit_string(&self, out: &mut Vec<u8>) {
-        bit_string(out, &self.point);
-    }
-
-    /// The private key as SEC1 DER (RFC 5915 §3: version 1, the scalar, the
-    /// named curve, the public key), as OpenSSL's `i2d_ECPrivateKey` writes it.
-    fn sec1(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(128 + self.point.len());
-        der_with(&mut out, SEQUENCE, |o| {
-            der(o, INTEGER, &[1]);
-            der(o, OCTET_STRING, &self.scalar);
-            der_with(o, 0xa0, |p| der(p, OID, self.curve));
-            der_with(o, 0xa1, |p| self.bit_string(p));
-        });
-        out
     }
 }
 
@@ -565,7 +540,7 @@ struct TbsFields<'a> {
 /// the fields in the encoding OpenSSL's `X509Builder` gave them: a
 /// `[0]` version 2, the serial, ECDSA with `hash`, the same one-CN name
 /// (UTF8String) as issuer and subject, the validity, the key.
-fn tbs_certificate(fields: &TbsFields<'_>, key: &EcKeyDer, hash: HashAlgorithm) -> Vec<u8> {
+fn tbs_certificate(fields: &TbsFields<'_>, key: &EcKeyDer<'_>, hash: HashAlgorithm) -> Vec<u8> {
     let name = |out: &mut Vec<u8>| {
         der_with(out, SEQUENCE, |n| {
             der_with(n, SET, |s| {
@@ -615,8 +590,11 @@ fn certificate_der(tbs: &[u8], hash: HashAlgorithm, signature: &[u8]) -> Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dtls::provider::ec_private_key;
     use openssl::asn1::Asn1Integer;
     use openssl::bn::BigNum;
+    use openssl::nid::Nid;
+    use openssl::pkey::Private;
     use openssl::x509::{X509Builder, X509NameBuilder};
 
     /// The TBSCertificate OpenSSL's `X509Builder` makes of the same fields
@@ -678,8 +656,9 @@ mod tests {
             (Nid::SECP384R1, HashAlgorithm::SHA384),
         ] {
             let ec = ec_private_key(nid).unwrap();
-            let key = EcKeyDer::of(&ec).unwrap();
-            assert_eq!(key.sec1(), ec.private_key_to_der().unwrap());
+            let pair = EcKeyPair::from_openssl(ec.clone()).unwrap();
+            assert_eq!(pair.sec1().unwrap(), ec.private_key_to_der().unwrap());
+            let key = EcKeyDer::of(&pair);
             for (i, serial) in serials.iter().enumerate() {
                 for pair in times.windows(2) {
                     let cn = format!("eddy-{i:032x}");
@@ -707,7 +686,7 @@ mod tests {
             let x = X509::from_der(c.der()).unwrap();
             assert_eq!(x.to_der().unwrap(), c.der());
             assert!(x.verify(&x.public_key().unwrap()).unwrap());
-            let key = EcKey::private_key_from_der(c.key_der()).unwrap();
+            let key = EcKey::private_key_from_der(&c.key_der()).unwrap();
             assert!(x
                 .public_key()
                 .unwrap()

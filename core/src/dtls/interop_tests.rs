@@ -64,7 +64,7 @@ fn openssl_peer(cert: &Certificate, server: bool, to_eddy: Queue, from_eddy: Que
     ctx.set_certificate(&X509::from_der(cert.der()).unwrap())
         .unwrap();
     ctx.set_private_key(
-        &PKey::from_ec_key(openssl::ec::EcKey::private_key_from_der(cert.key_der()).unwrap())
+        &PKey::from_ec_key(openssl::ec::EcKey::private_key_from_der(&cert.key_der()).unwrap())
             .unwrap(),
     )
     .unwrap();

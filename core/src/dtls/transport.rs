@@ -4,7 +4,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use dimpl::crypto::LoadedKey;
 use dimpl::{Config, Dtls, DtlsCertificate, Output as DtlsOutput};
 use thiserror::Error;
 
@@ -251,19 +250,13 @@ impl DtlsTransport {
         now: Instant,
     ) -> Self {
         let mtu = config.mtu();
-        let loaded_key = ecdsa::LoadedEcKey::new(certificate.key())
-            .map(|key| Arc::new(key) as Arc<dyn LoadedKey>);
         let cert = DtlsCertificate {
             certificate: certificate.der().to_vec(),
             // dimpl parses these bytes only when no loaded key is given
             // (its EDDY-PATCH 23): with one, the connection holds no copy
             // of the private key's DER.
-            private_key: if loaded_key.is_some() {
-                Vec::new()
-            } else {
-                certificate.key_der().to_vec()
-            },
-            loaded_key,
+            private_key: Vec::new(),
+            loaded_key: Some(Arc::new(ecdsa::LoadedEcKey::new(certificate.key()))),
         };
         let dtls = scope::with_rng(&mut rng, || {
             let mut dtls = match (role, version) {

@@ -1,5 +1,6 @@
-//! ECDSA signing, verification and key loading on OpenSSL, with RFC 6979
-//! deterministic nonces in deterministic mode.
+//! ECDSA signing (with the keys of [`super::keypair`]), verification (on
+//! ring) and key loading (on OpenSSL), with RFC 6979 deterministic nonces
+//! in deterministic mode.
 
 use dimpl::crypto::{
     check_verify_scheme, Buf, HashAlgorithm, KeyProvider, LoadedKey, NamedGroup,
@@ -13,9 +14,11 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private, Public};
 
+use std::sync::Arc;
+
 use super::digest::{hmac_into, message_digest, Digest};
+use super::keypair::EcKeyPair;
 use super::kx::named_group;
-use super::scope;
 use crate::dtls::certificate::{
     der_next, der_unsigned, der_with, OID_EC_PUBLIC_KEY, OID_P256, OID_P384, SEQUENCE,
 };
@@ -127,27 +130,12 @@ pub(crate) fn sign_deterministic(
     EcdsaSig::from_private_components(r, s)
 }
 
-/// Signs `digest` with `key`: RFC 6979 in deterministic mode, OpenSSL's
-/// randomized ECDSA otherwise. Returns the DER signature.
-pub(crate) fn sign_digest(
-    key: &EcKeyRef<Private>,
-    digest: &[u8],
-    alg: HashAlgorithm,
-) -> Result<Vec<u8>, ErrorStack> {
-    let sig = if scope::is_deterministic() {
-        sign_deterministic(key, digest, alg)?
-    } else {
-        EcdsaSig::sign(digest, key)?
-    };
-    Ok(signature_der(&sig))
-}
-
 /// The signature as DER, `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER,
 /// s INTEGER }` (RFC 3279 §2.2.3), the bytes OpenSSL's `i2d_ECDSA_SIG`
 /// writes (DER has one encoding of a value), without its template-driven
 /// ASN.1 encoder: ~0.65 µs a signature there, ~0.15 µs here (four
 /// signatures a connected pair).
-fn signature_der(sig: &EcdsaSigRef) -> Vec<u8> {
+pub(super) fn signature_der(sig: &EcdsaSigRef) -> Vec<u8> {
     let (r, s) = (sig.r().to_vec(), sig.s().to_vec());
     // Each INTEGER's tag, length and perhaps a zero octet, and the
     // SEQUENCE's tag and length (short forms: at most 104 bytes on P-384).
@@ -162,14 +150,13 @@ fn signature_der(sig: &EcdsaSigRef) -> Vec<u8> {
 const HASHES: &[HashAlgorithm] = &[HashAlgorithm::SHA256, HashAlgorithm::SHA384];
 
 struct EcSigningKey {
-    key: EcKey<Private>,
-    group: NamedGroup,
+    key: Arc<EcKeyPair>,
 }
 
 impl std::fmt::Debug for EcSigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EcSigningKey")
-            .field("group", &self.group)
+            .field("group", &self.key.group())
             .finish()
     }
 }
@@ -185,8 +172,7 @@ impl SigningKey for EcSigningKey {
             return Err(CryptoError::OperationFailed(CryptoOperation::Sign));
         }
         let digest = Digest::of(hash_alg, data);
-        let der = sign_digest(&self.key, &digest, hash_alg)
-            .map_err(|_| CryptoError::OperationFailed(CryptoOperation::Sign))?;
+        let der = self.key.sign_digest(&digest, hash_alg)?;
         out.clear();
         out.extend_from_slice(&der);
         Ok(())
@@ -197,7 +183,7 @@ impl SigningKey for EcSigningKey {
     }
 
     fn hash_algorithm(&self) -> HashAlgorithm {
-        if self.group == NamedGroup::Secp384r1 {
+        if self.key.group() == NamedGroup::Secp384r1 {
             HashAlgorithm::SHA384
         } else {
             HashAlgorithm::SHA256
@@ -333,27 +319,21 @@ pub(crate) fn load_ec_key(bytes: &[u8]) -> Result<EcKey<Private>, CryptoError> {
 
 /// A certificate's key as dimpl takes it already loaded
 /// (`DtlsCertificate::loaded_key`): every connection signs with the same
-/// OpenSSL key (a reference count, not a copy) instead of parsing its
-/// SEC1 bytes again (~29,000 instructions per connection).
+/// key (a reference count, not a copy) instead of parsing its SEC1 bytes
+/// again.
 #[derive(Debug)]
-pub(crate) struct LoadedEcKey(EcSigningKey);
+pub(crate) struct LoadedEcKey(Arc<EcKeyPair>);
 
 impl LoadedEcKey {
-    /// `key` if it is on P-256 or P-384.
-    pub(crate) fn new(key: &EcKeyRef<Private>) -> Option<Self> {
-        let group = key_group(key.group())?;
-        Some(Self(EcSigningKey {
-            key: key.to_owned(),
-            group,
-        }))
+    pub(crate) fn new(key: &Arc<EcKeyPair>) -> Self {
+        Self(Arc::clone(key))
     }
 }
 
 impl LoadedKey for LoadedEcKey {
     fn signing_key(&self) -> Box<dyn SigningKey> {
         Box::new(EcSigningKey {
-            key: self.0.key.clone(),
-            group: self.0.group,
+            key: Arc::clone(&self.0),
         })
     }
 }
@@ -363,9 +343,8 @@ pub(super) struct Keys;
 
 impl KeyProvider for Keys {
     fn load_private_key(&self, key_der: &[u8]) -> Result<Box<dyn SigningKey>, CryptoError> {
-        let key = load_ec_key(key_der)?;
-        let group = key_group(key.group()).ok_or(CryptoError::UnsupportedEcCurve)?;
-        Ok(Box::new(EcSigningKey { key, group }))
+        let key = EcKeyPair::from_openssl(load_ec_key(key_der)?)?;
+        Ok(Box::new(EcSigningKey { key: Arc::new(key) }))
     }
 }
 
@@ -495,7 +474,7 @@ mod tests {
         let key = EcKey::generate(group).unwrap();
         for i in 0..64u8 {
             let digest = Digest::of(HashAlgorithm::SHA256, &[i]);
-            let der = sign_digest(&key, &digest, HashAlgorithm::SHA256).unwrap();
+            let der = signature_der(&EcdsaSig::sign(&digest, &key).unwrap());
             let sig = EcdsaSig::from_der(&der).unwrap();
             assert_eq!(der, sig.to_der().unwrap());
             assert!(sig.verify(&digest, &key).unwrap());
@@ -522,8 +501,7 @@ mod tests {
                 );
                 let data = b"client random, server random, ECDH parameters";
                 let mut key = EcSigningKey {
-                    key: cert.key().to_owned(),
-                    group: key_group(cert.key().group()).unwrap(),
+                    key: Arc::clone(cert.key()),
                 };
                 let mut sig = Buf::new();
                 key.sign(data, *hash, &mut sig).unwrap();

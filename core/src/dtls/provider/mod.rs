@@ -3,6 +3,7 @@
 mod aead;
 mod digest;
 pub(crate) mod ecdsa;
+pub(crate) mod keypair;
 mod kx;
 pub(crate) mod scope;
 
