@@ -1,5 +1,5 @@
 //! The public-key operations a connection needs, each alone on OpenSSL (and
-//! on ring and AWS-LC where eddy uses them), to compare a connection's CPU
+//! on ring and AWS-LC, which eddy uses for them), to compare a connection's CPU
 //! with: `--crypto-floor N`, and the sum for a pair that the side-by-side
 //! table prints under its connect rows ([`pair`]).
 
@@ -30,14 +30,14 @@ fn time(name: &str, n: u32, f: impl FnMut()) -> f64 {
 /// The public-key work of one connected pair on the libraries eddy uses
 /// for it, each operation timed alone (`n` times) on this machine now, in
 /// ms: two P-256 keys and two signatures for the peers' certificates and
-/// two for their handshakes (OpenSSL), two ECDSA verifications (ring), two
+/// two for their handshakes (AWS-LC), two ECDSA verifications (ring), two
 /// X25519 exchanges (AWS-LC). What a connection costs beyond it is eddy's
 /// own work (and the crypto's cache misses in place): the machine's speed
 /// drifts between sessions, this difference much less.
 pub(crate) fn pair(n: u32) -> f64 {
     let ops = Ops::new();
-    let keygen = measure(n, || ops.keygen());
-    let sign = measure(n, || ops.sign());
+    let keygen = measure(n, || ops.keygen_aws_lc());
+    let sign = measure(n, || ops.sign_aws_lc());
     let verify = measure(n, || ops.verify_ring());
     let x25519 = measure(n, || ops.x25519_aws_lc());
     pair_ms(keygen, sign, verify, x25519)
@@ -57,6 +57,7 @@ struct Ops {
     raw: [u8; 32],
     x_pub: Vec<u8>,
     der: Vec<u8>,
+    pair: aws_lc_rs::signature::EcdsaKeyPair,
 }
 
 /// What the handshake's signature covers (RFC 5246 §7.4.3: the randoms and
@@ -79,6 +80,10 @@ impl Ops {
             .unwrap()
             .to_der()
             .unwrap();
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        )
+        .unwrap();
         Self {
             group,
             key,
@@ -86,7 +91,22 @@ impl Ops {
             raw,
             x_pub,
             der,
+            pair,
         }
+    }
+
+    /// A P-256 key pair on AWS-LC, its public point encoded (what a
+    /// certificate needs).
+    fn keygen_aws_lc(&self) {
+        use aws_lc_rs::signature as s;
+        s::EcdsaKeyPair::generate(&s::ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+    }
+
+    /// A signature of a SHA-256 digest on AWS-LC, as eddy makes it.
+    fn sign_aws_lc(&self) {
+        use aws_lc_rs::digest;
+        let d = digest::Digest::import_less_safe(&[7u8; 32], &digest::SHA256).unwrap();
+        self.pair.sign_digest(&d).unwrap();
     }
 
     fn keygen(&self) {
@@ -121,8 +141,14 @@ pub(crate) fn run(n: u32) {
     let mut ctx = BigNumContext::new().unwrap();
     let public = EcKey::from_public_key(group, key.public_key()).unwrap();
     let x = PKey::private_key_from_raw_bytes(&raw, Id::X25519).unwrap();
-    let keygen = time("P-256 keygen (EcKey::generate)", n, || ops.keygen());
-    let sign = time("P-256 ECDSA sign (EcdsaSig::sign)", n, || ops.sign());
+    time("P-256 keygen (EcKey::generate)", n, || ops.keygen());
+    time("P-256 ECDSA sign (EcdsaSig::sign)", n, || ops.sign());
+    let keygen = time("P-256 key pair on AWS-LC (point encoded)", n, || {
+        ops.keygen_aws_lc()
+    });
+    let sign = time("P-256 ECDSA sign on AWS-LC (digest)", n, || {
+        ops.sign_aws_lc()
+    });
     time("P-256 ECDSA verify (EcdsaSig::verify)", n, || {
         assert!(sig.verify(&digest, &public).unwrap());
     });
