@@ -151,8 +151,9 @@ fn run(eddy_role: DtlsRole) {
         }
         flush(&mut eddy, &from_eddy);
         while let Some(e) = eddy.poll_event() {
-            if let DtlsEvent::Keys(p, k) = e {
-                keys = Some((p, k));
+            if let DtlsEvent::SrtpReady(p) = e {
+                let material = eddy.srtp_keying_material().expect("keys once ready");
+                keys = Some((p, material.to_vec()));
             }
         }
         if matches!(peer, Peer::Done(_)) && eddy.state() == DtlsTransportState::Connected {

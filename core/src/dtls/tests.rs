@@ -58,7 +58,10 @@ impl Node for DtlsNode {
         while let Some(e) = self.t.poll_event() {
             match e {
                 DtlsEvent::State(s) => self.states.push(s),
-                DtlsEvent::Keys(p, k) => self.keys = Some((p, k)),
+                DtlsEvent::SrtpReady(p) => {
+                    let material = self.t.srtp_keying_material().expect("keys once ready");
+                    self.keys = Some((p, material.to_vec()));
+                }
                 DtlsEvent::Data(d) => self.data.push(d),
                 DtlsEvent::FalseStart => {}
             }
@@ -532,15 +535,22 @@ fn fingerprints_that_arrive_after_the_handshake_decide_it() {
     }
     // Both saw the other's certificate; with no fingerprint to check it
     // against, neither is connected.
-    for t in [&client, &server] {
+    // Nor are SRTP keys derived for a peer not yet checked, though the
+    // handshake negotiated a profile.
+    for t in [&mut client, &mut server] {
         assert!(t.remote_certificate().is_some());
         assert_eq!(t.state(), DtlsTransportState::Connecting);
+        assert!(t.srtp_keying_material().is_none());
     }
     client.set_remote_fingerprints(fingerprints(&sc));
     assert_eq!(client.state(), DtlsTransportState::Connected);
+    let events: Vec<DtlsEvent> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert!(events.iter().any(|e| matches!(e, DtlsEvent::SrtpReady(_))));
+    assert!(client.srtp_keying_material().is_some());
     server.set_remote_fingerprints(fingerprints(&sc));
     assert_eq!(server.state(), DtlsTransportState::Failed);
     assert_eq!(server.failure(), Some(&DtlsFailure::FingerprintMismatch));
+    assert!(server.srtp_keying_material().is_none());
 }
 
 /// The first datagram of a client speaking `version`.

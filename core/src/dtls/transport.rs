@@ -88,8 +88,10 @@ pub enum DtlsVersion {
 pub(crate) enum DtlsEvent {
     /// The state changed.
     State(DtlsTransportState),
-    /// DTLS-SRTP keys, exported after the fingerprint matched.
-    Keys(SrtpProfile, Vec<u8>),
+    /// DTLS negotiated this SRTP profile and the fingerprint matched: its
+    /// keys come from [`DtlsTransport::srtp_keying_material`], derived when
+    /// first asked for (a connection without media never derives them).
+    SrtpReady(SrtpProfile),
     /// Application data (SCTP packets).
     Data(Vec<u8>),
     /// The client sent its Finished and may send application data before
@@ -169,6 +171,10 @@ fn build_dtls_config(mtu: usize) -> Result<Config, DtlsConfigError> {
         // than a connection; the provider's tests run it instead
         // (`provider::tests::passes_dimpls_self_test`).
         .crypto_provider_self_test(false)
+        // The SRTP keys when media first needs them (dimpl's EDDY-PATCH
+        // 28): two PRF runs a connected pair that a data channel never
+        // uses.
+        .srtp_keys_on_request(true)
         .build()
         .map_err(|e| DtlsConfigError(e.to_string()))
 }
@@ -192,7 +198,7 @@ pub(crate) struct DtlsTransport {
     /// [`DtlsEvent::FalseStart`] was given: application data goes out
     /// before the handshake completes.
     false_start: bool,
-    keys: Option<(SrtpProfile, Vec<u8>)>,
+    srtp_profile: Option<SrtpProfile>,
     /// Application data that arrived before verification.
     held: VecDeque<Vec<u8>>,
     /// In deterministic mode, lent to the provider during every call.
@@ -280,7 +286,7 @@ impl DtlsTransport {
             verified: false,
             handshake_done: false,
             false_start: false,
-            keys: None,
+            srtp_profile: None,
             held: VecDeque::new(),
             rng,
             buf: vec![0u8; 2048],
@@ -631,7 +637,9 @@ impl DtlsTransport {
                 DtlsOutput::Timeout(t) => Step::Timeout(t),
                 DtlsOutput::Connected => Step::Connected,
                 DtlsOutput::PeerCert(c) => Step::PeerCert(c.to_vec()),
-                DtlsOutput::KeyingMaterial(km, p) => Step::Keys(p, km.to_vec()),
+                // `srtp_keys_on_request` (dimpl's EDDY-PATCH 28): the
+                // keying material is derived when media asks for it.
+                DtlsOutput::SrtpProfile(p) => Step::SrtpProfile(p),
                 DtlsOutput::ApplicationData(d) => {
                     let mut data = spare.pop().unwrap_or_default();
                     data.extend_from_slice(d);
@@ -661,12 +669,12 @@ impl DtlsTransport {
                     self.peer_match = None;
                     self.verify();
                 }
-                Step::Keys(p, km) => match to_srtp_profile(p) {
+                Step::SrtpProfile(p) => match to_srtp_profile(p) {
                     Some(profile) if self.verified => {
-                        self.push_event(DtlsEvent::Keys(profile, km));
+                        self.push_event(DtlsEvent::SrtpReady(profile));
                     }
                     Some(profile) => {
-                        self.keys = Some((profile, km));
+                        self.srtp_profile = Some(profile);
                         self.verify();
                     }
                     None => tracing::warn!(?p, "unknown SRTP profile from DTLS"),
@@ -738,12 +746,24 @@ impl DtlsTransport {
             self.buf.shrink_to_fit();
         }
         self.set_state(DtlsTransportState::Connected);
-        if let Some((profile, km)) = self.keys.take() {
-            self.push_event(DtlsEvent::Keys(profile, km));
+        if let Some(profile) = self.srtp_profile.take() {
+            self.push_event(DtlsEvent::SrtpReady(profile));
         }
         while let Some(d) = self.held.pop_front() {
             self.push_event(DtlsEvent::Data(d));
         }
+    }
+
+    /// The DTLS-SRTP keying material (RFC 5764 §4.2: client key, server
+    /// key, client salt, server salt), derived now from the handshake's
+    /// master secret; `None` before [`DtlsEvent::SrtpReady`].
+    pub(crate) fn srtp_keying_material(&mut self) -> Option<dimpl::KeyingMaterial> {
+        if !self.verified {
+            return None;
+        }
+        self.dtls
+            .srtp_keying_material()
+            .map(|(material, _)| material)
     }
 
     /// Gives back the buffer of a [`DtlsEvent::Data`] once its contents
@@ -796,7 +816,7 @@ enum Step {
     Timeout(Instant),
     Connected,
     PeerCert(Vec<u8>),
-    Keys(dimpl::SrtpProfile, Vec<u8>),
+    SrtpProfile(dimpl::SrtpProfile),
     Data(Vec<u8>),
     CloseNotify,
     Other,

@@ -35,7 +35,7 @@ use crate::rng::Rng;
 use crate::room::FreeIfEmpty;
 use crate::sctp::{SctpConfig, SctpEvent, SctpTransport};
 use crate::sdp::{CandidateAddress, CandidateTransport, SdpCandidate};
-use crate::srtp::{SrtpContext, SrtpCounters, SrtpError, SrtpProfile};
+use crate::srtp::{SrtpContext, SrtpCounters, SrtpProfile};
 use crate::stats::{Dropped, InputCounters};
 use crate::timer::Timer;
 
@@ -96,9 +96,10 @@ pub(crate) struct Stack {
     /// Boxed: an SRTP context pair is ~1 KB that a data-channel-only
     /// connection would carry inline for nothing.
     srtp: Option<Box<(SrtpContext, SrtpContext)>>,
-    /// What DTLS exported for SRTP (the profile, the keying material and
-    /// whether this side is the DTLS client), until the contexts are built.
-    srtp_keys: Option<(SrtpProfile, Vec<u8>, bool)>,
+    /// The SRTP profile DTLS negotiated and whether this side is the DTLS
+    /// client, until the contexts are built from the keying material DTLS
+    /// then derives.
+    srtp_keys: Option<(SrtpProfile, bool)>,
     /// Lent to the DTLS transport in deterministic mode.
     /// Boxed: absent (336 bytes inline for nothing) without a seed.
     dtls_rng: Option<Box<Rng>>,
@@ -581,16 +582,11 @@ impl Stack {
                 }
             }
             DtlsEvent::FalseStart => self.maybe_start_sctp(now, sctp_negotiated),
-            DtlsEvent::Keys(profile, material) => {
+            DtlsEvent::SrtpReady(profile) => {
                 let is_client =
                     self.dtls.as_ref().map(DtlsTransport::role) == Some(DtlsRole::Client);
-                if material.len() < profile.keying_material_len() {
-                    let e = SrtpError::KeyingMaterialLength(material.len());
-                    tracing::warn!(%e, "SRTP keys refused");
-                } else {
-                    self.srtp = None;
-                    self.srtp_keys = Some((profile, material, is_client));
-                }
+                self.srtp = None;
+                self.srtp_keys = Some((profile, is_client));
             }
             DtlsEvent::Data(d) => {
                 // The record's plaintext buffer goes to SCTP, whose DATA
@@ -712,10 +708,19 @@ impl Stack {
     /// The SRTP contexts (sending, receiving), built on the first call
     /// after DTLS exported keys. The media layer's way in.
     pub(crate) fn srtp_mut(&mut self) -> Option<&mut (SrtpContext, SrtpContext)> {
-        if let Some((profile, material, is_client)) = self.srtp_keys.take() {
-            match SrtpContext::pair_from_dtls(profile, &material, is_client) {
-                Ok(pair) => self.srtp = Some(Box::new(pair)),
-                Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+        if let Some((profile, is_client)) = self.srtp_keys.take() {
+            let material = self
+                .dtls
+                .as_mut()
+                .and_then(DtlsTransport::srtp_keying_material);
+            match material {
+                Some(material) => {
+                    match SrtpContext::pair_from_dtls(profile, &material, is_client) {
+                        Ok(pair) => self.srtp = Some(Box::new(pair)),
+                        Err(e) => tracing::warn!(%e, "SRTP keys refused"),
+                    }
+                }
+                None => tracing::warn!("DTLS gave no SRTP keying material"),
             }
         }
         self.srtp.as_deref_mut()

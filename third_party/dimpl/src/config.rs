@@ -78,6 +78,7 @@ pub struct Config {
     dtls13_cipher_suites: Option<Vec<Dtls13CipherSuite>>,
     kx_groups: Option<Vec<NamedGroup>>,
     psk: Option<Psk>,
+    srtp_keys_on_request: bool,
 }
 
 impl Config {
@@ -100,6 +101,7 @@ impl Config {
             kx_groups: None,
             psk: None,
             provider_self_test: true,
+            srtp_keys_on_request: false,
         }
     }
 
@@ -213,6 +215,13 @@ impl Config {
         self.aead_encryption_limit
     }
 
+    /// Whether DTLS-SRTP keying material is exported only when asked for
+    /// ([`Dtls::srtp_keying_material`](crate::Dtls::srtp_keying_material);
+    /// EDDY-PATCH 28).
+    pub fn srtp_keys_on_request(&self) -> bool {
+        self.srtp_keys_on_request
+    }
+
     /// PSK configuration, if any.
     pub fn psk(&self) -> Option<&Psk> {
         self.psk.as_ref()
@@ -320,6 +329,7 @@ pub struct ConfigBuilder {
     kx_groups: Option<Vec<NamedGroup>>,
     psk: Option<Psk>,
     provider_self_test: bool,
+    srtp_keys_on_request: bool,
 }
 
 impl ConfigBuilder {
@@ -444,6 +454,19 @@ impl ConfigBuilder {
     /// process, ~5 ms, more than a whole connection's handshake).
     pub fn crypto_provider_self_test(mut self, run: bool) -> Self {
         self.provider_self_test = run;
+        self
+    }
+
+    /// EDDY-PATCH 28: with `true`, a handshake that negotiated an SRTP
+    /// profile ends with [`Output::SrtpProfile`](crate::Output::SrtpProfile)
+    /// instead of [`Output::KeyingMaterial`](crate::Output::KeyingMaterial),
+    /// and the keying material (RFC 5764 §4.2, RFC 5705) is derived when
+    /// [`Dtls::srtp_keying_material`](crate::Dtls::srtp_keying_material)
+    /// asks for it: a connection that carries no media never derives it.
+    ///
+    /// Defaults to `false`.
+    pub fn srtp_keys_on_request(mut self, on_request: bool) -> Self {
+        self.srtp_keys_on_request = on_request;
         self
     }
 
@@ -671,6 +694,7 @@ impl ConfigBuilder {
             dtls13_cipher_suites: self.dtls13_cipher_suites,
             kx_groups: self.kx_groups,
             psk: self.psk,
+            srtp_keys_on_request: self.srtp_keys_on_request,
         })
     }
 }

@@ -969,6 +969,20 @@ impl Dtls {
         }
     }
 
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material and its profile,
+    /// derived when asked for, after a handshake that ended with
+    /// [`Output::SrtpProfile`]; `None` before that or without a profile.
+    pub fn srtp_keying_material(&mut self) -> Option<(KeyingMaterial, SrtpProfile)> {
+        let (material, profile) = match self.inner.as_mut()? {
+            Inner::Client12(client) => client.srtp_keying_material(),
+            Inner::Server12(server) => server.srtp_keying_material(),
+            Inner::Client13(client) => client.srtp_keying_material(),
+            Inner::Server13(server) => server.srtp_keying_material(),
+            Inner::ClientPending(_) => None,
+        }?;
+        Some((KeyingMaterial::new(&material), profile))
+    }
+
     /// EDDY-PATCH 12: a sent datagram's buffer, for a later datagram (kept
     /// while the pool has room; DTLS 1.2).
     pub fn recycle_buffer(&mut self, buf: Vec<u8>) {
@@ -1177,6 +1191,11 @@ pub enum Output<'a> {
     PeerCert(&'a [u8]),
     /// Extracted DTLS-SRTP keying material and selected SRTP profile.
     KeyingMaterial(KeyingMaterial, SrtpProfile),
+    /// EDDY-PATCH 28: the handshake completed with this SRTP profile; its
+    /// keying material comes from [`Dtls::srtp_keying_material`] (with
+    /// [`ConfigBuilder::srtp_keys_on_request`](crate::ConfigBuilder::srtp_keys_on_request)
+    /// set, in place of [`Output::KeyingMaterial`]).
+    SrtpProfile(SrtpProfile),
     /// Received application data plaintext.
     ApplicationData(&'a [u8]),
     /// The peer sent a `close_notify` alert, indicating graceful connection closure.
@@ -1192,6 +1211,7 @@ impl fmt::Debug for Output<'_> {
             Self::Connected => write!(f, "Connected"),
             Self::PeerCert(v) => write!(f, "PeerCert({})", v.len()),
             Self::KeyingMaterial(v, p) => write!(f, "KeyingMaterial({}, {:?})", v.len(), p),
+            Self::SrtpProfile(p) => write!(f, "SrtpProfile({:?})", p),
             Self::ApplicationData(v) => write!(f, "ApplicationData({})", v.len()),
             Self::CloseNotify => write!(f, "CloseNotify"),
         }

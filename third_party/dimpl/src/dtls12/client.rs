@@ -60,6 +60,9 @@ pub struct Client {
 
     /// The negotiated SRTP profile (if any)
     negotiated_srtp_profile: Option<SrtpProfile>,
+    /// EDDY-PATCH 28: the profile whose keying material is exported on
+    /// request, once the handshake is complete.
+    srtp_export: Option<SrtpProfile>,
 
     /// Server random. Set by ServerHello.
     server_random: Option<Random>,
@@ -92,9 +95,32 @@ pub(crate) enum LocalEvent {
     PeerCert,
     Connected,
     KeyingMaterial(ArrayVec<u8, 88>, SrtpProfile),
+    /// EDDY-PATCH 28: an SRTP profile was negotiated; its keying material
+    /// is exported on request.
+    SrtpProfile(SrtpProfile),
 }
 
 impl Client {
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material (RFC 5764 §4.2) and
+    /// its profile, derived now; `None` before the handshake completed,
+    /// without a negotiated profile, or when the configuration exports it
+    /// at the handshake's end instead.
+    pub(crate) fn srtp_keying_material(&mut self) -> Option<(ArrayVec<u8, 88>, SrtpProfile)> {
+        let profile = self.srtp_export?;
+        let suite_hash = self.engine.cipher_suite()?.hash_algorithm();
+        let mut out = self.engine.pop_buffer();
+        let mut scratch = self.engine.pop_buffer();
+        let material = self.engine.crypto_context().extract_srtp_keying_material(
+            profile,
+            suite_hash,
+            &mut out,
+            &mut scratch,
+        );
+        self.engine.push_buffer(out);
+        self.engine.push_buffer(scratch);
+        Some((material.ok()?, profile))
+    }
+
     pub(crate) fn new_with_engine(mut engine: Engine, now: Instant) -> Client {
         engine.set_client(true);
         let extension_data = engine.pop_buffer();
@@ -109,6 +135,7 @@ impl Client {
             hybrid: None,
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             server_random: None,
             server_certificates: Vec::with_capacity(3),
             defragment_buffer,
@@ -166,6 +193,7 @@ impl Client {
             hybrid: Some(Box::new(hybrid)),
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             server_random: None,
             server_certificates: Vec::with_capacity(3),
             defragment_buffer,
@@ -1235,7 +1263,15 @@ impl State {
         client.release_handshake_buffers();
 
         // Extract and emit SRTP keying material if we have a negotiated profile
-        if let Some(profile) = client.negotiated_srtp_profile {
+        // EDDY-PATCH 28: the keying material on request.
+        if client.engine.config().srtp_keys_on_request() {
+            if let Some(profile) = client.negotiated_srtp_profile {
+                client.srtp_export = Some(profile);
+                client
+                    .local_events
+                    .push_back(LocalEvent::SrtpProfile(profile));
+            }
+        } else if let Some(profile) = client.negotiated_srtp_profile {
             let suite_hash = client.engine.cipher_suite().unwrap().hash_algorithm();
 
             let mut out = client.engine.pop_buffer();
@@ -1481,6 +1517,7 @@ impl LocalEvent {
             LocalEvent::KeyingMaterial(m, profile) => {
                 Output::KeyingMaterial(KeyingMaterial::new(&m), profile)
             }
+            LocalEvent::SrtpProfile(profile) => Output::SrtpProfile(profile),
         }
     }
 }

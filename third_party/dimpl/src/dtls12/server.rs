@@ -65,6 +65,9 @@ pub struct Server {
 
     /// The negotiated SRTP profile (if any)
     negotiated_srtp_profile: Option<SrtpProfile>,
+    /// EDDY-PATCH 28: the profile whose keying material is exported on
+    /// request, once the handshake is complete.
+    srtp_export: Option<SrtpProfile>,
 
     /// Client's offered supported_groups (if any)
     client_supported_groups: Option<NamedGroupVec>,
@@ -124,6 +127,26 @@ enum State {
 }
 
 impl Server {
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material (RFC 5764 §4.2) and
+    /// its profile, derived now; `None` before the handshake completed,
+    /// without a negotiated profile, or when the configuration exports it
+    /// at the handshake's end instead.
+    pub(crate) fn srtp_keying_material(&mut self) -> Option<(ArrayVec<u8, 88>, SrtpProfile)> {
+        let profile = self.srtp_export?;
+        let suite_hash = self.engine.cipher_suite()?.hash_algorithm();
+        let mut out = self.engine.pop_buffer();
+        let mut scratch = self.engine.pop_buffer();
+        let material = self.engine.crypto_context().extract_srtp_keying_material(
+            profile,
+            suite_hash,
+            &mut out,
+            &mut scratch,
+        );
+        self.engine.push_buffer(out);
+        self.engine.push_buffer(scratch);
+        Some((material.ok()?, profile))
+    }
+
     /// Create a new DTLS server
     pub fn new(config: Arc<Config>, certificate: crate::DtlsCertificate, now: Instant) -> Server {
         assert!(
@@ -166,6 +189,7 @@ impl Server {
             cookie_secret,
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             client_supported_groups: None,
             client_signature_algorithms: None,
             client_random: None,
@@ -1128,7 +1152,15 @@ impl State {
         server.release_handshake_buffers();
 
         // Emit SRTP keying material if negotiated
-        if let Some(profile) = server.negotiated_srtp_profile {
+        // EDDY-PATCH 28: the keying material on request.
+        if server.engine.config().srtp_keys_on_request() {
+            if let Some(profile) = server.negotiated_srtp_profile {
+                server.srtp_export = Some(profile);
+                server
+                    .local_events
+                    .push_back(LocalEvent::SrtpProfile(profile));
+            }
+        } else if let Some(profile) = server.negotiated_srtp_profile {
             let suite_hash = server.engine.cipher_suite().unwrap().hash_algorithm();
             let mut out = server.engine.pop_buffer();
             let mut scratch = server.engine.pop_buffer();

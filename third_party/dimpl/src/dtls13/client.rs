@@ -80,6 +80,9 @@ pub struct Client {
 
     /// The negotiated SRTP profile (if any)
     negotiated_srtp_profile: Option<SrtpProfile>,
+    /// EDDY-PATCH 28: the profile whose keying material is exported on
+    /// request, once the handshake is complete.
+    srtp_export: Option<SrtpProfile>,
 
     /// Server certificates
     server_certificates: Vec<Buf>,
@@ -132,9 +135,21 @@ pub(crate) enum LocalEvent {
     PeerCert,
     Connected,
     KeyingMaterial(ArrayVec<u8, 88>, SrtpProfile),
+    /// EDDY-PATCH 28: an SRTP profile was negotiated; its keying material
+    /// is exported on request.
+    SrtpProfile(SrtpProfile),
 }
 
 impl Client {
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material (RFC 5764 §4.2, with
+    /// RFC 8446 §7.5's exporter) and its profile, derived now; `None`
+    /// before the handshake completed, without a negotiated profile, or
+    /// when the configuration exports it at the handshake's end instead.
+    pub(crate) fn srtp_keying_material(&mut self) -> Option<(ArrayVec<u8, 88>, SrtpProfile)> {
+        let profile = self.srtp_export?;
+        self.engine.extract_srtp_keying_material(profile).ok()
+    }
+
     pub(crate) fn new_with_engine(mut engine: Engine, now: Instant) -> Client {
         engine.set_client(true);
         let extension_data = engine.pop_buffer();
@@ -148,6 +163,7 @@ impl Client {
             hybrid: None,
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             server_certificates: Vec::with_capacity(3),
             defragment_buffer,
             client_auth_requested: false,
@@ -203,6 +219,7 @@ impl Client {
             hybrid: Some(Box::new(hybrid)),
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             server_certificates: Vec::with_capacity(3),
             defragment_buffer,
             client_auth_requested: false,
@@ -1067,7 +1084,15 @@ impl State {
         client.local_events.push_back(LocalEvent::Connected);
 
         // Extract and emit SRTP keying material if negotiated
-        if let Some(profile) = client.negotiated_srtp_profile
+        // EDDY-PATCH 28: the keying material on request.
+        if client.engine.config().srtp_keys_on_request() {
+            if let Some(profile) = client.negotiated_srtp_profile {
+                client.srtp_export = Some(profile);
+                client
+                    .local_events
+                    .push_back(LocalEvent::SrtpProfile(profile));
+            }
+        } else if let Some(profile) = client.negotiated_srtp_profile
             && let Ok((keying_material, profile)) =
                 client.engine.extract_srtp_keying_material(profile)
         {
@@ -1501,6 +1526,7 @@ impl LocalEvent {
             LocalEvent::KeyingMaterial(m, profile) => {
                 Output::KeyingMaterial(KeyingMaterial::new(&m), profile)
             }
+            LocalEvent::SrtpProfile(profile) => Output::SrtpProfile(profile),
         }
     }
 }

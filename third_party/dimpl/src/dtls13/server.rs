@@ -93,6 +93,9 @@ pub struct Server {
 
     /// The negotiated SRTP profile (if any).
     negotiated_srtp_profile: Option<SrtpProfile>,
+    /// EDDY-PATCH 28: the profile whose keying material is exported on
+    /// request, once the handshake is complete.
+    srtp_export: Option<SrtpProfile>,
 
     /// Client certificates.
     client_certificates: Vec<Buf>,
@@ -164,6 +167,15 @@ enum State {
 }
 
 impl Server {
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material (RFC 5764 §4.2, with
+    /// RFC 8446 §7.5's exporter) and its profile, derived now; `None`
+    /// before the handshake completed, without a negotiated profile, or
+    /// when the configuration exports it at the handshake's end instead.
+    pub(crate) fn srtp_keying_material(&mut self) -> Option<(ArrayVec<u8, 88>, SrtpProfile)> {
+        let profile = self.srtp_export?;
+        self.engine.extract_srtp_keying_material(profile).ok()
+    }
+
     /// Create a new DTLS 1.3 server.
     pub fn new(config: Arc<Config>, certificate: DtlsCertificate, now: Instant) -> Server {
         let engine = Engine::new(config, certificate);
@@ -193,6 +205,7 @@ impl Server {
             client_session_id: None,
             extension_data,
             negotiated_srtp_profile: None,
+            srtp_export: None,
             client_certificates: Vec::with_capacity(3),
             defragment_buffer,
             last_now: now,
@@ -1157,7 +1170,15 @@ impl State {
         server.local_events.push_back(LocalEvent::Connected);
 
         // Extract and emit SRTP keying material if negotiated
-        if let Some(profile) = server.negotiated_srtp_profile
+        // EDDY-PATCH 28: the keying material on request.
+        if server.engine.config().srtp_keys_on_request() {
+            if let Some(profile) = server.negotiated_srtp_profile {
+                server.srtp_export = Some(profile);
+                server
+                    .local_events
+                    .push_back(LocalEvent::SrtpProfile(profile));
+            }
+        } else if let Some(profile) = server.negotiated_srtp_profile
             && let Ok((keying_material, profile)) =
                 server.engine.extract_srtp_keying_material(profile)
         {
