@@ -2,6 +2,8 @@
 //! ring) and key loading (on OpenSSL), with RFC 6979 deterministic nonces
 //! in deterministic mode.
 
+use std::sync::Arc;
+
 use dimpl::crypto::{
     check_verify_scheme, Buf, HashAlgorithm, KeyProvider, LoadedKey, NamedGroup,
     SignatureAlgorithm, SignatureVerifier, SigningKey,
@@ -14,10 +16,8 @@ use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private, Public};
 
-use std::sync::Arc;
-
 use super::digest::{hmac_into, message_digest, Digest};
-use super::keypair::EcKeyPair;
+use super::keypair::{natural_hash, EcKeyPair};
 use super::kx::named_group;
 use crate::dtls::certificate::{
     der_next, der_unsigned, der_with, OID_EC_PUBLIC_KEY, OID_P256, OID_P384, SEQUENCE,
@@ -183,11 +183,7 @@ impl SigningKey for EcSigningKey {
     }
 
     fn hash_algorithm(&self) -> HashAlgorithm {
-        if self.key.group() == NamedGroup::Secp384r1 {
-            HashAlgorithm::SHA384
-        } else {
-            HashAlgorithm::SHA256
-        }
+        natural_hash(self.key.group())
     }
 
     fn supported_hash_algorithms(&self) -> &[HashAlgorithm] {

@@ -55,8 +55,9 @@ fn signing_algorithm(group: NamedGroup) -> Option<&'static EcdsaSigningAlgorithm
     }
 }
 
-/// The hash a curve's signatures use on AWS-LC.
-fn natural_hash(group: NamedGroup) -> HashAlgorithm {
+/// The hash a curve's signatures use on AWS-LC, and the one a handshake
+/// signs with unless the peer asks for the other.
+pub(super) fn natural_hash(group: NamedGroup) -> HashAlgorithm {
     if group == NamedGroup::Secp384r1 {
         HashAlgorithm::SHA384
     } else {
