@@ -102,6 +102,53 @@ fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
     sim.node_mut::<PeerConnection>(n).unwrap()
 }
 
+/// A connection that carries no media never derives its DTLS-SRTP keys
+/// (dimpl EDDY-PATCH 28): DTLS negotiates a profile, as browsers offer
+/// one, and the contexts wait; media builds them on its first packet.
+#[test]
+fn srtp_keys_are_derived_only_for_media() {
+    #[allow(clippy::disallowed_methods)]
+    let mut sim = Sim::new(41, crate::testutil::epoch());
+    let internet = sim.internet();
+    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
+        "198.51.100.1:5000".parse().unwrap(),
+        "198.51.100.2:5000".parse().unwrap(),
+    );
+    let mut a = peer(&mut sim, a_addr, false);
+    let mut b = peer(&mut sim, b_addr, false);
+    a.create_data_channel("chat", &crate::DataChannelInit::default())
+        .unwrap();
+    let offer = a.create_offer().unwrap();
+    a.set_local_description(offer).unwrap();
+    b.set_remote_description(a.local_description().cloned().unwrap())
+        .unwrap();
+    let answer = b.create_answer().unwrap();
+    b.set_local_description(answer).unwrap();
+    a.set_remote_description(b.local_description().cloned().unwrap())
+        .unwrap();
+    let link = Link::symmetric(LinkConfig::with_delay(LINK_DELAY));
+    let a = sim.add_node(internet, a_addr.ip(), a, link);
+    let b = sim.add_node(internet, b_addr.ip(), b, link);
+    let open = |s: &Sim| {
+        [a, b]
+            .iter()
+            .all(|&n| s.events(n).any(|(_, e)| matches!(e, Event::ChannelOpen(_))))
+    };
+    sim.run_until(open, Duration::from_secs(10));
+    assert!(open(&sim), "the channel did not open");
+    // A minute of consent checks and heartbeats.
+    let until = sim.now() + Duration::from_secs(60);
+    sim.run_until(|s| s.now() >= until, Duration::from_secs(61));
+    for n in [a, b] {
+        let stack = &pc(&mut sim, n).stack;
+        assert!(stack.srtp_profile().is_some(), "DTLS negotiated a profile");
+        assert!(!stack.srtp_built(), "no media, no SRTP keys");
+    }
+    // The first media packet builds them.
+    assert!(pc(&mut sim, a).stack.srtp_mut().is_some());
+    assert!(pc(&mut sim, a).stack.srtp_built());
+}
+
 /// Sends 30 s of video at 1,500 packets/s; returns (sent, distinct
 /// sequence numbers B received, how many came by RTX).
 fn stream(c: &mut Call) -> (u32, usize, usize) {

@@ -726,6 +726,13 @@ impl Stack {
         self.srtp.as_deref_mut()
     }
 
+    /// Whether the SRTP contexts were built, and so DTLS's keying material
+    /// derived.
+    #[cfg(test)]
+    pub(crate) fn srtp_built(&self) -> bool {
+        self.srtp.is_some()
+    }
+
     /// The SRTP profile DTLS negotiated, whether or not the contexts were
     /// built yet.
     pub(crate) fn srtp_profile(&self) -> Option<SrtpProfile> {

@@ -10,20 +10,19 @@
 
 use std::sync::OnceLock;
 
-use aws_lc_rs::encoding::{AsBigEndian, AsDer, EcPrivateKeyBin, EcPrivateKeyRfc5915Der};
+use aws_lc_rs::encoding::{AsDer, EcPrivateKeyRfc5915Der};
 use aws_lc_rs::signature::{
     EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
     ECDSA_P384_SHA384_ASN1_SIGNING,
 };
 use dimpl::crypto::{HashAlgorithm, NamedGroup};
 use dimpl::CryptoError;
-use openssl::bn::{BigNum, BigNumContext};
-use openssl::ec::{EcKey, EcPoint};
+use openssl::ec::EcKey;
 use openssl::ecdsa::EcdsaSig;
 use openssl::pkey::Private;
 
-use super::ecdsa::{key_group, sign_deterministic, signature_der};
-use super::kx::{curve_nid, named_group};
+use super::ecdsa::{key_group, load_ec_key, sign_deterministic, signature_der};
+use super::kx::curve_nid;
 use super::{ec_private_key, scope};
 
 /// An ECDSA key pair on P-256 or P-384.
@@ -125,27 +124,13 @@ impl EcKeyPair {
         Ok(der.as_ref().to_vec())
     }
 
-    /// The key on OpenSSL: the one it was made from, or one made now from
-    /// the scalar and the point.
+    /// The key on OpenSSL: the one it was made from, or one loaded now
+    /// from its SEC1 bytes.
     fn openssl(&self) -> Result<&EcKey<Private>, CryptoError> {
         if let Some(key) = self.openssl.get() {
             return Ok(key);
         }
-        let group = curve_nid(self.group)
-            .and_then(named_group)
-            .ok_or(CryptoError::UnsupportedEcCurve)?;
-        let scalar: EcPrivateKeyBin<'static> = self
-            .pair
-            .private_key()
-            .as_be_bytes()
-            .map_err(|_| CryptoError::InvalidPrivateKey)?;
-        let key = (|| {
-            let mut ctx = BigNumContext::new()?;
-            let point = EcPoint::from_bytes(group, self.public_point(), &mut ctx)?;
-            let d = BigNum::from_slice(scalar.as_ref())?;
-            EcKey::from_private_components(group, &d, &point)
-        })()
-        .map_err(|_| CryptoError::InvalidPrivateKey)?;
+        let key = load_ec_key(&self.sec1()?)?;
         Ok(self.openssl.get_or_init(|| key))
     }
 
@@ -182,6 +167,8 @@ mod tests {
     use super::*;
     use crate::dtls::provider::Digest;
     use crate::rng::Rng;
+    use openssl::bn::BigNumContext;
+    use openssl::ec::EcPoint;
 
     /// A signature from AWS-LC, from OpenSSL under the other hash, and an
     /// RFC 6979 one in deterministic mode all verify on OpenSSL against
