@@ -42,9 +42,13 @@ fn call(seed: u64, rtx: bool) -> Call {
     call_with(seed, MediaKind::Video, rtx, false)
 }
 
-/// A sends `kind` to B over 5% loss; `rtx`: whether RTX is offered;
-/// `pacing`: [`Configuration::pacing`].
-fn call_with(seed: u64, kind: MediaKind, rtx: bool, pacing: bool) -> Call {
+/// Two peers on a clean link in a new simulation, negotiated after
+/// `setup` shaped A's offer (the nodes added, nothing run yet).
+fn negotiated(
+    seed: u64,
+    pacing: bool,
+    setup: impl FnOnce(&mut PeerConnection),
+) -> (Sim, NodeId, NodeId) {
     #[allow(clippy::disallowed_methods)]
     let mut sim = Sim::new(seed, crate::testutil::epoch());
     let internet = sim.internet();
@@ -54,19 +58,7 @@ fn call_with(seed: u64, kind: MediaKind, rtx: bool, pacing: bool) -> Call {
     );
     let mut a = peer(&mut sim, a_addr, pacing);
     let mut b = peer(&mut sim, b_addr, pacing);
-    let video = a
-        .add_transceiver(kind, TransceiverInit::with_direction(Direction::SendOnly))
-        .unwrap();
-    if !rtx {
-        let vp8: Vec<RtpCodecCapability> = RtpCodecCapability::all(MediaKind::Video)
-            .into_iter()
-            .filter(|c| c.mime_type == "video/VP8")
-            .collect();
-        a.transceiver(video)
-            .unwrap()
-            .set_codec_preferences(&vp8)
-            .unwrap();
-    }
+    setup(&mut a);
     let offer = a.create_offer().unwrap();
     a.set_local_description(offer).unwrap();
     b.set_remote_description(a.local_description().cloned().unwrap())
@@ -78,6 +70,30 @@ fn call_with(seed: u64, kind: MediaKind, rtx: bool, pacing: bool) -> Call {
     let clean = Link::symmetric(LinkConfig::with_delay(LINK_DELAY));
     let a = sim.add_node(internet, a_addr.ip(), a, clean);
     let b = sim.add_node(internet, b_addr.ip(), b, clean);
+    (sim, a, b)
+}
+
+/// A sends `kind` to B over 5% loss; `rtx`: whether RTX is offered;
+/// `pacing`: [`Configuration::pacing`].
+fn call_with(seed: u64, kind: MediaKind, rtx: bool, pacing: bool) -> Call {
+    let mut video = None;
+    let (mut sim, a, b) = negotiated(seed, pacing, |a| {
+        let t = a
+            .add_transceiver(kind, TransceiverInit::with_direction(Direction::SendOnly))
+            .unwrap();
+        if !rtx {
+            let vp8: Vec<RtpCodecCapability> = RtpCodecCapability::all(MediaKind::Video)
+                .into_iter()
+                .filter(|c| c.mime_type == "video/VP8")
+                .collect();
+            a.transceiver(t)
+                .unwrap()
+                .set_codec_preferences(&vp8)
+                .unwrap();
+        }
+        video = Some(t);
+    });
+    let video = video.expect("the transceiver");
     let connected = |s: &Sim| {
         [a, b].iter().all(|&n| {
             s.events(n)
@@ -107,28 +123,10 @@ fn pc(sim: &mut Sim, n: NodeId) -> &mut PeerConnection {
 /// one, and the contexts wait; media builds them on its first packet.
 #[test]
 fn srtp_keys_are_derived_only_for_media() {
-    #[allow(clippy::disallowed_methods)]
-    let mut sim = Sim::new(41, crate::testutil::epoch());
-    let internet = sim.internet();
-    let (a_addr, b_addr): (SocketAddr, SocketAddr) = (
-        "198.51.100.1:5000".parse().unwrap(),
-        "198.51.100.2:5000".parse().unwrap(),
-    );
-    let mut a = peer(&mut sim, a_addr, false);
-    let mut b = peer(&mut sim, b_addr, false);
-    a.create_data_channel("chat", &crate::DataChannelInit::default())
-        .unwrap();
-    let offer = a.create_offer().unwrap();
-    a.set_local_description(offer).unwrap();
-    b.set_remote_description(a.local_description().cloned().unwrap())
-        .unwrap();
-    let answer = b.create_answer().unwrap();
-    b.set_local_description(answer).unwrap();
-    a.set_remote_description(b.local_description().cloned().unwrap())
-        .unwrap();
-    let link = Link::symmetric(LinkConfig::with_delay(LINK_DELAY));
-    let a = sim.add_node(internet, a_addr.ip(), a, link);
-    let b = sim.add_node(internet, b_addr.ip(), b, link);
+    let (mut sim, a, b) = negotiated(41, false, |a| {
+        a.create_data_channel("chat", &crate::DataChannelInit::default())
+            .unwrap();
+    });
     let open = |s: &Sim| {
         [a, b]
             .iter()
