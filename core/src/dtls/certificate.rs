@@ -12,7 +12,7 @@ use openssl::x509::X509;
 use thiserror::Error;
 
 use super::provider::keypair::EcKeyPair;
-use super::provider::{ecdsa, scope, Digest};
+use super::provider::{scope, Digest};
 use crate::fingerprint::Fingerprint;
 use crate::hmac::{Alg, Context, MAX_DIGEST};
 use crate::rng::Rng;
@@ -272,8 +272,7 @@ impl Certificate {
         let key = PKey::private_key_from_pem(pem.as_bytes())
             .map_err(|_| CertificateError::Pem("no private key"))?;
         let not_supported = |_| CertificateError::NotSupported("only ECDSA P-256/P-384 keys");
-        let ec = ecdsa::load_ec_key(&key.ec_key()?.private_key_to_der()?).map_err(not_supported)?;
-        let pair = EcKeyPair::from_openssl(ec).map_err(not_supported)?;
+        let pair = EcKeyPair::from_openssl(key.ec_key()?).map_err(not_supported)?;
         if !cert.public_key()?.public_eq(&key) {
             return Err(CertificateError::Pem(
                 "the key does not belong to the certificate",
