@@ -281,6 +281,12 @@ impl EventQueue {
         }
     }
 
+    /// The room the queue holds now, in events.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.queue.capacity()
+    }
+
     pub(crate) fn pop(&mut self) -> Option<Event> {
         let Some(e) = self.queue.pop_front() else {
             // Drained after a burst: give the room back at once; small

@@ -1,6 +1,6 @@
 //! `PeerConnection`: the W3C RTCPeerConnection as a sans-IO state machine.
 
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::config::Configuration;
 use crate::error::{ConfigError, InputError};
@@ -38,6 +38,10 @@ mod transceiver;
 mod wire;
 
 pub use crate::state::{PeerConnectionState, SignalingState};
+
+/// How long without a datagram before a timer wakeup gives back the room
+/// the connection's queues grew to (as DTLS's own buffers, `IDLE_AFTER`).
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
 pub use dtmf::{DtmfError, DtmfSender, MAX_TONE_BUFFER};
@@ -107,6 +111,9 @@ pub struct PeerConnection {
     /// The latest time seen; inputs from before it are taken as happening at
     /// it, so a runtime's clock hiccup cannot move the core backwards.
     now: Instant,
+    /// When the last datagram arrived (or the connection was made): the
+    /// queues' room is given back only at a wakeup [`TRIM_AFTER`] later.
+    last_receive: Instant,
     /// `(now at construction, wall clock then)`: the one anchor from which
     /// wall-clock times are derived.
     anchor: (Instant, SystemTime),
@@ -166,6 +173,7 @@ impl PeerConnection {
             timers: TimerTable::default(),
             state: PeerConnectionState::New,
             now,
+            last_receive: now,
         })
     }
 
@@ -184,6 +192,7 @@ impl PeerConnection {
         }
         match input {
             Input::Receive(_, receive) => {
+                self.last_receive = self.now;
                 let stun = self.stack.handle_receive(self.now, receive);
                 if stun && self.stack.pump_ice_only(self.now) {
                     self.timers
@@ -199,10 +208,15 @@ impl PeerConnection {
 
     fn handle_timeout(&mut self) {
         // A timer wakeup is where an idle connection ends up: give back
-        // the room its queues grew to during setup (issue 13).
-        self.events.trim();
-        self.stack.trim();
-        self.jsep.trim();
+        // the room its queues grew to during setup (issue 13). Not at the
+        // timers of a setup that is still exchanging datagrams (three a
+        // connection, due at the instant a datagram arrived): its queues
+        // would fill again at once.
+        if self.now.saturating_duration_since(self.last_receive) >= TRIM_AFTER {
+            self.events.trim();
+            self.stack.trim();
+            self.jsep.trim();
+        }
         let fired: smallvec::SmallVec<[Timer; 4]> = self.timers.take_expired(self.now).collect();
         for &timer in &fired {
             tracing::trace!(?timer, "timer fired");

@@ -984,7 +984,6 @@ impl Stack {
             .filter(|c| !self.fed_remote.contains(c))
             .collect();
         for c in new {
-            self.fed_remote.push(c.clone());
             match &c.address {
                 CandidateAddress::Ip(addr)
                     if !super::jsep_strict::is_usable_candidate_address(addr.ip()) =>
@@ -1001,6 +1000,7 @@ impl Stack {
                         .add_remote_mdns_candidate(name, to_ice_candidate(&c, placeholder));
                 }
             }
+            self.fed_remote.push(c);
         }
     }
 

@@ -72,6 +72,32 @@ fn closed_connection_refuses_input_and_counts_it() {
 }
 
 #[test]
+fn a_wakeup_gives_the_queues_room_back_only_after_a_quiet_second() {
+    // Issue 13: the room is given back at an idle connection's wakeup, not
+    // at the timers of a setup still exchanging datagrams, whose queues
+    // would fill again at once.
+    let now = epoch();
+    let mut pc = PeerConnection::new(Configuration::default().with_seed(2), now).unwrap();
+    pc.create_data_channel("a", &crate::sctp::DataChannelInit::default())
+        .unwrap();
+    pc.add_local_candidate("127.0.0.1:6000".parse().unwrap(), Protocol::Udp)
+        .unwrap();
+    while !matches!(pc.poll_output(), Output::Timeout(_)) {}
+    assert!(pc.events.capacity() > 0, "the events left their room");
+    // A datagram (a stray one: dropped and counted) at `now`.
+    pc.handle_input(Input::Receive(now, receive(&[250, 1])))
+        .unwrap();
+    pc.handle_input(Input::Timeout(now + TRIM_AFTER / 2))
+        .unwrap();
+    assert!(
+        pc.events.capacity() > 0,
+        "trimmed half a second after a datagram"
+    );
+    pc.handle_input(Input::Timeout(now + TRIM_AFTER)).unwrap();
+    assert_eq!(pc.events.capacity(), 0, "not trimmed after a quiet second");
+}
+
+#[test]
 fn invalid_configuration_is_refused() {
     let err = PeerConnection::new(Configuration::default().with_mtu(10), epoch()).unwrap_err();
     assert_eq!(err, ConfigError::Mtu(10));
