@@ -470,6 +470,14 @@ fn parse_handshakes(
             if handshakes.len() == MAX_HANDSHAKES_PER_RECORD {
                 break;
             }
+            // EDDY-PATCH 29: room for exactly the first message (a record
+            // nearly always holds one): a `Handshake` is ~600 bytes, and
+            // the default first room of four made each handshake record
+            // one ~2.5 KB allocation, past the allocator's small-size
+            // caches. A second message grows the list as usual.
+            if handshakes.capacity() == 0 {
+                handshakes.reserve_exact(1);
+            }
             handshakes.push(handshake);
         } else {
             break;

@@ -204,7 +204,19 @@ impl Server {
     }
 
     pub fn into_client(self) -> Client {
-        Client::new_with_engine(self.engine, self.last_now)
+        // EDDY-PATCH 29: the server's two buffers go back to the engine's
+        // pool, where the client takes its own, instead of being freed
+        // while the client allocates two more.
+        let Server {
+            mut engine,
+            extension_data,
+            defragment_buffer,
+            last_now,
+            ..
+        } = self;
+        engine.push_buffer(extension_data);
+        engine.push_buffer(defragment_buffer);
+        Client::new_with_engine(engine, last_now)
     }
 
     pub fn set_handshake_deadline(&mut self, deadline: Timeout) {
