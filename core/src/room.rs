@@ -38,6 +38,20 @@ impl<T> FreeIfEmpty for Vec<T> {
     }
 }
 
+/// Pushes `item`, giving a list that had no room exactly `first` slots:
+/// for lists that nearly always hold that many (a BUNDLE group, a
+/// fingerprint, an SDP's one media section, a pair's check and its
+/// nomination), which would otherwise take the default first room of
+/// four, give it back at a shrink, or for items of a few hundred bytes
+/// take an allocation past the allocator's small-size caches. More items
+/// grow the list as usual.
+pub(crate) fn push_with_first_room<T>(list: &mut Vec<T>, first: usize, item: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(first);
+    }
+    list.push(item);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,6 +68,17 @@ mod tests {
         held.clear();
         held.free_if_empty();
         assert_eq!(held.capacity(), 0);
+    }
+
+    #[test]
+    fn a_list_without_room_gets_the_first_room_asked() {
+        let mut list: Vec<[u8; 600]> = Vec::new();
+        push_with_first_room(&mut list, 2, [0; 600]);
+        assert_eq!(list.capacity(), 2);
+        push_with_first_room(&mut list, 2, [1; 600]);
+        push_with_first_room(&mut list, 2, [2; 600]);
+        assert_eq!(list.len(), 3);
+        assert!(list.capacity() >= 3, "grown as usual");
     }
 
     #[test]

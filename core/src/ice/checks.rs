@@ -18,7 +18,7 @@ use super::{
 };
 use crate::io::Protocol;
 use crate::rng::Rng;
-use crate::room::FreeIfEmpty;
+use crate::room::{push_with_first_room, FreeIfEmpty};
 use crate::stun::{Attribute, Class, ErrorCode, MessageWriter, Method, StunMessage, TransactionId};
 
 /// Transmissions of one consent check (RFC 8489 retransmission with the
@@ -245,21 +245,27 @@ impl IceAgent {
             (nominate && controlling).then_some(Attribute::UseCandidate),
             self.config.software.map(Attribute::Software),
         ];
-        self.transactions.push(Transaction {
-            tid,
-            kind: TxKind::Check { pair, nominate },
-            local,
-            remote,
-            proto,
-            bytes: SmallVec::new(),
-            key: creds.key.clone(),
-            last_sent: self.now,
-            next_at: self.now,
-            rto: self.config.rto_min,
-            transmits: 1,
-            max_transmits: self.config.max_check_transmits,
-            sent_controlling: controlling,
-        });
+        // A pair's check and then its nomination: room for two (~600
+        // bytes) rather than the default four.
+        push_with_first_room(
+            &mut self.transactions,
+            2,
+            Transaction {
+                tid,
+                kind: TxKind::Check { pair, nominate },
+                local,
+                remote,
+                proto,
+                bytes: SmallVec::new(),
+                key: creds.key.clone(),
+                last_sent: self.now,
+                next_at: self.now,
+                rto: self.config.rto_min,
+                transmits: 1,
+                max_transmits: self.config.max_check_transmits,
+                sent_controlling: controlling,
+            },
+        );
         let Some(tx) = self.transactions.last_mut() else {
             return false;
         };

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::candidate::{CandidateParseError, SdpCandidate};
 use super::model::*;
+use crate::room::push_with_first_room;
 
 /// The largest SDP accepted, in bytes (1 MiB).
 pub(crate) const MAX_SDP_LEN: usize = 1 << 20;
@@ -168,7 +169,8 @@ impl Parser {
                 return Err(err(n, SdpErrorReason::TooManyMediaSections));
             }
             let m = parse_media_line(value).ok_or_else(|| err(n, SdpErrorReason::Media))?;
-            self.media.push(m);
+            // A data-channel-only session has one (~680 bytes each).
+            push_first_exact(&mut self.media, m);
             return Ok(());
         }
         if let Some(media) = self.media.last_mut() {
@@ -320,16 +322,11 @@ fn owned_words<'a>(words: impl Iterator<Item = &'a str> + Clone) -> Vec<String> 
     out
 }
 
-/// Pushes `item`, with room for exactly one in a list that had none: for
-/// the lists that nearly always hold one item (a BUNDLE group, a
-/// fingerprint), which would else take the default room of four and give
-/// it back at [`Sdp::shrink_to_fit`]; a second item grows the list as
-/// usual.
+/// Pushes `item`, with room for exactly one in a list that had none
+/// ([`push_with_first_room`]): parsing gives back a list's spare room at
+/// the end ([`Sdp::shrink_to_fit`]).
 fn push_first_exact<T>(list: &mut Vec<T>, item: T) {
-    if list.capacity() == 0 {
-        list.reserve_exact(1);
-    }
-    list.push(item);
+    push_with_first_room(list, 1, item);
 }
 
 /// A token: non-empty, no whitespace.
