@@ -1,4 +1,5 @@
 use std::mem;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -100,6 +101,10 @@ pub struct Engine {
 
     /// The records that have been sent in the current flight.
     flight_saved_records: Vec<Entry>,
+    /// EDDY-PATCH 30: their plaintexts, one after another in one pooled
+    /// buffer (a flight's few hundred bytes), where each record took a
+    /// pooled buffer of a datagram's room of its own.
+    flight_saved_bytes: Option<Buf>,
 
     timers: HandshakeTimers,
 
@@ -130,11 +135,13 @@ pub struct Engine {
     close_notify_reported: bool,
 }
 
+/// A record of the current flight, kept for resending: its plaintext is
+/// `flight_saved_bytes[range]` (EDDY-PATCH 30).
 #[derive(Debug)]
 struct Entry {
     content_type: ContentType,
     epoch: u16,
-    fragment: Buf,
+    range: Range<usize>,
 }
 
 enum PollOutput<'a> {
@@ -176,6 +183,7 @@ impl Engine {
             transcript_hashed: 0,
             replay: ReplayWindow::new(),
             flight_saved_records: Vec::new(),
+            flight_saved_bytes: None,
             timers,
             flight_dupe_timeout: Timeout::Disabled,
             release_app_data: false,
@@ -201,13 +209,7 @@ impl Engine {
     pub fn inject_hybrid_client_hello(&mut self, fragment: &[u8], timers: HandshakeTimers) {
         self.timers = timers;
         self.transcript.extend_from_slice(fragment);
-        let mut saved_fragment = self.pop_buffer();
-        saved_fragment.extend_from_slice(fragment);
-        self.flight_saved_records.push(Entry {
-            content_type: ContentType::Handshake,
-            epoch: 0,
-            fragment: saved_fragment,
-        });
+        self.flight_save(ContentType::Handshake, 0, fragment);
         self.next_handshake_seq_no = 1;
         self.sequence_epoch_0.sequence_number += 1;
     }
@@ -681,9 +683,25 @@ impl Engine {
     }
 
     fn flight_clear_resends(&mut self) {
-        for entry in self.flight_saved_records.drain(..) {
-            self.buffers_free.push(entry.fragment);
+        self.flight_saved_records.clear();
+        if let Some(bytes) = self.flight_saved_bytes.take() {
+            self.buffers_free.push(bytes);
         }
+    }
+
+    /// Keeps a sent record's plaintext for resending the flight.
+    fn flight_save(&mut self, content_type: ContentType, epoch: u16, fragment: &[u8]) {
+        let bytes = match self.flight_saved_bytes.as_mut() {
+            Some(bytes) => bytes,
+            None => self.flight_saved_bytes.insert(self.buffers_free.pop()),
+        };
+        let start = bytes.len();
+        bytes.extend_from_slice(fragment);
+        self.flight_saved_records.push(Entry {
+            content_type,
+            epoch,
+            range: start..bytes.len(),
+        });
     }
 
     fn flight_resend_on_dupe(&mut self) -> Result<(), Error> {
@@ -718,16 +736,19 @@ impl Engine {
 
         // For lifetime issues, we take the entries out of self
         let records = mem::take(&mut self.flight_saved_records);
+        let bytes = self.flight_saved_bytes.take();
+        let saved = bytes.as_deref().unwrap_or_default();
 
         let mut result = Ok(());
         for (index, entry) in records.iter().enumerate() {
+            let plaintext = saved.get(entry.range.clone()).unwrap_or_default();
             result = self.create_record_inner(
                 entry.content_type,
                 entry.epoch,
                 false,
                 replace_pending_handshake_output && index == 0,
                 |fragment| {
-                    fragment.extend_from_slice(&entry.fragment);
+                    fragment.extend_from_slice(plaintext);
                 },
             );
             if result.is_err() {
@@ -737,6 +758,7 @@ impl Engine {
 
         // Put the entries back into self
         self.flight_saved_records = records;
+        self.flight_saved_bytes = bytes;
 
         result
     }
@@ -917,13 +939,7 @@ impl Engine {
 
         // Use this as a marker to know whether we are to record fragments for resends.
         if save_fragment {
-            let mut clone = self.buffers_free.pop();
-            clone.extend_from_slice(&fragment);
-            self.flight_saved_records.push(Entry {
-                content_type,
-                epoch,
-                fragment: clone,
-            });
+            self.flight_save(content_type, epoch, &fragment);
         }
 
         // Compute wire length of the record if serialized into a datagram.
@@ -1356,7 +1372,7 @@ impl Engine {
     /// disable timers so that no further packets are emitted.
     pub fn abort(&mut self) {
         self.queue_tx.clear();
-        self.flight_saved_records.clear();
+        self.flight_clear_resends();
         self.flight_dupe_timeout = Timeout::Disabled;
         self.timers.stop();
     }
