@@ -8,7 +8,7 @@ use super::queue::{QueueRx, QueueTx};
 use crate::buffer::{Buf, BufferPool, TmpBuf};
 use crate::crypto::{Aad, Iv, Nonce};
 use crate::dtls12::context::{AuthMode, CryptoContext};
-use crate::dtls12::incoming::{Incoming, ParsedRecord, Record, RecordHandler, Records};
+use crate::dtls12::incoming::{Incoming, Record, RecordHandler, Records};
 use crate::dtls12::message::{Body, HashAlgorithm, Header, MessageType, ProtocolVersion, Sequence};
 use crate::dtls12::message::{ContentType, DTLSRecord, Dtls12CipherSuite, Handshake};
 use crate::error::bounded_error_len;
@@ -18,7 +18,8 @@ use crate::{Config, Error, InternalError, Output, SeededRng};
 
 const MAX_DEFRAGMENT_PACKETS: usize = 50;
 
-/// How many recycled record boxes of each kind the engine keeps (EDDY-PATCH 6).
+/// How many recycled boxes of a datagram's records the engine keeps
+/// (EDDY-PATCH 6).
 const MAX_FREE_BOXES: usize = 1;
 
 // Using debug_ignore_primary since CryptoContext doesn't implement Debug
@@ -31,10 +32,10 @@ pub struct Engine {
     /// Pool of buffers
     buffers_free: BufferPool,
 
-    /// Recycled boxes of parsed records and of a datagram's records
-    /// (EDDY-PATCH 6), at most `MAX_FREE_BOXES` each: the steady data path
-    /// needs one or two, and a handshake's many would stay as idle heap.
-    parsed_free: Vec<Box<ParsedRecord>>,
+    /// Recycled boxes of a datagram's records (EDDY-PATCH 6), at most
+    /// `MAX_FREE_BOXES`: the steady data path needs one, and a
+    /// handshake's many would stay as idle heap. (A record's parse is
+    /// inline since EDDY-PATCH 31.)
     records_free: Vec<Box<Records>>,
 
     /// Counters for sending DTLSRecord during epoch 0.
@@ -164,7 +165,6 @@ impl Engine {
             config,
             rng,
             buffers_free,
-            parsed_free: Vec::new(),
             records_free: Vec::new(),
             sequence_epoch_0: Sequence::new(0),
             sequence_epoch_n: Sequence::new(1),
@@ -447,17 +447,10 @@ impl Engine {
         }
     }
 
-    /// Returns a record's buffer and box to their pools (EDDY-PATCH 6).
+    /// Returns a record's buffer to the pool (EDDY-PATCH 6); its parsed
+    /// handshakes' room is freed with it (EDDY-PATCH 19, 31).
     fn recycle_record(&mut self, record: Record) {
-        let (buffer, mut parsed) = record.into_parts();
-        self.buffers_free.push(buffer);
-        if self.parsed_free.len() < MAX_FREE_BOXES {
-            // EDDY-PATCH 19: the box is kept, not its parsed handshakes'
-            // room (application data, which reuses the box, has none, and
-            // may now bypass it altogether).
-            parsed.free_handshakes();
-            self.parsed_free.push(parsed);
-        }
+        self.buffers_free.push(record.into_buffer());
     }
 
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
@@ -569,7 +562,6 @@ impl Engine {
     pub fn trim_buffers(&mut self) {
         self.buffers_free.clear();
         // EDDY-PATCH 19: the recycled boxes too.
-        self.parsed_free = Vec::new();
         self.records_free = Vec::new();
     }
 
@@ -1675,16 +1667,6 @@ impl RecordHandler for Engine {
 
     fn push_buffer(&mut self, buffer: Buf) {
         Engine::push_buffer(self, buffer);
-    }
-
-    fn box_parsed(&mut self, parsed: ParsedRecord) -> Box<ParsedRecord> {
-        match self.parsed_free.pop() {
-            Some(mut b) => {
-                *b = parsed;
-                b
-            }
-            None => Box::new(parsed),
-        }
     }
 
     fn box_records(&mut self, records: Records) -> Box<Records> {

@@ -207,9 +207,11 @@ impl Deref for Records {
 
 pub struct Record {
     buffer: Buf,
-    // Box is here to reduce the size of the Record struct
-    // to be passed in register instead of using memmove.
-    parsed: Box<ParsedRecord>,
+    // EDDY-PATCH 31: inline. It was boxed to keep `Record` small when
+    // `ParsedRecord` held an inline array of handshakes (~6 KB); with
+    // patch 8's `Vec` it is ~70 bytes, and the box was one allocation per
+    // received record (a pool of one kept the data path's).
+    parsed: ParsedRecord,
 }
 
 impl Record {
@@ -237,7 +239,7 @@ impl Record {
         buffer: &mut Buf,
         decrypt: &mut dyn RecordHandler,
         cs: Option<Dtls12CipherSuite>,
-    ) -> Result<Option<Box<ParsedRecord>>, InternalError> {
+    ) -> Result<Option<ParsedRecord>, InternalError> {
         let parsed = match ParsedRecord::parse(buffer, cs, 0, false) {
             Ok(p) => p,
             Err(e) => {
@@ -261,7 +263,7 @@ impl Record {
         // anything still undecryptable afterward is discarded.
         let is_epoch_0 = parsed.record.sequence.epoch == 0;
         if is_epoch_0 || !decrypt.is_peer_encryption_enabled() {
-            return Ok(Some(decrypt.box_parsed(parsed)));
+            return Ok(Some(parsed));
         }
 
         // We need to decrypt the record and redo the parsing.
@@ -321,7 +323,7 @@ impl Record {
 
         let parsed = ParsedRecord::parse(buffer, cs, explicit_nonce_len, true)?;
 
-        Ok(Some(decrypt.box_parsed(parsed)))
+        Ok(Some(parsed))
     }
 
     pub fn record(&self) -> &DTLSRecord {
@@ -358,11 +360,6 @@ impl Record {
     pub(crate) fn into_buffer(self) -> Buf {
         self.buffer
     }
-
-    /// The buffer and the parsed record's box, both reusable (EDDY-PATCH 6).
-    pub(crate) fn into_parts(self) -> (Buf, Box<ParsedRecord>) {
-        (self.buffer, self.parsed)
-    }
 }
 
 pub struct ParsedRecord {
@@ -375,11 +372,6 @@ pub struct ParsedRecord {
 }
 
 impl ParsedRecord {
-    /// Frees the parsed handshakes' storage (EDDY-PATCH 19).
-    pub(crate) fn free_handshakes(&mut self) {
-        self.handshakes = Vec::new();
-    }
-
     pub fn parse(
         input: &[u8],
         cipher_suite: Option<Dtls12CipherSuite>,
@@ -438,12 +430,6 @@ pub trait RecordHandler {
     /// Lets the handler react to a confirmed-genuine record (e.g. note that the
     /// peer is past its handshake). The default does nothing.
     fn note_decrypted_record(&mut self, _content_type: ContentType) {}
-
-    /// Boxes a parsed record, reusing a recycled box where the handler
-    /// keeps them (EDDY-PATCH 6: no allocation per received record).
-    fn box_parsed(&mut self, parsed: ParsedRecord) -> Box<ParsedRecord> {
-        Box::new(parsed)
-    }
 
     /// Boxes a datagram's records, reusing a recycled box where the
     /// handler keeps them (EDDY-PATCH 6).
