@@ -38,10 +38,6 @@ mod transceiver;
 mod wire;
 
 pub use crate::state::{PeerConnectionState, SignalingState};
-
-/// How long without a datagram before a timer wakeup gives back the room
-/// the connection's queues grew to (as DTLS's own buffers, `IDLE_AFTER`).
-const TRIM_AFTER: Duration = Duration::from_secs(1);
 pub use crate::stats::InputCounters;
 pub use channel::DataChannel;
 pub use dtmf::{DtmfError, DtmfSender, MAX_TONE_BUFFER};
@@ -63,6 +59,10 @@ pub use transceiver::{
     RtpTransceiver, SendEncoding, TransceiverId, TransceiverInit, MAX_RID_LEN,
     MAX_SIMULCAST_ENCODINGS,
 };
+
+/// How long without a datagram before a timer wakeup gives back the room
+/// the connection's queues grew to (as DTLS's own buffers, `IDLE_AFTER`).
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// A WebRTC peer connection (W3C RTCPeerConnection), with no I/O.
 ///
