@@ -728,7 +728,7 @@ impl Stack {
 
     /// Whether the SRTP contexts were built, and so DTLS's keying material
     /// derived.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "sim"))]
     pub(crate) fn srtp_built(&self) -> bool {
         self.srtp.is_some()
     }
