@@ -107,18 +107,7 @@ impl Client {
     /// at the handshake's end instead.
     pub(crate) fn srtp_keying_material(&mut self) -> Option<(ArrayVec<u8, 88>, SrtpProfile)> {
         let profile = self.srtp_export?;
-        let suite_hash = self.engine.cipher_suite()?.hash_algorithm();
-        let mut out = self.engine.pop_buffer();
-        let mut scratch = self.engine.pop_buffer();
-        let material = self.engine.crypto_context().extract_srtp_keying_material(
-            profile,
-            suite_hash,
-            &mut out,
-            &mut scratch,
-        );
-        self.engine.push_buffer(out);
-        self.engine.push_buffer(scratch);
-        Some((material.ok()?, profile))
+        Some((self.engine.srtp_keying_material(profile)?, profile))
     }
 
     pub(crate) fn new_with_engine(mut engine: Engine, now: Instant) -> Client {

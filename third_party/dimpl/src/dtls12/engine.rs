@@ -4,8 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use arrayvec::ArrayVec;
+
 use super::queue::{QueueRx, QueueTx};
 use crate::buffer::{Buf, BufferPool, TmpBuf};
+use crate::crypto::SrtpProfile;
 use crate::crypto::{Aad, Iv, Nonce};
 use crate::dtls12::context::{AuthMode, CryptoContext};
 use crate::dtls12::incoming::{Incoming, Record, RecordHandler, Records};
@@ -238,6 +241,28 @@ impl Engine {
     }
 
     /// Get a reference to the crypto context
+    /// EDDY-PATCH 28: the DTLS-SRTP keying material of `profile`
+    /// (RFC 5764 §4.2, the RFC 5705 exporter), derived now from the
+    /// handshake's master secret in pooled buffers; `None` before a cipher
+    /// suite and the secrets are there.
+    pub(crate) fn srtp_keying_material(
+        &mut self,
+        profile: SrtpProfile,
+    ) -> Option<ArrayVec<u8, 88>> {
+        let suite_hash = self.cipher_suite()?.hash_algorithm();
+        let mut out = self.buffers_free.pop();
+        let mut scratch = self.buffers_free.pop();
+        let material = self.crypto_context.extract_srtp_keying_material(
+            profile,
+            suite_hash,
+            &mut out,
+            &mut scratch,
+        );
+        self.buffers_free.push(out);
+        self.buffers_free.push(scratch);
+        material.ok()
+    }
+
     pub fn crypto_context(&self) -> &CryptoContext {
         &self.crypto_context
     }
