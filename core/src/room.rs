@@ -1,6 +1,8 @@
 //! Giving back the room of empty queues: an idle connection keeps none of
 //! what its setup's bursts needed (ARCHITECTURE.md §5.5). Called from the
-//! layers' `trim`s on timer wakeups; what is freed is allocated again when
+//! layers' `trim`s on timer wakeups a second or more after the last
+//! datagram (`PeerConnection::handle_timeout`: not at the timers of a setup
+//! still exchanging datagrams); what is freed is allocated again when
 //! traffic resumes.
 
 use std::collections::VecDeque;
